@@ -1,0 +1,1 @@
+//! clerk-callback (work in progress).

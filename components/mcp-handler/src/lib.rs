@@ -1,0 +1,1 @@
+//! mcp-handler (work in progress).

@@ -1,0 +1,1 @@
+//! oauth-provider (work in progress).

@@ -1,0 +1,1 @@
+//! clerk-client (work in progress).

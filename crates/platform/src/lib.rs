@@ -1,0 +1,18 @@
+//! Host-agnostic ports for the domain crates.
+//!
+//! The OAuth, Clerk and MCP libraries never call `spin-sdk` directly: they talk to storage, the
+//! clock, outbound HTTP and configuration through the small traits here. `spin-platform`
+//! implements them once for all three components; tests use the in-memory implementations
+//! ([`MemoryStore`], [`ManualClock`], [`StaticVariables`]).
+
+pub mod clock;
+pub mod kv;
+pub mod outbound;
+pub mod secret;
+pub mod variables;
+pub mod web;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use kv::{KeyValueStore, MemoryStore, StoreError};
+pub use outbound::{HttpClient, OutboundError};
+pub use variables::{StaticVariables, VariableError, Variables};

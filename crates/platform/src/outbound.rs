@@ -1,0 +1,35 @@
+//! Outbound HTTP, for calls to Clerk and the image backends.
+
+use std::future::Future;
+use std::time::Duration;
+
+pub type Request = http::Request<Vec<u8>>;
+pub type Response = http::Response<Vec<u8>>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutboundError {
+    #[error("request to {host} timed out")]
+    Timeout { host: String },
+    #[error("{host} is not in allowed_outbound_hosts")]
+    Denied { host: String },
+    #[error("could not reach {host}: {reason}")]
+    Unreachable { host: String, reason: String },
+    #[error("response from {host} is larger than {limit} bytes")]
+    TooLarge { host: String, limit: usize },
+    #[error("invalid outbound request: {0}")]
+    InvalidRequest(String),
+}
+
+/// Sends one request and buffers the response body.
+///
+/// `timeout` bounds the whole exchange (connect, first byte, and between bytes), so a slow or
+/// hung upstream becomes [`OutboundError::Timeout`] instead of holding the request open.
+pub trait HttpClient {
+    fn send(&self, request: Request, timeout: Duration) -> impl Future<Output = Result<Response, OutboundError>>;
+}
+
+impl<T: HttpClient + ?Sized> HttpClient for &T {
+    fn send(&self, request: Request, timeout: Duration) -> impl Future<Output = Result<Response, OutboundError>> {
+        (**self).send(request, timeout)
+    }
+}

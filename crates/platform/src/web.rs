@@ -1,0 +1,242 @@
+//! Small helpers for inbound HTTP shared by the three components: base URL, query and form
+//! parsing, cookies, CORS and response builders. Requests and responses are `http` crate types
+//! with buffered bodies; `spin-platform` converts to and from Spin's types.
+
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+
+pub type Request = http::Request<Vec<u8>>;
+pub type Response = http::Response<Vec<u8>>;
+
+/// The header Spin sets to the full URL of the request (`scheme://host/path?query`).
+pub const SPIN_FULL_URL: &str = "spin-full-url";
+/// The header Spin sets to the client's `ip:port`.
+pub const SPIN_CLIENT_ADDR: &str = "spin-client-addr";
+
+/// The public origin of this server, without a trailing slash.
+///
+/// `configured` (the `public_base_url` variable) wins; otherwise the scheme and host Spin saw
+/// (`spin-full-url`). Behind a TLS-terminating proxy the latter says `http://`, which is why
+/// production deployments set `public_base_url`. `X-Forwarded-*` headers are never trusted.
+pub fn base_url(request: &Request, configured: Option<&str>) -> String {
+    if let Some(configured) = configured.map(str::trim).filter(|c| !c.is_empty()) {
+        return configured.trim_end_matches('/').to_owned();
+    }
+    let from_spin = header_str(request, SPIN_FULL_URL).and_then(origin_of);
+    let from_uri = || {
+        let uri = request.uri();
+        Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+    };
+    let from_host = || header_str(request, "host").map(|h| format!("http://{h}"));
+    from_spin
+        .or_else(from_uri)
+        .or_else(from_host)
+        .unwrap_or_else(|| "http://localhost".to_owned())
+}
+
+/// `scheme://authority` of an absolute URL.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!scheme.is_empty() && !authority.is_empty()).then(|| format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
+}
+
+/// A header as UTF-8 text, if present and valid.
+pub fn header_str<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The path, taken from `spin-full-url` when the URI carries none.
+pub fn path(request: &Request) -> &str {
+    request.uri().path()
+}
+
+/// Decoded query parameters, in order.
+pub fn query_pairs(request: &Request) -> Vec<(String, String)> {
+    let query = request.uri().query().or_else(|| {
+        header_str(request, SPIN_FULL_URL).and_then(|url| url.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or(q)))
+    });
+    query.map(|q| decode_pairs(q.as_bytes())).unwrap_or_default()
+}
+
+/// Decoded `application/x-www-form-urlencoded` pairs.
+pub fn decode_pairs(input: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(input).into_owned().collect()
+}
+
+/// Percent-encodes pairs as a query string or form body.
+pub fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+/// The media type of the body, lower-cased, without parameters.
+pub fn media_type(request: &Request) -> Option<String> {
+    let value = header_str(request, "content-type")?;
+    Some(value.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+/// The value of cookie `name` from the `Cookie` header(s).
+pub fn cookie(request: &Request, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"').to_owned())
+}
+
+/// Builds a response; header values that are not valid are dropped rather than panicking.
+pub fn response(status: StatusCode, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Response {
+    let mut response = http::Response::new(body.into());
+    *response.status_mut() = status;
+    for (name, value) in headers {
+        append_header(&mut response, name, value);
+    }
+    response
+}
+
+/// Appends one header, ignoring names or values that are not valid HTTP.
+pub fn append_header(response: &mut Response, name: &str, value: &str) {
+    if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        response.headers_mut().append(name, value);
+    }
+}
+
+/// A JSON response. `no-store` because most JSON here carries or concerns credentials.
+pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    response(
+        status,
+        &[("content-type", "application/json"), ("cache-control", "no-store")],
+        bytes,
+    )
+}
+
+/// A `302 Found` to `location`.
+pub fn redirect(location: &str) -> Response {
+    response(StatusCode::FOUND, &[("location", location), ("cache-control", "no-store")], Vec::new())
+}
+
+/// CORS for endpoints browser-based MCP clients call (metadata, register, token, revoke, mcp).
+///
+/// These endpoints authenticate with bearer tokens or client credentials in the body, never
+/// with cookies, so any origin may call them; credentials mode stays off.
+pub struct Cors {
+    pub allow_methods: &'static str,
+    pub allow_headers: &'static str,
+    pub expose_headers: &'static str,
+}
+
+impl Cors {
+    pub const DEFAULT_ALLOW_HEADERS: &'static str =
+        "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID";
+    pub const DEFAULT_EXPOSE_HEADERS: &'static str = "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version";
+
+    /// Adds the CORS headers to a response to a request that carried `Origin`.
+    pub fn apply(&self, request: &Request, response: &mut Response) {
+        if request.headers().contains_key(header::ORIGIN) {
+            append_header(response, "access-control-allow-origin", "*");
+            append_header(response, "access-control-expose-headers", self.expose_headers);
+            append_header(response, "vary", "Origin");
+        }
+    }
+
+    /// The answer to a preflight (`OPTIONS`) request.
+    pub fn preflight(&self) -> Response {
+        response(
+            StatusCode::NO_CONTENT,
+            &[
+                ("access-control-allow-origin", "*"),
+                ("access-control-allow-methods", self.allow_methods),
+                ("access-control-allow-headers", self.allow_headers),
+                ("access-control-expose-headers", self.expose_headers),
+                ("access-control-max-age", "86400"),
+            ],
+            Vec::new(),
+        )
+    }
+}
+
+/// True for a CORS preflight.
+pub fn is_preflight(request: &Request) -> bool {
+    request.method() == Method::OPTIONS
+}
+
+/// `405 Method Not Allowed` with the `Allow` header.
+pub fn method_not_allowed(allow: &str) -> Response {
+    response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &[("allow", allow), ("content-type", "text/plain; charset=utf-8")],
+        "method not allowed",
+    )
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(url: &str) -> Request {
+        http::Request::builder()
+            .uri("/x")
+            .header(SPIN_FULL_URL, url)
+            .body(Vec::new())
+            .unwrap()
+    }
+
+    #[test]
+    fn base_url_prefers_configured_value_without_trailing_slash() {
+        let req = request("http://127.0.0.1:3000/mcp");
+        assert_eq!(base_url(&req, Some("https://mcp.example.com/")), "https://mcp.example.com");
+        assert_eq!(base_url(&req, Some("")), "http://127.0.0.1:3000");
+        assert_eq!(base_url(&req, None), "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn query_pairs_fall_back_to_spin_full_url() {
+        let req = request("http://h/authorize?client_id=a%20b&state=x");
+        assert_eq!(
+            query_pairs(&req),
+            vec![("client_id".into(), "a b".into()), ("state".into(), "x".into())]
+        );
+    }
+
+    #[test]
+    fn cookie_finds_named_value_among_several() {
+        let req = http::Request::builder()
+            .header("cookie", "a=1; __Host-b=two")
+            .body(Vec::new())
+            .unwrap();
+        assert_eq!(cookie(&req, "__Host-b").as_deref(), Some("two"));
+        assert_eq!(cookie(&req, "c"), None);
+    }
+
+    #[test]
+    fn escape_html_neutralises_markup() {
+        assert_eq!(escape_html(r#"<img src=x onerror="a">'"#), "&lt;img src=x onerror=&quot;a&quot;&gt;&#x27;");
+    }
+
+    #[test]
+    fn invalid_header_values_are_dropped_not_panicked_on() {
+        let resp = response(StatusCode::OK, &[("x-bad", "a\nb")], Vec::new());
+        assert!(resp.headers().get("x-bad").is_none());
+    }
+}

@@ -1,0 +1,1 @@
+//! spin-platform (work in progress).
