@@ -1,0 +1,1 @@
+//! sign-in-flow (work in progress).
