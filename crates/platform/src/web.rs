@@ -28,17 +28,15 @@ pub fn base_url(request: &Request, configured: Option<&str>) -> String {
         Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
     };
     let from_host = || header_str(request, "host").map(|h| format!("http://{h}"));
-    from_spin
-        .or_else(from_uri)
-        .or_else(from_host)
-        .unwrap_or_else(|| "http://localhost".to_owned())
+    from_spin.or_else(from_uri).or_else(from_host).unwrap_or_else(|| "http://localhost".to_owned())
 }
 
 /// `scheme://authority` of an absolute URL.
 pub fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next()?;
-    (!scheme.is_empty() && !authority.is_empty()).then(|| format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
+    (!scheme.is_empty() && !authority.is_empty())
+        .then(|| format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
 }
 
 /// A header as UTF-8 text, if present and valid.
@@ -54,7 +52,8 @@ pub fn path(request: &Request) -> &str {
 /// Decoded query parameters, in order.
 pub fn query_pairs(request: &Request) -> Vec<(String, String)> {
     let query = request.uri().query().or_else(|| {
-        header_str(request, SPIN_FULL_URL).and_then(|url| url.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or(q)))
+        header_str(request, SPIN_FULL_URL)
+            .and_then(|url| url.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or(q)))
     });
     query.map(|q| decode_pairs(q.as_bytes())).unwrap_or_default()
 }
@@ -108,11 +107,7 @@ pub fn append_header(response: &mut Response, name: &str, value: &str) {
 /// A JSON response. `no-store` because most JSON here carries or concerns credentials.
 pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    response(
-        status,
-        &[("content-type", "application/json"), ("cache-control", "no-store")],
-        bytes,
-    )
+    response(status, &[("content-type", "application/json"), ("cache-control", "no-store")], bytes)
 }
 
 /// A `302 Found` to `location`.
@@ -131,8 +126,7 @@ pub struct Cors {
 }
 
 impl Cors {
-    pub const DEFAULT_ALLOW_HEADERS: &'static str =
-        "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID";
+    pub const DEFAULT_ALLOW_HEADERS: &'static str = "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID";
     pub const DEFAULT_EXPOSE_HEADERS: &'static str = "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version";
 
     /// Adds the CORS headers to a response to a request that carried `Origin`.
@@ -195,11 +189,7 @@ mod tests {
     use super::*;
 
     fn request(url: &str) -> Request {
-        http::Request::builder()
-            .uri("/x")
-            .header(SPIN_FULL_URL, url)
-            .body(Vec::new())
-            .unwrap()
+        http::Request::builder().uri("/x").header(SPIN_FULL_URL, url).body(Vec::new()).unwrap()
     }
 
     #[test]
@@ -213,18 +203,12 @@ mod tests {
     #[test]
     fn query_pairs_fall_back_to_spin_full_url() {
         let req = request("http://h/authorize?client_id=a%20b&state=x");
-        assert_eq!(
-            query_pairs(&req),
-            vec![("client_id".into(), "a b".into()), ("state".into(), "x".into())]
-        );
+        assert_eq!(query_pairs(&req), vec![("client_id".into(), "a b".into()), ("state".into(), "x".into())]);
     }
 
     #[test]
     fn cookie_finds_named_value_among_several() {
-        let req = http::Request::builder()
-            .header("cookie", "a=1; __Host-b=two")
-            .body(Vec::new())
-            .unwrap();
+        let req = http::Request::builder().header("cookie", "a=1; __Host-b=two").body(Vec::new()).unwrap();
         assert_eq!(cookie(&req, "__Host-b").as_deref(), Some("two"));
         assert_eq!(cookie(&req, "c"), None);
     }

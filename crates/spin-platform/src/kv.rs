@@ -1,0 +1,78 @@
+use std::cell::OnceCell;
+
+use platform::{KeyValueStore, StoreError};
+use spin_sdk::key_value::{Error as SpinKvError, Store};
+use spin_sdk::wit::wasi::keyvalue::{atomics, store as wasi_store};
+
+const STORE_LABEL: &str = "default";
+
+/// The app's `default` key-value store (must be listed in the component's `key_value_stores`).
+pub struct SpinStore {
+    store: Store,
+    /// Opened only when a compare-and-swap happens, so read-only requests cost no extra call.
+    bucket: OnceCell<wasi_store::Bucket>,
+}
+
+impl SpinStore {
+    pub fn open_default() -> Result<Self, StoreError> {
+        let store = Store::open(STORE_LABEL).map_err(map_spin_error)?;
+        Ok(Self { store, bucket: OnceCell::new() })
+    }
+
+    fn bucket(&self) -> Result<&wasi_store::Bucket, StoreError> {
+        if let Some(bucket) = self.bucket.get() {
+            return Ok(bucket);
+        }
+        let bucket = wasi_store::open(STORE_LABEL).map_err(map_wasi_error)?;
+        Ok(self.bucket.get_or_init(|| bucket))
+    }
+}
+
+impl KeyValueStore for SpinStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(key).map_err(map_spin_error)
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.store.set(key, value).map_err(map_spin_error)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.store.delete(key).map_err(map_spin_error)
+    }
+
+    fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        self.store.exists(key).map_err(map_spin_error)
+    }
+
+    fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        let cas = atomics::Cas::new(self.bucket()?, key).map_err(map_wasi_error)?;
+        // `current` pins the version the host compares against at `swap`. An absent key is a
+        // conflict by contract: Spin's SQLite backend would upsert it non-atomically.
+        match cas.current().map_err(map_wasi_error)? {
+            Some(current) if current == expected => {}
+            _ => return Ok(false),
+        }
+        match atomics::swap(cas, new) {
+            Ok(()) => Ok(true),
+            Err(atomics::CasError::CasFailed(_)) => Ok(false),
+            Err(atomics::CasError::StoreError(e)) => Err(map_wasi_error(e)),
+        }
+    }
+}
+
+fn map_spin_error(error: SpinKvError) -> StoreError {
+    match error {
+        SpinKvError::NoSuchStore | SpinKvError::AccessDenied => StoreError::Unavailable(STORE_LABEL.to_owned()),
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+fn map_wasi_error(error: wasi_store::Error) -> StoreError {
+    match error {
+        wasi_store::Error::NoSuchStore | wasi_store::Error::AccessDenied => {
+            StoreError::Unavailable(STORE_LABEL.to_owned())
+        }
+        wasi_store::Error::Other(message) => StoreError::Backend(message),
+    }
+}

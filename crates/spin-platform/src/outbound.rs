@@ -1,0 +1,114 @@
+//! Outbound `wasi:http` with timeouts. `spin_sdk::http::send` offers no request options, so this
+//! sends through `outgoing-handler` directly with connect, first-byte and between-bytes timeouts.
+
+use std::future::poll_fn;
+use std::task::Poll;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use platform::outbound::{Request, Response};
+use platform::{HttpClient, OutboundError};
+use spin_sdk::http::{Fields, IncomingResponse, Method as SpinMethod, OutgoingRequest, Scheme};
+use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
+use spin_sdk::wit::wasi::http0_2_0::types::{ErrorCode, FutureIncomingResponse, RequestOptions};
+
+/// Responses larger than this are refused: nothing this app calls returns more.
+const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SpinHttpClient;
+
+impl HttpClient for SpinHttpClient {
+    async fn send(&self, request: Request, timeout: Duration) -> Result<Response, OutboundError> {
+        let host = request.uri().host().unwrap_or_default().to_owned();
+        let (parts, body) = request.into_parts();
+        let outgoing = outgoing_request(&parts)?;
+        let options = request_options(timeout);
+        let mut body_sink = outgoing.take_body();
+        let pending = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| map_error(&host, e))?;
+        if !body.is_empty() {
+            body_sink.send(body).await.map_err(|e| unreachable_error(&host, e.to_string()))?;
+        }
+        // Dropping the sink finishes the request body.
+        drop(body_sink);
+        let incoming = await_response(pending).await.map_err(|e| map_error(&host, e))?;
+        read_response(&host, incoming).await
+    }
+}
+
+fn outgoing_request(parts: &http::request::Parts) -> Result<OutgoingRequest, OutboundError> {
+    let headers: Vec<(String, Vec<u8>)> =
+        parts.headers.iter().map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec())).collect();
+    let fields = Fields::from_list(&headers).map_err(|e| OutboundError::InvalidRequest(e.to_string()))?;
+    let request = OutgoingRequest::new(fields);
+    let invalid = |what: &str| OutboundError::InvalidRequest(format!("cannot set {what}"));
+    let method = SpinMethod::from(parts.method.clone());
+    request.set_method(&method).map_err(|_| invalid("method"))?;
+    let scheme = match parts.uri.scheme_str() {
+        Some("https") => Scheme::Https,
+        Some("http") => Scheme::Http,
+        other => return Err(OutboundError::InvalidRequest(format!("unsupported scheme {other:?}"))),
+    };
+    request.set_scheme(Some(&scheme)).map_err(|_| invalid("scheme"))?;
+    let authority = parts.uri.authority().map(|a| a.as_str());
+    request.set_authority(authority).map_err(|_| invalid("authority"))?;
+    let path = parts.uri.path_and_query().map(|p| p.as_str());
+    request.set_path_with_query(path).map_err(|_| invalid("path"))?;
+    Ok(request)
+}
+
+fn request_options(timeout: Duration) -> RequestOptions {
+    let options = RequestOptions::new();
+    let nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+    // A host that does not support a timeout refuses to set it; the others still apply.
+    let _ = options.set_connect_timeout(Some(nanos));
+    let _ = options.set_first_byte_timeout(Some(nanos));
+    let _ = options.set_between_bytes_timeout(Some(nanos));
+    options
+}
+
+async fn await_response(pending: FutureIncomingResponse) -> Result<IncomingResponse, ErrorCode> {
+    let mut token = None;
+    poll_fn(|cx| match pending.get() {
+        Some(Ok(result)) => Poll::Ready(result),
+        // Polling twice is a host contract violation; report it as a protocol error.
+        Some(Err(())) => Poll::Ready(Err(ErrorCode::InternalError(Some("response already taken".into())))),
+        None => {
+            token = Some(spin_executor::push_waker_and_get_token(pending.subscribe(), cx.waker().clone()));
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+async fn read_response(host: &str, incoming: IncomingResponse) -> Result<Response, OutboundError> {
+    let mut builder = http::Response::builder().status(incoming.status());
+    for (name, value) in incoming.headers().entries() {
+        builder = builder.header(name, value);
+    }
+    let mut body = Vec::new();
+    let mut stream = incoming.take_body_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| unreachable_error(host, e.to_debug_string()))?;
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(OutboundError::TooLarge { host: host.to_owned(), limit: MAX_RESPONSE_BYTES });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    builder.body(body).map_err(|e| unreachable_error(host, e.to_string()))
+}
+
+fn map_error(host: &str, error: ErrorCode) -> OutboundError {
+    match error {
+        ErrorCode::HttpRequestDenied => OutboundError::Denied { host: host.to_owned() },
+        ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout | ErrorCode::ConnectionWriteTimeout => {
+            OutboundError::Timeout { host: host.to_owned() }
+        }
+        ErrorCode::HttpResponseTimeout | ErrorCode::DnsTimeout => OutboundError::Timeout { host: host.to_owned() },
+        other => unreachable_error(host, format!("{other:?}")),
+    }
+}
+
+fn unreachable_error(host: &str, reason: String) -> OutboundError {
+    OutboundError::Unreachable { host: host.to_owned(), reason }
+}
