@@ -1,0 +1,155 @@
+//! Clerk's Backend API (`GET <clerk_api_url>/v1/users/{id}`, Bearer `clerk_secret_key`): the
+//! authoritative profile and `public_metadata.role`, read at sign-in and on every token refresh.
+
+use platform::HttpClient;
+use serde::Deserialize;
+
+use crate::{ClerkError, transport};
+
+const WHAT: &str = "Backend API (/v1/users)";
+
+/// The parts of Clerk's `User` object this server uses.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ClerkUser {
+    pub id: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub image_url: Option<String>,
+    #[serde(default)]
+    pub primary_email_address_id: Option<String>,
+    #[serde(default)]
+    pub email_addresses: Vec<EmailAddress>,
+    #[serde(default)]
+    pub public_metadata: serde_json::Value,
+    #[serde(default)]
+    pub banned: bool,
+    #[serde(default)]
+    pub locked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct EmailAddress {
+    pub id: String,
+    pub email_address: String,
+}
+
+impl ClerkUser {
+    /// The primary email address (the entry whose id is `primary_email_address_id`).
+    pub fn primary_email(&self) -> Option<&str> {
+        let primary = self.primary_email_address_id.as_deref()?;
+        self.email_addresses.iter().find(|e| e.id == primary).map(|e| e.email_address.as_str())
+    }
+}
+
+/// A handle on the Backend API: base URL, secret key and the HTTP port.
+pub struct BackendApi<H> {
+    api_url: String,
+    secret_key: String,
+    http: H,
+}
+
+impl<H: HttpClient> BackendApi<H> {
+    pub fn new(api_url: &str, secret_key: &str, http: H) -> Self {
+        Self { api_url: api_url.trim_end_matches('/').to_owned(), secret_key: secret_key.to_owned(), http }
+    }
+
+    /// The user, or [`ClerkError::UserGone`] when Clerk says they do not exist or are banned or
+    /// locked (so neither sign-in nor refresh may succeed for them).
+    pub async fn get_user(&self, user_id: &str) -> Result<ClerkUser, ClerkError> {
+        if !is_clerk_id(user_id) {
+            return Err(ClerkError::UserGone { user_id: user_id.to_owned(), reason: "not a valid Clerk user id" });
+        }
+        let url = format!("{}/v1/users/{user_id}", self.api_url);
+        let response = transport::get(&self.http, &url, Some(&self.secret_key), WHAT).await?;
+        match response.status().as_u16() {
+            200 => {}
+            401 | 403 => return Err(ClerkError::BackendUnauthorized),
+            404 => {
+                return Err(ClerkError::UserGone { user_id: user_id.to_owned(), reason: "deleted" });
+            }
+            status => return Err(ClerkError::Status { what: WHAT, status }),
+        }
+        let user: ClerkUser = transport::json(&response, WHAT)?;
+        if user.id != user_id {
+            return Err(ClerkError::Malformed { what: WHAT, reason: "answered for another user".into() });
+        }
+        match (user.banned, user.locked) {
+            (true, _) => Err(ClerkError::UserGone { user_id: user.id, reason: "banned" }),
+            (_, true) => Err(ClerkError::UserGone { user_id: user.id, reason: "locked" }),
+            _ => Ok(user),
+        }
+    }
+}
+
+/// Clerk ids are `user_` plus base62; anything else must not be spliced into a URL path.
+fn is_clerk_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::FakeClerk;
+    use futures::executor::block_on;
+
+    fn api(fake: &FakeClerk) -> BackendApi<&FakeClerk> {
+        BackendApi::new("https://api.clerk.test/", "sk_test_key", fake)
+    }
+
+    #[test]
+    fn get_user_sends_bearer_secret_key_and_reads_primary_email() {
+        let fake = FakeClerk::new();
+        let user = block_on(api(&fake).get_user("user_admin")).unwrap();
+        assert_eq!(user.primary_email(), Some("admin@example.com"));
+        assert_eq!(user.public_metadata["role"], "admin");
+        assert_eq!(fake.last_authorization("/v1/users/user_admin").as_deref(), Some("Bearer sk_test_key"));
+    }
+
+    #[test]
+    fn unknown_user_is_gone() {
+        let err = block_on(api(&FakeClerk::new()).get_user("user_nobody")).unwrap_err();
+        assert!(matches!(err, ClerkError::UserGone { reason: "deleted", .. }), "{err:?}");
+    }
+
+    #[test]
+    fn banned_user_is_gone() {
+        let err = block_on(api(&FakeClerk::new()).get_user("user_banned")).unwrap_err();
+        assert!(matches!(err, ClerkError::UserGone { reason: "banned", .. }), "{err:?}");
+    }
+
+    #[test]
+    fn rejected_secret_key_is_a_config_error() {
+        let fake = FakeClerk::new();
+        fake.respond(
+            "/v1/users/user_admin",
+            401,
+            r#"{"errors":[{"message":"Unauthorized","code":"authentication_invalid"}]}"#,
+        );
+        assert_eq!(block_on(api(&fake).get_user("user_admin")).unwrap_err(), ClerkError::BackendUnauthorized);
+    }
+
+    #[test]
+    fn backend_garbage_is_malformed() {
+        let fake = FakeClerk::new();
+        fake.respond("/v1/users/user_admin", 200, "{\"id\": 5}");
+        assert!(matches!(block_on(api(&fake).get_user("user_admin")), Err(ClerkError::Malformed { .. })));
+    }
+
+    #[test]
+    fn backend_answer_for_another_user_is_malformed() {
+        let fake = FakeClerk::new();
+        fake.respond("/v1/users/user_admin", 200, r#"{"id":"user_other"}"#);
+        assert!(matches!(block_on(api(&fake).get_user("user_admin")), Err(ClerkError::Malformed { .. })));
+    }
+
+    #[test]
+    fn user_id_with_path_characters_is_never_sent() {
+        let fake = FakeClerk::new();
+        let err = block_on(api(&fake).get_user("../admin")).unwrap_err();
+        assert!(matches!(err, ClerkError::UserGone { .. }));
+        assert_eq!(fake.total_calls(), 0);
+    }
+}

@@ -1,0 +1,85 @@
+//! Clerk settings, read from Spin variables (DESIGN §4) and checked once per request.
+
+use platform::{VariableError, Variables};
+
+/// What the client needs to know about the Clerk instance and the OAuth application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClerkConfig {
+    /// The Frontend API origin, which is also the OIDC issuer (no trailing slash).
+    pub frontend_api: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Backend API key (`sk_...`), for the user's `public_metadata.role`.
+    pub secret_key: String,
+    /// Backend API base (default `https://api.clerk.com`), no trailing slash.
+    pub api_url: String,
+}
+
+pub const DEFAULT_API_URL: &str = "https://api.clerk.com";
+
+impl ClerkConfig {
+    /// Reads and validates the Clerk variables; a missing or malformed one is an error naming it.
+    pub fn from_variables(vars: &impl Variables) -> Result<Self, VariableError> {
+        Ok(Self {
+            frontend_api: origin_variable(vars, "clerk_frontend_api", None)?,
+            client_id: vars.require("clerk_client_id")?,
+            client_secret: vars.require("clerk_client_secret")?,
+            secret_key: vars.require("clerk_secret_key")?,
+            api_url: origin_variable(vars, "clerk_api_url", Some(DEFAULT_API_URL))?,
+        })
+    }
+}
+
+/// An http(s) URL variable, normalised without a trailing slash.
+fn origin_variable(vars: &impl Variables, name: &str, default: Option<&str>) -> Result<String, VariableError> {
+    let value = match (vars.get(name)?, default) {
+        (Some(value), _) => value,
+        (None, Some(default)) => default.to_owned(),
+        (None, None) => {
+            return Err(VariableError::Missing { name: name.to_owned() });
+        }
+    };
+    let trimmed = value.trim().trim_end_matches('/').to_owned();
+    let invalid = |reason: &str| VariableError::Invalid { name: name.to_owned(), reason: reason.to_owned() };
+    let parsed = url::Url::parse(&trimmed).map_err(|e| invalid(&format!("not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
+        return Err(invalid("must be an http(s) URL such as https://your-app.clerk.accounts.dev"));
+    }
+    Ok(trimmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform::StaticVariables;
+
+    fn full() -> StaticVariables {
+        StaticVariables::new([
+            ("clerk_frontend_api", "https://demo.clerk.accounts.dev/"),
+            ("clerk_client_id", "cid"),
+            ("clerk_client_secret", "csecret"),
+            ("clerk_secret_key", "sk_test_x"),
+        ])
+    }
+
+    #[test]
+    fn config_trims_trailing_slash_and_defaults_api_url() {
+        let config = ClerkConfig::from_variables(&full()).unwrap();
+        assert_eq!(config.frontend_api, "https://demo.clerk.accounts.dev");
+        assert_eq!(config.api_url, DEFAULT_API_URL);
+    }
+
+    #[test]
+    fn missing_variable_is_named() {
+        let vars = StaticVariables::new([("clerk_frontend_api", "https://x.dev")]);
+        let err = ClerkConfig::from_variables(&vars).unwrap_err();
+        assert_eq!(err, VariableError::Missing { name: "clerk_client_id".into() });
+    }
+
+    #[test]
+    fn non_http_frontend_api_is_invalid() {
+        let vars = full().with("clerk_frontend_api", "demo.clerk.accounts.dev");
+        let err = ClerkConfig::from_variables(&vars).unwrap_err();
+        assert!(matches!(err, VariableError::Invalid { name, .. } if name == "clerk_frontend_api"));
+    }
+}

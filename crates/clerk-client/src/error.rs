@@ -1,0 +1,48 @@
+//! What can go wrong talking to Clerk, typed so the sign-in flow can map each case to the right
+//! OAuth error for the MCP client (`temporarily_unavailable`, `server_error`, `access_denied`).
+
+use platform::{OutboundError, StoreError, VariableError};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClerkError {
+    /// A Clerk variable is missing or malformed: an operator error, named in the message.
+    #[error(transparent)]
+    Config(#[from] VariableError),
+    /// Clerk could not be reached or did not answer in time.
+    #[error("Clerk {what} is unavailable: {source}")]
+    Unavailable { what: &'static str, source: OutboundError },
+    /// Clerk answered with an unexpected HTTP status (5xx, or a status the endpoint never uses).
+    #[error("Clerk {what} answered HTTP {status}")]
+    Status { what: &'static str, status: u16 },
+    /// Clerk answered, but not with what its API promises.
+    #[error("Clerk {what} answered garbage: {reason}")]
+    Malformed { what: &'static str, reason: String },
+    /// Clerk's token endpoint refused the code (e.g. `invalid_grant`): the sign-in cannot finish.
+    #[error("Clerk refused the authorization code: {error}")]
+    Rejected { error: String },
+    /// The ID token failed a claim check (wrong issuer, audience, nonce, or expired).
+    #[error("Clerk's ID token is not acceptable: {0}")]
+    InvalidIdToken(String),
+    /// The Backend API rejected `clerk_secret_key` (401): a configuration error.
+    #[error("Clerk's Backend API rejected clerk_secret_key (HTTP 401)")]
+    BackendUnauthorized,
+    /// The user no longer exists, or is banned or locked: they must not get (or keep) access.
+    #[error("Clerk user {user_id} is {reason}")]
+    UserGone { user_id: String, reason: &'static str },
+    /// The key-value store failed while caching discovery.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ClerkError {
+    /// True when retrying later may succeed (Clerk down or slow, or a 5xx), as opposed to a
+    /// configuration problem or an answer that will not change.
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            ClerkError::Unavailable { .. } => true,
+            ClerkError::Status { status, .. } => *status >= 500,
+            ClerkError::Store(_) => true,
+            _ => false,
+        }
+    }
+}
