@@ -1,6 +1,35 @@
 //! The OAuth 2.1 authorization server model: clients, grants, codes, tokens, their key-value
-//! records and the rules around them.
+//! records and the rules around them, plus the host-agnostic HTTP endpoints of the
+//! `oauth-provider` component.
+//!
+//! - [`authorize`]: what the sign-in flow calls (`validate_authorization_request`,
+//!   `complete_authorization`, error redirects).
+//! - [`tokens`]: code exchange, refresh, revocation, and [`verify_access_token`] for the MCP
+//!   hot path (one key-value read).
+//! - [`clients`]: dynamic client registration, lookup, authentication.
+//! - [`endpoints`]: `/.well-known/*`, `/register`, `/token`, `/revoke` over `http` types.
+//! - [`keys`] names every key; [`records`] defines every record.
 
+pub mod authorize;
+pub mod clients;
+pub mod directory;
+pub mod endpoints;
+pub mod grants;
+pub mod keys;
+pub mod lifetimes;
 pub mod props;
+pub mod records;
+pub mod rules;
+mod storage;
+pub mod tokens;
 
+pub use authorize::{
+    AuthorizeError, CompleteError, ErrorRedirect, ValidatedAuthorization, complete_authorization, error_redirect,
+    validate_authorization_request,
+};
+pub use clients::lookup_client;
+pub use directory::{DirectoryError, StaticDirectory, UserDirectory};
 pub use props::UserProps;
+pub use records::{AccessTokenRecord, ClientRecord};
+pub use rules::resource::mcp_resource;
+pub use tokens::{TokenError, verify_access_token};

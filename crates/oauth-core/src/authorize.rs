@@ -1,0 +1,284 @@
+//! The authorization endpoint's model, called by the sign-in flow (`/authorize`, `/callback`):
+//! validate the request, and, once the user has signed in and consented, create the grant and
+//! its single-use code.
+//!
+//! Until the client and redirect URI are trusted, errors must not redirect (an HTML 400 page);
+//! after that, errors go back to the client's redirect URI with `error`, `state` and `iss`
+//! (RFC 6749 §4.1.2.1, RFC 9207).
+
+use platform::secret::{RandomError, random_token};
+use platform::{Clock, KeyValueStore, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::lookup_client;
+use crate::grants;
+use crate::keys;
+use crate::lifetimes::AUTHORIZATION_CODE_TTL;
+use crate::props::UserProps;
+use crate::records::{CodeRecord, RECORD_VERSION};
+use crate::rules::{pkce, redirect_uri, resource, scope};
+use crate::storage;
+
+/// A validated authorization request: what the consent page shows and what
+/// [`complete_authorization`] needs. Serialisable so the sign-in flow can keep it server-side
+/// between consent and Clerk's callback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidatedAuthorization {
+    pub client_id: String,
+    /// `client_name` as registered (untrusted text: escape it).
+    pub client_name: Option<String>,
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub tos_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    /// The redirect URI the code goes to (checked against the registration).
+    pub redirect_uri: String,
+    /// Whether the request named `redirect_uri` (then `/token` must repeat it).
+    pub redirect_uri_provided: bool,
+    /// The client's `state`, returned unchanged.
+    pub state: Option<String>,
+    /// The scopes to grant (see [`crate::rules::scope`]).
+    pub scope: Vec<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: String,
+    /// The canonical resource the tokens will be bound to (`<base>/mcp`).
+    pub resource: String,
+    /// Our issuer identifier (the base URL), sent back as `iss`.
+    pub issuer: String,
+}
+
+impl ValidatedAuthorization {
+    /// The redirect URI's host, which the consent page must show.
+    pub fn redirect_host(&self) -> String {
+        redirect_uri::display_host(&self.redirect_uri)
+    }
+
+    /// True when the redirect goes to a loopback address (the consent page warns).
+    pub fn redirect_is_loopback(&self) -> bool {
+        redirect_uri::is_loopback(&self.redirect_uri)
+    }
+
+    /// The granted scopes, space-separated.
+    pub fn scope_string(&self) -> String {
+        scope::join(&self.scope)
+    }
+
+    /// An error redirect to this client (`access_denied`, `server_error`, ...).
+    pub fn error_redirect(&self, error: &str, description: &str) -> String {
+        ErrorRedirect {
+            redirect_uri: self.redirect_uri.clone(),
+            error: error.to_owned(),
+            error_description: description.to_owned(),
+            state: self.state.clone(),
+            iss: self.issuer.clone(),
+        }
+        .location()
+    }
+}
+
+/// An OAuth error to send back to a trusted redirect URI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRedirect {
+    pub redirect_uri: String,
+    pub error: String,
+    pub error_description: String,
+    pub state: Option<String>,
+    pub iss: String,
+}
+
+impl ErrorRedirect {
+    /// The `Location` to redirect to.
+    pub fn location(&self) -> String {
+        let mut pairs = vec![("error", self.error.as_str()), ("error_description", self.error_description.as_str())];
+        if let Some(state) = &self.state {
+            pairs.push(("state", state));
+        }
+        pairs.push(("iss", &self.iss));
+        with_query(&self.redirect_uri, &pairs)
+    }
+}
+
+/// `uri` with `pairs` appended to its query.
+fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{}", platform::web::encode_pairs(pairs.iter().copied()))
+}
+
+/// Why an authorization request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizeError {
+    /// `client_id` is missing or repeated. Must not redirect: show a 400 page.
+    #[error("the request has no single client_id")]
+    MissingClientId,
+    /// The client is unknown or expired. Must not redirect: show a 400 page.
+    #[error("unknown client")]
+    UnknownClient,
+    /// `redirect_uri` is missing (and the client registered several), repeated, or not
+    /// registered. Must not redirect: show a 400 page.
+    #[error("invalid redirect_uri: {0}")]
+    InvalidRedirectUri(String),
+    /// The redirect URI is trusted: send the error back to the client.
+    #[error("{}: {}", .0.error, .0.error_description)]
+    Redirect(ErrorRedirect),
+    /// The store failed: a 503 page (nothing was trusted yet, so no redirect).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AuthorizeError {
+    /// True when the error must be shown to the user instead of redirected to the client.
+    pub fn must_not_redirect(&self) -> bool {
+        !matches!(self, AuthorizeError::Redirect(_))
+    }
+}
+
+/// The single value of parameter `name`: `Ok(None)` if absent, `Err(())` if repeated.
+fn single<'a>(query: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ()> {
+    let mut values = query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let first = values.next();
+    if values.next().is_some() { Err(()) } else { Ok(first) }
+}
+
+/// Validates an authorization request (the query of `GET /authorize`).
+///
+/// `base_url` is our public origin (issuer); the resource is `<base>/mcp`.
+pub fn validate_authorization_request(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    base_url: &str,
+    query: &[(String, String)],
+) -> Result<ValidatedAuthorization, AuthorizeError> {
+    let client_id =
+        single(query, "client_id").ok().flatten().filter(|c| !c.is_empty()).ok_or(AuthorizeError::MissingClientId)?;
+    let client = lookup_client(store, clock, client_id)?.ok_or(AuthorizeError::UnknownClient)?;
+    let registered = &client.metadata.redirect_uris;
+    let requested = single(query, "redirect_uri")
+        .map_err(|_| AuthorizeError::InvalidRedirectUri("redirect_uri is repeated".into()))?;
+    let redirect_uri = match (requested, registered.as_slice()) {
+        (Some(uri), _) if redirect_uri::matches_registered(registered, uri) => uri.to_owned(),
+        (Some(_), _) => {
+            return Err(AuthorizeError::InvalidRedirectUri("redirect_uri is not registered for this client".into()));
+        }
+        (None, [only]) => only.clone(),
+        (None, _) => return Err(AuthorizeError::InvalidRedirectUri("redirect_uri is required".into())),
+    };
+    let issuer = base_url.trim_end_matches('/').to_owned();
+    let state = single(query, "state").ok().flatten().map(str::to_owned);
+    let fail = |error: &str, description: &str| {
+        AuthorizeError::Redirect(ErrorRedirect {
+            redirect_uri: redirect_uri.clone(),
+            error: error.to_owned(),
+            error_description: description.to_owned(),
+            state: state.clone(),
+            iss: issuer.clone(),
+        })
+    };
+    let param = |name: &str| single(query, name).map_err(|_| fail("invalid_request", &format!("{name} is repeated")));
+
+    if single(query, "state").is_err() {
+        return Err(fail("invalid_request", "state is repeated"));
+    }
+    match param("response_type")? {
+        None => return Err(fail("invalid_request", "response_type is required")),
+        Some("code") => {}
+        Some(_) => return Err(fail("unsupported_response_type", "only response_type=code is supported")),
+    }
+    if !client.metadata.grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(fail("unauthorized_client", "the client may not use the authorization code grant"));
+    }
+    let code_challenge = pkce::validate_challenge(param("code_challenge")?, param("code_challenge_method")?)
+        .map_err(|e| fail("invalid_request", &e.to_string()))?;
+    let scope = scope::grantable(param("scope")?).map_err(|e| fail("invalid_scope", &e.to_string()))?;
+    let resource = requested_resource(query, base_url).map_err(|description| fail("invalid_target", description))?;
+
+    Ok(ValidatedAuthorization {
+        client_id: client.client_id.clone(),
+        client_name: client.metadata.client_name.clone(),
+        client_uri: client.metadata.client_uri.clone(),
+        logo_uri: client.metadata.logo_uri.clone(),
+        tos_uri: client.metadata.tos_uri.clone(),
+        policy_uri: client.metadata.policy_uri.clone(),
+        redirect_uri,
+        redirect_uri_provided: requested.is_some(),
+        state,
+        scope,
+        code_challenge,
+        resource,
+        issuer,
+    })
+}
+
+/// The resource the tokens are for: ours, whether or not the client named it. Only one
+/// resource exists here, so several `resource` parameters are refused.
+fn requested_resource(query: &[(String, String)], base_url: &str) -> Result<String, &'static str> {
+    let named: Vec<&str> = query.iter().filter(|(k, _)| k == "resource").map(|(_, v)| v.as_str()).collect();
+    match named.as_slice() {
+        [] => Ok(resource::mcp_resource(base_url)),
+        [one] => resource::resolve(one, base_url).ok_or("resource is not this MCP server"),
+        _ => Err("only one resource may be requested"),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompleteError {
+    /// The client was removed (expired) while the user was signing in.
+    #[error("the client no longer exists")]
+    ClientGone,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// Creates the grant for `props` and a single-use authorization code (10 minutes, bound to the
+/// client, redirect URI, PKCE challenge and resource). Returns the redirect URL to the client
+/// with `code`, `state` and `iss`.
+///
+/// On error, redirect with [`ValidatedAuthorization::error_redirect`]`("server_error", ..)`
+/// (or show a page for [`CompleteError::ClientGone`]).
+pub fn complete_authorization(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    validated: &ValidatedAuthorization,
+    props: UserProps,
+) -> Result<String, CompleteError> {
+    if lookup_client(store, clock, &validated.client_id)?.is_none() {
+        return Err(CompleteError::ClientGone);
+    }
+    let now = clock.now_unix();
+    let expires_at = now + AUTHORIZATION_CODE_TTL;
+    let grant_id = grants::create_pending(store, validated, props, now, expires_at)?;
+    let code = random_token()?;
+    let record = CodeRecord {
+        v: RECORD_VERSION,
+        grant_id,
+        client_id: validated.client_id.clone(),
+        redirect_uri: validated.redirect_uri.clone(),
+        redirect_uri_provided: validated.redirect_uri_provided,
+        code_challenge: validated.code_challenge.clone(),
+        resource: validated.resource.clone(),
+        scope: validated.scope.clone(),
+        expires_at,
+        redeemed: false,
+    };
+    storage::save(store, &keys::code(&code), &record)?;
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(state) = &validated.state {
+        pairs.push(("state", state));
+    }
+    pairs.push(("iss", &validated.issuer));
+    Ok(with_query(&validated.redirect_uri, &pairs))
+}
+
+/// Builds an error redirect from its parts (for callers that do not hold a
+/// [`ValidatedAuthorization`]).
+pub fn error_redirect(redirect_uri: &str, error: &str, description: &str, state: Option<&str>, issuer: &str) -> String {
+    ErrorRedirect {
+        redirect_uri: redirect_uri.to_owned(),
+        error: error.to_owned(),
+        error_description: description.to_owned(),
+        state: state.map(str::to_owned),
+        iss: issuer.to_owned(),
+    }
+    .location()
+}

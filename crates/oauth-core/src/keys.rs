@@ -1,0 +1,96 @@
+//! The one place that names oauth-core's key-value keys (prefix `oauth:`).
+//!
+//! Secrets (codes, access and refresh tokens) enter keys only as SHA-256 hex hashes, which this
+//! module computes itself so no caller can put a raw secret in a key by mistake. Every key is
+//! well under Spin's 250-byte limit: a prefix plus 64 hex characters or a validated id.
+
+use platform::secret::hash_hex;
+
+const CLIENT: &str = "oauth:client:";
+const GRANT: &str = "oauth:grant:";
+const CODE: &str = "oauth:code:";
+const ACCESS: &str = "oauth:access:";
+const REFRESH: &str = "oauth:refresh:";
+
+/// The longest identifier (client id, grant id) accepted into a key.
+const MAX_ID_LEN: usize = 64;
+
+/// True when `id` could be an identifier this server issued (base64url, bounded length).
+/// Anything else is treated as unknown without touching the store.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The hash under which a secret (token or code) is stored and listed.
+pub fn secret_hash(secret: &str) -> String {
+    hash_hex(secret)
+}
+
+/// `oauth:client:<client_id>`, or `None` for an id this server cannot have issued.
+pub fn client(client_id: &str) -> Option<String> {
+    is_valid_id(client_id).then(|| format!("{CLIENT}{client_id}"))
+}
+
+/// `oauth:grant:<grant_id>`, or `None` for a malformed id.
+pub fn grant(grant_id: &str) -> Option<String> {
+    is_valid_id(grant_id).then(|| format!("{GRANT}{grant_id}"))
+}
+
+/// `oauth:code:<sha256(code)>`.
+pub fn code(code: &str) -> String {
+    format!("{CODE}{}", secret_hash(code))
+}
+
+/// `oauth:access:<sha256(token)>`.
+pub fn access_token(token: &str) -> String {
+    access_token_by_hash(&secret_hash(token))
+}
+
+/// The access-token key for a hash kept on a grant (for revocation).
+pub fn access_token_by_hash(hash: &str) -> String {
+    format!("{ACCESS}{hash}")
+}
+
+/// `oauth:refresh:<sha256(token)>`.
+pub fn refresh_token(token: &str) -> String {
+    refresh_token_by_hash(&secret_hash(token))
+}
+
+/// The refresh-token key for a hash kept on a grant (for revocation).
+pub fn refresh_token_by_hash(hash: &str) -> String {
+    format!("{REFRESH}{hash}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_keys_hold_only_the_hash() {
+        let key = access_token("secret-token");
+        assert!(!key.contains("secret-token"));
+        assert_eq!(key, format!("oauth:access:{}", hash_hex("secret-token")));
+    }
+
+    #[test]
+    fn malformed_ids_make_no_key() {
+        assert_eq!(client(""), None);
+        assert_eq!(client("a:b"), None);
+        assert_eq!(client(&"a".repeat(65)), None);
+        assert_eq!(client("abc_DEF-1").as_deref(), Some("oauth:client:abc_DEF-1"));
+    }
+
+    #[test]
+    fn keys_stay_under_250_bytes() {
+        assert!(refresh_token(&"x".repeat(10_000)).len() < 250);
+        assert!(client(&"a".repeat(64)).unwrap().len() < 250);
+    }
+
+    #[test]
+    fn prefixes_are_distinct() {
+        let all = [client("a").unwrap(), grant("a").unwrap(), code("a"), access_token("a"), refresh_token("a")];
+        let prefixes: std::collections::HashSet<_> =
+            all.iter().map(|k| k.rsplit_once(':').unwrap().0.to_owned()).collect();
+        assert_eq!(prefixes.len(), all.len());
+    }
+}

@@ -1,0 +1,13 @@
+//! How long each thing lives, in seconds.
+
+/// Access tokens: short-lived, so a revoked or downgraded user loses access within the hour.
+pub const ACCESS_TOKEN_TTL: u64 = 60 * 60;
+/// Refresh tokens: 30 days from issue; every rotation issues a fresh 30-day token, so a grant
+/// that is used at least monthly lives on (the user's role is re-read at every refresh).
+pub const REFRESH_TOKEN_TTL: u64 = 30 * 24 * 60 * 60;
+/// Authorization codes (and the pending grant behind them).
+pub const AUTHORIZATION_CODE_TTL: u64 = 10 * 60;
+/// Registered clients expire after this long without use.
+pub const CLIENT_IDLE_TTL: u64 = 90 * 24 * 60 * 60;
+/// A client's last-used time is written at most this often, to avoid a write per request.
+pub const CLIENT_TOUCH_INTERVAL: u64 = 24 * 60 * 60;
