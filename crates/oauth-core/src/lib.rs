@@ -23,6 +23,9 @@ pub mod rules;
 mod storage;
 pub mod tokens;
 
+#[cfg(test)]
+mod tests;
+
 pub use authorize::{
     AuthorizeError, CompleteError, ErrorRedirect, ValidatedAuthorization, complete_authorization, error_redirect,
     validate_authorization_request,

@@ -1,0 +1,152 @@
+use super::*;
+use crate::authorize::{AuthorizeError, complete_authorization, validate_authorization_request};
+use crate::lifetimes::AUTHORIZATION_CODE_TTL;
+
+fn validate(f: &Fixture, q: &[(String, String)]) -> Result<ValidatedAuthorization, AuthorizeError> {
+    validate_authorization_request(&f.store, &f.clock, BASE, q)
+}
+
+fn redirect_error(result: Result<ValidatedAuthorization, AuthorizeError>) -> (String, String) {
+    match result {
+        Err(AuthorizeError::Redirect(e)) => (e.error.clone(), e.location()),
+        other => panic!("expected an error redirect, got {other:?}"),
+    }
+}
+
+#[test]
+fn valid_request_is_validated_with_consent_details() {
+    let f = fixture();
+    let v = f.validated();
+    assert_eq!(v.client_name.as_deref(), Some("Test client"));
+    assert_eq!(v.redirect_uri, REDIRECT);
+    assert_eq!(v.state.as_deref(), Some("xyz"));
+    assert_eq!(v.scope, ["mcp"]);
+    assert_eq!(v.resource, "https://mcp.example.com/mcp");
+    assert_eq!(v.redirect_host(), "127.0.0.1");
+    assert!(v.redirect_is_loopback());
+    assert_eq!(v.issuer, BASE);
+}
+
+#[test]
+fn loopback_redirect_with_another_port_is_accepted_and_used() {
+    let f = fixture();
+    let mut q = f.authorize_query(&[]);
+    q.retain(|(k, _)| k != "redirect_uri");
+    q.push(("redirect_uri".into(), "http://127.0.0.1:5999/callback".into()));
+    assert_eq!(validate(&f, &q).unwrap().redirect_uri, "http://127.0.0.1:5999/callback");
+}
+
+#[test]
+fn missing_redirect_uri_uses_the_only_registered_one() {
+    let f = fixture();
+    let mut q = f.authorize_query(&[]);
+    q.retain(|(k, _)| k != "redirect_uri");
+    let v = validate(&f, &q).unwrap();
+    assert_eq!(v.redirect_uri, REDIRECT);
+    assert!(!v.redirect_uri_provided);
+}
+
+#[test]
+fn unknown_client_or_bad_redirect_uri_must_not_redirect() {
+    let f = fixture();
+    let cases: Vec<Vec<(String, String)>> = vec![
+        query(&[("response_type", "code")]),
+        query(&[("client_id", "unknown"), ("redirect_uri", REDIRECT)]),
+        query(&[("client_id", "a:b")]),
+        {
+            let mut q = f.authorize_query(&[]);
+            q.retain(|(k, _)| k != "redirect_uri");
+            q.push(("redirect_uri".into(), "https://evil.example/cb".into()));
+            q
+        },
+        f.authorize_query(&[("redirect_uri", REDIRECT)]),
+        f.authorize_query(&[("client_id", "other")]),
+    ];
+    for q in cases {
+        let err = validate(&f, &q).unwrap_err();
+        assert!(err.must_not_redirect(), "{q:?} gave {err:?}");
+    }
+}
+
+#[test]
+fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
+    let f = fixture();
+    let strip = |name: &str| {
+        let mut q = f.authorize_query(&[]);
+        q.retain(|(k, _)| k != name);
+        q
+    };
+    let replace = |name: &str, value: &str| {
+        let mut q = strip(name);
+        q.push((name.into(), value.into()));
+        q
+    };
+    let cases = [
+        (strip("response_type"), "invalid_request"),
+        (replace("response_type", "token"), "unsupported_response_type"),
+        (strip("code_challenge"), "invalid_request"),
+        (strip("code_challenge_method"), "invalid_request"),
+        (replace("code_challenge_method", "plain"), "invalid_request"),
+        (replace("scope", "openid profile"), "invalid_scope"),
+        (replace("resource", "https://other.example/mcp"), "invalid_target"),
+        (f.authorize_query(&[("resource", "https://mcp.example.com/mcp")]), "invalid_target"),
+        (f.authorize_query(&[("state", "again")]), "invalid_request"),
+        (f.authorize_query(&[("scope", "mcp"), ("scope", "mcp")]), "invalid_request"),
+    ];
+    for (q, expected) in cases {
+        let (error, location) = redirect_error(validate(&f, &q));
+        assert_eq!(error, expected, "{q:?}");
+        assert!(location.starts_with(&format!("{REDIRECT}?error={expected}")), "{location}");
+        assert!(location.contains("iss=https%3A%2F%2Fmcp.example.com"), "{location}");
+    }
+    let (_, location) = redirect_error(validate(&f, &replace("response_type", "token")));
+    assert!(location.contains("&state=xyz&"), "{location}");
+}
+
+#[test]
+fn refused_authorization_requests_change_nothing() {
+    let f = fixture();
+    let before = f.store.snapshot();
+    let _ = validate(&f, &f.authorize_query(&[("resource", "https://other.example/")]));
+    let _ = validate(&f, &query(&[("client_id", "unknown")]));
+    assert_eq!(f.store.snapshot(), before);
+}
+
+#[test]
+fn complete_authorization_redirects_with_code_state_and_iss() {
+    let f = fixture();
+    let location = complete_authorization(&f.store, &f.clock, &f.validated(), props()).unwrap();
+    assert!(location.starts_with(&format!("{REDIRECT}?code=")));
+    assert!(location.ends_with("&state=xyz&iss=https%3A%2F%2Fmcp.example.com"));
+    let code = code_from(&location);
+    assert_eq!(code.len(), 43);
+    assert!(f.store.keys().iter().all(|k| !k.contains(&code)), "the code is stored only hashed");
+}
+
+#[test]
+fn error_redirect_keeps_an_existing_query() {
+    let mut v = fixture().validated();
+    v.redirect_uri = "https://a.example/cb?x=1".into();
+    v.state = None;
+    assert_eq!(
+        v.error_redirect("access_denied", "no"),
+        "https://a.example/cb?x=1&error=access_denied&error_description=no&iss=https%3A%2F%2Fmcp.example.com"
+    );
+}
+
+#[test]
+fn complete_authorization_fails_when_the_client_expired_meanwhile() {
+    let f = fixture();
+    let v = f.validated();
+    f.clock.advance(crate::lifetimes::CLIENT_IDLE_TTL);
+    assert!(matches!(complete_authorization(&f.store, &f.clock, &v, props()), Err(crate::CompleteError::ClientGone)));
+}
+
+#[test]
+fn codes_expire_after_ten_minutes() {
+    let f = fixture();
+    let code = f.code();
+    f.clock.advance(AUTHORIZATION_CODE_TTL);
+    let err = f.exchange(&code).unwrap_err();
+    assert_eq!(err.code(), "invalid_grant");
+}

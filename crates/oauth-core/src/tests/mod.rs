@@ -1,0 +1,89 @@
+//! Flow tests over the whole model: authorize → code → tokens → refresh → revoke.
+
+mod authorize_flow;
+mod concurrency;
+mod token_flow;
+
+use platform::{ManualClock, MemoryStore};
+
+use crate::authorize::{ValidatedAuthorization, complete_authorization, validate_authorization_request};
+use crate::clients::{Registration, register_client};
+use crate::props::UserProps;
+use crate::tokens::{CodeExchange, TokenResponse, exchange_code};
+
+pub const BASE: &str = "https://mcp.example.com";
+pub const REDIRECT: &str = "http://127.0.0.1:4000/callback";
+/// RFC 7636 appendix B.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+pub struct Fixture {
+    pub store: MemoryStore,
+    pub clock: ManualClock,
+    pub client: Registration,
+}
+
+pub fn fixture() -> Fixture {
+    let store = MemoryStore::new();
+    let clock = ManualClock::at(1_700_000_000);
+    let body = format!(
+        r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none","client_name":"Test client"}}"#
+    );
+    let client = register_client(&store, &clock, body.as_bytes()).unwrap();
+    Fixture { store, clock, client }
+}
+
+pub fn props() -> UserProps {
+    UserProps { user_id: "user_1".into(), role: Some("admin".into()), ..UserProps::default() }
+}
+
+pub fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+impl Fixture {
+    pub fn client_id(&self) -> String {
+        self.client.client.client_id.clone()
+    }
+
+    /// A valid authorization request's query, with `extra` appended.
+    pub fn authorize_query(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let id = self.client_id();
+        let mut pairs = vec![
+            ("response_type", "code"),
+            ("client_id", id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("state", "xyz"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("resource", "https://mcp.example.com/mcp"),
+        ];
+        pairs.extend_from_slice(extra);
+        query(&pairs)
+    }
+
+    pub fn validated(&self) -> ValidatedAuthorization {
+        validate_authorization_request(&self.store, &self.clock, BASE, &self.authorize_query(&[])).unwrap()
+    }
+
+    /// Runs the authorization and returns the code.
+    pub fn code(&self) -> String {
+        let location = complete_authorization(&self.store, &self.clock, &self.validated(), props()).unwrap();
+        code_from(&location)
+    }
+
+    pub fn exchange(&self, code: &str) -> Result<TokenResponse, crate::tokens::GrantError> {
+        let request =
+            CodeExchange { code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
+        exchange_code(&self.store, &self.clock, &self.client.client, &request)
+    }
+
+    pub fn tokens(&self) -> TokenResponse {
+        self.exchange(&self.code()).unwrap()
+    }
+}
+
+pub fn code_from(location: &str) -> String {
+    let query = location.split_once('?').unwrap().1;
+    platform::web::decode_pairs(query.as_bytes()).into_iter().find(|(k, _)| k == "code").unwrap().1
+}

@@ -1,0 +1,321 @@
+use futures::executor::block_on;
+
+use super::*;
+use crate::directory::{DirectoryError, StaticDirectory, UserDirectory};
+use crate::lifetimes::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL};
+use crate::tokens::{
+    CodeExchange, GrantError, RefreshRequest, TokenError, TokenTypeHint, exchange_code, refresh, revoke_token,
+    verify_access_token,
+};
+use crate::{UserProps, grants};
+
+const RESOURCE: &str = "https://mcp.example.com/mcp";
+
+fn verify(f: &Fixture, token: &str) -> Result<crate::AccessTokenRecord, TokenError> {
+    verify_access_token(&f.store, &f.clock, token, RESOURCE)
+}
+
+fn refresh_with(
+    f: &Fixture,
+    directory: &impl UserDirectory,
+    token: &str,
+    scope: Option<&str>,
+) -> Result<TokenResponse, GrantError> {
+    block_on(refresh(
+        &f.store,
+        &f.clock,
+        directory,
+        &f.client.client,
+        &RefreshRequest { refresh_token: token, scope, resource: None },
+    ))
+}
+
+fn refresh_token(f: &Fixture, token: &str) -> Result<TokenResponse, GrantError> {
+    refresh_with(f, &StaticDirectory, token, None)
+}
+
+fn exchange_with(f: &Fixture, code: &str, change: impl FnOnce(&mut CodeExchange)) -> Result<TokenResponse, GrantError> {
+    let mut request =
+        CodeExchange { code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
+    change(&mut request);
+    exchange_code(&f.store, &f.clock, &f.client.client, &request)
+}
+
+#[test]
+fn code_exchange_issues_a_bearer_pair_bound_to_the_resource() {
+    let f = fixture();
+    let tokens = f.tokens();
+    assert_eq!((tokens.token_type, tokens.expires_in, tokens.scope.as_str()), ("Bearer", ACCESS_TOKEN_TTL, "mcp"));
+    assert_eq!((tokens.access_token.len(), tokens.refresh_token.len()), (43, 43));
+    let record = verify(&f, &tokens.access_token).unwrap();
+    assert_eq!(record.client_id, f.client_id());
+    assert_eq!(record.props, props());
+    assert!(record.has_scope("mcp"));
+    assert_eq!(record.resource, RESOURCE);
+}
+
+#[test]
+fn tokens_are_stored_only_as_hashes() {
+    let f = fixture();
+    let tokens = f.tokens();
+    for (key, value) in f.store.snapshot() {
+        let value = String::from_utf8_lossy(&value);
+        for secret in [&tokens.access_token, &tokens.refresh_token] {
+            assert!(!key.contains(secret.as_str()) && !value.contains(secret.as_str()));
+        }
+    }
+}
+
+#[test]
+fn refused_code_exchanges_change_nothing() {
+    let f = fixture();
+    let code = f.code();
+    let before = f.store.snapshot();
+    let cases: Vec<(Result<TokenResponse, GrantError>, &str)> = vec![
+        (
+            exchange_with(&f, &code, |r| r.code_verifier = Some("wrong-verifier-wrong-verifier-wrong-verifier-x")),
+            "invalid_grant",
+        ),
+        (exchange_with(&f, &code, |r| r.code_verifier = None), "invalid_request"),
+        (exchange_with(&f, &code, |r| r.redirect_uri = Some("http://127.0.0.1:4001/callback")), "invalid_grant"),
+        (exchange_with(&f, &code, |r| r.redirect_uri = None), "invalid_request"),
+        (exchange_with(&f, &code, |r| r.resource = Some("https://other.example/mcp")), "invalid_target"),
+        (exchange_with(&f, "not-a-code", |_| {}), "invalid_grant"),
+    ];
+    for (result, expected) in cases {
+        assert_eq!(result.unwrap_err().code(), expected);
+    }
+    assert_eq!(f.store.snapshot(), before);
+    assert!(f.exchange(&code).is_ok(), "the code still works after refused attempts");
+}
+
+#[test]
+fn a_code_of_another_client_is_invalid_grant() {
+    let f = fixture();
+    let code = f.code();
+    let other = register_client(
+        &f.store,
+        &f.clock,
+        format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#).as_bytes(),
+    )
+    .unwrap();
+    let request =
+        CodeExchange { code: &code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
+    assert_eq!(exchange_code(&f.store, &f.clock, &other.client, &request).unwrap_err().code(), "invalid_grant");
+}
+
+#[test]
+fn a_reused_code_revokes_the_tokens_issued_from_it() {
+    let f = fixture();
+    let code = f.code();
+    let tokens = f.exchange(&code).unwrap();
+    assert_eq!(f.exchange(&code).unwrap_err().code(), "invalid_grant");
+    assert!(matches!(verify(&f, &tokens.access_token), Err(TokenError::Invalid)));
+    assert_eq!(refresh_token(&f, &tokens.refresh_token).unwrap_err().code(), "invalid_grant");
+}
+
+#[test]
+fn access_tokens_expire_after_an_hour_and_are_deleted() {
+    let f = fixture();
+    let tokens = f.tokens();
+    f.clock.advance(ACCESS_TOKEN_TTL - 1);
+    assert!(verify(&f, &tokens.access_token).is_ok());
+    f.clock.advance(1);
+    assert!(matches!(verify(&f, &tokens.access_token), Err(TokenError::Expired)));
+    assert!(matches!(verify(&f, &tokens.access_token), Err(TokenError::Invalid)), "deleted when met");
+}
+
+#[test]
+fn a_token_for_another_resource_is_refused() {
+    let f = fixture();
+    let tokens = f.tokens();
+    let err = verify_access_token(&f.store, &f.clock, &tokens.access_token, "https://other.example/mcp").unwrap_err();
+    assert!(matches!(err, TokenError::WrongResource));
+    assert!(verify_access_token(&f.store, &f.clock, &tokens.access_token, "https://mcp.example.com/mcp/").is_ok());
+}
+
+#[test]
+fn garbage_tokens_are_invalid_without_panicking() {
+    let f = fixture();
+    for token in ["", "x", &"y".repeat(10_000)] {
+        assert!(matches!(verify(&f, token), Err(TokenError::Invalid)));
+    }
+}
+
+#[test]
+fn refresh_rotates_and_the_new_pair_works() {
+    let f = fixture();
+    let first = f.tokens();
+    let second = refresh_token(&f, &first.refresh_token).unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert!(verify(&f, &second.access_token).is_ok());
+    assert!(refresh_token(&f, &second.refresh_token).is_ok());
+}
+
+#[test]
+fn the_previous_refresh_token_works_until_the_new_one_is_used() {
+    let f = fixture();
+    let first = f.tokens();
+    let lost = refresh_token(&f, &first.refresh_token).unwrap();
+    // The response was lost; the client retries with the same token.
+    let retry = refresh_token(&f, &first.refresh_token).unwrap();
+    // The lost one is now superseded: presenting it is a replay that revokes the grant.
+    assert_eq!(refresh_token(&f, &lost.refresh_token).unwrap_err().code(), "invalid_grant");
+    assert!(matches!(verify(&f, &retry.access_token), Err(TokenError::Invalid)));
+    assert_eq!(refresh_token(&f, &retry.refresh_token).unwrap_err().code(), "invalid_grant");
+}
+
+#[test]
+fn an_older_refresh_token_after_the_new_one_was_used_revokes_the_grant() {
+    let f = fixture();
+    let first = f.tokens();
+    let second = refresh_token(&f, &first.refresh_token).unwrap();
+    let third = refresh_token(&f, &second.refresh_token).unwrap();
+    assert_eq!(refresh_token(&f, &first.refresh_token).unwrap_err().code(), "invalid_grant");
+    for access in [&first.access_token, &second.access_token, &third.access_token] {
+        assert!(matches!(verify(&f, access), Err(TokenError::Invalid)));
+    }
+    assert_eq!(refresh_token(&f, &third.refresh_token).unwrap_err().code(), "invalid_grant");
+}
+
+#[test]
+fn refresh_tokens_expire_after_30_days() {
+    let f = fixture();
+    let tokens = f.tokens();
+    f.clock.advance(REFRESH_TOKEN_TTL);
+    assert_eq!(refresh_token(&f, &tokens.refresh_token).unwrap_err().code(), "invalid_grant");
+}
+
+#[test]
+fn refresh_scope_may_narrow_but_not_widen() {
+    let f = fixture();
+    let tokens = f.tokens();
+    let before = f.store.snapshot();
+    let err = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp admin")).unwrap_err();
+    assert_eq!(err.code(), "invalid_scope");
+    assert_eq!(f.store.snapshot(), before);
+    assert_eq!(refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp")).unwrap().scope, "mcp");
+}
+
+#[test]
+fn refresh_with_a_foreign_resource_is_invalid_target() {
+    let f = fixture();
+    let tokens = f.tokens();
+    let request = RefreshRequest {
+        refresh_token: &tokens.refresh_token,
+        scope: None,
+        resource: Some("https://other.example/mcp"),
+    };
+    let err = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &f.client.client, &request)).unwrap_err();
+    assert_eq!(err.code(), "invalid_target");
+}
+
+#[test]
+fn a_refresh_token_of_another_client_is_refused_without_revoking() {
+    let f = fixture();
+    let tokens = f.tokens();
+    let other = register_client(
+        &f.store,
+        &f.clock,
+        format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#).as_bytes(),
+    )
+    .unwrap();
+    let request = RefreshRequest { refresh_token: &tokens.refresh_token, scope: None, resource: None };
+    let err = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &other.client, &request)).unwrap_err();
+    assert_eq!(err.code(), "invalid_grant");
+    assert!(refresh_token(&f, &tokens.refresh_token).is_ok());
+}
+
+struct RoleChanged;
+impl UserDirectory for RoleChanged {
+    async fn refresh_props(&self, props: &UserProps) -> Result<UserProps, DirectoryError> {
+        Ok(UserProps { role: Some("member".into()), ..props.clone() })
+    }
+}
+
+struct Failing(DirectoryError);
+impl UserDirectory for Failing {
+    async fn refresh_props(&self, _: &UserProps) -> Result<UserProps, DirectoryError> {
+        Err(self.0.clone())
+    }
+}
+
+#[test]
+fn refresh_rereads_the_role() {
+    let f = fixture();
+    let tokens = f.tokens();
+    let refreshed = refresh_with(&f, &RoleChanged, &tokens.refresh_token, None).unwrap();
+    assert_eq!(verify(&f, &refreshed.access_token).unwrap().props.role.as_deref(), Some("member"));
+}
+
+#[test]
+fn a_deleted_or_banned_user_ends_the_grant() {
+    let f = fixture();
+    let tokens = f.tokens();
+    let err = refresh_with(&f, &Failing(DirectoryError::UserGone), &tokens.refresh_token, None).unwrap_err();
+    assert_eq!(err.code(), "invalid_grant");
+    assert!(matches!(verify(&f, &tokens.access_token), Err(TokenError::Invalid)));
+    assert_eq!(refresh_token(&f, &tokens.refresh_token).unwrap_err().code(), "invalid_grant");
+}
+
+#[test]
+fn an_unavailable_directory_fails_the_refresh_but_keeps_the_token() {
+    let f = fixture();
+    let tokens = f.tokens();
+    let before = f.store.snapshot();
+    let err = refresh_with(&f, &Failing(DirectoryError::Unavailable("down".into())), &tokens.refresh_token, None)
+        .unwrap_err();
+    assert_eq!((err.code(), err.status()), ("temporarily_unavailable", 503));
+    assert_eq!(f.store.snapshot(), before);
+    assert!(refresh_token(&f, &tokens.refresh_token).is_ok());
+}
+
+#[test]
+fn revoking_a_grant_kills_every_access_token_on_the_hot_path() {
+    let f = fixture();
+    let first = f.tokens();
+    let second = refresh_token(&f, &first.refresh_token).unwrap();
+    let grant_id = verify(&f, &second.access_token).unwrap().grant_id;
+    grants::revoke_grant(&f.store, &f.clock, &grant_id).unwrap();
+    assert!(matches!(verify(&f, &first.access_token), Err(TokenError::Invalid)));
+    assert!(matches!(verify(&f, &second.access_token), Err(TokenError::Invalid)));
+    assert_eq!(refresh_token(&f, &second.refresh_token).unwrap_err().code(), "invalid_grant");
+    grants::revoke_grant(&f.store, &f.clock, &grant_id).unwrap();
+}
+
+#[test]
+fn revoking_an_access_token_leaves_the_grant() {
+    let f = fixture();
+    let tokens = f.tokens();
+    revoke_token(&f.store, &f.clock, &f.client.client, &tokens.access_token, Some(TokenTypeHint::AccessToken)).unwrap();
+    assert!(matches!(verify(&f, &tokens.access_token), Err(TokenError::Invalid)));
+    assert!(refresh_token(&f, &tokens.refresh_token).is_ok());
+}
+
+#[test]
+fn revoking_a_refresh_token_revokes_the_grant_whatever_the_hint() {
+    let f = fixture();
+    let tokens = f.tokens();
+    revoke_token(&f.store, &f.clock, &f.client.client, &tokens.refresh_token, Some(TokenTypeHint::AccessToken))
+        .unwrap();
+    assert!(matches!(verify(&f, &tokens.access_token), Err(TokenError::Invalid)));
+    assert_eq!(refresh_token(&f, &tokens.refresh_token).unwrap_err().code(), "invalid_grant");
+}
+
+#[test]
+fn only_the_owning_client_can_revoke() {
+    let f = fixture();
+    let tokens = f.tokens();
+    let other = register_client(
+        &f.store,
+        &f.clock,
+        format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#).as_bytes(),
+    )
+    .unwrap();
+    let before = f.store.snapshot();
+    revoke_token(&f.store, &f.clock, &other.client, &tokens.access_token, None).unwrap();
+    revoke_token(&f.store, &f.clock, &other.client, &tokens.refresh_token, None).unwrap();
+    revoke_token(&f.store, &f.clock, &other.client, "unknown", None).unwrap();
+    assert_eq!(f.store.snapshot(), before);
+    assert!(verify(&f, &tokens.access_token).is_ok());
+}
