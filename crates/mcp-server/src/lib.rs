@@ -6,5 +6,7 @@
 
 pub mod tools;
 
+pub mod dispatch;
+pub mod protocol;
 #[cfg(test)]
 mod test_support;
