@@ -1,1 +1,129 @@
-//! HTTP endpoints (todo).
+//! The `oauth-provider` component's endpoints over `http` types, host-agnostic:
+//!
+//! | Path | Methods |
+//! | --- | --- |
+//! | `/.well-known/oauth-authorization-server` | GET, HEAD (RFC 8414) |
+//! | `/.well-known/oauth-protected-resource`, `.../mcp` | GET, HEAD (RFC 9728) |
+//! | `/register` | POST (RFC 7591) |
+//! | `/token` | POST (RFC 6749 §3.2) |
+//! | `/revoke` | POST (RFC 7009) |
+//!
+//! Every path answers CORS preflights, adds CORS headers for requests with `Origin`, and
+//! answers other methods with 405 + `Allow`. Client mistakes are 4xx with an OAuth JSON error;
+//! store failures are 503 `temporarily_unavailable`.
+
+mod client_auth;
+mod error;
+mod form;
+mod metadata;
+mod register;
+mod revoke;
+mod token;
+
+#[cfg(test)]
+mod tests;
+
+use http::{Method, StatusCode};
+use platform::web::{self, Cors, Request, Response};
+use platform::{Clock, KeyValueStore};
+
+use crate::directory::UserDirectory;
+
+pub use error::OAuthError;
+
+/// Largest request body the endpoints accept (registration metadata, token forms).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The authorization server's dependencies for one request.
+pub struct Provider<'a, D> {
+    pub store: &'a dyn KeyValueStore,
+    pub clock: &'a dyn Clock,
+    /// Re-reads users at refresh (Clerk's Backend API in the component).
+    pub directory: &'a D,
+    /// Our public origin without a trailing slash (`platform::web::base_url`): the issuer.
+    pub base_url: String,
+}
+
+/// What a path allows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    AuthorizationServerMetadata,
+    ProtectedResourceMetadata,
+    Register,
+    Token,
+    Revoke,
+}
+
+impl Route {
+    fn of(path: &str) -> Option<Route> {
+        match path {
+            "/.well-known/oauth-authorization-server" => Some(Route::AuthorizationServerMetadata),
+            "/.well-known/oauth-protected-resource" | "/.well-known/oauth-protected-resource/mcp" => {
+                Some(Route::ProtectedResourceMetadata)
+            }
+            "/register" => Some(Route::Register),
+            "/token" => Some(Route::Token),
+            "/revoke" => Some(Route::Revoke),
+            _ => None,
+        }
+    }
+
+    fn allow(self) -> &'static str {
+        match self {
+            Route::AuthorizationServerMetadata | Route::ProtectedResourceMetadata => "GET, HEAD, OPTIONS",
+            _ => "POST, OPTIONS",
+        }
+    }
+
+    fn cors(self) -> Cors {
+        Cors {
+            allow_methods: self.allow(),
+            allow_headers: Cors::DEFAULT_ALLOW_HEADERS,
+            expose_headers: Cors::DEFAULT_EXPOSE_HEADERS,
+        }
+    }
+
+    fn accepts(self, method: &Method) -> bool {
+        match self {
+            Route::AuthorizationServerMetadata | Route::ProtectedResourceMetadata => {
+                method == Method::GET || method == Method::HEAD
+            }
+            _ => method == Method::POST,
+        }
+    }
+}
+
+impl<D: UserDirectory> Provider<'_, D> {
+    /// Answers one request.
+    pub async fn handle(&self, request: &Request) -> Response {
+        let Some(route) = Route::of(web::path(request)) else {
+            return web::response(StatusCode::NOT_FOUND, &[("content-type", "text/plain; charset=utf-8")], "not found");
+        };
+        if web::is_preflight(request) {
+            return route.cors().preflight();
+        }
+        let mut response = self.dispatch(route, request).await;
+        if request.method() == Method::HEAD {
+            response.body_mut().clear();
+        }
+        route.cors().apply(request, &mut response);
+        response
+    }
+
+    async fn dispatch(&self, route: Route, request: &Request) -> Response {
+        if !route.accepts(request.method()) {
+            return web::method_not_allowed(route.allow());
+        }
+        if request.body().len() > MAX_BODY_BYTES {
+            return OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "the request body is too large")
+                .into_response();
+        }
+        match route {
+            Route::AuthorizationServerMetadata => metadata::authorization_server(&self.base_url),
+            Route::ProtectedResourceMetadata => metadata::protected_resource(&self.base_url),
+            Route::Register => register::handle(self.store, self.clock, request),
+            Route::Token => token::handle(self, request).await,
+            Route::Revoke => revoke::handle(self.store, self.clock, request),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Client authentication at `/token` and `/revoke`: HTTP Basic (`client_secret_basic`), form
+//! fields (`client_secret_post`) or `client_id` alone (public clients, `none`).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use platform::web::{self, Request};
+use platform::{Clock, KeyValueStore};
+
+use super::error::OAuthError;
+use super::form::Form;
+use crate::clients::{ClientAuthError, PresentedCredentials, authenticate};
+use crate::records::{AuthMethod, ClientRecord};
+
+/// Authenticates the calling client or explains why not.
+pub(super) fn authenticate_client(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    request: &Request,
+    form: &Form,
+) -> Result<ClientRecord, OAuthError> {
+    let basic = basic_credentials(request)?;
+    let used_basic = basic.is_some();
+    let presented = presented(basic, form)?;
+    authenticate(store, clock, &presented).map_err(|e| match e {
+        ClientAuthError::InvalidClient => OAuthError::invalid_client(used_basic),
+        ClientAuthError::Store(e) => OAuthError::store(&e),
+    })
+}
+
+/// The credentials from the `Authorization: Basic` header, if that is how the client
+/// authenticates. Per RFC 6749 §2.3.1 both parts are form-encoded before base64.
+fn basic_credentials(request: &Request) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(header) = web::header_str(request, "authorization") else {
+        return Ok(None);
+    };
+    let Some((scheme, encoded)) = header.trim().split_once(' ') else {
+        return Err(OAuthError::invalid_client(true));
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_client(true));
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| OAuthError::invalid_client(true))?;
+    let text = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client(true))?;
+    let (id, secret) = text.split_once(':').ok_or_else(|| OAuthError::invalid_client(true))?;
+    Ok(Some((form_decode(id), form_decode(secret))))
+}
+
+fn form_decode(part: &str) -> String {
+    // Decoding `x=<part>` reuses the form decoder (`+` is a space, `%XX` escapes).
+    web::decode_pairs(format!("x={part}").as_bytes()).into_iter().next().map(|(_, v)| v).unwrap_or_default()
+}
+
+fn presented(basic: Option<(String, String)>, form: &Form) -> Result<PresentedCredentials, OAuthError> {
+    let form_id = form.get("client_id");
+    let form_secret = form.get("client_secret");
+    match basic {
+        Some(_) if form_secret.is_some() => {
+            Err(OAuthError::bad_request("invalid_request", "use only one client authentication method"))
+        }
+        Some((id, _)) if form_id.is_some_and(|f| f != id) => Err(OAuthError::invalid_client(true)),
+        Some((id, secret)) => Ok(PresentedCredentials {
+            client_id: id,
+            client_secret: Some(secret),
+            method: AuthMethod::ClientSecretBasic,
+        }),
+        None => {
+            let client_id = form_id.ok_or_else(|| OAuthError::invalid_client(false))?.to_owned();
+            let method = if form_secret.is_some() { AuthMethod::ClientSecretPost } else { AuthMethod::None };
+            Ok(PresentedCredentials { client_id, client_secret: form_secret.map(str::to_owned), method })
+        }
+    }
+}

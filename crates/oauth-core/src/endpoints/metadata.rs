@@ -1,0 +1,49 @@
+//! The discovery documents: RFC 8414 (authorization server) and RFC 9728 (protected resource).
+
+use http::StatusCode;
+use platform::web::{self, Response};
+use serde_json::json;
+
+use crate::rules::{resource::mcp_resource, scope};
+
+const AUTH_METHODS: &[&str] = &["none", "client_secret_basic", "client_secret_post"];
+
+fn document(body: &serde_json::Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    web::response(
+        StatusCode::OK,
+        &[("content-type", "application/json"), ("cache-control", "public, max-age=300")],
+        bytes,
+    )
+}
+
+/// `GET /.well-known/oauth-authorization-server`.
+pub(super) fn authorization_server(base: &str) -> Response {
+    document(&json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "registration_endpoint": format!("{base}/register"),
+        "revocation_endpoint": format!("{base}/revoke"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "scopes_supported": scope::SUPPORTED,
+        "authorization_response_iss_parameter_supported": true,
+        "protected_resources": [mcp_resource(base)],
+    }))
+}
+
+/// `GET /.well-known/oauth-protected-resource[/mcp]`.
+pub(super) fn protected_resource(base: &str) -> Response {
+    document(&json!({
+        "resource": mcp_resource(base),
+        "authorization_servers": [base],
+        "scopes_supported": scope::SUPPORTED,
+        "bearer_methods_supported": ["header"],
+        "resource_name": "MCP server (Clerk sign-in)",
+    }))
+}

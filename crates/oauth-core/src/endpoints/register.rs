@@ -1,0 +1,50 @@
+//! `POST /register` (RFC 7591).
+
+use http::StatusCode;
+use platform::web::{self, Request, Response};
+use platform::{Clock, KeyValueStore};
+use serde_json::{Value, json};
+
+use super::error::OAuthError;
+use crate::clients::{Registration, RegistrationError, register_client};
+
+pub(super) fn handle(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> Response {
+    match register(store, clock, request) {
+        Ok(registration) => web::json(StatusCode::CREATED, &response_body(&registration)),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn register(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> Result<Registration, OAuthError> {
+    // RFC 7591 §3.1: the metadata is sent as JSON; anything else is an unsupported media type.
+    if web::media_type(request).as_deref() != Some("application/json") {
+        return Err(OAuthError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_client_metadata",
+            "the body must be application/json",
+        ));
+    }
+    register_client(store, clock, request.body()).map_err(|e| match e {
+        RegistrationError::InvalidRedirectUri(d) => OAuthError::bad_request("invalid_redirect_uri", d),
+        RegistrationError::InvalidClientMetadata(d) => OAuthError::bad_request("invalid_client_metadata", d),
+        RegistrationError::Store(e) => OAuthError::store(&e),
+        RegistrationError::Random(e) => {
+            OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string())
+        }
+    })
+}
+
+/// The registered metadata plus the client's credentials (the secret, this once).
+fn response_body(registration: &Registration) -> Value {
+    let client = &registration.client;
+    let mut body = serde_json::to_value(&client.metadata).unwrap_or_else(|_| json!({}));
+    if let Value::Object(fields) = &mut body {
+        fields.insert("client_id".into(), json!(client.client_id));
+        fields.insert("client_id_issued_at".into(), json!(client.client_id_issued_at));
+        if let Some(secret) = &registration.client_secret {
+            fields.insert("client_secret".into(), json!(secret));
+            fields.insert("client_secret_expires_at".into(), json!(0));
+        }
+    }
+    body
+}
