@@ -21,3 +21,16 @@ export function signInForm(forms, user, url, html) {
   if (button?.name) data.append(button.name, button.value ?? '');
   return { form, data };
 }
+
+/** The same, in a real browser: fill the development sign-in page on `page` and submit it. */
+export async function signInWithBrowser(page, user) {
+  const email = page.locator('[name="email"]').first();
+  if ((await email.evaluate((el) => el.tagName)) === 'SELECT') await email.selectOption(user.email);
+  else await email.fill(user.email);
+  const role = page.locator('[name="role"]').first();
+  if ((await role.count()) > 0) {
+    if ((await role.evaluate((el) => el.tagName)) === 'SELECT') await role.selectOption(user.role);
+    else await role.fill(user.role);
+  }
+  await page.locator('form').filter({ has: email }).locator('button, input[type="submit"]').first().click();
+}
