@@ -9,7 +9,8 @@
 //
 // Environment:
 //   MCP_BASE_URL  the app, e.g. http://127.0.0.1:3000
-//   MCP_TOKEN     a valid bearer token for the app's /mcp resource
+//   MCP_TOKEN     a valid bearer token for the app's /mcp resource; when unset, one is obtained
+//                 through the development sign-in (then MOCK_CLERK_URL is needed too)
 //
 // Run: node --test conformance.test.mjs
 
@@ -20,7 +21,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { startBearerProxy } from './lib/bearer-proxy.mjs';
-import { baseUrl, bearerToken } from './lib/env.mjs';
+import { baseUrl } from './lib/env.mjs';
+import { bearerTokenForTests } from './lib/token.mjs';
 import { binPath, runNode } from './lib/run.mjs';
 
 const CONFORMANCE = binPath('@modelcontextprotocol/conformance', 'conformance');
@@ -42,7 +44,7 @@ describe('MCP conformance suite, server scenarios', () => {
   let proxy;
 
   before(async () => {
-    proxy = await startBearerProxy(baseUrl(), bearerToken());
+    proxy = await startBearerProxy(baseUrl(), await bearerTokenForTests());
   });
 
   after(async () => {

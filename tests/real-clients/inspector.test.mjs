@@ -4,7 +4,8 @@
 //
 // Environment:
 //   MCP_BASE_URL  the app, e.g. http://127.0.0.1:3000
-//   MCP_TOKEN     a valid bearer token for the app's /mcp resource
+//   MCP_TOKEN     a valid bearer token for the app's /mcp resource; when unset, one is obtained
+//                 through the development sign-in (then MOCK_CLERK_URL is needed too)
 //
 // Run: node --test inspector.test.mjs
 
@@ -12,9 +13,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 
-import { baseUrl, bearerToken } from './lib/env.mjs';
+import { baseUrl } from './lib/env.mjs';
+import { bearerTokenForTests } from './lib/token.mjs';
 import { binPath, runNode } from './lib/run.mjs';
 
 const BASE = baseUrl();
@@ -22,7 +24,12 @@ const INSPECTOR = binPath('@modelcontextprotocol/inspector', 'mcp-inspector');
 // The Inspector keeps a server catalog (default ~/.mcp-inspector); keep it out of $HOME.
 const CATALOG = join(mkdtempSync(join(tmpdir(), 'inspector-')), 'mcp.json');
 
-function inspector(path, transport, args, token = bearerToken()) {
+let TOKEN;
+before(async () => {
+  TOKEN = await bearerTokenForTests();
+});
+
+function inspector(path, transport, args, token = TOKEN) {
   const auth = token ? ['--header', `Authorization: Bearer ${token}`] : [];
   return runNode(INSPECTOR, ['--cli', `${BASE}${path}`, '--transport', transport, ...auth, ...args], {
     env: { MCP_CATALOG_PATH: CATALOG },

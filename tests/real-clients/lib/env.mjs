@@ -2,7 +2,8 @@
 //
 //   MCP_BASE_URL    the app's origin, e.g. http://127.0.0.1:3000 (no trailing slash needed)
 //   MOCK_CLERK_URL  the mock Clerk's base URL (its Frontend API origin and control endpoints)
-//   MCP_TOKEN       a valid bearer token for /mcp (inspector and conformance tests only)
+//   MCP_TOKEN       a valid bearer token for /mcp (inspector and conformance tests only);
+//                   when unset they obtain one through the development sign-in as the admin
 //   MCP_EXPECT_IMAGE_TOOL  "1" when the app runs with an image backend, so admins must see
 //                   generateImage; otherwise the tool must be absent for everyone.
 
@@ -20,10 +21,6 @@ export function baseUrl() {
 
 export function mockClerkUrl() {
   return required('MOCK_CLERK_URL');
-}
-
-export function bearerToken() {
-  return required('MCP_TOKEN');
 }
 
 export function expectImageTool() {
