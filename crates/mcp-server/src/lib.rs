@@ -6,7 +6,12 @@
 
 pub mod tools;
 
+pub mod config;
 pub mod dispatch;
 pub mod protocol;
 #[cfg(test)]
 mod test_support;
+pub mod transport;
+
+pub use config::{MAX_BODY_BYTES, McpConfig};
+pub use transport::{Route, Services, handle_mcp, route};

@@ -42,3 +42,73 @@ impl HttpClient for FakeHttp {
         Ok(http::Response::builder().status(status).body(body).unwrap())
     }
 }
+
+use oauth_core::{AccessTokenRecord, UserProps};
+use platform::{KeyValueStore, StoreError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const BASE: &str = "https://mcp.example";
+pub const NOW: u64 = 1_800_000_000;
+
+/// Stores an access-token record the way oauth-core's token endpoint does.
+pub fn issue_token(
+    store: &dyn KeyValueStore,
+    token: &str,
+    resource: &str,
+    scope: &[&str],
+    expires_at: u64,
+    props: UserProps,
+) {
+    let record = AccessTokenRecord {
+        v: oauth_core::records::RECORD_VERSION,
+        client_id: "client_1".into(),
+        grant_id: "grant_1".into(),
+        scope: scope.iter().map(|s| (*s).to_owned()).collect(),
+        resource: resource.into(),
+        expires_at,
+        props,
+    };
+    store.set(&oauth_core::keys::access_token(token), &serde_json::to_vec(&record).unwrap()).unwrap();
+}
+
+pub fn props(user_id: &str, role: Option<&str>) -> UserProps {
+    UserProps { user_id: user_id.into(), role: role.map(str::to_owned), ..UserProps::default() }
+}
+
+/// A store that counts operations and can be made to fail.
+#[derive(Default)]
+pub struct CountingStore {
+    pub inner: platform::MemoryStore,
+    pub reads: AtomicUsize,
+    pub writes: AtomicUsize,
+    pub broken: std::sync::atomic::AtomicBool,
+}
+
+impl CountingStore {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.broken.load(Ordering::SeqCst) { Err(StoreError::Backend("disk on fire".into())) } else { Ok(()) }
+    }
+}
+
+impl KeyValueStore for CountingStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.check()?;
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.check()?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.check()?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete(key)
+    }
+    fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        self.check()?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.compare_and_swap(key, expected, new)
+    }
+}

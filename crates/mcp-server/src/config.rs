@@ -1,0 +1,208 @@
+//! The component's configuration, read from Spin variables once per request.
+
+use crate::tools::ToolSettings;
+use crate::tools::image::{CLOUDFLARE_DEFAULT_MODEL, ImageBackend, OPENAI_DEFAULT_MODEL};
+use platform::{VariableError, Variables};
+use std::time::Duration;
+
+/// Largest JSON-RPC message accepted on `/mcp` and `/sse/message`.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Variable names (see spin.toml).
+pub mod names {
+    pub const PUBLIC_BASE_URL: &str = "public_base_url";
+    pub const ALLOWED_ORIGINS: &str = "allowed_origins";
+    pub const IMAGE_PROVIDER: &str = "image_provider";
+    pub const IMAGE_API_ORIGIN: &str = "image_api_origin";
+    pub const IMAGE_API_PATH: &str = "image_api_path";
+    pub const IMAGE_MODEL: &str = "image_model";
+    pub const IMAGE_API_TOKEN: &str = "image_api_token";
+    pub const CLOUDFLARE_ACCOUNT_ID: &str = "cloudflare_account_id";
+    pub const IMAGE_ROLES: &str = "image_roles";
+    pub const IMAGE_TIMEOUT_SECONDS: &str = "image_timeout_seconds";
+    pub const SSE_MAX_SECONDS: &str = "sse_max_seconds";
+}
+
+/// Legacy SSE stream timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseSettings {
+    /// A stream ends (cleanly) after this long; clients reconnect.
+    pub max_duration: Duration,
+    /// How often the stream checks its mailbox.
+    pub poll_interval: Duration,
+    /// A comment line is sent when nothing else was for this long, so proxies keep the stream.
+    pub keepalive_interval: Duration,
+}
+
+impl Default for SseSettings {
+    fn default() -> Self {
+        Self {
+            max_duration: Duration::from_secs(300),
+            poll_interval: Duration::from_millis(15),
+            keepalive_interval: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct McpConfig {
+    /// The public origin; `None` derives it from the request.
+    pub public_base_url: Option<String>,
+    /// Browser origins allowed besides our own (`*` allows any).
+    pub allowed_origins: Vec<String>,
+    pub tools: ToolSettings,
+    pub sse: SseSettings,
+}
+
+impl McpConfig {
+    /// Reads the configuration; a malformed value is an error naming the variable.
+    pub fn from_variables(vars: &dyn Variables) -> Result<Self, VariableError> {
+        let mut tools = ToolSettings { image_backend: image_backend(vars)?, ..ToolSettings::default() };
+        if let Some(roles) = vars.get(names::IMAGE_ROLES)? {
+            tools.image_roles = list(&roles);
+        }
+        if let Some(seconds) = seconds(vars, names::IMAGE_TIMEOUT_SECONDS)? {
+            tools.image_timeout = seconds;
+        }
+        let mut sse = SseSettings::default();
+        if let Some(seconds) = seconds(vars, names::SSE_MAX_SECONDS)? {
+            sse.max_duration = seconds;
+        }
+        Ok(Self {
+            public_base_url: vars.get(names::PUBLIC_BASE_URL)?,
+            allowed_origins: vars.get(names::ALLOWED_ORIGINS)?.map(|v| list(&v)).unwrap_or_default(),
+            tools,
+            sse,
+        })
+    }
+}
+
+fn list(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+fn seconds(vars: &dyn Variables, name: &str) -> Result<Option<Duration>, VariableError> {
+    let Some(text) = vars.get(name)? else { return Ok(None) };
+    match text.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Some(Duration::from_secs(n))),
+        _ => Err(invalid(name, "must be a positive whole number of seconds")),
+    }
+}
+
+fn invalid(name: &str, reason: &str) -> VariableError {
+    VariableError::Invalid { name: name.to_owned(), reason: reason.to_owned() }
+}
+
+/// The image backend, or `None` when `image_provider` is empty.
+fn image_backend(vars: &dyn Variables) -> Result<Option<ImageBackend>, VariableError> {
+    let Some(provider) = vars.get(names::IMAGE_PROVIDER)? else { return Ok(None) };
+    let origin = vars.require(names::IMAGE_API_ORIGIN)?;
+    let origin = origin.trim_end_matches('/');
+    if !(origin.starts_with("https://") || origin.starts_with("http://")) {
+        return Err(invalid(names::IMAGE_API_ORIGIN, "must be an http(s) origin such as https://api.cloudflare.com"));
+    }
+    let path = vars.get(names::IMAGE_API_PATH)?;
+    let model = vars.get(names::IMAGE_MODEL)?;
+    let backend = match provider.trim().to_ascii_lowercase().as_str() {
+        "cloudflare" => ImageBackend::Cloudflare {
+            api_base: format!("{origin}{}", path.as_deref().unwrap_or("/client/v4")),
+            account_id: vars.require(names::CLOUDFLARE_ACCOUNT_ID)?,
+            api_token: vars.require(names::IMAGE_API_TOKEN)?,
+            model: model.unwrap_or_else(|| CLOUDFLARE_DEFAULT_MODEL.to_owned()),
+        },
+        "openai" => ImageBackend::OpenAiCompatible {
+            base_url: format!("{origin}{}", path.as_deref().unwrap_or("/v1")),
+            model: model.unwrap_or_else(|| OPENAI_DEFAULT_MODEL.to_owned()),
+            api_key: vars.get(names::IMAGE_API_TOKEN)?,
+        },
+        _ => return Err(invalid(names::IMAGE_PROVIDER, "must be empty, `cloudflare` or `openai`")),
+    };
+    Ok(Some(backend))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform::StaticVariables;
+
+    #[test]
+    fn defaults_disable_images_and_allow_only_own_origin() {
+        let config = McpConfig::from_variables(&StaticVariables::default()).unwrap();
+        assert_eq!(config.tools.image_backend, None);
+        assert_eq!(config.tools.image_roles, ["admin", "premium", "image_generation"]);
+        assert!(config.allowed_origins.is_empty());
+        assert_eq!(config.sse.max_duration, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn cloudflare_backend_from_variables() {
+        let vars = StaticVariables::new([
+            ("image_provider", "cloudflare"),
+            ("image_api_origin", "https://api.cloudflare.com/"),
+            ("cloudflare_account_id", "acc"),
+            ("image_api_token", "tok"),
+            ("image_roles", "admin, artist"),
+            ("allowed_origins", "https://a.example, https://b.example"),
+        ]);
+        let config = McpConfig::from_variables(&vars).unwrap();
+        assert_eq!(
+            config.tools.image_backend,
+            Some(ImageBackend::Cloudflare {
+                api_base: "https://api.cloudflare.com/client/v4".into(),
+                account_id: "acc".into(),
+                api_token: "tok".into(),
+                model: CLOUDFLARE_DEFAULT_MODEL.into(),
+            })
+        );
+        assert_eq!(config.tools.image_roles, ["admin", "artist"]);
+        assert_eq!(config.allowed_origins, ["https://a.example", "https://b.example"]);
+    }
+
+    #[test]
+    fn openai_backend_with_custom_path_and_model() {
+        let vars = StaticVariables::new([
+            ("image_provider", "openai"),
+            ("image_api_origin", "http://127.0.0.1:9000"),
+            ("image_api_path", "/compat/v1"),
+            ("image_model", "flux"),
+        ]);
+        let backend = McpConfig::from_variables(&vars).unwrap().tools.image_backend;
+        assert_eq!(
+            backend,
+            Some(ImageBackend::OpenAiCompatible {
+                base_url: "http://127.0.0.1:9000/compat/v1".into(),
+                model: "flux".into(),
+                api_key: None
+            })
+        );
+    }
+
+    #[test]
+    fn cloudflare_without_account_names_the_variable() {
+        let vars = StaticVariables::new([
+            ("image_provider", "cloudflare"),
+            ("image_api_origin", "https://api.cloudflare.com"),
+            ("image_api_token", "tok"),
+        ]);
+        let err = McpConfig::from_variables(&vars).unwrap_err();
+        assert!(err.to_string().contains("cloudflare_account_id"), "{err}");
+    }
+
+    #[test]
+    fn unknown_provider_and_bad_numbers_name_the_variable() {
+        let err = McpConfig::from_variables(&StaticVariables::new([
+            ("image_provider", "dalle"),
+            ("image_api_origin", "https://x"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("image_provider"));
+        let err = McpConfig::from_variables(&StaticVariables::new([("sse_max_seconds", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("sse_max_seconds"));
+        let err = McpConfig::from_variables(&StaticVariables::new([
+            ("image_provider", "openai"),
+            ("image_api_origin", "ftp://x"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("image_api_origin"));
+    }
+}

@@ -1,0 +1,73 @@
+//! Bearer authentication for every MCP request: one key-value read through oauth-core.
+
+use http::StatusCode;
+use oauth_core::{AccessTokenRecord, TokenError};
+use platform::web::{self, Request, Response};
+use platform::{Clock, KeyValueStore};
+
+/// The scope our authorization server grants for using this MCP server.
+pub const SCOPE: &str = "mcp";
+
+/// The protected-resource metadata URL for `base_url` (RFC 9728, path-suffixed form).
+pub fn resource_metadata_url(base_url: &str) -> String {
+    format!("{base_url}/.well-known/oauth-protected-resource/mcp")
+}
+
+/// The caller's access-token record, or the 401/403/503 to send instead (boxed: it is large).
+pub fn authenticate(
+    request: &Request,
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    base_url: &str,
+) -> Result<AccessTokenRecord, Box<Response>> {
+    let Some(token) = bearer_token(request) else {
+        return Err(Box::new(challenge(base_url, None)));
+    };
+    let resource = oauth_core::mcp_resource(base_url);
+    match oauth_core::verify_access_token(store, clock, token, &resource) {
+        Ok(record) if record.has_scope(SCOPE) => Ok(record),
+        Ok(_) => Err(Box::new(insufficient_scope(base_url))),
+        Err(TokenError::Store(error)) => Err(Box::new(web::response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &[("content-type", "text/plain; charset=utf-8"), ("retry-after", "1")],
+            format!("token store unavailable: {error}"),
+        ))),
+        Err(error) => Err(Box::new(challenge(base_url, Some(&error.to_string())))),
+    }
+}
+
+/// The token from `Authorization: Bearer <token>` (scheme case-insensitive).
+fn bearer_token(request: &Request) -> Option<&str> {
+    let value = web::header_str(request, "authorization")?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// 401 telling the client where to get a token (MCP authorization, RFC 9728 §5.1); names the
+/// problem with `error="invalid_token"` when a token was sent (RFC 6750 §3.1).
+fn challenge(base_url: &str, problem: Option<&str>) -> Response {
+    let mut value = format!(r#"Bearer resource_metadata="{}", scope="{SCOPE}""#, resource_metadata_url(base_url));
+    let body = match problem {
+        Some(description) => {
+            value.push_str(&format!(r#", error="invalid_token", error_description="{description}""#));
+            serde_json::json!({ "error": "invalid_token", "error_description": description })
+        }
+        None => serde_json::json!({ "error": "unauthorized", "error_description": "a bearer token is required" }),
+    };
+    let mut response = web::json(StatusCode::UNAUTHORIZED, &body);
+    web::append_header(&mut response, "www-authenticate", &value);
+    response
+}
+
+fn insufficient_scope(base_url: &str) -> Response {
+    let value = format!(
+        r#"Bearer resource_metadata="{}", scope="{SCOPE}", error="insufficient_scope""#,
+        resource_metadata_url(base_url)
+    );
+    let body =
+        serde_json::json!({ "error": "insufficient_scope", "error_description": "the token lacks the mcp scope" });
+    let mut response = web::json(StatusCode::FORBIDDEN, &body);
+    web::append_header(&mut response, "www-authenticate", &value);
+    response
+}

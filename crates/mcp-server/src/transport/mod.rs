@@ -1,0 +1,137 @@
+//! The HTTP endpoints, host-agnostic: Streamable HTTP (`/mcp`) here, legacy HTTP+SSE in
+//! [`crate::sse`]. Components convert Spin's request into an `http::Request`, call these and
+//! write the `http::Response` back.
+
+pub mod auth;
+pub mod checks;
+
+use crate::config::{MAX_BODY_BYTES, McpConfig};
+use crate::dispatch::{Envelope, Reply, dispatch};
+use crate::tools::Toolbox;
+use http::{Method, StatusCode};
+use platform::web::{self, Cors, Request, Response};
+use platform::{Clock, HttpClient, KeyValueStore, VariableError};
+
+/// What the endpoints need from the host.
+pub struct Services<'a, C> {
+    pub store: &'a dyn KeyValueStore,
+    pub clock: &'a dyn Clock,
+    /// Outbound HTTP for the image backends (cloned into each request's toolbox).
+    pub http: C,
+    pub config: &'a McpConfig,
+}
+
+impl<C> Services<'_, C> {
+    pub fn base_url(&self, request: &Request) -> String {
+        web::base_url(request, self.config.public_base_url.as_deref())
+    }
+}
+
+/// CORS for `/mcp`: browser-based clients (the MCP Inspector) must read `WWW-Authenticate`.
+pub const MCP_CORS: Cors = Cors {
+    allow_methods: "POST, OPTIONS",
+    allow_headers: Cors::DEFAULT_ALLOW_HEADERS,
+    expose_headers: Cors::DEFAULT_EXPOSE_HEADERS,
+};
+
+/// Which endpoint a path belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Mcp,
+    SseStream,
+    SseMessage,
+    NotFound,
+}
+
+pub fn route(request: &Request) -> Route {
+    let path = request.uri().path();
+    let path = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        web::header_str(request, web::SPIN_FULL_URL)
+            .and_then(|url| url.split_once("://").map(|(_, rest)| rest))
+            .and_then(|rest| rest.find('/').map(|i| rest[i..].split(['?', '#']).next().unwrap_or("").to_owned()))
+            .unwrap_or_default()
+    };
+    match path.trim_end_matches('/') {
+        "/mcp" => Route::Mcp,
+        "/sse" => Route::SseStream,
+        "/sse/message" => Route::SseMessage,
+        _ => Route::NotFound,
+    }
+}
+
+/// `POST /mcp` (and the 405/preflight answers for its other methods).
+pub async fn handle_mcp<C: HttpClient + Clone + 'static>(request: &Request, services: &Services<'_, C>) -> Response {
+    let mut response = mcp_response(request, services).await;
+    MCP_CORS.apply(request, &mut response);
+    response
+}
+
+async fn mcp_response<C: HttpClient + Clone + 'static>(request: &Request, services: &Services<'_, C>) -> Response {
+    let base = services.base_url(request);
+    if !checks::origin_allowed(request, &base, &services.config.allowed_origins) {
+        return checks::forbidden_origin();
+    }
+    if web::is_preflight(request) {
+        return MCP_CORS.preflight();
+    }
+    if request.method() != Method::POST {
+        // Stateless: no standalone GET stream and no sessions to DELETE.
+        return web::method_not_allowed("POST");
+    }
+    let record = match auth::authenticate(request, services.store, services.clock, &base) {
+        Ok(record) => record,
+        Err(response) => return *response,
+    };
+    let protocol_version = match checks::protocol_version_header(request) {
+        Ok(version) => version,
+        Err(response) => return *response,
+    };
+    if let Some(refusal) = body_refusal(request, "application/json") {
+        return refusal;
+    }
+    let toolbox = Toolbox::new(record.props, services.config.tools.clone(), services.http.clone());
+    let envelope = Envelope {
+        protocol_version,
+        mcp_method: web::header_str(request, "mcp-method"),
+        mcp_name: web::header_str(request, "mcp-name"),
+    };
+    reply_response(dispatch(&toolbox, request.body(), envelope).await)
+}
+
+/// 415, 406 or 413 for a message body we cannot take.
+pub(crate) fn body_refusal(request: &Request, answer_type: &str) -> Option<Response> {
+    if !checks::is_json(request) {
+        return Some(checks::unsupported_media_type());
+    }
+    if !checks::accepts(request, answer_type) {
+        return Some(checks::not_acceptable(answer_type));
+    }
+    if request.body().len() > MAX_BODY_BYTES {
+        return Some(checks::too_large(MAX_BODY_BYTES));
+    }
+    None
+}
+
+fn reply_response(reply: Reply) -> Response {
+    match reply {
+        Reply::Accepted => web::response(StatusCode::ACCEPTED, &[], Vec::new()),
+        Reply::Json { status, body } => {
+            web::response(status, &[("content-type", "application/json"), ("cache-control", "no-store")], body)
+        }
+    }
+}
+
+/// The answer when configuration is missing or malformed: a 500 that names the variable.
+pub fn config_error(error: &VariableError) -> Response {
+    checks::plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("server misconfigured: {error}"))
+}
+
+/// 404 for paths under `/sse/...` that are not ours.
+pub fn not_found() -> Response {
+    checks::plain(StatusCode::NOT_FOUND, "Not Found")
+}
+
+#[cfg(test)]
+mod tests;
