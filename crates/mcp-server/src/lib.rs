@@ -9,6 +9,7 @@ pub mod tools;
 pub mod config;
 pub mod dispatch;
 pub mod protocol;
+pub mod sse;
 #[cfg(test)]
 mod test_support;
 pub mod transport;

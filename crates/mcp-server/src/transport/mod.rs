@@ -88,7 +88,7 @@ async fn mcp_response<C: HttpClient + Clone + 'static>(request: &Request, servic
         Ok(version) => version,
         Err(response) => return *response,
     };
-    if let Some(refusal) = body_refusal(request, "application/json") {
+    if let Some(refusal) = body_refusal(request, Some("application/json")) {
         return refusal;
     }
     let toolbox = Toolbox::new(record.props, services.config.tools.clone(), services.http.clone());
@@ -101,11 +101,12 @@ async fn mcp_response<C: HttpClient + Clone + 'static>(request: &Request, servic
 }
 
 /// 415, 406 or 413 for a message body we cannot take.
-pub(crate) fn body_refusal(request: &Request, answer_type: &str) -> Option<Response> {
+/// `answer_type` is what the answer will be, when it comes in this response.
+pub(crate) fn body_refusal(request: &Request, answer_type: Option<&str>) -> Option<Response> {
     if !checks::is_json(request) {
         return Some(checks::unsupported_media_type());
     }
-    if !checks::accepts(request, answer_type) {
+    if let Some(answer_type) = answer_type.filter(|t| !checks::accepts(request, t)) {
         return Some(checks::not_acceptable(answer_type));
     }
     if request.body().len() > MAX_BODY_BYTES {

@@ -1,0 +1,216 @@
+//! The legacy HTTP+SSE transport (MCP 2024-11-05), still used by older clients:
+//! `GET /sse` opens a stream whose first event names the URL to POST messages to;
+//! `POST /sse/message?sessionId=..` answers 202 and the response arrives on the stream.
+//!
+//! The POST and the stream run in different instances, so they meet in a key-value mailbox
+//! ([`mailbox`]). This module holds the protocol (checks, framing, ownership); the component
+//! owns the timing loop, calling [`SseStream::poll`] every [`SseSettings::poll_interval`].
+
+pub mod keys;
+pub mod mailbox;
+
+use crate::config::SseSettings;
+use crate::dispatch::{Envelope, Reply, dispatch};
+use crate::tools::Toolbox;
+use crate::transport::{Services, auth, body_refusal, checks};
+use http::{Method, StatusCode};
+use mailbox::MailboxError;
+use platform::web::{self, Cors, Request, Response};
+use platform::{Clock, HttpClient, KeyValueStore};
+use std::time::Duration;
+
+/// Where the stream tells clients to POST (relative to the stream's URL).
+pub const MESSAGE_PATH: &str = "/sse/message";
+/// Sent when nothing else was, so idle proxies keep the connection.
+pub const KEEPALIVE: &str = ": keep-alive\n\n";
+/// The session outlives the stream's own limit by this much, so a late POST still finds it.
+const SESSION_GRACE_SECONDS: u64 = 30;
+
+pub const SSE_CORS: Cors = Cors {
+    allow_methods: "GET, POST, OPTIONS",
+    allow_headers: Cors::DEFAULT_ALLOW_HEADERS,
+    expose_headers: Cors::DEFAULT_EXPOSE_HEADERS,
+};
+
+/// One SSE event.
+pub fn event(name: &str, data: &str) -> String {
+    let mut frame = format!("event: {name}\n");
+    for line in data.lines() {
+        frame.push_str("data: ");
+        frame.push_str(line);
+        frame.push('\n');
+    }
+    frame.push('\n');
+    frame
+}
+
+/// An opened stream: the response head to send, its first event, and the stream state.
+pub struct OpenedStream {
+    /// Status and headers; the body is streamed by the component.
+    pub head: Response,
+    pub first_event: String,
+    pub stream: SseStream,
+}
+
+/// `GET /sse`: checks the request and opens a session, or says why not.
+pub fn open_stream<C>(request: &Request, services: &Services<'_, C>) -> Result<OpenedStream, Box<Response>> {
+    let base = services.base_url(request);
+    if !checks::origin_allowed(request, &base, &services.config.allowed_origins) {
+        return Err(Box::new(checks::forbidden_origin()));
+    }
+    if web::is_preflight(request) {
+        return Err(Box::new(SSE_CORS.preflight()));
+    }
+    if request.method() != Method::GET {
+        return Err(Box::new(web::method_not_allowed("GET")));
+    }
+    let record = auth::authenticate(request, services.store, services.clock, &base)?;
+    if !checks::accepts(request, "text/event-stream") {
+        return Err(Box::new(checks::not_acceptable("text/event-stream")));
+    }
+    let settings = services.config.sse;
+    let expires_at = services.clock.now_unix() + settings.max_duration.as_secs() + SESSION_GRACE_SECONDS;
+    let session_id = mailbox::create(services.store, &record.props.user_id, expires_at).map_err(unavailable)?;
+    let mut head = web::response(
+        StatusCode::OK,
+        &[("content-type", "text/event-stream"), ("cache-control", "no-cache, no-store"), ("x-accel-buffering", "no")],
+        Vec::new(),
+    );
+    SSE_CORS.apply(request, &mut head);
+    let first_event = event("endpoint", &format!("{MESSAGE_PATH}?sessionId={session_id}"));
+    Ok(OpenedStream { head, first_event, stream: SseStream::new(session_id, settings) })
+}
+
+/// What one poll of the stream produced.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Poll {
+    /// SSE text to write, in order.
+    pub chunks: Vec<String>,
+    /// The stream should end (time is up or the session is gone); call [`SseStream::close`].
+    pub finished: bool,
+}
+
+/// The state of one open `GET /sse` stream.
+pub struct SseStream {
+    session_id: String,
+    settings: SseSettings,
+    last_write: Duration,
+}
+
+impl SseStream {
+    fn new(session_id: String, settings: SseSettings) -> Self {
+        Self { session_id, settings, last_write: Duration::ZERO }
+    }
+
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        self.settings.poll_interval
+    }
+
+    /// Delivers queued messages; `elapsed` is the time since the stream opened.
+    pub fn poll(&mut self, store: &dyn KeyValueStore, clock: &dyn Clock, elapsed: Duration) -> Poll {
+        if elapsed >= self.settings.max_duration {
+            return Poll { chunks: Vec::new(), finished: true };
+        }
+        let mut poll = match mailbox::drain(store, clock, &self.session_id) {
+            Ok(bodies) => Poll { chunks: bodies.iter().map(|b| event("message", b)).collect(), finished: false },
+            Err(MailboxError::NotFound) => Poll { chunks: Vec::new(), finished: true },
+            // A passing store hiccup: try again on the next poll.
+            Err(_) => Poll::default(),
+        };
+        if poll.chunks.is_empty() && elapsed.saturating_sub(self.last_write) >= self.settings.keepalive_interval {
+            poll.chunks.push(KEEPALIVE.to_owned());
+        }
+        if !poll.chunks.is_empty() {
+            self.last_write = elapsed;
+        }
+        poll
+    }
+
+    /// Ends the session and deletes its mailbox.
+    pub fn close(self, store: &dyn KeyValueStore) {
+        // Best effort: an undeletable session still expires and is removed when next met.
+        let _ = mailbox::close(store, &self.session_id);
+    }
+}
+
+/// `POST /sse/message?sessionId=..`: runs the message and queues the answer for the stream.
+pub async fn handle_message<C: HttpClient + Clone + 'static>(
+    request: &Request,
+    services: &Services<'_, C>,
+) -> Response {
+    let mut response = message_response(request, services).await;
+    SSE_CORS.apply(request, &mut response);
+    response
+}
+
+async fn message_response<C: HttpClient + Clone + 'static>(request: &Request, services: &Services<'_, C>) -> Response {
+    let base = services.base_url(request);
+    if !checks::origin_allowed(request, &base, &services.config.allowed_origins) {
+        return checks::forbidden_origin();
+    }
+    if web::is_preflight(request) {
+        return SSE_CORS.preflight();
+    }
+    if request.method() != Method::POST {
+        return web::method_not_allowed("POST");
+    }
+    let record = match auth::authenticate(request, services.store, services.clock, &base) {
+        Ok(record) => record,
+        Err(response) => return *response,
+    };
+    let Some(session_id) = web::query_pairs(request).into_iter().find(|(k, _)| k == "sessionId").map(|(_, v)| v) else {
+        return checks::plain(StatusCode::BAD_REQUEST, "Bad Request: missing sessionId");
+    };
+    if let Err(error) = mailbox::check_owner(services.store, services.clock, &session_id, &record.props.user_id) {
+        return mailbox_error(error);
+    }
+    // The answer goes on the stream, so the client only needs to accept our 202.
+    if let Some(refusal) = body_refusal(request, None) {
+        return refusal;
+    }
+    let protocol_version = match checks::protocol_version_header(request) {
+        Ok(version) => version,
+        Err(response) => return *response,
+    };
+    let toolbox = Toolbox::new(record.props, services.config.tools.clone(), services.http.clone());
+    let envelope = Envelope { protocol_version, ..Envelope::default() };
+    match dispatch(&toolbox, request.body(), envelope).await {
+        Reply::Accepted => accepted(),
+        // A malformed message is refused here, where the client can see it.
+        Reply::Json { status, body } if status != StatusCode::OK => {
+            web::response(status, &[("content-type", "application/json")], body)
+        }
+        Reply::Json { body, .. } => {
+            let body = String::from_utf8_lossy(&body).into_owned();
+            match mailbox::post(services.store, services.clock, &session_id, body) {
+                Ok(()) => accepted(),
+                Err(error) => mailbox_error(error),
+            }
+        }
+    }
+}
+
+fn accepted() -> Response {
+    checks::plain(StatusCode::ACCEPTED, "Accepted")
+}
+
+fn mailbox_error(error: MailboxError) -> Response {
+    match error {
+        MailboxError::NotFound => checks::plain(StatusCode::NOT_FOUND, "Not Found: unknown or closed SSE session"),
+        MailboxError::NotOwner => {
+            checks::plain(StatusCode::FORBIDDEN, "Forbidden: this SSE session belongs to another user")
+        }
+        other => *unavailable(other),
+    }
+}
+
+fn unavailable(error: MailboxError) -> Box<Response> {
+    Box::new(checks::plain(StatusCode::SERVICE_UNAVAILABLE, &format!("Service Unavailable: {error}")))
+}
+
+#[cfg(test)]
+mod tests;
