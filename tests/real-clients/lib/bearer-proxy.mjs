@@ -2,9 +2,8 @@
 // request. The conformance suite's server scenarios connect without credentials (its CLI has no
 // header option), so they reach our authenticated /mcp through this proxy.
 //
-// The proxy is invisible to origin checks: it rewrites Host to the app's host and an Origin equal
-// to the proxy's own origin to the app's origin; any other Origin (e.g. an attacker's) passes
-// unchanged, so DNS-rebinding checks still see it.
+// The proxy is invisible to origin checks: a Host or Origin naming the proxy is rewritten to the
+// app's; any other Host or Origin (e.g. an attacker's in a DNS-rebinding test) passes unchanged.
 
 import http from 'node:http';
 
@@ -12,7 +11,8 @@ export async function startBearerProxy(targetBase, token) {
   const target = new URL(targetBase);
   let proxyOrigin;
   const server = http.createServer((req, res) => {
-    const headers = { ...req.headers, host: target.host, authorization: `Bearer ${token}` };
+    const headers = { ...req.headers, authorization: `Bearer ${token}` };
+    if (`http://${headers.host}` === proxyOrigin) headers.host = target.host;
     if (headers.origin === proxyOrigin) headers.origin = target.origin;
     const upstream = http.request(
       { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers },
