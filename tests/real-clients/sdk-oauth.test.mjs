@@ -54,6 +54,7 @@ for (const [kind, transport] of Object.entries(TRANSPORTS)) {
       const provider = new TestOAuthProvider({ agent, redirectUrl, clientName: `SDK ${kind} ${label(user)}` });
       const open = [];
       let client;
+      let firstTransport; // the transport that got the 401 finishes the authorization, as in an app
 
       const connect = async () => {
         const c = newClient();
@@ -69,6 +70,7 @@ for (const [kind, transport] of Object.entries(TRANSPORTS)) {
       it('discovers the authorization server from the 401 and registers dynamically', async () => {
         const c = newClient();
         const t = transport.make(transport.url, { authProvider: provider, fetch: recorder.fetch });
+        firstTransport = t;
         await assert.rejects(c.connect(t), (e) => e instanceof UnauthorizedError || /unauthorized/i.test(String(e)));
         await c.close().catch(() => {});
 
@@ -102,8 +104,7 @@ for (const [kind, transport] of Object.entries(TRANSPORTS)) {
       });
 
       it('exchanges the code for tokens', async () => {
-        const t = transport.make(transport.url, { authProvider: provider, fetch: recorder.fetch });
-        await t.finishAuth(provider.authorizationCode);
+        await firstTransport.finishAuth(provider.authorizationCode);
         const tokens = provider.tokens();
         assert.ok(tokens?.access_token, 'access token');
         assert.ok(tokens.refresh_token, 'refresh token');

@@ -9,6 +9,7 @@ export class TestOAuthProvider {
   #tokens;
   #verifier;
   #state;
+  #discovery;
 
   /**
    * agent: a BrowserAgent (signs in as its user); redirectUrl: the loopback URI we register.
@@ -68,10 +69,19 @@ export class TestOAuthProvider {
     return this.#verifier;
   }
 
+  saveDiscoveryState(state) {
+    this.#discovery = state;
+  }
+
+  discoveryState() {
+    return this.#discovery;
+  }
+
   invalidateCredentials(scope) {
     if (scope === 'all' || scope === 'client') this.#client = undefined;
     if (scope === 'all' || scope === 'tokens') this.#tokens = undefined;
     if (scope === 'all' || scope === 'verifier') this.#verifier = undefined;
+    if (scope === 'all' || scope === 'discovery') this.#discovery = undefined;
   }
 
   /** The user's browser: consent, sign-in, and back to our redirect URI with a code. */
