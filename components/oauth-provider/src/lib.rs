@@ -1,1 +1,32 @@
-//! oauth-provider (work in progress).
+//! oauth-provider: the authorization server's metadata documents, `/register`, `/token` and
+//! `/revoke` (routes in `spin.toml`). All logic is in `oauth_core::endpoints`; this component
+//! only wires Spin's store, clock, variables and outbound HTTP into it.
+
+mod directory;
+
+use oauth_core::endpoints::{MAX_BODY_BYTES, OAuthError, Provider};
+use platform::web::{self, Request, Response};
+use platform::{SystemClock, Variables};
+use spin_platform::{SpinStore, SpinVariables};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+use spin_sdk::http_component;
+
+use directory::ClerkDirectory;
+
+#[http_component]
+async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+    spin_platform::serve(request, response_out, MAX_BODY_BYTES, respond).await;
+}
+
+async fn respond(request: Request) -> Response {
+    let variables = SpinVariables;
+    let configured = variables.get("public_base_url").ok().flatten();
+    let base_url = web::base_url(&request, configured.as_deref());
+    let store = match SpinStore::open_default() {
+        Ok(store) => store,
+        Err(error) => return OAuthError::store(&error).into_response(),
+    };
+    let directory = ClerkDirectory::from_variables(&variables);
+    let provider = Provider { store: &store, clock: &SystemClock, directory: &directory, base_url };
+    provider.handle(&request).await
+}
