@@ -319,3 +319,19 @@ fn only_the_owning_client_can_revoke() {
     assert_eq!(f.store.snapshot(), before);
     assert!(verify(&f, &tokens.access_token).is_ok());
 }
+
+#[test]
+fn a_replay_during_the_first_redemption_fails_without_revoking() {
+    use platform::KeyValueStore;
+    let f = fixture();
+    let code = f.code();
+    // Simulate the first redemption between its code swap and its grant commit.
+    let key = crate::keys::code(&code);
+    let raw = f.store.get(&key).unwrap().unwrap();
+    let mut record: crate::records::CodeRecord = serde_json::from_slice(&raw).unwrap();
+    record.redeemed = true;
+    f.store.set(&key, &serde_json::to_vec(&record).unwrap()).unwrap();
+    let before = f.store.snapshot();
+    assert_eq!(f.exchange(&code).unwrap_err().code(), "invalid_grant");
+    assert_eq!(f.store.snapshot(), before, "the pending grant is left for the first redemption");
+}

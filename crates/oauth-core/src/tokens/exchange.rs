@@ -23,7 +23,7 @@ pub struct CodeExchange<'a> {
 ///
 /// Every check happens before the code is consumed, so a refused request changes nothing. The
 /// code is consumed by a compare-and-swap to its `redeemed` form; presenting a redeemed code
-/// again revokes the grant and every token issued from it (RFC 6749 §4.1.2).
+/// again revokes the grant and every token already issued from it (RFC 6749 §4.1.2).
 pub fn exchange_code(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
@@ -38,8 +38,8 @@ pub fn exchange_code(
         .ok_or_else(|| GrantError::invalid_grant("unknown or expired authorization code"))?;
     let code = &loaded.record;
     if code.redeemed {
-        grants::revoke_grant(store, clock, &code.grant_id)?;
-        return Err(GrantError::invalid_grant("the authorization code was already used; its tokens are revoked"));
+        revoke_issued(store, clock, &code.grant_id)?;
+        return Err(GrantError::invalid_grant("the authorization code was already used"));
     }
     check(client, code, request)?;
     let redeemed = CodeRecord { redeemed: true, ..code.clone() };
@@ -51,6 +51,16 @@ pub fn exchange_code(
         .ok_or_else(|| GrantError::invalid_grant("the grant for this code no longer exists"))?;
     let props = grant.record.props.clone();
     issue(store, clock, &grant, Issue { scope: code.scope.clone(), props, previous_refresh: None })
+}
+
+/// A replayed code revokes the tokens already issued from it. While the first redemption is
+/// still in flight (grant `Pending`) there is nothing issued yet and the replay only fails, so
+/// of several concurrent redemptions exactly one succeeds.
+fn revoke_issued(store: &dyn KeyValueStore, clock: &dyn Clock, grant_id: &str) -> Result<(), GrantError> {
+    if grants::load(store, clock, grant_id)?.is_some_and(|g| g.record.state == GrantState::Active) {
+        grants::revoke_grant(store, clock, grant_id)?;
+    }
+    Ok(())
 }
 
 /// The bindings of the code: client, redirect URI, PKCE verifier, resource.
