@@ -1,5 +1,7 @@
 //! `application/x-www-form-urlencoded` request bodies with single-valued parameters.
 
+use std::collections::HashSet;
+
 use platform::web::{self, Request};
 
 use super::error::OAuthError;
@@ -17,10 +19,9 @@ impl Form {
             ));
         }
         let pairs = web::decode_pairs(request.body());
-        for (i, (name, _)) in pairs.iter().enumerate() {
-            if pairs[..i].iter().any(|(other, _)| other == name) {
-                return Err(OAuthError::bad_request("invalid_request", format!("parameter `{name}` is repeated")));
-            }
+        let mut seen = HashSet::new();
+        if let Some((name, _)) = pairs.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+            return Err(OAuthError::bad_request("invalid_request", format!("parameter `{name}` is repeated")));
         }
         Ok(Form(pairs))
     }
