@@ -1,1 +1,40 @@
+//! spin-local: a Spin-compatible local runtime for `spin.toml` apps of `wasi:http` components.
+//!
+//! In-process use (end-to-end tests):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), spin_local::Error> {
+//! use spin_local::{App, AppOptions, StateDir};
+//! let options = AppOptions {
+//!     variables: vec![("clerk_api_url".into(), "http://127.0.0.1:9999".into())],
+//!     env_variables: false,
+//!     dotenv_path: None,
+//!     state_dir: StateDir::None, // in-memory default store
+//!     ..AppOptions::default()
+//! };
+//! let app = App::load("spin.toml", options).await?;
+//! let server = app.start("127.0.0.1:0".parse().expect("valid address")).await?;
+//! let base_url = server.url(); // http://127.0.0.1:<port>
+//! # drop(base_url);
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+pub mod app;
+pub mod bench;
+pub mod component;
+pub mod engine;
+pub mod error;
+pub mod fixtures;
+pub mod host;
+pub mod kv;
+pub mod manifest;
+pub mod outbound;
+pub mod routing;
+pub mod runtime_config;
+pub mod server;
+pub mod variables;
+
+pub use app::{App, AppOptions, StateDir};
+pub use error::Error;
+pub use server::RunningServer;

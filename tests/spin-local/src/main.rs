@@ -1,1 +1,100 @@
-fn main() {}
+//! `spin-local up`: runs a Spin app like `spin up`, with the flags it implements.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use spin_local::{App, AppOptions, StateDir};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(name = "spin-local", version, about = "A Spin-compatible local runtime")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the app (like `spin up`).
+    Up(UpArgs),
+}
+
+#[derive(clap::Args)]
+struct UpArgs {
+    /// The application manifest (`spin.toml`) or the directory holding it.
+    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+    from: PathBuf,
+    /// The address to listen on.
+    #[arg(long, env = "SPIN_HTTP_LISTEN_ADDR", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Set an application variable: `name=value` or `name=@file`. Repeatable.
+    #[arg(long = "variable")]
+    variables: Vec<String>,
+    /// Runtime configuration file (key-value stores).
+    #[arg(long, env = "RUNTIME_CONFIG_FILE")]
+    runtime_config_file: Option<PathBuf>,
+    /// State directory (default `.spin/` beside spin.toml); "" keeps no state on disk.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// No per-request log lines.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[tokio::main]
+async fn main() {
+    let Cli { command } = Cli::parse();
+    let result = match command {
+        Command::Up(args) => up(args).await,
+    };
+    if let Err(e) = result {
+        eprintln!("Error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn up(args: UpArgs) -> Result<()> {
+    let mut options = AppOptions {
+        variables: parse_variables(&args.variables)?,
+        runtime_config_file: args.runtime_config_file,
+        state_dir: match args.state_dir {
+            None => StateDir::Default,
+            Some(p) if p.as_os_str().is_empty() => StateDir::None,
+            Some(p) => StateDir::Path(p),
+        },
+        ..AppOptions::default()
+    };
+    if args.quiet {
+        options.log_requests = false;
+    }
+    let app = App::load(&args.from, options).await?;
+    let routes = app.routes();
+    let server = app.start(args.listen).await?;
+    let url = server.url();
+    println!("\nServing {url}");
+    print!("{}", spin_local::app::routes_listing(&routes, &url));
+    // The server runs until interrupted, like `spin up`.
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// `name=value`, `name=@file` (the file's contents), as `spin up --variable`.
+fn parse_variables(raw: &[String]) -> Result<Vec<(String, String)>> {
+    raw.iter().map(|item| parse_variable(item)).collect()
+}
+
+fn parse_variable(item: &str) -> Result<(String, String)> {
+    let Some((name, value)) = item.split_once('=') else {
+        bail!("--variable `{item}`: expected name=value or name=@file");
+    };
+    let value = match value.strip_prefix('@') {
+        Some(file) => read_value_file(Path::new(file))?,
+        None => value.to_string(),
+    };
+    Ok((name.trim().to_string(), value))
+}
+
+fn read_value_file(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read variable file {}", path.display()))
+}

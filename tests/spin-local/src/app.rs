@@ -1,0 +1,316 @@
+//! Loading an app: manifest, variables, stores, components; then [`App::start`] serves it.
+
+use crate::component::{ComponentInfo, LoadedComponent};
+use crate::engine::{build_engine, default_cache_dir, load_component};
+use crate::error::Error;
+use crate::kv::{MemoryStore, RedisStore, SqliteDb, SqliteStore, Store, Stores};
+use crate::manifest::{ComponentDef, Manifest, RouteDef, SourceDef};
+use crate::outbound::{AllowedHost, AllowedHosts};
+use crate::routing::{Route, Router};
+use crate::runtime_config::{RuntimeConfig, StoreConfig};
+use crate::variables::{Resolver, Template, VariableSources};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::Engine;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+/// Where Spin's state (logs, the default SQLite store) lives.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum StateDir {
+    /// `.spin/` beside `spin.toml` (Spin's default).
+    #[default]
+    Default,
+    /// `--state-dir DIR`.
+    Path(PathBuf),
+    /// `--state-dir ""`: no state on disk; the default store is in memory (Spin's meaning).
+    None,
+}
+
+/// How to load an app. `Default` is what `spin up` does without flags.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// `--variable k=v` values (highest precedence); undeclared names are ignored, like Spin.
+    pub variables: Vec<(String, String)>,
+    /// Read `SPIN_VARIABLE_<NAME>` from the environment (Spin always does; tests may not want to).
+    pub env_variables: bool,
+    /// The `.env` file to read (Spin: `.env` in the working directory); `None` for none.
+    pub dotenv_path: Option<PathBuf>,
+    /// `--runtime-config-file`.
+    pub runtime_config_file: Option<PathBuf>,
+    pub state_dir: StateDir,
+    /// Compiled-component cache; `None` = [`default_cache_dir`].
+    pub cache_dir: Option<PathBuf>,
+    /// One line per request on stderr (env `SPIN_LOCAL_QUIET=1` turns it off too).
+    pub log_requests: bool,
+    /// Instances that may run at once; more requests wait for a free slot.
+    pub max_instances: u32,
+    /// Linear memory limit of one instance.
+    pub max_memory: usize,
+    /// A guest that runs this long without waiting on I/O is trapped (-> 500).
+    pub guest_time_limit: Duration,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            variables: Vec::new(),
+            env_variables: true,
+            dotenv_path: Some(PathBuf::from(".env")),
+            runtime_config_file: None,
+            state_dir: StateDir::Default,
+            cache_dir: None,
+            log_requests: std::env::var("SPIN_LOCAL_QUIET").map_or(true, |v| v.is_empty() || v == "0"),
+            max_instances: 256,
+            max_memory: 256 << 20,
+            guest_time_limit: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A loaded app, ready to [`start`](App::start).
+pub struct App {
+    pub(crate) name: String,
+    pub(crate) engine: Engine,
+    pub(crate) router: Router,
+    pub(crate) components: HashMap<String, LoadedComponent>,
+    pub(crate) options: AppOptions,
+    pub(crate) state_dir: Option<PathBuf>,
+}
+
+impl App {
+    /// Loads `manifest` (a `spin.toml` or the directory holding it) the way `spin up` does:
+    /// checks required variables, opens the stores, compiles (or loads cached) components.
+    pub async fn load(manifest: impl AsRef<Path>, options: AppOptions) -> Result<App, Error> {
+        let manifest_path = manifest_file(manifest.as_ref());
+        let manifest = Manifest::load(&manifest_path)?;
+        let base = manifest_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let resolver = Arc::new(build_resolver(&manifest, &options)?);
+        resolver.check_required()?;
+        let state_dir = prepare_state_dir(&base, &options.state_dir)?;
+        let stores = open_stores(&options, state_dir.as_deref()).await?;
+        let engine = build_engine(options.max_instances, options.max_memory)?;
+        let components = load_components(&manifest, &base, &engine, &options, &resolver, &stores)?;
+        let router = build_router(&manifest, &manifest_path)?;
+        Ok(App { name: manifest.application.name.clone(), engine, router, components, options, state_dir })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The state directory in use (`None` with `--state-dir ""`).
+    pub fn state_dir(&self) -> Option<&Path> {
+        self.state_dir.as_deref()
+    }
+
+    /// `(component, route as written)` in manifest order, for the start-up listing.
+    pub fn routes(&self) -> Vec<(String, String)> {
+        self.router.routes().iter().map(|r| (r.component.clone(), r.raw.clone())).collect()
+    }
+}
+
+/// What `spin up` prints after "Serving ...": one line per `(component, route)`.
+pub fn routes_listing(routes: &[(String, String)], base_url: &str) -> String {
+    let mut out = String::from("Available Routes:\n");
+    for (component, raw) in routes {
+        let (path, suffix) = match raw.strip_suffix("/...") {
+            Some(prefix) => (prefix, " (wildcard)"),
+            None => (raw.as_str(), ""),
+        };
+        let base = base_url.trim_end_matches('/');
+        out.push_str(&format!("  {component}: {base}{path}{suffix}\n"));
+    }
+    out
+}
+
+fn manifest_file(path: &Path) -> PathBuf {
+    if path.is_dir() { path.join("spin.toml") } else { path.to_path_buf() }
+}
+
+fn build_resolver(manifest: &Manifest, options: &AppOptions) -> Result<Resolver, Error> {
+    let dotenv = match &options.dotenv_path {
+        Some(p) => VariableSources::read_dotenv(p)?,
+        None => HashMap::new(),
+    };
+    let sources = VariableSources {
+        explicit: options.variables.iter().cloned().collect(),
+        use_env: options.env_variables,
+        dotenv,
+    };
+    Ok(Resolver::new(manifest.variables.clone(), sources))
+}
+
+/// Creates the state dir with `logs/` in it, as Spin does.
+fn prepare_state_dir(base: &Path, state: &StateDir) -> Result<Option<PathBuf>, Error> {
+    let dir = match state {
+        StateDir::Default => base.join(".spin"),
+        StateDir::Path(p) => p.clone(),
+        StateDir::None => return Ok(None),
+    };
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|source| Error::Read { path: logs, source })?;
+    Ok(Some(dir))
+}
+
+/// Stores from the runtime config; `default` falls back to `<state-dir>/sqlite_key_value.db`,
+/// or memory without a state dir.
+async fn open_stores(options: &AppOptions, state_dir: Option<&Path>) -> Result<Stores, Error> {
+    let mut configs = match &options.runtime_config_file {
+        Some(path) => RuntimeConfig::load(path)?.key_value_stores,
+        None => BTreeMap::new(),
+    };
+    configs.entry("default".to_string()).or_insert_with(|| match state_dir {
+        Some(dir) => StoreConfig::Sqlite(dir.join("sqlite_key_value.db")),
+        None => StoreConfig::Memory,
+    });
+    let mut sqlite_files: HashMap<PathBuf, SqliteDb> = HashMap::new();
+    let mut by_label = HashMap::new();
+    for (label, config) in configs {
+        let kv_err = |message: String| Error::KeyValue { label: label.clone(), message };
+        let store = match config {
+            StoreConfig::Memory => Store::Memory(MemoryStore::new()),
+            StoreConfig::Redis(url) => Store::Redis(RedisStore::connect(&url).await.map_err(|e| kv_err(e.0))?),
+            StoreConfig::Sqlite(path) => Store::Sqlite(sqlite_store(&mut sqlite_files, &path, &label).map_err(kv_err)?),
+        };
+        by_label.insert(label, store);
+    }
+    Ok(Stores::new(by_label))
+}
+
+/// Labels in one SQLite file share its connection (one table keyed by label and key).
+fn sqlite_store(files: &mut HashMap<PathBuf, SqliteDb>, path: &Path, label: &str) -> Result<SqliteStore, String> {
+    if let Some(db) = files.get(path) {
+        return Ok(db.store(label));
+    }
+    let db = SqliteDb::open(path).map_err(|e| format!("cannot open {}: {}", path.display(), e.0))?;
+    let store = db.store(label);
+    files.insert(path.to_path_buf(), db);
+    Ok(store)
+}
+
+fn load_components(
+    manifest: &Manifest,
+    base: &Path,
+    engine: &Engine,
+    options: &AppOptions,
+    resolver: &Arc<Resolver>,
+    stores: &Stores,
+) -> Result<HashMap<String, LoadedComponent>, Error> {
+    let linker = crate::host::linker(engine).map_err(|e| Error::Engine(e.to_string()))?;
+    let cache_dir = options.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    let mut compiled: HashMap<PathBuf, wasmtime::component::Component> = HashMap::new();
+    let mut out = HashMap::new();
+    for (id, def) in &manifest.component {
+        let component_err = |message: String| Error::Component { component: id.clone(), message };
+        let info = component_info(id, def, resolver, stores)?;
+        let source = source_path(id, def, base)?;
+        let component = match compiled.get(&source) {
+            Some(c) => c.clone(),
+            None => {
+                let c = load_component(engine, &source, &cache_dir).map_err(component_err)?;
+                compiled.insert(source.clone(), c.clone());
+                c
+            }
+        };
+        let pre =
+            linker.instantiate_pre(&component).and_then(ProxyPre::new).map_err(|e| component_err(format!("{e:#}")))?;
+        out.insert(id.clone(), LoadedComponent { info: Arc::new(info), pre });
+    }
+    Ok(out)
+}
+
+fn source_path(id: &str, def: &ComponentDef, base: &Path) -> Result<PathBuf, Error> {
+    let SourceDef::Path(rel) = &def.source else {
+        return Err(Error::Component {
+            component: id.to_string(),
+            message: "remote (`url`) sources are not supported by spin-local".into(),
+        });
+    };
+    let path = base.join(rel);
+    if !path.is_file() {
+        return Err(Error::MissingSource { component: id.to_string(), path, build: def.build_hint() });
+    }
+    Ok(path)
+}
+
+fn component_info(
+    id: &str,
+    def: &ComponentDef,
+    resolver: &Arc<Resolver>,
+    stores: &Stores,
+) -> Result<ComponentInfo, Error> {
+    for label in &def.key_value_stores {
+        if !stores.contains(label) {
+            return Err(Error::Component {
+                component: id.to_string(),
+                message: format!("key_value_stores: unknown store `{label}` (define it in the runtime config file)"),
+            });
+        }
+    }
+    Ok(ComponentInfo {
+        id: id.to_string(),
+        key_value_stores: def.key_value_stores.clone(),
+        variables: component_variables(id, def, resolver)?,
+        environment: def.environment.clone(),
+        allowed_hosts: allowed_hosts(id, def, resolver)?,
+        resolver: resolver.clone(),
+        stores: stores.clone(),
+    })
+}
+
+/// Parses component variables; each template may only name declared application variables.
+fn component_variables(id: &str, def: &ComponentDef, resolver: &Resolver) -> Result<BTreeMap<String, Template>, Error> {
+    let mut out = BTreeMap::new();
+    for (name, text) in &def.variables {
+        let template =
+            Template::parse(text).map_err(|e| Error::Variable(format!("component `{id}`, variable `{name}`: {e}")))?;
+        if let Some(unknown) = template.variables().find(|v| !resolver.is_declared(v)) {
+            return Err(Error::Variable(format!(
+                "component `{id}`, variable `{name}` refers to undeclared application variable `{unknown}`"
+            )));
+        }
+        out.insert(name.clone(), template);
+    }
+    Ok(out)
+}
+
+/// Renders `allowed_outbound_hosts` templates at load time; an empty result drops the entry.
+fn allowed_hosts(id: &str, def: &ComponentDef, resolver: &Resolver) -> Result<AllowedHosts, Error> {
+    let mut entries = Vec::new();
+    for entry in &def.allowed_outbound_hosts {
+        let err = |message: String| Error::OutboundHost { component: id.to_string(), entry: entry.clone(), message };
+        let template = Template::parse(entry).map_err(err)?;
+        let rendered =
+            resolver.render(&template).map_err(|missing| err(format!("variable `{missing}` has no value")))?;
+        if rendered.trim().is_empty() {
+            continue;
+        }
+        entries.push(AllowedHost::parse(rendered.trim()).map_err(err)?);
+    }
+    Ok(AllowedHosts::new(entries))
+}
+
+fn build_router(manifest: &Manifest, path: &Path) -> Result<Router, Error> {
+    let mut routes = Vec::new();
+    for (index, trigger) in manifest.trigger.http.iter().enumerate() {
+        match &trigger.route {
+            RouteDef::Path(raw) => {
+                routes.push(Route::parse(raw, &trigger.component, index).map_err(|e| Error::manifest(path, e))?)
+            }
+            RouteDef::Private { private: true } => {}
+            RouteDef::Private { private: false } => {
+                return Err(Error::manifest(path, "`route = { private = false }` is not valid"));
+            }
+        }
+    }
+    let router = Router::new(routes);
+    for dup in router.duplicates() {
+        eprintln!(
+            "spin-local: warning: route `{}` of component `{}` is a duplicate and will never be used",
+            dup.raw, dup.component
+        );
+    }
+    Ok(router)
+}

@@ -1,0 +1,186 @@
+//! The `spin-local up` binary: start-up output, state dir, persistence across restarts,
+//! variables from flags/env/.env, and its start-up errors.
+
+mod common;
+use common::{fixture_manifest, free_port, get, post};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_spin-local");
+
+/// A running `spin-local up`, killed on drop.
+struct Up {
+    child: Child,
+    url: String,
+    stdout: Vec<String>,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(cwd: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("up").args(args).current_dir(cwd).env_remove("SPIN_VARIABLE_SECRET").env_remove("SPIN_VARIABLE_GREETING");
+    cmd
+}
+
+/// Spawns and waits for the "Available Routes" listing (the server is up by then).
+fn up(mut cmd: Command) -> Up {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn spin-local");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let mut url = None;
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(180)) {
+        if let Some(u) = line.strip_prefix("Serving ") {
+            url = Some(u.trim().to_string());
+        }
+        let done = line.contains("/bench");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let url = url.unwrap_or_else(|| panic!("no `Serving` line; got {lines:?}"));
+    Up { child, url, stdout: lines }
+}
+
+fn fixture_args(listen: &str, state: &Path) -> Vec<String> {
+    vec![
+        "--from".into(),
+        fixture_manifest().display().to_string(),
+        "--listen".into(),
+        listen.into(),
+        "--state-dir".into(),
+        state.display().to_string(),
+        "--variable".into(),
+        "secret=s3cret".into(),
+    ]
+}
+
+fn args_ref(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prints_serving_url_and_routes_and_creates_the_state_dir() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = up(command(dir.path(), &args_ref(&fixture_args(&listen, &state))));
+    assert_eq!(server.url, format!("http://{listen}"));
+    assert!(server.stdout.iter().any(|l| l == "Available Routes:"), "{:?}", server.stdout);
+    assert!(
+        server.stdout.iter().any(|l| l.trim() == format!("echo-wild: http://{listen}/echo (wildcard)")),
+        "{:?}",
+        server.stdout
+    );
+    assert!(state.join("logs").is_dir());
+    assert!(state.join("sqlite_key_value.db").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_data_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let args = fixture_args(&listen, &state);
+    {
+        let server = up(command(dir.path(), &args_ref(&args)));
+        assert_eq!(post(&format!("{}/kv/spin/set/persisted", server.url), "still here").await.0, 200);
+        assert_eq!(get(&format!("{}/kv/incr/count?delta=7", server.url)).await.1, "7");
+    }
+    let server = up(command(dir.path(), &args_ref(&args)));
+    assert_eq!(get(&format!("{}/kv/wasi/get/persisted", server.url)).await, (200, "still here".into()));
+    assert_eq!(get(&format!("{}/kv/incr/count?delta=1", server.url)).await.1, "8");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variables_come_from_flags_then_env_then_dotenv() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join(".env"), "SPIN_VARIABLE_SECRET=from-dotenv\nSPIN_VARIABLE_GREETING=dotenv\n")
+        .expect("write .env");
+    std::fs::write(dir.path().join("greeting.txt"), "from-file").expect("write file");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let manifest = fixture_manifest().display().to_string();
+    let base = ["--from", &manifest, "--listen", &listen, "--state-dir", ""];
+
+    let mut cmd = command(dir.path(), &base);
+    cmd.env("SPIN_VARIABLE_GREETING", "env");
+    let server = up(cmd);
+    assert_eq!(get(&format!("{}/vars/secret", server.url)).await.1, "from-dotenv");
+    assert_eq!(get(&format!("{}/vars/greeting", server.url)).await.1, "env, world");
+    drop(server);
+
+    let mut with_flag = base.to_vec();
+    with_flag.extend(["--variable", "greeting=@greeting.txt"]);
+    let mut cmd = command(dir.path(), &with_flag);
+    cmd.env("SPIN_VARIABLE_GREETING", "env");
+    let server = up(cmd);
+    assert_eq!(get(&format!("{}/vars/greeting", server.url)).await.1, "from-file, world");
+}
+
+/// Runs `spin-local up` expecting it to fail; returns stderr.
+fn fails(cwd: &Path, args: &[&str]) -> String {
+    let out = command(cwd, args).output().expect("run spin-local");
+    assert!(!out.status.success(), "expected failure, stdout: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_missing_required_variable_is_named_at_startup() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manifest = fixture_manifest().display().to_string();
+    let stderr = fails(dir.path(), &["--from", &manifest, "--state-dir", "", "--listen", "127.0.0.1:0"]);
+    assert!(stderr.contains("`secret`") && stderr.contains("SPIN_VARIABLE_SECRET"), "{stderr}");
+}
+
+#[test]
+fn a_missing_component_source_says_how_to_build_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("spin.toml"),
+        r#"spin_manifest_version = 2
+[application]
+name = "missing"
+[[trigger.http]]
+route = "/..."
+component = "gone"
+[component.gone]
+source = "target/wasm32-wasip2/release/gone.wasm"
+[component.gone.build]
+command = "cargo build --target wasm32-wasip2 --release -p gone"
+"#,
+    )
+    .expect("write manifest");
+    let stderr = fails(dir.path(), &["--state-dir", "", "--listen", "127.0.0.1:0"]);
+    assert!(stderr.contains("gone.wasm") && stderr.contains("does not exist"), "{stderr}");
+    assert!(
+        stderr.contains("spin build") && stderr.contains("cargo build --target wasm32-wasip2 --release -p gone"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listen = taken.local_addr().expect("addr").to_string();
+    let args = fixture_args(&listen, &dir.path().join("state"));
+    let stderr = fails(dir.path(), &args_ref(&args));
+    assert!(stderr.contains("already in use") && stderr.contains(&listen), "{stderr}");
+}

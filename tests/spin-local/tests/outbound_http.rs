@@ -1,0 +1,59 @@
+//! Outbound HTTP: allowed hosts (templated from variables) pass, others are denied to the guest.
+
+mod common;
+use common::get;
+use std::convert::Infallible;
+
+/// A tiny HTTP server on 127.0.0.1 answering "pong from target".
+async fn target() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|_req| async {
+                    Ok::<_, Infallible>(http::Response::new(http_body_util::Full::new(bytes::Bytes::from(
+                        "pong from target",
+                    ))))
+                });
+                let io = wasmtime_wasi_http::io::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    });
+    addr
+}
+
+fn encode(url: &str) -> String {
+    url.replace(':', "%3A").replace('/', "%2F")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_hosts_pass_and_others_are_denied_to_the_guest() {
+    let allowed = target().await;
+    let other = target().await;
+    let allowed_origin = format!("http://127.0.0.1:{}", allowed.port());
+    let app = common::start(|o| o.variables.push(("outbound_allowed".into(), allowed_origin.clone()))).await;
+
+    let (status, body) = get(&format!("{}/outbound?url={}", app.url, encode(&format!("{allowed_origin}/ping")))).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("status=200") && body.contains("pong from target"), "{body}");
+
+    let denied = format!("http://127.0.0.1:{}/ping", other.port());
+    let (status, body) = get(&format!("{}/outbound?url={}", app.url, encode(&denied))).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+
+    // The server keeps serving after a denial.
+    assert_eq!(get(&format!("{}/echo", app.url)).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_template_allows_nothing() {
+    let target = target().await;
+    let app = common::start(|_| {}).await;
+    let url = format!("http://127.0.0.1:{}/ping", target.port());
+    let (status, body) = get(&format!("{}/outbound?url={}", app.url, encode(&url))).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+}
