@@ -1,1 +1,47 @@
-//! mcp-handler (work in progress).
+//! mcp-handler: `/mcp` (Streamable HTTP) and `/sse`, `/sse/message` (legacy HTTP+SSE).
+//!
+//! All protocol logic is in `mcp_server`; this component wires Spin's store, clock,
+//! variables and outbound HTTP into it, and runs the SSE stream's timing loop (the one
+//! thing that needs Spin's streaming response body and a timer).
+
+mod sleep;
+mod sse_stream;
+
+use mcp_server::{McpConfig, Route, Services};
+use platform::SystemClock;
+use platform::web::Response;
+use spin_platform::{SpinHttpClient, SpinStore, SpinVariables};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+use spin_sdk::http_component;
+
+#[http_component]
+async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+    let path = request.path_with_query().unwrap_or_default();
+    if mcp_server::route_path(&path) == Route::SseStream {
+        sse_stream::run(request, response_out).await;
+    } else {
+        spin_platform::serve(request, response_out, mcp_server::MAX_BODY_BYTES, respond).await;
+    }
+}
+
+/// The buffered endpoints: `/mcp` and `/sse/message`.
+async fn respond(request: platform::web::Request) -> Response {
+    let (store, config) = match environment() {
+        Ok(environment) => environment,
+        Err(response) => return *response,
+    };
+    let services = Services { store: &store, clock: &SystemClock, http: SpinHttpClient, config: &config };
+    match mcp_server::route(&request) {
+        Route::Mcp => mcp_server::handle_mcp(&request, &services).await,
+        Route::SseMessage => mcp_server::sse::handle_message(&request, &services).await,
+        Route::SseStream | Route::NotFound => mcp_server::transport::not_found(),
+    }
+}
+
+/// The store and configuration every request needs, or the error response to send.
+fn environment() -> Result<(SpinStore, McpConfig), Box<Response>> {
+    let config =
+        McpConfig::from_variables(&SpinVariables).map_err(|e| Box::new(mcp_server::transport::config_error(&e)))?;
+    let store = SpinStore::open_default().map_err(|e| Box::new(mcp_server::transport::store_unavailable(&e)))?;
+    Ok((store, config))
+}

@@ -15,4 +15,4 @@ mod test_support;
 pub mod transport;
 
 pub use config::{MAX_BODY_BYTES, McpConfig};
-pub use transport::{Route, Services, handle_mcp, route};
+pub use transport::{Route, Services, handle_mcp, route, route_path};

@@ -43,16 +43,21 @@ pub enum Route {
     NotFound,
 }
 
+/// The endpoint of `request`, from its path (or `spin-full-url` when the URI has none).
 pub fn route(request: &Request) -> Route {
     let path = request.uri().path();
-    let path = if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        web::header_str(request, web::SPIN_FULL_URL)
-            .and_then(|url| url.split_once("://").map(|(_, rest)| rest))
-            .and_then(|rest| rest.find('/').map(|i| rest[i..].split(['?', '#']).next().unwrap_or("").to_owned()))
-            .unwrap_or_default()
-    };
+    if path.starts_with('/') {
+        return route_path(path);
+    }
+    let from_spin = web::header_str(request, web::SPIN_FULL_URL)
+        .and_then(|url| url.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]));
+    route_path(from_spin.unwrap_or(""))
+}
+
+/// The endpoint of a path (query and fragment ignored).
+pub fn route_path(path_and_query: &str) -> Route {
+    let path = path_and_query.split(['?', '#']).next().unwrap_or("");
     match path.trim_end_matches('/') {
         "/mcp" => Route::Mcp,
         "/sse" => Route::SseStream,
@@ -127,6 +132,11 @@ fn reply_response(reply: Reply) -> Response {
 /// The answer when configuration is missing or malformed: a 500 that names the variable.
 pub fn config_error(error: &VariableError) -> Response {
     checks::plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("server misconfigured: {error}"))
+}
+
+/// 503 when the key-value store cannot be opened.
+pub fn store_unavailable(error: &platform::StoreError) -> Response {
+    checks::plain(StatusCode::SERVICE_UNAVAILABLE, &format!("Service Unavailable: {error}"))
 }
 
 /// 404 for paths under `/sse/...` that are not ours.

@@ -283,4 +283,6 @@ fn routes_by_path() {
     assert_eq!(at("/sse"), Route::SseStream);
     assert_eq!(at("/sse/message?sessionId=x"), Route::SseMessage);
     assert_eq!(at("/sse/other"), Route::NotFound);
+    assert_eq!(route_path("/sse?x=1"), Route::SseStream);
+    assert_eq!(route_path("/mcp/"), Route::Mcp);
 }

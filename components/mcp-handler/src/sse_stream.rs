@@ -1,0 +1,77 @@
+//! `GET /sse`: a streamed response that polls the session mailbox until the stream's time is
+//! up or the client goes away, then deletes the session.
+
+use crate::sleep::sleep;
+use futures::SinkExt;
+use mcp_server::Services;
+use mcp_server::sse::{OpenedStream, SseStream};
+use mcp_server::transport::checks;
+use platform::SystemClock;
+use platform::web::Response;
+use spin_platform::{BodyError, SpinHttpClient, SpinStore};
+use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
+use std::time::Instant;
+
+pub async fn run(incoming: IncomingRequest, out: ResponseOutparam) {
+    let request = match spin_platform::read_request(incoming, mcp_server::MAX_BODY_BYTES).await {
+        Ok(request) => request,
+        Err(error) => return spin_platform::write_response(unreadable(error), out).await,
+    };
+    let (store, config) = match crate::environment() {
+        Ok(environment) => environment,
+        Err(response) => return spin_platform::write_response(*response, out).await,
+    };
+    let services = Services { store: &store, clock: &SystemClock, http: SpinHttpClient, config: &config };
+    match mcp_server::sse::open_stream(&request, &services) {
+        Ok(opened) => stream(opened, &store, out).await,
+        Err(response) => spin_platform::write_response(*response, out).await,
+    }
+}
+
+async fn stream(opened: OpenedStream, store: &SpinStore, out: ResponseOutparam) {
+    let OpenedStream { head, first_event, mut stream } = opened;
+    let outgoing = OutgoingResponse::new(fields(&head));
+    let _ = outgoing.set_status_code(head.status().as_u16());
+    let mut body = outgoing.take_body();
+    out.set(outgoing);
+    let started = Instant::now();
+    if body.send(first_event.into_bytes()).await.is_ok() {
+        pump(&mut stream, store, &mut body, started).await;
+    }
+    stream.close(store);
+}
+
+/// Polls and writes until the stream is finished or a write fails (the client left).
+async fn pump(
+    stream: &mut SseStream,
+    store: &SpinStore,
+    body: &mut (impl futures::Sink<Vec<u8>> + Unpin),
+    started: Instant,
+) {
+    loop {
+        sleep(stream.poll_interval()).await;
+        let poll = stream.poll(store, &SystemClock, started.elapsed());
+        for chunk in poll.chunks {
+            if body.send(chunk.into_bytes()).await.is_err() {
+                return;
+            }
+        }
+        if poll.finished {
+            return;
+        }
+    }
+}
+
+fn unreadable(error: BodyError) -> Response {
+    match error {
+        BodyError::TooLarge { limit } => checks::too_large(limit),
+        other => checks::plain(http::StatusCode::BAD_REQUEST, &other.to_string()),
+    }
+}
+
+fn fields(head: &Response) -> Fields {
+    let headers: Vec<(String, Vec<u8>)> =
+        head.headers().iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
+    // Names and values come from `http` types, which already validated them.
+    Fields::from_list(&headers).unwrap_or_else(|_| Fields::new())
+}
