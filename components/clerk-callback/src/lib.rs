@@ -1,1 +1,27 @@
-//! clerk-callback (work in progress).
+//! clerk-callback: the browser-facing routes `/authorize` (consent) and `/callback` (Clerk's
+//! redirect back). All logic is in `sign_in_flow`; this component only wires Spin's store,
+//! clock, variables and outbound HTTP into it.
+
+use http::StatusCode;
+use platform::SystemClock;
+use platform::web::{Request, Response};
+use sign_in_flow::{Env, MAX_BODY_BYTES, pages};
+use spin_platform::{SpinHttpClient, SpinStore, SpinVariables};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+use spin_sdk::http_component;
+
+#[http_component]
+async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+    spin_platform::serve(request, response_out, MAX_BODY_BYTES, respond).await;
+}
+
+async fn respond(request: Request) -> Response {
+    let store = match SpinStore::open_default() {
+        Ok(store) => store,
+        Err(error) => {
+            return pages::error_page(StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", &error.to_string());
+        }
+    };
+    let env = Env { store, clock: SystemClock, http: SpinHttpClient, vars: SpinVariables };
+    sign_in_flow::handle(&env, &request).await
+}

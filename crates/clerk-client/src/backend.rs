@@ -1,10 +1,11 @@
 //! Clerk's Backend API (`GET <clerk_api_url>/v1/users/{id}`, Bearer `clerk_secret_key`): the
 //! authoritative profile and `public_metadata.role`, read at sign-in and on every token refresh.
 
+use oauth_core::{DirectoryError, UserDirectory, UserProps};
 use platform::HttpClient;
 use serde::Deserialize;
 
-use crate::{ClerkError, transport};
+use crate::{ClerkError, profile, transport};
 
 const WHAT: &str = "Backend API (/v1/users)";
 
@@ -84,6 +85,20 @@ impl<H: HttpClient> BackendApi<H> {
     }
 }
 
+/// The token endpoint re-reads the user on every refresh, so role changes, deletions and bans
+/// take effect within one access-token lifetime.
+impl<H: HttpClient> UserDirectory for BackendApi<H> {
+    async fn refresh_props(&self, props: &UserProps) -> Result<UserProps, DirectoryError> {
+        match self.get_user(&props.user_id).await {
+            Ok(user) => Ok(profile::from_user(&user, props.session_id.clone())),
+            Err(ClerkError::UserGone { .. }) => Err(DirectoryError::UserGone),
+            // Down, slow, garbage or a rejected key: the refresh must not go ahead with a role
+            // that may be stale, and must not end the grant either.
+            Err(other) => Err(DirectoryError::Unavailable(other.to_string())),
+        }
+    }
+}
+
 /// Clerk ids are `user_` plus base62; anything else must not be spliced into a URL path.
 fn is_clerk_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -143,6 +158,40 @@ mod tests {
         let fake = FakeClerk::new();
         fake.respond("/v1/users/user_admin", 200, r#"{"id":"user_other"}"#);
         assert!(matches!(block_on(api(&fake).get_user("user_admin")), Err(ClerkError::Malformed { .. })));
+    }
+
+    fn stored(user_id: &str) -> UserProps {
+        UserProps { user_id: user_id.into(), session_id: Some("sess_1".into()), ..UserProps::default() }
+    }
+
+    #[test]
+    fn refresh_props_rereads_role_and_keeps_session_id() {
+        let fake = FakeClerk::new();
+        let props = block_on(api(&fake).refresh_props(&stored("user_admin"))).unwrap();
+        assert_eq!(props.role.as_deref(), Some("admin"));
+        assert_eq!(props.session_id.as_deref(), Some("sess_1"));
+        assert_eq!(props.email.as_deref(), Some("admin@example.com"));
+    }
+
+    #[test]
+    fn refresh_props_of_a_role_less_user_clears_the_role() {
+        let props = block_on(api(&FakeClerk::new()).refresh_props(&stored("user_plain"))).unwrap();
+        assert_eq!(props.role, None);
+    }
+
+    #[test]
+    fn refresh_props_of_deleted_or_banned_user_is_user_gone() {
+        let fake = FakeClerk::new();
+        assert_eq!(block_on(api(&fake).refresh_props(&stored("user_nobody"))), Err(DirectoryError::UserGone));
+        assert_eq!(block_on(api(&fake).refresh_props(&stored("user_banned"))), Err(DirectoryError::UserGone));
+    }
+
+    #[test]
+    fn refresh_props_when_clerk_is_down_is_unavailable() {
+        let fake = FakeClerk::new();
+        fake.fail_with(platform::OutboundError::Unreachable { host: "api".into(), reason: "refused".into() });
+        let err = block_on(api(&fake).refresh_props(&stored("user_admin"))).unwrap_err();
+        assert!(matches!(err, DirectoryError::Unavailable(_)));
     }
 
     #[test]

@@ -8,14 +8,14 @@ use platform::outbound::{Request, Response};
 use platform::{HttpClient, OutboundError};
 use serde_json::json;
 
-pub(crate) const ISSUER: &str = "https://demo.clerk.accounts.dev";
-pub(crate) const API: &str = "https://api.clerk.test";
+pub const ISSUER: &str = "https://demo.clerk.accounts.dev";
+pub const API: &str = "https://api.clerk.test";
 
 /// One recorded request: path, `Authorization` header, body.
 type Call = (String, Option<String>, Vec<u8>);
 
 #[derive(Default)]
-pub(crate) struct FakeClerk {
+pub struct FakeClerk {
     overrides: Mutex<HashMap<String, (u16, String)>>,
     failure: Mutex<Option<OutboundError>>,
     /// Claims of the ID token `/oauth/token` returns.
@@ -76,9 +76,18 @@ impl FakeClerk {
 
     fn tokens(&self) -> String {
         let claims = self.id_claims.lock().unwrap().clone();
-        let id_token = crate::id_token::tests::jwt(&claims);
+        let id_token = unsigned_jwt(&claims);
         json!({"access_token":"oat_x","token_type":"Bearer","expires_in":86400,"scope":"openid email profile public_metadata","id_token":id_token}).to_string()
     }
+}
+
+/// A compact JWT with these claims and a dummy signature (the client never checks it).
+pub fn unsigned_jwt(claims: &serde_json::Value) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = b64.encode(br#"{"alg":"RS256","typ":"JWT","kid":"ins_test"}"#);
+    let payload = b64.encode(serde_json::to_vec(claims).unwrap_or_default());
+    format!("{header}.{payload}.c2ln")
 }
 
 fn discovery() -> String {

@@ -106,16 +106,11 @@ fn decode(token: &str) -> Result<IdTokenClaims, ClerkError> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use serde_json::json;
 
-    /// An unsigned-looking compact JWT with these claims (the signature part is never read).
-    pub(crate) fn jwt(claims: &serde_json::Value) -> String {
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","kid":"ins_test"}"#);
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
-        format!("{header}.{payload}.c2ln")
-    }
+    use crate::fake::unsigned_jwt as jwt;
 
     fn claims() -> serde_json::Value {
         json!({"iss":"https://demo.clerk.accounts.dev","sub":"user_1","aud":"cid","exp":2000,"nonce":"n1","sid":"sess_1"})

@@ -39,5 +39,6 @@ pub const CLERK_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest response body accepted from Clerk; anything larger is treated as garbage.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
-#[cfg(test)]
-mod fake;
+/// An in-memory Clerk behind the `HttpClient` port, for this crate's and the sign-in flow's tests.
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;

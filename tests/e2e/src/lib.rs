@@ -1,1 +1,174 @@
-//! e2e (work in progress).
+//! The end-to-end test harness: the real app (the three wasm components on `spin-local`) plus the
+//! mock Clerk, on free loopback ports, with a temporary state directory.
+//!
+//! ```no_run
+//! use e2e::{Browser, TestApp};
+//! let app = TestApp::start();                       // builds the components once per process
+//! let client = app.register_client(false);          // public client (PKCE, no secret)
+//! let mut browser = Browser::new();
+//! let auth = app.authorize_as(&mut browser, &client, "admin@example.com");
+//! let tokens = app.exchange_code(&client, &auth.code, &auth.verifier);
+//! assert_eq!(tokens.status, 200);
+//! let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+//! let mcp = e2e::http::send("POST", &app.url("/mcp"), &[("authorization", &format!("Bearer {access}")),
+//!     ("content-type", "application/json"), ("accept", "application/json, text/event-stream")],
+//!     br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
+//! # drop(mcp);
+//! ```
+//!
+//! - [`TestApp`]: start ([`TestApp::start`], or [`TestApp::builder`] for extra Spin variables),
+//!   [`TestApp::url`], [`TestApp::clerk`] (the [`mock_clerk::MockClerk`]: pick the user, make it
+//!   slow/down/malformed), [`TestApp::kv_snapshot`] (every key and value of the `default` store,
+//!   read from the SQLite file, for "nothing changed" checks).
+//! - [`http`]: a tiny blocking HTTP/1.1 client that never follows redirects
+//!   ([`http::send`], [`http::Response`] with `status`, `header()`, `json()`, `location()`).
+//! - [`Browser`]: the same with a cookie jar (one browser profile); `raw_set_cookies` keeps the
+//!   `Set-Cookie` lines for attribute checks.
+//! - Flow helpers in [`flow`]: [`TestApp::register_client`], [`TestApp::authorize_url`],
+//!   [`TestApp::authorize_as`] (GET /authorize -> consent approve -> mock Clerk -> /callback ->
+//!   code), [`TestApp::exchange_code`], [`TestApp::refresh`], [`TestApp::revoke`], [`Pkce`].
+//!
+//! Building: the first `TestApp::start` in a process runs
+//! `cargo build --target wasm32-wasip2 --release -p oauth-provider -p clerk-callback -p mcp-handler`
+//! into a separate target directory (`<target>/e2e-wasm`, so the nested cargo never waits on the
+//! lock of the `cargo test` that runs us) and serves a copy of `spin.toml` whose `source`s point
+//! there; `spin.toml` itself is untouched. Set `E2E_SKIP_BUILD=1` to use the existing files.
+
+pub mod browser;
+pub mod build;
+pub mod flow;
+pub mod http;
+
+pub use browser::Browser;
+pub use flow::{Authorized, Client, Pkce};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mock_clerk::MockClerk;
+
+/// A running app plus its mock Clerk. Everything stops when it is dropped.
+pub struct TestApp {
+    base_url: String,
+    clerk: MockClerk,
+    state_dir: tempfile::TempDir,
+    server: Option<spin_local::RunningServer>,
+    runtime: tokio::runtime::Runtime,
+    /// The `cookie_encryption_key` this app runs with (hex).
+    pub cookie_key: String,
+}
+
+/// Extra settings for [`TestApp::builder`].
+#[derive(Default)]
+pub struct TestAppBuilder {
+    variables: Vec<(String, String)>,
+}
+
+impl TestAppBuilder {
+    /// An extra (or overriding) Spin variable.
+    pub fn variable(mut self, name: &str, value: &str) -> Self {
+        self.variables.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn start(self) -> TestApp {
+        TestApp::start_inner(self.variables).unwrap_or_else(|e| panic!("cannot start the test app: {e:#}"))
+    }
+}
+
+impl TestApp {
+    /// Builds the components (once per process), starts the mock Clerk and the app.
+    pub fn start() -> TestApp {
+        Self::builder().start()
+    }
+
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    fn start_inner(extra: Vec<(String, String)>) -> anyhow::Result<TestApp> {
+        let manifest_dir = build::components()?;
+        let clerk = MockClerk::start()?;
+        let cookie_key = hex(&platform::secret::random_bytes::<32>()?);
+        let mut variables = clerk.variables();
+        variables.push(("cookie_encryption_key".into(), cookie_key.clone()));
+        variables.extend(extra);
+        let state_dir = tempfile::tempdir()?;
+        let options = spin_local::AppOptions {
+            variables,
+            env_variables: false,
+            dotenv_path: None,
+            state_dir: spin_local::StateDir::Path(state_dir.path().to_path_buf()),
+            log_requests: std::env::var("E2E_LOG").is_ok(),
+            ..spin_local::AppOptions::default()
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let server = runtime.block_on(async {
+            let app = spin_local::App::load(manifest_dir.join("spin.toml"), options).await?;
+            app.start(([127, 0, 0, 1], 0).into()).await
+        })?;
+        Ok(TestApp {
+            base_url: server.url().trim_end_matches('/').to_owned(),
+            clerk,
+            state_dir,
+            server: Some(server),
+            runtime,
+            cookie_key,
+        })
+    }
+
+    /// The app's origin, e.g. `http://127.0.0.1:41234`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `base_url` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The mock Clerk behind the app.
+    pub fn clerk(&self) -> &MockClerk {
+        &self.clerk
+    }
+
+    /// The state directory (`sqlite_key_value.db`, `logs/`).
+    pub fn state_dir(&self) -> &Path {
+        self.state_dir.path()
+    }
+
+    /// Every key and value of the `default` store, for "nothing changed" checks.
+    pub fn kv_snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        let path = self.state_dir.path().join("sqlite_key_value.db");
+        let read = || -> rusqlite::Result<BTreeMap<String, Vec<u8>>> {
+            let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            let mut stmt = conn.prepare("SELECT key, value FROM spin_key_value WHERE store = 'default'")?;
+            let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)))?;
+            rows.collect()
+        };
+        read().unwrap_or_default()
+    }
+
+    /// Keys of the `default` store that start with `prefix`.
+    pub fn kv_keys(&self, prefix: &str) -> Vec<String> {
+        self.kv_snapshot().into_keys().filter(|k| k.starts_with(prefix)).collect()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.shutdown());
+        }
+    }
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The workspace root (where `spin.toml` is).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("../.."))
+}

@@ -1,0 +1,14 @@
+//! The one place that names sign-in-flow's key-value records (prefix `signin:`). Handles and
+//! states are secrets, so only their SHA-256 appears in keys.
+
+use platform::secret::hash_hex;
+
+/// A consent handle (GET /authorize -> POST /authorize).
+pub(crate) fn consent(handle: &str) -> String {
+    format!("signin:consent:v1:{}", hash_hex(handle))
+}
+
+/// An upstream state (POST /authorize -> Clerk -> GET /callback).
+pub(crate) fn upstream(state: &str) -> String {
+    format!("signin:upstream:v1:{}", hash_hex(state))
+}

@@ -1,0 +1,113 @@
+use super::*;
+
+#[test]
+fn approve_redirects_to_clerk_with_pkce_nonce_and_stored_state() {
+    let mut f = fixture();
+    let response = f.consent("approve");
+    let url = location(&response);
+    assert!(url.starts_with("https://demo.clerk.accounts.dev/oauth/authorize?"));
+    let q = query_of(&url);
+    assert_eq!(q["redirect_uri"], format!("{BASE}/callback"));
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q["nonce"].len() >= 43 && q["state"].len() >= 43);
+    assert_eq!(f.env.store.keys().iter().filter(|k| k.starts_with("signin:upstream:")).count(), 1);
+    let approval = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-mcp-approved="));
+    assert!(approval.is_some_and(|c| c.contains("HttpOnly") && c.contains("Secure") && c.contains("SameSite=Lax")));
+}
+
+#[test]
+fn deny_redirects_access_denied_with_state_and_iss() {
+    let mut f = fixture();
+    let q = query_of(&location(&f.consent("deny")));
+    assert_eq!(q["error"], "access_denied");
+    assert_eq!(q["state"], "client-state");
+    assert_eq!(q["iss"], BASE);
+    assert!(f.env.store.keys().iter().all(|k| !k.starts_with("signin:upstream:")), "no upstream state without consent");
+}
+
+#[test]
+fn consent_form_cannot_be_submitted_twice() {
+    let mut f = fixture();
+    let html = body(&f.get_authorize(&[]));
+    let form = [
+        ("handle", hidden(&html, "handle")),
+        ("csrf_token", hidden(&html, "csrf_token")),
+        ("decision", "approve".into()),
+    ];
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(f.send("POST", "/authorize", Some(&pairs)).status(), 302);
+    let again = f.send("POST", "/authorize", Some(&pairs));
+    assert_eq!(again.status(), 400);
+    assert!(body(&again).contains("already used"));
+}
+
+#[test]
+fn wrong_csrf_token_is_refused_and_leaves_the_handle_usable() {
+    let mut f = fixture();
+    let html = body(&f.get_authorize(&[]));
+    let handle = hidden(&html, "handle");
+    let refused =
+        f.send("POST", "/authorize", Some(&[("handle", &handle), ("csrf_token", "forged"), ("decision", "approve")]));
+    assert_eq!(refused.status(), 403);
+    let csrf = hidden(&html, "csrf_token");
+    assert_eq!(
+        f.send("POST", "/authorize", Some(&[("handle", &handle), ("csrf_token", &csrf), ("decision", "approve")]))
+            .status(),
+        302
+    );
+}
+
+#[test]
+fn consent_posted_from_another_browser_is_refused() {
+    let mut f = fixture();
+    let html = body(&f.get_authorize(&[]));
+    f.cookies.clear();
+    let (handle, csrf) = (hidden(&html, "handle"), hidden(&html, "csrf_token"));
+    let response =
+        f.send("POST", "/authorize", Some(&[("handle", &handle), ("csrf_token", &csrf), ("decision", "approve")]));
+    assert_eq!(response.status(), 403);
+}
+
+#[test]
+fn expired_consent_handle_is_refused() {
+    let mut f = fixture();
+    let html = body(&f.get_authorize(&[]));
+    f.env.clock.advance(crate::records::CONSENT_TTL);
+    let (handle, csrf) = (hidden(&html, "handle"), hidden(&html, "csrf_token"));
+    let response =
+        f.send("POST", "/authorize", Some(&[("handle", &handle), ("csrf_token", &csrf), ("decision", "approve")]));
+    assert_eq!(response.status(), 400);
+    assert!(body(&response).contains("expired"));
+}
+
+#[test]
+fn incomplete_or_odd_forms_are_400_pages() {
+    let mut f = fixture();
+    assert_eq!(f.send("POST", "/authorize", Some(&[("decision", "approve")])).status(), 400);
+    assert_eq!(
+        f.send("POST", "/authorize", Some(&[("handle", "h"), ("csrf_token", "c"), ("decision", "maybe")])).status(),
+        400
+    );
+    assert_eq!(f.send("POST", "/authorize", None).status(), 400, "not a form");
+}
+
+#[test]
+fn clerk_unreachable_at_approval_redirects_temporarily_unavailable() {
+    let mut f = fixture();
+    f.env.http.fail_with(platform::OutboundError::Unreachable { host: "demo".into(), reason: "refused".into() });
+    let q = query_of(&location(&f.consent("approve")));
+    assert_eq!(q["error"], "temporarily_unavailable");
+}
+
+#[test]
+fn clerk_discovery_garbage_at_approval_redirects_server_error() {
+    let mut f = fixture();
+    f.env.http.respond("/.well-known/openid-configuration", 200, "garbage");
+    let q = query_of(&location(&f.consent("approve")));
+    assert_eq!(q["error"], "server_error");
+}

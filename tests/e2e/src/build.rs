@@ -1,0 +1,57 @@
+//! Building the wasm components once per test process, into a separate target directory, and a
+//! copy of `spin.toml` that points at them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use anyhow::{Context, bail};
+
+use crate::workspace_root;
+
+const COMPONENTS: [&str; 3] = ["oauth-provider", "clerk-callback", "mcp-handler"];
+
+/// The directory holding the rewritten `spin.toml`; builds on first use.
+pub fn components() -> anyhow::Result<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT.get_or_init(|| build_and_write_manifest().map_err(|e| format!("{e:#}"))).clone().map_err(anyhow::Error::msg)
+}
+
+fn build_and_write_manifest() -> anyhow::Result<PathBuf> {
+    let target = nested_target_dir();
+    if std::env::var_os("E2E_SKIP_BUILD").is_none() {
+        build(&target)?;
+    }
+    let release = target.join("wasm32-wasip2/release");
+    let out = target.join("e2e-manifest");
+    std::fs::create_dir_all(&out)?;
+    let manifest = std::fs::read_to_string(workspace_root().join("spin.toml")).context("reading spin.toml")?;
+    let rewritten =
+        manifest.replace("source = \"target/wasm32-wasip2/release/", &format!("source = \"{}/", release.display()));
+    std::fs::write(out.join("spin.toml"), rewritten)?;
+    Ok(out)
+}
+
+fn build(target: &Path) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(workspace_root()).args(["build", "--target", "wasm32-wasip2", "--release"]);
+    for name in COMPONENTS {
+        command.args(["-p", name]);
+    }
+    let status = command.env("CARGO_TARGET_DIR", target).status().context("running cargo build for the components")?;
+    if !status.success() {
+        bail!("building the wasm components failed ({status})");
+    }
+    Ok(())
+}
+
+/// `<target dir of this test binary>/e2e-wasm`: the test binary lives in `<target>/<profile>/deps`.
+fn nested_target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("E2E_WASM_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    let target = exe.ancestors().nth(3).map(Path::to_path_buf).unwrap_or_else(|| workspace_root().join("target"));
+    target.join("e2e-wasm")
+}

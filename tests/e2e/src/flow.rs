@@ -1,0 +1,223 @@
+//! OAuth flow helpers on top of [`TestApp`]: register, authorize (through consent and the mock
+//! Clerk), exchange, refresh, revoke.
+//!
+//! The consent form contract (sign-in-flow): `POST /authorize` with its hidden inputs plus
+//! `decision=approve` or `decision=deny`.
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::TestApp;
+use crate::browser::{Browser, form_inputs};
+use crate::http::{self, Response};
+
+/// A registered client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub redirect_uri: String,
+    /// The whole `/register` answer.
+    pub registration: Value,
+}
+
+/// A PKCE pair.
+#[derive(Debug, Clone)]
+pub struct Pkce {
+    pub verifier: String,
+    pub challenge: String,
+}
+
+impl Pkce {
+    pub fn new() -> Self {
+        let verifier = random();
+        let challenge = platform::secret::sha256_base64url(verifier.as_bytes());
+        Self { verifier, challenge }
+    }
+}
+
+impl Default for Pkce {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The end of a successful authorization: the client's redirect carried `code`.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    pub code: String,
+    /// The client `state` that came back.
+    pub state: String,
+    /// The PKCE verifier to redeem `code` with.
+    pub verifier: String,
+    /// The final redirect to the client (`Location` = redirect_uri?code&state&iss).
+    pub redirect: Response,
+}
+
+/// The redirect URI test clients register (loopback, nothing listens there).
+pub const PUBLIC_REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+pub const CONFIDENTIAL_REDIRECT_URI: &str = "https://client.example/oauth/callback";
+
+fn random() -> String {
+    platform::secret::random_token().unwrap_or_else(|e| panic!("random: {e}"))
+}
+
+impl TestApp {
+    /// `POST /register` with `metadata` as is.
+    pub fn register(&self, metadata: &Value) -> Response {
+        http::post_json(&self.url("/register"), metadata, &[])
+    }
+
+    /// Registers a public (`none`) or confidential (`client_secret_basic`) client; panics unless 201.
+    pub fn register_client(&self, confidential: bool) -> Client {
+        let (method, redirect_uri) = if confidential {
+            ("client_secret_basic", CONFIDENTIAL_REDIRECT_URI)
+        } else {
+            ("none", PUBLIC_REDIRECT_URI)
+        };
+        self.register_client_with(&json!({
+            "client_name": if confidential { "Confidential Test Client" } else { "Public Test Client" },
+            "redirect_uris": [redirect_uri],
+            "token_endpoint_auth_method": method,
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+        }))
+    }
+
+    /// Registers with custom metadata (first redirect URI is used); panics unless 201.
+    pub fn register_client_with(&self, metadata: &Value) -> Client {
+        let response = self.register(metadata);
+        assert_eq!(response.status, 201, "register: {}", response.text());
+        let registration = response.json();
+        Client {
+            client_id: registration["client_id"].as_str().unwrap_or_default().to_owned(),
+            client_secret: registration["client_secret"].as_str().map(str::to_owned),
+            redirect_uri: metadata["redirect_uris"][0].as_str().unwrap_or_default().to_owned(),
+            registration,
+        }
+    }
+
+    /// The `/authorize` URL for `client` with PKCE S256, `state`, `scope=mcp` and our resource.
+    pub fn authorize_url(&self, client: &Client, pkce: &Pkce, state: &str) -> String {
+        let resource = self.url("/mcp");
+        let query = platform::web::encode_pairs([
+            ("response_type", "code"),
+            ("client_id", client.client_id.as_str()),
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("code_challenge", pkce.challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("state", state),
+            ("scope", "mcp"),
+            ("resource", resource.as_str()),
+        ]);
+        self.url(&format!("/authorize?{query}"))
+    }
+
+    /// Submits the consent page with `decision` (`approve` or `deny`).
+    pub fn submit_consent(&self, browser: &mut Browser, consent_page: &Response, decision: &str) -> Response {
+        assert_eq!(consent_page.status, 200, "expected the consent page: {}", consent_page.text());
+        let inputs = form_inputs(&consent_page.text());
+        let mut pairs: Vec<(&str, &str)> =
+            inputs.iter().filter(|(k, _)| k != "decision").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        pairs.push(("decision", decision));
+        browser.post_form(&self.url("/authorize"), &pairs)
+    }
+
+    /// Follows a redirect to the mock Clerk as `email`, and Clerk's redirect back to `/callback`;
+    /// returns the `/callback` response.
+    pub fn through_clerk(&self, browser: &mut Browser, to_clerk: &Response, email: &str) -> Response {
+        let location = to_clerk
+            .location()
+            .unwrap_or_else(|| panic!("expected a redirect to Clerk: {} {}", to_clerk.status, to_clerk.text()));
+        assert!(location.starts_with(self.clerk().base_url()), "not a redirect to Clerk: {location}");
+        self.clerk().set_next_user(email);
+        let back = browser.get(location);
+        let callback =
+            back.location().unwrap_or_else(|| panic!("Clerk did not redirect back: {} {}", back.status, back.text()));
+        browser.get(callback)
+    }
+
+    /// The whole browser part: `/authorize` -> consent (approved, unless remembered) -> Clerk as
+    /// `email` -> `/callback` -> the client's redirect with `code`. Panics if any step differs.
+    pub fn authorize_as(&self, browser: &mut Browser, client: &Client, email: &str) -> Authorized {
+        let pkce = Pkce::new();
+        let state = random();
+        let first = browser.get(&self.authorize_url(client, &pkce, &state));
+        let to_clerk = if first.status == 200 { self.submit_consent(browser, &first, "approve") } else { first };
+        let redirect = self.through_clerk(browser, &to_clerk, email);
+        let location = redirect
+            .location()
+            .unwrap_or_else(|| panic!("/callback did not redirect: {} {}", redirect.status, redirect.text()));
+        assert!(location.starts_with(&client.redirect_uri), "callback went elsewhere: {location}");
+        let query = redirect.location_query();
+        let code = query.get("code").unwrap_or_else(|| panic!("no code in {location}")).clone();
+        assert_eq!(query.get("state"), Some(&state), "state not echoed");
+        Authorized { code, state, verifier: pkce.verifier, redirect }
+    }
+
+    /// `POST /token` with `pairs`, authenticating as `client` (Basic for confidential clients,
+    /// `client_id` in the body for public ones).
+    pub fn token_request(&self, client: &Client, pairs: &[(&str, &str)]) -> Response {
+        let mut body: Vec<(&str, &str)> = pairs.to_vec();
+        let basic;
+        let mut headers = Vec::new();
+        match &client.client_secret {
+            Some(secret) => {
+                basic = format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{}:{secret}", client.client_id))
+                );
+                headers.push(("authorization", basic.as_str()));
+            }
+            None => body.push(("client_id", &client.client_id)),
+        }
+        http::post_form(&self.url("/token"), &body, &headers)
+    }
+
+    /// Redeems an authorization code.
+    pub fn exchange_code(&self, client: &Client, code: &str, verifier: &str) -> Response {
+        let resource = self.url("/mcp");
+        self.token_request(
+            client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &client.redirect_uri),
+                ("code_verifier", verifier),
+                ("resource", &resource),
+            ],
+        )
+    }
+
+    /// Uses a refresh token.
+    pub fn refresh(&self, client: &Client, refresh_token: &str) -> Response {
+        self.token_request(client, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)])
+    }
+
+    /// Revokes a token (RFC 7009).
+    pub fn revoke(&self, client: &Client, token: &str) -> Response {
+        let mut body = vec![("token", token)];
+        let basic;
+        let mut headers = Vec::new();
+        match &client.client_secret {
+            Some(secret) => {
+                basic = format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{}:{secret}", client.client_id))
+                );
+                headers.push(("authorization", basic.as_str()));
+            }
+            None => body.push(("client_id", &client.client_id)),
+        }
+        http::post_form(&self.url("/revoke"), &body, &headers)
+    }
+
+    /// Registers a public client, signs in as `email` and redeems the code: the token response.
+    pub fn tokens_for(&self, email: &str) -> Value {
+        let client = self.register_client(false);
+        let auth = self.authorize_as(&mut Browser::new(), &client, email);
+        let response = self.exchange_code(&client, &auth.code, &auth.verifier);
+        assert_eq!(response.status, 200, "token: {}", response.text());
+        response.json()
+    }
+}

@@ -1,0 +1,21 @@
+//! Runs the mock Clerk on its own: `cargo run -p mock-clerk --bin mock-clerk -- [--port N] [--interactive]`.
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let port = args
+        .iter()
+        .position(|a| a == "--port")
+        .and_then(|i| args.get(i + 1))
+        .map(|p| p.parse())
+        .transpose()?
+        .unwrap_or(0);
+    let interactive = args.iter().any(|a| a == "--interactive");
+    let clerk = mock_clerk::MockClerk::start_with(mock_clerk::Options { port, interactive })?;
+    println!("mock Clerk on {}", clerk.base_url());
+    for (name, value) in clerk.variables() {
+        println!("SPIN_VARIABLE_{}={value}", name.to_uppercase());
+    }
+    loop {
+        std::thread::park();
+    }
+}
