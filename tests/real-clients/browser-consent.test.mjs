@@ -122,7 +122,7 @@ for (const origin of origins) {
       const text = await page.locator('body').innerText();
       assert.ok(text.includes(`Browser Test Client <${host}>`), `client name shown (escaped): ${text}`);
       assert.ok(text.includes('127.0.0.1'), `redirect host shown: ${text}`);
-      assert.match(text, /loopback|local|this (computer|device|machine)/i, `loopback warning: ${text}`);
+      assert.match(text, /your own computer|loopback/i, `loopback warning: ${text}`);
       await page.screenshot({ path: join(SCREENSHOTS, `consent-${host}.png`), fullPage: true });
 
       await page.getByRole('button', { name: APPROVE }).click();
