@@ -35,7 +35,7 @@ struct UpArgs {
     runtime_config_file: Option<PathBuf>,
     /// State directory (default `.spin/` beside spin.toml); "" keeps no state on disk.
     #[arg(long)]
-    state_dir: Option<PathBuf>,
+    state_dir: Option<String>,
     /// No per-request log lines.
     #[arg(short, long)]
     quiet: bool,
@@ -59,8 +59,8 @@ async fn up(args: UpArgs) -> Result<()> {
         runtime_config_file: args.runtime_config_file,
         state_dir: match args.state_dir {
             None => StateDir::Default,
-            Some(p) if p.as_os_str().is_empty() => StateDir::None,
-            Some(p) => StateDir::Path(p),
+            Some(p) if p.is_empty() => StateDir::None,
+            Some(p) => StateDir::Path(PathBuf::from(p)),
         },
         ..AppOptions::default()
     };
