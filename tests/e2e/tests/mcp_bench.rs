@@ -1,0 +1,68 @@
+//! The MCP benchmark: authenticated `tools/call add` throughput and latency at 1 and 8 requests
+//! in flight, the legacy SSE round trip, and each component's wasm size, through spin-local.
+//!
+//! Run (release, so the host is fast; prints a report):
+//! `cargo test -p e2e --release --test mcp_bench -- --ignored --nocapture`
+//! `MCP_BENCH_SECONDS` sets the length of each load run (default 5).
+
+mod mcp_support;
+
+use std::time::{Duration, Instant};
+
+use e2e::TestApp;
+use mcp_support::*;
+use spin_local::bench::{LoadSpec, run_load};
+
+#[test]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+fn mcp_benchmark() {
+    let seconds = std::env::var("MCP_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let app = TestApp::start();
+    let token = token_for(&app, "user@example.com");
+    assert_eq!(mcp(&app, &token, ADD).status, 200, "warm-up call");
+
+    println!("\n== MCP benchmark (spin-local, SQLite store, {} cores) ==", cores());
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    for in_flight in [1, 8] {
+        let mut spec = LoadSpec::get(app.url("/mcp"), in_flight, Duration::from_secs(seconds));
+        spec.method = "POST".parse().expect("method");
+        spec.headers = vec![
+            ("authorization".into(), format!("Bearer {token}")),
+            ("content-type".into(), "application/json".into()),
+            ("accept".into(), JSON_AND_SSE.into()),
+        ];
+        spec.body = ADD.as_bytes().to_vec().into();
+        let report = runtime.block_on(run_load(&spec)).expect("load run");
+        println!("tools/call add, {in_flight} in flight: {report}");
+        assert_eq!(report.non_2xx + report.errors, 0, "every call succeeded");
+    }
+
+    let mut stream = SseStream::open(&app, &token);
+    let endpoint = stream.endpoint();
+    let mut round_trips = Vec::new();
+    for _ in 0..200 {
+        let started = Instant::now();
+        assert_eq!(sse_post(&app, &token, &endpoint, ADD).status, 202);
+        stream.next_message();
+        round_trips.push(started.elapsed());
+    }
+    round_trips.sort();
+    let pick = |q: f64| round_trips[((round_trips.len() as f64 - 1.0) * q) as usize];
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "SSE round trip (POST /sse/message -> event on GET /sse), 200 sequential: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        ms(pick(0.5)),
+        ms(pick(0.99)),
+        ms(pick(1.0))
+    );
+
+    let release = e2e::build::components().expect("built").join("../wasm32-wasip2/release");
+    for name in ["oauth_provider", "clerk_callback", "mcp_handler"] {
+        let size = std::fs::metadata(release.join(format!("{name}.wasm"))).map(|m| m.len()).unwrap_or(0);
+        println!("{name}.wasm: {size} bytes ({:.0} KiB){}", size as f64 / 1024.0, if size < 1 << 20 { "" } else { "  OVER 1 MiB" });
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}

@@ -1,0 +1,93 @@
+//! The legacy HTTP+SSE transport end to end: the endpoint event, responses delivered on the
+//! stream through the key-value mailbox, ownership, unknown sessions, bounded streams and cleanup.
+
+mod mcp_support;
+
+use std::time::{Duration, Instant};
+
+use e2e::TestApp;
+use mcp_support::*;
+
+#[test]
+fn round_trip_on_the_stream() {
+    let app = TestApp::start();
+    let token = token_for(&app, "user@example.com");
+    let mut stream = SseStream::open(&app, &token);
+    assert_eq!(stream.status, 200, "{}", stream.head);
+    assert!(stream.head.to_ascii_lowercase().contains("content-type: text/event-stream"));
+    let endpoint = stream.endpoint();
+    assert!(endpoint.starts_with("/sse/message?sessionId="), "{endpoint}");
+
+    let accepted = sse_post(&app, &token, &endpoint, &initialize("2024-11-05"));
+    assert_eq!(accepted.status, 202, "{}", accepted.text());
+    let init = stream.next_message();
+    assert_eq!(init["id"], 1);
+    assert_eq!(init["result"]["protocolVersion"], "2024-11-05");
+
+    assert_eq!(sse_post(&app, &token, &endpoint, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).status, 202);
+    assert_eq!(sse_post(&app, &token, &endpoint, TOOLS_LIST).status, 202);
+    assert_eq!(sse_post(&app, &token, &endpoint, ADD).status, 202);
+    let list = stream.next_message();
+    assert_eq!(list["id"], 2);
+    assert!(list["result"].get("resultType").is_none());
+    let add = stream.next_message();
+    assert_eq!((add["id"].as_i64(), add["result"]["content"][0]["text"].as_str()), (Some(3), Some("42")));
+}
+
+#[test]
+fn responses_arrive_quickly() {
+    let app = TestApp::start();
+    let token = token_for(&app, "user@example.com");
+    let mut stream = SseStream::open(&app, &token);
+    let endpoint = stream.endpoint();
+    let mut worst = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        assert_eq!(sse_post(&app, &token, &endpoint, ADD).status, 202);
+        stream.next_message();
+        worst = worst.max(started.elapsed());
+    }
+    assert!(worst < Duration::from_millis(500), "slowest SSE round trip {worst:?}");
+}
+
+#[test]
+fn another_users_post_is_refused() {
+    let app = TestApp::start();
+    let alice = token_for(&app, "user@example.com");
+    let admin = token_for(&app, "admin@example.com");
+    let mut stream = SseStream::open(&app, &alice);
+    let endpoint = stream.endpoint();
+    assert_eq!(sse_post(&app, &admin, &endpoint, ADD).status, 403);
+    assert_eq!(sse_post(&app, "forged", &endpoint, ADD).status, 401);
+}
+
+#[test]
+fn unknown_session_and_missing_session_id() {
+    let app = TestApp::start();
+    let token = token_for(&app, "user@example.com");
+    assert_eq!(sse_post(&app, &token, "/sse/message?sessionId=nope", ADD).status, 404);
+    assert_eq!(sse_post(&app, &token, "/sse/message", ADD).status, 400);
+}
+
+#[test]
+fn stream_requires_a_token() {
+    let app = TestApp::start();
+    let stream = SseStream::open(&app, "forged");
+    assert_eq!(stream.status, 401);
+    assert!(stream.head.to_ascii_lowercase().contains("www-authenticate: bearer resource_metadata="));
+}
+
+#[test]
+fn stream_ends_after_its_lifetime_and_cleans_up() {
+    let app = TestApp::builder().variable("sse_max_seconds", "1").start();
+    let token = token_for(&app, "user@example.com");
+    let mut stream = SseStream::open(&app, &token);
+    let endpoint = stream.endpoint();
+    assert!(!app.kv_keys("mcp:sse:").is_empty(), "the session exists while the stream is open");
+    let started = Instant::now();
+    while stream.next_event().is_some() {}
+    assert!(started.elapsed() < Duration::from_secs(5), "the stream ended on time");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(app.kv_keys("mcp:sse:").is_empty(), "left behind: {:?}", app.kv_keys("mcp:sse:"));
+    assert_eq!(sse_post(&app, &token, &endpoint, ADD).status, 404);
+}

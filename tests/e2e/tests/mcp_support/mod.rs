@@ -1,0 +1,217 @@
+//! Helpers shared by the MCP end-to-end tests: JSON-RPC over `/mcp`, a streaming SSE reader, a
+//! raw-socket sender (for chunked bodies) and a fake image backend.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use e2e::TestApp;
+use e2e::http::{self, Response};
+use serde_json::Value;
+
+pub const JSON_AND_SSE: &str = "application/json, text/event-stream";
+/// A 1x1 PNG, what the fake image backend returns.
+pub const PNG_B64: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+/// A fresh access token for `email` (a full OAuth flow through the mock Clerk).
+pub fn token_for(app: &TestApp, email: &str) -> String {
+    app.tokens_for(email)["access_token"].as_str().expect("access_token").to_owned()
+}
+
+/// POST `body` to `/mcp` with a bearer token and the usual MCP headers plus `extra`.
+pub fn mcp_with(app: &TestApp, token: &str, body: &str, extra: &[(&str, &str)]) -> Response {
+    let auth = format!("Bearer {token}");
+    let mut headers = vec![("authorization", auth.as_str()), ("content-type", "application/json"), ("accept", JSON_AND_SSE)];
+    headers.extend_from_slice(extra);
+    http::send("POST", &app.url("/mcp"), &headers, body.as_bytes())
+}
+
+pub fn mcp(app: &TestApp, token: &str, body: &str) -> Response {
+    mcp_with(app, token, body, &[])
+}
+
+pub fn initialize(version: &str) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"{version}","capabilities":{{}},"clientInfo":{{"name":"e2e","version":"1"}}}}}}"#
+    )
+}
+
+pub const TOOLS_LIST: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+pub const ADD: &str = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add","arguments":{"a":20,"b":22}}}"#;
+pub const USER_INFO: &str = r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"userInfo","arguments":{}}}"#;
+
+pub fn tool_names(response: &Response) -> Vec<String> {
+    let json = response.json();
+    let tools = json["result"]["tools"].as_array().cloned().unwrap_or_default();
+    tools.iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect()
+}
+
+/// An open `GET /sse` stream read event by event.
+pub struct SseStream {
+    pub status: u16,
+    pub head: String,
+    reader: BufReader<TcpStream>,
+    chunked: bool,
+    buffer: String,
+}
+
+impl SseStream {
+    pub fn open(app: &TestApp, token: &str) -> SseStream {
+        let port = app.base_url().rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).expect("port");
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let request = format!(
+            "GET /sse HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nauthorization: Bearer {token}\r\naccept: text/event-stream\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).expect("write");
+        let mut reader = BufReader::new(stream);
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+        SseStream { status, head, reader, chunked, buffer: String::new() }
+    }
+
+    /// The next event as (name, data), skipping comments; `None` when the stream ended.
+    pub fn next_event(&mut self) -> Option<(String, String)> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                let mut name = String::from("message");
+                let mut data = Vec::new();
+                for line in frame.lines() {
+                    if let Some(v) = line.strip_prefix("event: ") {
+                        name = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push(v.to_owned());
+                    }
+                }
+                if data.is_empty() && frame.starts_with(':') {
+                    continue;
+                }
+                return Some((name, data.join("\n")));
+            }
+            let more = self.read_more()?;
+            self.buffer.push_str(&more);
+        }
+    }
+
+    fn read_more(&mut self) -> Option<String> {
+        if !self.chunked {
+            let mut buf = [0u8; 4096];
+            let n = self.reader.read(&mut buf).ok().filter(|n| *n > 0)?;
+            return Some(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        let mut size_line = String::new();
+        self.reader.read_line(&mut size_line).ok().filter(|n| *n > 0)?;
+        let size = usize::from_str_radix(size_line.trim().split(';').next()?, 16).ok()?;
+        if size == 0 {
+            return None;
+        }
+        let mut chunk = vec![0u8; size + 2];
+        self.reader.read_exact(&mut chunk).ok()?;
+        chunk.truncate(size);
+        Some(String::from_utf8_lossy(&chunk).into_owned())
+    }
+
+    /// The message path from the first (`endpoint`) event.
+    pub fn endpoint(&mut self) -> String {
+        let (name, data) = self.next_event().expect("endpoint event");
+        assert_eq!(name, "endpoint");
+        data
+    }
+
+    /// The next `message` event's JSON.
+    pub fn next_message(&mut self) -> Value {
+        let (name, data) = self.next_event().expect("message event");
+        assert_eq!(name, "message");
+        serde_json::from_str(&data).expect("JSON data")
+    }
+}
+
+/// POST a message to the legacy endpoint.
+pub fn sse_post(app: &TestApp, token: &str, path: &str, body: &str) -> Response {
+    let auth = format!("Bearer {token}");
+    http::send(
+        "POST",
+        &app.url(path),
+        &[("authorization", auth.as_str()), ("content-type", "application/json")],
+        body.as_bytes(),
+    )
+}
+
+/// Sends a request with a chunked body (no Content-Length) over a raw socket; the status.
+pub fn post_chunked(app: &TestApp, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
+    let port = app.base_url().rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).expect("port");
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut head = format!("POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\ntransfer-encoding: chunked\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    for chunk in body.chunks(64 * 1024) {
+        if stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).is_err()
+            || stream.write_all(chunk).is_err()
+            || stream.write_all(b"\r\n").is_err()
+        {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
+    text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// A fake OpenAI-compatible image backend on a loopback port; answers every request with one PNG.
+pub fn start_image_backend() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let origin = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || serve_image(stream));
+        }
+    });
+    origin
+}
+
+fn serve_image(stream: TcpStream) {
+    let mut reader = BufReader::new(stream);
+    let mut content_length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            content_length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; content_length];
+    let _ = reader.read_exact(&mut body);
+    let answer = format!(r#"{{"created":1,"data":[{{"b64_json":"{PNG_B64}"}}]}}"#);
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+        answer.len()
+    );
+    let mut stream = reader.into_inner();
+    let _ = stream.write_all(response.as_bytes());
+}
+
+/// The app with image generation pointed at a fake backend.
+pub fn app_with_images() -> TestApp {
+    let origin = start_image_backend();
+    TestApp::builder().variable("image_provider", "openai").variable("image_api_origin", &origin).start()
+}
