@@ -73,6 +73,10 @@ pub fn default_cache_dir() -> PathBuf {
 /// Loads a component, reusing a compiled artifact from `cache_dir` when the wasm bytes and the
 /// engine settings are unchanged (start-up then costs a file map instead of a compile).
 pub fn load_component(engine: &Engine, wasm: &Path, cache_dir: &Path) -> Result<Component, String> {
+    // Apps loaded at once in one process (parallel tests) compile a cold component once, not
+    // once each: the second waits and then finds the cache file.
+    static COMPILING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = COMPILING.lock().unwrap_or_else(|p| p.into_inner());
     let bytes = std::fs::read(wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
     let cached = cache_dir.join(format!("{}.cwasm", cache_key(engine, &bytes)));
     if cached.exists() {

@@ -136,12 +136,12 @@ impl Resolver {
             .explicit
             .get(name)
             .cloned()
-            .or_else(|| self.from_env(&key))
+            .or_else(|| self.env_value(&key))
             .or_else(|| self.sources.dotenv.get(&key).cloned())
             .or_else(|| declared.default.clone())
     }
 
-    fn from_env(&self, key: &str) -> Option<String> {
+    fn env_value(&self, key: &str) -> Option<String> {
         if !self.sources.use_env {
             return None;
         }

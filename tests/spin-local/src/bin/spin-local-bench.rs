@@ -82,10 +82,10 @@ impl Server {
         let mut server = Server { child, addr };
         let url = format!("http://{addr}/bench");
         while started.elapsed() < Duration::from_secs(120) {
-            if let Ok((status, _, _)) = fetch(Method::GET, &url, &[], "").await {
-                if status == 200 {
-                    return Ok((server, started.elapsed()));
-                }
+            if let Ok((status, _, _)) = fetch(Method::GET, &url, &[], "").await
+                && status == 200
+            {
+                return Ok((server, started.elapsed()));
             }
             if let Some(status) = server.child.try_wait()? {
                 bail!("spin-local exited early: {status}");
