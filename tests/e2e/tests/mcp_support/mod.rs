@@ -149,26 +149,35 @@ pub fn sse_post(app: &TestApp, token: &str, path: &str, body: &str) -> Response 
     )
 }
 
-/// Sends a request with a chunked body (no Content-Length) over a raw socket; the status.
-pub fn post_chunked(app: &TestApp, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
+/// Sends a POST over a raw socket, chunked or with `Content-Length`, tolerating the server
+/// closing early (it may answer 413 before reading the whole body); the status.
+pub fn post_raw(app: &TestApp, path: &str, headers: &[(&str, &str)], body: &[u8], chunked: bool) -> u16 {
     let port = app.base_url().rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).expect("port");
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    let mut head = format!("POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\ntransfer-encoding: chunked\r\n");
+    let framing = if chunked { "transfer-encoding: chunked".to_owned() } else { format!("content-length: {}", body.len()) };
+    let mut head = format!("POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n{framing}\r\n");
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
     let _ = stream.write_all(head.as_bytes());
     for chunk in body.chunks(64 * 1024) {
-        if stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).is_err()
-            || stream.write_all(chunk).is_err()
-            || stream.write_all(b"\r\n").is_err()
-        {
+        let written = if chunked {
+            stream
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .and_then(|()| stream.write_all(chunk))
+                .and_then(|()| stream.write_all(b"\r\n"))
+        } else {
+            stream.write_all(chunk)
+        };
+        if written.is_err() {
             break;
         }
     }
-    let _ = stream.write_all(b"0\r\n\r\n");
+    if chunked {
+        let _ = stream.write_all(b"0\r\n\r\n");
+    }
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw);
