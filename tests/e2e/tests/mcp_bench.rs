@@ -59,7 +59,11 @@ fn mcp_benchmark() {
     let release = e2e::build::components().expect("built").join("../wasm32-wasip2/release");
     for name in ["oauth_provider", "clerk_callback", "mcp_handler"] {
         let size = std::fs::metadata(release.join(format!("{name}.wasm"))).map(|m| m.len()).unwrap_or(0);
-        println!("{name}.wasm: {size} bytes ({:.0} KiB){}", size as f64 / 1024.0, if size < 1 << 20 { "" } else { "  OVER 1 MiB" });
+        println!(
+            "{name}.wasm: {size} bytes ({:.0} KiB){}",
+            size as f64 / 1024.0,
+            if size < 1 << 20 { "" } else { "  OVER 1 MiB" }
+        );
     }
 }
 

@@ -24,7 +24,10 @@ fn round_trip_on_the_stream() {
     assert_eq!(init["id"], 1);
     assert_eq!(init["result"]["protocolVersion"], "2024-11-05");
 
-    assert_eq!(sse_post(&app, &token, &endpoint, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).status, 202);
+    assert_eq!(
+        sse_post(&app, &token, &endpoint, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).status,
+        202
+    );
     assert_eq!(sse_post(&app, &token, &endpoint, TOOLS_LIST).status, 202);
     assert_eq!(sse_post(&app, &token, &endpoint, ADD).status, 202);
     let list = stream.next_message();

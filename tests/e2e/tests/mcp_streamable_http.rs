@@ -86,7 +86,12 @@ fn user_info_returns_the_signed_in_user() {
 #[test]
 fn unauthenticated_and_bad_tokens_get_401_challenges() {
     let app = TestApp::start();
-    let response = http::send("POST", &app.url("/mcp"), &[("content-type", "application/json")], initialize("2025-06-18").as_bytes());
+    let response = http::send(
+        "POST",
+        &app.url("/mcp"),
+        &[("content-type", "application/json")],
+        initialize("2025-06-18").as_bytes(),
+    );
     assert_eq!(response.status, 401);
     let challenge = response.header("www-authenticate").expect("challenge").to_owned();
     let metadata = format!(r#"resource_metadata="{}/.well-known/oauth-protected-resource/mcp""#, app.base_url());
@@ -156,7 +161,8 @@ fn transport_errors_have_the_right_status() {
         ADD.as_bytes(),
     );
     assert_eq!(html_only.status, 406);
-    let no_accept = http::send("POST", &url, &[("authorization", &auth), ("content-type", "application/json")], ADD.as_bytes());
+    let no_accept =
+        http::send("POST", &url, &[("authorization", &auth), ("content-type", "application/json")], ADD.as_bytes());
     assert_eq!(no_accept.status, 200, "clients that omit Accept are served");
 
     let big = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"pad":"{}"}}}}"#, "x".repeat(1024 * 1024));
@@ -169,12 +175,8 @@ fn transport_errors_have_the_right_status() {
         assert_eq!((response.status, response.header("allow")), (405, Some("POST")), "{method}");
     }
 
-    let preflight = http::send(
-        "OPTIONS",
-        &url,
-        &[("origin", app.base_url()), ("access-control-request-method", "POST")],
-        b"",
-    );
+    let preflight =
+        http::send("OPTIONS", &url, &[("origin", app.base_url()), ("access-control-request-method", "POST")], b"");
     assert_eq!(preflight.status, 204);
     assert!(preflight.header("access-control-expose-headers").unwrap_or("").contains("WWW-Authenticate"));
 }
@@ -190,7 +192,11 @@ fn json_rpc_errors_and_notifications() {
         ("{oops", 400, -32700),
         (r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, 400, -32600),
         (r#"{"jsonrpc":"2.0","id":1,"method":"resources/list"}"#, 200, -32601),
-        (r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":"x","b":1}}}"#, 200, -32602),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":"x","b":1}}}"#,
+            200,
+            -32602,
+        ),
         (r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nope","arguments":{}}}"#, 200, -32602),
     ];
     for (body, status, code) in cases {

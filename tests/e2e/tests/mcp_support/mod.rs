@@ -24,7 +24,8 @@ pub fn token_for(app: &TestApp, email: &str) -> String {
 /// POST `body` to `/mcp` with a bearer token and the usual MCP headers plus `extra`.
 pub fn mcp_with(app: &TestApp, token: &str, body: &str, extra: &[(&str, &str)]) -> Response {
     let auth = format!("Bearer {token}");
-    let mut headers = vec![("authorization", auth.as_str()), ("content-type", "application/json"), ("accept", JSON_AND_SSE)];
+    let mut headers =
+        vec![("authorization", auth.as_str()), ("content-type", "application/json"), ("accept", JSON_AND_SSE)];
     headers.extend_from_slice(extra);
     http::send("POST", &app.url("/mcp"), &headers, body.as_bytes())
 }
@@ -40,8 +41,10 @@ pub fn initialize(version: &str) -> String {
 }
 
 pub const TOOLS_LIST: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
-pub const ADD: &str = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add","arguments":{"a":20,"b":22}}}"#;
-pub const USER_INFO: &str = r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"userInfo","arguments":{}}}"#;
+pub const ADD: &str =
+    r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add","arguments":{"a":20,"b":22}}}"#;
+pub const USER_INFO: &str =
+    r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"userInfo","arguments":{}}}"#;
 
 pub fn tool_names(response: &Response) -> Vec<String> {
     let json = response.json();
@@ -155,7 +158,8 @@ pub fn post_raw(app: &TestApp, path: &str, headers: &[(&str, &str)], body: &[u8]
     let port = app.base_url().rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).expect("port");
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    let framing = if chunked { "transfer-encoding: chunked".to_owned() } else { format!("content-length: {}", body.len()) };
+    let framing =
+        if chunked { "transfer-encoding: chunked".to_owned() } else { format!("content-length: {}", body.len()) };
     let mut head = format!("POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n{framing}\r\n");
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
