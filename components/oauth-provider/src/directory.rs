@@ -1,8 +1,9 @@
-//! The user directory for refreshes: Clerk's Backend API, configured from Spin variables.
-//! A missing `clerk_secret_key` only matters when a refresh happens, so it surfaces there
-//! (as `temporarily_unavailable` naming the variable), not as a failure of every request.
+//! The user directory for refreshes: Clerk's Backend API (`clerk_client::BackendApi`),
+//! configured from Spin variables. A missing `clerk_secret_key` only matters when a refresh
+//! happens, so it surfaces there (as `temporarily_unavailable` naming the variable), not as a
+//! failure of every request.
 
-use clerk_client::{BackendApi, ClerkError};
+use clerk_client::BackendApi;
 use oauth_core::{DirectoryError, UserDirectory, UserProps};
 use platform::{VariableError, Variables};
 use spin_platform::SpinHttpClient;
@@ -24,11 +25,9 @@ impl ClerkDirectory {
 
 impl UserDirectory for ClerkDirectory {
     async fn refresh_props(&self, props: &UserProps) -> Result<UserProps, DirectoryError> {
-        let backend = self.backend.as_ref().map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
-        match backend.get_user(&props.user_id).await {
-            Ok(user) => Ok(clerk_client::profile::from_user(&user, props.session_id.clone())),
-            Err(ClerkError::UserGone { .. }) => Err(DirectoryError::UserGone),
-            Err(other) => Err(DirectoryError::Unavailable(other.to_string())),
+        match &self.backend {
+            Ok(backend) => backend.refresh_props(props).await,
+            Err(config) => Err(DirectoryError::Unavailable(config.to_string())),
         }
     }
 }
