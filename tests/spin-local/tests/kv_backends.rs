@@ -61,23 +61,26 @@ async fn only_granted_stores_open(url: &str) {
 async fn cas_race_has_one_winner(url: &str) {
     post(&format!("{url}/kv/spin/set/race"), "old").await;
     let attempts = (0..32).map(|i| {
-        let url = format!("{url}/kv/cas/race?from=old&hold_ms=100");
+        let url = format!("{url}/kv/cas/race?from=old&hold_ms=200");
         async move { post(&url, &format!("winner-{i}")).await }
     });
     let results = futures_join_all(attempts).await;
     let winners: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.0 == 200).map(|(i, _)| i).collect();
     assert_eq!(winners.len(), 1, "results: {results:?}");
     assert!(results.iter().all(|r| r.0 == 200 || r.0 == 409), "{results:?}");
+    // Losers that saw "old" too prove the swap itself detected the conflict (not just `current`).
+    assert!(results.iter().any(|r| r.1 == "cas-failed"), "{results:?}");
     let (_, value) = get(&format!("{url}/kv/spin/get/race")).await;
     assert_eq!(value, format!("winner-{}", winners[0]));
 
     // The same for create-if-absent.
     let attempts = (0..32).map(|i| {
-        let url = format!("{url}/kv/cas/race-new?absent=1&hold_ms=100");
+        let url = format!("{url}/kv/cas/race-new?absent=1&hold_ms=200");
         async move { post(&url, &format!("creator-{i}")).await }
     });
     let results = futures_join_all(attempts).await;
     assert_eq!(results.iter().filter(|r| r.0 == 200).count(), 1, "{results:?}");
+    assert!(results.iter().any(|r| r.1 == "cas-failed"), "{results:?}");
 }
 
 async fn futures_join_all<F: std::future::Future<Output = (u16, String)> + Send + 'static>(
