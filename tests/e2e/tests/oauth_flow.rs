@@ -1,0 +1,166 @@
+//! The code-to-token flow end to end (oauth-provider + clerk-callback + mcp-handler on
+//! spin-local with the mock Clerk): exchange, refresh rotation, replay, revocation, role
+//! re-read, and concurrent redemption on the SQLite store.
+
+use std::sync::Arc;
+
+use e2e::http::{self, Response};
+use e2e::{Browser, Client, TestApp};
+
+fn mcp(app: &TestApp, access_token: &str) -> Response {
+    http::send(
+        "POST",
+        &app.url("/mcp"),
+        &[
+            ("authorization", &format!("Bearer {access_token}")),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+        ],
+        br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}"#,
+    )
+}
+
+fn signed_in(app: &TestApp, email: &str) -> (Client, e2e::Authorized) {
+    let client = app.register_client(false);
+    let auth = app.authorize_as(&mut Browser::new(), &client, email);
+    (client, auth)
+}
+
+fn str_field(value: &serde_json::Value, name: &str) -> String {
+    value[name].as_str().unwrap_or_else(|| panic!("no {name} in {value}")).to_owned()
+}
+
+#[test]
+fn code_exchange_refresh_and_revocation() {
+    let app = TestApp::start();
+    let (client, auth) = signed_in(&app, "admin@example.com");
+    assert!(auth.redirect.location_query().get("iss").is_some_and(|iss| iss == app.base_url()));
+    let response = app.exchange_code(&client, &auth.code, &auth.verifier);
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    let tokens = response.json();
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 3600);
+    let access = str_field(&tokens, "access_token");
+    assert_eq!(mcp(&app, &access).status, 200);
+
+    let refreshed = app.refresh(&client, &str_field(&tokens, "refresh_token"));
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+    let refreshed = refreshed.json();
+    let new_access = str_field(&refreshed, "access_token");
+    assert_eq!(mcp(&app, &new_access).status, 200);
+
+    assert_eq!(app.revoke(&client, &str_field(&refreshed, "refresh_token")).status, 200);
+    assert_eq!(mcp(&app, &access).status, 401, "revoking the grant kills every access token");
+    assert_eq!(mcp(&app, &new_access).status, 401);
+}
+
+#[test]
+fn a_reused_code_is_refused_and_revokes_its_tokens() {
+    let app = TestApp::start();
+    let (client, auth) = signed_in(&app, "admin@example.com");
+    let tokens = app.exchange_code(&client, &auth.code, &auth.verifier).json();
+    let access = str_field(&tokens, "access_token");
+    let replay = app.exchange_code(&client, &auth.code, &auth.verifier);
+    assert_eq!(replay.status, 400);
+    assert_eq!(replay.json()["error"], "invalid_grant");
+    assert_eq!(mcp(&app, &access).status, 401);
+}
+
+#[test]
+fn pkce_and_redirect_uri_mismatches_leave_the_code_usable() {
+    let app = TestApp::start();
+    let (client, auth) = signed_in(&app, "admin@example.com");
+    let before = app.kv_snapshot();
+    let wrong = app.exchange_code(&client, &auth.code, &e2e::Pkce::new().verifier);
+    assert_eq!((wrong.status, wrong.json()["error"].clone()), (400, "invalid_grant".into()));
+    let elsewhere = Client { redirect_uri: "http://127.0.0.1:9/other".into(), ..client.clone() };
+    let wrong = app.exchange_code(&elsewhere, &auth.code, &auth.verifier);
+    assert_eq!(wrong.json()["error"], "invalid_grant");
+    assert_eq!(app.kv_snapshot(), before);
+    assert_eq!(app.exchange_code(&client, &auth.code, &auth.verifier).status, 200);
+}
+
+#[test]
+fn an_old_refresh_token_after_rotation_revokes_the_grant() {
+    let app = TestApp::start();
+    let (client, auth) = signed_in(&app, "admin@example.com");
+    let first = app.exchange_code(&client, &auth.code, &auth.verifier).json();
+    let second = app.refresh(&client, &str_field(&first, "refresh_token")).json();
+    let third = app.refresh(&client, &str_field(&second, "refresh_token")).json();
+    let replay = app.refresh(&client, &str_field(&first, "refresh_token"));
+    assert_eq!(replay.json()["error"], "invalid_grant");
+    assert_eq!(mcp(&app, &str_field(&third, "access_token")).status, 401);
+    assert_eq!(app.refresh(&client, &str_field(&third, "refresh_token")).json()["error"], "invalid_grant");
+}
+
+#[test]
+fn refresh_rereads_the_user_from_clerk() {
+    let app = TestApp::start();
+    let (client, auth) = signed_in(&app, "premium@example.com");
+    let tokens = app.exchange_code(&client, &auth.code, &auth.verifier).json();
+    let refresh = str_field(&tokens, "refresh_token");
+
+    app.clerk().set_fault(mock_clerk::Fault::Down);
+    let down = app.refresh(&client, &refresh);
+    assert_eq!(down.status, 503, "{}", down.text());
+    assert_eq!(down.json()["error"], "temporarily_unavailable");
+    app.clerk().set_fault(mock_clerk::Fault::None);
+
+    let again = app.refresh(&client, &refresh);
+    assert_eq!(again.status, 200, "the token survives an outage: {}", again.text());
+    app.clerk().delete_user("premium@example.com");
+    let gone = app.refresh(&client, &str_field(&again.json(), "refresh_token"));
+    assert_eq!(gone.json()["error"], "invalid_grant");
+}
+
+fn race(threads: usize, run: impl Fn() -> Response + Send + Sync + 'static) -> Vec<Response> {
+    let run = Arc::new(run);
+    let barrier = Arc::new(std::sync::Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (run, barrier) = (run.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                run()
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap_or_else(|_| panic!("request thread panicked"))).collect()
+}
+
+#[test]
+fn of_32_concurrent_code_redemptions_exactly_one_succeeds_on_sqlite() {
+    let app = Arc::new(TestApp::start());
+    let (client, auth) = signed_in(&app, "admin@example.com");
+    let responses = race(32, {
+        let app = app.clone();
+        move || app.exchange_code(&client, &auth.code, &auth.verifier)
+    });
+    let ok = responses.iter().filter(|r| r.status == 200).count();
+    assert_eq!(ok, 1, "{:?}", responses.iter().map(|r| (r.status, r.text())).collect::<Vec<_>>());
+    assert!(
+        responses.iter().filter(|r| r.status != 200).all(|r| r.status == 400 && r.json()["error"] == "invalid_grant")
+    );
+}
+
+#[test]
+fn concurrent_refreshes_of_one_token_never_fail_with_a_server_error() {
+    // With the grace rule (the previous token is honoured until the new one is used), a
+    // refresh that reads the grant after another one committed legitimately succeeds; those
+    // that raced on the same grant version lose with invalid_grant and leave nothing behind.
+    let app = Arc::new(TestApp::start());
+    let (client, auth) = signed_in(&app, "admin@example.com");
+    let tokens = app.exchange_code(&client, &auth.code, &auth.verifier).json();
+    let refresh = str_field(&tokens, "refresh_token");
+    let responses = race(32, {
+        let (app, client) = (app.clone(), client.clone());
+        move || app.refresh(&client, &refresh)
+    });
+    let ok = responses.iter().filter(|r| r.status == 200).count();
+    assert!(ok >= 1);
+    assert!(
+        responses.iter().filter(|r| r.status != 200).all(|r| r.status == 400 && r.json()["error"] == "invalid_grant")
+    );
+    assert_eq!(app.kv_keys("oauth:access:").len(), ok + 1, "losers must not leave access tokens behind");
+}
