@@ -39,10 +39,29 @@ impl ClerkError {
     /// configuration problem or an answer that will not change.
     pub fn is_temporary(&self) -> bool {
         match self {
-            ClerkError::Unavailable { .. } => true,
+            // A denied host or an unbuildable request is configuration, not an outage.
+            ClerkError::Unavailable { source, .. } => {
+                !matches!(source, OutboundError::Denied { .. } | OutboundError::InvalidRequest(_))
+            }
             ClerkError::Status { status, .. } => *status >= 500,
             ClerkError::Store(_) => true,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_temporary_but_denied_hosts_are_not() {
+        let unavailable = |source| ClerkError::Unavailable { what: "x", source };
+        assert!(unavailable(OutboundError::Timeout { host: "h".into() }).is_temporary());
+        assert!(unavailable(OutboundError::Unreachable { host: "h".into(), reason: "r".into() }).is_temporary());
+        assert!(!unavailable(OutboundError::Denied { host: "h".into() }).is_temporary());
+        assert!(ClerkError::Status { what: "x", status: 502 }.is_temporary());
+        assert!(!ClerkError::Status { what: "x", status: 418 }.is_temporary());
+        assert!(!ClerkError::InvalidIdToken("x".into()).is_temporary());
     }
 }

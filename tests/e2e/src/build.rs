@@ -46,12 +46,13 @@ fn build(target: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `<target dir of this test binary>/e2e-wasm`: the test binary lives in `<target>/<profile>/deps`.
+/// The target dir of this test binary (it lives in `<target>/<profile>/deps`), so the wasm files
+/// are shared with a plain `cargo build --target wasm32-wasip2 --release`. Verified: the nested
+/// cargo does not wait on `cargo test`'s lock, which is released before tests run.
 fn nested_target_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("E2E_WASM_TARGET_DIR") {
         return PathBuf::from(dir);
     }
     let exe = std::env::current_exe().unwrap_or_default();
-    let target = exe.ancestors().nth(3).map(Path::to_path_buf).unwrap_or_else(|| workspace_root().join("target"));
-    target.join("e2e-wasm")
+    exe.ancestors().nth(3).map(Path::to_path_buf).unwrap_or_else(|| workspace_root().join("target"))
 }

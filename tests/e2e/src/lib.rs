@@ -30,9 +30,10 @@
 //!
 //! Building: the first `TestApp::start` in a process runs
 //! `cargo build --target wasm32-wasip2 --release -p oauth-provider -p clerk-callback -p mcp-handler`
-//! into a separate target directory (`<target>/e2e-wasm`, so the nested cargo never waits on the
-//! lock of the `cargo test` that runs us) and serves a copy of `spin.toml` whose `source`s point
-//! there; `spin.toml` itself is untouched. Set `E2E_SKIP_BUILD=1` to use the existing files.
+//! into the test binary's own target directory (cargo releases its lock before running tests, so
+//! this does not deadlock; `E2E_WASM_TARGET_DIR` overrides the directory) and serves a copy of
+//! `spin.toml` whose `source`s point there; `spin.toml` itself is untouched. Set
+//! `E2E_SKIP_BUILD=1` to use the existing files.
 
 pub mod browser;
 pub mod build;
