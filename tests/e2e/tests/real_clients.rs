@@ -1,0 +1,99 @@
+//! Real clients against the real app: the Node tests in `tests/real-clients` (the official MCP
+//! TypeScript SDK client, the MCP conformance suite, MCP Inspector's CLI, headless Chromium) run
+//! against the three components on `spin-local` and a mock Clerk in development-sign-in mode (the
+//! tests pick the user and role on its sign-in page, as a person would).
+//!
+//! Needs Node 20+ with npm (runs `npm ci` when `node_modules` is missing) and, for the browser
+//! test, Chromium at `/usr/bin/chromium` (Debian's `chromium`) or `CHROMIUM_PATH`. Set
+//! `REAL_CLIENTS_SKIP=1` to skip these tests on a machine without them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+use e2e::TestApp;
+use mock_clerk::{MockClerk, Options};
+
+/// One Node run at a time: they share `node_modules`, and Chromium plus the app on 2 cores is enough.
+static NODE: Mutex<()> = Mutex::new(());
+
+/// The app, pointed at a mock Clerk that shows the development sign-in page.
+struct DevApp {
+    clerk: MockClerk,
+    app: TestApp,
+}
+
+impl DevApp {
+    fn start() -> DevApp {
+        let clerk = MockClerk::start_with(Options { port: 0, interactive: true })
+            .unwrap_or_else(|e| panic!("cannot start the mock Clerk: {e:#}"));
+        let app = TestApp::builder()
+            .variable("clerk_frontend_api", clerk.base_url())
+            .variable("clerk_api_url", clerk.base_url())
+            .start();
+        DevApp { clerk, app }
+    }
+}
+
+fn real_clients_dir() -> PathBuf {
+    e2e::workspace_root().join("tests/real-clients")
+}
+
+fn skipped() -> bool {
+    std::env::var("REAL_CLIENTS_SKIP").is_ok_and(|v| v == "1")
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e} (is Node.js installed?)"))
+}
+
+fn ensure_node_modules(dir: &Path) {
+    if dir.join("node_modules/.package-lock.json").exists() {
+        return;
+    }
+    let out = run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir));
+    assert!(out.status.success(), "npm ci failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `node --test <file>` against a fresh app; fails with Node's output when a test fails.
+fn node_test(file: &str) {
+    if skipped() {
+        eprintln!("REAL_CLIENTS_SKIP=1: skipping {file}");
+        return;
+    }
+    let _one_at_a_time = NODE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let dir = real_clients_dir();
+    ensure_node_modules(&dir);
+    let dev = DevApp::start();
+    let out = run(Command::new("node")
+        .args(["--test", "--test-reporter=spec", file])
+        .current_dir(&dir)
+        .env("MCP_BASE_URL", dev.app.base_url())
+        .env("MOCK_CLERK_URL", dev.clerk.base_url())
+        .env_remove("MCP_TOKEN"));
+    assert!(out.status.success(), "node --test {file} failed:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+}
+
+#[test]
+fn official_sdk_client_signs_in_and_uses_tools_over_streamable_http_and_sse() {
+    node_test("sdk-oauth.test.mjs");
+}
+
+#[test]
+fn conformance_suite_server_scenarios_pass() {
+    node_test("conformance.test.mjs");
+}
+
+#[test]
+fn mcp_inspector_cli_lists_tools_and_calls_add() {
+    node_test("inspector.test.mjs");
+}
+
+#[test]
+fn chromium_consent_approve_remember_and_deny_on_localhost_and_127_0_0_1() {
+    node_test("browser-consent.test.mjs");
+}
