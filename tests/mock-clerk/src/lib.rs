@@ -47,19 +47,13 @@ pub const CLIENT_SECRET: &str = "mock_client_secret";
 pub const SECRET_KEY: &str = "sk_test_mock_secret_key";
 
 /// How the mock is set up.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Loopback port to listen on; 0 picks a free one.
     pub port: u16,
     /// Show a sign-in page at `/oauth/authorize` (pick an email and a role) instead of
     /// redirecting straight back: the development sign-in.
     pub interactive: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self { port: 0, interactive: false }
-    }
 }
 
 /// A running mock Clerk. It stops when dropped.
