@@ -34,5 +34,5 @@ pub use clients::lookup_client;
 pub use directory::{DirectoryError, StaticDirectory, UserDirectory};
 pub use props::UserProps;
 pub use records::{AccessTokenRecord, ClientRecord};
-pub use rules::resource::mcp_resource;
+pub use rules::resource::{mcp_resource, sse_resource};
 pub use tokens::{TokenError, verify_access_token};

@@ -4,6 +4,7 @@ use http::StatusCode;
 use platform::web::{self, Response};
 use serde_json::json;
 
+use crate::rules::resource::sse_resource;
 use crate::rules::{resource::mcp_resource, scope};
 
 const AUTH_METHODS: &[&str] = &["none", "client_secret_basic", "client_secret_post"];
@@ -37,10 +38,23 @@ pub(super) fn authorization_server(base: &str) -> Response {
     }))
 }
 
-/// `GET /.well-known/oauth-protected-resource[/mcp]`.
-pub(super) fn protected_resource(base: &str) -> Response {
+/// Which MCP endpoint a protected-resource document describes (RFC 9728 path-suffixed form).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum McpEndpoint {
+    /// `/.well-known/oauth-protected-resource` and `.../mcp`: the canonical `<base>/mcp`.
+    StreamableHttp,
+    /// `.../sse`: the legacy transport's `<base>/sse`, an alias of the same resource.
+    LegacySse,
+}
+
+/// `GET /.well-known/oauth-protected-resource[/mcp|/sse]`.
+pub(super) fn protected_resource(base: &str, endpoint: McpEndpoint) -> Response {
+    let resource = match endpoint {
+        McpEndpoint::StreamableHttp => mcp_resource(base),
+        McpEndpoint::LegacySse => sse_resource(base),
+    };
     document(&json!({
-        "resource": mcp_resource(base),
+        "resource": resource,
         "authorization_servers": [base],
         "scopes_supported": scope::SUPPORTED,
         "bearer_methods_supported": ["header"],

@@ -3,7 +3,7 @@
 //! | Path | Methods |
 //! | --- | --- |
 //! | `/.well-known/oauth-authorization-server` | GET, HEAD (RFC 8414) |
-//! | `/.well-known/oauth-protected-resource`, `.../mcp` | GET, HEAD (RFC 9728) |
+//! | `/.well-known/oauth-protected-resource`, `.../mcp`, `.../sse` | GET, HEAD (RFC 9728) |
 //! | `/register` | POST (RFC 7591) |
 //! | `/token` | POST (RFC 6749 §3.2) |
 //! | `/revoke` | POST (RFC 7009) |
@@ -28,6 +28,7 @@ use platform::web::{self, Cors, Request, Response};
 use platform::{Clock, KeyValueStore};
 
 use crate::directory::UserDirectory;
+use metadata::McpEndpoint;
 
 pub use error::OAuthError;
 
@@ -48,7 +49,7 @@ pub struct Provider<'a, D> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Route {
     AuthorizationServerMetadata,
-    ProtectedResourceMetadata,
+    ProtectedResourceMetadata(McpEndpoint),
     Register,
     Token,
     Revoke,
@@ -59,7 +60,10 @@ impl Route {
         match path {
             "/.well-known/oauth-authorization-server" => Some(Route::AuthorizationServerMetadata),
             "/.well-known/oauth-protected-resource" | "/.well-known/oauth-protected-resource/mcp" => {
-                Some(Route::ProtectedResourceMetadata)
+                Some(Route::ProtectedResourceMetadata(McpEndpoint::StreamableHttp))
+            }
+            "/.well-known/oauth-protected-resource/sse" => {
+                Some(Route::ProtectedResourceMetadata(McpEndpoint::LegacySse))
             }
             "/register" => Some(Route::Register),
             "/token" => Some(Route::Token),
@@ -70,7 +74,7 @@ impl Route {
 
     fn allow(self) -> &'static str {
         match self {
-            Route::AuthorizationServerMetadata | Route::ProtectedResourceMetadata => "GET, HEAD, OPTIONS",
+            Route::AuthorizationServerMetadata | Route::ProtectedResourceMetadata(_) => "GET, HEAD, OPTIONS",
             _ => "POST, OPTIONS",
         }
     }
@@ -85,7 +89,7 @@ impl Route {
 
     fn accepts(self, method: &Method) -> bool {
         match self {
-            Route::AuthorizationServerMetadata | Route::ProtectedResourceMetadata => {
+            Route::AuthorizationServerMetadata | Route::ProtectedResourceMetadata(_) => {
                 method == Method::GET || method == Method::HEAD
             }
             _ => method == Method::POST,
@@ -120,7 +124,7 @@ impl<D: UserDirectory> Provider<'_, D> {
         }
         match route {
             Route::AuthorizationServerMetadata => metadata::authorization_server(&self.base_url),
-            Route::ProtectedResourceMetadata => metadata::protected_resource(&self.base_url),
+            Route::ProtectedResourceMetadata(endpoint) => metadata::protected_resource(&self.base_url, endpoint),
             Route::Register => register::handle(self.store, self.clock, request),
             Route::Token => token::handle(self, request).await,
             Route::Revoke => revoke::handle(self.store, self.clock, request),

@@ -159,6 +159,14 @@ fn protected_resource_metadata_is_served_at_both_paths() {
 }
 
 #[test]
+fn protected_resource_metadata_for_the_sse_endpoint_names_the_sse_url() {
+    // SDK clients connecting to /sse refuse a document whose resource is not a prefix of /sse.
+    let doc = json(&env().call(get("/.well-known/oauth-protected-resource/sse")));
+    assert_eq!(doc["resource"], format!("{BASE}/sse"));
+    assert_eq!(doc["authorization_servers"], serde_json::json!([BASE]));
+}
+
+#[test]
 fn head_returns_headers_without_a_body() {
     let response = env().call(request("HEAD", "/.well-known/oauth-authorization-server").body(Vec::new()).unwrap());
     assert_eq!(response.status(), StatusCode::OK);

@@ -1,16 +1,30 @@
 //! The resource indicator (RFC 8707) and the MCP server's canonical URI.
 //!
-//! This server protects exactly one resource: `<base>/mcp` (no trailing slash, MCP
-//! authorization §"Canonical Server URI"). A client's `resource` is compared after
-//! canonicalisation (lower-case scheme and host, default port dropped, trailing slash dropped,
-//! no fragment). Older clients send the origin itself as the resource, so `<base>` and
-//! `<base>/` are accepted too and mean the same MCP resource.
+//! This server protects exactly one resource, the MCP server, whose canonical URI is
+//! `<base>/mcp` (no trailing slash, MCP authorization §"Canonical Server URI"). A client's
+//! `resource` is compared after canonicalisation (lower-case scheme and host, default port
+//! dropped, trailing slash dropped, no fragment). Two other spellings name the same resource:
+//! - `<base>` and `<base>/`: older clients send the origin itself;
+//! - `<base>/sse`: clients of the legacy HTTP+SSE transport connect to `/sse`, and the official
+//!   SDKs refuse a protected-resource document whose `resource` is not a prefix of the URL they
+//!   connect to (RFC 9728 §3.3), so `/.well-known/oauth-protected-resource/sse` advertises
+//!   `<base>/sse` and tokens requested for it are bound to the canonical `<base>/mcp`.
 
 use url::Url;
 
 /// The canonical MCP resource for a base URL: `<base>/mcp`.
 pub fn mcp_resource(base_url: &str) -> String {
     format!("{}/mcp", base_url.trim_end_matches('/'))
+}
+
+/// The resource URI of the legacy HTTP+SSE endpoint: `<base>/sse` (an alias of [`mcp_resource`]).
+pub fn sse_resource(base_url: &str) -> String {
+    format!("{}/sse", base_url.trim_end_matches('/'))
+}
+
+/// Every spelling that names our MCP resource, canonicalised.
+fn accepted_forms(base_url: &str) -> impl Iterator<Item = String> {
+    [mcp_resource(base_url), sse_resource(base_url), base_url.to_owned()].into_iter().filter_map(|u| canonical(&u))
 }
 
 /// The canonical form of an absolute URI, or `None` if it is not one or has a fragment.
@@ -26,13 +40,11 @@ pub fn canonical(uri: &str) -> Option<String> {
     Some(format!("{}://{host}{port}{path}{query}", url.scheme()))
 }
 
-/// The resource a request may name: `Some(<base>/mcp)` when `requested` is our MCP resource or
-/// our base, `None` otherwise (→ `invalid_target`).
+/// The resource a request may name: `Some(<base>/mcp)` when `requested` is one of our MCP
+/// resource's spellings, `None` otherwise (→ `invalid_target`).
 pub fn resolve(requested: &str, base_url: &str) -> Option<String> {
-    let ours = mcp_resource(base_url);
     let requested = canonical(requested)?;
-    let accepted = [canonical(&ours), canonical(base_url)];
-    accepted.iter().flatten().any(|a| *a == requested).then_some(ours)
+    accepted_forms(base_url).any(|a| a == requested).then(|| mcp_resource(base_url))
 }
 
 /// Whether two resource URIs name the same resource.
@@ -60,6 +72,7 @@ mod tests {
             "https://mcp.example.com:443/mcp",
             "https://mcp.example.com",
             "https://mcp.example.com/",
+            "https://mcp.example.com/sse",
         ] {
             assert_eq!(resolve(requested, BASE).as_deref(), Some("https://mcp.example.com/mcp"), "{requested}");
         }
@@ -71,6 +84,7 @@ mod tests {
             "https://other.example.com/mcp",
             "https://mcp.example.com/other",
             "https://mcp.example.com/MCP",
+            "https://mcp.example.com/sse/message",
             "http://mcp.example.com/mcp",
             "https://mcp.example.com:8443/mcp",
             "https://mcp.example.com/mcp#frag",
@@ -92,7 +106,10 @@ mod tests {
 /// Whether a token request's `resource` names `bound` (a grant's `<base>/mcp`), accepting the
 /// same forms as [`resolve`].
 pub fn names(requested: &str, bound: &str) -> bool {
-    same(requested, bound) || bound.strip_suffix("/mcp").is_some_and(|base| same(requested, base))
+    match bound.strip_suffix("/mcp") {
+        Some(base) => resolve(requested, base).is_some_and(|ours| same(&ours, bound)),
+        None => same(requested, bound),
+    }
 }
 
 #[cfg(test)]
@@ -104,6 +121,7 @@ mod names_tests {
         let bound = "https://mcp.example.com/mcp";
         assert!(names("https://mcp.example.com/mcp/", bound));
         assert!(names("https://mcp.example.com/", bound));
+        assert!(names("https://mcp.example.com/sse", bound));
         assert!(!names("https://other.example.com/mcp", bound));
     }
 }
