@@ -10,12 +10,9 @@
 //
 // Run: node --test sdk-oauth.test.mjs
 //
-// Known issue (SSE): the SDK accepts a protected resource only if it is the server URL or a parent
-// path of it. Our resource metadata says `<base>/mcp`, so the unmodified SDK refuses it for the
-// SSE URL `<base>/sse` ("Protected resource .../mcp does not match expected .../sse"). The SSE
-// suites therefore give the provider a `validateResourceURL` that accepts a same-origin resource
-// (what a client app can configure), and a separate `todo` test records the unmodified behaviour
-// until the server advertises a resource the SDK accepts for /sse.
+// SSE: the SDK accepts a protected resource only if it is the server URL or a parent path of it,
+// so the server's 401 on /sse points at /.well-known/oauth-protected-resource/sse, which names
+// `<base>/sse` (an alias of the MCP resource). The SDK runs unmodified on both transports.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -33,18 +30,19 @@ import { recordingFetch } from './lib/recording-fetch.mjs';
 import { ADMIN, label, mayGenerateImages, PLAIN } from './lib/users.mjs';
 
 const BASE = baseUrl();
-const MCP_RESOURCE = `${BASE}/mcp`;
 
 const TRANSPORTS = {
   'streamable-http': {
     url: new URL('/mcp', BASE),
-    acceptResource: false,
+    resource: `${BASE}/mcp`,
+    metadataPath: '/.well-known/oauth-protected-resource/mcp',
     make: (url, opts) => new StreamableHTTPClientTransport(url, opts),
     firstRequest: { method: 'POST', path: '/mcp' },
   },
   sse: {
     url: new URL('/sse', BASE),
-    acceptResource: true,
+    resource: `${BASE}/sse`,
+    metadataPath: '/.well-known/oauth-protected-resource/sse',
     make: (url, opts) => new SSEClientTransport(url, opts),
     firstRequest: { method: 'GET', path: '/sse' },
   },
@@ -64,7 +62,6 @@ for (const [kind, transport] of Object.entries(TRANSPORTS)) {
         agent,
         redirectUrl,
         clientName: `SDK ${kind} ${label(user)}`,
-        acceptResourceOf: transport.acceptResource ? BASE : undefined,
       });
       const open = [];
       let client;
@@ -93,11 +90,11 @@ for (const [kind, transport] of Object.entries(TRANSPORTS)) {
         assert.equal(first.path, transport.firstRequest.path);
         assert.equal(first.status, 401);
         assert.match(first.wwwAuthenticate ?? '', /^Bearer /);
-        assert.match(first.wwwAuthenticate, new RegExp(`resource_metadata="${BASE}/.well-known/oauth-protected-resource/mcp"`));
+        assert.match(first.wwwAuthenticate, new RegExp(`resource_metadata="${BASE}${transport.metadataPath}"`));
         assert.match(first.wwwAuthenticate, /scope="mcp"/);
 
         const paths = recorder.calls.map((c) => `${c.method} ${c.path} ${c.status}`);
-        assert.ok(paths.includes('GET /.well-known/oauth-protected-resource/mcp 200'), paths.join('\n'));
+        assert.ok(paths.includes(`GET ${transport.metadataPath} 200`), paths.join('\n'));
         assert.ok(paths.includes('GET /.well-known/oauth-authorization-server 200'), paths.join('\n'));
         assert.ok(paths.includes('POST /register 201'), paths.join('\n'));
         assert.ok(provider.clientInformation()?.client_id, 'registered client id saved');
@@ -110,7 +107,7 @@ for (const [kind, transport] of Object.entries(TRANSPORTS)) {
         assert.equal(url.searchParams.get('response_type'), 'code');
         assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
         assert.ok(url.searchParams.get('code_challenge'));
-        assert.equal(url.searchParams.get('resource'), MCP_RESOURCE);
+        assert.equal(url.searchParams.get('resource'), transport.resource);
         assert.equal(url.searchParams.get('client_id'), provider.clientInformation().client_id);
         assert.ok(seen.consentShown, 'a new client sees the consent page');
         assert.ok(provider.authorizationCode, `code in ${redirect}`);
@@ -217,7 +214,6 @@ for (const [kind, transport] of Object.entries(TRANSPORTS)) {
 describe('SDK SSE client without a resource override', () => {
   it(
     'accepts the protected resource metadata for /sse',
-    { todo: 'server advertises resource <base>/mcp, which the SDK refuses for <base>/sse (reported)' },
     async () => {
       const agent = new BrowserAgent({ appOrigin: BASE, clerkOrigin: mockClerkUrl(), user: ADMIN });
       const provider = new TestOAuthProvider({ agent, redirectUrl: 'http://127.0.0.1:45999/callback' });

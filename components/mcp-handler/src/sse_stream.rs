@@ -5,17 +5,15 @@ use crate::sleep::sleep;
 use futures::SinkExt;
 use mcp_server::Services;
 use mcp_server::sse::{OpenedStream, SseStream};
-use mcp_server::transport::checks;
 use platform::SystemClock;
-use platform::web::Response;
-use spin_platform::{BodyError, SpinHttpClient, SpinStore};
-use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
+use spin_platform::{SpinHttpClient, SpinStore};
+use spin_sdk::http::{IncomingRequest, OutgoingResponse, ResponseOutparam};
 use std::time::Instant;
 
 pub async fn run(incoming: IncomingRequest, out: ResponseOutparam) {
     let request = match spin_platform::read_request(incoming, mcp_server::MAX_BODY_BYTES).await {
         Ok(request) => request,
-        Err(error) => return spin_platform::write_response(unreadable(error), out).await,
+        Err(error) => return spin_platform::write_response(error.into_response(), out).await,
     };
     let (store, config) = match crate::environment() {
         Ok(environment) => environment,
@@ -30,7 +28,7 @@ pub async fn run(incoming: IncomingRequest, out: ResponseOutparam) {
 
 async fn stream(opened: OpenedStream, store: &SpinStore, out: ResponseOutparam) {
     let OpenedStream { head, first_event, mut stream } = opened;
-    let outgoing = OutgoingResponse::new(fields(&head));
+    let outgoing = OutgoingResponse::new(spin_platform::fields(head.headers()));
     let _ = outgoing.set_status_code(head.status().as_u16());
     let mut body = outgoing.take_body();
     out.set(outgoing);
@@ -60,18 +58,4 @@ async fn pump(
             return;
         }
     }
-}
-
-fn unreadable(error: BodyError) -> Response {
-    match error {
-        BodyError::TooLarge { limit } => checks::too_large(limit),
-        other => checks::plain(http::StatusCode::BAD_REQUEST, &other.to_string()),
-    }
-}
-
-fn fields(head: &Response) -> Fields {
-    let headers: Vec<(String, Vec<u8>)> =
-        head.headers().iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
-    // Names and values come from `http` types, which already validated them.
-    Fields::from_list(&headers).unwrap_or_else(|_| Fields::new())
 }

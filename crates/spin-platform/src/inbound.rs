@@ -16,7 +16,8 @@ pub enum BodyError {
 }
 
 impl BodyError {
-    fn into_response(self) -> Response {
+    /// The plain-text 413 or 400 for a refused body.
+    pub fn into_response(self) -> Response {
         let status = match self {
             BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             BodyError::Unreadable | BodyError::Malformed => StatusCode::BAD_REQUEST,
@@ -76,6 +77,14 @@ pub async fn write_response(response: Response, out: ResponseOutparam) {
         // The client may have gone away; there is nobody left to tell.
         let _ = sink.send(body).await;
     }
+}
+
+/// Spin `Fields` for `http` headers (streamed responses build their own `OutgoingResponse`).
+pub fn fields(headers: &http::HeaderMap) -> Fields {
+    let headers: Vec<(String, Vec<u8>)> =
+        headers.iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
+    // Header names and values come from `http` types, which already validated them.
+    Fields::from_list(&headers).unwrap_or_else(|_| Fields::new())
 }
 
 /// Reads the request (answering 413/400 itself when the body is refused), runs `handler`, and

@@ -14,7 +14,7 @@ mod kv;
 mod outbound;
 mod variables;
 
-pub use inbound::{BodyError, read_request, serve, write_response};
+pub use inbound::{BodyError, fields, read_request, serve, write_response};
 pub use kv::SpinStore;
 pub use outbound::SpinHttpClient;
 pub use variables::SpinVariables;

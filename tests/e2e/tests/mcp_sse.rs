@@ -77,7 +77,11 @@ fn stream_requires_a_token() {
     let app = TestApp::start();
     let stream = SseStream::open(&app, "forged");
     assert_eq!(stream.status, 401);
-    assert!(stream.head.to_ascii_lowercase().contains("www-authenticate: bearer resource_metadata="));
+    let metadata = format!("resource_metadata=\"{}/.well-known/oauth-protected-resource/sse\"", app.base_url());
+    assert!(stream.head.contains(&metadata), "{}", stream.head);
+    // That document names <base>/sse, and a token asked for it is bound to the MCP resource.
+    let document = e2e::http::get(&app.url("/.well-known/oauth-protected-resource/sse"));
+    assert_eq!(document.json()["resource"], format!("{}/sse", app.base_url()));
 }
 
 #[test]

@@ -15,20 +15,8 @@ export class TestOAuthProvider {
    * agent: a BrowserAgent (signs in as its user); redirectUrl: the loopback URI we register.
    * interactive=false makes any new authorization fail, for tests that must not sign in again.
    */
-  constructor({ agent, redirectUrl, clientName = 'real-clients SDK test', confidential = false, acceptResourceOf }) {
+  constructor({ agent, redirectUrl, clientName = 'real-clients SDK test', confidential = false }) {
     this.agent = agent;
-    if (acceptResourceOf) {
-      // Overrides the SDK's check that the protected resource is the server URL or a parent of
-      // it (it refuses `<base>/mcp` for the SSE URL `<base>/sse`): accept the advertised resource
-      // when it is on the same origin. See the SSE workaround in sdk-oauth.test.mjs.
-      this.validateResourceURL = async (serverUrl, resource) => {
-        if (!resource) return undefined;
-        if (new URL(resource).origin !== new URL(acceptResourceOf).origin) {
-          throw new Error(`resource ${resource} is not on ${acceptResourceOf}`);
-        }
-        return new URL(resource);
-      };
-    }
     this._redirectUrl = redirectUrl;
     this.clientName = clientName;
     this.confidential = confidential;

@@ -64,7 +64,7 @@ pub fn open_stream<C>(request: &Request, services: &Services<'_, C>) -> Result<O
     if request.method() != Method::GET {
         return Err(Box::new(web::method_not_allowed("GET")));
     }
-    let record = auth::authenticate(request, services.store, services.clock, &base)?;
+    let record = auth::authenticate(request, services.store, services.clock, &base, auth::Transport::LegacySse)?;
     if !checks::accepts(request, "text/event-stream") {
         return Err(Box::new(checks::not_acceptable("text/event-stream")));
     }
@@ -158,7 +158,7 @@ async fn message_response<C: HttpClient + Clone + 'static>(request: &Request, se
     if request.method() != Method::POST {
         return web::method_not_allowed("POST");
     }
-    let record = match auth::authenticate(request, services.store, services.clock, &base) {
+    let record = match auth::authenticate(request, services.store, services.clock, &base, auth::Transport::LegacySse) {
         Ok(record) => record,
         Err(response) => return *response,
     };

@@ -191,3 +191,17 @@ fn stream_finishes_when_session_disappears() {
 fn event_splits_multiline_data() {
     assert_eq!(event("message", "a\nb"), "event: message\ndata: a\ndata: b\n\n");
 }
+
+#[test]
+fn sse_challenge_points_at_the_sse_protected_resource_document() {
+    // The SDKs accept a protected-resource document only if its `resource` prefixes the URL they
+    // connect to, so /sse clients are sent to the document that names <base>/sse.
+    let world = World::new();
+    let expected = format!(r#"resource_metadata="{BASE}/.well-known/oauth-protected-resource/sse""#);
+    let refused = world.open("forged").err().unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.headers()["www-authenticate"].to_str().unwrap().contains(&expected));
+    let posted = world.post("forged", "/sse/message?sessionId=x", PING);
+    assert_eq!(posted.status(), StatusCode::UNAUTHORIZED);
+    assert!(posted.headers()["www-authenticate"].to_str().unwrap().contains(&expected));
+}

@@ -8,9 +8,23 @@ use platform::{Clock, KeyValueStore};
 /// The scope our authorization server grants for using this MCP server.
 pub const SCOPE: &str = "mcp";
 
+/// The endpoint a request came to: each has its own protected-resource document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `/mcp`: the document for the canonical resource `<base>/mcp`.
+    StreamableHttp,
+    /// `/sse`, `/sse/message`: the document for `<base>/sse`, an alias of the same resource. SDK
+    /// clients refuse a document whose `resource` is not a prefix of the URL they connect to.
+    LegacySse,
+}
+
 /// The protected-resource metadata URL for `base_url` (RFC 9728, path-suffixed form).
-pub fn resource_metadata_url(base_url: &str) -> String {
-    format!("{base_url}/.well-known/oauth-protected-resource/mcp")
+pub fn resource_metadata_url(base_url: &str, transport: Transport) -> String {
+    let suffix = match transport {
+        Transport::StreamableHttp => "mcp",
+        Transport::LegacySse => "sse",
+    };
+    format!("{base_url}/.well-known/oauth-protected-resource/{suffix}")
 }
 
 /// The caller's access-token record, or the 401/403/503 to send instead (boxed: it is large).
@@ -19,20 +33,22 @@ pub fn authenticate(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
     base_url: &str,
+    transport: Transport,
 ) -> Result<AccessTokenRecord, Box<Response>> {
+    let metadata = resource_metadata_url(base_url, transport);
     let Some(token) = bearer_token(request) else {
-        return Err(Box::new(challenge(base_url, None)));
+        return Err(Box::new(challenge(&metadata, None)));
     };
     let resource = oauth_core::mcp_resource(base_url);
     match oauth_core::verify_access_token(store, clock, token, &resource) {
         Ok(record) if record.has_scope(SCOPE) => Ok(record),
-        Ok(_) => Err(Box::new(insufficient_scope(base_url))),
+        Ok(_) => Err(Box::new(insufficient_scope(&metadata))),
         Err(TokenError::Store(error)) => Err(Box::new(web::response(
             StatusCode::SERVICE_UNAVAILABLE,
             &[("content-type", "text/plain; charset=utf-8"), ("retry-after", "1")],
             format!("token store unavailable: {error}"),
         ))),
-        Err(error) => Err(Box::new(challenge(base_url, Some(&error.to_string())))),
+        Err(error) => Err(Box::new(challenge(&metadata, Some(&error.to_string())))),
     }
 }
 
@@ -46,8 +62,8 @@ fn bearer_token(request: &Request) -> Option<&str> {
 
 /// 401 telling the client where to get a token (MCP authorization, RFC 9728 §5.1); names the
 /// problem with `error="invalid_token"` when a token was sent (RFC 6750 §3.1).
-fn challenge(base_url: &str, problem: Option<&str>) -> Response {
-    let mut value = format!(r#"Bearer resource_metadata="{}", scope="{SCOPE}""#, resource_metadata_url(base_url));
+fn challenge(metadata_url: &str, problem: Option<&str>) -> Response {
+    let mut value = format!(r#"Bearer resource_metadata="{metadata_url}", scope="{SCOPE}""#);
     let body = match problem {
         Some(description) => {
             value.push_str(&format!(r#", error="invalid_token", error_description="{description}""#));
@@ -60,11 +76,8 @@ fn challenge(base_url: &str, problem: Option<&str>) -> Response {
     response
 }
 
-fn insufficient_scope(base_url: &str) -> Response {
-    let value = format!(
-        r#"Bearer resource_metadata="{}", scope="{SCOPE}", error="insufficient_scope""#,
-        resource_metadata_url(base_url)
-    );
+fn insufficient_scope(metadata_url: &str) -> Response {
+    let value = format!(r#"Bearer resource_metadata="{metadata_url}", scope="{SCOPE}", error="insufficient_scope""#);
     let body =
         serde_json::json!({ "error": "insufficient_scope", "error_description": "the token lacks the mcp scope" });
     let mut response = web::json(StatusCode::FORBIDDEN, &body);

@@ -85,10 +85,11 @@ async fn mcp_response<C: HttpClient + Clone + 'static>(request: &Request, servic
         // Stateless: no standalone GET stream and no sessions to DELETE.
         return web::method_not_allowed("POST");
     }
-    let record = match auth::authenticate(request, services.store, services.clock, &base) {
-        Ok(record) => record,
-        Err(response) => return *response,
-    };
+    let record =
+        match auth::authenticate(request, services.store, services.clock, &base, auth::Transport::StreamableHttp) {
+            Ok(record) => record,
+            Err(response) => return *response,
+        };
     let protocol_version = match checks::protocol_version_header(request) {
         Ok(version) => version,
         Err(response) => return *response,
