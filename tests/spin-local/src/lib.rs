@@ -33,6 +33,7 @@ pub mod outbound;
 pub mod routing;
 pub mod runtime_config;
 pub mod server;
+pub mod testing;
 pub mod variables;
 
 pub use app::{App, AppOptions, StateDir};
