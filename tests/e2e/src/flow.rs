@@ -221,3 +221,37 @@ impl TestApp {
         response.json()
     }
 }
+
+/// Runs `run` on `threads` threads released together by a barrier; the responses in thread order.
+pub fn race(threads: usize, run: impl Fn() -> Response + Send + Sync + 'static) -> Vec<Response> {
+    let run = std::sync::Arc::new(run);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (run, barrier) = (run.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                run()
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap_or_else(|_| panic!("request thread panicked"))).collect()
+}
+
+/// Signs a public client in as `email` on `app`, then redeems the one code from `threads`
+/// concurrent requests and asserts exactly one 200 and `400 invalid_grant` for all others.
+pub fn assert_concurrent_code_redemptions_have_one_winner(app: &std::sync::Arc<TestApp>, threads: usize, email: &str) {
+    let client = app.register_client(false);
+    let auth = app.authorize_as(&mut Browser::new(), &client, email);
+    let responses = race(threads, {
+        let app = app.clone();
+        move || app.exchange_code(&client, &auth.code, &auth.verifier)
+    });
+    let ok = responses.iter().filter(|r| r.status == 200).count();
+    assert_eq!(ok, 1, "{:?}", responses.iter().map(|r| (r.status, r.text())).collect::<Vec<_>>());
+    assert!(
+        responses.iter().filter(|r| r.status != 200).all(|r| r.status == 400 && r.json()["error"] == "invalid_grant"),
+        "{:?}",
+        responses.iter().map(|r| (r.status, r.text())).collect::<Vec<_>>()
+    );
+}

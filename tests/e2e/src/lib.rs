@@ -16,7 +16,8 @@
 //! # drop(mcp);
 //! ```
 //!
-//! - [`TestApp`]: start ([`TestApp::start`], or [`TestApp::builder`] for extra Spin variables),
+//! - [`TestApp`]: start ([`TestApp::start`], or [`TestApp::builder`] for extra Spin variables and
+//!   a Redis store; [`TestApp::start_peer`] for a second instance of the same deployment),
 //!   [`TestApp::url`], [`TestApp::clerk`] (the [`mock_clerk::MockClerk`]: pick the user, make it
 //!   slow/down/malformed), [`TestApp::kv_snapshot`] (every key and value of the `default` store,
 //!   read from the SQLite file, for "nothing changed" checks).
@@ -45,16 +46,22 @@ pub use flow::{Authorized, Client, Pkce};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use mock_clerk::MockClerk;
 
 /// A running app plus its mock Clerk. Everything stops when it is dropped.
 pub struct TestApp {
     base_url: String,
-    clerk: MockClerk,
+    /// Shared with peers ([`TestApp::start_peer`]); the first instance started it.
+    clerk: Arc<MockClerk>,
     state_dir: tempfile::TempDir,
     server: Option<spin_local::RunningServer>,
     runtime: tokio::runtime::Runtime,
+    /// The Spin variables this app runs with (mock Clerk, cookie key, builder extras).
+    variables: Vec<(String, String)>,
+    /// The Spin runtime config text (e.g. the Redis `default` store), if any.
+    runtime_config: Option<String>,
     /// The `cookie_encryption_key` this app runs with (hex).
     pub cookie_key: String,
 }
@@ -63,6 +70,7 @@ pub struct TestApp {
 #[derive(Default)]
 pub struct TestAppBuilder {
     variables: Vec<(String, String)>,
+    runtime_config: Option<String>,
 }
 
 impl TestAppBuilder {
@@ -72,8 +80,24 @@ impl TestAppBuilder {
         self
     }
 
+    /// Keeps the `default` key-value store in the Redis at `url` (e.g. `redis://127.0.0.1:6379`)
+    /// instead of the SQLite file: a `runtime-config.toml` in the state dir, passed as
+    /// `runtime_config_file`. [`TestApp::kv_snapshot`] only reads SQLite, so it sees nothing then.
+    pub fn redis(mut self, url: &str) -> Self {
+        self.runtime_config = Some(format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"));
+        self
+    }
+
     pub fn start(self) -> TestApp {
-        TestApp::start_inner(self.variables).unwrap_or_else(|e| panic!("cannot start the test app: {e:#}"))
+        let started = (|| {
+            let clerk = Arc::new(MockClerk::start()?);
+            let cookie_key = hex(&platform::secret::random_bytes::<32>()?);
+            let mut variables = clerk.variables();
+            variables.push(("cookie_encryption_key".into(), cookie_key.clone()));
+            variables.extend(self.variables);
+            TestApp::start_inner(clerk, variables, self.runtime_config, cookie_key)
+        })();
+        started.unwrap_or_else(|e| panic!("cannot start the test app: {e:#}"))
     }
 }
 
@@ -87,19 +111,42 @@ impl TestApp {
         TestAppBuilder::default()
     }
 
-    fn start_inner(extra: Vec<(String, String)>) -> anyhow::Result<TestApp> {
+    /// A second instance of the same deployment, as behind a load balancer: the same mock Clerk
+    /// (not a new one), variables, `cookie_encryption_key` and runtime config (so, with
+    /// [`TestAppBuilder::redis`], the same store), its own port and state dir, and
+    /// `public_base_url` set to this app's origin, so tokens bound to this app's resource are
+    /// accepted there. Useful only with a shared store.
+    pub fn start_peer(&self) -> TestApp {
+        // spin-local collects `AppOptions.variables` into a map, so the last `public_base_url` wins.
+        let mut variables = self.variables.clone();
+        variables.retain(|(name, _)| name != "public_base_url");
+        variables.push(("public_base_url".into(), self.base_url.clone()));
+        Self::start_inner(self.clerk.clone(), variables, self.runtime_config.clone(), self.cookie_key.clone())
+            .unwrap_or_else(|e| panic!("cannot start the peer app: {e:#}"))
+    }
+
+    fn start_inner(
+        clerk: Arc<MockClerk>,
+        variables: Vec<(String, String)>,
+        runtime_config: Option<String>,
+        cookie_key: String,
+    ) -> anyhow::Result<TestApp> {
         let manifest_dir = build::components()?;
-        let clerk = MockClerk::start()?;
-        let cookie_key = hex(&platform::secret::random_bytes::<32>()?);
-        let mut variables = clerk.variables();
-        variables.push(("cookie_encryption_key".into(), cookie_key.clone()));
-        variables.extend(extra);
         let state_dir = tempfile::tempdir()?;
+        let runtime_config_file = match &runtime_config {
+            Some(text) => {
+                let path = state_dir.path().join("runtime-config.toml");
+                std::fs::write(&path, text)?;
+                Some(path)
+            }
+            None => None,
+        };
         let options = spin_local::AppOptions {
-            variables,
+            variables: variables.clone(),
             env_variables: false,
             dotenv_path: None,
             state_dir: spin_local::StateDir::Path(state_dir.path().to_path_buf()),
+            runtime_config_file,
             log_requests: std::env::var("E2E_LOG").is_ok(),
             ..spin_local::AppOptions::default()
         };
@@ -114,6 +161,8 @@ impl TestApp {
             state_dir,
             server: Some(server),
             runtime,
+            variables,
+            runtime_config,
             cookie_key,
         })
     }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use e2e::flow::race;
 use e2e::http::{self, Response};
 use e2e::{Browser, Client, TestApp};
 
@@ -114,34 +115,10 @@ fn refresh_rereads_the_user_from_clerk() {
     assert_eq!(gone.json()["error"], "invalid_grant");
 }
 
-fn race(threads: usize, run: impl Fn() -> Response + Send + Sync + 'static) -> Vec<Response> {
-    let run = Arc::new(run);
-    let barrier = Arc::new(std::sync::Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (run, barrier) = (run.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                run()
-            })
-        })
-        .collect();
-    handles.into_iter().map(|h| h.join().unwrap_or_else(|_| panic!("request thread panicked"))).collect()
-}
-
 #[test]
 fn of_32_concurrent_code_redemptions_exactly_one_succeeds_on_sqlite() {
     let app = Arc::new(TestApp::start());
-    let (client, auth) = signed_in(&app, "admin@example.com");
-    let responses = race(32, {
-        let app = app.clone();
-        move || app.exchange_code(&client, &auth.code, &auth.verifier)
-    });
-    let ok = responses.iter().filter(|r| r.status == 200).count();
-    assert_eq!(ok, 1, "{:?}", responses.iter().map(|r| (r.status, r.text())).collect::<Vec<_>>());
-    assert!(
-        responses.iter().filter(|r| r.status != 200).all(|r| r.status == 400 && r.json()["error"] == "invalid_grant")
-    );
+    e2e::flow::assert_concurrent_code_redemptions_have_one_winner(&app, 32, "admin@example.com");
 }
 
 #[test]

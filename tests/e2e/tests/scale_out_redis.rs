@@ -1,0 +1,95 @@
+//! Scale-out on Redis: the `default` key-value store in a real `redis-server`, and two instances
+//! of the app (same mock Clerk, variables and cookie key, as behind a load balancer) sharing it.
+//! Every test skips loudly when redis-server is not installed, and fails under CI (env `CI`).
+
+mod mcp_support;
+
+use std::sync::Arc;
+
+use e2e::{Client, TestApp};
+use mcp_support::*;
+use spin_local::testing::{RedisServer, redis_server};
+
+/// An app whose `default` store is `redis`.
+fn app_on(redis: &RedisServer) -> TestApp {
+    TestApp::builder().redis(&redis.url).start()
+}
+
+fn str_field(value: &serde_json::Value, name: &str) -> String {
+    value[name].as_str().unwrap_or_else(|| panic!("no {name} in {value}")).to_owned()
+}
+
+/// A public client on `app` and the token response of signing in as `email`.
+fn signed_in_tokens(app: &TestApp, email: &str) -> (Client, serde_json::Value) {
+    let client = app.register_client(false);
+    let auth = app.authorize_as(&mut e2e::Browser::new(), &client, email);
+    let response = app.exchange_code(&client, &auth.code, &auth.verifier);
+    assert_eq!(response.status, 200, "token: {}", response.text());
+    (client, response.json())
+}
+
+#[test]
+fn authorization_code_race_on_redis_has_exactly_one_winner() {
+    let Some(redis) = redis_server() else { return };
+    let app = Arc::new(app_on(&redis));
+    e2e::flow::assert_concurrent_code_redemptions_have_one_winner(&app, 32, "admin@example.com");
+    assert!(app.kv_snapshot().is_empty(), "the store is Redis, not the SQLite file");
+}
+
+#[test]
+fn token_issued_by_one_instance_works_on_the_other() {
+    let Some(redis) = redis_server() else { return };
+    let a = app_on(&redis);
+    let b = a.start_peer();
+    assert_ne!(a.base_url(), b.base_url());
+    let token = token_for(&a, "user@example.com");
+    let listed = mcp(&b, &token, TOOLS_LIST);
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    assert_eq!(tool_names(&listed), ["add", "userInfo"]);
+    assert!(a.kv_snapshot().is_empty() && b.kv_snapshot().is_empty(), "both keep their state in Redis");
+}
+
+#[test]
+fn refresh_on_one_instance_invalidates_the_old_refresh_token_on_both() {
+    let Some(redis) = redis_server() else { return };
+    let a = app_on(&redis);
+    let b = a.start_peer();
+    let (client, tokens) = signed_in_tokens(&a, "user@example.com");
+    let r1 = str_field(&tokens, "refresh_token");
+
+    let second = a.refresh(&client, &r1);
+    assert_eq!(second.status, 200, "R1 -> R2 on A: {}", second.text());
+    let r2 = str_field(&second.json(), "refresh_token");
+    let third = b.refresh(&client, &r2);
+    assert_eq!(third.status, 200, "R2 -> R3 on B: {}", third.text());
+    let r3 = str_field(&third.json(), "refresh_token");
+    assert_ne!(r2, r3);
+
+    for (name, app) in [("A", &a), ("B", &b)] {
+        let replay = app.refresh(&client, &r1);
+        assert_eq!(replay.status, 400, "R1 on {name}: {}", replay.text());
+        assert_eq!(replay.json()["error"], "invalid_grant", "R1 on {name}");
+    }
+}
+
+#[test]
+fn sse_stream_on_one_instance_receives_the_answer_to_a_post_on_the_other() {
+    let Some(redis) = redis_server() else { return };
+    let a = app_on(&redis);
+    let b = a.start_peer();
+    let token = token_for(&a, "user@example.com");
+    let mut stream = SseStream::open(&a, &token);
+    assert_eq!(stream.status, 200, "{}", stream.head);
+    let endpoint = stream.endpoint();
+    assert!(endpoint.starts_with("/sse/message?sessionId="), "{endpoint}");
+
+    let accepted = sse_post(&b, &token, &endpoint, &initialize("2024-11-05"));
+    assert_eq!(accepted.status, 202, "POST on B: {}", accepted.text());
+    let init = stream.next_message();
+    assert_eq!(init["id"], 1);
+    assert_eq!(init["result"]["protocolVersion"], "2024-11-05");
+
+    assert_eq!(sse_post(&b, &token, &endpoint, ADD).status, 202);
+    let add = stream.next_message();
+    assert_eq!((add["id"].as_i64(), add["result"]["content"][0]["text"].as_str()), (Some(3), Some("42")));
+}
