@@ -158,6 +158,12 @@ impl TestApp {
     /// `POST /token` with `pairs`, authenticating as `client` (Basic for confidential clients,
     /// `client_id` in the body for public ones).
     pub fn token_request(&self, client: &Client, pairs: &[(&str, &str)]) -> Response {
+        self.authenticated_post("/token", client, pairs)
+    }
+
+    /// POSTs a form to `path` with `client`'s credentials: Basic for confidential clients,
+    /// `client_id` in the body for public ones.
+    fn authenticated_post(&self, path: &str, client: &Client, pairs: &[(&str, &str)]) -> Response {
         let mut body: Vec<(&str, &str)> = pairs.to_vec();
         let basic;
         let mut headers = Vec::new();
@@ -171,7 +177,7 @@ impl TestApp {
             }
             None => body.push(("client_id", &client.client_id)),
         }
-        http::post_form(&self.url("/token"), &body, &headers)
+        http::post_form(&self.url(path), &body, &headers)
     }
 
     /// Redeems an authorization code.
@@ -196,20 +202,7 @@ impl TestApp {
 
     /// Revokes a token (RFC 7009).
     pub fn revoke(&self, client: &Client, token: &str) -> Response {
-        let mut body = vec![("token", token)];
-        let basic;
-        let mut headers = Vec::new();
-        match &client.client_secret {
-            Some(secret) => {
-                basic = format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(format!("{}:{secret}", client.client_id))
-                );
-                headers.push(("authorization", basic.as_str()));
-            }
-            None => body.push(("client_id", &client.client_id)),
-        }
-        http::post_form(&self.url("/revoke"), &body, &headers)
+        self.authenticated_post("/revoke", client, &[("token", token)])
     }
 
     /// Registers a public client, signs in as `email` and redeems the code: the token response.
