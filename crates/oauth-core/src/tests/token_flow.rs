@@ -153,6 +153,21 @@ fn refresh_rotates_and_the_new_pair_works() {
 }
 
 #[test]
+fn a_refresh_deletes_the_records_of_expired_access_tokens() {
+    use platform::KeyValueStore;
+    let f = fixture();
+    let first = f.tokens();
+    let expired_key = crate::keys::access_token(&first.access_token);
+    f.clock.advance(ACCESS_TOKEN_TTL + 1);
+    let second = refresh_token(&f, &first.refresh_token).unwrap();
+    assert!(!f.store.exists(&expired_key).unwrap(), "the expired access token's record is gone");
+    assert!(f.store.exists(&crate::keys::access_token(&second.access_token)).unwrap());
+    let third = refresh_token(&f, &second.refresh_token).unwrap();
+    assert!(verify(&f, &second.access_token).is_ok(), "a live access token survives the next refresh");
+    assert!(verify(&f, &third.access_token).is_ok());
+}
+
+#[test]
 fn the_previous_refresh_token_works_until_the_new_one_is_used() {
     let f = fixture();
     let first = f.tokens();

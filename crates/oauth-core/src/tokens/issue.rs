@@ -59,8 +59,8 @@ pub(super) fn issue(
     storage::save(store, &access_key, &access)?;
     storage::save(store, &refresh_key, &refresh)?;
 
-    let mut access_tokens: Vec<LiveToken> =
-        grant.access_tokens.iter().filter(|t| t.expires_at > now).cloned().collect();
+    let (mut access_tokens, expired): (Vec<LiveToken>, Vec<LiveToken>) =
+        grant.access_tokens.iter().cloned().partition(|t| t.expires_at > now);
     access_tokens.push(LiveToken { hash: keys::secret_hash(&access_token), expires_at: access_expires_at });
     let updated = GrantRecord {
         state: GrantState::Active,
@@ -75,6 +75,7 @@ pub(super) fn issue(
         store.delete(&refresh_key)?;
         return Err(GrantError::invalid_grant("the grant changed concurrently; the token was not issued"));
     }
+    delete_expired_access_tokens(store, &expired);
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -82,4 +83,14 @@ pub(super) fn issue(
         refresh_token,
         scope: scope::join(&issue.scope),
     })
+}
+
+/// Deletes the records of access tokens the grant no longer lists because they expired: nothing
+/// else would, unless the token were presented again. Superseded refresh tokens are kept until
+/// they expire, since presenting one is the replay that revokes the grant. Best effort: the new
+/// pair is already committed, so a failed delete leaves only an expired record behind.
+fn delete_expired_access_tokens(store: &dyn KeyValueStore, expired: &[LiveToken]) {
+    for token in expired {
+        let _ = store.delete(&keys::access_token_by_hash(&token.hash));
+    }
 }
