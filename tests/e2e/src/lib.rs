@@ -60,17 +60,26 @@ pub struct TestApp {
     runtime: tokio::runtime::Runtime,
     /// The Spin variables this app runs with (mock Clerk, cookie key, builder extras).
     variables: Vec<(String, String)>,
-    /// The Spin runtime config text (e.g. the Redis `default` store), if any.
-    runtime_config: Option<String>,
+    /// Runtime config and compilation cache, shared with peers.
+    settings: RuntimeSettings,
     /// The `cookie_encryption_key` this app runs with (hex).
     pub cookie_key: String,
+}
+
+/// How spin-local runs the app, beyond variables: the same for an app and its peers.
+#[derive(Clone, Default)]
+struct RuntimeSettings {
+    /// The Spin runtime config text (e.g. the Redis `default` store), if any.
+    runtime_config: Option<String>,
+    /// Compiled-component cache; `None` = spin-local's shared default.
+    cache_dir: Option<std::path::PathBuf>,
 }
 
 /// Extra settings for [`TestApp::builder`].
 #[derive(Default)]
 pub struct TestAppBuilder {
     variables: Vec<(String, String)>,
-    runtime_config: Option<String>,
+    settings: RuntimeSettings,
 }
 
 impl TestAppBuilder {
@@ -84,7 +93,14 @@ impl TestAppBuilder {
     /// instead of the SQLite file: a `runtime-config.toml` in the state dir, passed as
     /// `runtime_config_file`. [`TestApp::kv_snapshot`] only reads SQLite, so it sees nothing then.
     pub fn redis(mut self, url: &str) -> Self {
-        self.runtime_config = Some(format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"));
+        self.settings.runtime_config = Some(format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"));
+        self
+    }
+
+    /// Where spin-local keeps compiled components (default: its shared cache). An empty directory
+    /// makes this start compile every component, as a first `spin up` does.
+    pub fn cache_dir(mut self, dir: &std::path::Path) -> Self {
+        self.settings.cache_dir = Some(dir.to_path_buf());
         self
     }
 
@@ -95,7 +111,7 @@ impl TestAppBuilder {
             let mut variables = clerk.variables();
             variables.push(("cookie_encryption_key".into(), cookie_key.clone()));
             variables.extend(self.variables);
-            TestApp::start_inner(clerk, variables, self.runtime_config, cookie_key)
+            TestApp::start_inner(clerk, variables, self.settings, cookie_key)
         })();
         started.unwrap_or_else(|e| panic!("cannot start the test app: {e:#}"))
     }
@@ -121,19 +137,19 @@ impl TestApp {
         let mut variables = self.variables.clone();
         variables.retain(|(name, _)| name != "public_base_url");
         variables.push(("public_base_url".into(), self.base_url.clone()));
-        Self::start_inner(self.clerk.clone(), variables, self.runtime_config.clone(), self.cookie_key.clone())
+        Self::start_inner(self.clerk.clone(), variables, self.settings.clone(), self.cookie_key.clone())
             .unwrap_or_else(|e| panic!("cannot start the peer app: {e:#}"))
     }
 
     fn start_inner(
         clerk: Arc<MockClerk>,
         variables: Vec<(String, String)>,
-        runtime_config: Option<String>,
+        settings: RuntimeSettings,
         cookie_key: String,
     ) -> anyhow::Result<TestApp> {
         let manifest_dir = build::components()?;
         let state_dir = tempfile::tempdir()?;
-        let runtime_config_file = match &runtime_config {
+        let runtime_config_file = match &settings.runtime_config {
             Some(text) => {
                 let path = state_dir.path().join("runtime-config.toml");
                 std::fs::write(&path, text)?;
@@ -148,6 +164,7 @@ impl TestApp {
             state_dir: spin_local::StateDir::Path(state_dir.path().to_path_buf()),
             runtime_config_file,
             log_requests: std::env::var("E2E_LOG").is_ok(),
+            cache_dir: settings.cache_dir.clone(),
             ..spin_local::AppOptions::default()
         };
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -162,7 +179,7 @@ impl TestApp {
             server: Some(server),
             runtime,
             variables,
-            runtime_config,
+            settings,
             cookie_key,
         })
     }
