@@ -112,3 +112,29 @@ impl KeyValueStore for CountingStore {
         self.inner.compare_and_swap(key, expected, new)
     }
 }
+
+/// A store, clock and config for driving the handlers, with access tokens already issued.
+pub struct World {
+    pub store: CountingStore,
+    pub clock: platform::ManualClock,
+    pub config: crate::McpConfig,
+}
+
+impl World {
+    /// `config` with `public_base_url` = [`BASE`]; each `(token, user_id)` gets a live token for
+    /// `<BASE>/mcp` with scope `mcp`.
+    pub fn new(config: crate::McpConfig, users: &[(&str, &str)]) -> Self {
+        let config = crate::McpConfig { public_base_url: Some(BASE.into()), ..config };
+        let world = Self { store: CountingStore::default(), clock: platform::ManualClock::at(NOW), config };
+        for (token, user_id) in users {
+            let resource = format!("{BASE}/mcp");
+            issue_token(&world.store.inner, token, &resource, &["mcp"], NOW + 3600, props(user_id, None));
+        }
+        world
+    }
+
+    /// The handlers' services over this world, with no outbound HTTP expected.
+    pub fn services(&self) -> crate::Services<'_, FakeHttp> {
+        crate::Services { store: &self.store, clock: &self.clock, http: FakeHttp::unused(), config: &self.config }
+    }
+}

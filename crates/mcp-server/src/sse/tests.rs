@@ -1,32 +1,18 @@
 use super::*;
 use crate::config::McpConfig;
-use crate::test_support::{BASE, CountingStore, FakeHttp, NOW, issue_token, props};
+use crate::test_support::{BASE, World};
 use futures::executor::block_on;
-use platform::ManualClock;
 
-struct World {
-    store: CountingStore,
-    clock: ManualClock,
-    config: McpConfig,
+trait SseWorld {
+    fn open(&self, token: &str) -> Result<OpenedStream, Box<Response>>;
+    fn post(&self, token: &str, path: &str, body: &str) -> Response;
 }
 
-impl World {
-    fn new() -> Self {
-        let world = Self {
-            store: CountingStore::default(),
-            clock: ManualClock::at(NOW),
-            config: McpConfig { public_base_url: Some(BASE.into()), ..McpConfig::default() },
-        };
-        let resource = format!("{BASE}/mcp");
-        issue_token(&world.store.inner, "alice-token", &resource, &["mcp"], NOW + 3600, props("alice", None));
-        issue_token(&world.store.inner, "bob-token", &resource, &["mcp"], NOW + 3600, props("bob", None));
-        world
-    }
+fn world() -> World {
+    World::new(McpConfig::default(), &[("alice-token", "alice"), ("bob-token", "bob")])
+}
 
-    fn services(&self) -> Services<'_, FakeHttp> {
-        Services { store: &self.store, clock: &self.clock, http: FakeHttp::unused(), config: &self.config }
-    }
-
+impl SseWorld for World {
     fn open(&self, token: &str) -> Result<OpenedStream, Box<Response>> {
         let request = http::Request::get("/sse")
             .header("authorization", format!("Bearer {token}"))
@@ -56,7 +42,7 @@ const ADD: &str = r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"na
 
 #[test]
 fn stream_starts_with_endpoint_event() {
-    let opened = World::new().open("alice-token").ok().unwrap();
+    let opened = world().open("alice-token").ok().unwrap();
     assert!(opened.first_event.starts_with("event: endpoint\ndata: /sse/message?sessionId="));
     assert!(opened.first_event.ends_with("\n\n"));
     assert_eq!(opened.head.status(), StatusCode::OK);
@@ -65,7 +51,7 @@ fn stream_starts_with_endpoint_event() {
 
 #[test]
 fn posted_request_is_answered_on_the_stream_in_order() {
-    let world = World::new();
+    let world = world();
     let mut opened = world.open("alice-token").ok().unwrap();
     let path = message_path(&opened);
     assert_eq!(world.post("alice-token", &path, PING).status(), StatusCode::ACCEPTED);
@@ -79,7 +65,7 @@ fn posted_request_is_answered_on_the_stream_in_order() {
 
 #[test]
 fn notification_is_accepted_and_nothing_is_queued() {
-    let world = World::new();
+    let world = world();
     let mut opened = world.open("alice-token").ok().unwrap();
     let path = message_path(&opened);
     let response = world.post("alice-token", &path, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
@@ -89,21 +75,21 @@ fn notification_is_accepted_and_nothing_is_queued() {
 
 #[test]
 fn another_users_post_is_403() {
-    let world = World::new();
+    let world = world();
     let opened = world.open("alice-token").ok().unwrap();
     assert_eq!(world.post("bob-token", &message_path(&opened), PING).status(), StatusCode::FORBIDDEN);
 }
 
 #[test]
 fn unknown_session_is_404_and_missing_session_is_400() {
-    let world = World::new();
+    let world = world();
     assert_eq!(world.post("alice-token", "/sse/message?sessionId=nope", PING).status(), StatusCode::NOT_FOUND);
     assert_eq!(world.post("alice-token", "/sse/message", PING).status(), StatusCode::BAD_REQUEST);
 }
 
 #[test]
 fn stream_and_post_require_a_token() {
-    let world = World::new();
+    let world = world();
     let refused = world.open("wrong").err().unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     let opened = world.open("alice-token").ok().unwrap();
@@ -112,7 +98,7 @@ fn stream_and_post_require_a_token() {
 
 #[test]
 fn stream_refuses_clients_that_do_not_accept_event_streams() {
-    let world = World::new();
+    let world = world();
     let request = http::Request::get("/sse")
         .header("authorization", "Bearer alice-token")
         .header("accept", "application/json")
@@ -123,7 +109,7 @@ fn stream_refuses_clients_that_do_not_accept_event_streams() {
 
 #[test]
 fn stream_refuses_foreign_origin_and_post_method() {
-    let world = World::new();
+    let world = world();
     let request = http::Request::get("/sse")
         .header("authorization", "Bearer alice-token")
         .header("origin", "https://evil.example")
@@ -136,7 +122,7 @@ fn stream_refuses_foreign_origin_and_post_method() {
 
 #[test]
 fn malformed_post_is_refused_directly() {
-    let world = World::new();
+    let world = world();
     let opened = world.open("alice-token").ok().unwrap();
     assert_eq!(world.post("alice-token", &message_path(&opened), "{").status(), StatusCode::BAD_REQUEST);
     let request = http::Request::post(message_path(&opened))
@@ -149,7 +135,7 @@ fn malformed_post_is_refused_directly() {
 
 #[test]
 fn unknown_method_error_goes_to_the_stream() {
-    let world = World::new();
+    let world = world();
     let mut opened = world.open("alice-token").ok().unwrap();
     let body = r#"{"jsonrpc":"2.0","id":9,"method":"resources/list"}"#;
     assert_eq!(world.post("alice-token", &message_path(&opened), body).status(), StatusCode::ACCEPTED);
@@ -159,7 +145,7 @@ fn unknown_method_error_goes_to_the_stream() {
 
 #[test]
 fn keepalive_after_quiet_interval() {
-    let world = World::new();
+    let world = world();
     let mut opened = world.open("alice-token").ok().unwrap();
     assert!(opened.stream.poll(&world.store, &world.clock, Duration::from_secs(1)).chunks.is_empty());
     let poll = opened.stream.poll(&world.store, &world.clock, Duration::from_secs(15));
@@ -169,7 +155,7 @@ fn keepalive_after_quiet_interval() {
 
 #[test]
 fn stream_finishes_at_max_duration_and_close_cleans_up() {
-    let world = World::new();
+    let world = world();
     let mut opened = world.open("alice-token").ok().unwrap();
     let path = message_path(&opened);
     world.post("alice-token", &path, PING);
@@ -181,7 +167,7 @@ fn stream_finishes_at_max_duration_and_close_cleans_up() {
 
 #[test]
 fn stream_finishes_when_session_disappears() {
-    let world = World::new();
+    let world = world();
     let mut opened = world.open("alice-token").ok().unwrap();
     mailbox::close(&world.store, opened.stream.session_id()).unwrap();
     assert!(opened.stream.poll(&world.store, &world.clock, Duration::from_millis(15)).finished);
@@ -196,7 +182,7 @@ fn event_splits_multiline_data() {
 fn sse_challenge_points_at_the_sse_protected_resource_document() {
     // The SDKs accept a protected-resource document only if its `resource` prefixes the URL they
     // connect to, so /sse clients are sent to the document that names <base>/sse.
-    let world = World::new();
+    let world = world();
     let expected = format!(r#"resource_metadata="{BASE}/.well-known/oauth-protected-resource/sse""#);
     let refused = world.open("forged").err().unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);

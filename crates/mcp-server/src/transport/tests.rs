@@ -1,7 +1,6 @@
 use super::*;
-use crate::test_support::{BASE, CountingStore, FakeHttp, NOW, issue_token, props};
+use crate::test_support::{BASE, NOW, World, issue_token, props};
 use futures::executor::block_on;
-use platform::ManualClock;
 use serde_json::Value;
 use std::sync::atomic::Ordering;
 
@@ -10,31 +9,18 @@ const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"p
 const ADD: &str =
     r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":40}}}"#;
 
-struct World {
-    store: CountingStore,
-    clock: ManualClock,
-    config: McpConfig,
+fn world() -> World {
+    let config = McpConfig { allowed_origins: vec!["https://inspector.example".into()], ..McpConfig::default() };
+    World::new(config, &[(TOKEN, "user_1")])
 }
 
-impl World {
-    fn new() -> Self {
-        let world = Self {
-            store: CountingStore::default(),
-            clock: ManualClock::at(NOW),
-            config: McpConfig {
-                public_base_url: Some(BASE.into()),
-                allowed_origins: vec!["https://inspector.example".into()],
-                ..McpConfig::default()
-            },
-        };
-        issue_token(&world.store.inner, TOKEN, &format!("{BASE}/mcp"), &["mcp"], NOW + 3600, props("user_1", None));
-        world
-    }
+trait McpWorld {
+    fn send(&self, request: Request) -> Response;
+}
 
+impl McpWorld for World {
     fn send(&self, request: Request) -> Response {
-        let services =
-            Services { store: &self.store, clock: &self.clock, http: FakeHttp::unused(), config: &self.config };
-        block_on(handle_mcp(&request, &services))
+        block_on(handle_mcp(&request, &self.services()))
     }
 }
 
@@ -60,7 +46,7 @@ fn json(response: &Response) -> Value {
 
 #[test]
 fn authenticated_tools_call_answers_json() {
-    let response = World::new().send(build(post(ADD), ADD));
+    let response = world().send(build(post(ADD), ADD));
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(header(&response, "content-type"), "application/json");
     assert_eq!(json(&response)["result"]["content"][0]["text"], "42");
@@ -68,7 +54,7 @@ fn authenticated_tools_call_answers_json() {
 
 #[test]
 fn hot_path_is_one_kv_read_and_no_write() {
-    let world = World::new();
+    let world = world();
     let before = world.store.reads.load(Ordering::SeqCst);
     let writes_before = world.store.writes.load(Ordering::SeqCst);
     assert_eq!(world.send(build(post(ADD), ADD)).status(), StatusCode::OK);
@@ -78,7 +64,7 @@ fn hot_path_is_one_kv_read_and_no_write() {
 
 #[test]
 fn initialize_answers_json_without_session_id() {
-    let response = World::new().send(build(post(INIT), INIT));
+    let response = world().send(build(post(INIT), INIT));
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(json(&response)["result"]["protocolVersion"], "2025-06-18");
     assert!(response.headers().get("mcp-session-id").is_none());
@@ -87,7 +73,7 @@ fn initialize_answers_json_without_session_id() {
 #[test]
 fn missing_token_gets_401_with_resource_metadata_and_scope() {
     let request = build(http::Request::post("/mcp").header("content-type", "application/json"), INIT);
-    let response = World::new().send(request);
+    let response = world().send(request);
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         header(&response, "www-authenticate"),
@@ -100,7 +86,7 @@ fn non_bearer_authorization_is_treated_as_missing() {
     let request = build(post(INIT).header("authorization", "Basic dXNlcjpwYXNz"), INIT);
     let mut request = request;
     request.headers_mut().insert("authorization", "Basic dXNlcjpwYXNz".parse().unwrap());
-    let response = World::new().send(request);
+    let response = world().send(request);
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(!header(&response, "www-authenticate").contains("error="));
 }
@@ -121,26 +107,26 @@ fn assert_invalid_token(response: &Response) {
 
 #[test]
 fn unknown_token_gets_401_invalid_token() {
-    assert_invalid_token(&World::new().send(with_token("forged")));
+    assert_invalid_token(&world().send(with_token("forged")));
 }
 
 #[test]
 fn expired_token_gets_401_invalid_token() {
-    let world = World::new();
+    let world = world();
     world.clock.advance(3600);
     assert_invalid_token(&world.send(with_token(TOKEN)));
 }
 
 #[test]
 fn token_for_another_resource_gets_401_invalid_token() {
-    let world = World::new();
+    let world = world();
     issue_token(&world.store.inner, "other", "https://elsewhere.example/mcp", &["mcp"], NOW + 60, props("u", None));
     assert_invalid_token(&world.send(with_token("other")));
 }
 
 #[test]
 fn token_without_mcp_scope_gets_403_insufficient_scope() {
-    let world = World::new();
+    let world = world();
     issue_token(&world.store.inner, "narrow", &format!("{BASE}/mcp"), &["openid"], NOW + 60, props("u", None));
     let response = world.send(with_token("narrow"));
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
@@ -149,21 +135,21 @@ fn token_without_mcp_scope_gets_403_insufficient_scope() {
 
 #[test]
 fn store_failure_is_503_not_500() {
-    let world = World::new();
+    let world = world();
     world.store.broken.store(true, Ordering::SeqCst);
     assert_eq!(world.send(build(post(ADD), ADD)).status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
 #[test]
 fn foreign_origin_gets_403_even_with_token() {
-    let response = World::new().send(build(post(ADD).header("origin", "https://evil.example"), ADD));
+    let response = world().send(build(post(ADD).header("origin", "https://evil.example"), ADD));
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
 #[test]
 fn own_and_configured_origins_pass_and_get_cors_headers() {
     for origin in [BASE, "https://inspector.example"] {
-        let response = World::new().send(build(post(ADD).header("origin", origin), ADD));
+        let response = world().send(build(post(ADD).header("origin", origin), ADD));
         assert_eq!(response.status(), StatusCode::OK, "{origin}");
         assert_eq!(header(&response, "access-control-allow-origin"), "*");
         assert!(header(&response, "access-control-expose-headers").contains("WWW-Authenticate"));
@@ -178,7 +164,7 @@ fn preflight_allows_auth_and_exposes_headers() {
         .header("origin", "https://inspector.example")
         .body(Vec::new())
         .unwrap();
-    let response = World::new().send(request);
+    let response = world().send(request);
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(header(&response, "access-control-allow-headers").contains("Authorization"));
     assert!(header(&response, "access-control-expose-headers").contains("Mcp-Session-Id"));
@@ -188,7 +174,7 @@ fn preflight_allows_auth_and_exposes_headers() {
 fn get_and_delete_are_405_with_allow_post() {
     for method in ["GET", "DELETE", "PUT"] {
         let request = http::Request::builder().method(method).uri("/mcp").body(Vec::new()).unwrap();
-        let response = World::new().send(request);
+        let response = world().send(request);
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
         assert_eq!(header(&response, "allow"), "POST");
     }
@@ -196,7 +182,7 @@ fn get_and_delete_are_405_with_allow_post() {
 
 #[test]
 fn unsupported_protocol_version_header_is_400() {
-    let response = World::new().send(build(post(ADD).header("mcp-protocol-version", "2024-01-01"), ADD));
+    let response = world().send(build(post(ADD).header("mcp-protocol-version", "2024-01-01"), ADD));
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(json(&response)["error"]["message"].as_str().unwrap().contains("2024-01-01"));
 }
@@ -204,7 +190,7 @@ fn unsupported_protocol_version_header_is_400() {
 #[test]
 fn supported_protocol_version_headers_pass() {
     for version in ["2025-03-26", "2025-06-18", "2025-11-25"] {
-        let response = World::new().send(build(post(ADD).header("mcp-protocol-version", version), ADD));
+        let response = world().send(build(post(ADD).header("mcp-protocol-version", version), ADD));
         assert_eq!(response.status(), StatusCode::OK, "{version}");
     }
 }
@@ -213,37 +199,37 @@ fn supported_protocol_version_headers_pass() {
 fn wrong_content_type_is_415() {
     let mut request = build(post(ADD), ADD);
     request.headers_mut().insert("content-type", "text/plain".parse().unwrap());
-    assert_eq!(World::new().send(request).status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(world().send(request).status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
 #[test]
 fn accept_excluding_json_is_406_and_missing_accept_is_fine() {
     let mut request = build(post(ADD), ADD);
     request.headers_mut().insert("accept", "text/event-stream".parse().unwrap());
-    assert_eq!(World::new().send(request).status(), StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(world().send(request).status(), StatusCode::NOT_ACCEPTABLE);
     let mut request = build(post(ADD), ADD);
     request.headers_mut().remove("accept");
-    assert_eq!(World::new().send(request).status(), StatusCode::OK);
+    assert_eq!(world().send(request).status(), StatusCode::OK);
 }
 
 #[test]
 fn oversized_body_is_413() {
     let big =
         format!(r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"pad":"{}"}}}}"#, "x".repeat(MAX_BODY_BYTES));
-    assert_eq!(World::new().send(build(post(&big), &big)).status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(world().send(build(post(&big), &big)).status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 #[test]
 fn notification_is_202_with_empty_body() {
     let body = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-    let response = World::new().send(build(post(body), body));
+    let response = world().send(build(post(body), body));
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     assert!(response.body().is_empty());
 }
 
 #[test]
 fn parse_error_is_400_json_rpc() {
-    let response = World::new().send(build(post("{"), "{"));
+    let response = world().send(build(post("{"), "{"));
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json(&response)["error"]["code"], -32700);
 }
@@ -251,20 +237,20 @@ fn parse_error_is_400_json_rpc() {
 #[test]
 fn batch_is_400_invalid_request() {
     let body = format!("[{ADD}]");
-    let response = World::new().send(build(post(&body), &body));
+    let response = world().send(build(post(&body), &body));
     assert_eq!((response.status(), json(&response)["error"]["code"].as_i64()), (StatusCode::BAD_REQUEST, Some(-32600)));
 }
 
 #[test]
 fn unknown_method_is_200_with_32601() {
     let body = r#"{"jsonrpc":"2.0","id":3,"method":"prompts/list"}"#;
-    let response = World::new().send(build(post(body), body));
+    let response = world().send(build(post(body), body));
     assert_eq!((response.status(), json(&response)["error"]["code"].as_i64()), (StatusCode::OK, Some(-32601)));
 }
 
 #[test]
 fn base_url_from_request_when_not_configured() {
-    let mut world = World::new();
+    let mut world = world();
     world.config.public_base_url = None;
     let request = build(post(INIT).header("spin-full-url", "http://127.0.0.1:3000/mcp"), INIT);
     let response = world.send(request);

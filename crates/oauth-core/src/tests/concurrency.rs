@@ -4,9 +4,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
 use futures::executor::block_on;
-use platform::{KeyValueStore, MemoryStore, StoreError};
+use platform::{Clock, KeyValueStore, MemoryStore, StoreError};
 
 use super::*;
+use crate::ClientRecord;
 use crate::directory::StaticDirectory;
 use crate::tokens::{CodeExchange, RefreshRequest, exchange_code, refresh, verify_access_token};
 
@@ -76,15 +77,7 @@ fn of_32_concurrent_code_redemptions_exactly_one_succeeds() {
     let clock = Arc::new(f.clock);
     let winners = race({
         let store = store.clone();
-        move || {
-            let request = CodeExchange {
-                code: &code,
-                redirect_uri: Some(REDIRECT),
-                code_verifier: Some(VERIFIER),
-                resource: None,
-            };
-            exchange_code(&*store, &*clock, &client, &request).is_ok()
-        }
+        move || redeems(&*store, &*clock, &client, &code)
     });
     assert_eq!(winners, 1);
     let live = store.inner.keys().iter().filter(|k| k.starts_with("oauth:access:")).count();
@@ -131,15 +124,13 @@ fn free_running_code_redemptions_have_exactly_one_winner() {
     let clock = Arc::new(f.clock);
     let winners = race({
         let (store, clock) = (store.clone(), clock.clone());
-        move || {
-            let request = CodeExchange {
-                code: &code,
-                redirect_uri: Some(REDIRECT),
-                code_verifier: Some(VERIFIER),
-                resource: None,
-            };
-            exchange_code(&*store, &*clock, &client, &request).is_ok()
-        }
+        move || redeems(&*store, &*clock, &client, &code)
     });
     assert_eq!(winners, 1);
+}
+
+/// One attempt to redeem `code` with the fixture's PKCE verifier: true when it yields tokens.
+fn redeems(store: &dyn KeyValueStore, clock: &dyn Clock, client: &ClientRecord, code: &str) -> bool {
+    let request = CodeExchange { code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
+    exchange_code(store, clock, client, &request).is_ok()
 }

@@ -26,11 +26,15 @@ pub struct Fixture {
 pub fn fixture() -> Fixture {
     let store = MemoryStore::new();
     let clock = ManualClock::at(1_700_000_000);
-    let body = format!(
-        r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none","client_name":"Test client"}}"#
-    );
-    let client = register_client(&store, &clock, body.as_bytes()).unwrap();
+    let client = register_public_client(&store, &clock, "Test client");
     Fixture { store, clock, client }
+}
+
+/// Registers a public client (no secret) redirecting to [`REDIRECT`].
+fn register_public_client(store: &MemoryStore, clock: &ManualClock, name: &str) -> Registration {
+    let body =
+        format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none","client_name":"{name}"}}"#);
+    register_client(store, clock, body.as_bytes()).unwrap()
 }
 
 pub fn props() -> UserProps {
@@ -42,6 +46,11 @@ pub fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 impl Fixture {
+    /// A second public client in the same store, with the same redirect URI.
+    pub fn another_client(&self) -> Registration {
+        register_public_client(&self.store, &self.clock, "Other client")
+    }
+
     pub fn client_id(&self) -> String {
         self.client.client.client_id.clone()
     }

@@ -93,12 +93,7 @@ fn refused_code_exchanges_change_nothing() {
 fn a_code_of_another_client_is_invalid_grant() {
     let f = fixture();
     let code = f.code();
-    let other = register_client(
-        &f.store,
-        &f.clock,
-        format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#).as_bytes(),
-    )
-    .unwrap();
+    let other = f.another_client();
     let request =
         CodeExchange { code: &code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
     assert_eq!(exchange_code(&f.store, &f.clock, &other.client, &request).unwrap_err().code(), "invalid_grant");
@@ -229,12 +224,7 @@ fn refresh_with_a_foreign_resource_is_invalid_target() {
 fn a_refresh_token_of_another_client_is_refused_without_revoking() {
     let f = fixture();
     let tokens = f.tokens();
-    let other = register_client(
-        &f.store,
-        &f.clock,
-        format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#).as_bytes(),
-    )
-    .unwrap();
+    let other = f.another_client();
     let request = RefreshRequest { refresh_token: &tokens.refresh_token, scope: None, resource: None };
     let err = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &other.client, &request)).unwrap_err();
     assert_eq!(err.code(), "invalid_grant");
@@ -321,12 +311,7 @@ fn revoking_a_refresh_token_revokes_the_grant_whatever_the_hint() {
 fn only_the_owning_client_can_revoke() {
     let f = fixture();
     let tokens = f.tokens();
-    let other = register_client(
-        &f.store,
-        &f.clock,
-        format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#).as_bytes(),
-    )
-    .unwrap();
+    let other = f.another_client();
     let before = f.store.snapshot();
     revoke_token(&f.store, &f.clock, &other.client, &tokens.access_token, None).unwrap();
     revoke_token(&f.store, &f.clock, &other.client, &tokens.refresh_token, None).unwrap();
