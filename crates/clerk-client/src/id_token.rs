@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
 use crate::ClerkError;
+use crate::profile::ProfileClaims;
 
 /// Tolerated clock difference between us and Clerk when checking `exp`.
 pub const CLOCK_SKEW_SECS: u64 = 60;
@@ -29,17 +30,9 @@ pub struct IdTokenClaims {
     /// Clerk session id, when present.
     #[serde(default)]
     pub sid: Option<String>,
-    #[serde(default)]
-    pub email: Option<String>,
-    #[serde(default)]
-    pub given_name: Option<String>,
-    #[serde(default)]
-    pub family_name: Option<String>,
-    #[serde(default)]
-    pub picture: Option<String>,
-    /// Present when the `public_metadata` scope was granted.
-    #[serde(default)]
-    pub public_metadata: Option<serde_json::Value>,
+    /// Profile claims (`email`, names, `picture`, `public_metadata` with that scope).
+    #[serde(flatten)]
+    pub profile: ProfileClaims,
 }
 
 /// `aud` is a string or an array of strings (OIDC Core §2).

@@ -5,10 +5,42 @@
 //! `public_metadata`: it makes Clerk put the role into those claims too.
 
 use oauth_core::UserProps;
+use serde::Deserialize;
 
 use crate::backend::ClerkUser;
 use crate::id_token::IdTokenClaims;
 use crate::userinfo::UserInfo;
+
+/// The standard profile claims Clerk puts in ID tokens and `/oauth/userinfo` answers alike.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ProfileClaims {
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub family_name: Option<String>,
+    #[serde(default)]
+    pub picture: Option<String>,
+    /// Present when the `public_metadata` scope was granted.
+    #[serde(default)]
+    pub public_metadata: Option<serde_json::Value>,
+}
+
+impl ProfileClaims {
+    /// These claims, each missing one taken from `fallback`.
+    fn or(&self, fallback: Option<&ProfileClaims>) -> ProfileClaims {
+        let Some(other) = fallback else { return self.clone() };
+        let pick = |own: &Option<String>, other: &Option<String>| own.clone().or_else(|| other.clone());
+        ProfileClaims {
+            email: pick(&self.email, &other.email),
+            given_name: pick(&self.given_name, &other.given_name),
+            family_name: pick(&self.family_name, &other.family_name),
+            picture: pick(&self.picture, &other.picture),
+            public_metadata: self.public_metadata.clone().or_else(|| other.public_metadata.clone()),
+        }
+    }
+}
 
 /// Props from the Backend API user, keeping the session id (which only the sign-in knows).
 pub fn from_user(user: &ClerkUser, session_id: Option<String>) -> UserProps {
@@ -27,19 +59,15 @@ pub fn from_user(user: &ClerkUser, session_id: Option<String>) -> UserProps {
 /// Props from the ID token, with userinfo filling what the token lacks.
 pub(crate) fn from_claims(claims: &IdTokenClaims, userinfo: Option<&UserInfo>) -> UserProps {
     let info = userinfo.filter(|info| info.sub == claims.sub);
-    let pick = |own: &Option<String>, other: Option<&Option<String>>| own.clone().or_else(|| other.cloned().flatten());
-    let metadata = claims
-        .public_metadata
-        .clone()
-        .or_else(|| info.and_then(|i| i.public_metadata.clone()))
-        .unwrap_or_else(|| serde_json::json!({}));
+    let profile = claims.profile.or(info.map(|i| &i.profile));
+    let metadata = profile.public_metadata.unwrap_or_else(|| serde_json::json!({}));
     UserProps {
         user_id: claims.sub.clone(),
         session_id: claims.sid.clone(),
-        email: pick(&claims.email, info.map(|i| &i.email)),
-        first_name: pick(&claims.given_name, info.map(|i| &i.given_name)),
-        last_name: pick(&claims.family_name, info.map(|i| &i.family_name)),
-        image_url: pick(&claims.picture, info.map(|i| &i.picture)),
+        email: profile.email,
+        first_name: profile.given_name,
+        last_name: profile.family_name,
+        image_url: profile.picture,
         role: role_of(&metadata),
         metadata,
     }
@@ -63,10 +91,27 @@ mod tests {
     }
 
     #[test]
+    fn userinfo_fills_only_the_claims_the_id_token_lacks() {
+        let claims: IdTokenClaims =
+            serde_json::from_value(json!({"iss":"i","sub":"user_1","aud":"c","exp":1,"email":"token@example.com"}))
+                .unwrap();
+        let info: UserInfo = serde_json::from_value(json!({
+            "sub":"user_1","email":"info@example.com","given_name":"Ada","public_metadata":{"role":"admin"}
+        }))
+        .unwrap();
+        let props = from_claims(&claims, Some(&info));
+        assert_eq!(props.email.as_deref(), Some("token@example.com"));
+        assert_eq!(props.first_name.as_deref(), Some("Ada"));
+        assert_eq!(props.role.as_deref(), Some("admin"));
+        assert_eq!(from_claims(&claims, None).metadata, json!({}));
+    }
+
+    #[test]
     fn userinfo_for_another_subject_is_ignored() {
         let claims: IdTokenClaims =
             serde_json::from_value(json!({"iss":"i","sub":"user_1","aud":"c","exp":1})).unwrap();
-        let info = UserInfo { sub: "user_2".into(), email: Some("x@y".into()), ..Default::default() };
+        let profile = ProfileClaims { email: Some("x@y".into()), ..Default::default() };
+        let info = UserInfo { sub: "user_2".into(), profile };
         assert_eq!(from_claims(&claims, Some(&info)).email, None);
     }
 }

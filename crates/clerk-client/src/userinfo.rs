@@ -4,6 +4,7 @@
 use platform::HttpClient;
 use serde::Deserialize;
 
+use crate::profile::ProfileClaims;
 use crate::{ClerkError, transport};
 
 const WHAT: &str = "userinfo (/oauth/userinfo)";
@@ -12,16 +13,8 @@ const WHAT: &str = "userinfo (/oauth/userinfo)";
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub(crate) struct UserInfo {
     pub sub: String,
-    #[serde(default)]
-    pub email: Option<String>,
-    #[serde(default)]
-    pub given_name: Option<String>,
-    #[serde(default)]
-    pub family_name: Option<String>,
-    #[serde(default)]
-    pub picture: Option<String>,
-    #[serde(default)]
-    pub public_metadata: Option<serde_json::Value>,
+    #[serde(flatten)]
+    pub profile: ProfileClaims,
 }
 
 pub(crate) async fn fetch(http: &impl HttpClient, endpoint: &str, access_token: &str) -> Result<UserInfo, ClerkError> {
