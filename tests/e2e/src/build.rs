@@ -56,3 +56,12 @@ fn nested_target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     exe.ancestors().nth(3).map(Path::to_path_buf).unwrap_or_else(|| workspace_root().join("target"))
 }
+
+/// The `spin-local` binary of this test's target dir and profile, built once per test process.
+pub fn spin_local_binary() -> anyhow::Result<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| spin_local::process::spin_local_binary().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)
+}

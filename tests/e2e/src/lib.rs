@@ -39,6 +39,7 @@
 pub mod browser;
 pub mod build;
 pub mod flow;
+mod host;
 pub mod http;
 
 pub use browser::Browser;
@@ -52,12 +53,12 @@ use mock_clerk::MockClerk;
 
 /// A running app plus its mock Clerk. Everything stops when it is dropped.
 pub struct TestApp {
+    /// First, so it is dropped first: the runtime stops before its state dir and mock Clerk go.
+    host: host::Host,
     base_url: String,
     /// Shared with peers ([`TestApp::start_peer`]); the first instance started it.
     clerk: Arc<MockClerk>,
     state_dir: tempfile::TempDir,
-    server: Option<spin_local::RunningServer>,
-    runtime: tokio::runtime::Runtime,
     /// The Spin variables this app runs with (mock Clerk, cookie key, builder extras).
     variables: Vec<(String, String)>,
     /// Runtime config and compilation cache, shared with peers.
@@ -73,6 +74,8 @@ struct RuntimeSettings {
     runtime_config: Option<String>,
     /// Compiled-component cache; `None` = spin-local's shared default.
     cache_dir: Option<std::path::PathBuf>,
+    /// Run `spin-local up` as a child process instead of in this process.
+    separate_process: bool,
 }
 
 /// Extra settings for [`TestApp::builder`].
@@ -101,6 +104,13 @@ impl TestAppBuilder {
     /// makes this start compile every component, as a first `spin up` does.
     pub fn cache_dir(mut self, dir: &std::path::Path) -> Self {
         self.settings.cache_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Runs the app in a `spin-local up` child process, as users do, instead of in this process:
+    /// slower to start, but [`TestApp::peak_rss_kib`] then measures the runtime alone.
+    pub fn separate_process(mut self) -> Self {
+        self.settings.separate_process = true;
         self
     }
 
@@ -157,31 +167,16 @@ impl TestApp {
             }
             None => None,
         };
-        let options = spin_local::AppOptions {
-            variables: variables.clone(),
-            env_variables: false,
-            dotenv_path: None,
-            state_dir: spin_local::StateDir::Path(state_dir.path().to_path_buf()),
+        let launch = host::Launch {
+            manifest: manifest_dir.join("spin.toml"),
+            variables: &variables,
+            state_dir: state_dir.path(),
             runtime_config_file,
-            log_requests: std::env::var("E2E_LOG").is_ok(),
-            cache_dir: settings.cache_dir.clone(),
-            ..spin_local::AppOptions::default()
+            cache_dir: settings.cache_dir.as_deref(),
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-        let server = runtime.block_on(async {
-            let app = spin_local::App::load(manifest_dir.join("spin.toml"), options).await?;
-            app.start(([127, 0, 0, 1], 0).into()).await
-        })?;
-        Ok(TestApp {
-            base_url: server.url().trim_end_matches('/').to_owned(),
-            clerk,
-            state_dir,
-            server: Some(server),
-            runtime,
-            variables,
-            settings,
-            cookie_key,
-        })
+        let (host, base_url) =
+            if settings.separate_process { host::Host::process(launch)? } else { host::Host::in_process(launch)? };
+        Ok(TestApp { base_url, clerk, state_dir, host, variables, settings, cookie_key })
     }
 
     /// The app's origin, e.g. `http://127.0.0.1:41234`.
@@ -216,17 +211,15 @@ impl TestApp {
         read().unwrap_or_default()
     }
 
+    /// Peak RSS, in KiB, of the process running the runtime: the `spin-local up` child with
+    /// [`TestAppBuilder::separate_process`], else this whole test process.
+    pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+        self.host.peak_rss_kib()
+    }
+
     /// Keys of the `default` store that start with `prefix`.
     pub fn kv_keys(&self, prefix: &str) -> Vec<String> {
         self.kv_snapshot().into_keys().filter(|k| k.starts_with(prefix)).collect()
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            self.runtime.block_on(server.shutdown());
-        }
     }
 }
 

@@ -20,13 +20,15 @@ use spin_local::bench::{LoadSpec, run_load};
 fn mcp_benchmark() {
     let seconds = std::env::var("MCP_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     e2e::build::components().expect("the components build");
+    e2e::build::spin_local_binary().expect("spin-local builds");
     let cache = tempfile::tempdir().expect("temp dir");
-    let (first_start, app) = start_to_first_200(TestApp::builder().cache_dir(cache.path()));
+    let in_child = || TestApp::builder().separate_process().cache_dir(cache.path());
+    let (first_start, app) = start_to_first_200(in_child());
     drop(app);
-    let (warm_start, app) = start_to_first_200(TestApp::builder().cache_dir(cache.path()));
+    let (warm_start, app) = start_to_first_200(in_child());
 
-    println!("\n== MCP benchmark (spin-local, SQLite store, {} cores) ==", cores());
-    println!("app start to first 200 (manifest, store, mock Clerk, components ready):");
+    println!("\n== MCP benchmark (spin-local up as a child process, SQLite store, {} cores) ==", cores());
+    println!("process start to first 200 (spawn, manifest, store, components ready; mock Clerk in the harness):");
     println!("  first start, empty compilation cache (compiles 3 components): {:.1} ms", ms(first_start));
     println!("  cold start, warm compilation cache (as every later start): {:.1} ms", ms(warm_start));
     print_oauth_flow_times(&app);
@@ -57,10 +59,8 @@ fn mcp_benchmark() {
         round_trips.push(started.elapsed());
     }
     println!("SSE round trip (POST /sse/message -> event on GET /sse), 200 sequential: {}", summary(round_trips));
-    println!(
-        "peak RSS of the process running the runtime (in-process, with the test harness and mock Clerk): {:.1} MiB",
-        peak_rss_kib() as f64 / 1024.0
-    );
+    let rss = app.peak_rss_kib().expect("peak RSS of the runtime process");
+    println!("peak RSS (VmHWM) of the spin-local process: {:.1} MiB", rss as f64 / 1024.0);
 
     let release = e2e::build::components().expect("built").join("../wasm32-wasip2/release");
     for name in ["oauth_provider", "clerk_callback", "mcp_handler"] {
@@ -108,17 +108,6 @@ fn summary(mut samples: Vec<Duration>) -> String {
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
-}
-
-/// `VmHWM` of this process, in KiB (0 where /proc is not available).
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-        .unwrap_or(0)
 }
 
 fn cores() -> usize {

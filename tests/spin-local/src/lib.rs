@@ -30,6 +30,7 @@ pub mod host;
 pub mod kv;
 pub mod manifest;
 pub mod outbound;
+pub mod process;
 pub mod routing;
 pub mod runtime_config;
 pub mod server;

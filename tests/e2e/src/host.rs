@@ -1,0 +1,82 @@
+//! Where the runtime runs: in this process (the default: fast, and its state is easy to
+//! inspect) or as a `spin-local up` child process, the way users run it (for measuring the
+//! runtime alone: its start-up and its memory).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use spin_local::process::ServerProcess;
+
+/// What the app is started with, whichever the host.
+pub(crate) struct Launch<'a> {
+    pub manifest: PathBuf,
+    pub variables: &'a [(String, String)],
+    pub state_dir: &'a Path,
+    pub runtime_config_file: Option<PathBuf>,
+    pub cache_dir: Option<&'a Path>,
+}
+
+pub(crate) enum Host {
+    InProcess { server: Option<spin_local::RunningServer>, runtime: tokio::runtime::Runtime },
+    Process { process: ServerProcess },
+}
+
+impl Host {
+    /// Loads the app into a runtime in this process; returns the host and its base URL.
+    pub fn in_process(launch: Launch<'_>) -> anyhow::Result<(Host, String)> {
+        let options = spin_local::AppOptions {
+            variables: launch.variables.to_vec(),
+            env_variables: false,
+            dotenv_path: None,
+            state_dir: spin_local::StateDir::Path(launch.state_dir.to_path_buf()),
+            runtime_config_file: launch.runtime_config_file,
+            log_requests: std::env::var("E2E_LOG").is_ok(),
+            cache_dir: launch.cache_dir.map(Path::to_path_buf),
+            ..spin_local::AppOptions::default()
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let server = runtime.block_on(async {
+            let app = spin_local::App::load(launch.manifest, options).await?;
+            app.start(([127, 0, 0, 1], 0).into()).await
+        })?;
+        let url = server.url().trim_end_matches('/').to_owned();
+        Ok((Host::InProcess { server: Some(server), runtime }, url))
+    }
+
+    /// Runs `spin-local up` with the same settings as flags; returns once the app answers.
+    pub fn process(launch: Launch<'_>) -> anyhow::Result<(Host, String)> {
+        let binary = crate::build::spin_local_binary()?;
+        let mut args: Vec<OsString> = vec!["--from".into(), launch.manifest.into(), "--state-dir".into()];
+        args.push(launch.state_dir.into());
+        for (name, value) in launch.variables {
+            args.extend(["--variable".into(), format!("{name}={value}").into()]);
+        }
+        if let Some(file) = launch.runtime_config_file {
+            args.extend(["--runtime-config-file".into(), file.into()]);
+        }
+        let envs: Vec<(&str, &Path)> = launch.cache_dir.map(|dir| ("SPIN_LOCAL_CACHE_DIR", dir)).into_iter().collect();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let ready = "/.well-known/oauth-authorization-server";
+        let (process, _) = runtime.block_on(ServerProcess::start(&binary, &args, &envs, ready))?;
+        let url = process.url();
+        Ok((Host::Process { process }, url))
+    }
+
+    /// Peak RSS of the runtime's process in KiB (this process's, when in-process).
+    pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+        match self {
+            Host::Process { process } => process.peak_rss_kib(),
+            Host::InProcess { .. } => spin_local::process::peak_rss_kib(std::process::id()),
+        }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Host::InProcess { server, runtime } = self
+            && let Some(server) = server.take()
+        {
+            runtime.block_on(server.shutdown());
+        }
+    }
+}
