@@ -16,8 +16,9 @@
 //! # drop(mcp);
 //! ```
 //!
-//! - [`TestApp`]: start ([`TestApp::start`], or [`TestApp::builder`] for extra Spin variables and
-//!   a Redis store; [`TestApp::start_peer`] for a second instance of the same deployment),
+//! - [`TestApp`]: start ([`TestApp::start`], or [`TestApp::builder`] for extra Spin variables, a
+//!   Redis store, a compilation cache dir, or `spin-local up` in a child process instead of the
+//!   runtime in this process; [`TestApp::start_peer`] for a second instance of the same deployment),
 //!   [`TestApp::url`], [`TestApp::clerk`] (the [`mock_clerk::MockClerk`]: pick the user, make it
 //!   slow/down/malformed), [`TestApp::kv_snapshot`] (every key and value of the `default` store,
 //!   read from the SQLite file, for "nothing changed" checks).

@@ -1,9 +1,10 @@
-//! The whole-app benchmark, through spin-local: app start to first 200 (empty and warm compilation cache),
-//! the OAuth flow (register -> authorize -> consent -> Clerk -> callback -> token), authenticated
-//! `tools/call add` throughput and latency at 1 and 8 requests in flight, the legacy SSE round
-//! trip, peak RSS, and each component's wasm size.
+//! The whole-app benchmark, with the app under `spin-local up` in a child process: start to first
+//! 200 (empty and warm compilation cache), the OAuth flow (register -> authorize -> consent ->
+//! Clerk -> callback -> token), authenticated `tools/call add` throughput and latency at 1 and 8
+//! requests in flight, the legacy SSE round trip, the runtime's peak RSS, and each component's
+//! wasm size.
 //!
-//! Run (release, so the host is fast; prints a report):
+//! Run (optimised host, so the numbers are the runtime's and not a debug build's):
 //! `cargo test -p e2e --profile host --test mcp_bench -- --ignored --nocapture`
 //! `MCP_BENCH_SECONDS` sets the length of each load run (default 5).
 
@@ -34,7 +35,8 @@ fn mcp_benchmark() {
     print_oauth_flow_times(&app);
     let token = token_for(&app, "user@example.com");
     assert_eq!(mcp(&app, &token, ADD).status, 200, "warm-up call");
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    // One thread for the load generator leaves the other core to the server process.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     for in_flight in [1, 8] {
         let mut spec = LoadSpec::get(app.url("/mcp"), in_flight, Duration::from_secs(seconds));
         spec.method = "POST".parse().expect("method");
