@@ -12,6 +12,32 @@ const CODE: &str = "oauth:code:";
 const ACCESS: &str = "oauth:access:";
 const REFRESH: &str = "oauth:refresh:";
 
+/// The marker holding when the last sweep of expired records ran ([`crate::sweep`]).
+pub const SWEEP_MARKER: &str = "oauth:sweep:last";
+
+/// Which record a key of this namespace holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Client,
+    Grant,
+    Code,
+    AccessToken,
+    RefreshToken,
+}
+
+/// The kind of record under `key`, or `None` for keys that are not oauth-core records.
+pub fn kind_of(key: &str) -> Option<RecordKind> {
+    [
+        (CLIENT, RecordKind::Client),
+        (GRANT, RecordKind::Grant),
+        (CODE, RecordKind::Code),
+        (ACCESS, RecordKind::AccessToken),
+        (REFRESH, RecordKind::RefreshToken),
+    ]
+    .into_iter()
+    .find_map(|(prefix, kind)| key.starts_with(prefix).then_some(kind))
+}
+
 /// The longest identifier (client id, grant id) accepted into a key.
 const MAX_ID_LEN: usize = 64;
 
@@ -70,6 +96,17 @@ mod tests {
         let key = access_token("secret-token");
         assert!(!key.contains("secret-token"));
         assert_eq!(key, format!("oauth:access:{}", hash_hex("secret-token")));
+    }
+
+    #[test]
+    fn every_record_key_has_a_kind() {
+        assert_eq!(kind_of(&access_token("t")), Some(RecordKind::AccessToken));
+        assert_eq!(kind_of(&refresh_token("t")), Some(RecordKind::RefreshToken));
+        assert_eq!(kind_of(&code("c")), Some(RecordKind::Code));
+        assert_eq!(kind_of(&client("abc").unwrap()), Some(RecordKind::Client));
+        assert_eq!(kind_of(&grant("abc").unwrap()), Some(RecordKind::Grant));
+        assert_eq!(kind_of(SWEEP_MARKER), None);
+        assert_eq!(kind_of("signin:state:x"), None);
     }
 
     #[test]

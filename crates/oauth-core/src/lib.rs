@@ -21,6 +21,7 @@ pub mod props;
 pub mod records;
 pub mod rules;
 mod storage;
+pub mod sweep;
 pub mod tokens;
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub enum StoreError {
 /// A key-value store with atomic compare-and-swap.
 ///
 /// Keys are short ASCII strings (< 250 bytes); values are bytes (< 1 MB). There is no TTL and no
-/// prefix scan: records carry their own expiry (see `oauth-core`).
+/// prefix scan: records carry their own expiry (see `oauth-core`), and housekeeping lists every key.
 pub trait KeyValueStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
@@ -30,6 +30,11 @@ pub trait KeyValueStore {
     /// so callers consume one-time records by swapping an existing record to a tombstone; they
     /// never rely on CAS to create a key.
     fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError>;
+    /// Every key in the store (Spin's `get-keys`): for occasional housekeeping, never a hot path.
+    /// Stores that cannot list (test wrappers) say so with an error.
+    fn list_keys(&self) -> Result<Vec<String>, StoreError> {
+        Err(StoreError::Backend("this store cannot list its keys".to_owned()))
+    }
 }
 
 impl<T: KeyValueStore + ?Sized> KeyValueStore for &T {
@@ -47,6 +52,9 @@ impl<T: KeyValueStore + ?Sized> KeyValueStore for &T {
     }
     fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
         (**self).compare_and_swap(key, expected, new)
+    }
+    fn list_keys(&self) -> Result<Vec<String>, StoreError> {
+        (**self).list_keys()
     }
 }
 
@@ -89,6 +97,9 @@ impl KeyValueStore for MemoryStore {
     fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.lock().remove(key);
         Ok(())
+    }
+    fn list_keys(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.keys())
     }
     fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
         let mut entries = self.lock();

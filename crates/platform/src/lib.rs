@@ -6,6 +6,7 @@
 //! ([`MemoryStore`], [`ManualClock`], [`StaticVariables`]).
 
 pub mod clock;
+pub mod housekeeping;
 pub mod kv;
 pub mod outbound;
 pub mod secret;

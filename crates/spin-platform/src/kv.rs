@@ -45,6 +45,10 @@ impl KeyValueStore for SpinStore {
         self.store.exists(key).map_err(map_spin_error)
     }
 
+    fn list_keys(&self) -> Result<Vec<String>, StoreError> {
+        self.store.get_keys().map_err(map_spin_error)
+    }
+
     fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
         let cas = atomics::Cas::new(self.bucket()?, key).map_err(map_wasi_error)?;
         // `current` pins the version the host compares against at `swap`. An absent key is a

@@ -218,6 +218,23 @@ impl TestApp {
         self.host.peak_rss_kib()
     }
 
+    /// Writes (`Some`) or deletes (`None`) one key of the `default` store, straight in the SQLite
+    /// file, as another instance or an operator would: for states no request can reach in a
+    /// test's time, such as a record past its expiry.
+    pub fn kv_write(&self, key: &str, value: Option<&[u8]>) {
+        let path = self.state_dir.path().join("sqlite_key_value.db");
+        let conn = rusqlite::Connection::open(&path).expect("open the SQLite store");
+        let done = match value {
+            Some(value) => conn.execute(
+                "INSERT INTO spin_key_value (store, key, value) VALUES ('default', ?1, ?2)
+                 ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+                rusqlite::params![key, value],
+            ),
+            None => conn.execute("DELETE FROM spin_key_value WHERE store = 'default' AND key = ?1", [key]),
+        };
+        done.expect("write the SQLite store");
+    }
+
     /// Keys of the `default` store that start with `prefix`.
     pub fn kv_keys(&self, prefix: &str) -> Vec<String> {
         self.kv_snapshot().into_keys().filter(|k| k.starts_with(prefix)).collect()

@@ -197,3 +197,19 @@ fn revocation_error_paths() {
     assert_refused(&app, || revoke(&[("client_id", &client.client_id)]), 400, "invalid_request");
     assert_refused(&app, || revoke(&[("token", "x"), ("client_id", "unknown")]), 401, "invalid_client");
 }
+
+#[test]
+fn a_registration_sweeps_records_that_expired_unread() {
+    let app = TestApp::start();
+    let abandoned = app.register_client(false); // also takes the first hourly sweep turn
+    let key = format!("oauth:client:{}", abandoned.client_id);
+    // Age that client past its expiry and hand the sweep its turn back, as an hour would.
+    let mut record: Value = serde_json::from_slice(&app.kv_snapshot()[&key]).expect("client record");
+    record["expires_at"] = json!(1);
+    app.kv_write(&key, Some(&serde_json::to_vec(&record).expect("json")));
+    app.kv_write("oauth:sweep:last", None);
+
+    let fresh = app.register_client(false);
+    assert_eq!(app.kv_keys("oauth:client:"), [format!("oauth:client:{}", fresh.client_id)]);
+    assert!(app.kv_keys("oauth:sweep:last").len() == 1, "the turn is taken again");
+}

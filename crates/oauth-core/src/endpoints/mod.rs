@@ -10,7 +10,8 @@
 //!
 //! Every path answers CORS preflights, adds CORS headers for requests with `Origin`, and
 //! answers other methods with 405 + `Allow`. Client mistakes are 4xx with an OAuth JSON error;
-//! store failures are 503 `temporarily_unavailable`.
+//! store failures are 503 `temporarily_unavailable`. A successful `/register` or `/token` also
+//! runs the hourly [`crate::sweep`] of expired records.
 
 mod client_auth;
 mod error;
@@ -107,6 +108,11 @@ impl<D: UserDirectory> Provider<'_, D> {
             return route.cors().preflight();
         }
         let mut response = self.dispatch(route, request).await;
+        if matches!(route, Route::Register | Route::Token) && response.status().is_success() {
+            // Housekeeping rides on successful writes, at most hourly; a failed sweep (e.g. a
+            // store that cannot list keys) must not fail the request it rode on.
+            let _ = crate::sweep::sweep_if_due(self.store, self.clock);
+        }
         if request.method() == Method::HEAD {
             response.body_mut().clear();
         }

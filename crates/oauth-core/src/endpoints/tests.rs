@@ -512,3 +512,20 @@ fn store_failures_are_503_temporarily_unavailable_not_500() {
         assert_eq!(json(&response)["error"], "temporarily_unavailable");
     }
 }
+
+#[test]
+fn a_successful_write_sweeps_expired_records_at_most_hourly() {
+    use crate::keys;
+    use crate::sweep::SWEEP_INTERVAL_SECS;
+    let e = env();
+    let client = e.public_client(); // takes the first hourly turn
+    let abandoned = e.code(&client);
+    e.clock.advance(SWEEP_INTERVAL_SECS);
+    let refused = form_post("/token", &[("grant_type", "authorization_code"), ("client_id", &client), ("code", "x")]);
+    e.refused(refused, StatusCode::BAD_REQUEST, "invalid_grant");
+    assert!(e.store.exists(&keys::code(&abandoned)).unwrap(), "a refused request does not sweep");
+    e.exchange(&client);
+    assert!(!e.store.exists(&keys::code(&abandoned)).unwrap(), "the abandoned code is gone");
+    let pending = e.store.keys().into_iter().filter(|k| k.starts_with("oauth:grant:")).count();
+    assert_eq!(pending, 1, "only the new grant is left");
+}

@@ -1,0 +1,155 @@
+//! Deleting expired records that no request will meet again.
+//!
+//! Spin's key-value store has no expiry. Every record carries `expires_at` and is deleted when a
+//! request reads it after that, but a code never redeemed, a client that never returns or a
+//! grant whose refresh token was abandoned is never read again. Once an hour (across all
+//! instances), a successful `/register` or `/token` request also reads a bounded slice of this
+//! namespace through the same expiring read the endpoints use, which deletes what has expired.
+
+use platform::housekeeping::claim_periodic_turn;
+use platform::secret::random_bytes;
+use platform::{Clock, KeyValueStore, StoreError};
+
+use crate::keys::{self, RecordKind};
+use crate::records::{AccessTokenRecord, ClientRecord, CodeRecord, GrantRecord, Record, RefreshTokenRecord};
+use crate::storage::{self, Found};
+
+/// How often the sweep runs, at most.
+pub const SWEEP_INTERVAL_SECS: u64 = 3600;
+
+/// How many records one sweep reads, so the request that runs it stays fast on a big store.
+/// The slice starts at a random key, so successive sweeps cover the whole namespace.
+pub const MAX_RECORDS_PER_SWEEP: usize = 500;
+
+/// Runs [`sweep_expired`] if this hour's turn is free; returns how many records it deleted.
+pub fn sweep_if_due(store: &dyn KeyValueStore, clock: &dyn Clock) -> Result<usize, StoreError> {
+    if !claim_periodic_turn(store, clock, keys::SWEEP_MARKER, SWEEP_INTERVAL_SECS)? {
+        return Ok(0);
+    }
+    sweep_expired(store, clock, MAX_RECORDS_PER_SWEEP)
+}
+
+/// Reads up to `max_records` oauth-core records, from a random starting point, and deletes the
+/// expired ones; returns how many it deleted. Records it cannot parse are left alone.
+pub fn sweep_expired(store: &dyn KeyValueStore, clock: &dyn Clock, max_records: usize) -> Result<usize, StoreError> {
+    let mut records: Vec<(String, RecordKind)> =
+        store.list_keys()?.into_iter().filter_map(|key| keys::kind_of(&key).map(|kind| (key, kind))).collect();
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let start = random_bytes::<8>().map(u64::from_le_bytes).unwrap_or(0) as usize % records.len();
+    records.rotate_left(start);
+    let mut deleted = 0;
+    for (key, kind) in records.iter().take(max_records) {
+        if delete_if_expired(store, clock, key, *kind)? {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+fn delete_if_expired(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    key: &str,
+    kind: RecordKind,
+) -> Result<bool, StoreError> {
+    match kind {
+        RecordKind::Client => expired::<ClientRecord>(store, clock, key),
+        RecordKind::Grant => expired::<GrantRecord>(store, clock, key),
+        RecordKind::Code => expired::<CodeRecord>(store, clock, key),
+        RecordKind::AccessToken => expired::<AccessTokenRecord>(store, clock, key),
+        RecordKind::RefreshToken => expired::<RefreshTokenRecord>(store, clock, key),
+    }
+}
+
+/// The endpoints' own read: it deletes the record when it has expired.
+fn expired<T: Record>(store: &dyn KeyValueStore, clock: &dyn Clock, key: &str) -> Result<bool, StoreError> {
+    Ok(matches!(storage::read::<T>(store, clock, key)?, Found::Expired))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifetimes::ACCESS_TOKEN_TTL;
+    use crate::tests::fixture;
+
+    #[test]
+    fn expired_records_go_and_live_ones_stay() {
+        let f = fixture();
+        let unredeemed = f.code();
+        let tokens = f.tokens();
+        f.store.set("other:namespace", b"kept").unwrap();
+        f.clock.advance(ACCESS_TOKEN_TTL + 1);
+        let deleted = sweep_expired(&f.store, &f.clock, usize::MAX).unwrap();
+        // Both codes (the redeemed one's and the unredeemed one), the pending grant (with the
+        // user's profile) of the unredeemed code, and the access token.
+        assert_eq!(deleted, 4);
+        let grants = f.store.keys().into_iter().filter(|k| k.starts_with("oauth:grant:")).count();
+        assert_eq!(grants, 1, "the active grant stays");
+        assert!(!f.store.exists(&keys::code(&unredeemed)).unwrap());
+        assert!(!f.store.exists(&keys::access_token(&tokens.access_token)).unwrap());
+        assert!(f.store.exists(&keys::refresh_token(&tokens.refresh_token)).unwrap(), "30 days");
+        assert!(f.store.exists(&keys::client(&f.client_id()).unwrap()).unwrap());
+        assert_eq!(f.store.get("other:namespace").unwrap().unwrap(), b"kept");
+    }
+
+    #[test]
+    fn unparsable_records_are_left_alone() {
+        let f = fixture();
+        f.store.set(&keys::code("odd"), b"{not json").unwrap();
+        f.clock.advance(10 * 365 * 24 * 3600);
+        sweep_expired(&f.store, &f.clock, usize::MAX).unwrap();
+        assert!(f.store.exists(&keys::code("odd")).unwrap());
+    }
+
+    #[test]
+    fn one_sweep_reads_at_most_its_budget() {
+        let f = fixture();
+        for _ in 0..5 {
+            f.code();
+        }
+        assert_eq!(f.store.keys().len(), 11);
+        f.clock.advance(ACCESS_TOKEN_TTL);
+        let deleted = sweep_expired(&f.store, &f.clock, 2).unwrap();
+        assert!(deleted <= 2);
+        let left = f.store.keys().iter().filter(|k| !k.starts_with("oauth:client:")).count();
+        assert_eq!(left, 10 - deleted, "5 codes and their 5 pending grants, less what was deleted");
+    }
+
+    #[test]
+    fn the_sweep_runs_once_an_hour() {
+        let f = fixture();
+        f.code();
+        f.clock.advance(ACCESS_TOKEN_TTL);
+        assert_eq!(sweep_if_due(&f.store, &f.clock).unwrap(), 2, "the code and its pending grant");
+        f.code();
+        f.clock.advance(SWEEP_INTERVAL_SECS - 1);
+        assert_eq!(sweep_if_due(&f.store, &f.clock).unwrap(), 0, "not yet");
+        f.clock.advance(1);
+        assert_eq!(sweep_if_due(&f.store, &f.clock).unwrap(), 2);
+    }
+
+    #[test]
+    fn a_store_that_cannot_list_fails_the_sweep_without_deleting() {
+        struct NoListing(platform::MemoryStore);
+        impl KeyValueStore for NoListing {
+            fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+                self.0.get(key)
+            }
+            fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+                self.0.set(key, value)
+            }
+            fn delete(&self, key: &str) -> Result<(), StoreError> {
+                self.0.delete(key)
+            }
+            fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+                self.0.compare_and_swap(key, expected, new)
+            }
+        }
+        let f = fixture();
+        let store = NoListing(f.store);
+        assert!(sweep_expired(&store, &f.clock, usize::MAX).is_err());
+        assert!(!store.0.keys().is_empty());
+    }
+}
