@@ -6,60 +6,36 @@
 //! instances), a successful `/register` or `/token` request also reads a bounded slice of this
 //! namespace through the same expiring read the endpoints use, which deletes what has expired.
 
-use platform::housekeeping::claim_periodic_turn;
-use platform::secret::random_bytes;
+use platform::housekeeping;
 use platform::{Clock, KeyValueStore, StoreError};
 
 use crate::keys::{self, RecordKind};
 use crate::records::{AccessTokenRecord, ClientRecord, CodeRecord, GrantRecord, Record, RefreshTokenRecord};
 use crate::storage::{self, Found};
 
-/// How often the sweep runs, at most.
-pub const SWEEP_INTERVAL_SECS: u64 = 3600;
-
-/// How many records one sweep reads, so the request that runs it stays fast on a big store.
-/// The slice starts at a random key, so successive sweeps cover the whole namespace.
-pub const MAX_RECORDS_PER_SWEEP: usize = 500;
-
 /// Runs [`sweep_expired`] if this hour's turn is free; returns how many records it deleted.
 pub fn sweep_if_due(store: &dyn KeyValueStore, clock: &dyn Clock) -> Result<usize, StoreError> {
-    if !claim_periodic_turn(store, clock, keys::SWEEP_MARKER, SWEEP_INTERVAL_SECS)? {
-        return Ok(0);
-    }
-    sweep_expired(store, clock, MAX_RECORDS_PER_SWEEP)
+    housekeeping::sweep_if_due(store, clock, keys::SWEEP_MARKER, is_record, |key| delete_if_expired(store, clock, key))
 }
 
 /// Reads up to `max_records` oauth-core records, from a random starting point, and deletes the
 /// expired ones; returns how many it deleted. Records it cannot parse are left alone.
 pub fn sweep_expired(store: &dyn KeyValueStore, clock: &dyn Clock, max_records: usize) -> Result<usize, StoreError> {
-    let mut records: Vec<(String, RecordKind)> =
-        store.list_keys()?.into_iter().filter_map(|key| keys::kind_of(&key).map(|kind| (key, kind))).collect();
-    if records.is_empty() {
-        return Ok(0);
-    }
-    let start = random_bytes::<8>().map(u64::from_le_bytes).unwrap_or(0) as usize % records.len();
-    records.rotate_left(start);
-    let mut deleted = 0;
-    for (key, kind) in records.iter().take(max_records) {
-        if delete_if_expired(store, clock, key, *kind)? {
-            deleted += 1;
-        }
-    }
-    Ok(deleted)
+    housekeeping::sweep_keys(store, is_record, max_records, |key| delete_if_expired(store, clock, key))
 }
 
-fn delete_if_expired(
-    store: &dyn KeyValueStore,
-    clock: &dyn Clock,
-    key: &str,
-    kind: RecordKind,
-) -> Result<bool, StoreError> {
-    match kind {
-        RecordKind::Client => expired::<ClientRecord>(store, clock, key),
-        RecordKind::Grant => expired::<GrantRecord>(store, clock, key),
-        RecordKind::Code => expired::<CodeRecord>(store, clock, key),
-        RecordKind::AccessToken => expired::<AccessTokenRecord>(store, clock, key),
-        RecordKind::RefreshToken => expired::<RefreshTokenRecord>(store, clock, key),
+fn is_record(key: &str) -> bool {
+    keys::kind_of(key).is_some()
+}
+
+fn delete_if_expired(store: &dyn KeyValueStore, clock: &dyn Clock, key: &str) -> Result<bool, StoreError> {
+    match keys::kind_of(key) {
+        Some(RecordKind::Client) => expired::<ClientRecord>(store, clock, key),
+        Some(RecordKind::Grant) => expired::<GrantRecord>(store, clock, key),
+        Some(RecordKind::Code) => expired::<CodeRecord>(store, clock, key),
+        Some(RecordKind::AccessToken) => expired::<AccessTokenRecord>(store, clock, key),
+        Some(RecordKind::RefreshToken) => expired::<RefreshTokenRecord>(store, clock, key),
+        None => Ok(false),
     }
 }
 
@@ -73,6 +49,7 @@ mod tests {
     use super::*;
     use crate::lifetimes::ACCESS_TOKEN_TTL;
     use crate::tests::fixture;
+    use platform::housekeeping::SWEEP_INTERVAL_SECS;
 
     #[test]
     fn expired_records_go_and_live_ones_stay() {

@@ -29,6 +29,52 @@ pub fn claim_periodic_turn(
     store.compare_and_swap(marker, &raw, stamp.as_bytes())
 }
 
+/// How often a sweep of expired records runs, at most.
+pub const SWEEP_INTERVAL_SECS: u64 = 3600;
+
+/// How many records one sweep reads, so the request that runs it stays fast on a big store.
+pub const MAX_RECORDS_PER_SWEEP: usize = 500;
+
+/// The hourly sweep of one namespace: if this hour's turn at `marker` is free, runs
+/// [`sweep_keys`] over the keys `wanted` selects with the standard budget. Returns how many
+/// records were deleted (0 when it was not this caller's turn).
+pub fn sweep_if_due(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    marker: &str,
+    wanted: impl Fn(&str) -> bool,
+    delete_if_expired: impl FnMut(&str) -> Result<bool, StoreError>,
+) -> Result<usize, StoreError> {
+    if !claim_periodic_turn(store, clock, marker, SWEEP_INTERVAL_SECS)? {
+        return Ok(0);
+    }
+    sweep_keys(store, wanted, MAX_RECORDS_PER_SWEEP, delete_if_expired)
+}
+
+/// Visits at most `budget` of the store's keys that `wanted` selects, starting at a random one so
+/// that successive runs cover a namespace larger than the budget. `delete_if_expired` decides and
+/// deletes; the result is how many it deleted.
+pub fn sweep_keys(
+    store: &dyn KeyValueStore,
+    wanted: impl Fn(&str) -> bool,
+    budget: usize,
+    mut delete_if_expired: impl FnMut(&str) -> Result<bool, StoreError>,
+) -> Result<usize, StoreError> {
+    let mut keys: Vec<String> = store.list_keys()?.into_iter().filter(|key| wanted(key)).collect();
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let start = crate::secret::random_bytes::<8>().map(u64::from_le_bytes).unwrap_or(0) as usize % keys.len();
+    keys.rotate_left(start);
+    let mut deleted = 0;
+    for key in keys.iter().take(budget) {
+        if delete_if_expired(key)? {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +100,29 @@ mod tests {
         store.set(MARKER, b"not a number").unwrap();
         assert!(claim_periodic_turn(&store, &clock, MARKER, 60).unwrap());
         assert!(!claim_periodic_turn(&store, &clock, MARKER, 60).unwrap());
+    }
+
+    #[test]
+    fn a_sweep_visits_only_wanted_keys_within_its_budget() {
+        let store = MemoryStore::new();
+        for key in ["a:1", "a:2", "a:3", "b:1"] {
+            store.set(key, b"x").unwrap();
+        }
+        let mut visited = Vec::new();
+        let deleted = sweep_keys(
+            &store,
+            |k| k.starts_with("a:"),
+            2,
+            |key| {
+                visited.push(key.to_owned());
+                store.delete(key)?;
+                Ok(true)
+            },
+        )
+        .unwrap();
+        assert_eq!((deleted, visited.len()), (2, 2));
+        assert!(visited.iter().all(|k| k.starts_with("a:")));
+        assert_eq!(store.keys().len(), 2, "one a: key and b:1 are left");
+        assert!(store.exists("b:1").unwrap());
     }
 }

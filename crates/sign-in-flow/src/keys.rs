@@ -12,3 +12,11 @@ pub(crate) fn consent(handle: &str) -> String {
 pub(crate) fn upstream(state: &str) -> String {
     format!("signin:upstream:v1:{}", hash_hex(state))
 }
+
+/// The marker holding when the last sweep of expired records ran ([`crate::sweep`]).
+pub(crate) const SWEEP_MARKER: &str = "signin:sweep:last";
+
+/// True for the keys of sign-in records (not the sweep marker).
+pub(crate) fn is_record(key: &str) -> bool {
+    key.starts_with("signin:consent:") || key.starts_with("signin:upstream:")
+}

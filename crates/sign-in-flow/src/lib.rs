@@ -20,6 +20,7 @@ pub mod cookies;
 mod keys;
 pub mod pages;
 pub mod records;
+pub mod sweep;
 
 use platform::web::{Request, Response};
 use platform::{Clock, HttpClient, KeyValueStore, Variables};
@@ -50,7 +51,15 @@ where
         ("/authorize", "GET") => authorize::get(env, request).await,
         ("/authorize", "POST") => authorize::post(env, request).await,
         ("/authorize", _) => platform::web::method_not_allowed("GET, POST"),
-        ("/callback", "GET") => callback::get(env, request).await,
+        ("/callback", "GET") => {
+            let response = callback::get(env, request).await;
+            if response.status().is_redirection() {
+                // A sign-in just ended (with a code or an error for the client): housekeeping
+                // rides on it, at most hourly, and its failure is not this user's problem.
+                let _ = sweep::sweep_if_due(&env.store, &env.clock);
+            }
+            response
+        }
         ("/callback", _) => platform::web::method_not_allowed("GET"),
         _ => pages::error_page(http::StatusCode::NOT_FOUND, "Not found", "There is nothing here."),
     }

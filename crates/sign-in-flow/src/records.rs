@@ -118,6 +118,19 @@ pub fn find<T: DeserializeOwned>(
     }
 }
 
+/// Deletes the record at `key` if it is one of ours and expired (consumed tombstones included);
+/// `Ok(true)` when it did. Records it cannot read are left alone.
+pub(crate) fn delete_if_expired(store: &dyn KeyValueStore, key: &str, now: u64) -> Result<bool, StoreError> {
+    let Some(raw) = store.get(key)? else { return Ok(false) };
+    match serde_json::from_slice::<OneTime<serde::de::IgnoredAny>>(&raw) {
+        Ok(record) if record.v == VERSION && record.expires_at <= now => {
+            store.delete(key)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Swaps the record found by [`find`] to a tombstone; `Ok(false)` when someone else won.
 pub fn consume(
     store: &impl KeyValueStore,

@@ -235,6 +235,14 @@ impl TestApp {
         done.expect("write the SQLite store");
     }
 
+    /// Rewrites the JSON record at `key` as expired (`expires_at` = 1), as time would.
+    pub fn expire_record(&self, key: &str) {
+        let raw = self.kv_snapshot().remove(key).unwrap_or_else(|| panic!("no record at {key}"));
+        let mut record: serde_json::Value = serde_json::from_slice(&raw).expect("a JSON record");
+        record["expires_at"] = serde_json::json!(1);
+        self.kv_write(key, Some(&serde_json::to_vec(&record).expect("JSON")));
+    }
+
     /// Keys of the `default` store that start with `prefix`.
     pub fn kv_keys(&self, prefix: &str) -> Vec<String> {
         self.kv_snapshot().into_keys().filter(|k| k.starts_with(prefix)).collect()

@@ -204,9 +204,7 @@ fn a_registration_sweeps_records_that_expired_unread() {
     let abandoned = app.register_client(false); // also takes the first hourly sweep turn
     let key = format!("oauth:client:{}", abandoned.client_id);
     // Age that client past its expiry and hand the sweep its turn back, as an hour would.
-    let mut record: Value = serde_json::from_slice(&app.kv_snapshot()[&key]).expect("client record");
-    record["expires_at"] = json!(1);
-    app.kv_write(&key, Some(&serde_json::to_vec(&record).expect("json")));
+    app.expire_record(&key);
     app.kv_write("oauth:sweep:last", None);
 
     let fresh = app.register_client(false);

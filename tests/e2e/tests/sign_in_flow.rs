@@ -81,3 +81,20 @@ fn deny_sends_access_denied_to_the_client() {
     assert_eq!(query["state"], "deny-state");
     assert_eq!(query["iss"], app.base_url());
 }
+
+#[test]
+fn a_finished_sign_in_sweeps_sign_in_records_that_expired() {
+    let app = TestApp::start();
+    let client = app.register_client(false);
+    app.authorize_as(&mut Browser::new(), &client, "user@example.com"); // takes the first hourly turn
+    let old = app.kv_keys("signin:consent:").into_iter().chain(app.kv_keys("signin:upstream:")).collect::<Vec<_>>();
+    assert_eq!(old.len(), 2, "the first sign-in's tombstones: {old:?}");
+    // Age them past their 10 minutes and hand the sweep its turn back, as an hour would.
+    old.iter().for_each(|key| app.expire_record(key));
+    app.kv_write("signin:sweep:last", None);
+
+    app.authorize_as(&mut Browser::new(), &client, "user@example.com");
+    let left = app.kv_keys("signin:consent:").into_iter().chain(app.kv_keys("signin:upstream:")).collect::<Vec<_>>();
+    assert_eq!(left.len(), 2, "only the second sign-in's records: {left:?}");
+    assert!(left.iter().all(|key| !old.contains(key)));
+}

@@ -516,7 +516,7 @@ fn store_failures_are_503_temporarily_unavailable_not_500() {
 #[test]
 fn a_successful_write_sweeps_expired_records_at_most_hourly() {
     use crate::keys;
-    use crate::sweep::SWEEP_INTERVAL_SECS;
+    use platform::housekeeping::SWEEP_INTERVAL_SECS;
     let e = env();
     let client = e.public_client(); // takes the first hourly turn
     let abandoned = e.code(&client);

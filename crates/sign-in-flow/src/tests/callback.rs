@@ -116,3 +116,20 @@ fn banned_user_is_access_denied() {
     f.env.http.id_claims.lock().unwrap()["sub"] = serde_json::json!("user_banned");
     assert_eq!(query_of(&location(&f.callback(&clerk_url, &[("code", "c")])))["error"], "access_denied");
 }
+
+#[test]
+fn a_finished_sign_in_sweeps_expired_sign_in_records_hourly() {
+    let signin_records = |f: &Fixture| f.env.store.keys().into_iter().filter(|k| crate::keys::is_record(k)).count();
+    let mut f = fixture();
+    let clerk_url = f.approve_to_clerk();
+    location(&f.callback(&clerk_url, &[("code", "clerk-code")])); // takes the first hourly turn
+    assert_eq!(signin_records(&f), 2, "the consent and upstream tombstones");
+    f.env.clock.advance(platform::housekeeping::SWEEP_INTERVAL_SECS);
+    let refused = f.send("GET", "/callback?code=x&state=unknown", None);
+    assert_eq!(refused.status(), 400);
+    assert_eq!(signin_records(&f), 2, "a refused callback does not sweep");
+    f.cookies.remove(crate::cookies::APPROVAL_COOKIE); // see the consent page again
+    let clerk_url = f.approve_to_clerk();
+    location(&f.callback(&clerk_url, &[("code", "clerk-code")]));
+    assert_eq!(signin_records(&f), 2, "only this sign-in's tombstones are left");
+}
