@@ -11,21 +11,35 @@ fn approve(app: &TestApp, browser: &mut Browser, client: &e2e::Client, state: &s
     app.submit_consent(browser, &page, "approve")
 }
 
-/// Follows the redirect to the mock Clerk and returns Clerk's redirect back (to /callback).
-fn at_clerk(browser: &mut Browser, to_clerk: &e2e::http::Response) -> String {
-    let back = browser.get(to_clerk.location().expect("redirect to Clerk"));
-    back.location().expect("Clerk redirects back").to_owned()
+/// A sign-in approved on the consent page (state `st`) and about to go to Clerk.
+struct Approved {
+    app: TestApp,
+    browser: Browser,
+    to_clerk: e2e::http::Response,
 }
 
-#[test]
-fn clerk_error_is_propagated_to_the_client() {
+fn approved() -> Approved {
     let app = TestApp::start();
     let client = app.register_client(false);
     let mut browser = Browser::new();
     let to_clerk = approve(&app, &mut browser, &client, "st");
-    app.clerk().fail_next_authorize("access_denied");
-    let callback_url = at_clerk(&mut browser, &to_clerk);
-    let callback = browser.get(&callback_url);
+    Approved { app, browser, to_clerk }
+}
+
+impl Approved {
+    /// Follows the redirect to the mock Clerk and returns Clerk's redirect back (to /callback).
+    fn at_clerk(&mut self) -> String {
+        let back = self.browser.get(self.to_clerk.location().expect("redirect to Clerk"));
+        back.location().expect("Clerk redirects back").to_owned()
+    }
+}
+
+#[test]
+fn clerk_error_is_propagated_to_the_client() {
+    let mut sign_in = approved();
+    sign_in.app.clerk().fail_next_authorize("access_denied");
+    let callback_url = sign_in.at_clerk();
+    let callback = sign_in.browser.get(&callback_url);
     let query = callback.location_query();
     assert_eq!(query["error"], "access_denied", "{}", callback.text());
     assert_eq!(query["state"], "st");
@@ -33,24 +47,18 @@ fn clerk_error_is_propagated_to_the_client() {
 
 #[test]
 fn replayed_state_gets_a_400_page() {
-    let app = TestApp::start();
-    let client = app.register_client(false);
-    let mut browser = Browser::new();
-    let to_clerk = approve(&app, &mut browser, &client, "st");
-    let callback_url = at_clerk(&mut browser, &to_clerk);
-    assert_eq!(browser.get(&callback_url).status, 302);
-    let replay = browser.get(&callback_url);
+    let mut sign_in = approved();
+    let callback_url = sign_in.at_clerk();
+    assert_eq!(sign_in.browser.get(&callback_url).status, 302);
+    let replay = sign_in.browser.get(&callback_url);
     assert_eq!(replay.status, 400);
     assert!(replay.text().contains("already used"));
 }
 
 #[test]
 fn callback_in_another_browser_gets_a_400_page() {
-    let app = TestApp::start();
-    let client = app.register_client(false);
-    let mut browser = Browser::new();
-    let to_clerk = approve(&app, &mut browser, &client, "st");
-    let callback_url = at_clerk(&mut browser, &to_clerk);
+    let mut sign_in = approved();
+    let callback_url = sign_in.at_clerk();
     let other = Browser::new().get(&callback_url);
     assert_eq!(other.status, 400);
     assert!(other.text().contains("another browser"));
@@ -89,13 +97,10 @@ fn script_in_client_name_is_escaped_on_the_consent_page() {
 
 #[test]
 fn clerk_down_at_callback_sends_temporarily_unavailable_to_the_client() {
-    let app = TestApp::start();
-    let client = app.register_client(false);
-    let mut browser = Browser::new();
-    let to_clerk = approve(&app, &mut browser, &client, "st");
-    let callback_url = at_clerk(&mut browser, &to_clerk);
-    app.clerk().set_fault(Fault::Down);
-    let callback = browser.get(&callback_url);
+    let mut sign_in = approved();
+    let callback_url = sign_in.at_clerk();
+    sign_in.app.clerk().set_fault(Fault::Down);
+    let callback = sign_in.browser.get(&callback_url);
     assert_eq!(callback.status, 302, "{}", callback.text());
     assert_eq!(callback.location_query()["error"], "temporarily_unavailable");
 }
@@ -113,37 +118,28 @@ fn clerk_refusing_connections_at_approval_sends_temporarily_unavailable() {
 
 #[test]
 fn clerk_garbage_at_callback_sends_server_error() {
-    let app = TestApp::start();
-    let client = app.register_client(false);
-    let mut browser = Browser::new();
-    let to_clerk = approve(&app, &mut browser, &client, "st");
-    let callback_url = at_clerk(&mut browser, &to_clerk);
-    app.clerk().set_fault(Fault::Malformed);
-    let callback = browser.get(&callback_url);
+    let mut sign_in = approved();
+    let callback_url = sign_in.at_clerk();
+    sign_in.app.clerk().set_fault(Fault::Malformed);
+    let callback = sign_in.browser.get(&callback_url);
     assert_eq!(callback.location_query()["error"], "server_error", "{}", callback.text());
 }
 
 #[test]
 fn clerk_slow_at_callback_times_out_to_temporarily_unavailable() {
-    let app = TestApp::start();
-    let client = app.register_client(false);
-    let mut browser = Browser::new();
-    let to_clerk = approve(&app, &mut browser, &client, "st");
-    let callback_url = at_clerk(&mut browser, &to_clerk);
-    app.clerk().set_slow(Duration::from_secs(12));
-    let callback = browser.get(&callback_url);
+    let mut sign_in = approved();
+    let callback_url = sign_in.at_clerk();
+    sign_in.app.clerk().set_slow(Duration::from_secs(12));
+    let callback = sign_in.browser.get(&callback_url);
     assert_eq!(callback.status, 302, "{}", callback.text());
     assert_eq!(callback.location_query()["error"], "temporarily_unavailable");
 }
 
 #[test]
 fn banned_user_is_sent_back_with_access_denied() {
-    let app = TestApp::start();
-    let client = app.register_client(false);
-    let mut browser = Browser::new();
-    let to_clerk = approve(&app, &mut browser, &client, "st");
-    app.clerk().set_next_user("banned@example.com");
-    let callback_url = at_clerk(&mut browser, &to_clerk);
-    let callback = browser.get(&callback_url);
+    let mut sign_in = approved();
+    sign_in.app.clerk().set_next_user("banned@example.com");
+    let callback_url = sign_in.at_clerk();
+    let callback = sign_in.browser.get(&callback_url);
     assert_eq!(callback.location_query()["error"], "access_denied", "{}", callback.text());
 }
