@@ -12,17 +12,7 @@ use mcp_support::*;
 fn round_trip_on_the_stream() {
     let app = TestApp::start();
     let token = token_for(&app, "user@example.com");
-    let mut stream = SseStream::open(&app, &token);
-    assert_eq!(stream.status, 200, "{}", stream.head);
-    assert!(stream.head.to_ascii_lowercase().contains("content-type: text/event-stream"));
-    let endpoint = stream.endpoint();
-    assert!(endpoint.starts_with("/sse/message?sessionId="), "{endpoint}");
-
-    let accepted = sse_post(&app, &token, &endpoint, &initialize("2024-11-05"));
-    assert_eq!(accepted.status, 202, "{}", accepted.text());
-    let init = stream.next_message();
-    assert_eq!(init["id"], 1);
-    assert_eq!(init["result"]["protocolVersion"], "2024-11-05");
+    let (mut stream, endpoint) = initialized_sse_session(&app, &app, &token);
 
     assert_eq!(
         sse_post(&app, &token, &endpoint, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).status,

@@ -78,16 +78,8 @@ fn sse_stream_on_one_instance_receives_the_answer_to_a_post_on_the_other() {
     let a = app_on(&redis);
     let b = a.start_peer();
     let token = token_for(&a, "user@example.com");
-    let mut stream = SseStream::open(&a, &token);
-    assert_eq!(stream.status, 200, "{}", stream.head);
-    let endpoint = stream.endpoint();
-    assert!(endpoint.starts_with("/sse/message?sessionId="), "{endpoint}");
-
-    let accepted = sse_post(&b, &token, &endpoint, &initialize("2024-11-05"));
-    assert_eq!(accepted.status, 202, "POST on B: {}", accepted.text());
-    let init = stream.next_message();
-    assert_eq!(init["id"], 1);
-    assert_eq!(init["result"]["protocolVersion"], "2024-11-05");
+    // Stream on A, initialize POSTed to B.
+    let (mut stream, endpoint) = initialized_sse_session(&a, &b, &token);
 
     assert_eq!(sse_post(&b, &token, &endpoint, ADD).status, 202);
     let add = stream.next_message();

@@ -9,16 +9,12 @@ use mock_clerk::{MockClerk, Options};
 fn dev_sign_in_page_creates_the_chosen_user_with_the_chosen_role() {
     let clerk = MockClerk::start_with(Options { port: 0, interactive: true }).unwrap();
     let pkce = Pkce::new();
-    let query = platform::web::encode_pairs([
-        ("response_type", "code"),
-        ("client_id", mock_clerk::CLIENT_ID),
-        ("redirect_uri", "http://127.0.0.1:9/callback"),
-        ("scope", "openid email profile public_metadata"),
-        ("state", "state-123456"),
-        ("code_challenge", pkce.challenge.as_str()),
-        ("code_challenge_method", "S256"),
-        ("nonce", "n-1"),
-    ]);
+    let query = clerk_authorize_query(
+        &pkce,
+        "http://127.0.0.1:9/callback",
+        "openid email profile public_metadata",
+        &[("nonce", "n-1")],
+    );
     let page = http::get(&format!("{}/oauth/authorize?{query}", clerk.base_url()));
     assert_eq!(page.status, 200);
     assert!(page.text().contains("DEVELOPMENT SIGN-IN, NOT FOR PRODUCTION"));
@@ -63,15 +59,7 @@ fn dev_sign_in_page_creates_the_chosen_user_with_the_chosen_role() {
 fn mock_token_endpoint_checks_pkce_and_client_secret() {
     let clerk = MockClerk::start().unwrap();
     let pkce = Pkce::new();
-    let query = platform::web::encode_pairs([
-        ("response_type", "code"),
-        ("client_id", mock_clerk::CLIENT_ID),
-        ("redirect_uri", "http://127.0.0.1:9/cb"),
-        ("scope", "openid email"),
-        ("state", "state-123456"),
-        ("code_challenge", pkce.challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ]);
+    let query = clerk_authorize_query(&pkce, "http://127.0.0.1:9/cb", "openid email", &[]);
     let back = http::get(&format!("{}/oauth/authorize?{query}", clerk.base_url()));
     let code = back.location_query()["code"].clone();
     let token = |secret: &str, verifier: &str| {
@@ -90,4 +78,19 @@ fn mock_token_endpoint_checks_pkce_and_client_secret() {
     };
     assert_eq!(token("wrong", &pkce.verifier).status, 401);
     assert_eq!(token(mock_clerk::CLIENT_SECRET, "wrong-verifier").json()["error"], "invalid_grant");
+}
+
+/// The query of an authorization request to the mock Clerk, as our clerk-client sends it.
+fn clerk_authorize_query(pkce: &Pkce, redirect_uri: &str, scope: &str, extra: &[(&str, &str)]) -> String {
+    let mut pairs = vec![
+        ("response_type", "code"),
+        ("client_id", mock_clerk::CLIENT_ID),
+        ("redirect_uri", redirect_uri),
+        ("scope", scope),
+        ("state", "state-123456"),
+        ("code_challenge", pkce.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    pairs.extend_from_slice(extra);
+    platform::web::encode_pairs(pairs)
 }

@@ -21,6 +21,23 @@ pub fn token_for(app: &TestApp, email: &str) -> String {
     app.tokens_for(email)["access_token"].as_str().expect("access_token").to_owned()
 }
 
+/// Opens `GET /sse` on `stream_app`, checks it started with an endpoint event, sends
+/// `initialize` (2024-11-05) to that endpoint on `post_app` (the same app, or a peer sharing its
+/// store) and reads the answer from the stream. Returns the stream and its message endpoint.
+pub fn initialized_sse_session(stream_app: &TestApp, post_app: &TestApp, token: &str) -> (SseStream, String) {
+    let mut stream = SseStream::open(stream_app, token);
+    assert_eq!(stream.status, 200, "{}", stream.head);
+    assert!(stream.head.to_ascii_lowercase().contains("content-type: text/event-stream"));
+    let endpoint = stream.endpoint();
+    assert!(endpoint.starts_with("/sse/message?sessionId="), "{endpoint}");
+    let accepted = sse_post(post_app, token, &endpoint, &initialize("2024-11-05"));
+    assert_eq!(accepted.status, 202, "{}", accepted.text());
+    let init = stream.next_message();
+    assert_eq!(init["id"], 1);
+    assert_eq!(init["result"]["protocolVersion"], "2024-11-05");
+    (stream, endpoint)
+}
+
 /// POST `body` to `/mcp` with a bearer token and the usual MCP headers plus `extra`.
 pub fn mcp_with(app: &TestApp, token: &str, body: &str, extra: &[(&str, &str)]) -> Response {
     let auth = format!("Bearer {token}");
