@@ -4,7 +4,6 @@
 //! variables and outbound HTTP into it, and runs the SSE stream's timing loop (the one
 //! thing that needs Spin's streaming response body and a timer).
 
-mod sleep;
 mod sse_stream;
 
 use mcp_server::{McpConfig, Route, Services};

@@ -1,12 +1,11 @@
 //! `GET /sse`: a streamed response that polls the session mailbox until the stream's time is
 //! up or the client goes away, then deletes the session.
 
-use crate::sleep::sleep;
 use futures::SinkExt;
 use mcp_server::Services;
 use mcp_server::sse::{OpenedStream, SseStream};
 use platform::SystemClock;
-use spin_platform::{SpinHttpClient, SpinStore};
+use spin_platform::{SpinHttpClient, SpinStore, sleep};
 use spin_sdk::http::{IncomingRequest, OutgoingResponse, ResponseOutparam};
 use std::time::Instant;
 

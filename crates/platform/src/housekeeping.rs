@@ -1,66 +1,82 @@
 //! Occasional housekeeping on a shared store: who runs it, and when.
 //!
 //! Spin runs a fresh instance per request and has no timers, so periodic work rides on ordinary
-//! requests. A marker key holds the unix time of the last run; the request that advances it by
-//! compare-and-swap does the work, so of many instances sharing a store one runs it per interval.
+//! requests. Time is cut into fixed intervals (`now / interval`); the request that first
+//! increments the current interval's counter `<marker prefix><interval number>` does the work,
+//! so of many instances sharing a store exactly one runs it per interval, on every store (an
+//! atomic increment; no compare-and-swap). The winner deletes the counters of past intervals.
 
+use crate::record::{self, RecordError};
 use crate::{Clock, KeyValueStore, StoreError};
 
-/// True for the one caller that claims this interval's turn at `marker`: the marker was absent,
-/// unreadable, or at least `interval_secs` old, and this call advanced it to now. The very first
-/// claim (absent marker) is a plain write, so two instances may both win it once; the work
-/// must therefore be safe to repeat, as deleting expired records is.
+/// True for the one caller that claims the current interval's turn at `marker_prefix`.
 pub fn claim_periodic_turn(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
-    marker: &str,
+    marker_prefix: &str,
     interval_secs: u64,
 ) -> Result<bool, StoreError> {
-    let now = clock.now_unix();
-    let stamp = now.to_string();
-    let Some(raw) = store.get(marker)? else {
-        store.set(marker, stamp.as_bytes())?;
-        return Ok(true);
-    };
-    let last = std::str::from_utf8(&raw).ok().and_then(|text| text.parse::<u64>().ok());
-    if last.is_some_and(|last| now < last.saturating_add(interval_secs)) {
-        return Ok(false);
+    let interval = clock.now_unix() / interval_secs.max(1);
+    let won = store.increment(&turn_key(marker_prefix, interval), 1)? == 1;
+    if won && interval > 0 {
+        // Usually the only one left behind; older ones (after a quiet interval) go in the sweep.
+        store.delete(&turn_key(marker_prefix, interval - 1))?;
     }
-    store.compare_and_swap(marker, &raw, stamp.as_bytes())
+    Ok(won)
 }
 
-/// How often a sweep of expired records runs, at most.
+fn turn_key(marker_prefix: &str, interval: u64) -> String {
+    format!("{marker_prefix}{interval}")
+}
+
+/// How often a sweep of expired records runs, at most: once per clock hour.
 pub const SWEEP_INTERVAL_SECS: u64 = 3600;
 
 /// How many records one sweep reads, so the request that runs it stays fast on a big store.
 pub const MAX_RECORDS_PER_SWEEP: usize = 500;
 
-/// The hourly sweep of one namespace: if this hour's turn at `marker` is free, runs
-/// [`sweep_keys`] over the keys `wanted` selects with the standard budget. Returns how many
-/// records were deleted (0 when it was not this caller's turn).
+/// The hourly sweep of one namespace: if this hour's turn at `marker_prefix` is free, deletes
+/// the counters of past turns and runs [`sweep_keys`] over the keys `wanted` selects with the
+/// standard budget. Returns how many records were deleted (0 when it was not this caller's turn).
 pub fn sweep_if_due(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
-    marker: &str,
+    marker_prefix: &str,
     wanted: impl Fn(&str) -> bool,
-    delete_if_expired: impl FnMut(&str) -> Result<bool, StoreError>,
-) -> Result<usize, StoreError> {
-    if !claim_periodic_turn(store, clock, marker, SWEEP_INTERVAL_SECS)? {
+) -> Result<usize, RecordError> {
+    if !claim_periodic_turn(store, clock, marker_prefix, SWEEP_INTERVAL_SECS)? {
         return Ok(0);
     }
-    sweep_keys(store, wanted, MAX_RECORDS_PER_SWEEP, delete_if_expired)
+    let keys = store.list_keys()?;
+    let current = turn_key(marker_prefix, clock.now_unix() / SWEEP_INTERVAL_SECS);
+    for stale in keys.iter().filter(|key| key.starts_with(marker_prefix) && **key != current) {
+        store.delete(stale)?;
+    }
+    sweep_listed(store, clock.now_unix(), keys, wanted, MAX_RECORDS_PER_SWEEP)
 }
 
 /// Visits at most `budget` of the store's keys that `wanted` selects, starting at a random one so
-/// that successive runs cover a namespace larger than the budget. `delete_if_expired` decides and
-/// deletes; the result is how many it deleted.
+/// that successive runs cover a namespace larger than the budget, and deletes what has expired
+/// ([`record::sweep_one`]): expired records with their helper keys, and orphaned helper keys.
+/// Returns how many keys it deleted.
 pub fn sweep_keys(
     store: &dyn KeyValueStore,
+    now: u64,
     wanted: impl Fn(&str) -> bool,
     budget: usize,
-    mut delete_if_expired: impl FnMut(&str) -> Result<bool, StoreError>,
-) -> Result<usize, StoreError> {
-    let mut keys: Vec<String> = store.list_keys()?.into_iter().filter(|key| wanted(key)).collect();
+) -> Result<usize, RecordError> {
+    let keys = store.list_keys()?;
+    sweep_listed(store, now, keys, wanted, budget)
+}
+
+fn sweep_listed(
+    store: &dyn KeyValueStore,
+    now: u64,
+    keys: Vec<String>,
+    wanted: impl Fn(&str) -> bool,
+    budget: usize,
+) -> Result<usize, RecordError> {
+    let mut keys: Vec<String> = keys.into_iter().filter(|key| wanted(key)).collect();
     if keys.is_empty() {
         return Ok(0);
     }
@@ -68,7 +84,7 @@ pub fn sweep_keys(
     keys.rotate_left(start);
     let mut deleted = 0;
     for key in keys.iter().take(budget) {
-        if delete_if_expired(key)? {
+        if record::sweep_one(store, now, key)? {
             deleted += 1;
         }
     }
@@ -79,49 +95,55 @@ pub fn sweep_keys(
 mod tests {
     use super::*;
     use crate::{ManualClock, MemoryStore};
+    use std::sync::Arc;
 
-    const MARKER: &str = "test:housekeeping";
+    const MARKER: &str = "test:turn:";
 
     #[test]
     fn one_turn_per_interval() {
-        let (store, clock) = (MemoryStore::new(), ManualClock::at(1_000));
-        assert!(claim_periodic_turn(&store, &clock, MARKER, 60).unwrap(), "first ever");
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(1_021));
+        assert!(claim_periodic_turn(&store, &clock, MARKER, 60).unwrap(), "first in this interval");
         assert!(!claim_periodic_turn(&store, &clock, MARKER, 60).unwrap(), "same instant");
         clock.advance(59);
-        assert!(!claim_periodic_turn(&store, &clock, MARKER, 60).unwrap(), "within the interval");
-        clock.advance(1);
-        assert!(claim_periodic_turn(&store, &clock, MARKER, 60).unwrap(), "interval over");
-        assert_eq!(store.get(MARKER).unwrap().unwrap(), b"1060");
+        assert!(claim_periodic_turn(&store, &clock, MARKER, 60).unwrap(), "the next interval began at 1080");
+        clock.advance(59);
+        assert!(!claim_periodic_turn(&store, &clock, MARKER, 60).unwrap(), "within it");
+        assert_eq!(store.keys(), ["test:turn:18"], "the past interval's counter is gone");
     }
 
     #[test]
-    fn an_unreadable_marker_is_taken_over() {
-        let (store, clock) = (MemoryStore::new(), ManualClock::at(1_000));
-        store.set(MARKER, b"not a number").unwrap();
-        assert!(claim_periodic_turn(&store, &clock, MARKER, 60).unwrap());
-        assert!(!claim_periodic_turn(&store, &clock, MARKER, 60).unwrap());
+    fn of_32_concurrent_callers_exactly_one_gets_the_turn() {
+        for round in 0..20 {
+            let store = Arc::new(MemoryStore::new());
+            let clock = Arc::new(ManualClock::at(3_600 * round));
+            let threads: Vec<_> = (0..32)
+                .map(|_| {
+                    let (store, clock) = (store.clone(), clock.clone());
+                    std::thread::spawn(move || claim_periodic_turn(&*store, &*clock, MARKER, 3_600).unwrap())
+                })
+                .collect();
+            let winners = threads.into_iter().map(|t| t.join().unwrap()).filter(|won| *won).count();
+            assert_eq!(winners, 1, "round {round}");
+        }
+    }
+
+    #[test]
+    fn the_sweep_deletes_turn_counters_of_any_past_interval_and_legacy_markers() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(10 * SWEEP_INTERVAL_SECS));
+        store.increment(&format!("{MARKER}3"), 1).unwrap();
+        store.set(&format!("{MARKER}last"), b"12345").unwrap();
+        assert_eq!(sweep_if_due(&store, &clock, MARKER, |_| false).unwrap(), 0);
+        assert_eq!(store.keys(), ["test:turn:10"]);
     }
 
     #[test]
     fn a_sweep_visits_only_wanted_keys_within_its_budget() {
         let store = MemoryStore::new();
         for key in ["a:1", "a:2", "a:3", "b:1"] {
-            store.set(key, b"x").unwrap();
+            store.set(key, br#"{"v":1,"expires_at":5}"#).unwrap();
         }
-        let mut visited = Vec::new();
-        let deleted = sweep_keys(
-            &store,
-            |k| k.starts_with("a:"),
-            2,
-            |key| {
-                visited.push(key.to_owned());
-                store.delete(key)?;
-                Ok(true)
-            },
-        )
-        .unwrap();
-        assert_eq!((deleted, visited.len()), (2, 2));
-        assert!(visited.iter().all(|k| k.starts_with("a:")));
+        let deleted = sweep_keys(&store, 10, |k| k.starts_with("a:"), 2).unwrap();
+        assert_eq!(deleted, 2);
         assert_eq!(store.keys().len(), 2, "one a: key and b:1 are left");
         assert!(store.exists("b:1").unwrap());
     }

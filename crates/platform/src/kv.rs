@@ -1,4 +1,8 @@
-//! The key-value port: the operations Spin's key-value store offers, plus compare-and-swap.
+//! The key-value port: the operations every Spin key-value store offers reliably.
+//!
+//! Deliberately absent: compare-and-swap. Spin 4.1's Redis backend writes the new value and then
+//! reports `cas-failed` (DESIGN.md §12), so no answer of it can be trusted. Everything that needs
+//! "exactly one winner" claims with [`KeyValueStore::increment`] instead (see [`crate::record`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,10 +16,10 @@ pub enum StoreError {
     Backend(String),
 }
 
-/// A key-value store with atomic compare-and-swap.
+/// A key-value store with an atomic counter.
 ///
 /// Keys are short ASCII strings (< 250 bytes); values are bytes (< 1 MB). There is no TTL and no
-/// prefix scan: records carry their own expiry (see `oauth-core`), and housekeeping lists every key.
+/// prefix scan: records carry their own expiry ([`crate::record`]), and housekeeping lists every key.
 pub trait KeyValueStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
@@ -23,13 +27,13 @@ pub trait KeyValueStore {
     fn exists(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.get(key)?.is_some())
     }
-    /// Replace the value of an *existing* key with `new` only if it still equals `expected`.
+    /// Atomically adds `delta` to the counter at `key` (an absent key counts as 0, and is created)
+    /// and returns the new value. Of many concurrent `increment(key, 1)` on a fresh key, exactly
+    /// one sees 1: that is how one-time things are claimed.
     ///
-    /// Returns `Ok(true)` when this call won, `Ok(false)` when the value had changed or the key
-    /// was absent. Spin's SQLite backend compares values and is atomic only for keys that exist,
-    /// so callers consume one-time records by swapping an existing record to a tombstone; they
-    /// never rely on CAS to create a key.
-    fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError>;
+    /// Backends store counters differently (Spin's SQLite: 8-byte little-endian; Redis: decimal
+    /// text), so a counter is read only as `increment(key, 0)`, never with [`get`](Self::get).
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError>;
     /// Every key in the store (Spin's `get-keys`): for occasional housekeeping, never a hot path.
     /// Stores that cannot list (test wrappers) say so with an error.
     fn list_keys(&self) -> Result<Vec<String>, StoreError> {
@@ -50,8 +54,8 @@ impl<T: KeyValueStore + ?Sized> KeyValueStore for &T {
     fn exists(&self, key: &str) -> Result<bool, StoreError> {
         (**self).exists(key)
     }
-    fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
-        (**self).compare_and_swap(key, expected, new)
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        (**self).increment(key, delta)
     }
     fn list_keys(&self) -> Result<Vec<String>, StoreError> {
         (**self).list_keys()
@@ -59,6 +63,8 @@ impl<T: KeyValueStore + ?Sized> KeyValueStore for &T {
 }
 
 /// An in-process store, used by native tests. Thread-safe so race tests can hammer it.
+/// Counters are kept as Spin's SQLite store keeps them (8-byte little-endian), so code that
+/// wrongly `get`s a counter and parses it fails here as it would there.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     entries: Mutex<HashMap<String, Vec<u8>>>,
@@ -101,15 +107,22 @@ impl KeyValueStore for MemoryStore {
     fn list_keys(&self) -> Result<Vec<String>, StoreError> {
         Ok(self.keys())
     }
-    fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
         let mut entries = self.lock();
-        match entries.get_mut(key) {
-            Some(current) if current.as_slice() == expected => {
-                *current = new.to_vec();
-                Ok(true)
+        let current = match entries.get(key) {
+            None => 0,
+            Some(bytes) => {
+                let counter: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
+                    StoreError::Backend(format!("the value at `{key}` is not a counter"))
+                })?;
+                i64::from_le_bytes(counter)
             }
-            _ => Ok(false),
-        }
+        };
+        let new = current
+            .checked_add(delta)
+            .ok_or_else(|| StoreError::Backend(format!("the counter at `{key}` would overflow")))?;
+        entries.insert(key.to_owned(), new.to_le_bytes().to_vec());
+        Ok(new)
     }
 }
 
@@ -117,33 +130,51 @@ impl KeyValueStore for MemoryStore {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
-    fn compare_and_swap_succeeds_once_from_the_same_old_value() {
+    fn of_32_concurrent_increments_of_a_fresh_key_exactly_one_sees_1() {
         let store = Arc::new(MemoryStore::new());
-        store.set("k", b"old").unwrap();
-        let winners = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..32)
-            .map(|i| {
-                let (store, winners) = (store.clone(), winners.clone());
-                std::thread::spawn(move || {
-                    if store.compare_and_swap("k", b"old", format!("new{i}").as_bytes()).unwrap() {
-                        winners.fetch_add(1, Ordering::SeqCst);
-                    }
-                })
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || store.increment("k", 1).unwrap())
             })
             .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        assert_eq!(winners.load(Ordering::SeqCst), 1);
+        let mut seen: Vec<i64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        seen.sort();
+        assert_eq!(seen, (1..=32).collect::<Vec<_>>());
+        assert_eq!(store.increment("k", 0).unwrap(), 32, "read without changing");
     }
 
     #[test]
-    fn compare_and_swap_never_creates_a_key() {
+    fn incrementing_a_value_that_is_no_counter_is_an_error_not_a_reset() {
         let store = MemoryStore::new();
-        assert!(!store.compare_and_swap("absent", b"", b"v").unwrap());
-        assert_eq!(store.get("absent").unwrap(), None);
+        store.set("k", b"{\"v\":1}").unwrap();
+        assert!(matches!(store.increment("k", 1), Err(StoreError::Backend(_))));
+        assert_eq!(store.get("k").unwrap().unwrap(), b"{\"v\":1}");
+    }
+
+    #[test]
+    fn counters_are_stored_as_spin_sqlite_stores_them() {
+        let store = MemoryStore::new();
+        store.increment("k", 5).unwrap();
+        assert_eq!(store.get("k").unwrap().unwrap(), 5i64.to_le_bytes());
+    }
+
+    /// The port offers no compare-and-swap, and the Spin adapter calls none, so nothing can rely
+    /// on an answer that Spin's Redis store gets wrong (it writes, then reports a conflict).
+    #[test]
+    fn no_product_code_can_use_cas() {
+        let forbidden = [["compare", "_and_", "swap"].concat(), ["atomics::", "swap"].concat(), ["Cas::", "new"].concat()];
+        let sources = [
+            ("platform/src/kv.rs", include_str!("kv.rs")),
+            ("platform/src/record.rs", include_str!("record.rs")),
+            ("spin-platform/src/kv.rs", include_str!("../../spin-platform/src/kv.rs")),
+        ];
+        for (path, text) in sources {
+            for needle in &forbidden {
+                assert!(!text.contains(needle.as_str()), "{path} mentions {needle}");
+            }
+        }
     }
 }

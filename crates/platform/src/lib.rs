@@ -9,11 +9,15 @@ pub mod clock;
 pub mod housekeeping;
 pub mod kv;
 pub mod outbound;
+pub mod record;
 pub mod secret;
+pub mod sleep;
 pub mod variables;
 pub mod web;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use kv::{KeyValueStore, MemoryStore, StoreError};
 pub use outbound::{HttpClient, OutboundError};
+pub use record::RecordError;
+pub use sleep::{Sleep, ThreadSleep};
 pub use variables::{StaticVariables, VariableError, Variables};

@@ -7,9 +7,13 @@ use spin_sdk::wit::wasi::keyvalue::{atomics, store as wasi_store};
 const STORE_LABEL: &str = "default";
 
 /// The app's `default` key-value store (must be listed in the component's `key_value_stores`).
+///
+/// It implements no compare-and-swap: Spin 4.1's Redis store writes the value and then reports
+/// a conflict, so the port has none (see `platform::kv`). `increment` (Redis `INCR`, a SQLite
+/// transaction) is atomic on every Spin store.
 pub struct SpinStore {
     store: Store,
-    /// Opened only when a compare-and-swap happens, so read-only requests cost no extra call.
+    /// Opened only when an increment happens, so read-only requests cost no extra call.
     bucket: OnceCell<wasi_store::Bucket>,
 }
 
@@ -49,19 +53,8 @@ impl KeyValueStore for SpinStore {
         self.store.get_keys().map_err(map_spin_error)
     }
 
-    fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
-        let cas = atomics::Cas::new(self.bucket()?, key).map_err(map_wasi_error)?;
-        // `current` pins the version the host compares against at `swap`. An absent key is a
-        // conflict by contract: Spin's SQLite backend would upsert it non-atomically.
-        match cas.current().map_err(map_wasi_error)? {
-            Some(current) if current == expected => {}
-            _ => return Ok(false),
-        }
-        match atomics::swap(cas, new) {
-            Ok(()) => Ok(true),
-            Err(atomics::CasError::CasFailed(_)) => Ok(false),
-            Err(atomics::CasError::StoreError(e)) => Err(map_wasi_error(e)),
-        }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        atomics::increment(self.bucket()?, key, delta).map_err(map_wasi_error)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Sleeping inside a Spin component without a tokio runtime: wait on a
 //! `wasi:clocks/monotonic-clock` pollable registered with Spin's executor.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 use wasi::clocks::monotonic_clock;
@@ -23,4 +24,14 @@ pub async fn sleep(duration: Duration) {
         Poll::Pending
     })
     .await
+}
+
+/// [`sleep`] as the platform's [`platform::Sleep`] port.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SpinSleep;
+
+impl platform::Sleep for SpinSleep {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + '_>> {
+        Box::pin(sleep(duration))
+    }
 }
