@@ -5,9 +5,10 @@
 mod directory;
 
 use oauth_core::endpoints::{MAX_BODY_BYTES, OAuthError, Provider};
+use oauth_core::tokens::Rotation;
 use platform::web::{self, Request, Response};
 use platform::{SystemClock, Variables};
-use spin_platform::{SpinStore, SpinVariables};
+use spin_platform::{SpinSleep, SpinStore, SpinVariables};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
@@ -26,7 +27,21 @@ async fn respond(request: Request) -> Response {
         Ok(store) => store,
         Err(error) => return OAuthError::store(&error).into_response(),
     };
+    let grace = Rotation::grace_from(variables.get(Rotation::GRACE_VARIABLE).ok().flatten().as_deref());
+    let refresh_grace_secs = match grace {
+        Ok(secs) => secs,
+        Err(error) => {
+            return OAuthError::server_error(error.to_string()).into_response();
+        }
+    };
     let directory = ClerkDirectory::from_variables(&variables);
-    let provider = Provider { store: &store, clock: &SystemClock, directory: &directory, base_url };
+    let provider = Provider {
+        store: &store,
+        clock: &SystemClock,
+        directory: &directory,
+        base_url,
+        refresh_grace_secs,
+        sleep: &SpinSleep,
+    };
     provider.handle(&request).await
 }

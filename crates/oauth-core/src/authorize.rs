@@ -6,8 +6,9 @@
 //! after that, errors go back to the client's redirect URI with `error`, `state` and `iss`
 //! (RFC 6749 §4.1.2.1, RFC 9207).
 
+use platform::record::{self, RecordError};
 use platform::secret::{RandomError, random_token};
-use platform::{Clock, KeyValueStore, StoreError};
+use platform::{Clock, KeyValueStore};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::lookup_client;
@@ -17,7 +18,6 @@ use crate::lifetimes::AUTHORIZATION_CODE_TTL;
 use crate::props::UserProps;
 use crate::records::{CodeRecord, RECORD_VERSION};
 use crate::rules::{pkce, redirect_uri, resource, scope};
-use crate::storage;
 
 /// A validated authorization request: what the consent page shows and what
 /// [`complete_authorization`] needs. Serialisable so the sign-in flow can keep it server-side
@@ -122,7 +122,7 @@ pub enum AuthorizeError {
     Redirect(ErrorRedirect),
     /// The store failed: a 503 page (nothing was trusted yet, so no redirect).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] RecordError),
 }
 
 impl AuthorizeError {
@@ -225,7 +225,7 @@ pub enum CompleteError {
     #[error("the client no longer exists")]
     ClientGone,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] RecordError),
     #[error(transparent)]
     Random(#[from] RandomError),
 }
@@ -261,7 +261,7 @@ pub fn complete_authorization(
         expires_at,
         redeemed: false,
     };
-    storage::save(store, &keys::code(&code), &record)?;
+    record::save(store, &keys::code(&code), &record)?;
     let mut pairs = vec![("code", code.as_str())];
     if let Some(state) = &validated.state {
         pairs.push(("state", state));

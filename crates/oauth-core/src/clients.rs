@@ -1,7 +1,8 @@
 //! Client registration (RFC 7591), lookup, authentication and idle expiry.
 
+use platform::record::{self, RecordError};
 use platform::secret::{RandomError, random_token};
-use platform::{Clock, KeyValueStore, StoreError};
+use platform::{Clock, KeyValueStore};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
@@ -9,7 +10,6 @@ use crate::keys;
 use crate::lifetimes::{CLIENT_IDLE_TTL, CLIENT_TOUCH_INTERVAL};
 use crate::records::{AuthMethod, ClientMetadata, ClientRecord, RECORD_VERSION};
 use crate::rules::redirect_uri;
-use crate::storage::{self, Loaded};
 
 /// Most redirect URIs one client may register.
 const MAX_REDIRECT_URIS: usize = 20;
@@ -27,7 +27,7 @@ pub enum RegistrationError {
     #[error("{0}")]
     InvalidClientMetadata(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] RecordError),
     #[error(transparent)]
     Random(#[from] RandomError),
 }
@@ -61,8 +61,8 @@ pub fn register_client(
         last_used_at: now,
         expires_at: now + CLIENT_IDLE_TTL,
     };
-    let key = keys::client(&client_id).ok_or_else(|| StoreError::Backend("generated client id is malformed".into()))?;
-    storage::save(store, &key, &client)?;
+    let key = keys::client(&client_id).ok_or(RecordError::InvalidKey { what: "client" })?;
+    record::save(store, &key, &client)?;
     Ok(Registration { client, client_secret })
 }
 
@@ -71,17 +71,9 @@ pub fn lookup_client(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
     client_id: &str,
-) -> Result<Option<ClientRecord>, StoreError> {
-    Ok(load(store, clock, client_id)?.map(|loaded| loaded.record))
-}
-
-fn load(
-    store: &dyn KeyValueStore,
-    clock: &dyn Clock,
-    client_id: &str,
-) -> Result<Option<Loaded<ClientRecord>>, StoreError> {
+) -> Result<Option<ClientRecord>, RecordError> {
     match keys::client(client_id) {
-        Some(key) => storage::load(store, clock, &key),
+        Some(key) => record::load(store, clock, &key),
         None => Ok(None),
     }
 }
@@ -100,7 +92,7 @@ pub enum ClientAuthError {
     #[error("client authentication failed")]
     InvalidClient,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] RecordError),
 }
 
 /// Authenticates a client at the token or revocation endpoint. The method used must be the
@@ -122,18 +114,18 @@ pub fn authenticate(
     if secret_ok { Ok(client) } else { Err(ClientAuthError::InvalidClient) }
 }
 
-/// Records that the client was used, extending its life; writes at most once a day. A lost
-/// race here only means another request already wrote a fresh timestamp, so it is ignored.
-pub fn touch_client(store: &dyn KeyValueStore, clock: &dyn Clock, client_id: &str) -> Result<(), StoreError> {
+/// Records that the client was used, extending its life; writes at most once a day. A plain
+/// write: concurrent touches all write "used now" into an otherwise unchanged record (nothing
+/// else writes a client after registration), so whichever lands last is right.
+pub fn touch_client(store: &dyn KeyValueStore, clock: &dyn Clock, client_id: &str) -> Result<(), RecordError> {
     let now = clock.now_unix();
-    let (Some(loaded), Some(key)) = (load(store, clock, client_id)?, keys::client(client_id)) else {
+    let (Some(client), Some(key)) = (lookup_client(store, clock, client_id)?, keys::client(client_id)) else {
         return Ok(());
     };
-    if now < loaded.record.last_used_at + CLIENT_TOUCH_INTERVAL {
+    if now < client.last_used_at + CLIENT_TOUCH_INTERVAL {
         return Ok(());
     }
-    let touched = ClientRecord { last_used_at: now, expires_at: now + CLIENT_IDLE_TTL, ..loaded.record.clone() };
-    storage::swap(store, &key, &loaded, &touched).map(|_| ())
+    record::save(store, &key, &ClientRecord { last_used_at: now, expires_at: now + CLIENT_IDLE_TTL, ..client })
 }
 
 fn parse_metadata(body: &[u8]) -> Result<ClientMetadata, RegistrationError> {

@@ -1,24 +1,29 @@
-//! Grants: creation with the authorization code, the compare-and-swap that commits every token
-//! change, and revocation.
+//! Grants: creation with the authorization code, committing issued tokens, and revocation,
+//! without compare-and-swap.
 //!
-//! Why revocation is safe with a one-read hot path: the MCP server reads only the access-token
-//! record, so revoking must delete those records. Every issuer first writes its new token
-//! records, then adds their hashes to the grant with a compare-and-swap; revocation swaps the
-//! grant to `Revoked` and then deletes every listed token. Whichever swap comes second sees the
-//! other's change: an issuer that loses to a revocation deletes the records it just wrote, and a
-//! revocation that comes after an issue finds the new hashes on the grant.
+//! The MCP hot path reads only the access-token record, so revoking must delete those records.
+//! Two writers meet here, each doing its two steps in this order:
+//! - an **issuer** (the one request holding the claim of the code or of the refresh token, so
+//!   the grant's only writer at that moment) writes its token records, then the grant listing
+//!   them ([`commit`]), then reads the revocation marker; if the grant is revoked it deletes its
+//!   own tokens;
+//! - a **revocation** ([`revoke_grant`]) writes the marker `oauth:revoked:<grant id>` (nothing
+//!   else ever writes it), then reads the grant and deletes every token it lists.
+//!
+//! On any linearizable store one of them sees the other's first step, whichever order the
+//! writes land in: if the issuer's marker read comes before the revocation's marker write, the
+//! issuer's grant write came before the revocation's grant read, which then lists the new
+//! tokens; otherwise the issuer sees the marker. Either way the new tokens end up deleted.
 
+use platform::record::{self, RecordError};
 use platform::secret::random_token;
-use platform::{Clock, KeyValueStore, StoreError};
+use platform::{Clock, KeyValueStore};
 
 use crate::authorize::ValidatedAuthorization;
 use crate::keys;
+use crate::lifetimes::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL};
 use crate::props::UserProps;
-use crate::records::{GrantRecord, GrantState, RECORD_VERSION};
-use crate::storage::{self, Loaded};
-
-/// How often a revocation retries its swap when the grant keeps changing under it.
-const REVOKE_ATTEMPTS: usize = 16;
+use crate::records::{GrantRecord, GrantState, RECORD_VERSION, RevokedGrant};
 
 /// Stores a new `Pending` grant for a code about to be issued; returns its id.
 pub(crate) fn create_pending(
@@ -42,12 +47,12 @@ pub(crate) fn create_pending(
         access_tokens: Vec::new(),
         refresh: None,
     };
-    storage::save(store, &grant_key(&grant_id)?, &grant)?;
+    record::save(store, &grant_key(&grant_id)?, &grant)?;
     Ok(grant_id)
 }
 
-pub(crate) fn grant_key(grant_id: &str) -> Result<String, StoreError> {
-    keys::grant(grant_id).ok_or_else(|| StoreError::Backend("malformed grant id".into()))
+fn grant_key(grant_id: &str) -> Result<String, RecordError> {
+    keys::grant(grant_id).ok_or(RecordError::InvalidKey { what: "grant" })
 }
 
 /// Reads a grant (expired counts as absent).
@@ -55,45 +60,65 @@ pub(crate) fn load(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
     grant_id: &str,
-) -> Result<Option<Loaded<GrantRecord>>, StoreError> {
+) -> Result<Option<GrantRecord>, RecordError> {
     match keys::grant(grant_id) {
-        Some(key) => storage::load(store, clock, &key),
+        Some(key) => record::load(store, clock, &key),
         None => Ok(None),
     }
 }
 
-/// Commits `new` over the grant read as `loaded`; `false` if it changed meanwhile.
-pub(crate) fn commit(
+/// Writes the grant as its current single writer (the holder of a code or refresh-token claim).
+pub(crate) fn commit(store: &dyn KeyValueStore, grant: &GrantRecord) -> Result<(), RecordError> {
+    record::save(store, &grant_key(&grant.grant_id)?, grant)
+}
+
+/// True when the grant was revoked (its marker exists, or an older release marked the record).
+pub(crate) fn is_revoked(
     store: &dyn KeyValueStore,
-    loaded: &Loaded<GrantRecord>,
-    new: &GrantRecord,
-) -> Result<bool, StoreError> {
-    storage::swap(store, &grant_key(&new.grant_id)?, loaded, new)
+    clock: &dyn Clock,
+    grant: &GrantRecord,
+) -> Result<bool, RecordError> {
+    Ok(grant.state == GrantState::Revoked || is_marked_revoked(store, clock, &grant.grant_id)?)
 }
 
-/// Revokes a grant and every token issued from it. Idempotent; unknown grants are ignored.
-pub fn revoke_grant(store: &dyn KeyValueStore, clock: &dyn Clock, grant_id: &str) -> Result<(), StoreError> {
-    for _ in 0..REVOKE_ATTEMPTS {
-        let Some(loaded) = load(store, clock, grant_id)? else {
-            return Ok(());
-        };
-        let revoked = GrantRecord { state: GrantState::Revoked, ..loaded.record.clone() };
-        if loaded.record.state == GrantState::Revoked || commit(store, &loaded, &revoked)? {
-            return delete_tokens(store, &revoked);
-        }
+/// True when the revocation marker of `grant_id` exists.
+pub(crate) fn is_marked_revoked(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    grant_id: &str,
+) -> Result<bool, RecordError> {
+    let marker = keys::revoked(grant_id).ok_or(RecordError::InvalidKey { what: "grant revocation" })?;
+    Ok(record::load::<RevokedGrant>(store, clock, &marker)?.is_some())
+}
+
+/// Revokes a grant and every token issued from it: the marker first, then the listed tokens.
+/// Idempotent; unknown grants get a marker too (harmless, and it covers a grant whose record
+/// is being written right now). The grant record itself is left to expire: an issuer in flight
+/// may still write it, and its marker check then deletes what it issued.
+pub fn revoke_grant(store: &dyn KeyValueStore, clock: &dyn Clock, grant_id: &str) -> Result<(), RecordError> {
+    let Some(marker) = keys::revoked(grant_id) else {
+        return Ok(());
+    };
+    let now = clock.now_unix();
+    // Outlives every token the grant can have: a refresh token issued at this very moment
+    // expires after REFRESH_TOKEN_TTL; the access-token lifetime is margin.
+    let expires_at = now + REFRESH_TOKEN_TTL + ACCESS_TOKEN_TTL;
+    record::save(store, &marker, &RevokedGrant { v: RECORD_VERSION, revoked_at: now, expires_at })?;
+    if let Some(grant) = load(store, clock, grant_id)? {
+        delete_tokens(store, &grant)?;
     }
-    Err(StoreError::Backend("grant kept changing during revocation".into()))
+    Ok(())
 }
 
-/// Deletes the access-token and current refresh-token records listed on a revoked grant.
-fn delete_tokens(store: &dyn KeyValueStore, grant: &GrantRecord) -> Result<(), StoreError> {
+/// Deletes the access-token and refresh-token records listed on a grant (their claim counters
+/// stay until the sweep, see `platform::record::discard`).
+fn delete_tokens(store: &dyn KeyValueStore, grant: &GrantRecord) -> Result<(), RecordError> {
     for token in &grant.access_tokens {
-        store.delete(&keys::access_token_by_hash(&token.hash))?;
+        record::discard(store, &keys::access_token_by_hash(&token.hash))?;
     }
     if let Some(pair) = &grant.refresh {
-        store.delete(&keys::refresh_token_by_hash(&pair.current))?;
-        if let Some(previous) = &pair.previous {
-            store.delete(&keys::refresh_token_by_hash(previous))?;
+        for hash in std::iter::once(&pair.current).chain(&pair.previous) {
+            record::discard(store, &keys::refresh_token_by_hash(hash))?;
         }
     }
     Ok(())

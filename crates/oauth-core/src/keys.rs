@@ -11,9 +11,11 @@ const GRANT: &str = "oauth:grant:";
 const CODE: &str = "oauth:code:";
 const ACCESS: &str = "oauth:access:";
 const REFRESH: &str = "oauth:refresh:";
+const REVOKED: &str = "oauth:revoked:";
+const ROTATION: &str = "oauth:rotation:";
 
-/// The marker holding when the last sweep of expired records ran ([`crate::sweep`]).
-pub const SWEEP_MARKER: &str = "oauth:sweep:last";
+/// The prefix of the hourly sweep's turn counters ([`crate::sweep`]; `platform::housekeeping`).
+pub const SWEEP_MARKER: &str = "oauth:sweep:";
 
 /// Which record a key of this namespace holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,8 @@ pub enum RecordKind {
     Code,
     AccessToken,
     RefreshToken,
+    RevokedGrant,
+    Rotation,
 }
 
 /// The kind of record under `key`, or `None` for keys that are not oauth-core records.
@@ -33,6 +37,8 @@ pub fn kind_of(key: &str) -> Option<RecordKind> {
         (CODE, RecordKind::Code),
         (ACCESS, RecordKind::AccessToken),
         (REFRESH, RecordKind::RefreshToken),
+        (REVOKED, RecordKind::RevokedGrant),
+        (ROTATION, RecordKind::Rotation),
     ]
     .into_iter()
     .find_map(|(prefix, kind)| key.starts_with(prefix).then_some(kind))
@@ -60,6 +66,16 @@ pub fn client(client_id: &str) -> Option<String> {
 /// `oauth:grant:<grant_id>`, or `None` for a malformed id.
 pub fn grant(grant_id: &str) -> Option<String> {
     is_valid_id(grant_id).then(|| format!("{GRANT}{grant_id}"))
+}
+
+/// `oauth:revoked:<grant_id>`, or `None` for a malformed id.
+pub fn revoked(grant_id: &str) -> Option<String> {
+    is_valid_id(grant_id).then(|| format!("{REVOKED}{grant_id}"))
+}
+
+/// `oauth:rotation:<sha256(refresh token)>`.
+pub fn rotation(refresh_token: &str) -> String {
+    format!("{ROTATION}{}", secret_hash(refresh_token))
 }
 
 /// `oauth:code:<sha256(code)>`.
@@ -105,7 +121,9 @@ mod tests {
         assert_eq!(kind_of(&code("c")), Some(RecordKind::Code));
         assert_eq!(kind_of(&client("abc").unwrap()), Some(RecordKind::Client));
         assert_eq!(kind_of(&grant("abc").unwrap()), Some(RecordKind::Grant));
-        assert_eq!(kind_of(SWEEP_MARKER), None);
+        assert_eq!(kind_of(&revoked("abc").unwrap()), Some(RecordKind::RevokedGrant));
+        assert_eq!(kind_of(&rotation("t")), Some(RecordKind::Rotation));
+        assert_eq!(kind_of("oauth:sweep:472222"), None);
         assert_eq!(kind_of("signin:state:x"), None);
     }
 
@@ -125,7 +143,15 @@ mod tests {
 
     #[test]
     fn prefixes_are_distinct() {
-        let all = [client("a").unwrap(), grant("a").unwrap(), code("a"), access_token("a"), refresh_token("a")];
+        let all = [
+            client("a").unwrap(),
+            grant("a").unwrap(),
+            code("a"),
+            access_token("a"),
+            refresh_token("a"),
+            revoked("a").unwrap(),
+            rotation("a"),
+        ];
         let prefixes: std::collections::HashSet<_> =
             all.iter().map(|k| k.rsplit_once(':').unwrap().0.to_owned()).collect();
         assert_eq!(prefixes.len(), all.len());

@@ -20,7 +20,6 @@ pub mod lifetimes;
 pub mod props;
 pub mod records;
 pub mod rules;
-mod storage;
 pub mod sweep;
 pub mod tokens;
 

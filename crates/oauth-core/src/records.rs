@@ -1,34 +1,18 @@
 //! The key-value records: versioned JSON, each with `expires_at` (Unix seconds).
 //!
 //! Which key each record lives under is decided in [`crate::keys`]; how records are read,
-//! expired and swapped is in [`crate::storage`].
+//! expired, claimed and swept is `platform::record`'s (one format for every namespace). The
+//! formats are those of the previous release, plus optional fields it ignores, so the clients,
+//! grants and tokens of a running deployment survive an upgrade (and a rollback).
 
+use platform::impl_record;
+use platform::record::Helper;
 use serde::{Deserialize, Serialize};
 
 use crate::props::UserProps;
 
-/// The record format version every record carries as `v`. A record with another version is
-/// treated as absent (a newer deployment's data is never misread).
-pub const RECORD_VERSION: u32 = 1;
-
-/// What every stored record offers the storage layer.
-pub trait Record: Serialize + serde::de::DeserializeOwned {
-    fn version(&self) -> u32;
-    fn expires_at(&self) -> u64;
-}
-
-macro_rules! record {
-    ($t:ty) => {
-        impl Record for $t {
-            fn version(&self) -> u32 {
-                self.v
-            }
-            fn expires_at(&self) -> u64 {
-                self.expires_at
-            }
-        }
-    };
-}
+/// The record format version every record carries as `v` (see `platform::record`).
+pub use platform::record::VERSION as RECORD_VERSION;
 
 /// How a client authenticates at the token and revocation endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,7 +75,7 @@ pub struct ClientRecord {
     /// `last_used_at` + 90 days: clients expire after long disuse.
     pub expires_at: u64,
 }
-record!(ClientRecord);
+impl_record!(ClientRecord, "client");
 
 /// Where a grant is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,7 +85,8 @@ pub enum GrantState {
     Pending,
     /// The code was exchanged; tokens exist.
     Active,
-    /// Revoked; kept as a tombstone so concurrent writers fail their compare-and-swap.
+    /// Revoked, as the previous release marked it. Revocation now writes a separate marker
+    /// ([`RevokedGrant`]) that nothing overwrites; this state is only read, from older records.
     Revoked,
 }
 
@@ -112,8 +97,8 @@ pub struct LiveToken {
     pub expires_at: u64,
 }
 
-/// The grant's refresh tokens: the current one, and the one it replaced, which stays usable
-/// until the current one is first used (a retry after a lost response).
+/// The grant's refresh-token records that revocation deletes: the current one, and the one it
+/// replaced (kept until it expires, so a replay after the grace window is recognised).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshPair {
     pub current: String,
@@ -121,8 +106,9 @@ pub struct RefreshPair {
 }
 
 /// `oauth:grant:<grant_id>`: one user's authorization of one client, from one authorization
-/// code. It is the linearisation point of every token change: issuing, rotating and revoking
-/// all compare-and-swap this record.
+/// code. Written when the code is issued, then only by the request that holds the claim of the
+/// code or of the current refresh token (one writer at a time), listing the tokens revocation
+/// must delete. See [`crate::grants`] for why revocation needs no compare-and-swap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GrantRecord {
     pub v: u32,
@@ -141,9 +127,9 @@ pub struct GrantRecord {
     #[serde(default)]
     pub refresh: Option<RefreshPair>,
 }
-record!(GrantRecord);
+impl_record!(GrantRecord, "grant");
 
-/// `oauth:code:<sha256(code)>`: single-use, 10 minutes.
+/// `oauth:code:<sha256(code)>`: single-use, 10 minutes, claimed at `...#claim`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodeRecord {
     pub v: u32,
@@ -156,10 +142,10 @@ pub struct CodeRecord {
     pub resource: String,
     pub scope: Vec<String>,
     pub expires_at: u64,
-    /// Set (by compare-and-swap) when the code is exchanged; a second exchange is a replay.
+    /// Set by the request that won the code's claim; a later presentation is a replay.
     pub redeemed: bool,
 }
-record!(CodeRecord);
+impl_record!(CodeRecord, "authorization code", [Helper::Claim]);
 
 /// `oauth:access:<sha256(token)>`: everything the MCP hot path needs, in one read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,7 +159,7 @@ pub struct AccessTokenRecord {
     pub expires_at: u64,
     pub props: UserProps,
 }
-record!(AccessTokenRecord);
+impl_record!(AccessTokenRecord, "access token");
 
 impl AccessTokenRecord {
     pub fn has_scope(&self, scope: &str) -> bool {
@@ -181,14 +167,41 @@ impl AccessTokenRecord {
     }
 }
 
-/// `oauth:refresh:<sha256(token)>`: maps a refresh token to its grant. Whether it is still
-/// honoured is decided by the grant's [`RefreshPair`], so superseded tokens keep their record
-/// (until they expire) and a replay of one can be recognised and revoke the grant.
+/// `oauth:refresh:<sha256(token)>`: maps a refresh token to its grant. Its first presentation
+/// claims it (`...#claim`) and rotates it; the record stays, with `rotated_at`, until it expires,
+/// so a later presentation gets the rotation's answer within the grace window and revokes the
+/// grant after it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RefreshTokenRecord {
     pub v: u32,
     pub grant_id: String,
     pub client_id: String,
     pub expires_at: u64,
+    /// When the token was first seen claimed (by the rotation that won it, or a later
+    /// presentation that found it claimed): the start of its grace window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<u64>,
 }
-record!(RefreshTokenRecord);
+impl_record!(RefreshTokenRecord, "refresh token", [Helper::Claim]);
+
+/// `oauth:revoked:<grant_id>`: the grant is revoked. Written by every revocation and never
+/// overwritten by anything else; it outlives every token the grant could have issued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevokedGrant {
+    pub v: u32,
+    pub revoked_at: u64,
+    pub expires_at: u64,
+}
+impl_record!(RevokedGrant, "grant revocation");
+
+/// `oauth:rotation:<sha256(refresh token)>`: the answer of the rotation of that refresh token,
+/// sealed with a key derived from the token itself (`platform::secret::seal`), for the other
+/// presentations of the same token within the grace window. Expires with the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RotationRecord {
+    pub v: u32,
+    pub expires_at: u64,
+    /// The sealed [`crate::tokens::TokenResponse`] plus the access token's expiry.
+    pub sealed: String,
+}
+impl_record!(RotationRecord, "refresh-token rotation");

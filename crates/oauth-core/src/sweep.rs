@@ -7,41 +7,25 @@
 //! namespace through the same expiring read the endpoints use, which deletes what has expired.
 
 use platform::housekeeping;
-use platform::{Clock, KeyValueStore, StoreError};
+use platform::{Clock, KeyValueStore, RecordError};
 
-use crate::keys::{self, RecordKind};
-use crate::records::{AccessTokenRecord, ClientRecord, CodeRecord, GrantRecord, Record, RefreshTokenRecord};
-use crate::storage::{self, Found};
+use crate::keys;
 
 /// Runs [`sweep_expired`] if this hour's turn is free; returns how many records it deleted.
-pub fn sweep_if_due(store: &dyn KeyValueStore, clock: &dyn Clock) -> Result<usize, StoreError> {
-    housekeeping::sweep_if_due(store, clock, keys::SWEEP_MARKER, is_record, |key| delete_if_expired(store, clock, key))
+pub fn sweep_if_due(store: &dyn KeyValueStore, clock: &dyn Clock) -> Result<usize, RecordError> {
+    housekeeping::sweep_if_due(store, clock, keys::SWEEP_MARKER, is_record)
 }
 
-/// Reads up to `max_records` oauth-core records, from a random starting point, and deletes the
-/// expired ones; returns how many it deleted. Records it cannot parse are left alone.
-pub fn sweep_expired(store: &dyn KeyValueStore, clock: &dyn Clock, max_records: usize) -> Result<usize, StoreError> {
-    housekeeping::sweep_keys(store, is_record, max_records, |key| delete_if_expired(store, clock, key))
+/// Reads up to `max_records` oauth-core records (and claim counters), from a random starting
+/// point, and deletes the expired ones (`platform::record::sweep_one`); returns how many it
+/// deleted. Records it cannot parse are left alone.
+pub fn sweep_expired(store: &dyn KeyValueStore, clock: &dyn Clock, max_records: usize) -> Result<usize, RecordError> {
+    housekeeping::sweep_keys(store, clock.now_unix(), is_record, max_records)
 }
 
+/// Records of this namespace and their helper keys (`<record key>#claim`).
 fn is_record(key: &str) -> bool {
     keys::kind_of(key).is_some()
-}
-
-fn delete_if_expired(store: &dyn KeyValueStore, clock: &dyn Clock, key: &str) -> Result<bool, StoreError> {
-    match keys::kind_of(key) {
-        Some(RecordKind::Client) => expired::<ClientRecord>(store, clock, key),
-        Some(RecordKind::Grant) => expired::<GrantRecord>(store, clock, key),
-        Some(RecordKind::Code) => expired::<CodeRecord>(store, clock, key),
-        Some(RecordKind::AccessToken) => expired::<AccessTokenRecord>(store, clock, key),
-        Some(RecordKind::RefreshToken) => expired::<RefreshTokenRecord>(store, clock, key),
-        None => Ok(false),
-    }
-}
-
-/// The endpoints' own read: it deletes the record when it has expired.
-fn expired<T: Record>(store: &dyn KeyValueStore, clock: &dyn Clock, key: &str) -> Result<bool, StoreError> {
-    Ok(matches!(storage::read::<T>(store, clock, key)?, Found::Expired))
 }
 
 #[cfg(test)]
@@ -49,22 +33,24 @@ mod tests {
     use super::*;
     use crate::lifetimes::ACCESS_TOKEN_TTL;
     use crate::tests::fixture;
+    use platform::StoreError;
     use platform::housekeeping::SWEEP_INTERVAL_SECS;
 
     #[test]
-    fn expired_records_go_and_live_ones_stay() {
+    fn expired_records_go_with_their_claim_counters_and_live_ones_stay() {
         let f = fixture();
         let unredeemed = f.code();
         let tokens = f.tokens();
         f.store.set("other:namespace", b"kept").unwrap();
         f.clock.advance(ACCESS_TOKEN_TTL + 1);
         let deleted = sweep_expired(&f.store, &f.clock, usize::MAX).unwrap();
-        // Both codes (the redeemed one's and the unredeemed one), the pending grant (with the
-        // user's profile) of the unredeemed code, and the access token.
+        // Both codes (the redeemed one's with its claim counter, and the unredeemed one), the
+        // pending grant (with the user's profile) of the unredeemed code, and the access token.
         assert_eq!(deleted, 4);
         let grants = f.store.keys().into_iter().filter(|k| k.starts_with("oauth:grant:")).count();
         assert_eq!(grants, 1, "the active grant stays");
         assert!(!f.store.exists(&keys::code(&unredeemed)).unwrap());
+        assert!(f.store.keys().iter().all(|k| !k.starts_with("oauth:code:")), "{:?}", f.store.keys());
         assert!(!f.store.exists(&keys::access_token(&tokens.access_token)).unwrap());
         assert!(f.store.exists(&keys::refresh_token(&tokens.refresh_token)).unwrap(), "30 days");
         assert!(f.store.exists(&keys::client(&f.client_id()).unwrap()).unwrap());
@@ -94,17 +80,26 @@ mod tests {
         assert_eq!(left, 10 - deleted, "5 codes and their 5 pending grants, less what was deleted");
     }
 
+    /// The records of this namespace, without its sweep-turn counters.
+    fn records(f: &crate::tests::Fixture) -> usize {
+        f.store.keys().iter().filter(|k| is_record(k)).count()
+    }
+
     #[test]
-    fn the_sweep_runs_once_an_hour() {
+    fn the_sweep_runs_once_per_clock_hour() {
         let f = fixture();
+        let into_hour = f.clock.now_unix() % SWEEP_INTERVAL_SECS;
         f.code();
-        f.clock.advance(ACCESS_TOKEN_TTL);
+        f.clock.advance(SWEEP_INTERVAL_SECS - into_hour); // the start of the next hour
         assert_eq!(sweep_if_due(&f.store, &f.clock).unwrap(), 2, "the code and its pending grant");
         f.code();
         f.clock.advance(SWEEP_INTERVAL_SECS - 1);
-        assert_eq!(sweep_if_due(&f.store, &f.clock).unwrap(), 0, "not yet");
+        assert_eq!(sweep_if_due(&f.store, &f.clock).unwrap(), 0, "not in the same hour");
+        assert_eq!(records(&f), 3, "client, code, grant");
         f.clock.advance(1);
         assert_eq!(sweep_if_due(&f.store, &f.clock).unwrap(), 2);
+        let turns: Vec<String> = f.store.keys().into_iter().filter(|k| k.starts_with(keys::SWEEP_MARKER)).collect();
+        assert_eq!(turns.len(), 1, "only this hour's turn counter is kept: {turns:?}");
     }
 
     #[test]
@@ -120,8 +115,8 @@ mod tests {
             fn delete(&self, key: &str) -> Result<(), StoreError> {
                 self.0.delete(key)
             }
-            fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
-                self.0.compare_and_swap(key, expected, new)
+            fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+                self.0.increment(key, delta)
             }
         }
         let f = fixture();

@@ -112,9 +112,10 @@ impl KeyValueStore for MemoryStore {
         let current = match entries.get(key) {
             None => 0,
             Some(bytes) => {
-                let counter: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
-                    StoreError::Backend(format!("the value at `{key}` is not a counter"))
-                })?;
+                let counter: [u8; 8] = bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| StoreError::Backend(format!("the value at `{key}` is not a counter")))?;
                 i64::from_le_bytes(counter)
             }
         };
@@ -165,7 +166,8 @@ mod tests {
     /// on an answer that Spin's Redis store gets wrong (it writes, then reports a conflict).
     #[test]
     fn no_product_code_can_use_cas() {
-        let forbidden = [["compare", "_and_", "swap"].concat(), ["atomics::", "swap"].concat(), ["Cas::", "new"].concat()];
+        let forbidden =
+            [["compare", "_and_", "swap"].concat(), ["atomics::", "swap"].concat(), ["Cas::", "new"].concat()];
         let sources = [
             ("platform/src/kv.rs", include_str!("kv.rs")),
             ("platform/src/record.rs", include_str!("record.rs")),

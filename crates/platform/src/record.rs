@@ -14,12 +14,16 @@
 //!   (`<record key>#claim`) is incremented; the caller that gets 1 wins, every later one learns
 //!   it lost and how many tried. A record that must recognise a replay after its use is kept as
 //!   a tombstone (a flag in the record, written by the winner) until it expires.
-//! - [`remove`]: deletes a record and its helper keys.
+//! - [`discard`]: deletes a record before it expires (revocation); its helpers stay until the
+//!   sweep finds them orphaned, so a claim already in flight still counts.
 //! - [`sweep_one`]: the housekeeping decision for one key of a namespace.
 //!
 //! **Helper keys** (`<record key>#<helper>`, see [`Helper`]) are counters that belong to a
-//! record. They are never read with `get` (see [`KeyValueStore::increment`]) and live exactly as
-//! long as their record: deleted with it, and swept when their record is gone.
+//! record. They are never read with `get` (see [`KeyValueStore::increment`]). They are deleted
+//! only once their record has expired (with it) or is gone (by the sweep), never while a caller
+//! that read the record live may still claim it; and a claim made after the record's expiry
+//! does not count ([`Claim::Expired`]), so a counter deleted with an expired record cannot hand
+//! out a second win.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -171,13 +175,20 @@ pub fn save<T: Record>(store: &dyn KeyValueStore, key: &str, record: &T) -> Resu
     Ok(())
 }
 
-/// Deletes the record at `key` and its helper keys.
-pub fn remove<T: Record>(store: &dyn KeyValueStore, key: &str) -> Result<(), RecordError> {
+/// Deletes an expired record at `key` and its helper keys.
+fn remove<T: Record>(store: &dyn KeyValueStore, key: &str) -> Result<(), RecordError> {
     store.delete(key)?;
     for helper in T::HELPERS {
         store.delete(&helper.key(key))?;
     }
     Ok(())
+}
+
+/// Deletes the record at `key` before it expires. Its helper keys are left for the sweep (see
+/// the module documentation): deleting a claim counter now could let a caller that read the
+/// record a moment ago win it a second time.
+pub fn discard(store: &dyn KeyValueStore, key: &str) -> Result<(), RecordError> {
+    Ok(store.delete(key)?)
 }
 
 /// The outcome of a [`claim`].
@@ -187,16 +198,24 @@ pub enum Claim {
     Won,
     /// Someone claimed it before; `attempts` callers have tried so far, this one included.
     Lost { attempts: i64 },
+    /// The record expired before the claim landed: nobody may use it any more.
+    Expired,
 }
 
-/// Claims the record at `record_key` for single use: the first caller wins, on every store
-/// (an atomic increment of `<record key>#claim`; no compare-and-swap). Call it only after
-/// reading the record live and checking everything that should not use it up.
-pub fn claim(store: &dyn KeyValueStore, record_key: &str) -> Result<Claim, RecordError> {
-    match store.increment(&Helper::Claim.key(record_key), 1)? {
-        1 => Ok(Claim::Won),
-        attempts => Ok(Claim::Lost { attempts }),
+/// Claims `record`, read live at `record_key`, for single use: the first caller wins, on every
+/// store (an atomic increment of `<record key>#claim`; no compare-and-swap). Call it only after
+/// checking everything that should not use the record up.
+pub fn claim<T: Record>(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    record_key: &str,
+    record: &T,
+) -> Result<Claim, RecordError> {
+    let attempts = store.increment(&Helper::Claim.key(record_key), 1)?;
+    if clock.now_unix() >= record.expires_at() {
+        return Ok(Claim::Expired);
     }
+    Ok(if attempts == 1 { Claim::Won } else { Claim::Lost { attempts } })
 }
 
 /// The next number of the sequence that belongs to `record_key` (1, 2, ...), unique across
@@ -222,7 +241,8 @@ struct Header {
 /// something. Records it cannot read, and other format versions, are left alone.
 pub fn sweep_one(store: &dyn KeyValueStore, now: u64, key: &str) -> Result<bool, RecordError> {
     if let Some(owner) = helper_owner(key) {
-        if store.exists(owner)? {
+        // Gone already when its record was swept a moment ago.
+        if store.exists(owner)? || !store.exists(key)? {
             return Ok(false);
         }
         store.delete(key)?;
@@ -266,7 +286,7 @@ mod tests {
     fn a_saved_record_reads_back_until_it_expires_then_it_and_its_helpers_are_gone() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(100));
         save(&store, "n:1", &note(110)).unwrap();
-        assert_eq!(claim(&store, "n:1").unwrap(), Claim::Won);
+        assert_eq!(claim(&store, &clock, "n:1", &note(110)).unwrap(), Claim::Won);
         assert_eq!(load::<Note>(&store, &clock, "n:1").unwrap(), Some(note(110)));
         clock.advance(10);
         assert!(matches!(read::<Note>(&store, &clock, "n:1").unwrap(), Found::Expired));
@@ -291,15 +311,30 @@ mod tests {
         let threads: Vec<_> = (0..32)
             .map(|_| {
                 let store = store.clone();
-                std::thread::spawn(move || claim(&*store, "n:1").unwrap())
+                std::thread::spawn(move || claim(&*store, &ManualClock::at(100), "n:1", &note(110)).unwrap())
             })
             .collect();
         let outcomes: Vec<Claim> = threads.into_iter().map(|t| t.join().unwrap()).collect();
         assert_eq!(outcomes.iter().filter(|c| **c == Claim::Won).count(), 1);
-        let mut attempts: Vec<i64> =
-            outcomes.iter().filter_map(|c| if let Claim::Lost { attempts } = c { Some(*attempts) } else { None }).collect();
+        let mut attempts: Vec<i64> = outcomes
+            .iter()
+            .filter_map(|c| if let Claim::Lost { attempts } = c { Some(*attempts) } else { None })
+            .collect();
         attempts.sort();
         assert_eq!(attempts, (2..=32).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_claim_that_lands_after_the_expiry_does_not_win_and_discard_keeps_the_counter() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(100));
+        let record = note(110);
+        save(&store, "n:1", &record).unwrap();
+        clock.advance(10);
+        assert_eq!(claim(&store, &clock, "n:1", &record).unwrap(), Claim::Expired);
+        save(&store, "n:2", &record).unwrap();
+        assert_eq!(claim(&store, &ManualClock::at(100), "n:2", &record).unwrap(), Claim::Won);
+        discard(&store, "n:2").unwrap();
+        assert_eq!(claim(&store, &ManualClock::at(100), "n:2", &record).unwrap(), Claim::Lost { attempts: 2 });
     }
 
     #[test]
@@ -323,17 +358,18 @@ mod tests {
     #[test]
     fn the_sweep_deletes_expired_records_with_their_helpers_and_orphaned_helpers() {
         let store = MemoryStore::new();
+        let clock = ManualClock::at(40);
         save(&store, "n:old", &note(50)).unwrap();
-        claim(&store, "n:old").unwrap();
+        claim(&store, &clock, "n:old", &note(50)).unwrap();
         save(&store, "n:live", &note(500)).unwrap();
-        claim(&store, "n:live").unwrap();
+        claim(&store, &clock, "n:live", &note(500)).unwrap();
         store.increment("n:gone#seq", 1).unwrap();
         // Any earlier release's record shape: only the header matters.
         store.set("n:legacy", br#"{"v":1,"expires_at":60,"consumed":true}"#).unwrap();
         store.set("n:garbage", b"{").unwrap();
         let keys = store.keys();
         let deleted = keys.iter().filter(|k| sweep_one(&store, 100, k).unwrap()).count();
-        assert_eq!(deleted, 4, "n:old, its claim (with it or as an orphan), n:gone#seq, n:legacy");
+        assert_eq!(deleted, 3, "n:old (with its claim), n:gone#seq, n:legacy");
         assert_eq!(store.keys(), ["n:garbage", "n:live", "n:live#claim"]);
     }
 

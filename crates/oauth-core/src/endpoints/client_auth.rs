@@ -23,7 +23,7 @@ pub(super) fn authenticate_client(
     let presented = presented(basic, form)?;
     authenticate(store, clock, &presented).map_err(|e| match e {
         ClientAuthError::InvalidClient => OAuthError::invalid_client(used_basic),
-        ClientAuthError::Store(e) => OAuthError::store(&e),
+        ClientAuthError::Store(e) => OAuthError::record(&e),
     })
 }
 

@@ -1,8 +1,8 @@
 //! OAuth JSON error responses (RFC 6749 §5.2, RFC 7591 §3.2.2).
 
 use http::StatusCode;
-use platform::StoreError;
 use platform::web::{self, Response};
+use platform::{RecordError, StoreError};
 use serde::Serialize;
 
 /// An error response: status, `error`, `error_description`, and whether to challenge for HTTP
@@ -13,6 +13,8 @@ pub struct OAuthError {
     pub error: &'static str,
     pub description: String,
     pub basic_challenge: bool,
+    /// `Retry-After` seconds; 503 answers without one get 5.
+    pub retry_after: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -23,7 +25,7 @@ struct Body<'a> {
 
 impl OAuthError {
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, description: description.into(), basic_challenge: false }
+        Self { status, error, description: description.into(), basic_challenge: false, retry_after: None }
     }
 
     pub fn bad_request(error: &'static str, description: impl Into<String>) -> Self {
@@ -46,14 +48,29 @@ impl OAuthError {
         )
     }
 
+    /// 500 `server_error`: our own fault (a bug or a broken configuration).
+    pub fn server_error(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", description)
+    }
+
+    /// A failed record operation: 503 when the store failed, 500 for our own bug.
+    pub fn record(error: &RecordError) -> Self {
+        match error {
+            RecordError::Store(e) => Self::store(e),
+            other => Self::server_error(other.to_string()),
+        }
+    }
+
     pub fn into_response(self) -> Response {
         let mut response = web::json(self.status, &Body { error: self.error, error_description: &self.description });
         web::append_header(&mut response, "pragma", "no-cache");
         if self.basic_challenge {
             web::append_header(&mut response, "www-authenticate", "Basic realm=\"oauth\", charset=\"UTF-8\"");
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            web::append_header(&mut response, "retry-after", "5");
+        match (self.retry_after, self.status) {
+            (Some(seconds), _) => web::append_header(&mut response, "retry-after", &seconds.to_string()),
+            (None, StatusCode::SERVICE_UNAVAILABLE) => web::append_header(&mut response, "retry-after", "5"),
+            _ => {}
         }
         response
     }
@@ -62,5 +79,11 @@ impl OAuthError {
 impl From<StoreError> for OAuthError {
     fn from(error: StoreError) -> Self {
         OAuthError::store(&error)
+    }
+}
+
+impl From<RecordError> for OAuthError {
+    fn from(error: RecordError) -> Self {
+        OAuthError::record(&error)
     }
 }

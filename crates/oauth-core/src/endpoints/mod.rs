@@ -26,7 +26,7 @@ mod tests;
 
 use http::{Method, StatusCode};
 use platform::web::{self, Cors, Request, Response};
-use platform::{Clock, KeyValueStore};
+use platform::{Clock, KeyValueStore, Sleep};
 
 use crate::directory::UserDirectory;
 use metadata::McpEndpoint;
@@ -44,6 +44,10 @@ pub struct Provider<'a, D> {
     pub directory: &'a D,
     /// Our public origin without a trailing slash (`platform::web::base_url`): the issuer.
     pub base_url: String,
+    /// The refresh-token grace window ([`crate::tokens::Rotation`]).
+    pub refresh_grace_secs: u64,
+    /// How a refresh waits for a concurrent rotation of the same token.
+    pub sleep: &'a dyn Sleep,
 }
 
 /// What a path allows.

@@ -27,7 +27,7 @@ fn register(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> 
     register_client(store, clock, request.body()).map_err(|e| match e {
         RegistrationError::InvalidRedirectUri(d) => OAuthError::bad_request("invalid_redirect_uri", d),
         RegistrationError::InvalidClientMetadata(d) => OAuthError::bad_request("invalid_client_metadata", d),
-        RegistrationError::Store(e) => OAuthError::store(&e),
+        RegistrationError::Store(e) => OAuthError::record(&e),
         RegistrationError::Random(e) => {
             OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string())
         }

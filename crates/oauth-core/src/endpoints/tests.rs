@@ -81,7 +81,14 @@ impl Env {
 }
 
 fn call_with(store: &dyn KeyValueStore, clock: &ManualClock, request: Request) -> Response {
-    let provider = Provider { store, clock, directory: &StaticDirectory, base_url: BASE.to_owned() };
+    let provider = Provider {
+        store,
+        clock,
+        directory: &StaticDirectory,
+        base_url: BASE.to_owned(),
+        refresh_grace_secs: crate::tokens::Rotation::DEFAULT_GRACE_SECS,
+        sleep: &platform::ThreadSleep,
+    };
     block_on(provider.handle(&request))
 }
 
@@ -493,7 +500,7 @@ impl KeyValueStore for DownStore {
     fn delete(&self, _: &str) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("default".into()))
     }
-    fn compare_and_swap(&self, _: &str, _: &[u8], _: &[u8]) -> Result<bool, StoreError> {
+    fn increment(&self, _: &str, _: i64) -> Result<i64, StoreError> {
         Err(StoreError::Unavailable("default".into()))
     }
 }

@@ -10,7 +10,7 @@ use super::form::Form;
 use crate::clients::touch_client;
 use crate::directory::UserDirectory;
 use crate::records::ClientRecord;
-use crate::tokens::{CodeExchange, GrantError, RefreshRequest, TokenResponse, exchange_code, refresh};
+use crate::tokens::{CodeExchange, GrantError, RefreshRequest, Rotation, TokenResponse, exchange_code, refresh};
 
 pub(super) async fn handle<D: UserDirectory>(provider: &Provider<'_, D>, request: &Request) -> Response {
     match token(provider, request).await {
@@ -48,7 +48,8 @@ async fn token<D: UserDirectory>(
                 scope: form.get("scope"),
                 resource: form.get("resource"),
             };
-            refresh(store, clock, provider.directory, &client, &refresh_request).await
+            let rotation = Rotation { grace_secs: provider.refresh_grace_secs, sleep: provider.sleep };
+            refresh(store, clock, provider.directory, &rotation, &client, &refresh_request).await
         }
         other => {
             return Err(OAuthError::bad_request(
@@ -62,5 +63,5 @@ async fn token<D: UserDirectory>(
 
 fn grant_error(error: GrantError) -> OAuthError {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    OAuthError::new(status, error.code(), error.to_string())
+    OAuthError { retry_after: error.retry_after(), ..OAuthError::new(status, error.code(), error.to_string()) }
 }

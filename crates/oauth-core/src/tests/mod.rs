@@ -9,7 +9,7 @@ use platform::{ManualClock, MemoryStore};
 use crate::authorize::{ValidatedAuthorization, complete_authorization, validate_authorization_request};
 use crate::clients::{Registration, register_client};
 use crate::props::UserProps;
-use crate::tokens::{CodeExchange, TokenResponse, exchange_code};
+use crate::tokens::{CodeExchange, Rotation, TokenResponse, exchange_code};
 
 pub const BASE: &str = "https://mcp.example.com";
 pub const REDIRECT: &str = "http://127.0.0.1:4000/callback";
@@ -35,6 +35,11 @@ fn register_public_client(store: &MemoryStore, clock: &ManualClock, name: &str) 
     let body =
         format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none","client_name":"{name}"}}"#);
     register_client(store, clock, body.as_bytes()).unwrap()
+}
+
+/// The default grace window; waits block the calling thread (each test request has its own).
+pub fn rotation() -> Rotation<'static> {
+    Rotation { grace_secs: Rotation::DEFAULT_GRACE_SECS, sleep: &platform::ThreadSleep }
 }
 
 pub fn props() -> UserProps {

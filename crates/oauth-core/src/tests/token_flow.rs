@@ -10,6 +10,7 @@ use crate::tokens::{
 use crate::{UserProps, grants};
 
 const RESOURCE: &str = "https://mcp.example.com/mcp";
+const GRACE: u64 = crate::tokens::Rotation::DEFAULT_GRACE_SECS;
 
 fn verify(f: &Fixture, token: &str) -> Result<crate::AccessTokenRecord, TokenError> {
     verify_access_token(&f.store, &f.clock, token, RESOURCE)
@@ -25,6 +26,7 @@ fn refresh_with(
         &f.store,
         &f.clock,
         directory,
+        &rotation(),
         &f.client.client,
         &RefreshRequest { refresh_token: token, scope, resource: None },
     ))
@@ -163,29 +165,71 @@ fn a_refresh_deletes_the_records_of_expired_access_tokens() {
 }
 
 #[test]
-fn the_previous_refresh_token_works_until_the_new_one_is_used() {
+fn a_retry_within_the_grace_window_gets_the_same_pair_and_nothing_new_is_minted() {
     let f = fixture();
     let first = f.tokens();
     let lost = refresh_token(&f, &first.refresh_token).unwrap();
-    // The response was lost; the client retries with the same token.
+    let keys_after_rotation = f.store.keys().len();
+    f.clock.advance(GRACE - 1);
+    // The response was lost; the client retries with the same token and gets the same pair.
     let retry = refresh_token(&f, &first.refresh_token).unwrap();
-    // The lost one is now superseded: presenting it is a replay that revokes the grant.
-    assert_eq!(refresh_token(&f, &lost.refresh_token).unwrap_err().code(), "invalid_grant");
-    assert!(matches!(verify(&f, &retry.access_token), Err(TokenError::Invalid)));
-    assert_eq!(refresh_token(&f, &retry.refresh_token).unwrap_err().code(), "invalid_grant");
+    assert_eq!((&retry.access_token, &retry.refresh_token), (&lost.access_token, &lost.refresh_token));
+    assert_eq!(retry.expires_in, ACCESS_TOKEN_TTL - (GRACE - 1), "the same token, with its remaining life");
+    assert_eq!(f.store.keys().len(), keys_after_rotation, "nothing new was minted");
+    assert!(verify(&f, &lost.access_token).is_ok());
+    assert!(refresh_token(&f, &lost.refresh_token).is_ok(), "the pair is the grant's live one");
 }
 
 #[test]
-fn an_older_refresh_token_after_the_new_one_was_used_revokes_the_grant() {
+fn a_rotated_refresh_token_after_the_grace_window_revokes_the_grant() {
     let f = fixture();
     let first = f.tokens();
     let second = refresh_token(&f, &first.refresh_token).unwrap();
     let third = refresh_token(&f, &second.refresh_token).unwrap();
+    f.clock.advance(GRACE);
     assert_eq!(refresh_token(&f, &first.refresh_token).unwrap_err().code(), "invalid_grant");
     for access in [&first.access_token, &second.access_token, &third.access_token] {
         assert!(matches!(verify(&f, access), Err(TokenError::Invalid)));
     }
     assert_eq!(refresh_token(&f, &third.refresh_token).unwrap_err().code(), "invalid_grant");
+    assert_eq!(refresh_token(&f, &second.refresh_token).unwrap_err().code(), "invalid_grant");
+}
+
+#[test]
+fn without_a_grace_window_any_second_presentation_revokes_the_grant() {
+    let f = fixture();
+    let first = f.tokens();
+    let strict = crate::tokens::Rotation { grace_secs: 0, ..rotation() };
+    let refresh_strictly = |token: &str| {
+        let request = RefreshRequest { refresh_token: token, scope: None, resource: None };
+        block_on(refresh(&f.store, &f.clock, &StaticDirectory, &strict, &f.client.client, &request))
+    };
+    let second = refresh_strictly(&first.refresh_token).unwrap();
+    assert_eq!(refresh_strictly(&first.refresh_token).unwrap_err().code(), "invalid_grant");
+    assert!(matches!(verify(&f, &second.access_token), Err(TokenError::Invalid)));
+}
+
+#[test]
+fn a_replay_within_the_grace_window_of_a_revoked_grant_is_refused() {
+    let f = fixture();
+    let first = f.tokens();
+    let second = refresh_token(&f, &first.refresh_token).unwrap();
+    revoke_token(&f.store, &f.clock, &f.client.client, &second.refresh_token, None).unwrap();
+    assert_eq!(refresh_token(&f, &first.refresh_token).unwrap_err().code(), "invalid_grant");
+}
+
+#[test]
+fn the_kept_answer_is_sealed_with_the_presented_token() {
+    let f = fixture();
+    let first = f.tokens();
+    let second = refresh_token(&f, &first.refresh_token).unwrap();
+    for (key, value) in f.store.snapshot() {
+        let value = String::from_utf8_lossy(&value);
+        for secret in [&first.refresh_token, &second.access_token, &second.refresh_token] {
+            assert!(!key.contains(secret.as_str()) && !value.contains(secret.as_str()), "{key}");
+        }
+    }
+    assert!(platform::KeyValueStore::exists(&f.store, &crate::keys::rotation(&first.refresh_token)).unwrap());
 }
 
 #[test]
@@ -216,7 +260,8 @@ fn refresh_with_a_foreign_resource_is_invalid_target() {
         scope: None,
         resource: Some("https://other.example/mcp"),
     };
-    let err = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &f.client.client, &request)).unwrap_err();
+    let err =
+        block_on(refresh(&f.store, &f.clock, &StaticDirectory, &rotation(), &f.client.client, &request)).unwrap_err();
     assert_eq!(err.code(), "invalid_target");
 }
 
@@ -226,7 +271,8 @@ fn a_refresh_token_of_another_client_is_refused_without_revoking() {
     let tokens = f.tokens();
     let other = f.another_client();
     let request = RefreshRequest { refresh_token: &tokens.refresh_token, scope: None, resource: None };
-    let err = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &other.client, &request)).unwrap_err();
+    let err =
+        block_on(refresh(&f.store, &f.clock, &StaticDirectory, &rotation(), &other.client, &request)).unwrap_err();
     assert_eq!(err.code(), "invalid_grant");
     assert!(refresh_token(&f, &tokens.refresh_token).is_ok());
 }
@@ -321,17 +367,28 @@ fn only_the_owning_client_can_revoke() {
 }
 
 #[test]
-fn a_replay_during_the_first_redemption_fails_without_revoking() {
+fn a_replay_during_the_first_redemption_revokes_what_that_redemption_issues() {
     use platform::KeyValueStore;
     let f = fixture();
     let code = f.code();
-    // Simulate the first redemption between its code swap and its grant commit.
-    let key = crate::keys::code(&code);
-    let raw = f.store.get(&key).unwrap().unwrap();
-    let mut record: crate::records::CodeRecord = serde_json::from_slice(&raw).unwrap();
-    record.redeemed = true;
-    f.store.set(&key, &serde_json::to_vec(&record).unwrap()).unwrap();
-    let before = f.store.snapshot();
+    // Another request holds the claim but has not yet issued its pair.
+    f.store.increment(&platform::record::Helper::Claim.key(&crate::keys::code(&code)), 1).unwrap();
     assert_eq!(f.exchange(&code).unwrap_err().code(), "invalid_grant");
-    assert_eq!(f.store.snapshot(), before, "the pending grant is left for the first redemption");
+    // The first redemption goes on: it issues its pair, which is dead on arrival.
+    let grant = f.store.keys().into_iter().find(|k| k.starts_with("oauth:grant:")).unwrap();
+    let grant: crate::records::GrantRecord = serde_json::from_slice(&f.store.get(&grant).unwrap().unwrap()).unwrap();
+    let issue = crate::tokens::testing::issue_for(&f.store, &f.clock, &grant);
+    assert!(matches!(verify(&f, &issue.access_token), Err(TokenError::Invalid)));
+    assert_eq!(refresh_token(&f, &issue.refresh_token).unwrap_err().code(), "invalid_grant");
+}
+
+#[test]
+fn a_reused_code_after_refreshes_revokes_every_pair() {
+    let f = fixture();
+    let code = f.code();
+    let first = f.exchange(&code).unwrap();
+    let second = refresh_token(&f, &first.refresh_token).unwrap();
+    assert_eq!(f.exchange(&code).unwrap_err().code(), "invalid_grant");
+    assert!(matches!(verify(&f, &second.access_token), Err(TokenError::Invalid)));
+    assert_eq!(refresh_token(&f, &second.refresh_token).unwrap_err().code(), "invalid_grant");
 }

@@ -1,14 +1,14 @@
 //! `grant_type=authorization_code`.
 
+use platform::record::{self, Claim};
 use platform::{Clock, KeyValueStore};
 
-use super::issue::{Issue, issue};
+use super::issue::{Issue, commit, mint};
 use super::{GrantError, TokenResponse};
 use crate::grants;
 use crate::keys;
 use crate::records::{ClientRecord, CodeRecord, GrantState};
 use crate::rules::{pkce, resource};
-use crate::storage;
 
 /// The code-specific parameters of a token request.
 #[derive(Debug, Clone, Default)]
@@ -22,8 +22,11 @@ pub struct CodeExchange<'a> {
 /// Exchanges an authorization code for tokens, for the already authenticated `client`.
 ///
 /// Every check happens before the code is consumed, so a refused request changes nothing. The
-/// code is consumed by a compare-and-swap to its `redeemed` form; presenting a redeemed code
-/// again revokes the grant and every token already issued from it (RFC 6749 §4.1.2).
+/// code is then claimed (an atomic increment; the first wins): exactly one presentation issues
+/// a token pair. Every other presentation, concurrent or later, revokes the grant (RFC 6749
+/// §4.1.2), so whenever a code is presented twice the pair issued from it ends up dead, in
+/// whichever order the writes land (see [`crate::grants`]). The winner still answers with its
+/// pair: exactly one 200 per code.
 pub fn exchange_code(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
@@ -34,33 +37,37 @@ pub fn exchange_code(
         return Err(GrantError::UnauthorizedClient);
     }
     let key = keys::code(request.code);
-    let loaded = storage::load::<CodeRecord>(store, clock, &key)?
+    let code = record::load::<CodeRecord>(store, clock, &key)?
         .ok_or_else(|| GrantError::invalid_grant("unknown or expired authorization code"))?;
-    let code = &loaded.record;
     if code.redeemed {
-        revoke_issued(store, clock, &code.grant_id)?;
-        return Err(GrantError::invalid_grant("the authorization code was already used"));
+        return Err(replayed(store, clock, &code));
     }
-    check(client, code, request)?;
-    let redeemed = CodeRecord { redeemed: true, ..code.clone() };
-    if !storage::swap(store, &key, &loaded, &redeemed)? {
-        return Err(GrantError::invalid_grant("the authorization code was already used"));
+    check(client, &code, request)?;
+    match record::claim(store, clock, &key, &code)? {
+        Claim::Won => {}
+        Claim::Lost { .. } => return Err(replayed(store, clock, &code)),
+        Claim::Expired => return Err(GrantError::invalid_grant("unknown or expired authorization code")),
     }
+    // The claim's winner is the code record's only writer from here: mark it used, so later
+    // presentations are recognised without claiming.
+    record::save(store, &key, &CodeRecord { redeemed: true, ..code.clone() })?;
     let grant = grants::load(store, clock, &code.grant_id)?
-        .filter(|g| g.record.state == GrantState::Pending)
+        .filter(|g| g.state == GrantState::Pending)
         .ok_or_else(|| GrantError::invalid_grant("the grant for this code no longer exists"))?;
-    let props = grant.record.props.clone();
-    issue(store, clock, &grant, Issue { scope: code.scope.clone(), props, previous_refresh: None })
+    let issue = Issue { scope: code.scope.clone(), props: grant.props.clone(), previous_refresh: None };
+    let minted = mint(store, clock, &grant, &issue)?;
+    // Revoked by a concurrent replay or not, this is the one pair of this code: it is answered
+    // (and, when revoked, already deleted).
+    commit(store, clock, &grant, issue, &minted)?;
+    Ok(minted.response)
 }
 
-/// A replayed code revokes the tokens already issued from it. While the first redemption is
-/// still in flight (grant `Pending`) there is nothing issued yet and the replay only fails, so
-/// of several concurrent redemptions exactly one succeeds.
-fn revoke_issued(store: &dyn KeyValueStore, clock: &dyn Clock, grant_id: &str) -> Result<(), GrantError> {
-    if grants::load(store, clock, grant_id)?.is_some_and(|g| g.record.state == GrantState::Active) {
-        grants::revoke_grant(store, clock, grant_id)?;
+/// A presentation of a code someone else redeemed: revoke the grant and what it issued.
+fn replayed(store: &dyn KeyValueStore, clock: &dyn Clock, code: &CodeRecord) -> GrantError {
+    match grants::revoke_grant(store, clock, &code.grant_id) {
+        Ok(()) => GrantError::invalid_grant("the authorization code was already used"),
+        Err(error) => error.into(),
     }
-    Ok(())
 }
 
 /// The bindings of the code: client, redirect URI, PKCE verifier, resource.

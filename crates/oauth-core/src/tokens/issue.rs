@@ -1,5 +1,7 @@
-//! Minting an access/refresh token pair for a grant and committing it.
+//! Minting an access/refresh token pair for a grant and committing it (see [`crate::grants`]
+//! for the protocol that makes revocation hold without compare-and-swap).
 
+use platform::record;
 use platform::secret::random_token;
 use platform::{Clock, KeyValueStore};
 
@@ -12,7 +14,6 @@ use crate::records::{
     AccessTokenRecord, GrantRecord, GrantState, LiveToken, RECORD_VERSION, RefreshPair, RefreshTokenRecord,
 };
 use crate::rules::scope;
-use crate::storage::{self, Loaded};
 
 /// What the new pair carries.
 pub(super) struct Issue {
@@ -20,27 +21,39 @@ pub(super) struct Issue {
     pub scope: Vec<String>,
     /// The user's props (re-read on refresh).
     pub props: UserProps,
-    /// The hash of the refresh token being redeemed, which stays honoured until the new one is
-    /// first used; `None` for a code exchange.
+    /// The hash of the refresh token being rotated, whose record revocation must still delete;
+    /// `None` for a code exchange.
     pub previous_refresh: Option<String>,
 }
 
-/// Writes the new token records, then commits them to the grant read as `loaded`. If the grant
-/// changed meanwhile (a concurrent redemption or a revocation), the new records are deleted and
-/// the request fails: exactly one of several concurrent redemptions wins.
-pub(super) fn issue(
+/// A pair whose records are written but not yet committed to the grant.
+pub(super) struct Minted {
+    pub response: TokenResponse,
+    pub access_expires_at: u64,
+    access_hash: String,
+    refresh_hash: String,
+    refresh_expires_at: u64,
+}
+
+/// Whether the grant turned out to be revoked when the pair was committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Committed {
+    Live,
+    /// A revocation came first or concurrently: the pair's records have been deleted.
+    Revoked,
+}
+
+/// Writes the records of a new token pair for `grant`.
+pub(super) fn mint(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
-    loaded: &Loaded<GrantRecord>,
-    issue: Issue,
-) -> Result<TokenResponse, GrantError> {
+    grant: &GrantRecord,
+    issue: &Issue,
+) -> Result<Minted, GrantError> {
     let now = clock.now_unix();
-    let grant = &loaded.record;
     let (access_token, refresh_token) = (random_token()?, random_token()?);
-    let (access_key, refresh_key) = (keys::access_token(&access_token), keys::refresh_token(&refresh_token));
     let access_expires_at = now + ACCESS_TOKEN_TTL;
     let refresh_expires_at = now + REFRESH_TOKEN_TTL;
-
     let access = AccessTokenRecord {
         v: RECORD_VERSION,
         client_id: grant.client_id.clone(),
@@ -55,40 +68,60 @@ pub(super) fn issue(
         grant_id: grant.grant_id.clone(),
         client_id: grant.client_id.clone(),
         expires_at: refresh_expires_at,
+        rotated_at: None,
     };
-    storage::save(store, &access_key, &access)?;
-    storage::save(store, &refresh_key, &refresh)?;
-
-    let (mut access_tokens, expired): (Vec<LiveToken>, Vec<LiveToken>) =
-        grant.access_tokens.iter().cloned().partition(|t| t.expires_at > now);
-    access_tokens.push(LiveToken { hash: keys::secret_hash(&access_token), expires_at: access_expires_at });
-    let updated = GrantRecord {
-        state: GrantState::Active,
-        props: issue.props,
-        expires_at: refresh_expires_at,
-        access_tokens,
-        refresh: Some(RefreshPair { current: keys::secret_hash(&refresh_token), previous: issue.previous_refresh }),
-        ..grant.clone()
-    };
-    if !grants::commit(store, loaded, &updated)? {
-        store.delete(&access_key)?;
-        store.delete(&refresh_key)?;
-        return Err(GrantError::invalid_grant("the grant changed concurrently; the token was not issued"));
-    }
-    delete_expired_access_tokens(store, &expired);
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: ACCESS_TOKEN_TTL,
-        refresh_token,
-        scope: scope::join(&issue.scope),
+    record::save(store, &keys::access_token(&access_token), &access)?;
+    record::save(store, &keys::refresh_token(&refresh_token), &refresh)?;
+    Ok(Minted {
+        access_hash: keys::secret_hash(&access_token),
+        refresh_hash: keys::secret_hash(&refresh_token),
+        response: TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: ACCESS_TOKEN_TTL,
+            refresh_token,
+            scope: scope::join(&issue.scope),
+        },
+        access_expires_at,
+        refresh_expires_at,
     })
 }
 
+/// Lists the minted pair on the grant (as its single writer of the moment), then checks the
+/// revocation marker; if the grant is revoked, deletes the pair. Also deletes the records of
+/// access tokens that expired off the grant.
+pub(super) fn commit(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    grant: &GrantRecord,
+    issue: Issue,
+    minted: &Minted,
+) -> Result<Committed, GrantError> {
+    let now = clock.now_unix();
+    let (mut access_tokens, expired): (Vec<LiveToken>, Vec<LiveToken>) =
+        grant.access_tokens.iter().cloned().partition(|t| t.expires_at > now);
+    access_tokens.push(LiveToken { hash: minted.access_hash.clone(), expires_at: minted.access_expires_at });
+    let updated = GrantRecord {
+        state: GrantState::Active,
+        props: issue.props,
+        expires_at: minted.refresh_expires_at,
+        access_tokens,
+        refresh: Some(RefreshPair { current: minted.refresh_hash.clone(), previous: issue.previous_refresh }),
+        ..grant.clone()
+    };
+    grants::commit(store, &updated)?;
+    if grants::is_revoked(store, clock, &updated)? {
+        record::discard(store, &keys::access_token_by_hash(&minted.access_hash))?;
+        record::discard(store, &keys::refresh_token_by_hash(&minted.refresh_hash))?;
+        return Ok(Committed::Revoked);
+    }
+    delete_expired_access_tokens(store, &expired);
+    Ok(Committed::Live)
+}
+
 /// Deletes the records of access tokens the grant no longer lists because they expired: nothing
-/// else would, unless the token were presented again. Superseded refresh tokens are kept until
-/// they expire, since presenting one is the replay that revokes the grant. Best effort: the new
-/// pair is already committed, so a failed delete leaves only an expired record behind.
+/// else would, unless the token were presented again. Best effort: the new pair is already
+/// committed, so a failed delete leaves only an expired record behind for the sweep.
 fn delete_expired_access_tokens(store: &dyn KeyValueStore, expired: &[LiveToken]) {
     for token in expired {
         let _ = store.delete(&keys::access_token_by_hash(&token.hash));

@@ -4,15 +4,17 @@ mod exchange;
 mod issue;
 mod refresh;
 mod revoke;
+mod rotation;
 mod verify;
 
 pub use exchange::{CodeExchange, exchange_code};
 pub use refresh::{RefreshRequest, refresh};
 pub use revoke::{TokenTypeHint, revoke_token};
+pub use rotation::{GraceError, Rotation};
 pub use verify::{TokenError, verify_access_token};
 
-use platform::StoreError;
-use platform::secret::RandomError;
+use platform::RecordError;
+use platform::secret::{RandomError, SealError};
 use serde::Serialize;
 
 /// A successful token response (RFC 6749 §5.1).
@@ -41,10 +43,16 @@ pub enum GrantError {
     /// The user directory (Clerk) is down; retry later with the same refresh token.
     #[error("{0}")]
     TemporarilyUnavailable(String),
+    /// Another presentation of the same refresh token is rotating it right now; retry in a
+    /// moment with the same token to get that rotation's answer.
+    #[error("this refresh token is being rotated by a concurrent request; retry with the same token")]
+    RotationInFlight,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] RecordError),
     #[error(transparent)]
     Random(#[from] RandomError),
+    #[error(transparent)]
+    Seal(#[from] SealError),
 }
 
 impl GrantError {
@@ -60,17 +68,44 @@ impl GrantError {
             GrantError::InvalidScope(_) => "invalid_scope",
             GrantError::InvalidTarget => "invalid_target",
             GrantError::UnauthorizedClient => "unauthorized_client",
-            GrantError::TemporarilyUnavailable(_) | GrantError::Store(_) => "temporarily_unavailable",
-            GrantError::Random(_) => "server_error",
+            GrantError::TemporarilyUnavailable(_) | GrantError::RotationInFlight => "temporarily_unavailable",
+            GrantError::Store(e) if e.is_temporary() => "temporarily_unavailable",
+            GrantError::Store(_) | GrantError::Random(_) | GrantError::Seal(_) => "server_error",
         }
     }
 
     /// The HTTP status: 400 for client mistakes, 503/500 for our own failures.
     pub fn status(&self) -> u16 {
-        match self {
-            GrantError::TemporarilyUnavailable(_) | GrantError::Store(_) => 503,
-            GrantError::Random(_) => 500,
+        match self.code() {
+            "temporarily_unavailable" => 503,
+            "server_error" => 500,
             _ => 400,
         }
+    }
+
+    /// Seconds a client should wait before retrying (`Retry-After`), for retryable errors.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            GrantError::RotationInFlight => Some(1),
+            _ if self.status() == 503 => Some(5),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use platform::{Clock, KeyValueStore};
+
+    use super::TokenResponse;
+    use super::issue::{Issue, commit, mint};
+    use crate::records::GrantRecord;
+
+    /// What the winner of a code's claim does next: mint a pair for `grant` and commit it.
+    pub fn issue_for(store: &dyn KeyValueStore, clock: &dyn Clock, grant: &GrantRecord) -> TokenResponse {
+        let issue = Issue { scope: grant.scope.clone(), props: grant.props.clone(), previous_refresh: None };
+        let minted = mint(store, clock, grant, &issue).unwrap();
+        commit(store, clock, grant, issue, &minted).unwrap();
+        minted.response
     }
 }

@@ -1,15 +1,17 @@
-//! `grant_type=refresh_token`: rotation, replay detection, scope narrowing, role re-read.
+//! `grant_type=refresh_token`: rotation with a grace window, replay detection, scope narrowing,
+//! role re-read.
 
+use platform::record::{self, Claim};
 use platform::{Clock, KeyValueStore};
 
-use super::issue::{Issue, issue};
+use super::issue::{Committed, Issue, commit, mint};
+use super::rotation::{self, Rotation};
 use super::{GrantError, TokenResponse};
 use crate::directory::{DirectoryError, UserDirectory};
 use crate::grants;
 use crate::keys;
 use crate::records::{ClientRecord, GrantState, RefreshTokenRecord};
 use crate::rules::{resource, scope};
-use crate::storage;
 
 /// The refresh-specific parameters of a token request.
 #[derive(Debug, Clone, Default)]
@@ -21,54 +23,70 @@ pub struct RefreshRequest<'a> {
 
 /// Refreshes tokens for the already authenticated `client`.
 ///
-/// The grant honours its current refresh token and the one before it (until the current one
-/// is first used). Any other refresh token of the grant is a replay: the grant is revoked. The
-/// user's props are re-read from `directory` first: a deleted or banned user ends the grant; an
-/// unavailable directory fails the request with `temporarily_unavailable` and leaves the token
-/// usable. The new pair is committed by compare-and-swap on the grant, so of several concurrent
-/// redemptions of one token exactly one succeeds.
+/// The first presentation of a refresh token claims it (an atomic increment: exactly one
+/// wins, on every store) and rotates it: a new access and refresh token, exactly one pair per
+/// refresh token. Any other presentation of the same token within `rotation.grace_secs` of the
+/// rotation gets that same pair back (waiting briefly while the rotation is still being
+/// written, else `temporarily_unavailable`, never `invalid_grant`), so a client keeps a usable
+/// token whichever answer it keeps. After the window, presenting it again is a replay: the
+/// grant is revoked.
+///
+/// The user's props are re-read from `directory` before the claim: a deleted or banned user
+/// ends the grant; an unavailable directory fails the request with `temporarily_unavailable`
+/// and leaves the token unused.
 pub async fn refresh(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
     directory: &impl UserDirectory,
+    rotation: &Rotation<'_>,
     client: &ClientRecord,
     request: &RefreshRequest<'_>,
 ) -> Result<TokenResponse, GrantError> {
     if !client.metadata.grant_types.iter().any(|g| g == "refresh_token") {
         return Err(GrantError::UnauthorizedClient);
     }
-    let token = storage::load::<RefreshTokenRecord>(store, clock, &keys::refresh_token(request.refresh_token))?
+    let key = keys::refresh_token(request.refresh_token);
+    let token = record::load::<RefreshTokenRecord>(store, clock, &key)?
         .ok_or_else(|| GrantError::invalid_grant("unknown or expired refresh token"))?;
-    if token.record.client_id != client.client_id {
+    if token.client_id != client.client_id {
         return Err(GrantError::invalid_grant("the refresh token was issued to another client"));
     }
-    let grant = grants::load(store, clock, &token.record.grant_id)?
-        .filter(|g| g.record.state == GrantState::Active)
-        .ok_or_else(|| GrantError::invalid_grant("the grant was revoked or has expired"))?;
-    let presented = keys::secret_hash(request.refresh_token);
-    let honoured = grant
-        .record
-        .refresh
-        .as_ref()
-        .is_some_and(|pair| pair.current == presented || pair.previous.as_deref() == Some(presented.as_str()));
-    if !honoured {
-        grants::revoke_grant(store, clock, &grant.record.grant_id)?;
-        return Err(GrantError::invalid_grant("the refresh token was already rotated; the grant is revoked"));
+    if token.rotated_at.is_some() {
+        return rotation::answer_again(store, clock, rotation, request.refresh_token).await;
     }
-    let scope =
-        scope::narrow(&grant.record.scope, request.scope).map_err(|e| GrantError::InvalidScope(e.to_string()))?;
-    if request.resource.is_some_and(|r| !resource::names(r, &grant.record.resource)) {
+    let grant = grants::load(store, clock, &token.grant_id)?
+        .filter(|g| g.state == GrantState::Active)
+        .ok_or_else(|| GrantError::invalid_grant("the grant was revoked or has expired"))?;
+    if grants::is_revoked(store, clock, &grant)? {
+        return Err(GrantError::invalid_grant("the grant was revoked"));
+    }
+    let scope = scope::narrow(&grant.scope, request.scope).map_err(|e| GrantError::InvalidScope(e.to_string()))?;
+    if request.resource.is_some_and(|r| !resource::names(r, &grant.resource)) {
         return Err(GrantError::InvalidTarget);
     }
-    let props = match directory.refresh_props(&grant.record.props).await {
+    let props = match directory.refresh_props(&grant.props).await {
         Ok(props) => props,
         Err(DirectoryError::UserGone) => {
-            grants::revoke_grant(store, clock, &grant.record.grant_id)?;
+            grants::revoke_grant(store, clock, &grant.grant_id)?;
             return Err(GrantError::invalid_grant("the user no longer exists or is banned"));
         }
         Err(DirectoryError::Unavailable(reason)) => {
             return Err(GrantError::TemporarilyUnavailable(format!("cannot re-read the user: {reason}")));
         }
     };
-    issue(store, clock, &grant, Issue { scope, props, previous_refresh: Some(presented) })
+    match record::claim(store, clock, &key, &token)? {
+        Claim::Won => {}
+        Claim::Lost { .. } => return rotation::answer_again(store, clock, rotation, request.refresh_token).await,
+        Claim::Expired => return Err(GrantError::invalid_grant("unknown or expired refresh token")),
+    }
+    // The claim's winner owns the old token's record now: start its grace window.
+    let now = clock.now_unix();
+    record::save(store, &key, &RefreshTokenRecord { rotated_at: Some(now), ..token })?;
+    let issue = Issue { scope, props, previous_refresh: Some(keys::secret_hash(request.refresh_token)) };
+    let minted = mint(store, clock, &grant, &issue)?;
+    rotation::keep_answer(store, rotation, request.refresh_token, &minted, now)?;
+    match commit(store, clock, &grant, issue, &minted)? {
+        Committed::Live => Ok(minted.response),
+        Committed::Revoked => Err(GrantError::invalid_grant("the grant was revoked")),
+    }
 }

@@ -1,11 +1,11 @@
 //! Token revocation (RFC 7009).
 
-use platform::{Clock, KeyValueStore, StoreError};
+use platform::record::{self, RecordError};
+use platform::{Clock, KeyValueStore};
 
 use crate::grants;
 use crate::keys;
 use crate::records::{AccessTokenRecord, ClientRecord, RefreshTokenRecord};
-use crate::storage;
 
 /// `token_type_hint`; an unknown hint is ignored (RFC 7009 §2.1: the server may search all).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub fn revoke_token(
     client: &ClientRecord,
     token: &str,
     hint: Option<TokenTypeHint>,
-) -> Result<(), StoreError> {
+) -> Result<(), RecordError> {
     if token.is_empty() || token.len() > 512 {
         return Ok(());
     }
@@ -53,10 +53,10 @@ fn revoke_access(
     clock: &dyn Clock,
     client: &ClientRecord,
     token: &str,
-) -> Result<(), StoreError> {
+) -> Result<(), RecordError> {
     let key = keys::access_token(token);
-    match storage::load::<AccessTokenRecord>(store, clock, &key)? {
-        Some(found) if found.record.client_id == client.client_id => store.delete(&key),
+    match record::load::<AccessTokenRecord>(store, clock, &key)? {
+        Some(found) if found.client_id == client.client_id => record::discard(store, &key),
         _ => Ok(()),
     }
 }
@@ -66,11 +66,9 @@ fn revoke_refresh(
     clock: &dyn Clock,
     client: &ClientRecord,
     token: &str,
-) -> Result<(), StoreError> {
-    match storage::load::<RefreshTokenRecord>(store, clock, &keys::refresh_token(token))? {
-        Some(found) if found.record.client_id == client.client_id => {
-            grants::revoke_grant(store, clock, &found.record.grant_id)
-        }
+) -> Result<(), RecordError> {
+    match record::load::<RefreshTokenRecord>(store, clock, &keys::refresh_token(token))? {
+        Some(found) if found.client_id == client.client_id => grants::revoke_grant(store, clock, &found.grant_id),
         _ => Ok(()),
     }
 }

@@ -1,11 +1,11 @@
 //! The MCP hot path: one key-value read per request.
 
-use platform::{Clock, KeyValueStore, StoreError};
+use platform::record::{self, Found, RecordError};
+use platform::{Clock, KeyValueStore};
 
 use crate::keys;
 use crate::records::AccessTokenRecord;
 use crate::rules::resource;
-use crate::storage::{self, Found};
 
 /// Tokens longer than this are not ours; refused without a read.
 const MAX_TOKEN_LEN: usize = 512;
@@ -23,7 +23,7 @@ pub enum TokenError {
     WrongResource,
     /// The store failed: 503.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] RecordError),
 }
 
 /// Checks a bearer token for the MCP resource `expected_resource` (`<base>/mcp`, see
@@ -38,8 +38,8 @@ pub fn verify_access_token(
     if token.is_empty() || token.len() > MAX_TOKEN_LEN {
         return Err(TokenError::Invalid);
     }
-    let record = match storage::read::<AccessTokenRecord>(store, clock, &keys::access_token(token))? {
-        Found::Live(loaded) => loaded.record,
+    let record = match record::read::<AccessTokenRecord>(store, clock, &keys::access_token(token))? {
+        Found::Live(record) => record,
         Found::Expired => return Err(TokenError::Expired),
         Found::Absent => return Err(TokenError::Invalid),
     };
