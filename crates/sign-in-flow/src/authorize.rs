@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::{self, FlowConfig};
 use crate::pages::{self, ConsentView, error_page};
-use crate::records::{self, Consent, Kind, Lookup, Upstream};
+use crate::records::{self, Consent, Kind, TakeError, Upstream};
 use crate::{Env, MAX_BODY_BYTES, cookies};
 
 /// `GET /authorize`.
@@ -174,38 +174,30 @@ fn bad_form(message: &str) -> Response {
     error_page(StatusCode::BAD_REQUEST, "This consent form is not valid", message)
 }
 
-/// Checks the form against the stored consent (same browser, right CSRF token), then consumes it.
+/// Checks the form against the stored consent (same browser, right CSRF token), then uses it up.
 fn take_consent<S: KeyValueStore, C: Clock, H, V>(
     env: &Env<S, C, H, V>,
     request: &Request,
     handle: &str,
     csrf: &str,
 ) -> Result<Consent, Box<Response>> {
-    let now = env.clock.now_unix();
-    let (consent, raw, expires_at) = match records::find::<Consent>(&env.store, Kind::Consent, handle, now) {
-        Ok(Lookup::Live { data, raw, expires_at }) => (data, raw, expires_at),
-        Ok(Lookup::Missing) => {
-            return Err(Box::new(bad_form("This consent page has expired. Start again from your app.")));
-        }
-        Ok(Lookup::Consumed) => {
-            return Err(Box::new(bad_form("This consent page was already used. Start again from your app.")));
-        }
-        Err(_) => return Err(Box::new(unavailable_page())),
+    let check = |consent: &Consent| {
+        let browser_ok =
+            cookies::browser_id(request).is_some_and(|id| same(&cookies::browser_hash(&id), &consent.browser_hash));
+        if browser_ok && same(&hash_hex(csrf), &consent.csrf_hash) { Ok(()) } else { Err(()) }
     };
-    let browser_ok =
-        cookies::browser_id(request).is_some_and(|id| same(&cookies::browser_hash(&id), &consent.browser_hash));
-    if !browser_ok || !same(&hash_hex(csrf), &consent.csrf_hash) {
-        return Err(Box::new(error_page(
-            StatusCode::FORBIDDEN,
-            "Request not accepted",
-            "This form was not submitted from the page this browser was shown (missing cookie or wrong token).",
-        )));
-    }
-    match records::consume(&env.store, Kind::Consent, handle, &raw, expires_at) {
-        Ok(true) => Ok(consent),
-        Ok(false) => Err(Box::new(bad_form("This consent page was already used. Start again from your app."))),
-        Err(_) => Err(Box::new(unavailable_page())),
-    }
+    records::take(&env.store, &env.clock, Kind::Consent, handle, check).map_err(|error| {
+        Box::new(match error {
+            TakeError::Missing => bad_form("This consent page has expired. Start again from your app."),
+            TakeError::Used => bad_form("This consent page was already used. Start again from your app."),
+            TakeError::Refused(()) => error_page(
+                StatusCode::FORBIDDEN,
+                "Request not accepted",
+                "This form was not submitted from the page this browser was shown (missing cookie or wrong token).",
+            ),
+            TakeError::Store(_) => unavailable_page(),
+        })
+    })
 }
 
 fn same(a: &str, b: &str) -> bool {

@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 use crate::authorize::clerk_failure;
 use crate::config::FlowConfig;
 use crate::pages::error_page;
-use crate::records::{self, Kind, Lookup, Upstream};
+use crate::records::{self, Kind, TakeError, Upstream};
 use crate::{Env, cookies};
 
 /// `GET /callback`.
@@ -65,33 +65,28 @@ fn bad_callback(message: &str) -> Response {
     error_page(StatusCode::BAD_REQUEST, "This sign-in cannot continue", message)
 }
 
-/// Finds the upstream state, checks it belongs to this browser, then consumes it.
+/// Finds the upstream state, checks it belongs to this browser, then uses it up.
 fn take_state<S: KeyValueStore, C: Clock, H, V>(
     env: &Env<S, C, H, V>,
     request: &Request,
     state: &str,
 ) -> Result<Upstream, Box<Response>> {
-    let now = env.clock.now_unix();
-    let (upstream, raw, expires_at) = match records::find::<Upstream>(&env.store, Kind::Upstream, state, now) {
-        Ok(Lookup::Live { data, raw, expires_at }) => (data, raw, expires_at),
-        Ok(Lookup::Missing) => {
-            return Err(Box::new(bad_callback("This sign-in is unknown or has expired. Start again from your app.")));
-        }
-        Ok(Lookup::Consumed) => return Err(Box::new(bad_callback("This sign-in response was already used."))),
-        Err(_) => return Err(Box::new(unavailable())),
+    let same_browser = |upstream: &Upstream| {
+        let ok = cookies::browser_id(request).is_some_and(|id| {
+            bool::from(cookies::browser_hash(&id).as_bytes().ct_eq(upstream.browser_hash.as_bytes()))
+        });
+        if ok { Ok(()) } else { Err(()) }
     };
-    let same_browser = cookies::browser_id(request)
-        .is_some_and(|id| bool::from(cookies::browser_hash(&id).as_bytes().ct_eq(upstream.browser_hash.as_bytes())));
-    if !same_browser {
-        return Err(Box::new(bad_callback(
-            "This sign-in was started in another browser (its cookie is missing here). Start again from your app in this browser.",
-        )));
-    }
-    match records::consume(&env.store, Kind::Upstream, state, &raw, expires_at) {
-        Ok(true) => Ok(upstream),
-        Ok(false) => Err(Box::new(bad_callback("This sign-in response was already used."))),
-        Err(_) => Err(Box::new(unavailable())),
-    }
+    records::take(&env.store, &env.clock, Kind::Upstream, state, same_browser).map_err(|error| {
+        Box::new(match error {
+            TakeError::Missing => bad_callback("This sign-in is unknown or has expired. Start again from your app."),
+            TakeError::Used => bad_callback("This sign-in response was already used."),
+            TakeError::Refused(()) => bad_callback(
+                "This sign-in was started in another browser (its cookie is missing here). Start again from your app in this browser.",
+            ),
+            TakeError::Store(_) => unavailable(),
+        })
+    })
 }
 
 fn unavailable() -> Response {

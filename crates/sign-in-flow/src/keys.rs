@@ -13,10 +13,10 @@ pub(crate) fn upstream(state: &str) -> String {
     format!("signin:upstream:v1:{}", hash_hex(state))
 }
 
-/// The marker holding when the last sweep of expired records ran ([`crate::sweep`]).
-pub(crate) const SWEEP_MARKER: &str = "signin:sweep:last";
+/// The prefix of the hourly sweep's turn counters ([`crate::sweep`]).
+pub(crate) const SWEEP_MARKER: &str = "signin:sweep:";
 
-/// True for the keys of sign-in records (not the sweep marker).
+/// True for the keys of sign-in records and their claim counters (not the sweep's turns).
 pub(crate) fn is_record(key: &str) -> bool {
     key.starts_with("signin:consent:") || key.starts_with("signin:upstream:")
 }

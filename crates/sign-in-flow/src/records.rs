@@ -3,13 +3,15 @@
 //! the upstream state (the validated request plus PKCE verifier and nonce, between the redirect
 //! to Clerk and Clerk's callback).
 //!
-//! Each is consumed by swapping the existing record to a tombstone with compare-and-swap, so two
-//! concurrent uses cannot both win (Spin's CAS is only atomic for keys that exist, and these
-//! keys always exist when consumed).
+//! Each is used once through [`take`]: find it, let the caller check it belongs to this browser
+//! (a refused check uses nothing up), claim it (`platform::record::claim`, an atomic increment:
+//! of concurrent uses exactly one wins, on every store), and replace it with a tombstone, so a
+//! replay is told "already used" and the secrets inside are gone at once.
 
 use clerk_client::UpstreamRequest;
 use oauth_core::ValidatedAuthorization;
-use platform::{KeyValueStore, StoreError};
+use platform::record::{self, Claim, Helper, Record, RecordError};
+use platform::{Clock, KeyValueStore};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +21,6 @@ use crate::keys;
 pub const CONSENT_TTL: u64 = 600;
 /// How long the trip to Clerk may take (MCP security best practices: ~10 minutes).
 pub const UPSTREAM_TTL: u64 = 600;
-const VERSION: u32 = 1;
 
 /// What the consent form's handle stands for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,7 +43,8 @@ pub struct Upstream {
     pub callback_url: String,
 }
 
-/// The stored envelope: versioned, expiring, and a tombstone once consumed.
+/// The stored envelope: versioned, expiring, and a tombstone once consumed (the previous
+/// release's format, unchanged).
 #[derive(Serialize, Deserialize)]
 struct OneTime<T> {
     v: u32,
@@ -57,6 +59,17 @@ fn none<T>() -> Option<T> {
     None
 }
 
+impl<T: Serialize + DeserializeOwned> Record for OneTime<T> {
+    const WHAT: &'static str = "sign-in";
+    const HELPERS: &'static [Helper] = &[Helper::Claim];
+    fn version(&self) -> u32 {
+        self.v
+    }
+    fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+}
+
 /// What a lookup found.
 #[derive(Debug)]
 pub enum Lookup<T> {
@@ -64,8 +77,8 @@ pub enum Lookup<T> {
     Missing,
     /// Already used (a replay).
     Consumed,
-    /// Usable; `raw` is the exact stored value, for the compare-and-swap.
-    Live { data: T, raw: Vec<u8>, expires_at: u64 },
+    /// Usable.
+    Live(T),
 }
 
 /// Which record a key is for.
@@ -84,133 +97,144 @@ impl Kind {
     }
 }
 
-/// Stores a new record behind `secret` (a fresh random value: no CAS needed to create it).
-pub fn create<T: Serialize>(
-    store: &impl KeyValueStore,
+/// Stores a new record behind `secret` (a fresh random value).
+pub fn create<T: Serialize + DeserializeOwned + Clone>(
+    store: &dyn KeyValueStore,
     kind: Kind,
     secret: &str,
-    data: T,
+    data: &T,
     expires_at: u64,
-) -> Result<(), StoreError> {
-    let record = OneTime { v: VERSION, expires_at, consumed: false, data: Some(data) };
-    let bytes = serde_json::to_vec(&record).map_err(|e| StoreError::Backend(e.to_string()))?;
-    store.set(&kind.key(secret), &bytes)
+) -> Result<(), RecordError> {
+    let record = OneTime { v: record::VERSION, expires_at, consumed: false, data: Some(data.clone()) };
+    record::save(store, &kind.key(secret), &record)
 }
 
-/// Reads the record behind `secret`; expired or unreadable records are deleted and missing.
-pub fn find<T: DeserializeOwned>(
-    store: &impl KeyValueStore,
+/// Reads the record behind `secret`; an expired one is deleted and missing.
+pub fn find<T: Serialize + DeserializeOwned>(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
     kind: Kind,
     secret: &str,
-    now: u64,
-) -> Result<Lookup<T>, StoreError> {
+) -> Result<Lookup<T>, RecordError> {
+    Ok(match record::load::<OneTime<T>>(store, clock, &kind.key(secret))? {
+        None => Lookup::Missing,
+        Some(OneTime { consumed: false, data: Some(data), .. }) => Lookup::Live(data),
+        Some(_) => Lookup::Consumed,
+    })
+}
+
+/// Why [`take`] gave nothing.
+#[derive(Debug)]
+pub enum TakeError<E> {
+    /// Never existed, expired, or unreadable.
+    Missing,
+    /// Already used (a replay, or a concurrent use that won).
+    Used,
+    /// The caller's check refused it; nothing was used up.
+    Refused(E),
+    Store(RecordError),
+}
+
+impl<E> From<RecordError> for TakeError<E> {
+    fn from(error: RecordError) -> Self {
+        TakeError::Store(error)
+    }
+}
+
+/// Find, check, use: the data behind `secret` if `check` accepts it and this call is the one
+/// that uses it. The one sequence both one-time records of a sign-in go through.
+pub fn take<T: Serialize + DeserializeOwned, E>(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    kind: Kind,
+    secret: &str,
+    check: impl FnOnce(&T) -> Result<(), E>,
+) -> Result<T, TakeError<E>> {
     let key = kind.key(secret);
-    let Some(raw) = store.get(&key)? else { return Ok(Lookup::Missing) };
-    match serde_json::from_slice::<OneTime<T>>(&raw) {
-        Ok(record) if record.v == VERSION && record.expires_at > now => match (record.consumed, record.data) {
-            (false, Some(data)) => Ok(Lookup::Live { data, raw, expires_at: record.expires_at }),
-            _ => Ok(Lookup::Consumed),
-        },
-        _ => {
-            store.delete(&key)?;
-            Ok(Lookup::Missing)
-        }
+    let found = record::load::<OneTime<T>>(store, clock, &key)?.ok_or(TakeError::Missing)?;
+    let expires_at = found.expires_at;
+    let data = match found {
+        OneTime { consumed: false, data: Some(data), .. } => data,
+        _ => return Err(TakeError::Used),
+    };
+    check(&data).map_err(TakeError::Refused)?;
+    let tombstone = OneTime::<T> { v: record::VERSION, expires_at, consumed: true, data: None };
+    match record::claim(store, clock, &key, &tombstone)? {
+        Claim::Won => {}
+        Claim::Lost { .. } => return Err(TakeError::Used),
+        Claim::Expired => return Err(TakeError::Missing),
     }
-}
-
-/// Deletes the record at `key` if it is one of ours and expired (consumed tombstones included);
-/// `Ok(true)` when it did. Records it cannot read are left alone.
-pub(crate) fn delete_if_expired(store: &dyn KeyValueStore, key: &str, now: u64) -> Result<bool, StoreError> {
-    let Some(raw) = store.get(key)? else { return Ok(false) };
-    match serde_json::from_slice::<OneTime<serde::de::IgnoredAny>>(&raw) {
-        Ok(record) if record.v == VERSION && record.expires_at <= now => {
-            store.delete(key)?;
-            Ok(true)
-        }
-        _ => Ok(false),
-    }
-}
-
-/// Swaps the record found by [`find`] to a tombstone; `Ok(false)` when someone else won.
-pub fn consume(
-    store: &impl KeyValueStore,
-    kind: Kind,
-    secret: &str,
-    raw: &[u8],
-    expires_at: u64,
-) -> Result<bool, StoreError> {
-    let tombstone = OneTime::<()> { v: VERSION, expires_at, consumed: true, data: None };
-    let bytes = serde_json::to_vec(&tombstone).map_err(|e| StoreError::Backend(e.to_string()))?;
-    store.compare_and_swap(&kind.key(secret), raw, &bytes)
-}
-
-/// [`find`] then [`consume`]: the data if this call is the one that used the record.
-pub fn take<T: DeserializeOwned>(
-    store: &impl KeyValueStore,
-    kind: Kind,
-    secret: &str,
-    now: u64,
-) -> Result<Lookup<T>, StoreError> {
-    match find::<T>(store, kind, secret, now)? {
-        Lookup::Live { data, raw, expires_at } => {
-            if consume(store, kind, secret, &raw, expires_at)? {
-                Ok(Lookup::Live { data, raw, expires_at })
-            } else {
-                Ok(Lookup::Consumed)
-            }
-        }
-        other => Ok(other),
-    }
+    // The winner is the record's only writer now: the tombstone drops the secrets inside.
+    record::save(store, &key, &tombstone)?;
+    Ok(data)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use platform::MemoryStore;
+    use platform::{ManualClock, MemoryStore};
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn accept(_: &u32) -> Result<(), ()> {
+        Ok(())
+    }
 
     #[test]
-    fn record_is_taken_once_then_reads_as_consumed() {
-        let store = MemoryStore::new();
-        create(&store, Kind::Upstream, "s", 7u32, 100).unwrap();
-        assert!(matches!(take::<u32>(&store, Kind::Upstream, "s", 10).unwrap(), Lookup::Live { data: 7, .. }));
-        assert!(matches!(take::<u32>(&store, Kind::Upstream, "s", 10).unwrap(), Lookup::Consumed));
+    fn record_is_taken_once_then_reads_as_consumed_without_its_data() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
+        create(&store, Kind::Upstream, "s", &7u32, 100).unwrap();
+        assert_eq!(take(&store, &clock, Kind::Upstream, "s", accept).unwrap(), 7);
+        assert!(matches!(take(&store, &clock, Kind::Upstream, "s", accept), Err(TakeError::Used)));
+        assert!(matches!(find::<u32>(&store, &clock, Kind::Upstream, "s").unwrap(), Lookup::Consumed));
+        let stored = store.get(&keys::upstream("s")).unwrap().unwrap();
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&stored).unwrap()["data"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_refused_check_uses_nothing_up() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
+        create(&store, Kind::Consent, "h", &1u32, 100).unwrap();
+        let before = store.snapshot();
+        assert!(matches!(
+            take(&store, &clock, Kind::Consent, "h", |_: &u32| Err("wrong browser")),
+            Err(TakeError::Refused("wrong browser"))
+        ));
+        assert_eq!(store.snapshot(), before);
+        assert_eq!(take(&store, &clock, Kind::Consent, "h", accept).unwrap(), 1);
     }
 
     #[test]
     fn expired_record_is_missing_and_deleted() {
-        let store = MemoryStore::new();
-        create(&store, Kind::Consent, "h", 1u32, 100).unwrap();
-        assert!(matches!(find::<u32>(&store, Kind::Consent, "h", 100).unwrap(), Lookup::Missing));
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(100));
+        create(&store, Kind::Consent, "h", &1u32, 100).unwrap();
+        assert!(matches!(find::<u32>(&store, &clock, Kind::Consent, "h").unwrap(), Lookup::Missing));
         assert!(store.keys().is_empty());
     }
 
     #[test]
     fn keys_hold_only_hashes_of_the_secret() {
         let store = MemoryStore::new();
-        create(&store, Kind::Consent, "secret-handle", 1u32, 100).unwrap();
+        create(&store, Kind::Consent, "secret-handle", &1u32, 100).unwrap();
         let keys = store.keys();
         assert_eq!(keys.len(), 1);
         assert!(!keys[0].contains("secret-handle") && keys[0].len() < 250);
     }
 
     #[test]
-    fn concurrent_takes_have_exactly_one_winner() {
-        let store = Arc::new(MemoryStore::new());
-        create(&*store, Kind::Upstream, "s", 1u32, 100).unwrap();
-        let winners = Arc::new(AtomicUsize::new(0));
-        let threads: Vec<_> = (0..16)
-            .map(|_| {
-                let (store, winners) = (store.clone(), winners.clone());
-                std::thread::spawn(move || {
-                    if let Ok(Lookup::Live { .. }) = take::<u32>(&*store, Kind::Upstream, "s", 1) {
-                        winners.fetch_add(1, Ordering::SeqCst);
-                    }
-                })
-            })
-            .collect();
-        threads.into_iter().for_each(|t| t.join().unwrap());
-        assert_eq!(winners.load(Ordering::SeqCst), 1);
+    fn of_32_concurrent_takes_exactly_one_wins() {
+        for kind in [Kind::Consent, Kind::Upstream] {
+            for round in 0..10 {
+                let store = Arc::new(MemoryStore::new());
+                create(&*store, kind, "s", &1u32, 100).unwrap();
+                let threads: Vec<_> = (0..32)
+                    .map(|_| {
+                        let store = store.clone();
+                        std::thread::spawn(move || take(&*store, &ManualClock::at(1), kind, "s", accept).is_ok())
+                    })
+                    .collect();
+                let winners = threads.into_iter().map(|t| t.join().unwrap()).filter(|won| *won).count();
+                assert_eq!(winners, 1, "{kind:?}, round {round}");
+            }
+        }
     }
 }

@@ -119,17 +119,18 @@ fn banned_user_is_access_denied() {
 
 #[test]
 fn a_finished_sign_in_sweeps_expired_sign_in_records_hourly() {
+    // Records and their claim counters.
     let signin_records = |f: &Fixture| f.env.store.keys().into_iter().filter(|k| crate::keys::is_record(k)).count();
     let mut f = fixture();
     let clerk_url = f.approve_to_clerk();
     location(&f.callback(&clerk_url, &[("code", "clerk-code")])); // takes the first hourly turn
-    assert_eq!(signin_records(&f), 2, "the consent and upstream tombstones");
+    assert_eq!(signin_records(&f), 4, "the consent and upstream tombstones, with their claim counters");
     f.env.clock.advance(platform::housekeeping::SWEEP_INTERVAL_SECS);
     let refused = f.send("GET", "/callback?code=x&state=unknown", None);
     assert_eq!(refused.status(), 400);
-    assert_eq!(signin_records(&f), 2, "a refused callback does not sweep");
+    assert_eq!(signin_records(&f), 4, "a refused callback does not sweep");
     f.cookies.remove(crate::cookies::APPROVAL_COOKIE); // see the consent page again
     let clerk_url = f.approve_to_clerk();
     location(&f.callback(&clerk_url, &[("code", "clerk-code")]));
-    assert_eq!(signin_records(&f), 2, "only this sign-in's tombstones are left");
+    assert_eq!(signin_records(&f), 4, "only this sign-in's tombstones and claims are left");
 }
