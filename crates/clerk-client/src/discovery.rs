@@ -1,6 +1,7 @@
 //! OIDC discovery of the Clerk Frontend API (`/.well-known/openid-configuration`), cached in the
 //! key-value store so a sign-in costs one KV read instead of an extra round trip to Clerk.
 
+use platform::record;
 use platform::{Clock, HttpClient, KeyValueStore};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,7 @@ struct CachedDiscovery {
     expires_at: u64,
     metadata: ProviderMetadata,
 }
+platform::impl_record!(CachedDiscovery, "Clerk discovery");
 
 /// The discovery document of `frontend_api`, from the cache when fresh, otherwise from Clerk.
 pub async fn discover(
@@ -39,29 +41,14 @@ pub async fn discover(
     frontend_api: &str,
 ) -> Result<ProviderMetadata, ClerkError> {
     let key = keys::discovery(frontend_api);
-    let now = clock.now_unix();
-    if let Some(cached) = read_cache(store, &key, now)? {
-        return Ok(cached);
+    if let Some(cached) = record::load::<CachedDiscovery>(store, clock, &key)? {
+        return Ok(cached.metadata);
     }
     let metadata = fetch(http, frontend_api).await?;
-    let record = CachedDiscovery { v: 1, expires_at: now + DISCOVERY_TTL_SECS, metadata };
-    let bytes = serde_json::to_vec(&record).map_err(|e| ClerkError::Malformed { what: WHAT, reason: e.to_string() })?;
-    store.set(&key, &bytes)?;
-    Ok(record.metadata)
-}
-
-/// A fresh cached document; an expired or unreadable record is deleted and treated as absent.
-fn read_cache(store: &impl KeyValueStore, key: &str, now: u64) -> Result<Option<ProviderMetadata>, ClerkError> {
-    let Some(bytes) = store.get(key)? else {
-        return Ok(None);
-    };
-    match serde_json::from_slice::<CachedDiscovery>(&bytes) {
-        Ok(record) if record.v == 1 && record.expires_at > now => Ok(Some(record.metadata)),
-        _ => {
-            store.delete(key)?;
-            Ok(None)
-        }
-    }
+    let cached = CachedDiscovery { v: record::VERSION, expires_at: clock.now_unix() + DISCOVERY_TTL_SECS, metadata };
+    // A plain write: concurrent refreshes all write a fresh copy of the same document.
+    record::save(store, &key, &cached)?;
+    Ok(cached.metadata)
 }
 
 async fn fetch(http: &impl HttpClient, frontend_api: &str) -> Result<ProviderMetadata, ClerkError> {

@@ -1,7 +1,7 @@
 //! What can go wrong talking to Clerk, typed so the sign-in flow can map each case to the right
 //! OAuth error for the MCP client (`temporarily_unavailable`, `server_error`, `access_denied`).
 
-use platform::{OutboundError, StoreError, VariableError};
+use platform::{OutboundError, RecordError, VariableError};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ClerkError {
@@ -31,7 +31,7 @@ pub enum ClerkError {
     UserGone { user_id: String, reason: &'static str },
     /// The key-value store failed while caching discovery.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] RecordError),
 }
 
 impl ClerkError {
@@ -44,7 +44,7 @@ impl ClerkError {
                 !matches!(source, OutboundError::Denied { .. } | OutboundError::InvalidRequest(_))
             }
             ClerkError::Status { status, .. } => *status >= 500,
-            ClerkError::Store(_) => true,
+            ClerkError::Store(e) => e.is_temporary(),
             _ => false,
         }
     }
