@@ -1,5 +1,6 @@
 //! `GET /sse`: a streamed response that polls the session mailbox until the stream's time is
-//! up or the client goes away, then deletes the session.
+//! up or the client goes away, then deletes the session. Opening a stream also runs the hourly
+//! sweep of abandoned SSE sessions.
 
 use futures::SinkExt;
 use mcp_server::Services;
@@ -33,6 +34,9 @@ async fn stream(opened: OpenedStream, store: &SpinStore, out: ResponseOutparam) 
     out.set(outgoing);
     let started = Instant::now();
     if body.send(first_event.into_bytes()).await.is_ok() {
+        // Housekeeping rides on an opened stream, after its first event (off the response's
+        // path), at most hourly across instances; its failure is not this client's problem.
+        let _ = mcp_server::sse::mailbox::sweep_if_due(store, &SystemClock);
         pump(&mut stream, store, &mut body, started).await;
     }
     stream.close(store);

@@ -106,10 +106,14 @@ impl KeyValueStore for CountingStore {
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.delete(key)
     }
-    fn compare_and_swap(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
         self.check()?;
         self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.compare_and_swap(key, expected, new)
+        self.inner.increment(key, delta)
+    }
+    fn list_keys(&self) -> Result<Vec<String>, StoreError> {
+        self.check()?;
+        self.inner.list_keys()
     }
 }
 

@@ -14,7 +14,7 @@ use crate::dispatch::{Envelope, Reply, dispatch};
 use crate::tools::Toolbox;
 use crate::transport::{Services, auth, body_refusal, checks};
 use http::{Method, StatusCode};
-use mailbox::MailboxError;
+use mailbox::{Cursor, MailboxError};
 use platform::web::{self, Cors, Request, Response};
 use platform::{Clock, HttpClient, KeyValueStore};
 use std::time::Duration;
@@ -95,11 +95,12 @@ pub struct SseStream {
     session_id: String,
     settings: SseSettings,
     last_write: Duration,
+    cursor: Cursor,
 }
 
 impl SseStream {
     fn new(session_id: String, settings: SseSettings) -> Self {
-        Self { session_id, settings, last_write: Duration::ZERO }
+        Self { session_id, settings, last_write: Duration::ZERO, cursor: Cursor::default() }
     }
 
     pub fn session_id(&self) -> &str {
@@ -115,7 +116,7 @@ impl SseStream {
         if elapsed >= self.settings.max_duration {
             return Poll { chunks: Vec::new(), finished: true };
         }
-        let mut poll = match mailbox::drain(store, clock, &self.session_id) {
+        let mut poll = match mailbox::drain(store, clock, &self.session_id, &mut self.cursor, elapsed) {
             Ok(bodies) => Poll { chunks: bodies.iter().map(|b| event("message", b)).collect(), finished: false },
             Err(MailboxError::NotFound) => Poll { chunks: Vec::new(), finished: true },
             // A passing store hiccup: try again on the next poll.
@@ -132,8 +133,8 @@ impl SseStream {
 
     /// Ends the session and deletes its mailbox.
     pub fn close(self, store: &dyn KeyValueStore) {
-        // Best effort: an undeletable session still expires and is removed when next met.
-        let _ = mailbox::close(store, &self.session_id);
+        // Best effort: an undeletable session still expires and is swept.
+        let _ = mailbox::close(store, &self.session_id, &self.cursor);
     }
 }
 

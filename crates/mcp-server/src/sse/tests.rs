@@ -169,7 +169,7 @@ fn stream_finishes_at_max_duration_and_close_cleans_up() {
 fn stream_finishes_when_session_disappears() {
     let world = world();
     let mut opened = world.open("alice-token").ok().unwrap();
-    mailbox::close(&world.store, opened.stream.session_id()).unwrap();
+    mailbox::close(&world.store, opened.stream.session_id(), &mailbox::Cursor::default()).unwrap();
     assert!(opened.stream.poll(&world.store, &world.clock, Duration::from_millis(15)).finished);
 }
 
