@@ -205,6 +205,20 @@ impl TestApp {
         self.authenticated_post("/revoke", client, &[("token", token)])
     }
 
+    /// `POST /mcp` `initialize` with `access_token`: 200 when the token is live, 401 when not.
+    pub fn mcp_initialize(&self, access_token: &str) -> Response {
+        http::send(
+            "POST",
+            &self.url("/mcp"),
+            &[
+                ("authorization", &format!("Bearer {access_token}")),
+                ("content-type", "application/json"),
+                ("accept", "application/json, text/event-stream"),
+            ],
+            br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}"#,
+        )
+    }
+
     /// Registers a public client, signs in as `email` and redeems the code: the token response.
     pub fn tokens_for(&self, email: &str) -> Value {
         let client = self.register_client(false);
@@ -232,19 +246,77 @@ pub fn race(threads: usize, run: impl Fn() -> Response + Send + Sync + 'static) 
 }
 
 /// Signs a public client in as `email` on `app`, then redeems the one code from `threads`
-/// concurrent requests and asserts exactly one 200 and `400 invalid_grant` for all others.
-pub fn assert_concurrent_code_redemptions_have_one_winner(app: &std::sync::Arc<TestApp>, threads: usize, email: &str) {
+/// concurrent requests (spread over `apps`, instances sharing one store) and asserts exactly
+/// one 200 and `400 invalid_grant` for all others; and, since the code was presented more than
+/// once, that the one pair issued is revoked: its access token is refused at `/mcp` and its
+/// refresh token at `/token`, on every instance.
+pub fn assert_concurrent_code_redemptions_have_one_winner(
+    apps: &[std::sync::Arc<TestApp>],
+    threads: usize,
+    email: &str,
+) {
+    let app = &apps[0];
     let client = app.register_client(false);
     let auth = app.authorize_as(&mut Browser::new(), &client, email);
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let responses = race(threads, {
-        let app = app.clone();
-        move || app.exchange_code(&client, &auth.code, &auth.verifier)
+        let (apps, client, auth) = (apps.to_vec(), client.clone(), auth.clone());
+        move || {
+            let app = &apps[next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % apps.len()];
+            app.exchange_code(&client, &auth.code, &auth.verifier)
+        }
     });
-    let ok = responses.iter().filter(|r| r.status == 200).count();
-    assert_eq!(ok, 1, "{:?}", responses.iter().map(|r| (r.status, r.text())).collect::<Vec<_>>());
+    let all = || responses.iter().map(|r| (r.status, r.text())).collect::<Vec<_>>();
+    let winners: Vec<&Response> = responses.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(winners.len(), 1, "{:?}", all());
     assert!(
         responses.iter().filter(|r| r.status != 200).all(|r| r.status == 400 && r.json()["error"] == "invalid_grant"),
         "{:?}",
-        responses.iter().map(|r| (r.status, r.text())).collect::<Vec<_>>()
+        all()
     );
+    let pair = winners[0].json();
+    let access = pair["access_token"].as_str().unwrap_or_default();
+    for app in apps {
+        let refused = app.mcp_initialize(access);
+        assert_eq!(refused.status, 401, "the reused code's access token still works: {}", refused.text());
+        let refresh = app.refresh(&client, pair["refresh_token"].as_str().unwrap_or_default());
+        assert_eq!(refresh.json()["error"], "invalid_grant", "{}", refresh.text());
+    }
+}
+
+/// Refreshes one refresh token of a fresh sign-in from `threads` concurrent requests (spread
+/// over `apps`) and asserts that exactly one pair was minted: every 200 carries the same
+/// tokens, every other answer is a retryable `503 temporarily_unavailable` with `Retry-After`
+/// (never `invalid_grant`), and the pair works.
+pub fn assert_concurrent_refreshes_mint_one_pair(apps: &[std::sync::Arc<TestApp>], threads: usize, email: &str) {
+    let app = &apps[0];
+    let client = app.register_client(false);
+    let auth = app.authorize_as(&mut Browser::new(), &client, email);
+    let tokens = app.exchange_code(&client, &auth.code, &auth.verifier).json();
+    let refresh = tokens["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let responses = race(threads, {
+        let (apps, client) = (apps.to_vec(), client.clone());
+        move || apps[next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % apps.len()].refresh(&client, &refresh)
+    });
+    let all = || responses.iter().map(|r| (r.status, r.text())).collect::<Vec<_>>();
+    let pairs: Vec<Value> = responses.iter().filter(|r| r.status == 200).map(|r| r.json()).collect();
+    assert!(!pairs.is_empty(), "{:?}", all());
+    for pair in &pairs {
+        assert_eq!(pair["access_token"], pairs[0]["access_token"], "two pairs were minted: {:?}", all());
+        assert_eq!(pair["refresh_token"], pairs[0]["refresh_token"], "two pairs were minted: {:?}", all());
+    }
+    for other in responses.iter().filter(|r| r.status != 200) {
+        assert_eq!(
+            (other.status, other.json()["error"].as_str()),
+            (503, Some("temporarily_unavailable")),
+            "{:?}",
+            all()
+        );
+        assert!(other.header("retry-after").is_some());
+    }
+    for app in apps {
+        let access = pairs[0]["access_token"].as_str().unwrap_or_default();
+        assert_eq!(app.mcp_initialize(access).status, 200);
+    }
 }

@@ -243,6 +243,12 @@ impl TestApp {
         self.kv_write(key, Some(&serde_json::to_vec(&record).expect("JSON")));
     }
 
+    /// Hands an hourly sweep its turn back, as the next hour would: deletes its turn counters
+    /// (`<marker prefix><hour>`, e.g. `oauth:sweep:`), straight in the SQLite file.
+    pub fn hand_back_sweep_turn(&self, marker_prefix: &str) {
+        self.kv_keys(marker_prefix).iter().for_each(|key| self.kv_write(key, None));
+    }
+
     /// Keys of the `default` store that start with `prefix`.
     pub fn kv_keys(&self, prefix: &str) -> Vec<String> {
         self.kv_snapshot().into_keys().filter(|k| k.starts_with(prefix)).collect()

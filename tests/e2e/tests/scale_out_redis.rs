@@ -10,9 +10,17 @@ use e2e::{Client, TestApp};
 use mcp_support::*;
 use spin_local::testing::{RedisServer, redis_server};
 
-/// An app whose `default` store is `redis`.
+/// An app whose `default` store is `redis`, with a 3-second refresh grace window (whole
+/// seconds: 2 to 3 in effect) so tests can step past it.
 fn app_on(redis: &RedisServer) -> TestApp {
-    TestApp::builder().redis(&redis.url).start()
+    TestApp::builder().redis(&redis.url).variable("refresh_grace_seconds", "3").start()
+}
+
+/// Two instances of one deployment sharing `redis`.
+fn two_instances(redis: &RedisServer) -> [Arc<TestApp>; 2] {
+    let a = app_on(redis);
+    let b = a.start_peer();
+    [Arc::new(a), Arc::new(b)]
 }
 
 fn str_field(value: &serde_json::Value, name: &str) -> String {
@@ -29,11 +37,27 @@ fn signed_in_tokens(app: &TestApp, email: &str) -> (Client, serde_json::Value) {
 }
 
 #[test]
-fn authorization_code_race_on_redis_has_exactly_one_winner() {
+fn authorization_code_race_across_two_instances_has_exactly_one_winner_and_revokes_it() {
     let Some(redis) = redis_server() else { return };
-    let app = Arc::new(app_on(&redis));
-    e2e::flow::assert_concurrent_code_redemptions_have_one_winner(&app, 32, "admin@example.com");
-    assert!(app.kv_snapshot().is_empty(), "the store is Redis, not the SQLite file");
+    let apps = two_instances(&redis);
+    e2e::flow::assert_concurrent_code_redemptions_have_one_winner(&apps, 32, "admin@example.com");
+    assert!(apps[0].kv_snapshot().is_empty(), "the store is Redis, not the SQLite file");
+}
+
+#[test]
+fn a_code_reused_by_32_racers_leaves_its_pair_revoked_every_time() {
+    let Some(redis) = redis_server() else { return };
+    let apps = two_instances(&redis);
+    for _ in 0..20 {
+        e2e::flow::assert_concurrent_code_redemptions_have_one_winner(&apps, 32, "user@example.com");
+    }
+}
+
+#[test]
+fn refresh_race_across_two_instances_mints_one_pair() {
+    let Some(redis) = redis_server() else { return };
+    let apps = two_instances(&redis);
+    e2e::flow::assert_concurrent_refreshes_mint_one_pair(&apps, 32, "user@example.com");
 }
 
 #[test]
@@ -50,7 +74,7 @@ fn token_issued_by_one_instance_works_on_the_other() {
 }
 
 #[test]
-fn refresh_on_one_instance_invalidates_the_old_refresh_token_on_both() {
+fn refresh_on_one_instance_answers_again_within_the_window_and_invalidates_after_it_on_both() {
     let Some(redis) = redis_server() else { return };
     let a = app_on(&redis);
     let b = a.start_peer();
@@ -63,13 +87,19 @@ fn refresh_on_one_instance_invalidates_the_old_refresh_token_on_both() {
     let third = b.refresh(&client, &r2);
     assert_eq!(third.status, 200, "R2 -> R3 on B: {}", third.text());
     let r3 = str_field(&third.json(), "refresh_token");
+    assert_eq!(a.mcp_initialize(&str_field(&third.json(), "access_token")).status, 200);
     assert_ne!(r2, r3);
 
+    let retried = a.refresh(&client, &r2);
+    assert_eq!(retried.json()["refresh_token"], third.json()["refresh_token"], "within the window: B's answer, on A");
+    std::thread::sleep(std::time::Duration::from_millis(4100)); // past the window
     for (name, app) in [("A", &a), ("B", &b)] {
         let replay = app.refresh(&client, &r1);
         assert_eq!(replay.status, 400, "R1 on {name}: {}", replay.text());
         assert_eq!(replay.json()["error"], "invalid_grant", "R1 on {name}");
     }
+    let r3_after = b.refresh(&client, &r3);
+    assert_eq!(r3_after.json()["error"], "invalid_grant", "the replay revoked the grant: {}", r3_after.text());
 }
 
 #[test]

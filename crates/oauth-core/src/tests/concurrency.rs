@@ -162,11 +162,14 @@ fn count(store: &dyn KeyValueStore, prefix: &str) -> usize {
     store.list_keys().unwrap().iter().filter(|k| k.starts_with(prefix) && !k.contains('#')).count()
 }
 
+/// Something to do to the store in the middle of another request.
+type Hook = Box<dyn FnOnce(&MemoryStore) + Send>;
+
 /// A store that runs `hook` once, just before the first write of a key with `prefix`.
 struct HookStore {
     inner: Arc<MemoryStore>,
     prefix: &'static str,
-    hook: Mutex<Option<Box<dyn FnOnce(&MemoryStore) + Send>>>,
+    hook: Mutex<Option<Hook>>,
 }
 
 impl KeyValueStore for HookStore {

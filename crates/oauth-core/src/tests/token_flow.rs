@@ -392,3 +392,31 @@ fn a_reused_code_after_refreshes_revokes_every_pair() {
     assert!(matches!(verify(&f, &second.access_token), Err(TokenError::Invalid)));
     assert_eq!(refresh_token(&f, &second.refresh_token).unwrap_err().code(), "invalid_grant");
 }
+
+/// Records as the previous release left them: R0 -> R1 -> R2 rotated by it (no claim counters,
+/// no `rotated_at`; the grant lists R2 as current and R1 as previous).
+#[test]
+fn tokens_rotated_by_the_previous_release_keep_its_rules_after_the_upgrade() {
+    use platform::KeyValueStore;
+    let f = fixture();
+    let r0 = f.tokens();
+    let r1 = refresh_token(&f, &r0.refresh_token).unwrap();
+    let r2 = refresh_token(&f, &r1.refresh_token).unwrap();
+    // Undo what this release adds: claim counters, `rotated_at`, kept answers.
+    for key in f.store.keys() {
+        if key.ends_with("#claim") || key.starts_with("oauth:rotation:") {
+            f.store.delete(&key).unwrap();
+        } else if key.starts_with("oauth:refresh:") {
+            let mut record: serde_json::Value = serde_json::from_slice(&f.store.get(&key).unwrap().unwrap()).unwrap();
+            record.as_object_mut().unwrap().remove("rotated_at");
+            f.store.set(&key, &serde_json::to_vec(&record).unwrap()).unwrap();
+        }
+    }
+    // The previous one (R1) is honoured once, as that release promised a retry...
+    let retried = refresh_token(&f, &r1.refresh_token).unwrap();
+    assert!(verify(&f, &retried.access_token).is_ok());
+    // ...and an older one (R0) is a replay that revokes the grant.
+    assert_eq!(refresh_token(&f, &r0.refresh_token).unwrap_err().code(), "invalid_grant");
+    assert!(matches!(verify(&f, &retried.access_token), Err(TokenError::Invalid)));
+    assert_eq!(refresh_token(&f, &r2.refresh_token).unwrap_err().code(), "invalid_grant");
+}

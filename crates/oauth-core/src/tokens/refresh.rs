@@ -10,7 +10,7 @@ use super::{GrantError, TokenResponse};
 use crate::directory::{DirectoryError, UserDirectory};
 use crate::grants;
 use crate::keys;
-use crate::records::{ClientRecord, GrantState, RefreshTokenRecord};
+use crate::records::{ClientRecord, GrantRecord, GrantState, RefreshTokenRecord};
 use crate::rules::{resource, scope};
 
 /// The refresh-specific parameters of a token request.
@@ -60,6 +60,12 @@ pub async fn refresh(
     if grants::is_revoked(store, clock, &grant)? {
         return Err(GrantError::invalid_grant("the grant was revoked"));
     }
+    if !lists(&grant, request.refresh_token) {
+        // Unclaimed yet superseded: only a token the previous release rotated can be in this
+        // state (it decided validity by the grant's list). Using one was a replay then too.
+        grants::revoke_grant(store, clock, &grant.grant_id)?;
+        return Err(GrantError::invalid_grant("the refresh token was already rotated; the grant is revoked"));
+    }
     let scope = scope::narrow(&grant.scope, request.scope).map_err(|e| GrantError::InvalidScope(e.to_string()))?;
     if request.resource.is_some_and(|r| !resource::names(r, &grant.resource)) {
         return Err(GrantError::InvalidTarget);
@@ -89,4 +95,14 @@ pub async fn refresh(
         Committed::Live => Ok(minted.response),
         Committed::Revoked => Err(GrantError::invalid_grant("the grant was revoked")),
     }
+}
+
+/// Whether the grant lists `token` as its current refresh token (or, for tokens the previous
+/// release rotated, the one before it, honoured until the current one is used).
+fn lists(grant: &GrantRecord, token: &str) -> bool {
+    let presented = keys::secret_hash(token);
+    grant
+        .refresh
+        .as_ref()
+        .is_some_and(|pair| pair.current == presented || pair.previous.as_deref() == Some(presented.as_str()))
 }
