@@ -8,7 +8,7 @@ const SESSION: &str = "mcp:sse:session:";
 const MESSAGE: &str = "mcp:sse:msg:";
 
 /// The prefix of the hourly sweep's turn counters ([`super::mailbox::sweep_if_due`]).
-pub const SWEEP_MARKER: &str = "mcp:sse:sweep:";
+pub const SWEEP_MARKER: &str = "mcp:sweep:";
 
 /// `mcp:sse:session:<sha256(session id)>`: the session (owner, expiry). Its message numbers are
 /// counted at `...#seq` (`platform::record::next_number`).
