@@ -99,7 +99,7 @@ impl TestApp {
 
     /// The `/authorize` URL for `client` with PKCE S256, `state`, `scope=mcp` and our resource.
     pub fn authorize_url(&self, client: &Client, pkce: &Pkce, state: &str) -> String {
-        let resource = self.url("/mcp");
+        let resource = self.mcp_resource();
         let query = platform::web::encode_pairs([
             ("response_type", "code"),
             ("client_id", client.client_id.as_str()),
@@ -182,7 +182,7 @@ impl TestApp {
 
     /// Redeems an authorization code.
     pub fn exchange_code(&self, client: &Client, code: &str, verifier: &str) -> Response {
-        let resource = self.url("/mcp");
+        let resource = self.mcp_resource();
         self.token_request(
             client,
             &[
@@ -203,6 +203,13 @@ impl TestApp {
     /// Revokes a token (RFC 7009).
     pub fn revoke(&self, client: &Client, token: &str) -> Response {
         self.authenticated_post("/revoke", client, &[("token", token)])
+    }
+
+    /// The MCP resource tokens are bound to: `<public base URL>/mcp`, the same on every instance
+    /// of a deployment ([`TestApp::start_peer`] sets `public_base_url` to the first's origin).
+    pub fn mcp_resource(&self) -> String {
+        let configured = self.variables.iter().rev().find(|(name, _)| name == "public_base_url").map(|(_, v)| v);
+        format!("{}/mcp", configured.map_or(self.base_url(), String::as_str))
     }
 
     /// `POST /mcp` `initialize` with `access_token`: 200 when the token is live, 401 when not.
