@@ -131,6 +131,6 @@ fn of_32_concurrent_code_redemptions_exactly_one_succeeds_and_its_pair_is_revoke
 #[test]
 fn of_32_concurrent_refreshes_of_one_token_one_pair_is_minted_on_sqlite() {
     let app = Arc::new(TestApp::start());
-    e2e::flow::assert_concurrent_refreshes_mint_one_pair(&[app.clone()], 32, "admin@example.com");
+    e2e::flow::assert_concurrent_refreshes_mint_one_pair(std::slice::from_ref(&app), 32, "admin@example.com");
     assert_eq!(app.kv_keys("oauth:access:").len(), 2, "the code's pair and the one rotation's");
 }
