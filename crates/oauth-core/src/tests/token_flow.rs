@@ -420,3 +420,31 @@ fn tokens_rotated_by_the_previous_release_keep_its_rules_after_the_upgrade() {
     assert!(matches!(verify(&f, &retried.access_token), Err(TokenError::Invalid)));
     assert_eq!(refresh_token(&f, &r2.refresh_token).unwrap_err().code(), "invalid_grant");
 }
+
+/// Waits without waiting: the rotation in flight never finishes in these tests.
+struct NoWait;
+impl platform::Sleep for NoWait {
+    fn sleep(&self, _: std::time::Duration) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+#[test]
+fn a_presentation_during_an_unfinished_rotation_is_retryable_then_a_replay_after_the_window() {
+    use platform::KeyValueStore;
+    let f = fixture();
+    let first = f.tokens();
+    // Another request won the claim and has written nothing yet (or failed right after).
+    f.store
+        .increment(&platform::record::Helper::Claim.key(&crate::keys::refresh_token(&first.refresh_token)), 1)
+        .unwrap();
+    let impatient = crate::tokens::Rotation { sleep: &NoWait, ..rotation() };
+    let request = RefreshRequest { refresh_token: &first.refresh_token, scope: None, resource: None };
+    let attempt = || block_on(refresh(&f.store, &f.clock, &StaticDirectory, &impatient, &f.client.client, &request));
+    let error = attempt().unwrap_err();
+    assert_eq!((error.code(), error.status(), error.retry_after()), ("temporarily_unavailable", 503, Some(1)));
+    assert!(verify(&f, &first.access_token).is_ok(), "nothing was revoked");
+    f.clock.advance(GRACE);
+    assert_eq!(attempt().unwrap_err().code(), "invalid_grant", "the window started when the claim was first seen");
+    assert!(matches!(verify(&f, &first.access_token), Err(TokenError::Invalid)));
+}

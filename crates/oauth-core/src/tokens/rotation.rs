@@ -126,11 +126,11 @@ pub(super) async fn answer_again(
             Some(_) => {}
         }
     }
-    let token = record::load::<RefreshTokenRecord>(store, clock, &key)?;
-    if token.is_none_or(|token| grants::is_marked_revoked(store, clock, &token.grant_id).unwrap_or(false)) {
-        return Err(GrantError::invalid_grant("the grant was revoked"));
-    }
-    Err(GrantError::RotationInFlight)
+    let revoked = match record::load::<RefreshTokenRecord>(store, clock, &key)? {
+        Some(token) => grants::is_marked_revoked(store, clock, &token.grant_id)?,
+        None => true,
+    };
+    Err(if revoked { GrantError::invalid_grant("the grant was revoked") } else { GrantError::RotationInFlight })
 }
 
 /// The kept answer, unless the grant was revoked since.
