@@ -6,13 +6,15 @@ mod mcp_support;
 
 use std::sync::Arc;
 
-use e2e::{Client, TestApp};
+use e2e::{Client, RedisMode, TestApp};
 use mcp_support::*;
 use spin_local::testing::{RedisServer, redis_server};
 
-/// An app whose `default` store is `redis`.
+/// An app whose `default` store is `redis`, with correct compare-and-swap: the app still trusts
+/// CAS results, which Spin 4.1's Redis backend reports as conflicts every time (issue 14). Runs in
+/// `RedisMode::Spin41` come with the storage fix.
 fn app_on(redis: &RedisServer) -> TestApp {
-    TestApp::builder().redis(&redis.url).start()
+    TestApp::builder().redis(&redis.url).redis_mode(RedisMode::Correct).start()
 }
 
 fn str_field(value: &serde_json::Value, name: &str) -> String {

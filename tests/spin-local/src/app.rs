@@ -3,7 +3,7 @@
 use crate::component::{ComponentInfo, LoadedComponent};
 use crate::engine::{build_engine, default_cache_dir, load_component};
 use crate::error::Error;
-use crate::kv::{MemoryStore, RedisStore, SqliteDb, SqliteStore, Store, Stores};
+use crate::kv::{RedisMode, RedisStore, SqliteDb, SqliteStore, Store, Stores};
 use crate::manifest::{ComponentDef, Manifest, RouteDef, SourceDef};
 use crate::outbound::{AllowedHost, AllowedHosts};
 use crate::routing::{Route, Router};
@@ -50,6 +50,9 @@ pub struct AppOptions {
     pub max_memory: usize,
     /// A guest that runs this long without waiting on I/O is trapped (-> 500).
     pub guest_time_limit: Duration,
+    /// How `type = "redis"` stores do compare-and-swap and `get-many`: like Spin 4.1 (the
+    /// default: `swap` always reports `cas-failed`) or correctly. `spin-local up --redis-mode`.
+    pub redis_mode: RedisMode,
 }
 
 impl Default for AppOptions {
@@ -65,6 +68,7 @@ impl Default for AppOptions {
             max_instances: 256,
             max_memory: 256 << 20,
             guest_time_limit: Duration::from_secs(30),
+            redis_mode: RedisMode::default(),
         }
     }
 }
@@ -170,8 +174,12 @@ async fn open_stores(options: &AppOptions, state_dir: Option<&Path>) -> Result<S
     for (label, config) in configs {
         let kv_err = |message: String| Error::KeyValue { label: label.clone(), message };
         let store = match config {
-            StoreConfig::Memory => Store::Memory(MemoryStore::new()),
-            StoreConfig::Redis(url) => Store::Redis(RedisStore::connect(&url).await.map_err(|e| kv_err(e.0))?),
+            StoreConfig::Memory => {
+                Store::Sqlite(SqliteDb::open_in_memory().map_err(|e| kv_err(e.to_string()))?.store(&label))
+            }
+            StoreConfig::Redis(url) => {
+                Store::Redis(RedisStore::connect(&url, options.redis_mode).await.map_err(|e| kv_err(e.to_string()))?)
+            }
             StoreConfig::Sqlite(path) => Store::Sqlite(sqlite_store(&mut sqlite_files, &path, &label).map_err(kv_err)?),
         };
         by_label.insert(label, store);
@@ -184,7 +192,7 @@ fn sqlite_store(files: &mut HashMap<PathBuf, SqliteDb>, path: &Path, label: &str
     if let Some(db) = files.get(path) {
         return Ok(db.store(label));
     }
-    let db = SqliteDb::open(path).map_err(|e| format!("cannot open {}: {}", path.display(), e.0))?;
+    let db = SqliteDb::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let store = db.store(label);
     files.insert(path.to_path_buf(), db);
     Ok(store)
