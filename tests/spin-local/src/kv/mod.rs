@@ -13,6 +13,9 @@ pub use sqlite::{SqliteDb, SqliteStore};
 
 use std::collections::HashMap;
 
+/// What `get-many` answers: keys with their value (or none).
+pub type KeyValues = Vec<(String, Option<Vec<u8>>)>;
+
 /// A backend failure.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum KvError {
@@ -108,7 +111,7 @@ impl Store {
     }
 
     /// `wasi:keyvalue/batch.get-many`. Spin answers an empty list itself, before the backend.
-    pub async fn get_many(&self, keys: Vec<String>) -> Result<Vec<(String, Option<Vec<u8>>)>, KvError> {
+    pub async fn get_many(&self, keys: Vec<String>) -> Result<KeyValues, KvError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }

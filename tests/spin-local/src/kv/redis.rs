@@ -8,7 +8,7 @@
 //! 4.1): `swap` and `get-many`. [`RedisMode`] picks Spin's behaviour (the default, so tests see
 //! what real Spin does) or the correct one.
 
-use super::KvError;
+use super::{KeyValues, KvError};
 use redis::aio::MultiplexedConnection;
 use redis::{Client, Value, cmd};
 
@@ -98,7 +98,7 @@ impl RedisStore {
         cmd("KEYS").arg("*").query_async(&mut self.conn()).await.map_err(redis_err)
     }
 
-    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<(String, Option<Vec<u8>>)>, KvError> {
+    pub async fn get_many(&self, keys: &[String]) -> Result<KeyValues, KvError> {
         match self.mode {
             RedisMode::Spin41 => {
                 let reply = cmd("KEYS").arg(keys).query_async::<Value>(&mut self.conn()).await.map_err(redis_err)?;
@@ -180,7 +180,7 @@ fn redis_err(e: redis::RedisError) -> KvError {
 /// matching key names as `(key, value)` pairs. An empty list is empty; names pair up two by two
 /// (`(first name, second name as the value)`); an odd count hits `unreachable!()` in that crate,
 /// a panic in Spin's host.
-fn spin41_pairs_from_keys_reply(reply: Value) -> Result<Vec<(String, Option<Vec<u8>>)>, KvError> {
+fn spin41_pairs_from_keys_reply(reply: Value) -> Result<KeyValues, KvError> {
     let items = match reply {
         Value::Nil => return Ok(Vec::new()),
         Value::Array(items) | Value::Set(items) => items,

@@ -14,7 +14,7 @@
 //!
 //! Calls are short and run under a std mutex without awaiting, like Spin's single connection.
 
-use super::KvError;
+use super::{KeyValues, KvError};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,7 +112,7 @@ impl SqliteStore {
     }
 
     /// Only the keys that exist, each with its value (Spin's `key IN rarray(...)` query).
-    pub fn get_many(&self, keys: &[String]) -> Result<Vec<(String, Option<Vec<u8>>)>, KvError> {
+    pub fn get_many(&self, keys: &[String]) -> Result<KeyValues, KvError> {
         let conn = self.conn()?;
         let placeholders = vec!["?"; keys.len()].join(", ");
         let sql = format!("SELECT key, value FROM spin_key_value WHERE store = ? AND key IN ({placeholders})");
