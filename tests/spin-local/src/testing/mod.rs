@@ -1,5 +1,10 @@
-//! Test support: a real `redis-server` on a free loopback port, for the Redis key-value tests of
-//! this crate and the scale-out end-to-end tests.
+//! Test support: a real `redis-server` on a free loopback port (the Redis key-value tests of this
+//! crate and the scale-out end-to-end tests), and an HTTPS server with a throwaway test CA
+//! ([`HttpsServer`], [`TestCa`]) for outbound-HTTPS tests through `[[client_tls]]`.
+
+mod https;
+
+pub use https::{HttpsServer, HttpsServerBuilder, Issued, TestCa, TestRequest, TestResponse};
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
