@@ -2,7 +2,7 @@
 //! inspect) or as a `spin-local up` child process, the way users run it (for measuring the
 //! runtime alone: its start-up and its memory).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use spin_local::process::ServerProcess;
@@ -13,6 +13,7 @@ pub(crate) struct Launch<'a> {
     pub variables: &'a [(String, String)],
     pub state_dir: &'a Path,
     pub runtime_config_file: Option<PathBuf>,
+    pub redis_mode: spin_local::kv::RedisMode,
     pub cache_dir: Option<&'a Path>,
 }
 
@@ -32,6 +33,7 @@ impl Host {
             runtime_config_file: launch.runtime_config_file,
             log_requests: std::env::var("E2E_LOG").is_ok(),
             cache_dir: launch.cache_dir.map(Path::to_path_buf),
+            redis_mode: launch.redis_mode,
             ..spin_local::AppOptions::default()
         };
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -54,7 +56,12 @@ impl Host {
         if let Some(file) = launch.runtime_config_file {
             args.extend(["--runtime-config-file".into(), file.into()]);
         }
-        let envs: Vec<(&str, &Path)> = launch.cache_dir.map(|dir| ("SPIN_LOCAL_CACHE_DIR", dir)).into_iter().collect();
+        // spin-local's own settings go in its environment, so the command line stays `spin up`'s.
+        let redis_mode = OsString::from(launch.redis_mode.to_string());
+        let mut envs: Vec<(&str, &OsStr)> = vec![("SPIN_LOCAL_REDIS_MODE", &redis_mode)];
+        if let Some(dir) = launch.cache_dir {
+            envs.push(("SPIN_LOCAL_CACHE_DIR", dir.as_os_str()));
+        }
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let ready = "/.well-known/oauth-authorization-server";
         let (process, _) = runtime.block_on(ServerProcess::start(&binary, &args, &envs, ready))?;

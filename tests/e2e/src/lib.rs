@@ -17,7 +17,7 @@
 //! ```
 //!
 //! - [`TestApp`]: start ([`TestApp::start`], or [`TestApp::builder`] for extra Spin variables, a
-//!   Redis store, a compilation cache dir, or `spin-local up` in a child process instead of the
+//!   Redis store and how it does compare-and-swap, a compilation cache dir, or `spin-local up` in a child process instead of the
 //!   runtime in this process; [`TestApp::start_peer`] for a second instance of the same deployment),
 //!   [`TestApp::url`], [`TestApp::clerk`] (the [`mock_clerk::MockClerk`]: pick the user, make it
 //!   slow/down/malformed), [`TestApp::kv_snapshot`] (every key and value of the `default` store,
@@ -51,6 +51,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mock_clerk::MockClerk;
+/// How the Redis store behaves ([`TestAppBuilder::redis_mode`]).
+pub use spin_local::kv::RedisMode;
 
 /// A running app plus its mock Clerk. Everything stops when it is dropped.
 pub struct TestApp {
@@ -73,6 +75,8 @@ pub struct TestApp {
 struct RuntimeSettings {
     /// The Spin runtime config text (e.g. the Redis `default` store), if any.
     runtime_config: Option<String>,
+    /// Compare-and-swap on a `type = "redis"` store: like Spin 4.1 (default) or correct.
+    redis_mode: RedisMode,
     /// Compiled-component cache; `None` = spin-local's shared default.
     cache_dir: Option<std::path::PathBuf>,
     /// Run `spin-local up` as a child process instead of in this process.
@@ -96,8 +100,17 @@ impl TestAppBuilder {
     /// Keeps the `default` key-value store in the Redis at `url` (e.g. `redis://127.0.0.1:6379`)
     /// instead of the SQLite file: a `runtime-config.toml` in the state dir, passed as
     /// `runtime_config_file`. [`TestApp::kv_snapshot`] only reads SQLite, so it sees nothing then.
+    /// The store behaves like Spin 4.1's Redis backend (every compare-and-swap reports a conflict,
+    /// after writing) unless [`TestAppBuilder::redis_mode`] says otherwise.
     pub fn redis(mut self, url: &str) -> Self {
         self.settings.runtime_config = Some(format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"));
+        self
+    }
+
+    /// How a Redis store ([`TestAppBuilder::redis`]) does compare-and-swap:
+    /// [`RedisMode::Spin41`] (the default, what real Spin does) or [`RedisMode::Correct`].
+    pub fn redis_mode(mut self, mode: RedisMode) -> Self {
+        self.settings.redis_mode = mode;
         self
     }
 
@@ -173,6 +186,7 @@ impl TestApp {
             variables: &variables,
             state_dir: state_dir.path(),
             runtime_config_file,
+            redis_mode: settings.redis_mode,
             cache_dir: settings.cache_dir.as_deref(),
         };
         let (host, base_url) =

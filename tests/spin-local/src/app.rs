@@ -3,11 +3,12 @@
 use crate::component::{ComponentInfo, LoadedComponent};
 use crate::engine::{build_engine, default_cache_dir, load_component};
 use crate::error::Error;
-use crate::kv::{MemoryStore, RedisStore, SqliteDb, SqliteStore, Store, Stores};
+use crate::kv::{RedisMode, RedisStore, SqliteDb, SqliteStore, Store, Stores};
 use crate::manifest::{ComponentDef, Manifest, RouteDef, SourceDef};
+use crate::network::AppNetwork;
 use crate::outbound::{AllowedHost, AllowedHosts};
 use crate::routing::{Route, Router};
-use crate::runtime_config::{RuntimeConfig, StoreConfig};
+use crate::runtime_config::{OutboundNetworking, RuntimeConfig, StoreConfig};
 use crate::variables::{Resolver, Template, VariableSources};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -50,6 +51,9 @@ pub struct AppOptions {
     pub max_memory: usize,
     /// A guest that runs this long without waiting on I/O is trapped (-> 500).
     pub guest_time_limit: Duration,
+    /// How `type = "redis"` stores do compare-and-swap and `get-many`: like Spin 4.1 (the
+    /// default: `swap` always reports `cas-failed`) or correctly. `spin-local up --redis-mode`.
+    pub redis_mode: RedisMode,
 }
 
 impl Default for AppOptions {
@@ -65,6 +69,7 @@ impl Default for AppOptions {
             max_instances: 256,
             max_memory: 256 << 20,
             guest_time_limit: Duration::from_secs(30),
+            redis_mode: RedisMode::default(),
         }
     }
 }
@@ -89,9 +94,15 @@ impl App {
         let resolver = Arc::new(build_resolver(&manifest, &options)?);
         resolver.check_required()?;
         let state_dir = prepare_state_dir(&base, &options.state_dir)?;
-        let stores = open_stores(&options, state_dir.as_deref()).await?;
+        let runtime_config = match &options.runtime_config_file {
+            Some(path) => RuntimeConfig::load(path)?,
+            None => RuntimeConfig::default(),
+        };
+        let network = app_network(runtime_config.outbound, options.runtime_config_file.as_deref())?;
+        let stores = open_stores(runtime_config.key_value_stores, &options, state_dir.as_deref()).await?;
         let engine = build_engine(options.max_instances, options.max_memory)?;
-        let components = load_components(&manifest, &base, &engine, &options, &resolver, &stores)?;
+        let host = HostParts { resolver: &resolver, stores: &stores, network: &network };
+        let components = load_components(&manifest, &base, &engine, &options, &host)?;
         let router = build_router(&manifest, &manifest_path)?;
         Ok(App { name: manifest.application.name.clone(), engine, router, components, options, state_dir })
     }
@@ -154,13 +165,20 @@ fn prepare_state_dir(base: &Path, state: &StateDir) -> Result<Option<PathBuf>, E
     Ok(Some(dir))
 }
 
+/// The TLS configurations are built at start-up, so a `[[client_tls]]` Spin would refuse
+/// stops the app here, as in Spin.
+fn app_network(config: OutboundNetworking, path: Option<&Path>) -> Result<AppNetwork, Error> {
+    AppNetwork::new(config)
+        .map_err(|message| Error::RuntimeConfig { path: path.map(Path::to_path_buf).unwrap_or_default(), message })
+}
+
 /// Stores from the runtime config; `default` falls back to `<state-dir>/sqlite_key_value.db`,
 /// or memory without a state dir.
-async fn open_stores(options: &AppOptions, state_dir: Option<&Path>) -> Result<Stores, Error> {
-    let mut configs = match &options.runtime_config_file {
-        Some(path) => RuntimeConfig::load(path)?.key_value_stores,
-        None => BTreeMap::new(),
-    };
+async fn open_stores(
+    mut configs: BTreeMap<String, StoreConfig>,
+    options: &AppOptions,
+    state_dir: Option<&Path>,
+) -> Result<Stores, Error> {
     configs.entry("default".to_string()).or_insert_with(|| match state_dir {
         Some(dir) => StoreConfig::Sqlite(dir.join("sqlite_key_value.db")),
         None => StoreConfig::Memory,
@@ -170,8 +188,12 @@ async fn open_stores(options: &AppOptions, state_dir: Option<&Path>) -> Result<S
     for (label, config) in configs {
         let kv_err = |message: String| Error::KeyValue { label: label.clone(), message };
         let store = match config {
-            StoreConfig::Memory => Store::Memory(MemoryStore::new()),
-            StoreConfig::Redis(url) => Store::Redis(RedisStore::connect(&url).await.map_err(|e| kv_err(e.0))?),
+            StoreConfig::Memory => {
+                Store::Sqlite(SqliteDb::open_in_memory().map_err(|e| kv_err(e.to_string()))?.store(&label))
+            }
+            StoreConfig::Redis(url) => {
+                Store::Redis(RedisStore::connect(&url, options.redis_mode).await.map_err(|e| kv_err(e.to_string()))?)
+            }
             StoreConfig::Sqlite(path) => Store::Sqlite(sqlite_store(&mut sqlite_files, &path, &label).map_err(kv_err)?),
         };
         by_label.insert(label, store);
@@ -184,10 +206,17 @@ fn sqlite_store(files: &mut HashMap<PathBuf, SqliteDb>, path: &Path, label: &str
     if let Some(db) = files.get(path) {
         return Ok(db.store(label));
     }
-    let db = SqliteDb::open(path).map_err(|e| format!("cannot open {}: {}", path.display(), e.0))?;
+    let db = SqliteDb::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let store = db.store(label);
     files.insert(path.to_path_buf(), db);
     Ok(store)
+}
+
+/// What every component's host interfaces share.
+struct HostParts<'a> {
+    resolver: &'a Arc<Resolver>,
+    stores: &'a Stores,
+    network: &'a AppNetwork,
 }
 
 fn load_components(
@@ -195,8 +224,7 @@ fn load_components(
     base: &Path,
     engine: &Engine,
     options: &AppOptions,
-    resolver: &Arc<Resolver>,
-    stores: &Stores,
+    host: &HostParts<'_>,
 ) -> Result<HashMap<String, LoadedComponent>, Error> {
     let linker = crate::host::linker(engine).map_err(|e| Error::Engine(e.to_string()))?;
     let cache_dir = options.cache_dir.clone().unwrap_or_else(default_cache_dir);
@@ -204,7 +232,7 @@ fn load_components(
     let mut out = HashMap::new();
     for (id, def) in &manifest.component {
         let component_err = |message: String| Error::Component { component: id.clone(), message };
-        let info = component_info(id, def, resolver, stores)?;
+        let info = component_info(id, def, host)?;
         let source = source_path(id, def, base)?;
         let component = match compiled.get(&source) {
             Some(c) => c.clone(),
@@ -235,12 +263,8 @@ fn source_path(id: &str, def: &ComponentDef, base: &Path) -> Result<PathBuf, Err
     Ok(path)
 }
 
-fn component_info(
-    id: &str,
-    def: &ComponentDef,
-    resolver: &Arc<Resolver>,
-    stores: &Stores,
-) -> Result<ComponentInfo, Error> {
+fn component_info(id: &str, def: &ComponentDef, host: &HostParts<'_>) -> Result<ComponentInfo, Error> {
+    let HostParts { resolver, stores, network } = host;
     for label in &def.key_value_stores {
         if !stores.contains(label) {
             return Err(Error::Component {
@@ -255,8 +279,9 @@ fn component_info(
         variables: component_variables(id, def, resolver)?,
         environment: def.environment.clone(),
         allowed_hosts: allowed_hosts(id, def, resolver)?,
-        resolver: resolver.clone(),
-        stores: stores.clone(),
+        network: network.for_component(id),
+        resolver: Arc::clone(resolver),
+        stores: (*stores).clone(),
     })
 }
 

@@ -2,6 +2,7 @@
 
 use crate::host::HostState;
 use crate::kv::Stores;
+use crate::network::ComponentNetwork;
 use crate::outbound::AllowedHosts;
 use crate::variables::{Resolver, Template};
 use std::collections::BTreeMap;
@@ -18,6 +19,8 @@ pub struct ComponentInfo {
     pub variables: BTreeMap<String, Template>,
     pub environment: BTreeMap<String, String>,
     pub allowed_hosts: AllowedHosts,
+    /// Blocked networks and TLS client configuration for its outbound requests.
+    pub network: ComponentNetwork,
     pub resolver: Arc<Resolver>,
     pub stores: Stores,
 }

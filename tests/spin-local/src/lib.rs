@@ -29,6 +29,7 @@ pub mod fixtures;
 pub mod host;
 pub mod kv;
 pub mod manifest;
+pub mod network;
 pub mod outbound;
 pub mod process;
 pub mod routing;

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use spin_local::kv::RedisMode;
 use spin_local::{App, AppOptions, StateDir};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,15 @@ struct UpArgs {
     /// No per-request log lines.
     #[arg(short, long)]
     quiet: bool,
+    /// spin-local only: how `type = "redis"` key-value stores do compare-and-swap. `spin-4.1`
+    /// (default) does what Spin's Redis backend does: every `swap` reports `cas-failed`, after
+    /// writing when the transaction ran. `correct`: `swap` succeeds exactly when it wrote.
+    #[arg(long, env = "SPIN_LOCAL_REDIS_MODE", default_value = "spin-4.1", value_parser = parse_redis_mode)]
+    redis_mode: RedisMode,
+}
+
+fn parse_redis_mode(value: &str) -> Result<RedisMode, String> {
+    value.parse()
 }
 
 #[tokio::main]
@@ -62,6 +72,7 @@ async fn up(args: UpArgs) -> Result<()> {
             Some(p) if p.is_empty() => StateDir::None,
             Some(p) => StateDir::Path(PathBuf::from(p)),
         },
+        redis_mode: args.redis_mode,
         ..AppOptions::default()
     };
     if args.quiet {

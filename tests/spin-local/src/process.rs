@@ -1,7 +1,7 @@
 //! `spin-local up` as a child process, the way users run it: for benchmarks that measure the
 //! runtime alone (start-up time, peak RSS) without the load generator in the same process.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ impl ServerProcess {
     pub async fn start(
         binary: &Path,
         args: &[OsString],
-        envs: &[(&str, &Path)],
+        envs: &[(&str, &OsStr)],
         ready_path: &str,
     ) -> Result<(ServerProcess, Duration)> {
         let addr = free_addr()?;

@@ -27,7 +27,12 @@ impl Drop for Up {
 
 fn command(cwd: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.arg("up").args(args).current_dir(cwd).env_remove("SPIN_VARIABLE_SECRET").env_remove("SPIN_VARIABLE_GREETING");
+    cmd.arg("up")
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("SPIN_VARIABLE_SECRET")
+        .env_remove("SPIN_VARIABLE_GREETING")
+        .env_remove("SPIN_LOCAL_REDIS_MODE");
     cmd
 }
 
@@ -132,6 +137,41 @@ async fn variables_come_from_flags_then_env_then_dotenv() {
     cmd.env("SPIN_VARIABLE_GREETING", "env");
     let server = up(cmd);
     assert_eq!(get(&format!("{}/vars/greeting", server.url)).await.1, "from-file, world");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_compare_and_swap_is_spin_4_1s_unless_the_flag_or_env_asks_for_correct() {
+    let Some(redis) = common::redis_server() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rc = common::runtime_config(
+        dir.path(),
+        &format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n", redis.url),
+    );
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut args = fixture_args(&listen, &dir.path().join("state"));
+    args.extend(["--runtime-config-file".into(), rc.display().to_string()]);
+    let mut with_flag = args.clone();
+    with_flag.extend(["--redis-mode".into(), "correct".into()]);
+    let mut with_env = command(dir.path(), &args_ref(&args));
+    with_env.env("SPIN_LOCAL_REDIS_MODE", "correct");
+    let runs = [
+        (command(dir.path(), &args_ref(&args)), (409, "cas-failed")),
+        (command(dir.path(), &args_ref(&with_flag)), (200, "won")),
+        (with_env, (200, "won")),
+    ];
+    for (cmd, (status, outcome)) in runs {
+        let server = up(cmd);
+        post(&format!("{}/kv/spin/set/c", server.url), "v1").await;
+        assert_eq!(post(&format!("{}/kv/cas/c?from=v1", server.url), "v2").await, (status, outcome.to_string()));
+        assert_eq!(get(&format!("{}/kv/spin/get/c", server.url)).await.1, "v2", "written either way");
+    }
+}
+
+#[test]
+fn an_unknown_redis_mode_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stderr = fails(dir.path(), &["--redis-mode", "fixed", "--state-dir", ""]);
+    assert!(stderr.contains("`fixed`") && stderr.contains("spin-4.1") && stderr.contains("correct"), "{stderr}");
 }
 
 /// Runs `spin-local up` expecting it to fail; returns stderr.

@@ -1,7 +1,7 @@
 //! Outbound HTTP: allowed hosts (templated from variables) pass, others are denied to the guest.
 
 mod common;
-use common::get;
+use common::{encode, get};
 use std::convert::Infallible;
 
 /// A tiny HTTP server on 127.0.0.1 answering "pong from target".
@@ -22,10 +22,6 @@ async fn target() -> std::net::SocketAddr {
         }
     });
     addr
-}
-
-fn encode(url: &str) -> String {
-    url.replace(':', "%3A").replace('/', "%2F")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,4 +52,30 @@ async fn an_empty_template_allows_nothing() {
     let (status, body) = get(&format!("{}/outbound?url={}", app.url, encode(&url))).await;
     assert_eq!(status, 502, "{body}");
     assert!(body.contains("HttpRequestDenied"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_networks_apply_to_plain_http_too() {
+    let target = target().await;
+    let origin = format!("http://127.0.0.1:{}", target.port());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rc = common::runtime_config(dir.path(), "[outbound_networking]\nblock_networks = [\"private\"]\n");
+    let app = common::start(|o| {
+        o.variables.push(("outbound_allowed".into(), origin.clone()));
+        o.runtime_config_file = Some(rc);
+    })
+    .await;
+    let (status, body) = get(&format!("{}/outbound?url={}", app.url, encode(&format!("{origin}/ping")))).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("DestinationIpProhibited"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_port_is_connection_refused() {
+    let port = common::free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let app = common::start(|o| o.variables.push(("outbound_allowed".into(), origin.clone()))).await;
+    let (status, body) = get(&format!("{}/outbound?url={}", app.url, encode(&format!("{origin}/")))).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("ConnectionRefused"), "{body}");
 }

@@ -1,8 +1,8 @@
 //! Outbound HTTP control: only `allowed_outbound_hosts`; anything else is
-//! `ErrorCode::HttpRequestDenied` for the guest (not a trap, not a runtime failure).
+//! `ErrorCode::HttpRequestDenied` for the guest (not a trap, not a runtime failure). Allowed
+//! requests go out through [`crate::network::send`] (block_networks, client TLS, timeouts).
 
 use crate::component::ComponentInfo;
-use http_body_util::BodyExt;
 use std::future::Future;
 use std::sync::Arc;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
@@ -35,10 +35,7 @@ impl WasiHttpHooks for OutboundHooks {
             );
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
-        Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            let io: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(io);
-            Ok((response.map(BodyExt::boxed_unsync), io))
-        })
+        let network = self.component.network.clone();
+        Box::new(async move { crate::network::send(&network, request, options).await })
     }
 }

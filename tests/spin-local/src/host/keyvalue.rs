@@ -4,7 +4,7 @@
 use super::HostState;
 use super::bindings::fermyon::spin::key_value as spin_kv;
 use super::bindings::wasi::keyvalue::{atomics, batch, store as wasi_kv};
-use crate::kv::{CasState, KvError, OpenError, Store};
+use crate::kv::{Cas, KvError, OpenError, Store, SwapError};
 use wasmtime::component::Resource;
 
 /// A `fermyon:spin/key-value.store` handle.
@@ -16,7 +16,7 @@ pub struct Bucket(Store);
 /// A `wasi:keyvalue/atomics.cas` handle.
 pub struct CasHandle {
     store: Store,
-    state: CasState,
+    cas: Cas,
 }
 
 impl HostState {
@@ -25,12 +25,22 @@ impl HostState {
     }
 }
 
-fn spin_err(e: KvError) -> spin_kv::Error {
-    spin_kv::Error::Other(e.0)
+/// A backend result for the guest: its error as the interface's `other`, or a trap where Spin's
+/// host panics.
+fn for_guest<T, E>(result: Result<T, KvError>, other: impl FnOnce(String) -> E) -> wasmtime::Result<Result<T, E>> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(KvError::Other(message)) => Ok(Err(other(message))),
+        Err(KvError::Trap(message)) => Err(wasmtime::Error::msg(message)),
+    }
 }
 
-fn wasi_err(e: KvError) -> wasi_kv::Error {
-    wasi_kv::Error::Other(e.0)
+fn spin_result<T>(result: Result<T, KvError>) -> wasmtime::Result<Result<T, spin_kv::Error>> {
+    for_guest(result, spin_kv::Error::Other)
+}
+
+fn wasi_result<T>(result: Result<T, KvError>) -> wasmtime::Result<Result<T, wasi_kv::Error>> {
+    for_guest(result, wasi_kv::Error::Other)
 }
 
 impl spin_kv::Host for HostState {}
@@ -50,7 +60,7 @@ impl spin_kv::HostStore for HostState {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, spin_kv::Error>> {
         let store = self.table.get(&this)?.0.clone();
-        Ok(store.get(&key).await.map_err(spin_err))
+        spin_result(store.get(&key).await)
     }
 
     async fn set(
@@ -60,12 +70,12 @@ impl spin_kv::HostStore for HostState {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), spin_kv::Error>> {
         let store = self.table.get(&this)?.0.clone();
-        Ok(store.set(&key, &value).await.map_err(spin_err))
+        spin_result(store.set(&key, &value).await)
     }
 
     async fn delete(&mut self, this: Resource<SpinStore>, key: String) -> wasmtime::Result<Result<(), spin_kv::Error>> {
         let store = self.table.get(&this)?.0.clone();
-        Ok(store.delete(&key).await.map_err(spin_err))
+        spin_result(store.delete(&key).await)
     }
 
     async fn exists(
@@ -74,12 +84,12 @@ impl spin_kv::HostStore for HostState {
         key: String,
     ) -> wasmtime::Result<Result<bool, spin_kv::Error>> {
         let store = self.table.get(&this)?.0.clone();
-        Ok(store.exists(&key).await.map_err(spin_err))
+        spin_result(store.exists(&key).await)
     }
 
     async fn get_keys(&mut self, this: Resource<SpinStore>) -> wasmtime::Result<Result<Vec<String>, spin_kv::Error>> {
         let store = self.table.get(&this)?.0.clone();
-        Ok(store.get_keys().await.map_err(spin_err))
+        spin_result(store.get_keys().await)
     }
 
     async fn drop(&mut self, this: Resource<SpinStore>) -> wasmtime::Result<()> {
@@ -105,7 +115,7 @@ impl wasi_kv::HostBucket for HostState {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, wasi_kv::Error>> {
         let store = self.table.get(&this)?.0.clone();
-        Ok(store.get(&key).await.map_err(wasi_err))
+        wasi_result(store.get(&key).await)
     }
 
     async fn set(
@@ -115,17 +125,17 @@ impl wasi_kv::HostBucket for HostState {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), wasi_kv::Error>> {
         let store = self.table.get(&this)?.0.clone();
-        Ok(store.set(&key, &value).await.map_err(wasi_err))
+        wasi_result(store.set(&key, &value).await)
     }
 
     async fn delete(&mut self, this: Resource<Bucket>, key: String) -> wasmtime::Result<Result<(), wasi_kv::Error>> {
         let store = self.table.get(&this)?.0.clone();
-        Ok(store.delete(&key).await.map_err(wasi_err))
+        wasi_result(store.delete(&key).await)
     }
 
     async fn exists(&mut self, this: Resource<Bucket>, key: String) -> wasmtime::Result<Result<bool, wasi_kv::Error>> {
         let store = self.table.get(&this)?.0.clone();
-        Ok(store.exists(&key).await.map_err(wasi_err))
+        wasi_result(store.exists(&key).await)
     }
 
     async fn list_keys(
@@ -138,7 +148,7 @@ impl wasi_kv::HostBucket for HostState {
             return Ok(Err(wasi_kv::Error::Other("list_keys: cursor not supported".into())));
         }
         let store = self.table.get(&this)?.0.clone();
-        Ok(store.get_keys().await.map(|keys| wasi_kv::KeyResponse { keys, cursor: None }).map_err(wasi_err))
+        wasi_result(store.get_keys().await.map(|keys| wasi_kv::KeyResponse { keys, cursor: None }))
     }
 
     async fn drop(&mut self, this: Resource<Bucket>) -> wasmtime::Result<()> {
@@ -155,7 +165,7 @@ impl atomics::Host for HostState {
         delta: i64,
     ) -> wasmtime::Result<Result<i64, wasi_kv::Error>> {
         let store = self.table.get(&bucket)?.0.clone();
-        Ok(store.increment(&key, delta).await.map_err(wasi_err))
+        wasi_result(store.increment(&key, delta).await)
     }
 
     async fn swap(
@@ -163,16 +173,24 @@ impl atomics::Host for HostState {
         cas: Resource<CasHandle>,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), atomics::CasError>> {
-        let CasHandle { store, state } = self.table.delete(cas)?;
-        let key = state.key.clone();
-        match store.cas_swap(state, &value).await {
-            Ok(true) => Ok(Ok(())),
-            Ok(false) => {
-                // A fresh handle lets the guest read the new value and retry.
-                let retry = self.table.push(CasHandle { store, state: CasState::new(key) })?;
-                Ok(Err(atomics::CasError::CasFailed(retry)))
+        let CasHandle { store, mut cas } = self.table.delete(cas)?;
+        let store_error =
+            |e: KvError| for_guest::<(), _>(Err(e), |m| atomics::CasError::StoreError(wasi_kv::Error::Other(m)));
+        match store.cas_swap(&mut cas, &value).await {
+            Ok(()) => Ok(Ok(())),
+            Err(SwapError::Store(e)) => store_error(e),
+            Err(SwapError::CasFailed) => {
+                // Like Spin: the guest gets a fresh CAS on which `current` already ran.
+                let retry = match store.new_cas(cas.key()).await {
+                    Ok(retry) => retry,
+                    Err(e) => return store_error(e),
+                };
+                let mut handle = CasHandle { store, cas: retry };
+                if let Err(e) = handle.store.cas_current(&mut handle.cas).await {
+                    return store_error(e);
+                }
+                Ok(Err(atomics::CasError::CasFailed(self.table.push(handle)?)))
             }
-            Err(e) => Ok(Err(atomics::CasError::StoreError(wasi_err(e)))),
         }
     }
 }
@@ -184,8 +202,10 @@ impl atomics::HostCas for HostState {
         key: String,
     ) -> wasmtime::Result<Result<Resource<CasHandle>, wasi_kv::Error>> {
         let store = self.table.get(&bucket)?.0.clone();
-        let handle = CasHandle { store, state: CasState::new(key) };
-        Ok(Ok(self.table.push(handle)?))
+        match store.new_cas(&key).await {
+            Ok(cas) => Ok(Ok(self.table.push(CasHandle { store, cas })?)),
+            Err(e) => wasi_result(Err(e)),
+        }
     }
 
     async fn current(
@@ -193,8 +213,7 @@ impl atomics::HostCas for HostState {
         this: Resource<CasHandle>,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, wasi_kv::Error>> {
         let handle = self.table.get_mut(&this)?;
-        let store = handle.store.clone();
-        Ok(store.cas_current(&mut handle.state).await.map_err(wasi_err))
+        wasi_result(handle.store.cas_current(&mut handle.cas).await)
     }
 
     async fn drop(&mut self, this: Resource<CasHandle>) -> wasmtime::Result<()> {
@@ -210,14 +229,7 @@ impl batch::Host for HostState {
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, wasi_kv::Error>> {
         let store = self.table.get(&bucket)?.0.clone();
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            match store.get(&key).await {
-                Ok(v) => out.push((key, v)),
-                Err(e) => return Ok(Err(wasi_err(e))),
-            }
-        }
-        Ok(Ok(out))
+        wasi_result(store.get_many(keys).await)
     }
 
     async fn set_many(
@@ -226,12 +238,7 @@ impl batch::Host for HostState {
         key_values: Vec<(String, Vec<u8>)>,
     ) -> wasmtime::Result<Result<(), wasi_kv::Error>> {
         let store = self.table.get(&bucket)?.0.clone();
-        for (key, value) in key_values {
-            if let Err(e) = store.set(&key, &value).await {
-                return Ok(Err(wasi_err(e)));
-            }
-        }
-        Ok(Ok(()))
+        wasi_result(store.set_many(key_values).await)
     }
 
     async fn delete_many(
@@ -240,11 +247,6 @@ impl batch::Host for HostState {
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<(), wasi_kv::Error>> {
         let store = self.table.get(&bucket)?.0.clone();
-        for key in keys {
-            if let Err(e) = store.delete(&key).await {
-                return Ok(Err(wasi_err(e)));
-            }
-        }
-        Ok(Ok(()))
+        wasi_result(store.delete_many(keys).await)
     }
 }

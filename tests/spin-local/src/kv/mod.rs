@@ -1,47 +1,76 @@
-//! Key-value backends (Spin's `spin` SQLite store, in-memory, Redis) behind one type that both
-//! guest APIs (`fermyon:spin/key-value` and `wasi:keyvalue`) use, so they see the same data.
+//! Key-value backends as Spin configures them (its `spin` SQLite store, on disk or in memory, and
+//! Redis) behind one type that both guest APIs (`fermyon:spin/key-value` and `wasi:keyvalue`) use,
+//! so they see the same data.
+//!
+//! Each backend behaves like Spin's own, quirks included (spin-local must not be kinder than
+//! Spin): see `sqlite.rs` and `redis.rs` for what that means per operation.
 
-mod memory;
 mod redis;
 mod sqlite;
 
-pub use memory::MemoryStore;
-pub use redis::RedisStore;
+pub use redis::{RedisMode, RedisStore};
 pub use sqlite::{SqliteDb, SqliteStore};
 
 use std::collections::HashMap;
 
-/// A backend failure, reported to the guest as `error::other(message)`.
+/// What `get-many` answers: keys with their value (or none).
+pub type KeyValues = Vec<(String, Option<Vec<u8>>)>;
+
+/// A backend failure.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct KvError(pub String);
+pub enum KvError {
+    /// What the guest sees as `error::other(message)`.
+    #[error("{0}")]
+    Other(String),
+    /// Where Spin's host panics (the request fails with a 500): spin-local traps the guest.
+    #[error("{0}")]
+    Trap(String),
+}
 
 impl KvError {
     pub(crate) fn from_display(e: impl std::fmt::Display) -> Self {
-        Self(e.to_string())
+        Self::Other(e.to_string())
+    }
+}
+
+/// How a `swap` ended.
+#[derive(Debug)]
+pub enum SwapError {
+    /// `cas-failed`: the guest gets a fresh CAS handle to retry with.
+    CasFailed,
+    Store(KvError),
+}
+
+impl From<KvError> for SwapError {
+    fn from(e: KvError) -> Self {
+        Self::Store(e)
     }
 }
 
 /// One labelled store.
 #[derive(Clone)]
 pub enum Store {
+    /// Spin's `spin` store: a SQLite file, or SQLite in memory (Spin's in-memory store is SQLite).
     Sqlite(SqliteStore),
-    Memory(MemoryStore),
     Redis(RedisStore),
 }
 
-/// A compare-and-swap in progress: what `current` saw, and for Redis the connection that
-/// WATCHes the key.
-pub struct CasState {
-    pub key: String,
-    /// `None` until `current` ran; then the value it saw.
-    pub seen: Option<Option<Vec<u8>>>,
-    pub(crate) redis: Option<::redis::aio::MultiplexedConnection>,
+/// A compare-and-swap in progress (a `wasi:keyvalue/atomics.cas` resource).
+pub struct Cas {
+    key: String,
+    state: CasState,
 }
 
-impl CasState {
-    pub fn new(key: String) -> Self {
-        Self { key, seen: None, redis: None }
+enum CasState {
+    /// What `current` saw (`None` also before `current`: Spin's SQLite CAS then upserts).
+    Sqlite { seen: Option<Vec<u8>> },
+    /// The CAS's own connection: WATCH is per connection.
+    Redis(::redis::aio::MultiplexedConnection),
+}
+
+impl Cas {
+    pub fn key(&self) -> &str {
+        &self.key
     }
 }
 
@@ -49,7 +78,6 @@ impl Store {
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         match self {
             Store::Sqlite(s) => s.get(key),
-            Store::Memory(s) => Ok(s.get(key)),
             Store::Redis(s) => s.get(key).await,
         }
     }
@@ -57,10 +85,6 @@ impl Store {
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         match self {
             Store::Sqlite(s) => s.set(key, value),
-            Store::Memory(s) => {
-                s.set(key, value);
-                Ok(())
-            }
             Store::Redis(s) => s.set(key, value).await,
         }
     }
@@ -68,10 +92,6 @@ impl Store {
     pub async fn delete(&self, key: &str) -> Result<(), KvError> {
         match self {
             Store::Sqlite(s) => s.delete(key),
-            Store::Memory(s) => {
-                s.delete(key);
-                Ok(())
-            }
             Store::Redis(s) => s.delete(key).await,
         }
     }
@@ -79,7 +99,6 @@ impl Store {
     pub async fn exists(&self, key: &str) -> Result<bool, KvError> {
         match self {
             Store::Sqlite(s) => s.exists(key),
-            Store::Memory(s) => Ok(s.exists(key)),
             Store::Redis(s) => s.exists(key).await,
         }
     }
@@ -87,43 +106,81 @@ impl Store {
     pub async fn get_keys(&self) -> Result<Vec<String>, KvError> {
         match self {
             Store::Sqlite(s) => s.get_keys(),
-            Store::Memory(s) => Ok(s.get_keys()),
             Store::Redis(s) => s.get_keys().await,
         }
     }
 
-    /// Adds `delta` to the counter at `key` (absent = 0) and returns the new value.
+    /// `wasi:keyvalue/batch.get-many`. Spin answers an empty list itself, before the backend.
+    pub async fn get_many(&self, keys: Vec<String>) -> Result<KeyValues, KvError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self {
+            Store::Sqlite(s) => s.get_many(&keys),
+            Store::Redis(s) => s.get_many(&keys).await,
+        }
+    }
+
+    /// `wasi:keyvalue/batch.set-many` (nothing to do for an empty list, as in Spin).
+    pub async fn set_many(&self, pairs: Vec<(String, Vec<u8>)>) -> Result<(), KvError> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Store::Sqlite(s) => s.set_many(&pairs),
+            Store::Redis(s) => s.set_many(&pairs).await,
+        }
+    }
+
+    /// `wasi:keyvalue/batch.delete-many` (nothing to do for an empty list, as in Spin).
+    pub async fn delete_many(&self, keys: Vec<String>) -> Result<(), KvError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Store::Sqlite(s) => s.delete_many(&keys),
+            Store::Redis(s) => s.delete_many(&keys).await,
+        }
+    }
+
+    /// Adds `delta` to the counter at `key` (absent = 0) and returns the new value, atomically.
     pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         match self {
             Store::Sqlite(s) => s.increment(key, delta),
-            Store::Memory(s) => s.increment(key, delta),
             Store::Redis(s) => s.increment(key, delta).await,
         }
     }
 
-    /// `cas.current`: reads and remembers the value (Redis also WATCHes the key).
-    pub async fn cas_current(&self, cas: &mut CasState) -> Result<Option<Vec<u8>>, KvError> {
-        let value = match self {
-            Store::Redis(s) => s.watch_and_get(cas).await?,
-            other => other.get(&cas.key).await?,
+    /// `cas.new`. Spin's Redis store opens the CAS's own connection here.
+    pub async fn new_cas(&self, key: &str) -> Result<Cas, KvError> {
+        let state = match self {
+            Store::Sqlite(_) => CasState::Sqlite { seen: None },
+            Store::Redis(s) => CasState::Redis(s.cas_connection().await?),
         };
-        cas.seen = Some(value.clone());
-        Ok(value)
+        Ok(Cas { key: key.to_string(), state })
     }
 
-    /// `swap`: writes `value` only if the key still holds what `current` saw (absent included).
-    /// `Ok(false)` is a conflict (`cas-failed`).
-    pub async fn cas_swap(&self, mut cas: CasState, value: &[u8]) -> Result<bool, KvError> {
-        if cas.seen.is_none() {
-            // Without a `current` call the swap is conditional on the value seen right now.
-            self.cas_current(&mut cas).await?;
+    /// `cas.current`: reads the value; SQLite remembers it for `swap`, Redis WATCHes the key.
+    pub async fn cas_current(&self, cas: &mut Cas) -> Result<Option<Vec<u8>>, KvError> {
+        match (self, &mut cas.state) {
+            (Store::Sqlite(s), CasState::Sqlite { seen }) => {
+                let value = s.get(&cas.key)?;
+                seen.clone_from(&value);
+                Ok(value)
+            }
+            (Store::Redis(s), CasState::Redis(conn)) => s.watch_and_get(conn, &cas.key).await,
+            _ => Err(KvError::Other("compare-and-swap used with another store".into())),
         }
-        let seen = cas.seen.clone().unwrap_or(None);
-        match self {
-            Store::Sqlite(s) => s.swap(&cas.key, seen.as_deref(), value),
-            Store::Memory(s) => Ok(s.swap(&cas.key, seen.as_deref(), value)),
-            Store::Redis(s) => s.exec_swap(cas, value).await,
-        }
+    }
+
+    /// `swap`, with each backend's own semantics (see `sqlite.rs`, `redis.rs`).
+    pub async fn cas_swap(&self, cas: &mut Cas, value: &[u8]) -> Result<(), SwapError> {
+        let swapped = match (self, &mut cas.state) {
+            (Store::Sqlite(s), CasState::Sqlite { seen }) => s.swap(&cas.key, seen.as_deref(), value)?,
+            (Store::Redis(s), CasState::Redis(conn)) => s.swap(conn, &cas.key, value).await?,
+            _ => return Err(SwapError::Store(KvError::Other("compare-and-swap used with another store".into()))),
+        };
+        if swapped { Ok(()) } else { Err(SwapError::CasFailed) }
     }
 }
 
@@ -162,18 +219,4 @@ impl Stores {
         }
         self.by_label.get(label).cloned().ok_or(OpenError::NoSuchStore)
     }
-}
-
-/// Reads a counter stored as Spin's 8-byte little-endian i64 and adds `delta`.
-pub(crate) fn add_to_le_counter(old: Option<&[u8]>, delta: i64) -> Result<i64, KvError> {
-    let current = match old {
-        None => 0,
-        Some(bytes) => {
-            let arr: [u8; 8] = bytes
-                .try_into()
-                .map_err(|_| KvError("value is not a counter (an 8-byte little-endian integer)".into()))?;
-            i64::from_le_bytes(arr)
-        }
-    };
-    current.checked_add(delta).ok_or_else(|| KvError("increment overflows i64".into()))
 }

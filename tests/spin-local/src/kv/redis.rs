@@ -1,28 +1,76 @@
-//! The Redis store (`type = "redis"`, `url = "redis://..."`): keys as given, like Spin's.
+//! The Redis store (`type = "redis"`, `url = "redis://..."`), sending the commands Spin's
+//! `key-value-redis` backend sends: GET, SET, DEL, EXISTS, `KEYS *`, INCRBY (so a counter is
+//! stored as decimal text and `get` returns that text, e.g. `b"32"`), MSET, DEL for the batch, and
+//! for compare-and-swap its own connection per CAS: `current` = WATCH + GET, `swap` =
+//! MULTI / SET / EXEC. Keys are used as given, whatever the store label (like Spin).
 //!
-//! Plain operations share one multiplexed connection. A CAS gets its own connection, because
-//! WATCH is per connection: `current` = WATCH + GET, `swap` = MULTI / SET / EXEC, and a nil
-//! EXEC reply (the watched key changed) is reported as a conflict. Spin's own backend reads
-//! that reply as success; this one must not.
+//! Two operations are broken in every released Spin with `wasi:keyvalue` (3.0 through 4.0.2, and
+//! 4.1): `swap` and `get-many`. [`RedisMode`] picks Spin's behaviour (the default, so tests see
+//! what real Spin does) or the correct one.
 
-use super::{CasState, KvError};
+use super::{KeyValues, KvError};
 use redis::aio::MultiplexedConnection;
 use redis::{Client, Value, cmd};
+
+/// How the Redis store does `swap` and `get-many`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RedisMode {
+    /// Exactly what Spin's Redis backend does (3.0 through 4.1):
+    /// - `swap` runs MULTI / SET / EXEC, then sends `UNWATCH <key>`, which Redis refuses
+    ///   (UNWATCH takes no argument), so every `swap` reports `cas-failed`: after writing the value
+    ///   when the transaction ran, without writing when Redis aborted it (the key changed since
+    ///   `current`). The commands really go to the server, so a server that accepted the argument
+    ///   would make `swap` report success even when the transaction was aborted, as Spin would.
+    /// - `get-many` sends `KEYS <key>...`: more than one key is a Redis error, one absent key gives
+    ///   an empty list, and one existing key makes Spin's host panic (the guest traps here).
+    #[default]
+    Spin41,
+    /// What Spin's Redis backend means to do: `swap` succeeds exactly when EXEC ran (a conflict is
+    /// `cas-failed` with nothing written); `get-many` is MGET, one `(key, value or none)` per key.
+    Correct,
+}
+
+impl RedisMode {
+    /// The names `--redis-mode` and `SPIN_LOCAL_REDIS_MODE` accept.
+    pub const NAMES: [&'static str; 2] = ["spin-4.1", "correct"];
+}
+
+impl std::str::FromStr for RedisMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "spin-4.1" => Ok(Self::Spin41),
+            "correct" => Ok(Self::Correct),
+            other => Err(format!("unknown Redis mode `{other}` (expected `spin-4.1` or `correct`)")),
+        }
+    }
+}
+
+impl std::fmt::Display for RedisMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Spin41 => "spin-4.1",
+            Self::Correct => "correct",
+        })
+    }
+}
 
 #[derive(Clone)]
 pub struct RedisStore {
     client: Client,
     shared: MultiplexedConnection,
+    mode: RedisMode,
 }
 
 impl RedisStore {
-    pub async fn connect(url: &str) -> Result<Self, KvError> {
+    pub async fn connect(url: &str, mode: RedisMode) -> Result<Self, KvError> {
         let client = Client::open(url).map_err(KvError::from_display)?;
         let shared = client
             .get_multiplexed_async_connection()
             .await
-            .map_err(|e| KvError(format!("cannot connect to {url}: {e}")))?;
-        Ok(Self { client, shared })
+            .map_err(|e| KvError::Other(format!("cannot connect to {url}: {e}")))?;
+        Ok(Self { client, shared, mode })
     }
 
     fn conn(&self) -> MultiplexedConnection {
@@ -31,51 +79,152 @@ impl RedisStore {
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        cmd("GET").arg(key).query_async(&mut self.conn()).await.map_err(KvError::from_display)
+        cmd("GET").arg(key).query_async(&mut self.conn()).await.map_err(redis_err)
     }
 
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
-        cmd("SET").arg(key).arg(value).query_async::<()>(&mut self.conn()).await.map_err(KvError::from_display)
+        cmd("SET").arg(key).arg(value).query_async::<()>(&mut self.conn()).await.map_err(redis_err)
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), KvError> {
-        cmd("DEL").arg(key).query_async::<()>(&mut self.conn()).await.map_err(KvError::from_display)
+        cmd("DEL").arg(key).query_async::<()>(&mut self.conn()).await.map_err(redis_err)
     }
 
     pub async fn exists(&self, key: &str) -> Result<bool, KvError> {
-        cmd("EXISTS").arg(key).query_async(&mut self.conn()).await.map_err(KvError::from_display)
+        cmd("EXISTS").arg(key).query_async(&mut self.conn()).await.map_err(redis_err)
     }
 
     pub async fn get_keys(&self) -> Result<Vec<String>, KvError> {
-        cmd("KEYS").arg("*").query_async(&mut self.conn()).await.map_err(KvError::from_display)
+        cmd("KEYS").arg("*").query_async(&mut self.conn()).await.map_err(redis_err)
     }
 
-    /// INCRBY, as Spin's Redis backend (the value is a decimal string there).
+    pub async fn get_many(&self, keys: &[String]) -> Result<KeyValues, KvError> {
+        match self.mode {
+            RedisMode::Spin41 => {
+                let reply = cmd("KEYS").arg(keys).query_async::<Value>(&mut self.conn()).await.map_err(redis_err)?;
+                spin41_pairs_from_keys_reply(reply)
+            }
+            RedisMode::Correct => {
+                let values: Vec<Option<Vec<u8>>> =
+                    cmd("MGET").arg(keys).query_async(&mut self.conn()).await.map_err(redis_err)?;
+                Ok(keys.iter().cloned().zip(values).collect())
+            }
+        }
+    }
+
+    pub async fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), KvError> {
+        cmd("MSET").arg(pairs).query_async::<()>(&mut self.conn()).await.map_err(redis_err)
+    }
+
+    pub async fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
+        cmd("DEL").arg(keys).query_async::<()>(&mut self.conn()).await.map_err(redis_err)
+    }
+
+    /// INCRBY: atomic; a value that is not a decimal integer is Redis's error.
     pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
-        cmd("INCRBY").arg(key).arg(delta).query_async(&mut self.conn()).await.map_err(KvError::from_display)
+        cmd("INCRBY").arg(key).arg(delta).query_async(&mut self.conn()).await.map_err(redis_err)
     }
 
-    /// `current`: opens the CAS's own connection (first time), WATCHes the key and reads it.
-    pub(crate) async fn watch_and_get(&self, cas: &mut CasState) -> Result<Option<Vec<u8>>, KvError> {
-        if cas.redis.is_none() {
-            let conn = self.client.get_multiplexed_async_connection().await.map_err(KvError::from_display)?;
-            cas.redis = Some(conn);
-        }
-        let conn = cas.redis.as_mut().ok_or_else(|| KvError("no connection".into()))?;
-        cmd("WATCH").arg(&cas.key).query_async::<()>(conn).await.map_err(KvError::from_display)?;
-        cmd("GET").arg(&cas.key).query_async(conn).await.map_err(KvError::from_display)
+    /// A new connection for one CAS, because WATCH is per connection.
+    pub(crate) async fn cas_connection(&self) -> Result<MultiplexedConnection, KvError> {
+        self.client.get_multiplexed_async_connection().await.map_err(redis_err)
     }
 
-    /// `swap`: MULTI/SET/EXEC on the watching connection. `Ok(false)` when EXEC was aborted.
-    pub(crate) async fn exec_swap(&self, mut cas: CasState, value: &[u8]) -> Result<bool, KvError> {
-        let conn = cas.redis.as_mut().ok_or_else(|| KvError("CAS without current".into()))?;
-        cmd("MULTI").query_async::<()>(conn).await.map_err(KvError::from_display)?;
-        cmd("SET").arg(&cas.key).arg(value).query_async::<()>(conn).await.map_err(KvError::from_display)?;
-        let reply: Value = cmd("EXEC").query_async(conn).await.map_err(KvError::from_display)?;
-        match reply {
-            Value::Nil => Ok(false),
-            Value::Array(_) => Ok(true),
-            other => Err(KvError(format!("unexpected EXEC reply: {other:?}"))),
+    /// `current`: WATCH the key on the CAS's connection, then read it.
+    pub(crate) async fn watch_and_get(
+        &self,
+        conn: &mut MultiplexedConnection,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, KvError> {
+        cmd("WATCH").arg(key).query_async::<()>(conn).await.map_err(redis_err)?;
+        cmd("GET").arg(key).query_async(conn).await.map_err(redis_err)
+    }
+
+    /// `swap`: `Ok(true)` = success, `Ok(false)` = `cas-failed`, per [`RedisMode`].
+    pub(crate) async fn swap(
+        &self,
+        conn: &mut MultiplexedConnection,
+        key: &str,
+        value: &[u8],
+    ) -> Result<bool, KvError> {
+        let transaction = multi_set_exec(conn, key, value).await;
+        match self.mode {
+            RedisMode::Correct => match transaction.map_err(redis_err)? {
+                Value::Nil => Ok(false),
+                Value::Array(_) => Ok(true),
+                other => Err(KvError::Other(format!("unexpected EXEC reply: {other:?}"))),
+            },
+            RedisMode::Spin41 => {
+                // Spin: `UNWATCH <key>`, and any error there or in the transaction is `cas-failed`;
+                // an aborted EXEC (nil) is not an error to the redis crate Spin uses.
+                let unwatch = cmd("UNWATCH").arg(key).query_async::<()>(conn).await;
+                Ok(unwatch.is_ok() && transaction.is_ok())
+            }
         }
+    }
+}
+
+/// MULTI, SET, EXEC on the watching connection; the EXEC reply (nil when Redis aborted it).
+async fn multi_set_exec(conn: &mut MultiplexedConnection, key: &str, value: &[u8]) -> redis::RedisResult<Value> {
+    cmd("MULTI").query_async::<()>(conn).await?;
+    cmd("SET").arg(key).arg(value).query_async::<()>(conn).await?;
+    cmd("EXEC").query_async(conn).await
+}
+
+/// Spin formats backend errors with `{:?}`.
+fn redis_err(e: redis::RedisError) -> KvError {
+    KvError::Other(format!("{e:?}"))
+}
+
+/// What Spin's `get_many` makes of its `KEYS <keys>` reply: the redis crate reads the list of
+/// matching key names as `(key, value)` pairs. An empty list is empty; names pair up two by two
+/// (`(first name, second name as the value)`); an odd count hits `unreachable!()` in that crate,
+/// a panic in Spin's host.
+fn spin41_pairs_from_keys_reply(reply: Value) -> Result<KeyValues, KvError> {
+    let items = match reply {
+        Value::Nil => return Ok(Vec::new()),
+        Value::Array(items) | Value::Set(items) => items,
+        other => return Err(KvError::Other(format!("Response was of incompatible type: {other:?}"))),
+    };
+    if items.len() % 2 == 1 {
+        return Err(KvError::Trap(
+            "wasi:keyvalue get-many of one existing key on Redis: Spin's host panics here (its Redis \
+             store sends `KEYS <key>` and misreads the reply); spin-local emulates that"
+                .into(),
+        ));
+    }
+    items
+        .chunks(2)
+        .map(|pair| {
+            let parse_err = |e: redis::ParsingError| KvError::Other(format!("{e:?}"));
+            let key = redis::from_redis_value_ref::<String>(&pair[0]).map_err(parse_err)?;
+            let value = redis::from_redis_value_ref::<Option<Vec<u8>>>(&pair[1]).map_err(parse_err)?;
+            Ok((key, value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn spin41_get_many_reads_key_names_as_pairs_and_panics_on_an_odd_count() {
+        assert!(spin41_pairs_from_keys_reply(Value::Array(vec![])).expect("empty").is_empty());
+        assert!(matches!(spin41_pairs_from_keys_reply(Value::Array(vec![bulk("a")])), Err(KvError::Trap(_))));
+        let pairs = spin41_pairs_from_keys_reply(Value::Array(vec![bulk("a1"), bulk("a2")])).expect("pairs");
+        assert_eq!(pairs, vec![("a1".to_string(), Some(b"a2".to_vec()))]);
+    }
+
+    #[test]
+    fn modes_parse_from_their_names() {
+        for name in RedisMode::NAMES {
+            assert_eq!(name.parse::<RedisMode>().expect("known").to_string(), name);
+        }
+        assert!("fixed".parse::<RedisMode>().is_err());
     }
 }

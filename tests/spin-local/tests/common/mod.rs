@@ -73,3 +73,13 @@ pub fn runtime_config(dir: &Path, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write runtime config");
     path
 }
+
+/// `url` as a query-parameter value (enough for the fixture's `?url=`).
+pub fn encode(url: &str) -> String {
+    url.replace(':', "%3A").replace('/', "%2F").replace('?', "%3F").replace('&', "%26")
+}
+
+/// What the fixture's `/outbound` answers for a GET of `target`: `(status, body)`.
+pub async fn fetch_via_guest(app: &TestApp, target: &str) -> (u16, String) {
+    get(&format!("{}/outbound?url={}", app.url, encode(target))).await
+}

@@ -1,5 +1,10 @@
-//! Test support: a real `redis-server` on a free loopback port, for the Redis key-value tests of
-//! this crate and the scale-out end-to-end tests.
+//! Test support: a real `redis-server` on a free loopback port (the Redis key-value tests of this
+//! crate and the scale-out end-to-end tests), and an HTTPS server with a throwaway test CA
+//! ([`HttpsServer`], [`TestCa`]) for outbound-HTTPS tests through `[[client_tls]]`.
+
+mod https;
+
+pub use https::{HttpsServer, HttpsServerBuilder, Issued, TestCa, TestRequest, TestResponse};
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -31,6 +36,18 @@ pub fn redis_server() -> Option<RedisServer> {
         eprintln!("\n!!!!! SKIPPING the Redis test: {msg} !!!!!\n");
         return None;
     };
+    // Another process may take the free port before redis-server binds it (several test
+    // processes run at once): then ours exits, and we try another port.
+    for _ in 0..5 {
+        if let Some(server) = start_redis(&binary) {
+            return Some(server);
+        }
+    }
+    panic!("redis-server did not start on any of 5 free ports");
+}
+
+/// One attempt: `None` when the redis-server answering on the port is not the one started here.
+fn start_redis(binary: &std::path::Path) -> Option<RedisServer> {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let child = Command::new(binary)
@@ -41,9 +58,34 @@ pub fn redis_server() -> Option<RedisServer> {
         .stderr(Stdio::null())
         .spawn()
         .expect("redis-server starts");
-    let server = RedisServer { child, url: format!("redis://127.0.0.1:{port}"), _dir: dir };
-    wait_for_port(port, Duration::from_secs(10));
-    Some(server)
+    let mut server = RedisServer { child, url: format!("redis://127.0.0.1:{port}"), _dir: dir };
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        if matches!(server.child.try_wait(), Ok(Some(_))) {
+            return None;
+        }
+        if redis_pid(port) == Some(server.child.id()) {
+            return Some(server);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("redis-server on port {port} did not answer within 10 s");
+}
+
+/// The `process_id` of the Redis answering on loopback `port` (`INFO server`), if any.
+fn redis_pid(port: u16) -> Option<u32> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    stream.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n").ok()?;
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&reply).contains("process_id:") || !reply.ends_with(b"\r\n") {
+        let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
+        reply.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&reply);
+    text.lines().find_map(|l| l.strip_prefix("process_id:")).and_then(|pid| pid.trim().parse().ok())
 }
 
 /// A loopback port that was free a moment ago.

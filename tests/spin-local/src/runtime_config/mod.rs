@@ -1,4 +1,4 @@
-//! Spin's runtime-config file (`--runtime-config-file`), the `[key_value_store.<label>]` part:
+//! Spin's runtime-config file (`--runtime-config-file`), the parts spin-local implements:
 //!
 //! ```toml
 //! [key_value_store.default]
@@ -8,9 +8,23 @@
 //! [key_value_store.cache]
 //! type = "redis"
 //! url = "redis://127.0.0.1:6379"
+//!
+//! [outbound_networking]
+//! block_networks = ["private", "1.1.1.1/32"]   # checked on every resolved address
+//!
+//! [[client_tls]]
+//! component_ids = ["oauth-provider"]
+//! hosts = ["localhost"]
+//! ca_roots_file = "test-ca.pem"                # relative to this file's directory
 //! ```
 //!
-//! Other sections are accepted and ignored (spin-local implements no other runtime config).
+//! Like Spin, a top-level key Spin does not know is an error ("unused runtime config key(s)");
+//! the other sections Spin knows (`sqlite_database`, `variables_provider`, `llm_compute`,
+//! `outbound_http`, ...) are accepted and ignored.
+
+mod outbound;
+
+pub use outbound::OutboundNetworking;
 
 use crate::error::Error;
 use std::collections::BTreeMap;
@@ -24,11 +38,31 @@ pub enum StoreConfig {
     Redis(String),
 }
 
-/// The key-value part of a runtime config: label -> store.
-#[derive(Debug, Clone, Default)]
+/// The runtime config: key-value stores by label, and outbound networking.
+#[derive(Debug, Default)]
 pub struct RuntimeConfig {
     pub key_value_stores: BTreeMap<String, StoreConfig>,
+    pub outbound: OutboundNetworking,
 }
+
+/// Every top-level key Spin 4.1 reads; any other is refused, as Spin does.
+const SPIN_KEYS: [&str; 15] = [
+    "state_dir",
+    "log_dir",
+    "max_instance_memory",
+    "key_value_store",
+    "sqlite_database",
+    "variables_provider",
+    "config_provider",
+    "llm_compute",
+    "outbound_http",
+    "outbound_mqtt",
+    "outbound_mysql",
+    "outbound_pg",
+    "outbound_redis",
+    "outbound_networking",
+    "client_tls",
+];
 
 impl RuntimeConfig {
     pub fn load(path: &Path) -> Result<Self, Error> {
@@ -37,7 +71,7 @@ impl RuntimeConfig {
         Self::parse(&text, base).map_err(|message| Error::RuntimeConfig { path: path.to_path_buf(), message })
     }
 
-    /// Parses the TOML text; relative SQLite paths resolve against `base`.
+    /// Parses the TOML text; relative paths resolve against `base` (the file's directory).
     pub fn parse(text: &str, base: &Path) -> Result<Self, String> {
         let doc: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut key_value_stores = BTreeMap::new();
@@ -48,8 +82,15 @@ impl RuntimeConfig {
                 key_value_stores.insert(label.clone(), store_config(label, table, base)?);
             }
         }
-        Ok(Self { key_value_stores })
+        let outbound = OutboundNetworking::from_table(&doc, base)?;
+        check_all_keys_known(&doc)?;
+        Ok(Self { key_value_stores, outbound })
     }
+}
+
+fn check_all_keys_known(doc: &toml::Table) -> Result<(), String> {
+    let unknown: Vec<&str> = doc.keys().map(String::as_str).filter(|k| !SPIN_KEYS.contains(k)).collect();
+    if unknown.is_empty() { Ok(()) } else { Err(format!("unused runtime config key(s): {}", unknown.join(", "))) }
 }
 
 fn store_config(label: &str, table: &toml::Table, base: &Path) -> Result<StoreConfig, String> {
@@ -96,5 +137,13 @@ mod tests {
     #[test]
     fn rejects_unknown_types() {
         assert!(RuntimeConfig::parse("[key_value_store.x]\ntype = \"azure_cosmos\"", Path::new(".")).is_err());
+    }
+
+    #[test]
+    fn unknown_top_level_keys_are_refused_like_spin_and_known_ones_accepted() {
+        let err = RuntimeConfig::parse("baz = \"/baz\"\n", Path::new(".")).expect_err("unknown key");
+        assert_eq!(err, "unused runtime config key(s): baz");
+        let known = "state_dir = \"/s\"\n[sqlite_database.default]\ntype = \"spin\"\n[outbound_http]\n";
+        RuntimeConfig::parse(known, Path::new(".")).expect("keys Spin knows");
     }
 }

@@ -1,0 +1,47 @@
+//! Outbound connections the way Spin makes them (`factor-outbound-http`), for requests that
+//! `allowed_outbound_hosts` already let through:
+//! - the host name is resolved, and addresses in `[outbound_networking] block_networks` are
+//!   dropped; when none is left the guest gets `destination-ip-prohibited` ([`blocked`]);
+//! - https uses rustls with the component's `[[client_tls]]` entry for that host, or Spin's
+//!   default roots (platform plus webpki) ([`tls`]);
+//! - the guest's `request-options` timeouts apply, 600 s each by default ([`send`]).
+
+mod blocked;
+mod send;
+mod tls;
+
+pub use blocked::BlockedNetworks;
+pub use send::send;
+pub use tls::{ClientCert, ClientTls, ComponentTls, TlsConfigs};
+
+use crate::runtime_config::OutboundNetworking;
+
+/// The app's outbound networking settings, from its runtime config.
+#[derive(Debug, Clone, Default)]
+pub struct AppNetwork {
+    blocked: BlockedNetworks,
+    tls: TlsConfigs,
+}
+
+impl AppNetwork {
+    /// Builds the TLS client configurations; an entry Spin would refuse at start-up is an error.
+    pub fn new(config: OutboundNetworking) -> Result<Self, String> {
+        Ok(Self { blocked: config.blocked, tls: TlsConfigs::new(config.client_tls)? })
+    }
+
+    pub fn for_component(&self, component_id: &str) -> ComponentNetwork {
+        ComponentNetwork {
+            component_id: component_id.to_string(),
+            blocked: self.blocked.clone(),
+            tls: self.tls.for_component(component_id),
+        }
+    }
+}
+
+/// What one component's outbound connections may use.
+#[derive(Debug, Clone, Default)]
+pub struct ComponentNetwork {
+    component_id: String,
+    blocked: BlockedNetworks,
+    tls: ComponentTls,
+}
