@@ -5,6 +5,7 @@ use oauth_core::{DirectoryError, UserDirectory, UserProps};
 use platform::HttpClient;
 use serde::Deserialize;
 
+use crate::config::BackendConfig;
 use crate::{ClerkError, profile, transport};
 
 const WHAT: &str = "Backend API (/v1/users)";
@@ -53,8 +54,9 @@ pub struct BackendApi<H> {
 }
 
 impl<H: HttpClient> BackendApi<H> {
-    pub fn new(api_url: &str, secret_key: &str, http: H) -> Self {
-        Self { api_url: api_url.trim_end_matches('/').to_owned(), secret_key: secret_key.to_owned(), http }
+    pub fn new(config: &BackendConfig, http: H) -> Self {
+        let api_url = config.api_url.trim_end_matches('/').to_owned();
+        Self { api_url, secret_key: config.secret_key.clone(), http }
     }
 
     /// The user, or [`ClerkError::UserGone`] when Clerk says they do not exist or are banned or
@@ -111,7 +113,8 @@ mod tests {
     use futures::executor::block_on;
 
     fn api(fake: &FakeClerk) -> BackendApi<&FakeClerk> {
-        BackendApi::new("https://api.clerk.test/", "sk_test_key", fake)
+        let config = BackendConfig { api_url: "https://api.clerk.test/".into(), secret_key: "sk_test_key".into() };
+        BackendApi::new(&config, fake)
     }
 
     #[test]

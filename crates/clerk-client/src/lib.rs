@@ -25,7 +25,7 @@ pub mod upstream;
 mod userinfo;
 
 pub use backend::{BackendApi, ClerkUser};
-pub use config::ClerkConfig;
+pub use config::{BackendConfig, ClerkConfig};
 pub use discovery::ProviderMetadata;
 pub use error::ClerkError;
 pub use id_token::IdTokenClaims;

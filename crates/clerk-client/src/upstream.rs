@@ -85,7 +85,7 @@ impl<H: HttpClient, S: KeyValueStore, C: Clock> Clerk<H, S, C> {
 
     /// The Backend API with this configuration, e.g. to re-read a user's role.
     pub fn backend(&self) -> BackendApi<&H> {
-        BackendApi::new(&self.config.api_url, &self.config.secret_key, &self.http)
+        BackendApi::new(&self.config.backend, &self.http)
     }
 
     /// Clerk's discovery document (cached).

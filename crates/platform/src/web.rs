@@ -1,6 +1,12 @@
 //! Small helpers for inbound HTTP shared by the three components: base URL, query and form
 //! parsing, cookies, CORS and response builders. Requests and responses are `http` crate types
 //! with buffered bodies; `spin-platform` converts to and from Spin's types.
+//!
+//! The host hands requests over normalised, so nothing here knows a host's header names: the
+//! URI is absolute when the host knows the scheme and authority, and the caller's address is
+//! a [`ClientAddr`] extension.
+
+use std::net::SocketAddr;
 
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
@@ -8,27 +14,30 @@ use http::{Method, StatusCode};
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;
 
-/// The header Spin sets to the full URL of the request (`scheme://host/path?query`).
-pub const SPIN_FULL_URL: &str = "spin-full-url";
-/// The header Spin sets to the client's `ip:port`.
-pub const SPIN_CLIENT_ADDR: &str = "spin-client-addr";
+/// The address the request came from, as the host saw it (a request extension the host sets;
+/// behind a proxy it is the proxy's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// The caller's address, when the host told us.
+pub fn client_addr(request: &Request) -> Option<SocketAddr> {
+    request.extensions().get::<ClientAddr>().map(|addr| addr.0)
+}
 
 /// The public origin of this server, without a trailing slash.
 ///
-/// `configured` (the `public_base_url` variable) wins; otherwise the scheme and host Spin saw
-/// (`spin-full-url`). Behind a TLS-terminating proxy the latter says `http://`, which is why
-/// production deployments set `public_base_url`. `X-Forwarded-*` headers are never trusted.
+/// `configured` (the `public_base_url` variable) wins; otherwise the scheme and authority of
+/// the request's absolute URI (what the host saw), then its `Host` header. Behind a
+/// TLS-terminating proxy the host sees `http://`, which is why production deployments set
+/// `public_base_url`. `X-Forwarded-*` headers are never trusted.
 pub fn base_url(request: &Request, configured: Option<&str>) -> String {
     if let Some(configured) = configured.map(str::trim).filter(|c| !c.is_empty()) {
         return configured.trim_end_matches('/').to_owned();
     }
-    let from_spin = header_str(request, SPIN_FULL_URL).and_then(origin_of);
-    let from_uri = || {
-        let uri = request.uri();
-        Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
-    };
+    let uri = request.uri();
+    let from_uri = uri.scheme_str().zip(uri.authority()).map(|(scheme, authority)| format!("{scheme}://{authority}"));
     let from_host = || header_str(request, "host").map(|h| format!("http://{h}"));
-    from_spin.or_else(from_uri).or_else(from_host).unwrap_or_else(|| "http://localhost".to_owned())
+    from_uri.or_else(from_host).unwrap_or_else(|| "http://localhost".to_owned())
 }
 
 /// `scheme://authority` of an absolute URL.
@@ -44,18 +53,14 @@ pub fn header_str<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
     request.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The path, taken from `spin-full-url` when the URI carries none.
+/// The request's path.
 pub fn path(request: &Request) -> &str {
     request.uri().path()
 }
 
 /// Decoded query parameters, in order.
 pub fn query_pairs(request: &Request) -> Vec<(String, String)> {
-    let query = request.uri().query().or_else(|| {
-        header_str(request, SPIN_FULL_URL)
-            .and_then(|url| url.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or(q)))
-    });
-    query.map(|q| decode_pairs(q.as_bytes())).unwrap_or_default()
+    request.uri().query().map(|q| decode_pairs(q.as_bytes())).unwrap_or_default()
 }
 
 /// Decoded `application/x-www-form-urlencoded` pairs.
@@ -189,7 +194,7 @@ mod tests {
     use super::*;
 
     fn request(url: &str) -> Request {
-        http::Request::builder().uri("/x").header(SPIN_FULL_URL, url).body(Vec::new()).unwrap()
+        http::Request::builder().uri(url).body(Vec::new()).unwrap()
     }
 
     #[test]
@@ -201,9 +206,25 @@ mod tests {
     }
 
     #[test]
-    fn query_pairs_fall_back_to_spin_full_url() {
+    fn base_url_without_absolute_uri_uses_host_header() {
+        let req = http::Request::builder().uri("/mcp").header("host", "h:8080").body(Vec::new()).unwrap();
+        assert_eq!(base_url(&req, None), "http://h:8080");
+        assert_eq!(base_url(&request("/mcp"), None), "http://localhost");
+    }
+
+    #[test]
+    fn query_pairs_are_decoded_in_order() {
         let req = request("http://h/authorize?client_id=a%20b&state=x");
         assert_eq!(query_pairs(&req), vec![("client_id".into(), "a b".into()), ("state".into(), "x".into())]);
+    }
+
+    #[test]
+    fn client_addr_comes_from_the_host_extension() {
+        let mut req = request("/mcp");
+        assert_eq!(client_addr(&req), None);
+        let addr: SocketAddr = "192.0.2.7:5555".parse().unwrap();
+        req.extensions_mut().insert(ClientAddr(addr));
+        assert_eq!(client_addr(&req), Some(addr));
     }
 
     #[test]

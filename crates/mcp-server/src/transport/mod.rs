@@ -43,16 +43,9 @@ pub enum Route {
     NotFound,
 }
 
-/// The endpoint of `request`, from its path (or `spin-full-url` when the URI has none).
+/// The endpoint of `request`, from its path.
 pub fn route(request: &Request) -> Route {
-    let path = request.uri().path();
-    if path.starts_with('/') {
-        return route_path(path);
-    }
-    let from_spin = web::header_str(request, web::SPIN_FULL_URL)
-        .and_then(|url| url.split_once("://").map(|(_, rest)| rest))
-        .and_then(|rest| rest.find('/').map(|i| &rest[i..]));
-    route_path(from_spin.unwrap_or(""))
+    route_path(web::path(request))
 }
 
 /// The endpoint of a path (query and fragment ignored).
