@@ -7,6 +7,7 @@
 //! (RFC 6749 §4.1.2.1, RFC 9207).
 
 use platform::secret::{RandomError, random_token};
+use platform::web::single_value;
 use platform::{Clock, KeyValueStore, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -132,13 +133,6 @@ impl AuthorizeError {
     }
 }
 
-/// The single value of parameter `name`: `Ok(None)` if absent, `Err(())` if repeated.
-fn single<'a>(query: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ()> {
-    let mut values = query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let first = values.next();
-    if values.next().is_some() { Err(()) } else { Ok(first) }
-}
-
 /// Validates an authorization request (the query of `GET /authorize`).
 ///
 /// `base_url` is our public origin (issuer); the resource is `<base>/mcp`.
@@ -148,11 +142,14 @@ pub fn validate_authorization_request(
     base_url: &str,
     query: &[(String, String)],
 ) -> Result<ValidatedAuthorization, AuthorizeError> {
-    let client_id =
-        single(query, "client_id").ok().flatten().filter(|c| !c.is_empty()).ok_or(AuthorizeError::MissingClientId)?;
+    let client_id = single_value(query, "client_id")
+        .ok()
+        .flatten()
+        .filter(|c| !c.is_empty())
+        .ok_or(AuthorizeError::MissingClientId)?;
     let client = lookup_client(store, clock, client_id)?.ok_or(AuthorizeError::UnknownClient)?;
     let registered = &client.metadata.redirect_uris;
-    let requested = single(query, "redirect_uri")
+    let requested = single_value(query, "redirect_uri")
         .map_err(|_| AuthorizeError::InvalidRedirectUri("redirect_uri is repeated".into()))?;
     let redirect_uri = match (requested, registered.as_slice()) {
         (Some(uri), _) if redirect_uri::matches_registered(registered, uri) => uri.to_owned(),
@@ -163,7 +160,7 @@ pub fn validate_authorization_request(
         (None, _) => return Err(AuthorizeError::InvalidRedirectUri("redirect_uri is required".into())),
     };
     let issuer = base_url.trim_end_matches('/').to_owned();
-    let state = single(query, "state").ok().flatten().map(str::to_owned);
+    let state = single_value(query, "state").ok().flatten().map(str::to_owned);
     let fail = |error: &str, description: &str| {
         AuthorizeError::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.clone(),
@@ -173,9 +170,10 @@ pub fn validate_authorization_request(
             iss: issuer.clone(),
         })
     };
-    let param = |name: &str| single(query, name).map_err(|_| fail("invalid_request", &format!("{name} is repeated")));
+    let param =
+        |name: &str| single_value(query, name).map_err(|_| fail("invalid_request", &format!("{name} is repeated")));
 
-    if single(query, "state").is_err() {
+    if single_value(query, "state").is_err() {
         return Err(fail("invalid_request", "state is repeated"));
     }
     match param("response_type")? {

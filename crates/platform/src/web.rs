@@ -63,6 +63,24 @@ pub fn query_pairs(request: &Request) -> Vec<(String, String)> {
     request.uri().query().map(|q| decode_pairs(q.as_bytes())).unwrap_or_default()
 }
 
+/// A parameter that appeared more than once where only one is allowed (RFC 6749 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeated;
+
+/// The value of a single-valued parameter among decoded `pairs`: `Ok(None)` when absent,
+/// `Err(Repeated)` when it appears more than once.
+pub fn single_value<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, Repeated> {
+    let mut values = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let first = values.next();
+    if values.next().is_some() { Err(Repeated) } else { Ok(first) }
+}
+
+/// The first value of parameter `name` among decoded `pairs` (for parameters whose repetition
+/// does not matter).
+pub fn first_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
 /// Decoded `application/x-www-form-urlencoded` pairs.
 pub fn decode_pairs(input: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(input).into_owned().collect()
@@ -216,6 +234,17 @@ mod tests {
     fn query_pairs_are_decoded_in_order() {
         let req = request("http://h/authorize?client_id=a%20b&state=x");
         assert_eq!(query_pairs(&req), vec![("client_id".into(), "a b".into()), ("state".into(), "x".into())]);
+    }
+
+    #[test]
+    fn single_value_is_absent_present_or_repeated() {
+        let pairs = decode_pairs(b"a=1&b=2&b=3&c=");
+        assert_eq!(single_value(&pairs, "a"), Ok(Some("1")));
+        assert_eq!(single_value(&pairs, "c"), Ok(Some("")));
+        assert_eq!(single_value(&pairs, "z"), Ok(None));
+        assert_eq!(single_value(&pairs, "b"), Err(Repeated));
+        assert_eq!(first_value(&pairs, "b"), Some("2"));
+        assert_eq!(first_value(&pairs, "z"), None);
     }
 
     #[test]
