@@ -14,13 +14,9 @@ const WHAT: &str = "Backend API (/v1/users)";
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ClerkUser {
     pub id: String,
-    #[serde(default)]
     pub first_name: Option<String>,
-    #[serde(default)]
     pub last_name: Option<String>,
-    #[serde(default)]
     pub image_url: Option<String>,
-    #[serde(default)]
     pub primary_email_address_id: Option<String>,
     #[serde(default)]
     pub email_addresses: Vec<EmailAddress>,

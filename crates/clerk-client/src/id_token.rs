@@ -23,12 +23,9 @@ pub struct IdTokenClaims {
     pub sub: String,
     pub aud: Audience,
     pub exp: u64,
-    #[serde(default)]
     pub nonce: Option<String>,
-    #[serde(default)]
     pub azp: Option<String>,
     /// Clerk session id, when present.
-    #[serde(default)]
     pub sid: Option<String>,
     /// Profile claims (`email`, names, `picture`, `public_metadata` with that scope).
     #[serde(flatten)]

@@ -14,16 +14,11 @@ use crate::userinfo::UserInfo;
 /// The standard profile claims Clerk puts in ID tokens and `/oauth/userinfo` answers alike.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct ProfileClaims {
-    #[serde(default)]
     pub email: Option<String>,
-    #[serde(default)]
     pub given_name: Option<String>,
-    #[serde(default)]
     pub family_name: Option<String>,
-    #[serde(default)]
     pub picture: Option<String>,
     /// Present when the `public_metadata` scope was granted.
-    #[serde(default)]
     pub public_metadata: Option<serde_json::Value>,
 }
 
