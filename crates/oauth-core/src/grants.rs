@@ -8,30 +8,29 @@
 //! other's change: an issuer that loses to a revocation deletes the records it just wrote, and a
 //! revocation that comes after an issue finds the new hashes on the grant.
 
-use platform::secret::random_token;
 use platform::{Clock, KeyValueStore, StoreError};
 
-use crate::authorize::ValidatedAuthorization;
 use crate::keys;
 use crate::props::UserProps;
 use crate::records::{GrantRecord, GrantState, RECORD_VERSION};
 use crate::storage::{self, Loaded};
+use crate::validated::ValidatedAuthorization;
 
 /// How often a revocation retries its swap when the grant keeps changing under it.
 const REVOKE_ATTEMPTS: usize = 16;
 
-/// Stores a new `Pending` grant for a code about to be issued; returns its id.
+/// Stores a new `Pending` grant `grant_id` (random) for a code about to be issued.
 pub(crate) fn create_pending(
     store: &dyn KeyValueStore,
+    grant_id: &str,
     validated: &ValidatedAuthorization,
     props: UserProps,
     now: u64,
     expires_at: u64,
-) -> Result<String, crate::authorize::CompleteError> {
-    let grant_id = random_token()?;
+) -> Result<(), StoreError> {
     let grant = GrantRecord {
         v: RECORD_VERSION,
-        grant_id: grant_id.clone(),
+        grant_id: grant_id.to_owned(),
         client_id: validated.client_id.clone(),
         scope: validated.scope.clone(),
         resource: validated.resource.clone(),
@@ -42,8 +41,7 @@ pub(crate) fn create_pending(
         access_tokens: Vec::new(),
         refresh: None,
     };
-    storage::save(store, &grant_key(&grant_id)?, &grant)?;
-    Ok(grant_id)
+    storage::save(store, &grant_key(grant_id)?, &grant)
 }
 
 pub(crate) fn grant_key(grant_id: &str) -> Result<String, StoreError> {
