@@ -5,8 +5,9 @@ use oauth_core::{DirectoryError, UserDirectory, UserProps};
 use platform::HttpClient;
 use serde::Deserialize;
 
+use crate::claims::role_of;
 use crate::config::BackendConfig;
-use crate::{ClerkError, profile, transport};
+use crate::{ClerkError, transport};
 
 const WHAT: &str = "Backend API (/v1/users)";
 
@@ -39,6 +40,20 @@ impl ClerkUser {
     pub fn primary_email(&self) -> Option<&str> {
         let primary = self.primary_email_address_id.as_deref()?;
         self.email_addresses.iter().find(|e| e.id == primary).map(|e| e.email_address.as_str())
+    }
+
+    /// The props stored with the grant, keeping the session id (which only the sign-in knows).
+    pub fn props(&self, session_id: Option<String>) -> UserProps {
+        UserProps {
+            user_id: self.id.clone(),
+            session_id,
+            email: self.primary_email().map(str::to_owned),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            image_url: self.image_url.clone(),
+            role: role_of(&self.public_metadata),
+            metadata: self.public_metadata.clone(),
+        }
     }
 }
 
@@ -88,7 +103,7 @@ impl<H: HttpClient> BackendApi<H> {
 impl<H: HttpClient> UserDirectory for BackendApi<H> {
     async fn refresh_props(&self, props: &UserProps) -> Result<UserProps, DirectoryError> {
         match self.get_user(&props.user_id).await {
-            Ok(user) => Ok(profile::from_user(&user, props.session_id.clone())),
+            Ok(user) => Ok(user.props(props.session_id.clone())),
             Err(ClerkError::UserGone { .. }) => Err(DirectoryError::UserGone),
             // Down, slow, garbage or a rejected key: the refresh must not go ahead with a role
             // that may be stale, and must not end the grant either.

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
 use crate::ClerkError;
-use crate::profile::ProfileClaims;
+use crate::claims::ProfileClaims;
 
 /// Tolerated clock difference between us and Clerk when checking `exp`.
 pub const CLOCK_SKEW_SECS: u64 = 60;
