@@ -9,7 +9,9 @@ pub const MIN_COOKIE_KEY_BYTES: usize = 32;
 #[derive(Debug, Clone)]
 pub struct FlowConfig {
     pub clerk: ClerkConfig,
-    /// The HMAC key for cookies (decoded from hex).
+    /// The HMAC-SHA256 key that signs the approval cookie, from `cookie_encryption_key`
+    /// (decoded from hex). Nothing is encrypted with it: the variable keeps the name the demo
+    /// this server follows gave it.
     pub cookie_key: Vec<u8>,
     /// `public_base_url` when set.
     pub public_base_url: Option<String>,
@@ -30,7 +32,8 @@ pub fn public_base_url(vars: &impl Variables) -> Option<String> {
     vars.get("public_base_url").ok().flatten()
 }
 
-/// `cookie_encryption_key`: hex of at least 32 random bytes (`openssl rand -hex 32`).
+/// `cookie_encryption_key`: hex of at least 32 random bytes (`openssl rand -hex 32`), used as
+/// the HMAC-SHA256 key of the approval cookie (a signing key, despite the variable's name).
 pub fn cookie_key(vars: &impl Variables) -> Result<Vec<u8>, VariableError> {
     const NAME: &str = "cookie_encryption_key";
     let hex = vars.require(NAME)?;

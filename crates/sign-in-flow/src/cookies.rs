@@ -3,7 +3,8 @@
 //! - the browser cookie: a random id that binds the consent form (CSRF) and the upstream state
 //!   to the browser that started the flow; only its hash is stored server-side;
 //! - the approval cookie: the (client, redirect URI) pairs this browser approved, HMAC-SHA256
-//!   signed with `cookie_encryption_key`, so a later `/authorize` for the same pair skips the page.
+//!   signed with `cookie_encryption_key` (a signing key, whatever its name says), so a later
+//!   `/authorize` for the same pair skips the page.
 //!
 //! Lax is what lets Clerk's top-level redirect to `/callback` carry the browser cookie, while
 //! cross-site subresource and form requests cannot.
