@@ -37,6 +37,13 @@
 //! `spin.toml` whose `source`s point there; `spin.toml` itself is untouched. Set
 //! `E2E_SKIP_BUILD=1` to use the existing files.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "the end-to-end test harness: a step that fails fails the test, with the step named"
+)]
+
 pub mod browser;
 pub mod build;
 pub mod flow;

@@ -15,6 +15,7 @@ fn app_on(redis: &RedisServer) -> TestApp {
     TestApp::builder().redis(&redis.url).start()
 }
 
+#[allow(clippy::panic, reason = "test helper: a missing field fails the test")]
 fn str_field(value: &serde_json::Value, name: &str) -> String {
     value[name].as_str().unwrap_or_else(|| panic!("no {name} in {value}")).to_owned()
 }

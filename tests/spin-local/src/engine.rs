@@ -72,6 +72,7 @@ pub fn default_cache_dir() -> PathBuf {
 
 /// Loads a component, reusing a compiled artifact from `cache_dir` when the wasm bytes and the
 /// engine settings are unchanged (start-up then costs a file map instead of a compile).
+#[allow(unsafe_code, reason = "wasmtime's deserialisation of compiled code is unsafe; see SAFETY below")]
 pub fn load_component(engine: &Engine, wasm: &Path, cache_dir: &Path) -> Result<Component, String> {
     // Apps loaded at once in one process (parallel tests) compile a cold component once, not
     // once each: the second waits and then finds the cache file.

@@ -1,6 +1,13 @@
 //! Test support: a real `redis-server` on a free loopback port, for the Redis key-value tests of
 //! this crate and the scale-out end-to-end tests.
 
+#![allow(
+    clippy::panic,
+    clippy::expect_used,
+    clippy::print_stderr,
+    reason = "test support: a set-up that cannot work fails the test, loudly"
+)]
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

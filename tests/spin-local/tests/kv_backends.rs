@@ -1,6 +1,8 @@
 //! The same key-value suite on every backend: SQLite (Spin's default), in-memory, Redis; plus
 //! the CAS race: 32 concurrent swaps from one old value, exactly one winner.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed step fails the test")]
+
 mod common;
 use common::{get, options, post, redis_server, runtime_config, start, start_with};
 use spin_local::StateDir;

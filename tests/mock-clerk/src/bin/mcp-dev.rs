@@ -8,6 +8,8 @@
 //! Flags (as `spin up`): `--listen ADDR`, `--variable NAME=VALUE` (repeatable), `--state-dir DIR`,
 //! `--runtime-config-file FILE`, `-f/--from spin.toml`; plus `--skip-build`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool: what it prints is its interface")]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
