@@ -36,21 +36,14 @@ pub fn public_base_url(vars: &impl Variables) -> Option<String> {
 /// the HMAC-SHA256 key of the approval cookie (a signing key, despite the variable's name).
 pub fn cookie_key(vars: &impl Variables) -> Result<Vec<u8>, VariableError> {
     const NAME: &str = "cookie_encryption_key";
-    let hex = vars.require(NAME)?;
+    let text = vars.require(NAME)?;
     let invalid = |reason: &str| VariableError::Invalid { name: NAME.into(), reason: reason.into() };
     let bytes =
-        decode_hex(hex.trim()).ok_or_else(|| invalid("must be hex (generate it with `openssl rand -hex 32`)"))?;
+        hex::decode(text.trim()).map_err(|_| invalid("must be hex (generate it with `openssl rand -hex 32`)"))?;
     if bytes.len() < MIN_COOKIE_KEY_BYTES {
         return Err(invalid("must be at least 32 bytes (64 hex characters)"));
     }
     Ok(bytes)
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]

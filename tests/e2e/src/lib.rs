@@ -125,7 +125,7 @@ impl TestAppBuilder {
     pub fn start(self) -> TestApp {
         let started = (|| {
             let clerk = Arc::new(MockClerk::start()?);
-            let cookie_key = hex(&platform::secret::random_bytes::<32>()?);
+            let cookie_key = hex::encode(platform::secret::random_bytes::<32>()?);
             let mut variables = clerk.variables();
             variables.push(("cookie_encryption_key".into(), cookie_key.clone()));
             variables.extend(self.variables);
@@ -254,11 +254,6 @@ impl TestApp {
     pub fn kv_keys(&self, prefix: &str) -> Vec<String> {
         self.kv_snapshot().into_keys().filter(|k| k.starts_with(prefix)).collect()
     }
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The workspace root (where `spin.toml` is).

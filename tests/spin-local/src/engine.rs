@@ -102,7 +102,7 @@ fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
     sha.update(wasm);
     sha.update(engine_hash.finish().to_le_bytes());
     sha.update(env!("CARGO_PKG_VERSION").as_bytes());
-    sha.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(sha.finalize())
 }
 
 /// Writes beside the target and renames, so concurrent starts never read a partial file.

@@ -100,10 +100,6 @@ fn banner(clerk: &MockClerk) {
     println!("{line}\n");
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let root = workspace_root();
@@ -119,7 +115,7 @@ fn main() -> anyhow::Result<()> {
         Some(clerk)
     };
     if mock.is_some() && !cookie_key_configured(&args) {
-        variables.push(("cookie_encryption_key".into(), hex(&platform::secret::random_bytes::<32>()?)));
+        variables.push(("cookie_encryption_key".into(), hex::encode(platform::secret::random_bytes::<32>()?)));
     }
     variables.extend(args.variables.iter().cloned());
     if let Some(clerk) = &mock {
