@@ -40,12 +40,26 @@ pub fn base_url(request: &Request, configured: Option<&str>) -> String {
     from_uri.or_else(from_host).unwrap_or_else(|| "http://localhost".to_owned())
 }
 
-/// `scheme://authority` of an absolute URL.
+/// `scheme://host[:port]` of an absolute URL with a host, lower-cased, without user info and
+/// without the scheme's default port (as browsers send `Origin`).
 pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    (!scheme.is_empty() && !authority.is_empty())
-        .then(|| format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
+    let (scheme, authority) = scheme_and_authority(url)?;
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// `host[:port]` of an absolute URL with a host, normalised as in [`origin_of`].
+pub fn authority_of(url: &str) -> Option<String> {
+    scheme_and_authority(url).map(|(_, authority)| authority)
+}
+
+fn scheme_and_authority(url: &str) -> Option<(String, String)> {
+    let url = url::Url::parse(url).ok()?;
+    let host = url.host_str().filter(|h| !h.is_empty())?.to_ascii_lowercase();
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    };
+    Some((url.scheme().to_owned(), authority))
 }
 
 /// A header as UTF-8 text, if present and valid.
@@ -254,6 +268,21 @@ mod tests {
         let addr: SocketAddr = "192.0.2.7:5555".parse().unwrap();
         req.extensions_mut().insert(ClientAddr(addr));
         assert_eq!(client_addr(&req), Some(addr));
+    }
+
+    #[test]
+    fn origin_of_keeps_scheme_host_and_explicit_port_only() {
+        assert_eq!(origin_of("HTTPS://MCP.Example:8443/mcp?x#y").as_deref(), Some("https://mcp.example:8443"));
+        assert_eq!(origin_of("https://user:pw@mcp.example:443/").as_deref(), Some("https://mcp.example"));
+        assert_eq!(origin_of("http://[::1]:3000/cb").as_deref(), Some("http://[::1]:3000"));
+        assert_eq!(
+            origin_of("cursor://Anysphere.cursor-retrieval/cb").as_deref(),
+            Some("cursor://anysphere.cursor-retrieval")
+        );
+        for none in ["com.example.app:/cb", "/relative", "null", "https://"] {
+            assert_eq!(origin_of(none), None, "{none}");
+        }
+        assert_eq!(authority_of("https://MCP.example:8443/x").as_deref(), Some("mcp.example:8443"));
     }
 
     #[test]

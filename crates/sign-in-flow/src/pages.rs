@@ -35,8 +35,7 @@ pub struct ConsentView<'a> {
 pub fn consent_page(view: &ConsentView<'_>) -> Response {
     let v = view.validated;
     let client = v.client_name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or("An unnamed MCP client");
-    let server = platform::web::origin_of(&v.issuer).unwrap_or_else(|| v.issuer.clone());
-    let server_host = server.split("://").nth(1).unwrap_or(&server).to_owned();
+    let server_host = platform::web::authority_of(&v.issuer).unwrap_or_else(|| v.issuer.clone());
     let body = format!(
         r#"<main>
 <h1><span class="client">{client}</span> wants to use <span class="client">{server_host}</span> as you</h1>

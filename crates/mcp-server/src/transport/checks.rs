@@ -11,10 +11,15 @@ pub fn origin_allowed(request: &Request, base_url: &str, allowed: &[String]) -> 
     let Some(origin) = web::header_str(request, "origin") else {
         return request.headers().get("origin").is_none();
     };
-    let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-    let own = web::origin_of(base_url);
-    own.as_deref() == Some(origin.as_str())
-        || allowed.iter().any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(&origin))
+    let origin = comparable_origin(origin);
+    web::origin_of(base_url).as_deref() == Some(origin.as_str())
+        || allowed.iter().any(|a| a == "*" || comparable_origin(a) == origin)
+}
+
+/// An origin as URLs compare (case, default port); text that is no URL (`null`) as it is.
+fn comparable_origin(text: &str) -> String {
+    let text = text.trim();
+    web::origin_of(text).unwrap_or_else(|| text.to_ascii_lowercase())
 }
 
 pub fn forbidden_origin() -> Response {
@@ -105,6 +110,15 @@ mod tests {
         assert!(!origin_allowed(&with(&[("origin", "https://evil.example")]), "https://mcp.example", &allowed));
         assert!(!origin_allowed(&with(&[("origin", "null")]), "https://mcp.example", &allowed));
         assert!(origin_allowed(&with(&[("origin", "https://x")]), "https://mcp.example", &["*".to_owned()]));
+    }
+
+    #[test]
+    fn origins_compare_as_urls() {
+        let allowed = vec!["https://App.example:443/".to_owned(), "null".to_owned()];
+        assert!(origin_allowed(&with(&[("origin", "https://mcp.example:443")]), "https://mcp.example", &[]));
+        assert!(origin_allowed(&with(&[("origin", "https://app.example")]), "https://mcp.example", &allowed));
+        assert!(origin_allowed(&with(&[("origin", "null")]), "https://mcp.example", &allowed));
+        assert!(!origin_allowed(&with(&[("origin", "https://mcp.example:8443")]), "https://mcp.example", &[]));
     }
 
     #[test]
