@@ -118,10 +118,10 @@ pub fn cookie(request: &Request, name: &str) -> Option<String> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"').to_owned())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value_trimmed().to_owned())
 }
 
 /// Builds a response; header values that are not valid are dropped rather than panicking.
@@ -290,6 +290,12 @@ mod tests {
         let req = http::Request::builder().header("cookie", "a=1; __Host-b=two").body(Vec::new()).unwrap();
         assert_eq!(cookie(&req, "__Host-b").as_deref(), Some("two"));
         assert_eq!(cookie(&req, "c"), None);
+        let req = http::Request::builder()
+            .header("cookie", "broken; a=\"quoted\";; b=1")
+            .header("cookie", "c=3")
+            .body(Vec::new())
+            .unwrap();
+        assert_eq!((cookie(&req, "a").as_deref(), cookie(&req, "c").as_deref()), (Some("quoted"), Some("3")));
     }
 
     #[test]
