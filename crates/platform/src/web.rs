@@ -1,5 +1,5 @@
-//! Small helpers for inbound HTTP shared by the three components: base URL, query and form
-//! parsing, cookies, CORS and response builders. Requests and responses are `http` crate types
+//! Small helpers for inbound HTTP shared by the three components: base URL, origins, query and
+//! form parsing, cookies, CORS and response builders. Requests and responses are `http` crate types
 //! with buffered bodies; `spin-platform` converts to and from Spin's types.
 //!
 //! The host hands requests over normalised, so nothing here knows a host's header names: the
@@ -205,22 +205,6 @@ pub fn method_not_allowed(allow: &str) -> Response {
     )
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,11 +280,6 @@ mod tests {
             .body(Vec::new())
             .unwrap();
         assert_eq!((cookie(&req, "a").as_deref(), cookie(&req, "c").as_deref()), (Some("quoted"), Some("3")));
-    }
-
-    #[test]
-    fn escape_html_neutralises_markup() {
-        assert_eq!(escape_html(r#"<img src=x onerror="a">'"#), "&lt;img src=x onerror=&quot;a&quot;&gt;&#x27;");
     }
 
     #[test]
