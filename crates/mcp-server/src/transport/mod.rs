@@ -68,7 +68,6 @@ pub async fn handle_mcp<C: HttpClient + Clone + 'static>(request: &Request, serv
 }
 
 async fn mcp_response<C: HttpClient + Clone + 'static>(request: &Request, services: &Services<'_, C>) -> Response {
-    // Stateless: no standalone GET stream and no sessions to DELETE.
     let record = match admit(request, services, &MCP_ENDPOINT) {
         Ok(record) => record,
         Err(response) => return *response,
@@ -97,6 +96,7 @@ pub(crate) struct Endpoint {
     pub transport: auth::Transport,
 }
 
+/// POST only: stateless, so no standalone GET stream and no sessions to DELETE.
 const MCP_ENDPOINT: Endpoint =
     Endpoint { method: Method::POST, cors: MCP_CORS, transport: auth::Transport::StreamableHttp };
 
