@@ -8,9 +8,9 @@ use platform::web::{Request, Response};
 use sign_in_flow::{Env, MAX_BODY_BYTES, pages};
 use spin_platform::{SpinHttpClient, SpinStore, SpinVariables};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
-use spin_sdk::http_component;
 
-#[http_component]
+spin_platform::export_http_handler!(crate::handle);
+
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     spin_platform::serve(request, response_out, MAX_BODY_BYTES, respond).await;
 }

@@ -11,9 +11,9 @@ use platform::SystemClock;
 use platform::web::Response;
 use spin_platform::{SpinHttpClient, SpinStore, SpinVariables};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
-use spin_sdk::http_component;
 
-#[http_component]
+spin_platform::export_http_handler!(crate::handle);
+
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     let path = request.path_with_query().unwrap_or_default();
     if mcp_server::route_path(&path) == Route::SseStream {

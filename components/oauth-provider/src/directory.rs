@@ -1,9 +1,9 @@
-//! The user directory for refreshes: Clerk's Backend API (`clerk_client::BackendApi`),
-//! configured from Spin variables. A missing `clerk_secret_key` only matters when a refresh
-//! happens, so it surfaces there (as `temporarily_unavailable` naming the variable), not as a
-//! failure of every request.
+//! The user directory for refreshes: Clerk's Backend API (`clerk_client::BackendApi`), with the
+//! configuration `clerk_client` reads from Spin variables. A missing `clerk_secret_key` only
+//! matters when a refresh happens, so it surfaces there (as `temporarily_unavailable` naming
+//! the variable), not as a failure of every request.
 
-use clerk_client::BackendApi;
+use clerk_client::{BackendApi, BackendConfig};
 use oauth_core::{DirectoryError, UserDirectory, UserProps};
 use platform::{VariableError, Variables};
 use spin_platform::SpinHttpClient;
@@ -14,11 +14,7 @@ pub struct ClerkDirectory {
 
 impl ClerkDirectory {
     pub fn from_variables(variables: &impl Variables) -> Self {
-        let backend = (|| {
-            let api_url = variables.get("clerk_api_url")?.unwrap_or_else(|| "https://api.clerk.com".to_owned());
-            let secret_key = variables.require("clerk_secret_key")?;
-            Ok(BackendApi::new(&api_url, &secret_key, SpinHttpClient))
-        })();
+        let backend = BackendConfig::from_variables(variables).map(|config| BackendApi::new(&config, SpinHttpClient));
         Self { backend }
     }
 }

@@ -10,11 +10,11 @@ use platform::web::{self, Request, Response};
 use platform::{SystemClock, Variables};
 use spin_platform::{SpinSleep, SpinStore, SpinVariables};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
-use spin_sdk::http_component;
 
 use directory::ClerkDirectory;
 
-#[http_component]
+spin_platform::export_http_handler!(crate::handle);
+
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     spin_platform::serve(request, response_out, MAX_BODY_BYTES, respond).await;
 }

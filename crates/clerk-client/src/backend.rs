@@ -5,7 +5,9 @@ use oauth_core::{DirectoryError, UserDirectory, UserProps};
 use platform::HttpClient;
 use serde::Deserialize;
 
-use crate::{ClerkError, profile, transport};
+use crate::claims::role_of;
+use crate::config::BackendConfig;
+use crate::{ClerkError, transport};
 
 const WHAT: &str = "Backend API (/v1/users)";
 
@@ -13,13 +15,9 @@ const WHAT: &str = "Backend API (/v1/users)";
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ClerkUser {
     pub id: String,
-    #[serde(default)]
     pub first_name: Option<String>,
-    #[serde(default)]
     pub last_name: Option<String>,
-    #[serde(default)]
     pub image_url: Option<String>,
-    #[serde(default)]
     pub primary_email_address_id: Option<String>,
     #[serde(default)]
     pub email_addresses: Vec<EmailAddress>,
@@ -43,6 +41,20 @@ impl ClerkUser {
         let primary = self.primary_email_address_id.as_deref()?;
         self.email_addresses.iter().find(|e| e.id == primary).map(|e| e.email_address.as_str())
     }
+
+    /// The props stored with the grant, keeping the session id (which only the sign-in knows).
+    pub fn props(&self, session_id: Option<String>) -> UserProps {
+        UserProps {
+            user_id: self.id.clone(),
+            session_id,
+            email: self.primary_email().map(str::to_owned),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            image_url: self.image_url.clone(),
+            role: role_of(&self.public_metadata),
+            metadata: self.public_metadata.clone(),
+        }
+    }
 }
 
 /// A handle on the Backend API: base URL, secret key and the HTTP port.
@@ -53,8 +65,9 @@ pub struct BackendApi<H> {
 }
 
 impl<H: HttpClient> BackendApi<H> {
-    pub fn new(api_url: &str, secret_key: &str, http: H) -> Self {
-        Self { api_url: api_url.trim_end_matches('/').to_owned(), secret_key: secret_key.to_owned(), http }
+    pub fn new(config: &BackendConfig, http: H) -> Self {
+        let api_url = config.api_url.trim_end_matches('/').to_owned();
+        Self { api_url, secret_key: config.secret_key.clone(), http }
     }
 
     /// The user, or [`ClerkError::UserGone`] when Clerk says they do not exist or are banned or
@@ -90,7 +103,7 @@ impl<H: HttpClient> BackendApi<H> {
 impl<H: HttpClient> UserDirectory for BackendApi<H> {
     async fn refresh_props(&self, props: &UserProps) -> Result<UserProps, DirectoryError> {
         match self.get_user(&props.user_id).await {
-            Ok(user) => Ok(profile::from_user(&user, props.session_id.clone())),
+            Ok(user) => Ok(user.props(props.session_id.clone())),
             Err(ClerkError::UserGone { .. }) => Err(DirectoryError::UserGone),
             // Down, slow, garbage or a rejected key: the refresh must not go ahead with a role
             // that may be stale, and must not end the grant either.
@@ -111,7 +124,8 @@ mod tests {
     use futures::executor::block_on;
 
     fn api(fake: &FakeClerk) -> BackendApi<&FakeClerk> {
-        BackendApi::new("https://api.clerk.test/", "sk_test_key", fake)
+        let config = BackendConfig { api_url: "https://api.clerk.test/".into(), secret_key: "sk_test_key".into() };
+        BackendApi::new(&config, fake)
     }
 
     #[test]

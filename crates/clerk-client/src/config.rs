@@ -9,10 +9,17 @@ pub struct ClerkConfig {
     pub frontend_api: String,
     pub client_id: String,
     pub client_secret: String,
-    /// Backend API key (`sk_...`), for the user's `public_metadata.role`.
-    pub secret_key: String,
-    /// Backend API base (default `https://api.clerk.com`), no trailing slash.
+    pub backend: BackendConfig,
+}
+
+/// How to reach Clerk's Backend API (the user's profile and `public_metadata.role`). The token
+/// endpoint needs only this part, to re-read users on refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendConfig {
+    /// Backend API base (default [`DEFAULT_API_URL`]), no trailing slash.
     pub api_url: String,
+    /// Backend API key (`sk_...`).
+    pub secret_key: String,
 }
 
 pub const DEFAULT_API_URL: &str = "https://api.clerk.com";
@@ -24,6 +31,15 @@ impl ClerkConfig {
             frontend_api: origin_variable(vars, "clerk_frontend_api", None)?,
             client_id: vars.require("clerk_client_id")?,
             client_secret: vars.require("clerk_client_secret")?,
+            backend: BackendConfig::from_variables(vars)?,
+        })
+    }
+}
+
+impl BackendConfig {
+    /// `clerk_secret_key` and `clerk_api_url` (with its default); an error names the variable.
+    pub fn from_variables(vars: &impl Variables) -> Result<Self, VariableError> {
+        Ok(Self {
             secret_key: vars.require("clerk_secret_key")?,
             api_url: origin_variable(vars, "clerk_api_url", Some(DEFAULT_API_URL))?,
         })
@@ -66,7 +82,16 @@ mod tests {
     fn config_trims_trailing_slash_and_defaults_api_url() {
         let config = ClerkConfig::from_variables(&full()).unwrap();
         assert_eq!(config.frontend_api, "https://demo.clerk.accounts.dev");
-        assert_eq!(config.api_url, DEFAULT_API_URL);
+        assert_eq!(config.backend.api_url, DEFAULT_API_URL);
+    }
+
+    #[test]
+    fn backend_config_alone_needs_only_the_secret_key() {
+        let vars = StaticVariables::new([("clerk_secret_key", "sk_test_x")]);
+        let backend = BackendConfig::from_variables(&vars).unwrap();
+        assert_eq!((backend.api_url.as_str(), backend.secret_key.as_str()), (DEFAULT_API_URL, "sk_test_x"));
+        let err = BackendConfig::from_variables(&StaticVariables::default()).unwrap_err();
+        assert_eq!(err, VariableError::Missing { name: "clerk_secret_key".into() });
     }
 
     #[test]

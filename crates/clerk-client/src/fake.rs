@@ -1,5 +1,8 @@
 //! An in-memory Clerk behind the [`HttpClient`] port, for unit tests.
 
+// Compiled for other crates' tests too (feature `test-support`), where `cfg(test)` is not set.
+#![allow(clippy::unwrap_used, reason = "a test fake: a poisoned lock fails the test")]
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
 use crate::ClerkError;
-use crate::profile::ProfileClaims;
+use crate::claims::ProfileClaims;
 
 /// Tolerated clock difference between us and Clerk when checking `exp`.
 pub const CLOCK_SKEW_SECS: u64 = 60;
@@ -23,12 +23,9 @@ pub struct IdTokenClaims {
     pub sub: String,
     pub aud: Audience,
     pub exp: u64,
-    #[serde(default)]
     pub nonce: Option<String>,
-    #[serde(default)]
     pub azp: Option<String>,
     /// Clerk session id, when present.
-    #[serde(default)]
     pub sid: Option<String>,
     /// Profile claims (`email`, names, `picture`, `public_metadata` with that scope).
     #[serde(flatten)]

@@ -5,14 +5,18 @@
 //! - [`discovery`]: OIDC discovery of the Frontend API, cached in the key-value store.
 //! - [`upstream`]: the authorization URL (state, PKCE S256, nonce) and the code exchange (`oauth2`).
 //! - [`id_token`]: the ID-token claim checks (`iss`, `aud`, `exp`, `nonce`).
-//! - [`backend`]: the user's profile and `public_metadata.role` from the Backend API, and
-//!   [`BackendApi`], the user directory the token endpoint uses to re-read the role on refresh.
-//! - [`profile`]: turning Clerk's answers into [`oauth_core::UserProps`].
+//! - [`backend`]: the user's profile and `public_metadata.role` from the Backend API (the
+//!   authoritative source), and [`BackendApi`], the user directory the token endpoint uses to
+//!   re-read the role on refresh.
+//! - [`claims`]: the profile claims every Clerk source reports, and the role in `public_metadata`.
+//! - [`profile`]: the props of a sign-in from the ID token and userinfo, when the Backend API
+//!   cannot answer.
 //!
 //! Everything talks to the network through [`platform::HttpClient`] with a timeout, so tests use
 //! an in-memory fake and components use Spin's outbound HTTP.
 
 pub mod backend;
+pub mod claims;
 pub mod config;
 pub mod discovery;
 pub mod error;
@@ -25,7 +29,7 @@ pub mod upstream;
 mod userinfo;
 
 pub use backend::{BackendApi, ClerkUser};
-pub use config::ClerkConfig;
+pub use config::{BackendConfig, ClerkConfig};
 pub use discovery::ProviderMetadata;
 pub use error::ClerkError;
 pub use id_token::IdTokenClaims;

@@ -85,7 +85,7 @@ impl<H: HttpClient, S: KeyValueStore, C: Clock> Clerk<H, S, C> {
 
     /// The Backend API with this configuration, e.g. to re-read a user's role.
     pub fn backend(&self) -> BackendApi<&H> {
-        BackendApi::new(&self.config.api_url, &self.config.secret_key, &self.http)
+        BackendApi::new(&self.config.backend, &self.http)
     }
 
     /// Clerk's discovery document (cached).
@@ -168,7 +168,7 @@ impl<H: HttpClient, S: KeyValueStore, C: Clock> Clerk<H, S, C> {
         access_token: &str,
     ) -> Result<UserProps, ClerkError> {
         match self.backend().get_user(&claims.sub).await {
-            Ok(user) => Ok(profile::from_user(&user, claims.sid.clone())),
+            Ok(user) => Ok(user.props(claims.sid.clone())),
             Err(e @ (ClerkError::UserGone { .. } | ClerkError::BackendUnauthorized)) => Err(e),
             Err(_) => {
                 let info = match &metadata.userinfo_endpoint {

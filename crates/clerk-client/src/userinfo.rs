@@ -4,7 +4,7 @@
 use platform::HttpClient;
 use serde::Deserialize;
 
-use crate::profile::ProfileClaims;
+use crate::claims::ProfileClaims;
 use crate::{ClerkError, transport};
 
 const WHAT: &str = "userinfo (/oauth/userinfo)";

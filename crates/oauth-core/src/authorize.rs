@@ -8,8 +8,8 @@
 
 use platform::record::{self, RecordError};
 use platform::secret::{RandomError, random_token};
+use platform::web::single_value;
 use platform::{Clock, KeyValueStore};
-use serde::{Deserialize, Serialize};
 
 use crate::clients::lookup_client;
 use crate::grants;
@@ -18,91 +18,7 @@ use crate::lifetimes::AUTHORIZATION_CODE_TTL;
 use crate::props::UserProps;
 use crate::records::{CodeRecord, RECORD_VERSION};
 use crate::rules::{pkce, redirect_uri, resource, scope};
-
-/// A validated authorization request: what the consent page shows and what
-/// [`complete_authorization`] needs. Serialisable so the sign-in flow can keep it server-side
-/// between consent and Clerk's callback.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ValidatedAuthorization {
-    pub client_id: String,
-    /// `client_name` as registered (untrusted text: escape it).
-    pub client_name: Option<String>,
-    pub client_uri: Option<String>,
-    pub logo_uri: Option<String>,
-    pub tos_uri: Option<String>,
-    pub policy_uri: Option<String>,
-    /// The redirect URI the code goes to (checked against the registration).
-    pub redirect_uri: String,
-    /// Whether the request named `redirect_uri` (then `/token` must repeat it).
-    pub redirect_uri_provided: bool,
-    /// The client's `state`, returned unchanged.
-    pub state: Option<String>,
-    /// The scopes to grant (see [`crate::rules::scope`]).
-    pub scope: Vec<String>,
-    /// PKCE S256 challenge.
-    pub code_challenge: String,
-    /// The canonical resource the tokens will be bound to (`<base>/mcp`).
-    pub resource: String,
-    /// Our issuer identifier (the base URL), sent back as `iss`.
-    pub issuer: String,
-}
-
-impl ValidatedAuthorization {
-    /// The redirect URI's host, which the consent page must show.
-    pub fn redirect_host(&self) -> String {
-        redirect_uri::display_host(&self.redirect_uri)
-    }
-
-    /// True when the redirect goes to a loopback address (the consent page warns).
-    pub fn redirect_is_loopback(&self) -> bool {
-        redirect_uri::is_loopback(&self.redirect_uri)
-    }
-
-    /// The granted scopes, space-separated.
-    pub fn scope_string(&self) -> String {
-        scope::join(&self.scope)
-    }
-
-    /// An error redirect to this client (`access_denied`, `server_error`, ...).
-    pub fn error_redirect(&self, error: &str, description: &str) -> String {
-        ErrorRedirect {
-            redirect_uri: self.redirect_uri.clone(),
-            error: error.to_owned(),
-            error_description: description.to_owned(),
-            state: self.state.clone(),
-            iss: self.issuer.clone(),
-        }
-        .location()
-    }
-}
-
-/// An OAuth error to send back to a trusted redirect URI.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorRedirect {
-    pub redirect_uri: String,
-    pub error: String,
-    pub error_description: String,
-    pub state: Option<String>,
-    pub iss: String,
-}
-
-impl ErrorRedirect {
-    /// The `Location` to redirect to.
-    pub fn location(&self) -> String {
-        let mut pairs = vec![("error", self.error.as_str()), ("error_description", self.error_description.as_str())];
-        if let Some(state) = &self.state {
-            pairs.push(("state", state));
-        }
-        pairs.push(("iss", &self.iss));
-        with_query(&self.redirect_uri, &pairs)
-    }
-}
-
-/// `uri` with `pairs` appended to its query.
-fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
-    let separator = if uri.contains('?') { '&' } else { '?' };
-    format!("{uri}{separator}{}", platform::web::encode_pairs(pairs.iter().copied()))
-}
+use crate::validated::{ErrorRedirect, ValidatedAuthorization, with_query};
 
 /// Why an authorization request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -132,13 +48,6 @@ impl AuthorizeError {
     }
 }
 
-/// The single value of parameter `name`: `Ok(None)` if absent, `Err(())` if repeated.
-fn single<'a>(query: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ()> {
-    let mut values = query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let first = values.next();
-    if values.next().is_some() { Err(()) } else { Ok(first) }
-}
-
 /// Validates an authorization request (the query of `GET /authorize`).
 ///
 /// `base_url` is our public origin (issuer); the resource is `<base>/mcp`.
@@ -148,11 +57,14 @@ pub fn validate_authorization_request(
     base_url: &str,
     query: &[(String, String)],
 ) -> Result<ValidatedAuthorization, AuthorizeError> {
-    let client_id =
-        single(query, "client_id").ok().flatten().filter(|c| !c.is_empty()).ok_or(AuthorizeError::MissingClientId)?;
+    let client_id = single_value(query, "client_id")
+        .ok()
+        .flatten()
+        .filter(|c| !c.is_empty())
+        .ok_or(AuthorizeError::MissingClientId)?;
     let client = lookup_client(store, clock, client_id)?.ok_or(AuthorizeError::UnknownClient)?;
     let registered = &client.metadata.redirect_uris;
-    let requested = single(query, "redirect_uri")
+    let requested = single_value(query, "redirect_uri")
         .map_err(|_| AuthorizeError::InvalidRedirectUri("redirect_uri is repeated".into()))?;
     let redirect_uri = match (requested, registered.as_slice()) {
         (Some(uri), _) if redirect_uri::matches_registered(registered, uri) => uri.to_owned(),
@@ -163,7 +75,7 @@ pub fn validate_authorization_request(
         (None, _) => return Err(AuthorizeError::InvalidRedirectUri("redirect_uri is required".into())),
     };
     let issuer = base_url.trim_end_matches('/').to_owned();
-    let state = single(query, "state").ok().flatten().map(str::to_owned);
+    let state = single_value(query, "state").ok().flatten().map(str::to_owned);
     let fail = |error: &str, description: &str| {
         AuthorizeError::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.clone(),
@@ -173,9 +85,10 @@ pub fn validate_authorization_request(
             iss: issuer.clone(),
         })
     };
-    let param = |name: &str| single(query, name).map_err(|_| fail("invalid_request", &format!("{name} is repeated")));
+    let param =
+        |name: &str| single_value(query, name).map_err(|_| fail("invalid_request", &format!("{name} is repeated")));
 
-    if single(query, "state").is_err() {
+    if single_value(query, "state").is_err() {
         return Err(fail("invalid_request", "state is repeated"));
     }
     match param("response_type")? {
@@ -247,7 +160,8 @@ pub fn complete_authorization(
     }
     let now = clock.now_unix();
     let expires_at = now + AUTHORIZATION_CODE_TTL;
-    let grant_id = grants::create_pending(store, validated, props, now, expires_at)?;
+    let grant_id = random_token()?;
+    grants::create_pending(store, &grant_id, validated, props, now, expires_at)?;
     let code = random_token()?;
     let record = CodeRecord {
         v: RECORD_VERSION,
@@ -268,17 +182,4 @@ pub fn complete_authorization(
     }
     pairs.push(("iss", &validated.issuer));
     Ok(with_query(&validated.redirect_uri, &pairs))
-}
-
-/// Builds an error redirect from its parts (for callers that do not hold a
-/// [`ValidatedAuthorization`]).
-pub fn error_redirect(redirect_uri: &str, error: &str, description: &str, state: Option<&str>, issuer: &str) -> String {
-    ErrorRedirect {
-        redirect_uri: redirect_uri.to_owned(),
-        error: error.to_owned(),
-        error_description: description.to_owned(),
-        state: state.map(str::to_owned),
-        iss: issuer.to_owned(),
-    }
-    .location()
 }

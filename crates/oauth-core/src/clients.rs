@@ -3,7 +3,9 @@
 use platform::record::{self, RecordError};
 use platform::secret::{RandomError, random_token};
 use platform::{Clock, KeyValueStore};
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_path_to_error::Segment;
 use subtle::ConstantTimeEq;
 
 use crate::keys;
@@ -128,64 +130,96 @@ pub fn touch_client(store: &dyn KeyValueStore, clock: &dyn Clock, client_id: &st
     record::save(store, &key, &ClientRecord { last_used_at: now, expires_at: now + CLIENT_IDLE_TTL, ..client })
 }
 
+/// RFC 7591 §2 client metadata as a client sends it: every member optional (`null` counts as
+/// absent) and members this server does not use ignored. Deserialising checks the JSON types;
+/// [`MetadataRequest::validate`] checks the values, in field order.
+#[derive(Deserialize)]
+struct MetadataRequest {
+    redirect_uris: Option<Vec<String>>,
+    token_endpoint_auth_method: Option<String>,
+    grant_types: Option<Vec<String>>,
+    response_types: Option<Vec<String>>,
+    client_name: Option<String>,
+    client_uri: Option<String>,
+    logo_uri: Option<String>,
+    tos_uri: Option<String>,
+    policy_uri: Option<String>,
+    contacts: Option<Vec<String>>,
+    scope: Option<String>,
+    software_id: Option<String>,
+    software_version: Option<String>,
+}
+
 fn parse_metadata(body: &[u8]) -> Result<ClientMetadata, RegistrationError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| invalid("the body is not valid JSON"))?;
-    let Value::Object(fields) = value else {
+    if !value.is_object() {
         return Err(invalid("client metadata must be a JSON object"));
+    }
+    let request: MetadataRequest = serde_path_to_error::deserialize(value).map_err(|e| wrong_type(e.path()))?;
+    request.validate()
+}
+
+/// The error for a member of the wrong JSON type, named as the value checks name it.
+fn wrong_type(path: &serde_path_to_error::Path) -> RegistrationError {
+    let member = match path.iter().next() {
+        Some(Segment::Map { key }) => key.as_str(),
+        _ => "client metadata",
     };
-    let metadata = ClientMetadata {
-        redirect_uris: redirect_uris(&fields)?,
-        token_endpoint_auth_method: auth_method(&fields)?,
-        grant_types: grant_types(&fields)?,
-        response_types: response_types(&fields)?,
-        client_name: text(&fields, "client_name")?,
-        client_uri: web_url(&fields, "client_uri")?,
-        logo_uri: web_url(&fields, "logo_uri")?,
-        tos_uri: web_url(&fields, "tos_uri")?,
-        policy_uri: web_url(&fields, "policy_uri")?,
-        contacts: contacts(&fields)?,
-        scope: text(&fields, "scope")?,
-        software_id: text(&fields, "software_id")?,
-        software_version: text(&fields, "software_version")?,
-    };
-    Ok(metadata)
+    match member {
+        "redirect_uris" => RegistrationError::InvalidRedirectUri("redirect_uris must be an array of strings".into()),
+        "grant_types" | "response_types" | "contacts" => invalid(&format!("{member} must be an array of strings")),
+        _ => invalid(&format!("{member} must be a string")),
+    }
+}
+
+impl MetadataRequest {
+    fn validate(self) -> Result<ClientMetadata, RegistrationError> {
+        Ok(ClientMetadata {
+            redirect_uris: redirect_uris(self.redirect_uris)?,
+            token_endpoint_auth_method: auth_method(self.token_endpoint_auth_method)?,
+            grant_types: grant_types(self.grant_types)?,
+            response_types: response_types(self.response_types)?,
+            client_name: text("client_name", self.client_name)?,
+            client_uri: web_url("client_uri", self.client_uri)?,
+            logo_uri: web_url("logo_uri", self.logo_uri)?,
+            tos_uri: web_url("tos_uri", self.tos_uri)?,
+            policy_uri: web_url("policy_uri", self.policy_uri)?,
+            contacts: strings("contacts", self.contacts, MAX_CONTACTS)?,
+            scope: text("scope", self.scope)?,
+            software_id: text("software_id", self.software_id)?,
+            software_version: text("software_version", self.software_version)?,
+        })
+    }
 }
 
 fn invalid(message: &str) -> RegistrationError {
     RegistrationError::InvalidClientMetadata(message.to_owned())
 }
 
-/// An optional string field; `null` counts as absent.
-fn text(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, RegistrationError> {
-    match fields.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.len() <= MAX_FIELD_LEN && !s.chars().any(char::is_control) => Ok(Some(s.clone())),
-        Some(Value::String(_)) => Err(invalid(&format!("{name} is too long or contains control characters"))),
-        Some(_) => Err(invalid(&format!("{name} must be a string"))),
+/// Free text: bounded, no control characters.
+fn text(name: &str, value: Option<String>) -> Result<Option<String>, RegistrationError> {
+    match value {
+        Some(s) if s.len() > MAX_FIELD_LEN || s.chars().any(char::is_control) => {
+            Err(invalid(&format!("{name} is too long or contains control characters")))
+        }
+        other => Ok(other),
     }
 }
 
-/// An optional array of strings; `null` counts as absent.
-fn strings(fields: &Map<String, Value>, name: &str, max: usize) -> Result<Option<Vec<String>>, RegistrationError> {
-    let items = match fields.get(name) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Array(items)) if items.len() <= max => items,
-        Some(Value::Array(_)) => return Err(invalid(&format!("{name} has too many entries"))),
-        Some(_) => return Err(invalid(&format!("{name} must be an array of strings"))),
-    };
-    items
-        .iter()
-        .map(|item| match item {
-            Value::String(s) if s.len() <= MAX_FIELD_LEN => Ok(s.clone()),
-            _ => Err(invalid(&format!("{name} must be an array of strings"))),
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
+/// A list of strings: at most `max` entries, each bounded.
+fn strings(name: &str, value: Option<Vec<String>>, max: usize) -> Result<Option<Vec<String>>, RegistrationError> {
+    match value {
+        Some(items) if items.len() > max => Err(invalid(&format!("{name} has too many entries"))),
+        Some(items) if items.iter().any(|s| s.len() > MAX_FIELD_LEN) => {
+            Err(invalid(&format!("{name} must be an array of strings")))
+        }
+        other => Ok(other),
+    }
 }
 
 /// A URL shown to the user as a link: http(s) only.
-fn web_url(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, RegistrationError> {
-    let Some(value) = text(fields, name)? else {
+fn web_url(name: &str, value: Option<String>) -> Result<Option<String>, RegistrationError> {
+    let Some(value) = text(name, value)? else {
         return Ok(None);
     };
     match url::Url::parse(&value) {
@@ -194,8 +228,8 @@ fn web_url(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, Re
     }
 }
 
-fn redirect_uris(fields: &Map<String, Value>) -> Result<Vec<String>, RegistrationError> {
-    let uris = match strings(fields, "redirect_uris", MAX_REDIRECT_URIS) {
+fn redirect_uris(value: Option<Vec<String>>) -> Result<Vec<String>, RegistrationError> {
+    let uris = match strings("redirect_uris", value, MAX_REDIRECT_URIS) {
         Ok(Some(uris)) if !uris.is_empty() => uris,
         Ok(_) => return Err(RegistrationError::InvalidRedirectUri("redirect_uris is required".into())),
         Err(e) => return Err(RegistrationError::InvalidRedirectUri(e.to_string())),
@@ -206,9 +240,9 @@ fn redirect_uris(fields: &Map<String, Value>) -> Result<Vec<String>, Registratio
     Ok(uris)
 }
 
-fn auth_method(fields: &Map<String, Value>) -> Result<AuthMethod, RegistrationError> {
+fn auth_method(value: Option<String>) -> Result<AuthMethod, RegistrationError> {
     // RFC 7591 §2: the default is client_secret_basic.
-    match text(fields, "token_endpoint_auth_method")?.as_deref() {
+    match text("token_endpoint_auth_method", value)?.as_deref() {
         None | Some("client_secret_basic") => Ok(AuthMethod::ClientSecretBasic),
         Some("client_secret_post") => Ok(AuthMethod::ClientSecretPost),
         Some("none") => Ok(AuthMethod::None),
@@ -218,8 +252,8 @@ fn auth_method(fields: &Map<String, Value>) -> Result<AuthMethod, RegistrationEr
 
 /// `authorization_code` is required; `refresh_token` is always allowed alongside it, because
 /// many MCP clients omit `grant_types` (RFC 7591 default `authorization_code`) yet refresh.
-fn grant_types(fields: &Map<String, Value>) -> Result<Vec<String>, RegistrationError> {
-    let requested = strings(fields, "grant_types", 10)?.unwrap_or_else(|| vec!["authorization_code".to_owned()]);
+fn grant_types(value: Option<Vec<String>>) -> Result<Vec<String>, RegistrationError> {
+    let requested = strings("grant_types", value, 10)?.unwrap_or_else(|| vec!["authorization_code".to_owned()]);
     if let Some(other) = requested.iter().find(|g| !matches!(g.as_str(), "authorization_code" | "refresh_token")) {
         return Err(invalid(&format!("grant type `{other}` is not supported")));
     }
@@ -229,16 +263,12 @@ fn grant_types(fields: &Map<String, Value>) -> Result<Vec<String>, RegistrationE
     Ok(vec!["authorization_code".to_owned(), "refresh_token".to_owned()])
 }
 
-fn response_types(fields: &Map<String, Value>) -> Result<Vec<String>, RegistrationError> {
-    let requested = strings(fields, "response_types", 10)?.unwrap_or_else(|| vec!["code".to_owned()]);
+fn response_types(value: Option<Vec<String>>) -> Result<Vec<String>, RegistrationError> {
+    let requested = strings("response_types", value, 10)?.unwrap_or_else(|| vec!["code".to_owned()]);
     if requested.is_empty() || requested.iter().any(|r| r != "code") {
         return Err(invalid("response_types must be [\"code\"]"));
     }
     Ok(vec!["code".to_owned()])
-}
-
-fn contacts(fields: &Map<String, Value>) -> Result<Option<Vec<String>>, RegistrationError> {
-    strings(fields, "contacts", MAX_CONTACTS)
 }
 
 #[cfg(test)]
@@ -313,6 +343,57 @@ mod tests {
             );
         }
         assert!(store.snapshot().is_empty());
+    }
+
+    #[test]
+    fn metadata_errors_name_the_member_and_the_problem() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(1000));
+        let ok = r#""redirect_uris":["https://a.example/cb"]"#;
+        let cases = [
+            ("not json".to_owned(), "the body is not valid JSON"),
+            ("[]".to_owned(), "client metadata must be a JSON object"),
+            (format!(r#"{{{ok},"client_name":5}}"#), "client_name must be a string"),
+            (format!(r#"{{{ok},"client_name":"a\u0007"}}"#), "client_name is too long or contains control characters"),
+            (format!(r#"{{{ok},"contacts":"a@b"}}"#), "contacts must be an array of strings"),
+            (format!(r#"{{{ok},"grant_types":["authorization_code",7]}}"#), "grant_types must be an array of strings"),
+            (
+                format!(
+                    r#"{{{ok},"response_types":["code","code","code","code","code","code","code","code","code","code","code"]}}"#
+                ),
+                "response_types has too many entries",
+            ),
+            (format!(r#"{{{ok},"logo_uri":"ftp://a.example/x"}}"#), "logo_uri must be an http(s) URL"),
+            (
+                format!(r#"{{{ok},"token_endpoint_auth_method":"private_key_jwt"}}"#),
+                "token_endpoint_auth_method `private_key_jwt` is not supported",
+            ),
+            (format!(r#"{{{ok},"grant_types":["implicit"]}}"#), "grant type `implicit` is not supported"),
+        ];
+        for (body, message) in cases {
+            match register(&store, &clock, &body) {
+                Err(RegistrationError::InvalidClientMetadata(m)) => assert_eq!(m, message, "{body}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        for (body, message) in [
+            (r#"{"redirect_uris":null}"#, "redirect_uris is required"),
+            (r#"{"redirect_uris":["https://a.example/cb",1]}"#, "redirect_uris must be an array of strings"),
+        ] {
+            match register(&store, &clock, body) {
+                Err(RegistrationError::InvalidRedirectUri(m)) => assert_eq!(m, message, "{body}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn null_members_count_as_absent_and_unknown_members_are_ignored() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(1000));
+        let body =
+            r#"{"redirect_uris":["https://a.example/cb"],"client_name":null,"grant_types":null,"jwks":{"keys":[]}}"#;
+        let reg = register(&store, &clock, body).unwrap();
+        assert_eq!(reg.client.metadata.client_name, None);
+        assert_eq!(reg.client.metadata.grant_types, ["authorization_code", "refresh_token"]);
     }
 
     #[test]

@@ -16,27 +16,26 @@
 //! tokens; otherwise the issuer sees the marker. Either way the new tokens end up deleted.
 
 use platform::record::{self, RecordError};
-use platform::secret::random_token;
 use platform::{Clock, KeyValueStore};
 
-use crate::authorize::ValidatedAuthorization;
 use crate::keys;
 use crate::lifetimes::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL};
 use crate::props::UserProps;
 use crate::records::{GrantRecord, GrantState, RECORD_VERSION, RevokedGrant};
+use crate::validated::ValidatedAuthorization;
 
-/// Stores a new `Pending` grant for a code about to be issued; returns its id.
+/// Stores a new `Pending` grant `grant_id` (random) for a code about to be issued.
 pub(crate) fn create_pending(
     store: &dyn KeyValueStore,
+    grant_id: &str,
     validated: &ValidatedAuthorization,
     props: UserProps,
     now: u64,
     expires_at: u64,
-) -> Result<String, crate::authorize::CompleteError> {
-    let grant_id = random_token()?;
+) -> Result<(), RecordError> {
     let grant = GrantRecord {
         v: RECORD_VERSION,
-        grant_id: grant_id.clone(),
+        grant_id: grant_id.to_owned(),
         client_id: validated.client_id.clone(),
         scope: validated.scope.clone(),
         resource: validated.resource.clone(),
@@ -47,8 +46,7 @@ pub(crate) fn create_pending(
         access_tokens: Vec::new(),
         refresh: None,
     };
-    record::save(store, &grant_key(&grant_id)?, &grant)?;
-    Ok(grant_id)
+    record::save(store, &grant_key(grant_id)?, &grant)
 }
 
 fn grant_key(grant_id: &str) -> Result<String, RecordError> {

@@ -3,7 +3,8 @@
 //! `oauth-provider` component.
 //!
 //! - [`authorize`]: what the sign-in flow calls (`validate_authorization_request`,
-//!   `complete_authorization`, error redirects).
+//!   `complete_authorization`); [`validated`]: the validated request it keeps meanwhile, and
+//!   the error redirects to a trusted client.
 //! - [`tokens`]: code exchange, refresh, revocation, and [`verify_access_token`] for the MCP
 //!   hot path (one key-value read).
 //! - [`clients`]: dynamic client registration, lookup, authentication.
@@ -22,17 +23,16 @@ pub mod records;
 pub mod rules;
 pub mod sweep;
 pub mod tokens;
+pub mod validated;
 
 #[cfg(test)]
 mod tests;
 
-pub use authorize::{
-    AuthorizeError, CompleteError, ErrorRedirect, ValidatedAuthorization, complete_authorization, error_redirect,
-    validate_authorization_request,
-};
+pub use authorize::{AuthorizeError, CompleteError, complete_authorization, validate_authorization_request};
 pub use clients::lookup_client;
 pub use directory::{DirectoryError, StaticDirectory, UserDirectory};
 pub use props::UserProps;
 pub use records::{AccessTokenRecord, ClientRecord};
 pub use rules::resource::{mcp_resource, sse_resource};
 pub use tokens::{TokenError, verify_access_token};
+pub use validated::{ErrorRedirect, ValidatedAuthorization};

@@ -11,20 +11,25 @@ pub struct UserProps {
     /// Clerk user id (`user_...`).
     pub user_id: String,
     /// Clerk session id (`sess_...`) of the sign-in, when Clerk reported one.
-    #[serde(default)]
     pub session_id: Option<String>,
-    #[serde(default)]
     pub email: Option<String>,
-    #[serde(default)]
     pub first_name: Option<String>,
-    #[serde(default)]
     pub last_name: Option<String>,
-    #[serde(default)]
     pub image_url: Option<String>,
     /// `public_metadata.role`, the input to role-gated tools.
-    #[serde(default)]
     pub role: Option<String>,
     /// The user's whole `public_metadata`.
     #[serde(default)]
     pub metadata: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_props_with_only_a_user_id_read_back_with_everything_else_empty() {
+        let props: UserProps = serde_json::from_str(r#"{"userId":"user_1"}"#).unwrap();
+        assert_eq!(props, UserProps { user_id: "user_1".into(), ..UserProps::default() });
+    }
 }

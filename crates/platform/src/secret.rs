@@ -25,12 +25,7 @@ pub fn random_token() -> Result<String, RandomError> {
 
 /// SHA-256 of `secret`, as lowercase hex: the form a secret takes inside a key.
 pub fn hash_hex(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    let mut out = String::with_capacity(64);
-    for byte in digest {
-        out.push_str(&format!("{byte:02x}"));
-    }
-    out
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// base64url (no padding) of SHA-256, as PKCE S256 and OIDC hashes use.

@@ -1,6 +1,12 @@
-//! Small helpers for inbound HTTP shared by the three components: base URL, query and form
-//! parsing, cookies, CORS and response builders. Requests and responses are `http` crate types
+//! Small helpers for inbound HTTP shared by the three components: base URL, origins, query and
+//! form parsing, cookies, CORS and response builders. Requests and responses are `http` crate types
 //! with buffered bodies; `spin-platform` converts to and from Spin's types.
+//!
+//! The host hands requests over normalised, so nothing here knows a host's header names: the
+//! URI is absolute when the host knows the scheme and authority, and the caller's address is
+//! a [`ClientAddr`] extension.
+
+use std::net::SocketAddr;
 
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
@@ -8,35 +14,52 @@ use http::{Method, StatusCode};
 pub type Request = http::Request<Vec<u8>>;
 pub type Response = http::Response<Vec<u8>>;
 
-/// The header Spin sets to the full URL of the request (`scheme://host/path?query`).
-pub const SPIN_FULL_URL: &str = "spin-full-url";
-/// The header Spin sets to the client's `ip:port`.
-pub const SPIN_CLIENT_ADDR: &str = "spin-client-addr";
+/// The address the request came from, as the host saw it (a request extension the host sets;
+/// behind a proxy it is the proxy's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// The caller's address, when the host told us.
+pub fn client_addr(request: &Request) -> Option<SocketAddr> {
+    request.extensions().get::<ClientAddr>().map(|addr| addr.0)
+}
 
 /// The public origin of this server, without a trailing slash.
 ///
-/// `configured` (the `public_base_url` variable) wins; otherwise the scheme and host Spin saw
-/// (`spin-full-url`). Behind a TLS-terminating proxy the latter says `http://`, which is why
-/// production deployments set `public_base_url`. `X-Forwarded-*` headers are never trusted.
+/// `configured` (the `public_base_url` variable) wins; otherwise the scheme and authority of
+/// the request's absolute URI (what the host saw), then its `Host` header. Behind a
+/// TLS-terminating proxy the host sees `http://`, which is why production deployments set
+/// `public_base_url`. `X-Forwarded-*` headers are never trusted.
 pub fn base_url(request: &Request, configured: Option<&str>) -> String {
     if let Some(configured) = configured.map(str::trim).filter(|c| !c.is_empty()) {
         return configured.trim_end_matches('/').to_owned();
     }
-    let from_spin = header_str(request, SPIN_FULL_URL).and_then(origin_of);
-    let from_uri = || {
-        let uri = request.uri();
-        Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
-    };
+    let uri = request.uri();
+    let from_uri = uri.scheme_str().zip(uri.authority()).map(|(scheme, authority)| format!("{scheme}://{authority}"));
     let from_host = || header_str(request, "host").map(|h| format!("http://{h}"));
-    from_spin.or_else(from_uri).or_else(from_host).unwrap_or_else(|| "http://localhost".to_owned())
+    from_uri.or_else(from_host).unwrap_or_else(|| "http://localhost".to_owned())
 }
 
-/// `scheme://authority` of an absolute URL.
+/// `scheme://host[:port]` of an absolute URL with a host, lower-cased, without user info and
+/// without the scheme's default port (as browsers send `Origin`).
 pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    (!scheme.is_empty() && !authority.is_empty())
-        .then(|| format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
+    let (scheme, authority) = scheme_and_authority(url)?;
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// `host[:port]` of an absolute URL with a host, normalised as in [`origin_of`].
+pub fn authority_of(url: &str) -> Option<String> {
+    scheme_and_authority(url).map(|(_, authority)| authority)
+}
+
+fn scheme_and_authority(url: &str) -> Option<(String, String)> {
+    let url = url::Url::parse(url).ok()?;
+    let host = url.host_str().filter(|h| !h.is_empty())?.to_ascii_lowercase();
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    };
+    Some((url.scheme().to_owned(), authority))
 }
 
 /// A header as UTF-8 text, if present and valid.
@@ -44,18 +67,32 @@ pub fn header_str<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
     request.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The path, taken from `spin-full-url` when the URI carries none.
+/// The request's path.
 pub fn path(request: &Request) -> &str {
     request.uri().path()
 }
 
 /// Decoded query parameters, in order.
 pub fn query_pairs(request: &Request) -> Vec<(String, String)> {
-    let query = request.uri().query().or_else(|| {
-        header_str(request, SPIN_FULL_URL)
-            .and_then(|url| url.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or(q)))
-    });
-    query.map(|q| decode_pairs(q.as_bytes())).unwrap_or_default()
+    request.uri().query().map(|q| decode_pairs(q.as_bytes())).unwrap_or_default()
+}
+
+/// A parameter that appeared more than once where only one is allowed (RFC 6749 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeated;
+
+/// The value of a single-valued parameter among decoded `pairs`: `Ok(None)` when absent,
+/// `Err(Repeated)` when it appears more than once.
+pub fn single_value<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, Repeated> {
+    let mut values = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let first = values.next();
+    if values.next().is_some() { Err(Repeated) } else { Ok(first) }
+}
+
+/// The first value of parameter `name` among decoded `pairs` (for parameters whose repetition
+/// does not matter).
+pub fn first_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// Decoded `application/x-www-form-urlencoded` pairs.
@@ -81,10 +118,10 @@ pub fn cookie(request: &Request, name: &str) -> Option<String> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"').to_owned())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value_trimmed().to_owned())
 }
 
 /// Builds a response; header values that are not valid are dropped rather than panicking.
@@ -168,28 +205,12 @@ pub fn method_not_allowed(allow: &str) -> Response {
     )
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn request(url: &str) -> Request {
-        http::Request::builder().uri("/x").header(SPIN_FULL_URL, url).body(Vec::new()).unwrap()
+        http::Request::builder().uri(url).body(Vec::new()).unwrap()
     }
 
     #[test]
@@ -201,9 +222,51 @@ mod tests {
     }
 
     #[test]
-    fn query_pairs_fall_back_to_spin_full_url() {
+    fn base_url_without_absolute_uri_uses_host_header() {
+        let req = http::Request::builder().uri("/mcp").header("host", "h:8080").body(Vec::new()).unwrap();
+        assert_eq!(base_url(&req, None), "http://h:8080");
+        assert_eq!(base_url(&request("/mcp"), None), "http://localhost");
+    }
+
+    #[test]
+    fn query_pairs_are_decoded_in_order() {
         let req = request("http://h/authorize?client_id=a%20b&state=x");
         assert_eq!(query_pairs(&req), vec![("client_id".into(), "a b".into()), ("state".into(), "x".into())]);
+    }
+
+    #[test]
+    fn single_value_is_absent_present_or_repeated() {
+        let pairs = decode_pairs(b"a=1&b=2&b=3&c=");
+        assert_eq!(single_value(&pairs, "a"), Ok(Some("1")));
+        assert_eq!(single_value(&pairs, "c"), Ok(Some("")));
+        assert_eq!(single_value(&pairs, "z"), Ok(None));
+        assert_eq!(single_value(&pairs, "b"), Err(Repeated));
+        assert_eq!(first_value(&pairs, "b"), Some("2"));
+        assert_eq!(first_value(&pairs, "z"), None);
+    }
+
+    #[test]
+    fn client_addr_comes_from_the_host_extension() {
+        let mut req = request("/mcp");
+        assert_eq!(client_addr(&req), None);
+        let addr: SocketAddr = "192.0.2.7:5555".parse().unwrap();
+        req.extensions_mut().insert(ClientAddr(addr));
+        assert_eq!(client_addr(&req), Some(addr));
+    }
+
+    #[test]
+    fn origin_of_keeps_scheme_host_and_explicit_port_only() {
+        assert_eq!(origin_of("HTTPS://MCP.Example:8443/mcp?x#y").as_deref(), Some("https://mcp.example:8443"));
+        assert_eq!(origin_of("https://user:pw@mcp.example:443/").as_deref(), Some("https://mcp.example"));
+        assert_eq!(origin_of("http://[::1]:3000/cb").as_deref(), Some("http://[::1]:3000"));
+        assert_eq!(
+            origin_of("cursor://Anysphere.cursor-retrieval/cb").as_deref(),
+            Some("cursor://anysphere.cursor-retrieval")
+        );
+        for none in ["com.example.app:/cb", "/relative", "null", "https://"] {
+            assert_eq!(origin_of(none), None, "{none}");
+        }
+        assert_eq!(authority_of("https://MCP.example:8443/x").as_deref(), Some("mcp.example:8443"));
     }
 
     #[test]
@@ -211,11 +274,12 @@ mod tests {
         let req = http::Request::builder().header("cookie", "a=1; __Host-b=two").body(Vec::new()).unwrap();
         assert_eq!(cookie(&req, "__Host-b").as_deref(), Some("two"));
         assert_eq!(cookie(&req, "c"), None);
-    }
-
-    #[test]
-    fn escape_html_neutralises_markup() {
-        assert_eq!(escape_html(r#"<img src=x onerror="a">'"#), "&lt;img src=x onerror=&quot;a&quot;&gt;&#x27;");
+        let req = http::Request::builder()
+            .header("cookie", "broken; a=\"quoted\";; b=1")
+            .header("cookie", "c=3")
+            .body(Vec::new())
+            .unwrap();
+        assert_eq!((cookie(&req, "a").as_deref(), cookie(&req, "c").as_deref()), (Some("quoted"), Some("3")));
     }
 
     #[test]

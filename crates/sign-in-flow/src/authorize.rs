@@ -145,7 +145,7 @@ pub async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
         return error_page(StatusCode::PAYLOAD_TOO_LARGE, "Request too large", "The form is larger than expected.");
     }
     let form = web::decode_pairs(request.body());
-    let field = |name: &str| single(&form, name);
+    let field = |name: &str| web::single_value(&form, name).ok().flatten();
     let (Some(handle), Some(csrf), Some(decision)) = (field("handle"), field("csrf_token"), field("decision")) else {
         return bad_form("The form is incomplete.");
     };
@@ -160,14 +160,6 @@ pub async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
         return web::redirect(&consent.validated.error_redirect("access_denied", "the user denied the request"));
     }
     approve(env, request, consent).await
-}
-
-fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    let mut values = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    match (values.next(), values.next()) {
-        (Some(value), None) => Some(value),
-        _ => None,
-    }
 }
 
 fn bad_form(message: &str) -> Response {

@@ -21,7 +21,7 @@ pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
     request: &Request,
 ) -> Response {
     let query = web::query_pairs(request);
-    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let param = |name: &str| web::first_value(&query, name);
     let Some(state) = param("state").filter(|s| !s.is_empty()) else {
         return bad_callback("The sign-in response has no state.");
     };

@@ -9,7 +9,9 @@ pub const MIN_COOKIE_KEY_BYTES: usize = 32;
 #[derive(Debug, Clone)]
 pub struct FlowConfig {
     pub clerk: ClerkConfig,
-    /// The HMAC key for cookies (decoded from hex).
+    /// The HMAC-SHA256 key that signs the approval cookie, from `cookie_encryption_key`
+    /// (decoded from hex). Nothing is encrypted with it: the variable keeps the name the demo
+    /// this server follows gave it.
     pub cookie_key: Vec<u8>,
     /// `public_base_url` when set.
     pub public_base_url: Option<String>,
@@ -30,24 +32,18 @@ pub fn public_base_url(vars: &impl Variables) -> Option<String> {
     vars.get("public_base_url").ok().flatten()
 }
 
-/// `cookie_encryption_key`: hex of at least 32 random bytes (`openssl rand -hex 32`).
+/// `cookie_encryption_key`: hex of at least 32 random bytes (`openssl rand -hex 32`), used as
+/// the HMAC-SHA256 key of the approval cookie (a signing key, despite the variable's name).
 pub fn cookie_key(vars: &impl Variables) -> Result<Vec<u8>, VariableError> {
     const NAME: &str = "cookie_encryption_key";
-    let hex = vars.require(NAME)?;
+    let text = vars.require(NAME)?;
     let invalid = |reason: &str| VariableError::Invalid { name: NAME.into(), reason: reason.into() };
     let bytes =
-        decode_hex(hex.trim()).ok_or_else(|| invalid("must be hex (generate it with `openssl rand -hex 32`)"))?;
+        hex::decode(text.trim()).map_err(|_| invalid("must be hex (generate it with `openssl rand -hex 32`)"))?;
     if bytes.len() < MIN_COOKIE_KEY_BYTES {
         return Err(invalid("must be at least 32 bytes (64 hex characters)"));
     }
     Ok(bytes)
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]

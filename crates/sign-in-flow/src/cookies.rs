@@ -3,13 +3,16 @@
 //! - the browser cookie: a random id that binds the consent form (CSRF) and the upstream state
 //!   to the browser that started the flow; only its hash is stored server-side;
 //! - the approval cookie: the (client, redirect URI) pairs this browser approved, HMAC-SHA256
-//!   signed with `cookie_encryption_key`, so a later `/authorize` for the same pair skips the page.
+//!   signed with `cookie_encryption_key` (a signing key, whatever its name says), so a later
+//!   `/authorize` for the same pair skips the page.
 //!
 //! Lax is what lets Clerk's top-level redirect to `/callback` carry the browser cookie, while
 //! cross-site subresource and form requests cannot.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cookie::time::Duration;
+use cookie::{Cookie, SameSite};
 use hmac::{Hmac, Mac};
 use platform::secret::hash_hex;
 use platform::web::{Request, cookie};
@@ -19,16 +22,18 @@ pub const BROWSER_COOKIE: &str = "__Host-mcp-browser";
 pub const APPROVAL_COOKIE: &str = "__Host-mcp-approved";
 
 /// The browser cookie outlives a whole sign-in (consent page + Clerk) with room to spare.
-const BROWSER_MAX_AGE: u64 = 3600;
+const BROWSER_MAX_AGE: Duration = Duration::hours(1);
 /// Remembered approvals last 30 days.
-const APPROVAL_MAX_AGE: u64 = 30 * 24 * 3600;
+const APPROVAL_MAX_AGE: Duration = Duration::days(30);
 /// At most this many remembered (client, redirect URI) pairs; the oldest are dropped.
 const MAX_APPROVALS: usize = 20;
 /// Domain separation for the approval MAC.
 const APPROVAL_CONTEXT: &[u8] = b"mcp-clerk-oauth approved-clients v1\n";
 
-fn attributes(max_age: u64) -> String {
-    format!("Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}")
+/// `Set-Cookie` for a `__Host-` cookie: Secure, Path=/, no Domain, HttpOnly, SameSite=Lax.
+fn set_cookie(name: &'static str, value: String, max_age: Duration) -> String {
+    let cookie = Cookie::build((name, value)).path("/").secure(true).http_only(true).same_site(SameSite::Lax);
+    cookie.max_age(max_age).build().to_string()
 }
 
 /// The browser id from the request, if it has the shape we issue (43 base64url characters).
@@ -39,7 +44,7 @@ pub fn browser_id(request: &Request) -> Option<String> {
 
 /// `Set-Cookie` for the browser id.
 pub fn browser_set_cookie(id: &str) -> String {
-    format!("{BROWSER_COOKIE}={id}; {}", attributes(BROWSER_MAX_AGE))
+    set_cookie(BROWSER_COOKIE, id.to_owned(), BROWSER_MAX_AGE)
 }
 
 /// The stored form of a browser id.
@@ -78,7 +83,7 @@ pub fn approval_set_cookie(key: &[u8], existing: &[String], client_id: &str, red
     let skip = entries.len().saturating_sub(MAX_APPROVALS);
     let list = entries[skip..].join("-");
     let signature = URL_SAFE_NO_PAD.encode(mac(key, &list)?.finalize().into_bytes());
-    Some(format!("{APPROVAL_COOKIE}={list}.{signature}; {}", attributes(APPROVAL_MAX_AGE)))
+    Some(set_cookie(APPROVAL_COOKIE, format!("{list}.{signature}"), APPROVAL_MAX_AGE))
 }
 
 /// The approval MAC over `list`. (HMAC takes keys of any length, so `None` does not happen in

@@ -1,12 +1,15 @@
-//! The HTML the flow shows: the consent page and error pages. Every client-supplied string is
-//! escaped; client links are shown only when they are http(s); headers forbid framing, caching,
-//! referrers and every resource the page does not need.
+//! The HTML the flow shows: the consent page and error pages, as `maud` templates, which escape
+//! every value they interpolate (client-supplied strings included) by construction; client
+//! links are shown only when they are http(s); headers forbid framing, caching, referrers and
+//! every resource the page does not need.
 
 use http::StatusCode;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use oauth_core::ValidatedAuthorization;
-use platform::web::{Response, escape_html, response};
+use platform::web::{Response, response};
 
-/// Inline styles only: no external resources, so `default-src 'none'` holds.
+/// Inline styles only: no external resources, so `default-src 'none'` holds. (Our own text,
+/// inserted unescaped.)
 const STYLE: &str = "
 :root{color-scheme:light dark;--bg:#f4f4f7;--card:#fff;--fg:#1b1b1f;--muted:#5f6270;--accent:#5b3df5;--warn-bg:#fff4e5;--warn-fg:#7a4100;--line:#e3e3ea}
 @media (prefers-color-scheme:dark){:root{--bg:#121216;--card:#1d1d23;--fg:#ececf1;--muted:#a3a6b4;--line:#33333d;--warn-bg:#3a2a12;--warn-fg:#ffd9a3}}
@@ -35,62 +38,75 @@ pub struct ConsentView<'a> {
 pub fn consent_page(view: &ConsentView<'_>) -> Response {
     let v = view.validated;
     let client = v.client_name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or("An unnamed MCP client");
-    let server = platform::web::origin_of(&v.issuer).unwrap_or_else(|| v.issuer.clone());
-    let server_host = server.split("://").nth(1).unwrap_or(&server).to_owned();
-    let body = format!(
-        r#"<main>
-<h1><span class="client">{client}</span> wants to use <span class="client">{server_host}</span> as you</h1>
-<p class="muted">Client ID <code>{client_id}</code>. Its name and links are chosen by whoever registered it: only continue if you started this from an app you trust.</p>
-<dl>
-<dt>It will be able to</dt><dd><ul>{scopes}</ul></dd>
-<dt>After approval, you go back to</dt><dd><strong>{redirect_host}</strong>{loopback}</dd>
-<dt>You sign in with Clerk, which shares with this server</dt><dd>Your name, email address, profile picture and account role.</dd>
-{links}
-</dl>
-<form method="post" action="/authorize">
-<input type="hidden" name="handle" value="{handle}">
-<input type="hidden" name="csrf_token" value="{csrf}">
-<div class="actions">
-<button type="submit" name="decision" value="deny">Deny</button>
-<button type="submit" name="decision" value="approve" class="primary">Approve</button>
-</div>
-</form>
-</main>"#,
-        client = escape_html(client),
-        server_host = escape_html(&server_host),
-        client_id = escape_html(&v.client_id),
-        scopes = scope_items(&v.scope),
-        redirect_host = escape_html(&v.redirect_host()),
-        loopback = if v.redirect_is_loopback() { LOOPBACK_WARNING } else { "" },
-        links = client_links(v),
-        handle = escape_html(view.handle),
-        csrf = escape_html(view.csrf_token),
-    );
+    let server_host = platform::web::authority_of(&v.issuer).unwrap_or_else(|| v.issuer.clone());
+    let body = html! {
+        main {
+            h1 { span.client { (client) } " wants to use " span.client { (server_host) } " as you" }
+            p.muted {
+                "Client ID " code { (v.client_id) } ". Its name and links are chosen by whoever registered it: \
+                 only continue if you started this from an app you trust."
+            }
+            dl {
+                dt { "It will be able to" }
+                dd { ul { @for scope in &v.scope { (scope_item(scope)) } } }
+                dt { "After approval, you go back to" }
+                dd {
+                    strong { (v.redirect_host()) }
+                    @if v.redirect_is_loopback() { (loopback_warning()) }
+                }
+                dt { "You sign in with Clerk, which shares with this server" }
+                dd { "Your name, email address, profile picture and account role." }
+                (client_links(v))
+            }
+            form method="post" action="/authorize" {
+                input type="hidden" name="handle" value=(view.handle);
+                input type="hidden" name="csrf_token" value=(view.csrf_token);
+                div.actions {
+                    button type="submit" name="decision" value="deny" { "Deny" }
+                    button.primary type="submit" name="decision" value="approve" { "Approve" }
+                }
+            }
+        }
+    };
     let form_action = format!("'self' {} {}", csp_source(view.clerk_origin), csp_source(&v.redirect_uri));
-    page(StatusCode::OK, "Authorize access", &body, &form_action)
+    page(StatusCode::OK, "Authorize access", body, &form_action)
 }
 
-const LOOPBACK_WARNING: &str = r#"<p class="warn" role="note"><strong>This address is on your own computer.</strong> Approve only if you just started this sign-in from an app running on this device; otherwise another program could receive access.</p>"#;
-
-fn scope_items(scopes: &[String]) -> String {
-    scopes
-        .iter()
-        .map(|scope| match scope.as_str() {
-            "mcp" => "<li>Use this MCP server's tools on your behalf</li>".to_owned(),
-            other => format!("<li><code>{}</code></li>", escape_html(other)),
-        })
-        .collect()
+fn loopback_warning() -> Markup {
+    html! {
+        p.warn role="note" {
+            strong { "This address is on your own computer." }
+            " Approve only if you just started this sign-in from an app running on this device; \
+             otherwise another program could receive access."
+        }
+    }
 }
 
-fn client_links(v: &ValidatedAuthorization) -> String {
-    let links: Vec<String> = [("Website", &v.client_uri), ("Privacy policy", &v.policy_uri), ("Terms", &v.tos_uri)]
-        .into_iter()
-        .filter_map(|(label, uri)| {
-            let uri = uri.as_deref().filter(|u| is_http_url(u))?;
-            Some(format!(r#"<a href="{}" rel="noopener noreferrer" target="_blank">{label}</a>"#, escape_html(uri)))
-        })
-        .collect();
-    if links.is_empty() { String::new() } else { format!("<dt>About this client</dt><dd>{}</dd>", links.join(" · ")) }
+fn scope_item(scope: &str) -> Markup {
+    match scope {
+        "mcp" => html! { li { "Use this MCP server's tools on your behalf" } },
+        other => html! { li { code { (other) } } },
+    }
+}
+
+/// The client's own links, only those that are http(s).
+fn client_links(v: &ValidatedAuthorization) -> Markup {
+    let links: Vec<(&str, &str)> =
+        [("Website", &v.client_uri), ("Privacy policy", &v.policy_uri), ("Terms", &v.tos_uri)]
+            .into_iter()
+            .filter_map(|(label, uri)| Some((label, uri.as_deref().filter(|u| is_http_url(u))?)))
+            .collect();
+    html! {
+        @if !links.is_empty() {
+            dt { "About this client" }
+            dd {
+                @for (i, (label, uri)) in links.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    a href=(uri) rel="noopener noreferrer" target="_blank" { (label) }
+                }
+            }
+        }
+    }
 }
 
 /// Only http(s) URLs without whitespace or control characters become links.
@@ -107,19 +123,30 @@ fn csp_source(url: &str) -> String {
 
 /// A plain error page the user reads (nothing is sent to the client).
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
-    let body = format!(
-        r#"<main><h1>{}</h1><p>{}</p><p class="muted">You can close this page and start the sign-in again from your app.</p></main>"#,
-        escape_html(title),
-        escape_html(message)
-    );
-    page(status, title, &body, "'none'")
+    let body = html! {
+        main {
+            h1 { (title) }
+            p { (message) }
+            p.muted { "You can close this page and start the sign-in again from your app." }
+        }
+    };
+    page(status, title, body, "'none'")
 }
 
-fn page(status: StatusCode, title: &str, body: &str, form_action: &str) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
-        escape_html(title)
-    );
+fn page(status: StatusCode, title: &str, body: Markup, form_action: &str) -> Response {
+    let html = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { (body) }
+        }
+    };
     let csp = format!(
         "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     );
@@ -133,7 +160,7 @@ fn page(status: StatusCode, title: &str, body: &str, form_action: &str) -> Respo
             ("cache-control", "no-store"),
             ("referrer-policy", "no-referrer"),
         ],
-        html,
+        html.into_string(),
     )
 }
 
@@ -159,5 +186,35 @@ mod tests {
         assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"));
         let csp = page.headers()["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("form-action 'none'") && csp.contains("frame-ancestors 'none'"));
+    }
+
+    #[test]
+    fn client_links_are_escaped_inside_their_attribute() {
+        let validated = ValidatedAuthorization {
+            client_id: "c".into(),
+            client_name: None,
+            client_uri: Some(r#"https://a.example/?x="><script>"#.into()),
+            logo_uri: None,
+            tos_uri: Some("javascript:alert(1)".into()),
+            policy_uri: None,
+            redirect_uri: "https://a.example/cb".into(),
+            redirect_uri_provided: true,
+            state: None,
+            scope: vec!["mcp".into(), "<b>".into()],
+            code_challenge: "x".into(),
+            resource: "https://mcp.example/mcp".into(),
+            issuer: "https://mcp.example".into(),
+        };
+        let view = ConsentView {
+            validated: &validated,
+            handle: "h\"",
+            csrf_token: "t",
+            clerk_origin: "https://clerk.example",
+        };
+        let html = String::from_utf8_lossy(consent_page(&view).body()).into_owned();
+        assert!(html.contains(r#"href="https://a.example/?x=&quot;&gt;&lt;script&gt;""#), "{html}");
+        assert!(html.contains(r#"name="handle" value="h&quot;""#), "{html}");
+        assert!(html.contains("<code>&lt;b&gt;</code>") && !html.contains("javascript:"), "{html}");
+        assert!(html.contains("An unnamed MCP client") && !html.contains(">Terms<"));
     }
 }

@@ -1,8 +1,15 @@
 //! Incoming requests to `http` types with a body limit, and `http` responses back out.
+//!
+//! This is where Spin's request headers are read, so the core never needs their names: the
+//! request the core gets has an absolute URI (scheme and authority from `spin-full-url`) and
+//! the caller's address as a [`ClientAddr`] extension (from `spin-client-addr`).
+
+use std::net::SocketAddr;
 
 use futures::{SinkExt, StreamExt};
 use http::StatusCode;
-use platform::web::{self, Request, Response};
+use http::uri::{PathAndQuery, Uri};
+use platform::web::{self, ClientAddr, Request, Response};
 use spin_sdk::http::{Fields, IncomingRequest, Method as SpinMethod, OutgoingResponse, ResponseOutparam};
 
 #[derive(Debug, thiserror::Error)]
@@ -26,10 +33,21 @@ impl BodyError {
     }
 }
 
-/// Reads `incoming` into an `http::Request`, refusing bodies over `max_body_bytes` whether or not
-/// they declare a `Content-Length` (chunked bodies are counted as they arrive).
+/// The header Spin sets to the full URL of the request (`scheme://host/path?query`).
+const SPIN_FULL_URL: &str = "spin-full-url";
+/// The header Spin sets to the client's `ip:port`.
+const SPIN_CLIENT_ADDR: &str = "spin-client-addr";
+
+/// Reads `incoming` into a normalised `http::Request` (see the module docs), refusing bodies
+/// over `max_body_bytes` whether or not they declare a `Content-Length` (chunked bodies are
+/// counted as they arrive).
 pub async fn read_request(incoming: IncomingRequest, max_body_bytes: usize) -> Result<Request, BodyError> {
-    let mut builder = http::Request::builder().method(method(&incoming.method())).uri(incoming.uri());
+    let full_url = first_header(&incoming, SPIN_FULL_URL);
+    let uri = normalised_uri(full_url.as_deref(), &incoming.uri(), incoming.path_with_query().as_deref())?;
+    let mut builder = http::Request::builder().method(method(&incoming.method())).uri(uri);
+    if let Some(addr) = first_header(&incoming, SPIN_CLIENT_ADDR).and_then(|a| a.parse::<SocketAddr>().ok()) {
+        builder = builder.extension(ClientAddr(addr));
+    }
     for (name, value) in incoming.headers().entries() {
         builder = builder.header(name, value);
     }
@@ -48,13 +66,31 @@ pub async fn read_request(incoming: IncomingRequest, max_body_bytes: usize) -> R
     builder.body(body).map_err(|_| BodyError::Malformed)
 }
 
+/// The request's URI, absolute when anyone knows the scheme and authority: those from
+/// `spin-full-url` (what Spin's listener saw), else from the request itself (`own`, which
+/// spin-sdk renders absolute when the host set them); the path and query from the request line.
+fn normalised_uri(full_url: Option<&str>, own: &str, path_with_query: Option<&str>) -> Result<Uri, BodyError> {
+    let full = full_url.and_then(|url| url.parse::<Uri>().ok()).filter(|uri| uri.scheme().is_some());
+    let own = own.parse::<Uri>().ok();
+    let path_and_query = match path_with_query {
+        Some(text) => text.parse::<PathAndQuery>().map_err(|_| BodyError::Malformed)?,
+        None => PathAndQuery::from_static("/"),
+    };
+    let mut parts = full.or(own).map(Uri::into_parts).unwrap_or_default();
+    parts.path_and_query = Some(path_and_query);
+    if parts.scheme.is_none() || parts.authority.is_none() {
+        (parts.scheme, parts.authority) = (None, None);
+    }
+    Uri::from_parts(parts).map_err(|_| BodyError::Malformed)
+}
+
+fn first_header(incoming: &IncomingRequest, name: &str) -> Option<String> {
+    let values = incoming.headers().get(name);
+    values.into_iter().next().and_then(|value| String::from_utf8(value).ok())
+}
+
 fn declared_length(incoming: &IncomingRequest) -> Option<usize> {
-    incoming
-        .headers()
-        .get("content-length")
-        .first()
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| v.trim().parse().ok())
+    first_header(incoming, "content-length").and_then(|v| v.trim().parse().ok())
 }
 
 fn method(method: &SpinMethod) -> http::Method {
@@ -65,11 +101,7 @@ fn method(method: &SpinMethod) -> http::Method {
 /// Writes a buffered response.
 pub async fn write_response(response: Response, out: ResponseOutparam) {
     let (parts, body) = response.into_parts();
-    let headers: Vec<(String, Vec<u8>)> =
-        parts.headers.iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
-    // Header names and values come from `http` types, which already validated them.
-    let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
-    let outgoing = OutgoingResponse::new(fields);
+    let outgoing = OutgoingResponse::new(fields(&parts.headers));
     let _ = outgoing.set_status_code(parts.status.as_u16());
     let mut sink = outgoing.take_body();
     out.set(outgoing);
@@ -99,4 +131,36 @@ where
         Err(error) => error.into_response(),
     };
     write_response(response, out).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_takes_scheme_and_authority_from_spin_full_url() {
+        let uri = normalised_uri(Some("https://mcp.example:8443/mcp?x=1"), "/mcp?x=1", Some("/mcp?x=1")).unwrap();
+        assert_eq!(uri.to_string(), "https://mcp.example:8443/mcp?x=1");
+    }
+
+    #[test]
+    fn uri_without_spin_full_url_keeps_the_request_own_origin_or_stays_relative() {
+        let own = normalised_uri(None, "http://127.0.0.1:3000/sse", Some("/sse")).unwrap();
+        assert_eq!(own.to_string(), "http://127.0.0.1:3000/sse");
+        let relative = normalised_uri(Some("not a url"), "/authorize?a=b", Some("/authorize?a=b")).unwrap();
+        assert_eq!(relative.to_string(), "/authorize?a=b");
+        assert_eq!(normalised_uri(None, "", None).unwrap().to_string(), "/");
+    }
+
+    #[test]
+    fn path_and_query_come_from_the_request_line() {
+        let uri =
+            normalised_uri(Some("http://h/other"), "/authorize?state=a%20b", Some("/authorize?state=a%20b")).unwrap();
+        assert_eq!((uri.path(), uri.query()), ("/authorize", Some("state=a%20b")));
+    }
+
+    #[test]
+    fn unparsable_request_line_is_malformed() {
+        assert!(matches!(normalised_uri(None, "", Some("/a b")), Err(BodyError::Malformed)));
+    }
 }

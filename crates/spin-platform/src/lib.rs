@@ -9,6 +9,7 @@
 //! - [`SpinHttpClient`]: outbound `wasi:http` with connect/first-byte/between-bytes timeouts.
 //! - [`serve`]: reads an incoming request with a body limit, runs a handler over `http` types
 //!   and writes its response.
+//! - [`export_http_handler!`]: makes a function the component's `wasi:http` entry point.
 
 mod inbound;
 mod kv;
@@ -21,3 +22,22 @@ pub use kv::SpinStore;
 pub use outbound::SpinHttpClient;
 pub use sleep::{SpinSleep, sleep};
 pub use variables::SpinVariables;
+
+/// Exports `$handler` (an `async fn(IncomingRequest, ResponseOutparam)`) as the component's
+/// `wasi:http` entry point, through spin-sdk's `#[http_component]`.
+///
+/// That attribute expands to export glue that handles raw WIT resource handles, which is
+/// `unsafe` code; the workspace denies `unsafe_code`, so the one allowance lives in this
+/// expansion instead of in each component.
+#[macro_export]
+macro_rules! export_http_handler {
+    ($handler:path) => {
+        #[allow(unsafe_code, reason = "spin-sdk's #[http_component] export glue")]
+        mod spin_http_export {
+            #[::spin_sdk::http_component]
+            async fn handle(request: ::spin_sdk::http::IncomingRequest, out: ::spin_sdk::http::ResponseOutparam) {
+                $handler(request, out).await
+            }
+        }
+    };
+}

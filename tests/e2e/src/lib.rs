@@ -37,6 +37,13 @@
 //! `spin.toml` whose `source`s point there; `spin.toml` itself is untouched. Set
 //! `E2E_SKIP_BUILD=1` to use the existing files.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "the end-to-end test harness: a step that fails fails the test, with the step named"
+)]
+
 pub mod browser;
 pub mod build;
 pub mod flow;
@@ -131,7 +138,7 @@ impl TestAppBuilder {
     pub fn start(self) -> TestApp {
         let started = (|| {
             let clerk = Arc::new(MockClerk::start()?);
-            let cookie_key = hex(&platform::secret::random_bytes::<32>()?);
+            let cookie_key = hex::encode(platform::secret::random_bytes::<32>()?);
             let mut variables = clerk.variables();
             variables.push(("cookie_encryption_key".into(), cookie_key.clone()));
             variables.extend(self.variables);
@@ -267,11 +274,6 @@ impl TestApp {
     pub fn kv_keys(&self, prefix: &str) -> Vec<String> {
         self.kv_snapshot().into_keys().filter(|k| k.starts_with(prefix)).collect()
     }
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The workspace root (where `spin.toml` is).

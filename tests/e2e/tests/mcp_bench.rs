@@ -8,6 +8,8 @@
 //! `cargo test -p e2e --profile host --test mcp_bench -- --ignored --nocapture`
 //! `MCP_BENCH_SECONDS` sets the length of each load run (default 5).
 
+#![allow(clippy::print_stdout, reason = "a benchmark: printing its numbers is its job")]
+
 mod mcp_support;
 
 use std::time::{Duration, Instant};

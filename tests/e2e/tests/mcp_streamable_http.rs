@@ -2,6 +2,8 @@
 //! mock Clerk): every protocol version, tools by role, every error status, expired and revoked
 //! tokens, and a read-only hot path.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed step fails the test")]
+
 mod mcp_support;
 
 use e2e::TestApp;

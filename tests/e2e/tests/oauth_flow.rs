@@ -17,6 +17,7 @@ fn signed_in(app: &TestApp, email: &str) -> (Client, e2e::Authorized) {
     (client, auth)
 }
 
+#[allow(clippy::panic, reason = "test helper: a missing field fails the test")]
 fn str_field(value: &serde_json::Value, name: &str) -> String {
     value[name].as_str().unwrap_or_else(|| panic!("no {name} in {value}")).to_owned()
 }

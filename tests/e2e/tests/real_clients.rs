@@ -7,6 +7,12 @@
 //! test, Chromium at `/usr/bin/chromium` (Debian's `chromium`) or `CHROMIUM_PATH`. Set
 //! `REAL_CLIENTS_SKIP=1` to skip these tests on a machine without them.
 
+#![allow(
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "test code: a failed step fails the test; skips are announced on stderr"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;

@@ -23,6 +23,7 @@ fn two_instances(redis: &RedisServer) -> [Arc<TestApp>; 2] {
     [Arc::new(a), Arc::new(b)]
 }
 
+#[allow(clippy::panic, reason = "test helper: a missing field fails the test")]
 fn str_field(value: &serde_json::Value, name: &str) -> String {
     value[name].as_str().unwrap_or_else(|| panic!("no {name} in {value}")).to_owned()
 }

@@ -1,5 +1,7 @@
 //! End-to-end sign-in failures (issue 4): none is a 500 or a dead end.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed step fails the test")]
+
 use std::time::Duration;
 
 use e2e::{Browser, Pkce, TestApp};

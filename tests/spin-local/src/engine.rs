@@ -72,6 +72,7 @@ pub fn default_cache_dir() -> PathBuf {
 
 /// Loads a component, reusing a compiled artifact from `cache_dir` when the wasm bytes and the
 /// engine settings are unchanged (start-up then costs a file map instead of a compile).
+#[allow(unsafe_code, reason = "wasmtime's deserialisation of compiled code is unsafe; see SAFETY below")]
 pub fn load_component(engine: &Engine, wasm: &Path, cache_dir: &Path) -> Result<Component, String> {
     // Apps loaded at once in one process (parallel tests) compile a cold component once, not
     // once each: the second waits and then finds the cache file.
@@ -101,7 +102,7 @@ fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
     sha.update(wasm);
     sha.update(engine_hash.finish().to_le_bytes());
     sha.update(env!("CARGO_PKG_VERSION").as_bytes());
-    sha.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(sha.finalize())
 }
 
 /// Writes beside the target and renames, so concurrent starts never read a partial file.

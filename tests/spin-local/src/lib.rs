@@ -20,6 +20,10 @@
 //! # Ok(()) }
 //! ```
 
+// A command-line runtime: like `spin up`, it logs what goes wrong (traps, refused requests) to
+// stderr.
+#![allow(clippy::print_stderr, reason = "the runtime's log is stderr")]
+
 pub mod app;
 pub mod bench;
 pub mod component;

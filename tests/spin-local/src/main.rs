@@ -1,5 +1,7 @@
 //! `spin-local up`: runs a Spin app like `spin up`, with the flags it implements.
 
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool: what it prints is its interface")]
+
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use spin_local::kv::RedisMode;

@@ -1,6 +1,8 @@
 //! The `spin-local up` binary: start-up output, state dir, persistence across restarts,
 //! variables from flags/env/.env, and its start-up errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed step fails the test")]
+
 mod common;
 use common::{fixture_manifest, free_port, get, post};
 use std::io::{BufRead, BufReader};

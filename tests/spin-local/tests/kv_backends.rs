@@ -2,6 +2,8 @@
 //! in memory (Spin's is SQLite in memory too), and Redis both as Spin 4.1 does it (the default:
 //! every compare-and-swap reports `cas-failed`) and with correct compare-and-swap.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed step fails the test")]
+
 mod common;
 use common::{TestApp, get, options, post, redis_server, runtime_config, start, start_with};
 use spin_local::StateDir;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::BackendConfig;
 use crate::fake::{API, FakeClerk, ISSUER};
 use base64::Engine;
 use futures::executor::block_on;
@@ -11,8 +12,7 @@ fn config() -> ClerkConfig {
         frontend_api: ISSUER.into(),
         client_id: "cid".into(),
         client_secret: "csecret".into(),
-        secret_key: "sk_test_key".into(),
-        api_url: API.into(),
+        backend: BackendConfig { api_url: API.into(), secret_key: "sk_test_key".into() },
     }
 }
 

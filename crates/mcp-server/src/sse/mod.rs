@@ -12,7 +12,8 @@ pub mod mailbox;
 use crate::config::SseSettings;
 use crate::dispatch::{Envelope, Reply, dispatch};
 use crate::tools::Toolbox;
-use crate::transport::{Services, auth, body_refusal, checks};
+use crate::transport::auth::Transport;
+use crate::transport::{self, Endpoint, Services, body_refusal, checks};
 use http::{Method, StatusCode};
 use mailbox::{Cursor, MailboxError};
 use platform::web::{self, Cors, Request, Response};
@@ -31,6 +32,9 @@ pub const SSE_CORS: Cors = Cors {
     allow_headers: Cors::DEFAULT_ALLOW_HEADERS,
     expose_headers: Cors::DEFAULT_EXPOSE_HEADERS,
 };
+
+const STREAM_ENDPOINT: Endpoint = Endpoint { method: Method::GET, cors: SSE_CORS, transport: Transport::LegacySse };
+const MESSAGE_ENDPOINT: Endpoint = Endpoint { method: Method::POST, cors: SSE_CORS, transport: Transport::LegacySse };
 
 /// One SSE event.
 pub fn event(name: &str, data: &str) -> String {
@@ -54,17 +58,7 @@ pub struct OpenedStream {
 
 /// `GET /sse`: checks the request and opens a session, or says why not.
 pub fn open_stream<C>(request: &Request, services: &Services<'_, C>) -> Result<OpenedStream, Box<Response>> {
-    let base = services.base_url(request);
-    if !checks::origin_allowed(request, &base, &services.config.allowed_origins) {
-        return Err(Box::new(checks::forbidden_origin()));
-    }
-    if web::is_preflight(request) {
-        return Err(Box::new(SSE_CORS.preflight()));
-    }
-    if request.method() != Method::GET {
-        return Err(Box::new(web::method_not_allowed("GET")));
-    }
-    let record = auth::authenticate(request, services.store, services.clock, &base, auth::Transport::LegacySse)?;
+    let record = transport::admit(request, services, &STREAM_ENDPOINT)?;
     if !checks::accepts(request, "text/event-stream") {
         return Err(Box::new(checks::not_acceptable("text/event-stream")));
     }
@@ -149,24 +143,15 @@ pub async fn handle_message<C: HttpClient + Clone + 'static>(
 }
 
 async fn message_response<C: HttpClient + Clone + 'static>(request: &Request, services: &Services<'_, C>) -> Response {
-    let base = services.base_url(request);
-    if !checks::origin_allowed(request, &base, &services.config.allowed_origins) {
-        return checks::forbidden_origin();
-    }
-    if web::is_preflight(request) {
-        return SSE_CORS.preflight();
-    }
-    if request.method() != Method::POST {
-        return web::method_not_allowed("POST");
-    }
-    let record = match auth::authenticate(request, services.store, services.clock, &base, auth::Transport::LegacySse) {
+    let record = match transport::admit(request, services, &MESSAGE_ENDPOINT) {
         Ok(record) => record,
         Err(response) => return *response,
     };
-    let Some(session_id) = web::query_pairs(request).into_iter().find(|(k, _)| k == "sessionId").map(|(_, v)| v) else {
+    let query = web::query_pairs(request);
+    let Some(session_id) = web::first_value(&query, "sessionId") else {
         return checks::plain(StatusCode::BAD_REQUEST, "Bad Request: missing sessionId");
     };
-    if let Err(error) = mailbox::check_owner(services.store, services.clock, &session_id, &record.props.user_id) {
+    if let Err(error) = mailbox::check_owner(services.store, services.clock, session_id, &record.props.user_id) {
         return mailbox_error(error);
     }
     // The answer goes on the stream, so the client only needs to accept our 202.
@@ -187,7 +172,7 @@ async fn message_response<C: HttpClient + Clone + 'static>(request: &Request, se
         }
         Reply::Json { body, .. } => {
             let body = String::from_utf8_lossy(&body).into_owned();
-            match mailbox::post(services.store, services.clock, &session_id, body) {
+            match mailbox::post(services.store, services.clock, session_id, body) {
                 Ok(()) => accepted(),
                 Err(error) => mailbox_error(error),
             }

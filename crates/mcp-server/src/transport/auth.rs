@@ -1,5 +1,7 @@
 //! Bearer authentication for every MCP request: one key-value read through oauth-core.
 
+use headers::HeaderMapExt;
+use headers::authorization::{Authorization, Bearer};
 use http::StatusCode;
 use oauth_core::{AccessTokenRecord, TokenError};
 use platform::web::{self, Request, Response};
@@ -40,7 +42,7 @@ pub fn authenticate(
         return Err(Box::new(challenge(&metadata, None)));
     };
     let resource = oauth_core::mcp_resource(base_url);
-    match oauth_core::verify_access_token(store, clock, token, &resource) {
+    match oauth_core::verify_access_token(store, clock, &token, &resource) {
         Ok(record) if record.has_scope(SCOPE) => Ok(record),
         Ok(_) => Err(Box::new(insufficient_scope(&metadata))),
         Err(TokenError::Store(error)) => Err(Box::new(web::response(
@@ -53,11 +55,9 @@ pub fn authenticate(
 }
 
 /// The token from `Authorization: Bearer <token>` (scheme case-insensitive).
-fn bearer_token(request: &Request) -> Option<&str> {
-    let value = web::header_str(request, "authorization")?.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+fn bearer_token(request: &Request) -> Option<String> {
+    let bearer = request.headers().typed_get::<Authorization<Bearer>>()?;
+    Some(bearer.token().trim()).filter(|token| !token.is_empty()).map(str::to_owned)
 }
 
 /// 401 telling the client where to get a token (MCP authorization, RFC 9728 §5.1); names the

@@ -9,6 +9,7 @@ use crate::config::{MAX_BODY_BYTES, McpConfig};
 use crate::dispatch::{Envelope, Reply, dispatch};
 use crate::tools::Toolbox;
 use http::{Method, StatusCode};
+use oauth_core::AccessTokenRecord;
 use platform::web::{self, Cors, Request, Response};
 use platform::{Clock, HttpClient, KeyValueStore, VariableError};
 
@@ -43,16 +44,9 @@ pub enum Route {
     NotFound,
 }
 
-/// The endpoint of `request`, from its path (or `spin-full-url` when the URI has none).
+/// The endpoint of `request`, from its path.
 pub fn route(request: &Request) -> Route {
-    let path = request.uri().path();
-    if path.starts_with('/') {
-        return route_path(path);
-    }
-    let from_spin = web::header_str(request, web::SPIN_FULL_URL)
-        .and_then(|url| url.split_once("://").map(|(_, rest)| rest))
-        .and_then(|rest| rest.find('/').map(|i| &rest[i..]));
-    route_path(from_spin.unwrap_or(""))
+    route_path(web::path(request))
 }
 
 /// The endpoint of a path (query and fragment ignored).
@@ -74,22 +68,10 @@ pub async fn handle_mcp<C: HttpClient + Clone + 'static>(request: &Request, serv
 }
 
 async fn mcp_response<C: HttpClient + Clone + 'static>(request: &Request, services: &Services<'_, C>) -> Response {
-    let base = services.base_url(request);
-    if !checks::origin_allowed(request, &base, &services.config.allowed_origins) {
-        return checks::forbidden_origin();
-    }
-    if web::is_preflight(request) {
-        return MCP_CORS.preflight();
-    }
-    if request.method() != Method::POST {
-        // Stateless: no standalone GET stream and no sessions to DELETE.
-        return web::method_not_allowed("POST");
-    }
-    let record =
-        match auth::authenticate(request, services.store, services.clock, &base, auth::Transport::StreamableHttp) {
-            Ok(record) => record,
-            Err(response) => return *response,
-        };
+    let record = match admit(request, services, &MCP_ENDPOINT) {
+        Ok(record) => record,
+        Err(response) => return *response,
+    };
     let protocol_version = match checks::protocol_version_header(request) {
         Ok(version) => version,
         Err(response) => return *response,
@@ -104,6 +86,39 @@ async fn mcp_response<C: HttpClient + Clone + 'static>(request: &Request, servic
         mcp_name: web::header_str(request, "mcp-name"),
     };
     reply_response(dispatch(&toolbox, request.body(), envelope).await)
+}
+
+/// One MCP endpoint as its preamble sees it: the method it serves, its CORS, and which
+/// protected-resource document its 401 points to.
+pub(crate) struct Endpoint {
+    pub method: Method,
+    pub cors: Cors,
+    pub transport: auth::Transport,
+}
+
+/// POST only: stateless, so no standalone GET stream and no sessions to DELETE.
+const MCP_ENDPOINT: Endpoint =
+    Endpoint { method: Method::POST, cors: MCP_CORS, transport: auth::Transport::StreamableHttp };
+
+/// What every MCP endpoint checks first, in this order: a foreign `Origin` (403, before
+/// anything else, against DNS rebinding), a CORS preflight (204), the method (405 + `Allow`),
+/// then the bearer token (401/403/503). The caller's access-token record, or the answer to send.
+pub(crate) fn admit<C>(
+    request: &Request,
+    services: &Services<'_, C>,
+    endpoint: &Endpoint,
+) -> Result<AccessTokenRecord, Box<Response>> {
+    let base = services.base_url(request);
+    if !checks::origin_allowed(request, &base, &services.config.allowed_origins) {
+        return Err(Box::new(checks::forbidden_origin()));
+    }
+    if web::is_preflight(request) {
+        return Err(Box::new(endpoint.cors.preflight()));
+    }
+    if request.method() != endpoint.method {
+        return Err(Box::new(web::method_not_allowed(endpoint.method.as_str())));
+    }
+    auth::authenticate(request, services.store, services.clock, &base, endpoint.transport)
 }
 
 /// 415, 406 or 413 for a message body we cannot take.

@@ -252,7 +252,7 @@ fn unknown_method_is_200_with_32601() {
 fn base_url_from_request_when_not_configured() {
     let mut world = world();
     world.config.public_base_url = None;
-    let request = build(post(INIT).header("spin-full-url", "http://127.0.0.1:3000/mcp"), INIT);
+    let request = build(post(INIT).uri("http://127.0.0.1:3000/mcp"), INIT);
     let response = world.send(request);
     // The token was issued for https://mcp.example/mcp, so this host's resource does not match.
     assert_invalid_token(&response);

@@ -1,8 +1,8 @@
 //! Client authentication at `/token` and `/revoke`: HTTP Basic (`client_secret_basic`), form
 //! fields (`client_secret_post`) or `client_id` alone (public clients, `none`).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use headers::HeaderMapExt;
+use headers::authorization::{Authorization, Basic};
 use platform::web::{self, Request};
 use platform::{Clock, KeyValueStore};
 
@@ -30,19 +30,13 @@ pub(super) fn authenticate_client(
 /// The credentials from the `Authorization: Basic` header, if that is how the client
 /// authenticates. Per RFC 6749 §2.3.1 both parts are form-encoded before base64.
 fn basic_credentials(request: &Request) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(header) = web::header_str(request, "authorization") else {
+    if web::header_str(request, "authorization").is_none() {
         return Ok(None);
-    };
-    let Some((scheme, encoded)) = header.trim().split_once(' ') else {
-        return Err(OAuthError::invalid_client(true));
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(OAuthError::invalid_client(true));
     }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| OAuthError::invalid_client(true))?;
-    let text = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client(true))?;
-    let (id, secret) = text.split_once(':').ok_or_else(|| OAuthError::invalid_client(true))?;
-    Ok(Some((form_decode(id), form_decode(secret))))
+    // Another scheme, broken base64 or no `:`: the client tried to authenticate and failed.
+    let basic =
+        request.headers().typed_get::<Authorization<Basic>>().ok_or_else(|| OAuthError::invalid_client(true))?;
+    Ok(Some((form_decode(basic.username()), form_decode(basic.password()))))
 }
 
 fn form_decode(part: &str) -> String {

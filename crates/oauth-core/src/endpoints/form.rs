@@ -28,7 +28,8 @@ impl Form {
 
     /// The value of `name`; empty values count as absent (RFC 6749 §3.1).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        // `parse` refused repeated names, so the single value is the only one.
+        web::single_value(&self.0, name).ok().flatten().filter(|v| !v.is_empty())
     }
 
     /// The value of a required parameter.

@@ -6,10 +6,11 @@ mod token_flow;
 
 use platform::{ManualClock, MemoryStore};
 
-use crate::authorize::{ValidatedAuthorization, complete_authorization, validate_authorization_request};
+use crate::authorize::{complete_authorization, validate_authorization_request};
 use crate::clients::{Registration, register_client};
 use crate::props::UserProps;
 use crate::tokens::{CodeExchange, Rotation, TokenResponse, exchange_code};
+use crate::validated::ValidatedAuthorization;
 
 pub const BASE: &str = "https://mcp.example.com";
 pub const REDIRECT: &str = "http://127.0.0.1:4000/callback";

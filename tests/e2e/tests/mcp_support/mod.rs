@@ -2,6 +2,7 @@
 //! raw-socket sender (for chunked bodies) and a fake image backend.
 
 #![allow(dead_code)]
+#![allow(clippy::expect_used, reason = "test helpers: a step that fails fails the test, with the step named")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

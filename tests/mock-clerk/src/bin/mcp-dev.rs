@@ -8,6 +8,8 @@
 //! Flags (as `spin up`): `--listen ADDR`, `--variable NAME=VALUE` (repeatable), `--state-dir DIR`,
 //! `--runtime-config-file FILE`, `-f/--from spin.toml`; plus `--skip-build`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool: what it prints is its interface")]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -98,10 +100,6 @@ fn banner(clerk: &MockClerk) {
     println!("{line}\n");
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let root = workspace_root();
@@ -117,7 +115,7 @@ fn main() -> anyhow::Result<()> {
         Some(clerk)
     };
     if mock.is_some() && !cookie_key_configured(&args) {
-        variables.push(("cookie_encryption_key".into(), hex(&platform::secret::random_bytes::<32>()?)));
+        variables.push(("cookie_encryption_key".into(), hex::encode(platform::secret::random_bytes::<32>()?)));
     }
     variables.extend(args.variables.iter().cloned());
     if let Some(clerk) = &mock {

@@ -1,5 +1,7 @@
 //! Runs the mock Clerk on its own: `cargo run -p mock-clerk --bin mock-clerk -- [--port N] [--interactive]`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool: what it prints is its interface")]
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let port = args

@@ -5,6 +5,8 @@
 //!
 //! Run: `cargo run --profile host -p spin-local --bin spin-local-bench [-- SECONDS]`
 
+#![allow(clippy::print_stdout, reason = "a benchmark: printing its numbers is its job")]
+
 use anyhow::Result;
 use http::Method;
 use spin_local::bench::{LoadReport, LoadSpec, fetch, run_load};

@@ -2,6 +2,13 @@
 //! crate and the scale-out end-to-end tests), and an HTTPS server with a throwaway test CA
 //! ([`HttpsServer`], [`TestCa`]) for outbound-HTTPS tests through `[[client_tls]]`.
 
+#![allow(
+    clippy::panic,
+    clippy::expect_used,
+    clippy::print_stderr,
+    reason = "test support: a set-up that cannot work fails the test, loudly"
+)]
+
 mod https;
 
 pub use https::{HttpsServer, HttpsServerBuilder, Issued, TestCa, TestRequest, TestResponse};

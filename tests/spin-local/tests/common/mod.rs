@@ -2,6 +2,7 @@
 //! a redis-server for the Redis tests.
 
 #![allow(dead_code)] // each test binary uses a different subset
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed step fails the test")]
 
 use http::Method;
 use spin_local::bench::fetch;
