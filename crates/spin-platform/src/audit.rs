@@ -2,9 +2,8 @@
 //! component's stdout, which Spin keeps in its logs (`<state dir>/logs/<component>_stdout.txt`
 //! and, unless `spin up --quiet`, on its own output) and platforms ship.
 
-use std::io::Write;
-
 use platform::{AuditEvent, AuditLog, Clock, SystemClock};
+use wasi::cli::stdout;
 
 /// Writes audit events to stdout, naming the component they come from.
 #[derive(Debug, Clone, Copy)]
@@ -22,11 +21,11 @@ impl StdoutAudit {
 impl AuditLog for StdoutAudit {
     fn record(&self, event: AuditEvent) {
         let line = event.to_line(self.component, SystemClock.now_unix());
-        // One `write_all` per line (the line is short: every field is capped), so lines from
-        // concurrent instances do not interleave. Not `println!`: it panics when stdout is
-        // closed, and an audit line must never take a request down with it.
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(line.as_bytes());
-        let _ = stdout.flush();
+        // One write per line (short: every field is capped, far below the 4096 bytes one
+        // `blocking-write-and-flush` takes), so lines from concurrent instances do not
+        // interleave. Straight to `wasi:cli/stdout` rather than through `println!`, which
+        // panics when stdout is closed (an audit line must never take a request down) and
+        // brings std's buffered stdout into every component.
+        let _ = stdout::get_stdout().blocking_write_and_flush(line.as_bytes());
     }
 }
