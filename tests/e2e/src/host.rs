@@ -32,6 +32,8 @@ impl Host {
             state_dir: spin_local::StateDir::Path(launch.state_dir.to_path_buf()),
             runtime_config_file: launch.runtime_config_file,
             log_requests: std::env::var("E2E_LOG").is_ok(),
+            // The components' output (the audit trail) is in `<state dir>/logs/` either way.
+            follow_component_output: std::env::var("E2E_LOG").is_ok(),
             cache_dir: launch.cache_dir.map(Path::to_path_buf),
             redis_mode: launch.redis_mode,
             ..spin_local::AppOptions::default()

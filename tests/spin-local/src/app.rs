@@ -3,6 +3,7 @@
 use crate::component::{ComponentInfo, LoadedComponent};
 use crate::engine::{build_engine, default_cache_dir, load_component};
 use crate::error::Error;
+use crate::host::stdio::ComponentOutput;
 use crate::kv::{RedisMode, RedisStore, SqliteDb, SqliteStore, Store, Stores};
 use crate::manifest::{ComponentDef, Manifest, RouteDef, SourceDef};
 use crate::network::AppNetwork;
@@ -45,6 +46,10 @@ pub struct AppOptions {
     pub cache_dir: Option<PathBuf>,
     /// One line per request on stderr (env `SPIN_LOCAL_QUIET=1` turns it off too).
     pub log_requests: bool,
+    /// Also copy each component's stdout and stderr onto the runtime's stderr, as `spin up`
+    /// does unless `--quiet`. Either way they are appended to `<state-dir>/logs/<component>_stdout.txt`
+    /// and `..._stderr.txt` (without a state dir they always go to the runtime's stderr).
+    pub follow_component_output: bool,
     /// Instances that may run at once; more requests wait for a free slot.
     pub max_instances: u32,
     /// Linear memory limit of one instance.
@@ -66,6 +71,7 @@ impl Default for AppOptions {
             state_dir: StateDir::Default,
             cache_dir: None,
             log_requests: std::env::var("SPIN_LOCAL_QUIET").map_or(true, |v| v.is_empty() || v == "0"),
+            follow_component_output: true,
             max_instances: 256,
             max_memory: 256 << 20,
             guest_time_limit: Duration::from_secs(30),
@@ -101,7 +107,8 @@ impl App {
         let network = app_network(runtime_config.outbound, options.runtime_config_file.as_deref())?;
         let stores = open_stores(runtime_config.key_value_stores, &options, state_dir.as_deref()).await?;
         let engine = build_engine(options.max_instances, options.max_memory)?;
-        let host = HostParts { resolver: &resolver, stores: &stores, network: &network };
+        let log_dir = state_dir.as_ref().map(|dir| dir.join("logs"));
+        let host = HostParts { resolver: &resolver, stores: &stores, network: &network, log_dir: log_dir.as_deref() };
         let components = load_components(&manifest, &base, &engine, &options, &host)?;
         let router = build_router(&manifest, &manifest_path)?;
         Ok(App { name: manifest.application.name.clone(), engine, router, components, options, state_dir })
@@ -217,6 +224,8 @@ struct HostParts<'a> {
     resolver: &'a Arc<Resolver>,
     stores: &'a Stores,
     network: &'a AppNetwork,
+    /// `<state-dir>/logs`, where components' stdout and stderr are kept.
+    log_dir: Option<&'a Path>,
 }
 
 fn load_components(
@@ -232,7 +241,7 @@ fn load_components(
     let mut out = HashMap::new();
     for (id, def) in &manifest.component {
         let component_err = |message: String| Error::Component { component: id.clone(), message };
-        let info = component_info(id, def, host)?;
+        let info = component_info(id, def, host, options.follow_component_output)?;
         let source = source_path(id, def, base)?;
         let component = match compiled.get(&source) {
             Some(c) => c.clone(),
@@ -263,8 +272,8 @@ fn source_path(id: &str, def: &ComponentDef, base: &Path) -> Result<PathBuf, Err
     Ok(path)
 }
 
-fn component_info(id: &str, def: &ComponentDef, host: &HostParts<'_>) -> Result<ComponentInfo, Error> {
-    let HostParts { resolver, stores, network } = host;
+fn component_info(id: &str, def: &ComponentDef, host: &HostParts<'_>, follow: bool) -> Result<ComponentInfo, Error> {
+    let HostParts { resolver, stores, network, log_dir } = host;
     for label in &def.key_value_stores {
         if !stores.contains(label) {
             return Err(Error::Component {
@@ -282,6 +291,8 @@ fn component_info(id: &str, def: &ComponentDef, host: &HostParts<'_>) -> Result<
         network: network.for_component(id),
         resolver: Arc::clone(resolver),
         stores: (*stores).clone(),
+        output: ComponentOutput::open(*log_dir, id, follow)
+            .map_err(|source| Error::Read { path: log_dir.map(Path::to_path_buf).unwrap_or_default(), source })?,
     })
 }
 

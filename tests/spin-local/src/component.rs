@@ -1,6 +1,7 @@
 //! What the runtime knows about one component: its grants, its variables, its compiled code.
 
 use crate::host::HostState;
+use crate::host::stdio::ComponentOutput;
 use crate::kv::Stores;
 use crate::network::ComponentNetwork;
 use crate::outbound::AllowedHosts;
@@ -23,6 +24,8 @@ pub struct ComponentInfo {
     pub network: ComponentNetwork,
     pub resolver: Arc<Resolver>,
     pub stores: Stores,
+    /// Where the guest's stdout and stderr go (log files in the state dir, the runtime's stderr).
+    pub output: ComponentOutput,
 }
 
 /// A component ready to instantiate per request.

@@ -39,7 +39,8 @@ struct UpArgs {
     /// State directory (default `.spin/` beside spin.toml); "" keeps no state on disk.
     #[arg(long)]
     state_dir: Option<String>,
-    /// No per-request log lines.
+    /// No per-request log lines, and components' output only in `<state-dir>/logs/` (as
+    /// `spin up --quiet`).
     #[arg(short, long)]
     quiet: bool,
     /// spin-local only: how `type = "redis"` key-value stores do compare-and-swap. `spin-4.1`
@@ -79,6 +80,7 @@ async fn up(args: UpArgs) -> Result<()> {
     };
     if args.quiet {
         options.log_requests = false;
+        options.follow_component_output = false;
     }
     let app = App::load(&args.from, options).await?;
     let routes = app.routes();

@@ -1,8 +1,9 @@
-//! Streamed response bodies, trapping guests, runaway guests.
+//! Streamed response bodies, trapping guests, runaway guests, what guests print.
 
 mod common;
-use common::{get, post, start};
+use common::{get, options, post, start, start_with};
 use http_body_util::BodyExt;
+use spin_local::StateDir;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,4 +50,23 @@ async fn a_runaway_guest_is_interrupted() {
         .expect("the loop is stopped");
     assert_eq!(status, 500);
     assert_eq!(get(&format!("{}/echo", app.url)).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_stdout_and_stderr_are_appended_to_the_component_log_files_in_the_state_dir() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let logs = state.path().join("logs");
+    let mut opts = options(StateDir::Path(state.path().to_path_buf()));
+    opts.follow_component_output = false;
+    let app = start_with(opts, None).await;
+    for n in 1..=3 {
+        let url = format!("{}/print?out=audit+line+{n}&err=warning+{n}", app.url);
+        assert_eq!(get(&url).await, (200, "printed".to_string()));
+    }
+    let stdout = std::fs::read_to_string(logs.join("printer_stdout.txt")).expect("printer_stdout.txt");
+    assert_eq!(stdout, "audit line 1\naudit line 2\naudit line 3\n");
+    let stderr = std::fs::read_to_string(logs.join("printer_stderr.txt")).expect("printer_stderr.txt");
+    assert_eq!(stderr, "warning 1\nwarning 2\nwarning 3\n");
+    assert_eq!(std::fs::read_to_string(logs.join("echo-exact_stdout.txt")).expect("one file per component"), "");
+    drop(app);
 }

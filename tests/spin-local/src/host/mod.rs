@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod keyvalue;
+pub mod stdio;
 pub mod variables;
 
 use crate::component::ComponentInfo;
@@ -43,7 +44,7 @@ pub struct HostState {
 impl HostState {
     pub(crate) fn new(component: Arc<ComponentInfo>, limits: StoreLimits) -> Self {
         let mut wasi = WasiCtx::builder();
-        wasi.inherit_stdout().inherit_stderr();
+        wasi.stdout(component.output.stdout.clone()).stderr(component.output.stderr.clone());
         for (k, v) in &component.environment {
             wasi.env(k, v);
         }
