@@ -44,11 +44,23 @@ pub fn sweep_if_due(
     marker_prefix: &str,
     wanted: impl Fn(&str) -> bool,
 ) -> Result<usize, RecordError> {
-    if !claim_periodic_turn(store, clock, marker_prefix, SWEEP_INTERVAL_SECS)? {
+    sweep_if_due_every(store, clock, marker_prefix, SWEEP_INTERVAL_SECS, wanted)
+}
+
+/// [`sweep_if_due`] with turns of `interval_secs` instead of an hour, for a namespace whose
+/// keys expire faster than an hourly sweep's budget could keep up with.
+pub fn sweep_if_due_every(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    marker_prefix: &str,
+    interval_secs: u64,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<usize, RecordError> {
+    if !claim_periodic_turn(store, clock, marker_prefix, interval_secs)? {
         return Ok(0);
     }
     let keys = store.list_keys()?;
-    let current = turn_key(marker_prefix, clock.now_unix() / SWEEP_INTERVAL_SECS);
+    let current = turn_key(marker_prefix, clock.now_unix() / interval_secs.max(1));
     for stale in keys.iter().filter(|key| key.starts_with(marker_prefix) && **key != current) {
         store.delete(stale)?;
     }
@@ -57,7 +69,8 @@ pub fn sweep_if_due(
 
 /// Visits at most `budget` of the store's keys that `wanted` selects, starting at a random one so
 /// that successive runs cover a namespace larger than the budget, and deletes what has expired
-/// ([`record::sweep_one`]): expired records with their helper keys, and orphaned helper keys.
+/// ([`record::sweep_one`]): expired records with their helper keys, orphaned helper keys, and
+/// expiring counters whose time is up.
 /// Returns how many keys it deleted.
 pub fn sweep_keys(
     store: &dyn KeyValueStore,

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod housekeeping;
 pub mod kv;
 pub mod outbound;
+pub mod rate_limit;
 pub mod record;
 pub mod secret;
 pub mod sleep;

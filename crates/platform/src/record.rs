@@ -24,6 +24,11 @@
 //! that read the record live may still claim it; and a claim made after the record's expiry
 //! does not count ([`Claim::Expired`]), so a counter deleted with an expired record cannot hand
 //! out a second win.
+//!
+//! **Expiring counters** (`<name>#until=<unix seconds>`, [`expiring_counter_key`]) are counters
+//! that belong to no record and live until a time fixed when they are made (a rate-limit
+//! window, an SSE stream-presence window). A counter cannot carry a JSON header, so its expiry
+//! is written into its key, where the sweep reads it without touching the value.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -92,6 +97,20 @@ impl Helper {
     pub fn key(self, record_key: &str) -> String {
         format!("{record_key}{HELPER_SEPARATOR}{}", self.name())
     }
+}
+
+/// What follows [`HELPER_SEPARATOR`] in the key of an expiring counter, before its expiry.
+const UNTIL: &str = "until=";
+
+/// The key of a counter named `name` that expires at `expires_at` (Unix seconds):
+/// `<name>#until=<expires_at>`. Read it only with `increment(key, 0)`, like every counter.
+pub fn expiring_counter_key(name: &str, expires_at: u64) -> String {
+    format!("{name}{HELPER_SEPARATOR}{UNTIL}{expires_at}")
+}
+
+/// When the counter at `key` expires, if `key` names an expiring counter.
+pub fn counter_expiry(key: &str) -> Option<u64> {
+    key.rsplit_once(HELPER_SEPARATOR)?.1.strip_prefix(UNTIL)?.parse().ok()
 }
 
 /// The record key a helper key belongs to, or `None` when `key` is not a helper key.
@@ -237,9 +256,17 @@ struct Header {
 }
 
 /// The sweep's decision for one key of a namespace: an expired record is deleted with every
-/// helper it may have; a helper whose record is gone is deleted. Returns whether it deleted
-/// something. Records it cannot read, and other format versions, are left alone.
+/// helper it may have; a helper whose record is gone is deleted; an expiring counter is deleted
+/// once its time is up (without reading it). Returns whether it deleted something. Records it
+/// cannot read, and other format versions, are left alone.
 pub fn sweep_one(store: &dyn KeyValueStore, now: u64, key: &str) -> Result<bool, RecordError> {
+    if let Some(expires_at) = counter_expiry(key) {
+        if now < expires_at {
+            return Ok(false);
+        }
+        store.delete(key)?;
+        return Ok(true);
+    }
     if let Some(owner) = helper_owner(key) {
         // Gone already when its record was swept a moment ago.
         if store.exists(owner)? || !store.exists(key)? {
@@ -371,6 +398,23 @@ mod tests {
         let deleted = keys.iter().filter(|k| sweep_one(&store, 100, k).unwrap()).count();
         assert_eq!(deleted, 3, "n:old (with its claim), n:gone#seq, n:legacy");
         assert_eq!(store.keys(), ["n:garbage", "n:live", "n:live#claim"]);
+    }
+
+    #[test]
+    fn expiring_counters_carry_their_expiry_in_the_key_and_the_sweep_reads_it_there() {
+        let store = MemoryStore::new();
+        let (old, live) = (expiring_counter_key("rl:a", 100), expiring_counter_key("rl:b", 101));
+        assert_eq!(old, "rl:a#until=100");
+        assert_eq!(
+            (counter_expiry(&old), counter_expiry("rl:a#claim"), counter_expiry("rl:a")),
+            (Some(100), None, None)
+        );
+        assert_eq!(helper_owner(&old), None, "not a record's helper");
+        store.increment(&old, 3).unwrap();
+        store.increment(&live, 1).unwrap();
+        assert!(sweep_one(&store, 100, &old).unwrap());
+        assert!(!sweep_one(&store, 100, &live).unwrap());
+        assert_eq!(store.keys(), [live]);
     }
 
     #[test]

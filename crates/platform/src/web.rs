@@ -4,9 +4,11 @@
 //!
 //! The host hands requests over normalised, so nothing here knows a host's header names: the
 //! URI is absolute when the host knows the scheme and authority, and the caller's address is
-//! a [`ClientAddr`] extension.
+//! a [`ClientAddr`] extension. Behind a reverse proxy that address is the proxy's; an operator
+//! who names the proxy's header in `client_addr_header` gets the client's from it instead
+//! ([`use_client_addr_header`], [`client_ip`]).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
@@ -22,6 +24,46 @@ pub struct ClientAddr(pub SocketAddr);
 /// The caller's address, when the host told us.
 pub fn client_addr(request: &Request) -> Option<SocketAddr> {
     request.extensions().get::<ClientAddr>().map(|addr| addr.0)
+}
+
+/// The variable naming the request header a trusted reverse proxy puts the client's address in
+/// (e.g. `x-forwarded-for`). Empty, the default: no header is trusted.
+pub const CLIENT_ADDR_HEADER_VARIABLE: &str = "client_addr_header";
+
+/// The client's address as the trusted proxy reported it (a request extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwardedClient(pub IpAddr);
+
+/// Trusts `header` (the operator's `client_addr_header`) for the client's address.
+///
+/// The address is the **last** entry of the header's last line: `X-Forwarded-For` is a list
+/// each proxy appends the address it was connected from to, so every entry but the last may be
+/// whatever the client sent; the last one is what the proxy in front of this server saw.
+/// (Behind a chain of proxies, name a header the outermost one sets to a single address, such
+/// as `cf-connecting-ip` or `x-real-ip`.) An entry may carry a port (`192.0.2.7:5555`,
+/// `[2001:db8::1]:443`). A missing or unparsable header leaves the connection's address in force,
+/// so a request that did not come through the proxy is judged by its real address.
+pub fn use_client_addr_header(request: &mut Request, header: &str) {
+    let last_line = request.headers().get_all(header.trim()).iter().next_back().and_then(|v| v.to_str().ok());
+    let entry = last_line.and_then(|line| line.rsplit(',').next()).map(str::trim);
+    if let Some(ip) = entry.and_then(parse_address) {
+        request.extensions_mut().insert(ForwardedClient(ip));
+    }
+}
+
+fn parse_address(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
+        .or_else(|| entry.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
+}
+
+/// The client's IP address: the trusted proxy's report ([`use_client_addr_header`]), else the
+/// connection's, when the host told us.
+pub fn client_ip(request: &Request) -> Option<IpAddr> {
+    let forwarded = request.extensions().get::<ForwardedClient>().map(|client| client.0);
+    forwarded.or_else(|| client_addr(request).map(|addr| addr.ip()))
 }
 
 /// The public origin of this server, without a trailing slash.
@@ -252,6 +294,51 @@ mod tests {
         let addr: SocketAddr = "192.0.2.7:5555".parse().unwrap();
         req.extensions_mut().insert(ClientAddr(addr));
         assert_eq!(client_addr(&req), Some(addr));
+    }
+
+    fn from_proxy(lines: &[&str]) -> Request {
+        let mut builder = http::Request::builder().uri("/register");
+        for line in lines {
+            builder = builder.header("x-forwarded-for", *line);
+        }
+        let mut req = builder.body(Vec::new()).unwrap();
+        req.extensions_mut().insert(ClientAddr("10.0.0.2:40000".parse().unwrap()));
+        req
+    }
+
+    #[test]
+    fn the_client_address_is_the_connection_s_unless_a_header_is_trusted() {
+        let req = from_proxy(&["198.51.100.1"]);
+        assert_eq!(client_ip(&req), Some("10.0.0.2".parse().unwrap()), "the header is ignored by default");
+        let mut req = from_proxy(&["198.51.100.1"]);
+        use_client_addr_header(&mut req, "X-Forwarded-For");
+        assert_eq!(client_ip(&req), Some("198.51.100.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_trusted_entry_is_the_last_one_the_proxy_appended() {
+        for (lines, expected) in [
+            (&["203.0.113.9, 198.51.100.1"][..], "198.51.100.1"),
+            (&["203.0.113.9", "198.51.100.2"][..], "198.51.100.2"),
+            (&["spoofed, 198.51.100.3:5555"][..], "198.51.100.3"),
+            (&["[2001:db8::7]:443"][..], "2001:db8::7"),
+            (&["2001:db8::8"][..], "2001:db8::8"),
+            (&["[2001:db8::9]"][..], "2001:db8::9"),
+        ] {
+            let mut req = from_proxy(lines);
+            use_client_addr_header(&mut req, "x-forwarded-for");
+            assert_eq!(client_ip(&req), Some(expected.parse().unwrap()), "{lines:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_or_broken_trusted_header_leaves_the_connection_address() {
+        for lines in [&[][..], &["unknown"][..], &["198.51.100.1, "][..], &["_hidden"][..]] {
+            let mut req = from_proxy(lines);
+            use_client_addr_header(&mut req, "x-forwarded-for");
+            assert_eq!(client_ip(&req), Some("10.0.0.2".parse().unwrap()), "{lines:?}");
+        }
+        assert_eq!(client_ip(&request("/x")), None, "the host did not say");
     }
 
     #[test]

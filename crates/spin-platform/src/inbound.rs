@@ -2,13 +2,16 @@
 //!
 //! This is where Spin's request headers are read, so the core never needs their names: the
 //! request the core gets has an absolute URI (scheme and authority from `spin-full-url`) and
-//! the caller's address as a [`ClientAddr`] extension (from `spin-client-addr`).
+//! the caller's address as a [`ClientAddr`] extension (from `spin-client-addr`), plus the
+//! client's address from the header the operator trusts, if any (`client_addr_header`,
+//! [`web::use_client_addr_header`]).
 
 use std::net::SocketAddr;
 
 use futures::{SinkExt, StreamExt};
 use http::StatusCode;
 use http::uri::{PathAndQuery, Uri};
+use platform::Variables;
 use platform::web::{self, ClientAddr, Request, Response};
 use spin_sdk::http::{Fields, IncomingRequest, Method as SpinMethod, OutgoingResponse, ResponseOutparam};
 
@@ -63,7 +66,11 @@ pub async fn read_request(incoming: IncomingRequest, max_body_bytes: usize) -> R
         }
         body.extend_from_slice(&chunk);
     }
-    builder.body(body).map_err(|_| BodyError::Malformed)
+    let mut request = builder.body(body).map_err(|_| BodyError::Malformed)?;
+    if let Ok(Some(header)) = crate::SpinVariables.get(web::CLIENT_ADDR_HEADER_VARIABLE) {
+        web::use_client_addr_header(&mut request, &header);
+    }
+    Ok(request)
 }
 
 /// The request's URI, absolute when anyone knows the scheme and authority: those from
