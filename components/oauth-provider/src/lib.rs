@@ -4,16 +4,19 @@
 
 mod directory;
 
-use oauth_core::endpoints::{MAX_BODY_BYTES, OAuthError, Provider};
+use oauth_core::endpoints::{Limits, MAX_BODY_BYTES, OAuthError, Provider};
 use oauth_core::tokens::Rotation;
 use platform::web::{self, Request, Response};
 use platform::{SystemClock, Variables};
-use spin_platform::{SpinSleep, SpinStore, SpinVariables};
+use spin_platform::{SpinSleep, SpinStore, SpinVariables, StdoutAudit};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 use directory::ClerkDirectory;
 
 spin_platform::export_http_handler!(crate::handle);
+
+/// This component's audit lines say `"component":"oauth-provider"`.
+const AUDIT: StdoutAudit = StdoutAudit::new("oauth-provider");
 
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     spin_platform::serve(request, response_out, MAX_BODY_BYTES, respond).await;
@@ -34,6 +37,10 @@ async fn respond(request: Request) -> Response {
             return OAuthError::server_error(error.to_string()).into_response();
         }
     };
+    let limits = match Limits::from_variables(&variables) {
+        Ok(limits) => limits,
+        Err(error) => return OAuthError::server_error(error.to_string()).into_response(),
+    };
     let directory = ClerkDirectory::from_variables(&variables);
     let provider = Provider {
         store: &store,
@@ -42,6 +49,8 @@ async fn respond(request: Request) -> Response {
         base_url,
         refresh_grace_secs,
         sleep: &SpinSleep,
+        limits,
+        audit: &AUDIT,
     };
     provider.handle(&request).await
 }

@@ -105,7 +105,14 @@ pub fn authenticate(
     presented: &PresentedCredentials,
 ) -> Result<ClientRecord, ClientAuthError> {
     let client = lookup_client(store, clock, &presented.client_id)?.ok_or(ClientAuthError::InvalidClient)?;
-    if client.metadata.token_endpoint_auth_method != presented.method {
+    check_credentials(&client, presented)?;
+    Ok(client)
+}
+
+/// The second half of [`authenticate`], for a caller that looked the client up already: the
+/// method used must be the registered one, and secrets are compared (as hashes) in constant time.
+pub fn check_credentials(client: &ClientRecord, presented: &PresentedCredentials) -> Result<(), ClientAuthError> {
+    if client.client_id != presented.client_id || client.metadata.token_endpoint_auth_method != presented.method {
         return Err(ClientAuthError::InvalidClient);
     }
     let secret_ok = match (&client.secret_hash, &presented.client_secret) {
@@ -113,7 +120,7 @@ pub fn authenticate(
         (Some(stored), Some(secret)) => bool::from(keys::secret_hash(secret).as_bytes().ct_eq(stored.as_bytes())),
         _ => false,
     };
-    if secret_ok { Ok(client) } else { Err(ClientAuthError::InvalidClient) }
+    if secret_ok { Ok(()) } else { Err(ClientAuthError::InvalidClient) }
 }
 
 /// Records that the client was used, extending its life; writes at most once a day. A plain

@@ -8,7 +8,7 @@ use platform::{Clock, KeyValueStore};
 
 use super::error::OAuthError;
 use super::form::Form;
-use crate::clients::{ClientAuthError, PresentedCredentials, authenticate};
+use crate::clients::{ClientAuthError, PresentedCredentials, authenticate, check_credentials};
 use crate::records::{AuthMethod, ClientRecord};
 
 /// Authenticates the calling client or explains why not.
@@ -18,13 +18,38 @@ pub(super) fn authenticate_client(
     request: &Request,
     form: &Form,
 ) -> Result<ClientRecord, OAuthError> {
-    let basic = basic_credentials(request)?;
-    let used_basic = basic.is_some();
-    let presented = presented(basic, form)?;
-    authenticate(store, clock, &presented).map_err(|e| match e {
-        ClientAuthError::InvalidClient => OAuthError::invalid_client(used_basic),
-        ClientAuthError::Store(e) => OAuthError::record(&e),
-    })
+    let presented = Presented::read(request, form)?;
+    authenticate(store, clock, &presented.credentials).map_err(|e| presented.refusal(e))
+}
+
+/// The client credentials a request presents, before they are checked.
+pub(super) struct Presented {
+    pub credentials: PresentedCredentials,
+    /// Whether they came in `Authorization: Basic` (a refusal then challenges for Basic).
+    pub used_basic: bool,
+}
+
+impl Presented {
+    /// Reads the credentials from the Basic header or the form, or explains why they cannot be.
+    pub fn read(request: &Request, form: &Form) -> Result<Self, OAuthError> {
+        let basic = basic_credentials(request)?;
+        let used_basic = basic.is_some();
+        Ok(Self { credentials: presented(basic, form)?, used_basic })
+    }
+
+    /// Checks them against `client`, the registered client they name (`None`: there is none).
+    pub fn check(&self, client: Option<ClientRecord>) -> Result<ClientRecord, OAuthError> {
+        let client = client.ok_or_else(|| self.refusal(ClientAuthError::InvalidClient))?;
+        check_credentials(&client, &self.credentials).map_err(|e| self.refusal(e))?;
+        Ok(client)
+    }
+
+    fn refusal(&self, error: ClientAuthError) -> OAuthError {
+        match error {
+            ClientAuthError::InvalidClient => OAuthError::invalid_client(self.used_basic),
+            ClientAuthError::Store(e) => OAuthError::record(&e),
+        }
+    }
 }
 
 /// The credentials from the `Authorization: Basic` header, if that is how the client

@@ -1,6 +1,7 @@
 //! OAuth JSON error responses (RFC 6749 §5.2, RFC 7591 §3.2.2).
 
 use http::StatusCode;
+use platform::rate_limit::Limit;
 use platform::web::{self, Response};
 use platform::{RecordError, StoreError};
 use serde::Serialize;
@@ -37,6 +38,18 @@ impl OAuthError {
         Self {
             basic_challenge,
             ..Self::new(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed")
+        }
+    }
+
+    /// 429 with `Retry-After`, for a caller past a rate limit. The code is
+    /// `temporarily_unavailable`: RFC 6749 registers no code for throttling, and this is the
+    /// registered one that means "try again later" (§4.1.2.1), which every client handles
+    /// without dropping its registration or tokens (`invalid_client` or `invalid_grant` would
+    /// make it start over and come back for more); the 429 and `Retry-After` say the rest.
+    pub fn rate_limited(limit: &Limit, retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(u32::try_from(retry_after).unwrap_or(u32::MAX)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", limit.refusal(retry_after))
         }
     }
 

@@ -10,8 +10,11 @@
 //!
 //! Every path answers CORS preflights, adds CORS headers for requests with `Origin`, and
 //! answers other methods with 405 + `Allow`. Client mistakes are 4xx with an OAuth JSON error;
-//! store failures are 503 `temporarily_unavailable`. A successful `/register` or `/token` also
-//! runs the hourly [`crate::sweep`] of expired records.
+//! store failures are 503 `temporarily_unavailable`; a caller past a rate limit ([`Limits`]) gets
+//! 429 ([`OAuthError::rate_limited`]). Registrations, issued, refreshed, revoked and refused
+//! tokens and rate-limit refusals go to the audit trail. A successful `/register` or `/token`
+//! also runs the hourly [`crate::sweep`] of expired records and the sweep of ended rate-limit
+//! windows.
 
 mod client_auth;
 mod error;
@@ -25,8 +28,9 @@ mod token;
 mod tests;
 
 use http::{Method, StatusCode};
+use platform::rate_limit::{self, Limit};
 use platform::web::{self, Cors, Request, Response};
-use platform::{Clock, KeyValueStore, Sleep};
+use platform::{AuditEvent, AuditLog, Clock, Event, KeyValueStore, Sleep, VariableError, Variables};
 
 use crate::directory::UserDirectory;
 use metadata::McpEndpoint;
@@ -48,6 +52,37 @@ pub struct Provider<'a, D> {
     pub refresh_grace_secs: u64,
     /// How a refresh waits for a concurrent rotation of the same token.
     pub sleep: &'a dyn Sleep,
+    pub limits: Limits,
+    /// Where security events go.
+    pub audit: &'a dyn AuditLog,
+}
+
+/// The rate limits of these endpoints (`platform::rate_limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `POST /register` per client address.
+    pub register: Limit,
+    /// Failed `/token` requests per client (per client address for unknown clients).
+    pub token_failures: Limit,
+}
+
+impl Limits {
+    /// From `rate_limit_register_per_hour` and `rate_limit_token_failures_per_minute`.
+    pub fn from_variables(vars: &dyn Variables) -> Result<Self, VariableError> {
+        Ok(Self {
+            register: rate_limit::REGISTER.from_variables(vars)?,
+            token_failures: rate_limit::TOKEN_FAILURES.from_variables(vars)?,
+        })
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            register: rate_limit::REGISTER.with_max(rate_limit::REGISTER.default_max),
+            token_failures: rate_limit::TOKEN_FAILURES.with_max(rate_limit::TOKEN_FAILURES.default_max),
+        }
+    }
 }
 
 /// What a path allows.
@@ -113,9 +148,11 @@ impl<D: UserDirectory> Provider<'_, D> {
         }
         let mut response = self.dispatch(route, request).await;
         if matches!(route, Route::Register | Route::Token) && response.status().is_success() {
-            // Housekeeping rides on successful writes, at most hourly; a failed sweep (e.g. a
-            // store that cannot list keys) must not fail the request it rode on.
+            // Housekeeping rides on successful writes, at most hourly (every ten minutes for
+            // rate-limit windows); a failed sweep (e.g. a store that cannot list keys) must not
+            // fail the request it rode on.
             let _ = crate::sweep::sweep_if_due(self.store, self.clock);
+            let _ = rate_limit::sweep_if_due(self.store, self.clock);
         }
         if request.method() == Method::HEAD {
             response.body_mut().clear();
@@ -135,9 +172,26 @@ impl<D: UserDirectory> Provider<'_, D> {
         match route {
             Route::AuthorizationServerMetadata => metadata::authorization_server(&self.base_url),
             Route::ProtectedResourceMetadata(endpoint) => metadata::protected_resource(&self.base_url, endpoint),
-            Route::Register => register::handle(self.store, self.clock, request),
+            Route::Register => register::handle(self, request),
             Route::Token => token::handle(self, request).await,
-            Route::Revoke => revoke::handle(self.store, self.clock, request),
+            Route::Revoke => revoke::handle(self, request),
         }
+    }
+}
+
+impl<D> Provider<'_, D> {
+    /// An audit event about `request` (with the caller's address).
+    fn event(&self, event: Event, request: &Request) -> AuditEvent {
+        AuditEvent::new(event).client_addr(web::client_ip(request))
+    }
+
+    /// The 429 for a caller `limit` refused, recorded in the audit trail.
+    fn refuse(&self, limit: &Limit, retry_after: u64, request: &Request, client_id: Option<&str>) -> Response {
+        let mut event = self.event(Event::RateLimited, request).limit(limit.name).retry_after(retry_after);
+        if let Some(client_id) = client_id {
+            event = event.client_id(client_id);
+        }
+        self.audit.record(event);
+        OAuthError::rate_limited(limit, retry_after).into_response()
     }
 }

@@ -1,16 +1,31 @@
-//! `POST /register` (RFC 7591).
+//! `POST /register` (RFC 7591), at most `rate_limit_register_per_hour` attempts per client
+//! address (valid or not: each costs work and may store a client).
 
 use http::StatusCode;
+use platform::rate_limit::{Subject, Verdict};
 use platform::web::{self, Request, Response};
-use platform::{Clock, KeyValueStore};
+use platform::{Clock, Event, KeyValueStore};
 use serde_json::{Value, json};
 
+use super::Provider;
 use super::error::OAuthError;
 use crate::clients::{Registration, RegistrationError, register_client};
 
-pub(super) fn handle(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> Response {
-    match register(store, clock, request) {
-        Ok(registration) => web::json(StatusCode::CREATED, &response_body(&registration)),
+pub(super) fn handle<D>(provider: &Provider<'_, D>, request: &Request) -> Response {
+    let limit = &provider.limits.register;
+    let subject = Subject::Address(web::client_ip(request));
+    // A store that cannot count lets the request through (see `platform::rate_limit`).
+    if let Ok(Verdict::Limited { retry_after }) = limit.hit(provider.store, provider.clock, subject) {
+        return provider.refuse(limit, retry_after, request, None);
+    }
+    match register(provider.store, provider.clock, request) {
+        Ok(registration) => {
+            let client = &registration.client;
+            let method = client.metadata.token_endpoint_auth_method.as_str();
+            let event = provider.event(Event::ClientRegistered, request).client_id(&client.client_id);
+            provider.audit.record(event.detail(&format!("token_endpoint_auth_method {method}")));
+            web::json(StatusCode::CREATED, &response_body(&registration))
+        }
         Err(error) => error.into_response(),
     }
 }

@@ -1,25 +1,40 @@
 //! `POST /revoke` (RFC 7009).
 
 use http::StatusCode;
+use platform::Event;
 use platform::web::{self, Request, Response};
 use platform::{Clock, KeyValueStore};
 
+use super::Provider;
 use super::client_auth::authenticate_client;
 use super::error::OAuthError;
 use super::form::Form;
-use crate::tokens::{TokenTypeHint, revoke_token};
+use crate::tokens::{Revoked, TokenTypeHint, revoke_token};
 
-pub(super) fn handle(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> Response {
-    match revoke(store, clock, request) {
-        Ok(()) => web::response(StatusCode::OK, &[("cache-control", "no-store")], Vec::new()),
+pub(super) fn handle<D>(provider: &Provider<'_, D>, request: &Request) -> Response {
+    match revoke(provider.store, provider.clock, request) {
+        Ok((client_id, revoked)) => {
+            let (grant_id, detail) = match &revoked {
+                Revoked::AccessToken { grant_id } => (Some(grant_id), "an access token"),
+                Revoked::Grant { grant_id } => (Some(grant_id), "a refresh token and its grant"),
+                Revoked::Nothing => (None, "nothing: unknown token, or another client's"),
+            };
+            let mut event = provider.event(Event::TokenRevoked, request).client_id(&client_id).detail(detail);
+            if let Some(grant_id) = grant_id {
+                event = event.grant_id(grant_id);
+            }
+            provider.audit.record(event);
+            web::response(StatusCode::OK, &[("cache-control", "no-store")], Vec::new())
+        }
         Err(error) => error.into_response(),
     }
 }
 
-fn revoke(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> Result<(), OAuthError> {
+/// The authenticated client's id and what its request revoked.
+fn revoke(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> Result<(String, Revoked), OAuthError> {
     let form = Form::parse(request)?;
     let client = authenticate_client(store, clock, request, &form)?;
     let token = form.require("token")?;
-    revoke_token(store, clock, &client, token, TokenTypeHint::parse(form.get("token_type_hint")))?;
-    Ok(())
+    let revoked = revoke_token(store, clock, &client, token, TokenTypeHint::parse(form.get("token_type_hint")))?;
+    Ok((client.client_id, revoked))
 }

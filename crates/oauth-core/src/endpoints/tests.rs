@@ -4,10 +4,10 @@ use base64::Engine;
 use futures::executor::block_on;
 use http::StatusCode;
 use platform::web::{Request, Response};
-use platform::{KeyValueStore, ManualClock, MemoryStore, StoreError};
+use platform::{Event, KeyValueStore, ManualClock, MemoryAudit, MemoryStore, StoreError};
 use serde_json::Value;
 
-use super::{MAX_BODY_BYTES, Provider};
+use super::{Limits, MAX_BODY_BYTES, Provider};
 use crate::authorize::{complete_authorization, validate_authorization_request};
 use crate::directory::StaticDirectory;
 use crate::tests::{BASE, CHALLENGE, REDIRECT, VERIFIER, code_from, props};
@@ -15,15 +15,29 @@ use crate::tests::{BASE, CHALLENGE, REDIRECT, VERIFIER, code_from, props};
 struct Env {
     store: MemoryStore,
     clock: ManualClock,
+    audit: MemoryAudit,
+    limits: Limits,
 }
 
 fn env() -> Env {
-    Env { store: MemoryStore::new(), clock: ManualClock::at(1_700_000_000) }
+    env_with(Limits::default())
+}
+
+fn env_with(limits: Limits) -> Env {
+    Env { store: MemoryStore::new(), clock: ManualClock::at(1_700_000_000), audit: MemoryAudit::new(), limits }
 }
 
 impl Env {
     fn call(&self, request: Request) -> Response {
-        call_with(&self.store, &self.clock, request)
+        let provider = Provider { audit: &self.audit, limits: self.limits, ..provider(&self.store, &self.clock) };
+        block_on(provider.handle(&request))
+    }
+
+    /// The store without rate-limit counters, which every counted request writes.
+    fn records(&self) -> std::collections::HashMap<String, Vec<u8>> {
+        let mut records = self.store.snapshot();
+        records.retain(|key, _| !key.starts_with("ratelimit:"));
+        records
     }
 
     fn register(&self, body: &str) -> Value {
@@ -69,27 +83,36 @@ impl Env {
         json(&response)
     }
 
-    /// Asserts the request is refused with `status` and `error`, and the store is unchanged.
+    /// Asserts the request is refused with `status` and `error`, and the store is unchanged
+    /// (but for rate-limit counters).
     fn refused(&self, request: Request, status: StatusCode, error: &str) -> Response {
-        let before = self.store.snapshot();
+        let before = self.records();
         let response = self.call(request);
         assert_eq!(response.status(), status, "{}", text(&response));
         assert_eq!(json(&response)["error"], error);
-        assert_eq!(self.store.snapshot(), before, "a refused request changed the store");
+        assert_eq!(self.records(), before, "a refused request changed the store");
         response
     }
 }
 
-fn call_with(store: &dyn KeyValueStore, clock: &ManualClock, request: Request) -> Response {
-    let provider = Provider {
+/// Events no test looks at.
+static UNHEARD: std::sync::LazyLock<MemoryAudit> = std::sync::LazyLock::new(MemoryAudit::new);
+
+fn provider<'a>(store: &'a dyn KeyValueStore, clock: &'a ManualClock) -> Provider<'a, StaticDirectory> {
+    Provider {
         store,
         clock,
         directory: &StaticDirectory,
         base_url: BASE.to_owned(),
         refresh_grace_secs: crate::tokens::Rotation::DEFAULT_GRACE_SECS,
         sleep: &platform::ThreadSleep,
-    };
-    block_on(provider.handle(&request))
+        limits: Limits::default(),
+        audit: &*UNHEARD,
+    }
+}
+
+fn call_with(store: &dyn KeyValueStore, clock: &ManualClock, request: Request) -> Response {
+    block_on(provider(store, clock).handle(&request))
 }
 
 fn request(method: &str, path: &str) -> http::request::Builder {
@@ -535,4 +558,24 @@ fn a_successful_write_sweeps_expired_records_at_most_hourly() {
     assert!(!e.store.exists(&keys::code(&abandoned)).unwrap(), "the abandoned code is gone");
     let pending = e.store.keys().into_iter().filter(|k| k.starts_with("oauth:grant:")).count();
     assert_eq!(pending, 1, "only the new grant is left");
+}
+
+mod audit;
+mod limits;
+
+/// `request` as the host hands it over from `addr`.
+fn from(addr: &str, mut request: Request) -> Request {
+    let addr = format!("{addr}:40000").parse().unwrap();
+    request.extensions_mut().insert(platform::web::ClientAddr(addr));
+    request
+}
+
+/// Every audit line the events would make, joined.
+fn audit_lines(audit: &MemoryAudit) -> String {
+    audit.events().iter().map(|e| e.to_line("oauth-provider", 1_700_000_000)).collect()
+}
+
+/// The events of `kind`, as JSON.
+fn events(audit: &MemoryAudit, kind: Event) -> Vec<Value> {
+    audit.of(kind)
 }

@@ -1,38 +1,130 @@
 //! `POST /token`: `authorization_code` and `refresh_token` grants.
+//!
+//! Refused requests (4xx) count against `rate_limit_token_failures_per_minute`: per client when
+//! the request names a registered client, else per client address, so made-up client ids do
+//! not each get a fresh allowance. A caller past it gets 429 before any other work. A client id
+//! is not a secret, so whoever knows a public client's id can use up that client's allowance:
+//! the limit is generous, and the cost is that client's token requests failing until the
+//! minute ends; in exchange, a client stuck retrying a dead refresh token, or someone guessing
+//! codes or secrets for it from many addresses, is stopped.
 
 use http::StatusCode;
+use platform::rate_limit::{Subject, Verdict};
 use platform::web::{self, Request, Response};
+use platform::{Event, Outcome};
 
 use super::Provider;
-use super::client_auth::authenticate_client;
+use super::client_auth::Presented;
 use super::error::OAuthError;
 use super::form::Form;
-use crate::clients::touch_client;
+use crate::clients::{lookup_client, touch_client};
 use crate::directory::UserDirectory;
 use crate::records::ClientRecord;
-use crate::tokens::{CodeExchange, GrantError, RefreshRequest, Rotation, TokenResponse, exchange_code, refresh};
+use crate::tokens::{CodeExchange, GrantError, Issued, RefreshRequest, Rotation, exchange_code, refresh};
 
 pub(super) async fn handle<D: UserDirectory>(provider: &Provider<'_, D>, request: &Request) -> Response {
-    match token(provider, request).await {
-        Ok((client, tokens)) => {
+    let caller = match Caller::identify(provider, request) {
+        Ok(caller) => caller,
+        Err(unavailable) => return unavailable.into_response(),
+    };
+    let limit = &provider.limits.token_failures;
+    // Failures count against the registered client the request names, else its address.
+    let registered = caller.client.as_ref().map(|client| client.client_id.clone());
+    let subject = match &registered {
+        Some(client_id) => Subject::Client(client_id),
+        None => Subject::Address(web::client_ip(request)),
+    };
+    // A store that cannot count lets the request through (see `platform::rate_limit`).
+    if let Ok(Verdict::Limited { retry_after }) = limit.check(provider.store, provider.clock, subject) {
+        return provider.refuse(limit, retry_after, request, caller.client_id());
+    }
+    let presented_id = caller.client_id().map(str::to_owned);
+    match token(provider, caller).await {
+        Ok(granted) => {
             // Best effort: a failed touch must not cost the client its tokens.
-            let _ = touch_client(provider.store, provider.clock, &client.client_id);
-            let mut response = web::json(StatusCode::OK, &tokens);
+            let _ = touch_client(provider.store, provider.clock, &granted.client.client_id);
+            record_granted(provider, request, &granted);
+            let mut response = web::json(StatusCode::OK, &granted.issued.response);
             web::append_header(&mut response, "pragma", "no-cache");
             response
         }
-        Err(error) => error.into_response(),
+        Err(refusal) => {
+            if refusal.answer.status.is_client_error() {
+                let _ = limit.hit(provider.store, provider.clock, subject);
+            }
+            record_refusal(provider, request, presented_id.as_deref(), &refusal);
+            refusal.answer.into_response()
+        }
     }
 }
 
-async fn token<D: UserDirectory>(
-    provider: &Provider<'_, D>,
-    request: &Request,
-) -> Result<(ClientRecord, TokenResponse), OAuthError> {
-    let form = Form::parse(request)?;
-    let client = authenticate_client(provider.store, provider.clock, request, &form)?;
+/// Who a token request is from, found before any work is done: its form and the credentials
+/// it presents (or why they cannot be read), and the registered client they name.
+struct Caller {
+    read: Result<(Form, Presented), OAuthError>,
+    client: Option<ClientRecord>,
+}
+
+impl Caller {
+    /// Reads the request; only a failing store is an error here (every other problem is the
+    /// request's, answered after the rate limit had its say).
+    fn identify<D>(provider: &Provider<'_, D>, request: &Request) -> Result<Caller, OAuthError> {
+        let read = Form::parse(request).and_then(|form| Presented::read(request, &form).map(|p| (form, p)));
+        let client = match &read {
+            Ok((_, presented)) => lookup_client(provider.store, provider.clock, &presented.credentials.client_id)?,
+            Err(_) => None,
+        };
+        Ok(Caller { read, client })
+    }
+
+    /// The client id it presents, registered or not.
+    fn client_id(&self) -> Option<&str> {
+        self.read.as_ref().ok().map(|(_, presented)| presented.credentials.client_id.as_str())
+    }
+}
+
+/// Which grant a successful request used.
+#[derive(Clone, Copy)]
+enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+}
+
+struct Granted {
+    client: ClientRecord,
+    grant_type: GrantType,
+    issued: Issued,
+}
+
+/// A refused token request: the answer, and what the audit trail calls it.
+struct Refusal {
+    answer: OAuthError,
+    event: Event,
+    grant_id: Option<String>,
+}
+
+impl From<OAuthError> for Refusal {
+    fn from(answer: OAuthError) -> Self {
+        Self { answer, event: Event::TokenFailed, grant_id: None }
+    }
+}
+
+impl From<GrantError> for Refusal {
+    fn from(error: GrantError) -> Self {
+        let (event, grant_id) = match &error {
+            GrantError::CodeReplayed { grant_id } => (Event::CodeReused, Some(grant_id.clone())),
+            GrantError::RefreshReplayed { grant_id, .. } => (Event::RefreshTokenReused, Some(grant_id.clone())),
+            _ => (Event::TokenFailed, None),
+        };
+        Self { answer: grant_error(error), event, grant_id }
+    }
+}
+
+async fn token<D: UserDirectory>(provider: &Provider<'_, D>, caller: Caller) -> Result<Granted, Refusal> {
+    let (form, presented) = caller.read?;
+    let client = presented.check(caller.client)?;
     let (store, clock) = (provider.store, provider.clock);
-    let result = match form.require("grant_type")? {
+    let (grant_type, issued) = match form.require("grant_type")? {
         "authorization_code" => {
             let exchange = CodeExchange {
                 code: form.require("code")?,
@@ -40,7 +132,7 @@ async fn token<D: UserDirectory>(
                 code_verifier: form.get("code_verifier"),
                 resource: form.get("resource"),
             };
-            exchange_code(store, clock, &client, &exchange)
+            (GrantType::AuthorizationCode, exchange_code(store, clock, &client, &exchange)?)
         }
         "refresh_token" => {
             let refresh_request = RefreshRequest {
@@ -49,19 +141,46 @@ async fn token<D: UserDirectory>(
                 resource: form.get("resource"),
             };
             let rotation = Rotation { grace_secs: provider.refresh_grace_secs, sleep: provider.sleep };
-            refresh(store, clock, provider.directory, &rotation, &client, &refresh_request).await
+            let issued = refresh(store, clock, provider.directory, &rotation, &client, &refresh_request).await?;
+            (GrantType::RefreshToken, issued)
         }
         other => {
-            return Err(OAuthError::bad_request(
-                "unsupported_grant_type",
-                format!("grant_type `{other}` is not supported"),
-            ));
+            let description = format!("grant_type `{other}` is not supported");
+            return Err(OAuthError::bad_request("unsupported_grant_type", description).into());
         }
     };
-    result.map(|tokens| (client, tokens)).map_err(grant_error)
+    Ok(Granted { client, grant_type, issued })
 }
 
 fn grant_error(error: GrantError) -> OAuthError {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
     OAuthError { retry_after: error.retry_after(), ..OAuthError::new(status, error.code(), error.to_string()) }
+}
+
+fn record_granted<D>(provider: &Provider<'_, D>, request: &Request, granted: &Granted) {
+    let event = match granted.grant_type {
+        GrantType::AuthorizationCode => Event::TokenIssued,
+        GrantType::RefreshToken => Event::TokenRefreshed,
+    };
+    let event = provider.event(event, request).client_id(&granted.client.client_id).grant_id(&granted.issued.grant_id);
+    let event = match &granted.issued.user_id {
+        Some(user_id) => event.user_id(user_id),
+        None => event.detail("the rotation's answer again, within the grace window"),
+    };
+    provider.audit.record(event);
+}
+
+fn record_refusal<D>(provider: &Provider<'_, D>, request: &Request, client_id: Option<&str>, refusal: &Refusal) {
+    let mut event = provider
+        .event(refusal.event, request)
+        .with_outcome(Outcome::Failure)
+        .error(refusal.answer.error)
+        .detail(&refusal.answer.description);
+    if let Some(client_id) = client_id {
+        event = event.client_id(client_id);
+    }
+    if let Some(grant_id) = &refusal.grant_id {
+        event = event.grant_id(grant_id);
+    }
+    provider.audit.record(event);
 }

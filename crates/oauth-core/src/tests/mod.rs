@@ -90,7 +90,7 @@ impl Fixture {
     pub fn exchange(&self, code: &str) -> Result<TokenResponse, crate::tokens::GrantError> {
         let request =
             CodeExchange { code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-        exchange_code(&self.store, &self.clock, &self.client.client, &request)
+        exchange_code(&self.store, &self.clock, &self.client.client, &request).map(|issued| issued.response)
     }
 
     pub fn tokens(&self) -> TokenResponse {

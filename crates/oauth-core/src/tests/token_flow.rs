@@ -30,6 +30,7 @@ fn refresh_with(
         &f.client.client,
         &RefreshRequest { refresh_token: token, scope, resource: None },
     ))
+    .map(|issued| issued.response)
 }
 
 fn refresh_token(f: &Fixture, token: &str) -> Result<TokenResponse, GrantError> {
@@ -40,7 +41,7 @@ fn exchange_with(f: &Fixture, code: &str, change: impl FnOnce(&mut CodeExchange)
     let mut request =
         CodeExchange { code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
     change(&mut request);
-    exchange_code(&f.store, &f.clock, &f.client.client, &request)
+    exchange_code(&f.store, &f.clock, &f.client.client, &request).map(|issued| issued.response)
 }
 
 #[test]
@@ -203,6 +204,7 @@ fn without_a_grace_window_any_second_presentation_revokes_the_grant() {
     let refresh_strictly = |token: &str| {
         let request = RefreshRequest { refresh_token: token, scope: None, resource: None };
         block_on(refresh(&f.store, &f.clock, &StaticDirectory, &strict, &f.client.client, &request))
+            .map(|issued| issued.response)
     };
     let second = refresh_strictly(&first.refresh_token).unwrap();
     assert_eq!(refresh_strictly(&first.refresh_token).unwrap_err().code(), "invalid_grant");
@@ -338,7 +340,9 @@ fn revoking_a_grant_kills_every_access_token_on_the_hot_path() {
 fn revoking_an_access_token_leaves_the_grant() {
     let f = fixture();
     let tokens = f.tokens();
-    revoke_token(&f.store, &f.clock, &f.client.client, &tokens.access_token, Some(TokenTypeHint::AccessToken)).unwrap();
+    let revoked =
+        revoke_token(&f.store, &f.clock, &f.client.client, &tokens.access_token, Some(TokenTypeHint::AccessToken));
+    assert!(matches!(revoked.unwrap(), crate::tokens::Revoked::AccessToken { .. }));
     assert!(matches!(verify(&f, &tokens.access_token), Err(TokenError::Invalid)));
     assert!(refresh_token(&f, &tokens.refresh_token).is_ok());
 }
@@ -347,8 +351,9 @@ fn revoking_an_access_token_leaves_the_grant() {
 fn revoking_a_refresh_token_revokes_the_grant_whatever_the_hint() {
     let f = fixture();
     let tokens = f.tokens();
-    revoke_token(&f.store, &f.clock, &f.client.client, &tokens.refresh_token, Some(TokenTypeHint::AccessToken))
-        .unwrap();
+    let revoked =
+        revoke_token(&f.store, &f.clock, &f.client.client, &tokens.refresh_token, Some(TokenTypeHint::AccessToken));
+    assert!(matches!(revoked.unwrap(), crate::tokens::Revoked::Grant { .. }));
     assert!(matches!(verify(&f, &tokens.access_token), Err(TokenError::Invalid)));
     assert_eq!(refresh_token(&f, &tokens.refresh_token).unwrap_err().code(), "invalid_grant");
 }
@@ -359,9 +364,10 @@ fn only_the_owning_client_can_revoke() {
     let tokens = f.tokens();
     let other = f.another_client();
     let before = f.store.snapshot();
-    revoke_token(&f.store, &f.clock, &other.client, &tokens.access_token, None).unwrap();
-    revoke_token(&f.store, &f.clock, &other.client, &tokens.refresh_token, None).unwrap();
-    revoke_token(&f.store, &f.clock, &other.client, "unknown", None).unwrap();
+    for token in [tokens.access_token.as_str(), &tokens.refresh_token, "unknown"] {
+        let revoked = revoke_token(&f.store, &f.clock, &other.client, token, None).unwrap();
+        assert_eq!(revoked, crate::tokens::Revoked::Nothing);
+    }
     assert_eq!(f.store.snapshot(), before);
     assert!(verify(&f, &tokens.access_token).is_ok());
 }

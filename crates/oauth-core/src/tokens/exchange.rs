@@ -4,7 +4,7 @@ use platform::record::{self, Claim};
 use platform::{Clock, KeyValueStore};
 
 use super::issue::{Issue, commit, mint};
-use super::{GrantError, TokenResponse};
+use super::{GrantError, Issued};
 use crate::grants;
 use crate::keys;
 use crate::records::{ClientRecord, CodeRecord, GrantState};
@@ -32,7 +32,7 @@ pub fn exchange_code(
     clock: &dyn Clock,
     client: &ClientRecord,
     request: &CodeExchange<'_>,
-) -> Result<TokenResponse, GrantError> {
+) -> Result<Issued, GrantError> {
     if !client.metadata.grant_types.iter().any(|g| g == "authorization_code") {
         return Err(GrantError::UnauthorizedClient);
     }
@@ -59,13 +59,13 @@ pub fn exchange_code(
     // Revoked by a concurrent replay or not, this is the one pair of this code: it is answered
     // (and, when revoked, already deleted).
     commit(store, clock, &grant, issue, &minted)?;
-    Ok(minted.response)
+    Ok(Issued { response: minted.response, grant_id: grant.grant_id, user_id: Some(grant.props.user_id) })
 }
 
 /// A presentation of a code someone else redeemed: revoke the grant and what it issued.
 fn replayed(store: &dyn KeyValueStore, clock: &dyn Clock, code: &CodeRecord) -> GrantError {
     match grants::revoke_grant(store, clock, &code.grant_id) {
-        Ok(()) => GrantError::invalid_grant("the authorization code was already used"),
+        Ok(()) => GrantError::CodeReplayed { grant_id: code.grant_id.clone() },
         Err(error) => error.into(),
     }
 }

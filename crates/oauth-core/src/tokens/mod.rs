@@ -9,7 +9,7 @@ mod verify;
 
 pub use exchange::{CodeExchange, exchange_code};
 pub use refresh::{RefreshRequest, refresh};
-pub use revoke::{TokenTypeHint, revoke_token};
+pub use revoke::{Revoked, TokenTypeHint, revoke_token};
 pub use rotation::{GraceError, Rotation};
 pub use verify::{TokenError, verify_access_token};
 
@@ -27,6 +27,16 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
+/// A successful token answer and what it was for (the grant, and the user when this answer
+/// minted the tokens), so the endpoint can record it in the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub response: TokenResponse,
+    pub grant_id: String,
+    /// `None` when the answer repeats a rotation's answer within the grace window.
+    pub user_id: Option<String>,
+}
+
 /// Why a token request was refused; [`GrantError::code`] is the RFC 6749 §5.2 error.
 #[derive(Debug, thiserror::Error)]
 pub enum GrantError {
@@ -34,6 +44,13 @@ pub enum GrantError {
     InvalidRequest(String),
     #[error("{0}")]
     InvalidGrant(String),
+    /// An authorization code presented again: its grant has been revoked (`invalid_grant`).
+    #[error("the authorization code was already used")]
+    CodeReplayed { grant_id: String },
+    /// A rotated refresh token presented after its grace window: the grant has been revoked
+    /// (`invalid_grant`).
+    #[error("{message}")]
+    RefreshReplayed { grant_id: String, message: &'static str },
     #[error("{0}")]
     InvalidScope(String),
     #[error("the resource is not this MCP server or not the one the grant is for")]
@@ -64,7 +81,9 @@ impl GrantError {
     pub fn code(&self) -> &'static str {
         match self {
             GrantError::InvalidRequest(_) => "invalid_request",
-            GrantError::InvalidGrant(_) => "invalid_grant",
+            GrantError::InvalidGrant(_) | GrantError::CodeReplayed { .. } | GrantError::RefreshReplayed { .. } => {
+                "invalid_grant"
+            }
             GrantError::InvalidScope(_) => "invalid_scope",
             GrantError::InvalidTarget => "invalid_target",
             GrantError::UnauthorizedClient => "unauthorized_client",

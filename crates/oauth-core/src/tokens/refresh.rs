@@ -6,7 +6,7 @@ use platform::{Clock, KeyValueStore};
 
 use super::issue::{Committed, Issue, commit, mint};
 use super::rotation::{self, Rotation};
-use super::{GrantError, TokenResponse};
+use super::{GrantError, Issued};
 use crate::directory::{DirectoryError, UserDirectory};
 use crate::grants;
 use crate::keys;
@@ -41,7 +41,7 @@ pub async fn refresh(
     rotation: &Rotation<'_>,
     client: &ClientRecord,
     request: &RefreshRequest<'_>,
-) -> Result<TokenResponse, GrantError> {
+) -> Result<Issued, GrantError> {
     if !client.metadata.grant_types.iter().any(|g| g == "refresh_token") {
         return Err(GrantError::UnauthorizedClient);
     }
@@ -64,7 +64,10 @@ pub async fn refresh(
         // Unclaimed yet superseded: only a token the previous release rotated can be in this
         // state (it decided validity by the grant's list). Using one was a replay then too.
         grants::revoke_grant(store, clock, &grant.grant_id)?;
-        return Err(GrantError::invalid_grant("the refresh token was already rotated; the grant is revoked"));
+        return Err(GrantError::RefreshReplayed {
+            grant_id: grant.grant_id,
+            message: "the refresh token was already rotated; the grant is revoked",
+        });
     }
     let scope = scope::narrow(&grant.scope, request.scope).map_err(|e| GrantError::InvalidScope(e.to_string()))?;
     if request.resource.is_some_and(|r| !resource::names(r, &grant.resource)) {
@@ -88,11 +91,12 @@ pub async fn refresh(
     // The claim's winner owns the old token's record now: start its grace window.
     let now = clock.now_unix();
     record::save(store, &key, &RefreshTokenRecord { rotated_at: Some(now), ..token })?;
+    let user_id = props.user_id.clone();
     let issue = Issue { scope, props, previous_refresh: Some(keys::secret_hash(request.refresh_token)) };
     let minted = mint(store, clock, &grant, &issue)?;
     rotation::keep_answer(store, rotation, request.refresh_token, &minted, now)?;
     match commit(store, clock, &grant, issue, &minted)? {
-        Committed::Live => Ok(minted.response),
+        Committed::Live => Ok(Issued { response: minted.response, grant_id: grant.grant_id, user_id: Some(user_id) }),
         Committed::Revoked => Err(GrantError::invalid_grant("the grant was revoked")),
     }
 }

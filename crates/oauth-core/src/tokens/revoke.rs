@@ -24,6 +24,17 @@ impl TokenTypeHint {
     }
 }
 
+/// What a revocation did (for the audit trail; the caller gets 200 whatever it was).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// Unknown token, or another client's: nothing happened.
+    Nothing,
+    /// An access token was deleted.
+    AccessToken { grant_id: String },
+    /// A refresh token was presented: its whole grant was revoked.
+    Grant { grant_id: String },
+}
+
 /// Revokes `token` if it belongs to `client`. An access token is deleted; a refresh token
 /// revokes its whole grant (and so every access token from it).
 ///
@@ -36,16 +47,17 @@ pub fn revoke_token(
     client: &ClientRecord,
     token: &str,
     hint: Option<TokenTypeHint>,
-) -> Result<(), RecordError> {
+) -> Result<Revoked, RecordError> {
     if token.is_empty() || token.len() > 512 {
-        return Ok(());
+        return Ok(Revoked::Nothing);
     }
-    if hint == Some(TokenTypeHint::RefreshToken) {
-        revoke_refresh(store, clock, client, token)?;
-        return revoke_access(store, clock, client, token);
-    }
-    revoke_access(store, clock, client, token)?;
-    revoke_refresh(store, clock, client, token)
+    let (first, second) = if hint == Some(TokenTypeHint::RefreshToken) {
+        (revoke_refresh(store, clock, client, token)?, revoke_access(store, clock, client, token)?)
+    } else {
+        (revoke_access(store, clock, client, token)?, revoke_refresh(store, clock, client, token)?)
+    };
+    // A token is an access token or a refresh token, never both: at most one side found it.
+    Ok(if first == Revoked::Nothing { second } else { first })
 }
 
 fn revoke_access(
@@ -53,11 +65,14 @@ fn revoke_access(
     clock: &dyn Clock,
     client: &ClientRecord,
     token: &str,
-) -> Result<(), RecordError> {
+) -> Result<Revoked, RecordError> {
     let key = keys::access_token(token);
     match record::load::<AccessTokenRecord>(store, clock, &key)? {
-        Some(found) if found.client_id == client.client_id => record::discard(store, &key),
-        _ => Ok(()),
+        Some(found) if found.client_id == client.client_id => {
+            record::discard(store, &key)?;
+            Ok(Revoked::AccessToken { grant_id: found.grant_id })
+        }
+        _ => Ok(Revoked::Nothing),
     }
 }
 
@@ -66,9 +81,12 @@ fn revoke_refresh(
     clock: &dyn Clock,
     client: &ClientRecord,
     token: &str,
-) -> Result<(), RecordError> {
+) -> Result<Revoked, RecordError> {
     match record::load::<RefreshTokenRecord>(store, clock, &keys::refresh_token(token))? {
-        Some(found) if found.client_id == client.client_id => grants::revoke_grant(store, clock, &found.grant_id),
-        _ => Ok(()),
+        Some(found) if found.client_id == client.client_id => {
+            grants::revoke_grant(store, clock, &found.grant_id)?;
+            Ok(Revoked::Grant { grant_id: found.grant_id })
+        }
+        _ => Ok(Revoked::Nothing),
     }
 }

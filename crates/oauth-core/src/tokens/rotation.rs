@@ -15,7 +15,7 @@ use platform::{Clock, KeyValueStore, Sleep};
 use serde::{Deserialize, Serialize};
 
 use super::issue::Minted;
-use super::{GrantError, TokenResponse};
+use super::{GrantError, Issued, TokenResponse};
 use crate::grants;
 use crate::keys;
 use crate::records::{RECORD_VERSION, RefreshTokenRecord, RotationRecord};
@@ -103,7 +103,7 @@ pub(super) async fn answer_again(
     clock: &dyn Clock,
     rotation: &Rotation<'_>,
     presented: &str,
-) -> Result<TokenResponse, GrantError> {
+) -> Result<Issued, GrantError> {
     let key = keys::refresh_token(presented);
     for step in 0..=WAIT_STEPS {
         if step > 0 {
@@ -112,7 +112,8 @@ pub(super) async fn answer_again(
         let token = record::load::<RefreshTokenRecord>(store, clock, &key)?
             .ok_or_else(|| GrantError::invalid_grant("unknown or expired refresh token"))?;
         if let Some(kept) = record::load::<RotationRecord>(store, clock, &keys::rotation(presented))? {
-            return reopen(store, clock, &token, presented, &kept);
+            let response = reopen(store, clock, &token, presented, &kept)?;
+            return Ok(Issued { response, grant_id: token.grant_id, user_id: None });
         }
         let now = clock.now_unix();
         match token.rotated_at {
@@ -121,7 +122,10 @@ pub(super) async fn answer_again(
             None => record::save(store, &key, &RefreshTokenRecord { rotated_at: Some(now), ..token })?,
             Some(rotated_at) if now >= rotated_at + rotation.grace_secs => {
                 grants::revoke_grant(store, clock, &token.grant_id)?;
-                return Err(GrantError::invalid_grant("the refresh token was already used; the grant is revoked"));
+                return Err(GrantError::RefreshReplayed {
+                    grant_id: token.grant_id,
+                    message: "the refresh token was already used; the grant is revoked",
+                });
             }
             Some(_) => {}
         }

@@ -1,0 +1,144 @@
+//! The endpoints' rate limits: under the limit, at it, past it (429), and after the window.
+
+use http::StatusCode;
+use platform::rate_limit::{REGISTER, TOKEN_FAILURES};
+
+use super::*;
+use platform::{Clock, Event};
+
+const HOME: &str = "192.0.2.7";
+const ELSEWHERE: &str = "198.51.100.9";
+
+fn limits(register: u64, token_failures: u64) -> Limits {
+    Limits { register: REGISTER.with_max(register), token_failures: TOKEN_FAILURES.with_max(token_failures) }
+}
+
+fn registration() -> String {
+    format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#)
+}
+
+/// Asserts a 429 with the OAuth error, the limit named, and `Retry-After` (returned).
+fn assert_limited(response: &Response, limit: &str) -> u64 {
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{}", text(response));
+    let body = json(response);
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(body["error_description"].as_str().unwrap().contains(&format!("`{limit}`")), "{body}");
+    header(response, "retry-after").unwrap().parse().unwrap()
+}
+
+#[test]
+fn registrations_per_address_pass_up_to_the_limit_then_get_429_until_the_hour_ends() {
+    let e = env_with(limits(2, 30));
+    let into_hour = e.clock.now_unix() % 3600;
+    for _ in 0..2 {
+        assert_eq!(e.call(from(HOME, json_post("/register", &registration()))).status(), StatusCode::CREATED);
+    }
+    let clients_before = e.records().len();
+    let refused = e.call(from(HOME, json_post("/register", &registration())));
+    assert_eq!(assert_limited(&refused, "register"), 3600 - into_hour);
+    assert_eq!(e.records().len(), clients_before, "no client was stored");
+    assert_eq!(e.call(from(ELSEWHERE, json_post("/register", &registration()))).status(), StatusCode::CREATED);
+    assert_eq!(events(&e.audit, Event::RateLimited).len(), 1);
+    assert_eq!(events(&e.audit, Event::RateLimited)[0]["limit"], "register");
+    assert_eq!(events(&e.audit, Event::RateLimited)[0]["client_addr"], HOME);
+    e.clock.advance(3600 - into_hour);
+    assert_eq!(e.call(from(HOME, json_post("/register", &registration()))).status(), StatusCode::CREATED, "reset");
+}
+
+#[test]
+fn invalid_registrations_count_too() {
+    let e = env_with(limits(1, 30));
+    e.refused(from(HOME, json_post("/register", "{")), StatusCode::BAD_REQUEST, "invalid_client_metadata");
+    assert_limited(&e.call(from(HOME, json_post("/register", &registration()))), "register");
+}
+
+#[test]
+fn a_registration_limit_of_zero_is_off() {
+    let e = env_with(limits(0, 30));
+    for _ in 0..5 {
+        assert_eq!(e.call(from(HOME, json_post("/register", &registration()))).status(), StatusCode::CREATED);
+    }
+    assert!(e.store.keys().iter().all(|k| !k.starts_with("ratelimit:register:")));
+}
+
+fn bad_code(client_id: &str) -> Request {
+    from(HOME, form_post("/token", &[("grant_type", "authorization_code"), ("client_id", client_id), ("code", "x")]))
+}
+
+fn good_code(e: &Env, client_id: &str) -> Request {
+    let code = e.code(client_id);
+    from(
+        ELSEWHERE,
+        form_post(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+                ("client_id", client_id),
+            ],
+        ),
+    )
+}
+
+#[test]
+fn token_failures_of_a_client_pass_up_to_the_limit_then_all_its_requests_get_429_until_the_minute_ends() {
+    let e = env_with(limits(100, 2));
+    let into_minute = e.clock.now_unix() % 60;
+    let (client, other) = (e.public_client(), e.public_client());
+    for _ in 0..2 {
+        assert_eq!(e.call(bad_code(&client)).status(), StatusCode::BAD_REQUEST, "under and at the limit");
+    }
+    let good = good_code(&e, &client);
+    let before = e.records();
+    assert_eq!(assert_limited(&e.call(good), "token_failures"), 60 - into_minute, "even a good request, from anywhere");
+    assert_eq!(e.records(), before, "refused before any work: the code is unused");
+    assert_eq!(e.call(good_code(&e, &other)).status(), StatusCode::OK, "other clients are not affected");
+    e.clock.advance(60 - into_minute);
+    assert_eq!(e.call(good_code(&e, &client)).status(), StatusCode::OK, "a new window");
+}
+
+#[test]
+fn successful_token_requests_do_not_count() {
+    let e = env_with(limits(100, 1));
+    let client = e.public_client();
+    for _ in 0..3 {
+        assert_eq!(e.call(good_code(&e, &client)).status(), StatusCode::OK);
+    }
+    assert_eq!(e.call(bad_code(&client)).status(), StatusCode::BAD_REQUEST, "the first failure");
+    assert_limited(&e.call(good_code(&e, &client)), "token_failures");
+}
+
+#[test]
+fn token_failures_naming_no_registered_client_count_per_address() {
+    let e = env_with(limits(100, 2));
+    let client = e.public_client();
+    for made_up in ["made-up-1", "made-up-2"] {
+        e.refused(bad_code(made_up), StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    assert_limited(&e.call(bad_code("made-up-3")), "token_failures");
+    let unreadable = from(HOME, json_post("/token", "{}"));
+    assert_limited(&e.call(unreadable), "token_failures");
+    assert_eq!(e.call(good_code(&e, &client)).status(), StatusCode::OK, "a registered client, from another address");
+    let limited = events(&e.audit, Event::RateLimited);
+    assert_eq!(limited.len(), 2);
+    assert_eq!(
+        (limited[0]["client_id"].as_str(), limited[0]["limit"].as_str()),
+        (Some("made-up-3"), Some("token_failures"))
+    );
+}
+
+#[test]
+fn failure_counts_are_kept_in_expiring_counters_the_sweep_removes() {
+    let e = env_with(limits(100, 5));
+    let client = e.public_client();
+    e.call(bad_code(&client));
+    let is_counter = |k: &String| k.starts_with("ratelimit:") && !k.starts_with("ratelimit:sweep:");
+    let counters: Vec<String> = e.store.keys().into_iter().filter(is_counter).collect();
+    assert_eq!(counters.len(), 2, "one registration, one token failure: {counters:?}");
+    assert!(counters.iter().all(|k| platform::record::counter_expiry(k).is_some()));
+    e.clock.advance(platform::housekeeping::SWEEP_INTERVAL_SECS);
+    assert_eq!(e.call(good_code(&e, &client)).status(), StatusCode::OK, "a success runs the sweeps");
+    assert!(!e.store.keys().iter().any(is_counter), "{:?}", e.store.keys());
+}
