@@ -6,7 +6,7 @@ use http::StatusCode;
 use platform::SystemClock;
 use platform::web::{Request, Response};
 use sign_in_flow::{Env, MAX_BODY_BYTES, pages};
-use spin_platform::{SpinHttpClient, SpinStore, SpinVariables};
+use spin_platform::{SpinHttpClient, SpinStore, SpinVariables, StdoutAudit};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 spin_platform::export_http_handler!(crate::handle);
@@ -22,6 +22,7 @@ async fn respond(request: Request) -> Response {
             return pages::error_page(StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", &error.to_string());
         }
     };
-    let env = Env { store, clock: SystemClock, http: SpinHttpClient, vars: SpinVariables };
+    let audit = StdoutAudit::new("clerk-callback");
+    let env = Env { store, clock: SystemClock, http: SpinHttpClient, vars: SpinVariables, audit };
     sign_in_flow::handle(&env, &request).await
 }

@@ -35,6 +35,31 @@ pub enum ClerkError {
 }
 
 impl ClerkError {
+    /// A short code for logs and the audit trail: Clerk's own error code when it refused the
+    /// code, else what kind of failure it was.
+    pub fn code(&self) -> &str {
+        match self {
+            ClerkError::Config(_) => "clerk_misconfigured",
+            ClerkError::Unavailable { .. } => "clerk_unavailable",
+            ClerkError::Status { .. } => "clerk_http_status",
+            ClerkError::Malformed { .. } => "clerk_malformed_answer",
+            ClerkError::Rejected { error } => error,
+            ClerkError::InvalidIdToken(_) => "invalid_id_token",
+            ClerkError::BackendUnauthorized => "clerk_secret_key_rejected",
+            ClerkError::UserGone { .. } => "user_gone",
+            ClerkError::Store(_) => "store_unavailable",
+        }
+    }
+
+    /// The description, fit for a log: like `Display`, except that what was wrong with an
+    /// unparsable answer is left out (a parse error may quote the answer, tokens included).
+    pub fn log_detail(&self) -> String {
+        match self {
+            ClerkError::Malformed { what, .. } => format!("Clerk {what} answered something unreadable"),
+            other => other.to_string(),
+        }
+    }
+
     /// True when retrying later may succeed (Clerk down or slow, or a 5xx), as opposed to a
     /// configuration problem or an answer that will not change.
     pub fn is_temporary(&self) -> bool {
@@ -63,5 +88,18 @@ mod tests {
         assert!(ClerkError::Status { what: "x", status: 502 }.is_temporary());
         assert!(!ClerkError::Status { what: "x", status: 418 }.is_temporary());
         assert!(!ClerkError::InvalidIdToken("x".into()).is_temporary());
+    }
+
+    #[test]
+    fn log_details_never_quote_an_unreadable_answer() {
+        let garbage =
+            ClerkError::Malformed { what: "token endpoint", reason: "invalid type: string \"eyJ-token\"".into() };
+        assert_eq!(garbage.code(), "clerk_malformed_answer");
+        assert!(!garbage.log_detail().contains("eyJ-token"), "{}", garbage.log_detail());
+        let refused = ClerkError::Rejected { error: "invalid_grant".into() };
+        assert_eq!(
+            (refused.code(), refused.log_detail().as_str()),
+            ("invalid_grant", "Clerk refused the authorization code: invalid_grant")
+        );
     }
 }

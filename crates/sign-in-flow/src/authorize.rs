@@ -7,7 +7,7 @@ use http::StatusCode;
 use oauth_core::{AuthorizeError, ValidatedAuthorization, validate_authorization_request};
 use platform::secret::{hash_hex, random_token};
 use platform::web::{self, Request, Response, append_header};
-use platform::{Clock, HttpClient, KeyValueStore, Variables};
+use platform::{AuditEvent, AuditLog, Clock, Event, HttpClient, KeyValueStore, Variables};
 use subtle::ConstantTimeEq;
 
 use crate::config::{self, FlowConfig};
@@ -16,8 +16,8 @@ use crate::records::{self, Consent, Kind, TakeError, Upstream};
 use crate::{Env, MAX_BODY_BYTES, cookies};
 
 /// `GET /authorize`.
-pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
-    env: &Env<S, C, H, V>,
+pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
     request: &Request,
 ) -> Response {
     let base = web::base_url(request, config::public_base_url(&env.vars).as_deref());
@@ -38,6 +38,8 @@ pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
     };
     let approvals = cookies::approvals(request, &config.cookie_key);
     if cookies::is_approved(&approvals, &validated.client_id, &validated.redirect_uri) {
+        let approved = AuditEvent::new(Event::ConsentApproved).client_id(&validated.client_id);
+        env.record(request, approved.detail("remembered approval"));
         return go_upstream(env, &config, validated, &base, &browser, set_cookies).await;
     }
     let mut response = consent(env, &config, validated, &browser);
@@ -71,8 +73,8 @@ fn unavailable_page() -> Response {
 }
 
 /// Stores the validated request behind a one-time handle and shows the consent page.
-fn consent<S: KeyValueStore, C: Clock, H, V>(
-    env: &Env<S, C, H, V>,
+fn consent<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
     config: &FlowConfig,
     validated: ValidatedAuthorization,
     browser: &str,
@@ -94,8 +96,8 @@ fn consent<S: KeyValueStore, C: Clock, H, V>(
 }
 
 /// Creates the upstream state and redirects the browser to Clerk (with `set_cookies`).
-pub(crate) async fn go_upstream<S: KeyValueStore, C: Clock, H: HttpClient, V>(
-    env: &Env<S, C, H, V>,
+pub(crate) async fn go_upstream<S: KeyValueStore, C: Clock, H: HttpClient, V, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
     config: &FlowConfig,
     validated: ValidatedAuthorization,
     base: &str,
@@ -134,8 +136,8 @@ pub(crate) fn clerk_failure(validated: &ValidatedAuthorization, error: &ClerkErr
 }
 
 /// `POST /authorize`: the consent form.
-pub async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
-    env: &Env<S, C, H, V>,
+pub async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
     request: &Request,
 ) -> Response {
     if web::media_type(request).as_deref() != Some("application/x-www-form-urlencoded") {
@@ -157,8 +159,11 @@ pub async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
         Err(page) => return *page,
     };
     if decision == "deny" {
+        env.record(request, AuditEvent::new(Event::ConsentDenied).client_id(&consent.validated.client_id));
         return web::redirect(&consent.validated.error_redirect("access_denied", "the user denied the request"));
     }
+    let approved = AuditEvent::new(Event::ConsentApproved).client_id(&consent.validated.client_id);
+    env.record(request, approved.detail("on the consent page"));
     approve(env, request, consent).await
 }
 
@@ -167,8 +172,8 @@ fn bad_form(message: &str) -> Response {
 }
 
 /// Checks the form against the stored consent (same browser, right CSRF token), then uses it up.
-fn take_consent<S: KeyValueStore, C: Clock, H, V>(
-    env: &Env<S, C, H, V>,
+fn take_consent<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
     request: &Request,
     handle: &str,
     csrf: &str,
@@ -197,8 +202,8 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// Approve: remember the (client, redirect URI) pair in the signed cookie, then go to Clerk.
-async fn approve<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
-    env: &Env<S, C, H, V>,
+async fn approve<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
     request: &Request,
     consent: Consent,
 ) -> Response {

@@ -12,6 +12,10 @@
 //! client, its redirect host and the scopes; consent is CSRF-protected and bound to the browser;
 //! the upstream `state` is created only after consent, stored server-side, bound to the browser
 //! by a cookie, single use and short-lived; remembered approvals are per client *and* redirect URI.
+//!
+//! Abuse: every request to `/authorize` and `/callback` counts against one per-address limit
+//! (`rate_limit_sign_in_per_minute`, `platform::rate_limit::SIGN_IN`); past it the browser gets
+//! a 429 page. Consent decisions and the end of each sign-in go to the audit trail.
 
 pub mod authorize;
 pub mod callback;
@@ -22,8 +26,10 @@ pub mod pages;
 pub mod records;
 pub mod sweep;
 
-use platform::web::{Request, Response};
-use platform::{Clock, HttpClient, KeyValueStore, Variables};
+use http::StatusCode;
+use platform::rate_limit::{self, Subject, Verdict};
+use platform::web::{self, Request, Response};
+use platform::{AuditEvent, AuditLog, Clock, Event, HttpClient, KeyValueStore, Variables};
 
 pub use config::FlowConfig;
 
@@ -31,23 +37,39 @@ pub use config::FlowConfig;
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The ports a request runs with.
-pub struct Env<S, C, H, V> {
+pub struct Env<S, C, H, V, A> {
     pub store: S,
     pub clock: C,
     pub http: H,
     pub vars: V,
+    /// Where security events go.
+    pub audit: A,
+}
+
+impl<S, C, H, V, A: AuditLog> Env<S, C, H, V, A> {
+    /// Records `event` about `request` (with the caller's address).
+    pub(crate) fn record(&self, request: &Request, event: AuditEvent) {
+        self.audit.record(event.client_addr(web::client_ip(request)));
+    }
 }
 
 /// Routes `/authorize` and `/callback`.
-pub async fn handle<S, C, H, V>(env: &Env<S, C, H, V>, request: &Request) -> Response
+pub async fn handle<S, C, H, V, A>(env: &Env<S, C, H, V, A>, request: &Request) -> Response
 where
     S: KeyValueStore,
     C: Clock,
     H: HttpClient,
     V: Variables,
+    A: AuditLog,
 {
     let method = request.method().as_str();
-    match (platform::web::path(request), method) {
+    let path = platform::web::path(request);
+    if matches!(path, "/authorize" | "/callback")
+        && let Some(refusal) = rate_limited(env, request)
+    {
+        return refusal;
+    }
+    match (path, method) {
         ("/authorize", "GET") => authorize::get(env, request).await,
         ("/authorize", "POST") => authorize::post(env, request).await,
         ("/authorize", _) => platform::web::method_not_allowed("GET, POST"),
@@ -63,6 +85,28 @@ where
         ("/callback", _) => platform::web::method_not_allowed("GET"),
         _ => pages::error_page(http::StatusCode::NOT_FOUND, "Not found", "There is nothing here."),
     }
+}
+
+/// The 429 page when this address is past the sign-in limit (recorded in the audit trail), or
+/// `None`. A store that cannot count lets the request through (see `platform::rate_limit`).
+fn rate_limited<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+) -> Option<Response> {
+    let limit = match rate_limit::SIGN_IN.from_variables(&env.vars) {
+        Ok(limit) => limit,
+        Err(error) => {
+            let page = pages::error_page(StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured", &error.to_string());
+            return Some(page);
+        }
+    };
+    let Ok(Verdict::Limited { retry_after }) =
+        limit.hit(&env.store, &env.clock, Subject::Address(web::client_ip(request)))
+    else {
+        return None;
+    };
+    env.record(request, AuditEvent::new(Event::RateLimited).limit(limit.name).retry_after(retry_after));
+    Some(pages::too_many_requests(retry_after))
 }
 
 #[cfg(test)]

@@ -133,6 +133,16 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     page(status, title, body, "'none'")
 }
 
+/// The 429 page for a browser past the sign-in rate limit, with `Retry-After`.
+pub fn too_many_requests(retry_after: u64) -> Response {
+    let message = format!(
+        "There were too many sign-in requests from your network in a short time. Please wait {retry_after} seconds, then start again from your app."
+    );
+    let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, "Too many sign-in attempts", &message);
+    platform::web::append_header(&mut response, "retry-after", &retry_after.to_string());
+    response
+}
+
 fn page(status: StatusCode, title: &str, body: Markup, form_action: &str) -> Response {
     let html = html! {
         (DOCTYPE)

@@ -1,5 +1,6 @@
 //! Every path of the flow, natively: MemoryStore, ManualClock and the fake Clerk.
 
+mod abuse;
 mod authorize_get;
 mod authorize_post;
 mod callback;
@@ -9,7 +10,7 @@ use std::collections::HashMap;
 use clerk_client::fake::{API, FakeClerk, ISSUER};
 use futures::executor::block_on;
 use platform::web::{Request, Response};
-use platform::{ManualClock, MemoryStore, StaticVariables};
+use platform::{ManualClock, MemoryAudit, MemoryStore, StaticVariables};
 
 use crate::{Env, handle};
 
@@ -17,13 +18,15 @@ pub const BASE: &str = "https://mcp.example.com";
 pub const REDIRECT: &str = "http://127.0.0.1:6274/oauth/callback";
 pub const KEY_HEX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-pub type TestEnv = Env<MemoryStore, ManualClock, FakeClerk, StaticVariables>;
+pub type TestEnv = Env<MemoryStore, ManualClock, FakeClerk, StaticVariables, MemoryAudit>;
 
 pub struct Fixture {
     pub env: TestEnv,
     pub client_id: String,
     /// Cookies of the one browser the tests drive (name -> value).
     pub cookies: HashMap<String, String>,
+    /// The address the browser's requests come from, as the host reports it.
+    pub addr: Option<std::net::SocketAddr>,
 }
 
 pub fn variables() -> StaticVariables {
@@ -49,10 +52,11 @@ pub fn fixture_with(extra_metadata: &str) -> Fixture {
         clock: ManualClock::at(1_700_000_000),
         http: FakeClerk::new(),
         vars: variables(),
+        audit: MemoryAudit::new(),
     };
     let body = format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none",{extra_metadata}}}"#);
     let registration = oauth_core::clients::register_client(&env.store, &env.clock, body.as_bytes()).unwrap();
-    Fixture { env, client_id: registration.client.client_id, cookies: HashMap::new() }
+    Fixture { env, client_id: registration.client.client_id, cookies: HashMap::new(), addr: None }
 }
 
 pub fn query_of(location: &str) -> HashMap<String, String> {
@@ -109,7 +113,10 @@ impl Fixture {
             }
             None => Vec::new(),
         };
-        let request: Request = builder.body(body).unwrap();
+        let mut request: Request = builder.body(body).unwrap();
+        if let Some(addr) = self.addr {
+            request.extensions_mut().insert(platform::web::ClientAddr(addr));
+        }
         let response = block_on(handle(&self.env, &request));
         for value in response.headers().get_all("set-cookie") {
             let pair = value.to_str().unwrap().split(';').next().unwrap();
