@@ -9,10 +9,13 @@ mod sse_stream;
 use mcp_server::{McpConfig, Route, Services};
 use platform::SystemClock;
 use platform::web::Response;
-use spin_platform::{SpinHttpClient, SpinStore, SpinVariables};
+use spin_platform::{SpinHttpClient, SpinStore, SpinVariables, StdoutAudit};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 spin_platform::export_http_handler!(crate::handle);
+
+/// This component's audit lines say `"component":"mcp-handler"`.
+const AUDIT: StdoutAudit = StdoutAudit::new("mcp-handler");
 
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     let path = request.path_with_query().unwrap_or_default();
@@ -29,7 +32,8 @@ async fn respond(request: platform::web::Request) -> Response {
         Ok(environment) => environment,
         Err(response) => return *response,
     };
-    let services = Services { store: &store, clock: &SystemClock, http: SpinHttpClient, config: &config };
+    let services =
+        Services { store: &store, clock: &SystemClock, http: SpinHttpClient, config: &config, audit: &AUDIT };
     match mcp_server::route(&request) {
         Route::Mcp => mcp_server::handle_mcp(&request, &services).await,
         Route::SseMessage => mcp_server::sse::handle_message(&request, &services).await,

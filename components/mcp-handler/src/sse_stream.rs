@@ -19,7 +19,8 @@ pub async fn run(incoming: IncomingRequest, out: ResponseOutparam) {
         Ok(environment) => environment,
         Err(response) => return spin_platform::write_response(*response, out).await,
     };
-    let services = Services { store: &store, clock: &SystemClock, http: SpinHttpClient, config: &config };
+    let services =
+        Services { store: &store, clock: &SystemClock, http: SpinHttpClient, config: &config, audit: &crate::AUDIT };
     match mcp_server::sse::open_stream(&request, &services) {
         Ok(opened) => stream(opened, &store, out).await,
         Err(response) => spin_platform::write_response(*response, out).await,

@@ -2,6 +2,7 @@
 
 use crate::tools::ToolSettings;
 use crate::tools::image::{CLOUDFLARE_DEFAULT_MODEL, ImageBackend, OPENAI_DEFAULT_MODEL};
+use platform::rate_limit::{self, Limit};
 use platform::{VariableError, Variables};
 use std::time::Duration;
 
@@ -21,17 +22,26 @@ pub mod names {
     pub const IMAGE_ROLES: &str = "image_roles";
     pub const IMAGE_TIMEOUT_SECONDS: &str = "image_timeout_seconds";
     pub const SSE_MAX_SECONDS: &str = "sse_max_seconds";
+    pub const SSE_MAX_STREAMS_PER_USER: &str = "sse_max_streams_per_user";
+    pub const SSE_MAX_STREAMS: &str = "sse_max_streams";
 }
 
-/// Legacy SSE stream timing.
+/// Legacy SSE stream timing and caps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SseSettings {
     /// A stream ends (cleanly) after this long; clients reconnect.
     pub max_duration: Duration,
-    /// How often the stream checks its mailbox.
+    /// How often the stream checks its mailbox while messages flow.
     pub poll_interval: Duration,
+    /// How often it checks at most once it has been idle a while: the interval doubles after
+    /// each empty check up to this, and snaps back to `poll_interval` when a message arrives.
+    pub idle_poll_interval: Duration,
     /// A comment line is sent when nothing else was for this long, so proxies keep the stream.
     pub keepalive_interval: Duration,
+    /// Open streams one user may have across all instances (0: no cap).
+    pub max_streams_per_user: u64,
+    /// Open streams of all users across all instances (0: no cap).
+    pub max_streams: u64,
 }
 
 impl Default for SseSettings {
@@ -39,12 +49,15 @@ impl Default for SseSettings {
         Self {
             max_duration: Duration::from_secs(300),
             poll_interval: Duration::from_millis(15),
+            idle_poll_interval: Duration::from_millis(500),
             keepalive_interval: Duration::from_secs(15),
+            max_streams_per_user: 10,
+            max_streams: 100,
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct McpConfig {
     /// The public origin; `None` derives it from the request.
     pub public_base_url: Option<String>,
@@ -52,6 +65,21 @@ pub struct McpConfig {
     pub allowed_origins: Vec<String>,
     pub tools: ToolSettings,
     pub sse: SseSettings,
+    /// `tools/call` per user (`rate_limit_tool_calls_per_minute`; off by default: it costs a
+    /// key-value write per call).
+    pub tool_calls: Limit,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        Self {
+            public_base_url: None,
+            allowed_origins: Vec::new(),
+            tools: ToolSettings::default(),
+            sse: SseSettings::default(),
+            tool_calls: rate_limit::TOOL_CALLS.with_max(rate_limit::TOOL_CALLS.default_max),
+        }
+    }
 }
 
 impl McpConfig {
@@ -68,11 +96,18 @@ impl McpConfig {
         if let Some(seconds) = seconds(vars, names::SSE_MAX_SECONDS)? {
             sse.max_duration = seconds;
         }
+        if let Some(cap) = count(vars, names::SSE_MAX_STREAMS_PER_USER)? {
+            sse.max_streams_per_user = cap;
+        }
+        if let Some(cap) = count(vars, names::SSE_MAX_STREAMS)? {
+            sse.max_streams = cap;
+        }
         Ok(Self {
             public_base_url: vars.get(names::PUBLIC_BASE_URL)?,
             allowed_origins: vars.get(names::ALLOWED_ORIGINS)?.map(|v| list(&v)).unwrap_or_default(),
             tools,
             sse,
+            tool_calls: rate_limit::TOOL_CALLS.from_variables(vars)?,
         })
     }
 }
@@ -87,6 +122,11 @@ fn seconds(vars: &dyn Variables, name: &str) -> Result<Option<Duration>, Variabl
         Ok(n) if n > 0 => Ok(Some(Duration::from_secs(n))),
         _ => Err(invalid(name, "must be a positive whole number of seconds")),
     }
+}
+
+fn count(vars: &dyn Variables, name: &str) -> Result<Option<u64>, VariableError> {
+    let Some(text) = vars.get(name)? else { return Ok(None) };
+    text.trim().parse::<u64>().map(Some).map_err(|_| invalid(name, "must be a whole number (0: no cap)"))
 }
 
 fn invalid(name: &str, reason: &str) -> VariableError {
@@ -132,6 +172,27 @@ mod tests {
         assert_eq!(config.tools.image_roles, ["admin", "premium", "image_generation"]);
         assert!(config.allowed_origins.is_empty());
         assert_eq!(config.sse.max_duration, Duration::from_secs(300));
+        assert_eq!((config.sse.max_streams_per_user, config.sse.max_streams), (10, 100));
+        assert!(config.tool_calls.is_off(), "tool calls are not limited unless configured");
+    }
+
+    #[test]
+    fn stream_caps_and_the_tool_call_limit_come_from_variables() {
+        let vars = StaticVariables::new([
+            ("sse_max_streams_per_user", "2"),
+            ("sse_max_streams", "0"),
+            ("rate_limit_tool_calls_per_minute", "60"),
+        ]);
+        let config = McpConfig::from_variables(&vars).unwrap();
+        assert_eq!((config.sse.max_streams_per_user, config.sse.max_streams), (2, 0));
+        assert_eq!(
+            (config.tool_calls.name, config.tool_calls.max, config.tool_calls.window_secs),
+            ("tool_calls", 60, 60)
+        );
+        for name in ["sse_max_streams_per_user", "sse_max_streams", "rate_limit_tool_calls_per_minute"] {
+            let error = McpConfig::from_variables(&StaticVariables::new([(name, "many")])).unwrap_err();
+            assert!(error.to_string().contains(name), "{error}");
+        }
     }
 
     #[test]

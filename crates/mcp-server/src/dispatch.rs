@@ -4,6 +4,7 @@
 //! from `_meta`, the `MCP-Protocol-Version` header, or the spec's default), so nothing is
 //! remembered between requests and any instance can answer any request.
 
+use crate::calls::{CallOutcome, ToolCalls};
 use crate::protocol::jsonrpc::{self, Failure, Incoming};
 use crate::protocol::version;
 use crate::tools::{CallError, Toolbox};
@@ -14,6 +15,7 @@ use rmcp::model::{
     ListToolsResult, ProtocolVersion, RequestId, RequestMetaObject, ServerCapabilities, ServerResult,
 };
 use serde_json::{Value, json};
+use std::time::Instant;
 
 pub const SERVER_NAME: &str = "mcp-clerk-oauth";
 const INSTRUCTIONS: &str = "Tools: `add` sums two numbers; `userInfo` returns your profile; \
@@ -35,25 +37,31 @@ pub struct Envelope<'a> {
 pub enum Reply {
     /// A notification or a response: nothing to answer (HTTP 202).
     Accepted,
-    /// A JSON-RPC response or error, with the HTTP status it goes out with.
-    Json { status: StatusCode, body: Vec<u8> },
+    /// A JSON-RPC response or error, with the HTTP status it goes out with (and `Retry-After`
+    /// seconds for a rate-limit refusal).
+    Json { status: StatusCode, body: Vec<u8>, retry_after: Option<u64> },
 }
 
 impl From<Failure> for Reply {
     fn from(failure: Failure) -> Self {
-        Reply::Json { status: failure.status, body: failure.to_json() }
+        Reply::Json { status: failure.status, body: failure.to_json(), retry_after: failure.retry_after }
     }
 }
 
-/// Handles one message for the user `toolbox` belongs to.
-pub async fn dispatch<C: HttpClient + 'static>(toolbox: &Toolbox<C>, body: &[u8], envelope: Envelope<'_>) -> Reply {
+/// Handles one message for the user `toolbox` belongs to; `calls` watches its tool calls.
+pub async fn dispatch<C: HttpClient + 'static>(
+    toolbox: &Toolbox<C>,
+    body: &[u8],
+    envelope: Envelope<'_>,
+    calls: &ToolCalls<'_>,
+) -> Reply {
     let (id, method, params) = match jsonrpc::parse(body) {
         Ok(Incoming::Request { id, method, params }) => (id, method, params),
         Ok(Incoming::Notification { .. } | Incoming::Response) => return Reply::Accepted,
         Err(failure) => return failure.into(),
     };
-    match answer(toolbox, &id, &method, params, envelope).await {
-        Ok(body) => Reply::Json { status: StatusCode::OK, body },
+    match answer(toolbox, &id, &method, params, envelope, calls).await {
+        Ok(body) => Reply::Json { status: StatusCode::OK, body, retry_after: None },
         Err(failure) => failure.into(),
     }
 }
@@ -64,6 +72,7 @@ async fn answer<C: HttpClient + 'static>(
     method: &str,
     params: Option<JsonObject>,
     envelope: Envelope<'_>,
+    calls: &ToolCalls<'_>,
 ) -> Result<Vec<u8>, Failure> {
     check_method_header(id, method, envelope)?;
     if method == "initialize" {
@@ -74,7 +83,7 @@ async fn answer<C: HttpClient + 'static>(
         "ping" => ServerResult::EmptyResult(EmptyResult {}),
         "server/discover" => ServerResult::DiscoverResult(discover()),
         "tools/list" => ServerResult::ListToolsResult(ListToolsResult { tools: toolbox.list(), ..Default::default() }),
-        "tools/call" => ServerResult::CallToolResult(call_tool(toolbox, id, params, envelope).await?),
+        "tools/call" => ServerResult::CallToolResult(call_tool(toolbox, id, params, envelope, calls).await?),
         other => {
             return Err(Failure::in_band(
                 id.clone(),
@@ -199,6 +208,7 @@ async fn call_tool<C: HttpClient + 'static>(
     id: &RequestId,
     params: Option<JsonObject>,
     envelope: Envelope<'_>,
+    calls: &ToolCalls<'_>,
 ) -> Result<rmcp::model::CallToolResult, Failure> {
     let params: CallToolRequestParams = serde_json::from_value(Value::Object(params.unwrap_or_default()))
         .map_err(|e| Failure::in_band(id.clone(), ErrorCode::INVALID_PARAMS, format!("Invalid params: {e}")))?;
@@ -209,7 +219,19 @@ async fn call_tool<C: HttpClient + 'static>(
             format!("Mcp-Name header `{header}` does not match tool name `{}`", params.name),
         ));
     }
-    toolbox.call(&params.name, params.arguments.as_ref()).await.map_err(|error| match error {
+    let started = Instant::now();
+    calls.admit(&params.name).map_err(|refused| {
+        Failure::rate_limited(id.clone(), refused.limit.refusal(refused.retry_after), refused.retry_after)
+    })?;
+    let result = toolbox.call(&params.name, params.arguments.as_ref()).await;
+    let outcome = match &result {
+        Ok(called) if called.is_error == Some(true) => CallOutcome::ToolError,
+        Ok(_) => CallOutcome::Success,
+        Err(CallError::UnknownTool(_)) => CallOutcome::UnknownTool,
+        Err(CallError::InvalidArguments(_)) => CallOutcome::InvalidArguments,
+    };
+    calls.record(&params.name, outcome, started.elapsed());
+    result.map_err(|error| match error {
         CallError::UnknownTool(_) | CallError::InvalidArguments(_) => {
             Failure::in_band(id.clone(), ErrorCode::INVALID_PARAMS, error.to_string())
         }

@@ -6,6 +6,7 @@
 
 pub mod tools;
 
+pub mod calls;
 pub mod config;
 pub mod dispatch;
 pub mod protocol;

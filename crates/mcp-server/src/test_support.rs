@@ -117,11 +117,13 @@ impl KeyValueStore for CountingStore {
     }
 }
 
-/// A store, clock and config for driving the handlers, with access tokens already issued.
+/// A store, clock, config and audit trail for driving the handlers, with access tokens already
+/// issued.
 pub struct World {
     pub store: CountingStore,
     pub clock: platform::ManualClock,
     pub config: crate::McpConfig,
+    pub audit: platform::MemoryAudit,
 }
 
 impl World {
@@ -129,7 +131,12 @@ impl World {
     /// `<BASE>/mcp` with scope `mcp`.
     pub fn new(config: crate::McpConfig, users: &[(&str, &str)]) -> Self {
         let config = crate::McpConfig { public_base_url: Some(BASE.into()), ..config };
-        let world = Self { store: CountingStore::default(), clock: platform::ManualClock::at(NOW), config };
+        let world = Self {
+            store: CountingStore::default(),
+            clock: platform::ManualClock::at(NOW),
+            config,
+            audit: platform::MemoryAudit::new(),
+        };
         for (token, user_id) in users {
             let resource = format!("{BASE}/mcp");
             issue_token(&world.store.inner, token, &resource, &["mcp"], NOW + 3600, props(user_id, None));
@@ -139,6 +146,12 @@ impl World {
 
     /// The handlers' services over this world, with no outbound HTTP expected.
     pub fn services(&self) -> crate::Services<'_, FakeHttp> {
-        crate::Services { store: &self.store, clock: &self.clock, http: FakeHttp::unused(), config: &self.config }
+        crate::Services {
+            store: &self.store,
+            clock: &self.clock,
+            http: FakeHttp::unused(),
+            config: &self.config,
+            audit: &self.audit,
+        }
     }
 }

@@ -13,8 +13,19 @@ fn toolbox(role: Option<&str>) -> Toolbox<FakeHttp> {
 }
 
 fn run_with(toolbox: &Toolbox<FakeHttp>, body: &str, envelope: Envelope<'_>) -> (StatusCode, Value) {
-    match block_on(dispatch(toolbox, body.as_bytes(), envelope)) {
-        Reply::Json { status, body } => (status, serde_json::from_slice(&body).unwrap()),
+    let (store, clock, audit) =
+        (platform::MemoryStore::new(), platform::ManualClock::at(0), platform::MemoryAudit::new());
+    let calls = ToolCalls {
+        store: &store,
+        clock: &clock,
+        limit: crate::McpConfig::default().tool_calls,
+        audit: &audit,
+        user_id: "user_1",
+        client_id: "client_1",
+        client_addr: None,
+    };
+    match block_on(dispatch(toolbox, body.as_bytes(), envelope, &calls)) {
+        Reply::Json { status, body, .. } => (status, serde_json::from_slice(&body).unwrap()),
         Reply::Accepted => (StatusCode::ACCEPTED, Value::Null),
     }
 }

@@ -28,17 +28,45 @@ pub struct Failure {
     pub id: Option<RequestId>,
     pub error: ErrorData,
     pub status: StatusCode,
+    /// `Retry-After` seconds, for a refusal by a rate limit.
+    pub retry_after: Option<u64>,
 }
+
+/// The JSON-RPC error code of a request refused by a rate limit: MCP defines none, so it is
+/// the first of JSON-RPC's implementation-defined server errors (-32000 to -32099).
+pub const RATE_LIMITED: ErrorCode = ErrorCode(-32000);
 
 impl Failure {
     /// An error about the message itself (HTTP 400).
     pub fn bad_request(id: Option<RequestId>, code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { id, error: ErrorData::new(code, message.into(), None), status: StatusCode::BAD_REQUEST }
+        Self {
+            id,
+            error: ErrorData::new(code, message.into(), None),
+            status: StatusCode::BAD_REQUEST,
+            retry_after: None,
+        }
+    }
+
+    /// A request refused by a rate limit: HTTP 429 with `Retry-After`, and a JSON-RPC error
+    /// that says which limit and when to retry (also as `data.retryAfter`).
+    pub fn rate_limited(id: RequestId, message: String, retry_after: u64) -> Self {
+        let data = serde_json::json!({ "retryAfter": retry_after });
+        Self {
+            id: Some(id),
+            error: ErrorData::new(RATE_LIMITED, message, Some(data)),
+            status: StatusCode::TOO_MANY_REQUESTS,
+            retry_after: Some(retry_after),
+        }
     }
 
     /// An error answering a well-formed request (HTTP 200, like any JSON-RPC response).
     pub fn in_band(id: RequestId, code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { id: Some(id), error: ErrorData::new(code, message.into(), None), status: StatusCode::OK }
+        Self {
+            id: Some(id),
+            error: ErrorData::new(code, message.into(), None),
+            status: StatusCode::OK,
+            retry_after: None,
+        }
     }
 
     pub fn with_data(mut self, data: Value) -> Self {

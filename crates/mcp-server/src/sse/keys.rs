@@ -2,10 +2,12 @@
 //!
 //! Session ids travel in URLs, so keys carry only their SHA-256.
 
+use platform::record;
 use platform::secret::hash_hex;
 
 const SESSION: &str = "mcp:sse:session:";
 const MESSAGE: &str = "mcp:sse:msg:";
+const STREAMS: &str = "mcp:sse:streams:";
 
 /// The prefix of the hourly sweep's turn counters ([`super::mailbox::sweep_if_due`]).
 pub const SWEEP_MARKER: &str = "mcp:sweep:";
@@ -21,9 +23,28 @@ pub fn message(session_id: &str, number: i64) -> String {
     format!("{MESSAGE}{}:{number}", hash_hex(session_id))
 }
 
-/// True for the keys of sessions (and their counters) and messages, which the sweep visits.
+/// True for the keys of sessions (and their counters) and messages.
 pub fn is_mailbox_key(key: &str) -> bool {
     key.starts_with(SESSION) || key.starts_with(MESSAGE)
+}
+
+/// The scope counting every stream ([`super::presence`]).
+pub const ALL_STREAMS: &str = "all";
+
+/// The scope counting one user's streams; the user id appears only hashed.
+pub fn user_streams(user_id: &str) -> String {
+    format!("user:{}", hash_hex(user_id))
+}
+
+/// `mcp:sse:streams:<scope>:<window>#until=<expires_at>`: how many streams of `scope` count
+/// themselves in `window` ([`super::presence`]), an expiring counter.
+pub fn stream_counter(scope: &str, window: u64, expires_at: u64) -> String {
+    record::expiring_counter_key(&format!("{STREAMS}{scope}:{window}"), expires_at)
+}
+
+/// True for every key the hourly sweep of this namespace visits: mailboxes and stream counters.
+pub fn is_swept(key: &str) -> bool {
+    is_mailbox_key(key) || key.starts_with(STREAMS)
 }
 
 #[cfg(test)]
@@ -38,5 +59,8 @@ mod tests {
         assert!(key.len() < 250);
         assert_ne!(session(&id), session("other"));
         assert!(is_mailbox_key(&key) && is_mailbox_key(&session(&id)) && !is_mailbox_key(SWEEP_MARKER));
+        let counter = stream_counter(&user_streams("user_secret_id"), 60_000_000, 1_800_000_030);
+        assert!(is_swept(&counter) && !is_mailbox_key(&counter) && !is_swept(SWEEP_MARKER));
+        assert!(!counter.contains("user_secret_id") && counter.len() < 250, "{counter}");
     }
 }

@@ -155,9 +155,10 @@ pub fn close(store: &dyn KeyValueStore, session_id: &str, cursor: &Cursor) -> Re
 }
 
 /// Once an hour (across instances), deletes expired sessions with their counters, expired
-/// messages, and counters whose session is gone: what streams whose instance died left behind.
+/// messages, counters whose session is gone, and ended stream-counting windows
+/// ([`super::presence`]): what streams whose instance died left behind.
 pub fn sweep_if_due(store: &dyn KeyValueStore, clock: &dyn Clock) -> Result<usize, RecordError> {
-    housekeeping::sweep_if_due(store, clock, keys::SWEEP_MARKER, keys::is_mailbox_key)
+    housekeeping::sweep_if_due(store, clock, keys::SWEEP_MARKER, keys::is_swept)
 }
 
 #[cfg(test)]

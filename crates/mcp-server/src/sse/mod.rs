@@ -4,10 +4,15 @@
 //!
 //! The POST and the stream run in different instances, so they meet in a key-value mailbox
 //! ([`mailbox`]). This module holds the protocol (checks, framing, ownership); the component
-//! owns the timing loop, calling [`SseStream::poll`] every [`SseSettings::poll_interval`].
+//! owns the timing loop, calling [`SseStream::poll`] every [`SseStream::poll_interval`], which
+//! backs off while the stream is idle and snaps back when a message arrives.
+//!
+//! Each open stream holds an instance of the runtime for up to `sse_max_seconds`, so the number
+//! of open streams is capped per user and in all ([`presence`]); past a cap `GET /sse` is a 429.
 
 pub mod keys;
 pub mod mailbox;
+pub mod presence;
 
 use crate::config::SseSettings;
 use crate::dispatch::{Envelope, Reply, dispatch};
@@ -17,7 +22,8 @@ use crate::transport::{self, Endpoint, Services, body_refusal, checks};
 use http::{Method, StatusCode};
 use mailbox::{Cursor, MailboxError};
 use platform::web::{self, Cors, Request, Response};
-use platform::{Clock, HttpClient, KeyValueStore};
+use platform::{AuditEvent, Clock, Event, HttpClient, KeyValueStore};
+use presence::{Full, Presence};
 use std::time::Duration;
 
 /// Where the stream tells clients to POST (relative to the stream's URL).
@@ -63,6 +69,17 @@ pub fn open_stream<C>(request: &Request, services: &Services<'_, C>) -> Result<O
         return Err(Box::new(checks::not_acceptable("text/event-stream")));
     }
     let settings = services.config.sse;
+    let presence =
+        presence::enter(services.store, services.clock, &record.props.user_id, &settings).map_err(|full| {
+            let event = AuditEvent::new(Event::RateLimited)
+                .limit(full.cap.name())
+                .retry_after(full.retry_after)
+                .user_id(&record.props.user_id)
+                .client_id(&record.client_id)
+                .client_addr(web::client_ip(request));
+            services.audit.record(event);
+            Box::new(too_many_streams(full))
+        })?;
     let expires_at = services.clock.now_unix() + settings.max_duration.as_secs() + SESSION_GRACE_SECONDS;
     let session_id = mailbox::create(services.store, &record.props.user_id, expires_at).map_err(unavailable)?;
     let mut head = web::response(
@@ -72,7 +89,14 @@ pub fn open_stream<C>(request: &Request, services: &Services<'_, C>) -> Result<O
     );
     SSE_CORS.apply(request, &mut head);
     let first_event = event("endpoint", &format!("{MESSAGE_PATH}?sessionId={session_id}"));
-    Ok(OpenedStream { head, first_event, stream: SseStream::new(session_id, settings) })
+    Ok(OpenedStream { head, first_event, stream: SseStream::new(session_id, settings, presence) })
+}
+
+/// 429 for a stream past a cap, with `Retry-After`.
+fn too_many_streams(full: Full) -> Response {
+    let mut response = checks::plain(StatusCode::TOO_MANY_REQUESTS, &full.cap.refusal(full.retry_after));
+    web::append_header(&mut response, "retry-after", &full.retry_after.to_string());
+    response
 }
 
 /// What one poll of the stream produced.
@@ -90,19 +114,25 @@ pub struct SseStream {
     settings: SseSettings,
     last_write: Duration,
     cursor: Cursor,
+    presence: Presence,
+    /// How long to wait before the next poll.
+    interval: Duration,
 }
 
 impl SseStream {
-    fn new(session_id: String, settings: SseSettings) -> Self {
-        Self { session_id, settings, last_write: Duration::ZERO, cursor: Cursor::default() }
+    fn new(session_id: String, settings: SseSettings, presence: Presence) -> Self {
+        let interval = settings.poll_interval;
+        Self { session_id, settings, last_write: Duration::ZERO, cursor: Cursor::default(), presence, interval }
     }
 
     pub fn session_id(&self) -> &str {
         &self.session_id
     }
 
+    /// How long to wait before the next [`poll`](Self::poll): the base interval while messages
+    /// flow, doubling after each poll that found none, up to the idle interval.
     pub fn poll_interval(&self) -> Duration {
-        self.settings.poll_interval
+        self.interval
     }
 
     /// Delivers queued messages; `elapsed` is the time since the stream opened.
@@ -110,11 +140,17 @@ impl SseStream {
         if elapsed >= self.settings.max_duration {
             return Poll { chunks: Vec::new(), finished: true };
         }
+        self.presence.renew(store, clock);
         let mut poll = match mailbox::drain(store, clock, &self.session_id, &mut self.cursor, elapsed) {
             Ok(bodies) => Poll { chunks: bodies.iter().map(|b| event("message", b)).collect(), finished: false },
             Err(MailboxError::NotFound) => Poll { chunks: Vec::new(), finished: true },
             // A passing store hiccup: try again on the next poll.
             Err(_) => Poll::default(),
+        };
+        self.interval = if poll.chunks.is_empty() {
+            (self.interval * 2).min(self.settings.idle_poll_interval.max(self.settings.poll_interval))
+        } else {
+            self.settings.poll_interval
         };
         if poll.chunks.is_empty() && elapsed.saturating_sub(self.last_write) >= self.settings.keepalive_interval {
             poll.chunks.push(KEEPALIVE.to_owned());
@@ -162,13 +198,13 @@ async fn message_response<C: HttpClient + Clone + 'static>(request: &Request, se
         Ok(version) => version,
         Err(response) => return *response,
     };
-    let toolbox = Toolbox::new(record.props, services.config.tools.clone(), services.http.clone());
+    let toolbox = Toolbox::new(record.props.clone(), services.config.tools.clone(), services.http.clone());
     let envelope = Envelope { protocol_version, ..Envelope::default() };
-    match dispatch(&toolbox, request.body(), envelope).await {
+    match dispatch(&toolbox, request.body(), envelope, &services.tool_calls(request, &record)).await {
         Reply::Accepted => accepted(),
-        // A malformed message is refused here, where the client can see it.
-        Reply::Json { status, body } if status != StatusCode::OK => {
-            web::response(status, &[("content-type", "application/json")], body)
+        // A malformed or refused message is answered here, where the client can see it.
+        Reply::Json { status, body, retry_after } if status != StatusCode::OK => {
+            transport::json_reply(status, body, retry_after)
         }
         Reply::Json { body, .. } => {
             let body = String::from_utf8_lossy(&body).into_owned();

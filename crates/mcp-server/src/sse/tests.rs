@@ -161,7 +161,8 @@ fn stream_finishes_at_max_duration_and_close_cleans_up() {
     world.post("alice-token", &path, PING);
     assert!(opened.stream.poll(&world.store, &world.clock, Duration::from_secs(300)).finished);
     opened.stream.close(&world.store);
-    assert!(world.store.inner.keys().iter().all(|k| !k.starts_with("mcp:sse:")));
+    // Only the stream-counting windows stay, until they end (see `presence`).
+    assert!(world.store.inner.keys().iter().all(|k| !keys::is_mailbox_key(k)), "{:?}", world.store.inner.keys());
     assert_eq!(world.post("alice-token", &path, PING).status(), StatusCode::NOT_FOUND);
 }
 
@@ -190,4 +191,73 @@ fn sse_challenge_points_at_the_sse_protected_resource_document() {
     let posted = world.post("forged", "/sse/message?sessionId=x", PING);
     assert_eq!(posted.status(), StatusCode::UNAUTHORIZED);
     assert!(posted.headers()["www-authenticate"].to_str().unwrap().contains(&expected));
+}
+
+#[test]
+fn streams_past_the_per_user_cap_get_429_with_retry_after_and_are_recorded() {
+    let config =
+        McpConfig { sse: SseSettings { max_streams_per_user: 2, ..SseSettings::default() }, ..McpConfig::default() };
+    let world = World::new(config, &[("alice-token", "alice"), ("bob-token", "bob")]);
+    let _first = world.open("alice-token").ok().unwrap();
+    let _second = world.open("alice-token").ok().unwrap();
+    let refused = *world.open("alice-token").err().unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    let text = String::from_utf8_lossy(refused.body()).into_owned();
+    assert!(text.contains("most open SSE streams allowed (2)"), "{text}");
+    assert!(world.open("bob-token").is_ok(), "another user is not affected");
+    let limited = world.audit.of(platform::Event::RateLimited);
+    assert_eq!(limited.len(), 1);
+    assert_eq!(
+        (limited[0]["limit"].as_str(), limited[0]["user_id"].as_str()),
+        (Some("sse_streams_per_user"), Some("alice"))
+    );
+}
+
+#[test]
+fn streams_past_the_total_cap_get_429() {
+    let config = McpConfig { sse: SseSettings { max_streams: 1, ..SseSettings::default() }, ..McpConfig::default() };
+    let world = World::new(config, &[("alice-token", "alice"), ("bob-token", "bob")]);
+    let _alice = world.open("alice-token").ok().unwrap();
+    let refused = *world.open("bob-token").err().unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(String::from_utf8_lossy(refused.body()).contains("the server already has"));
+}
+
+#[test]
+fn an_idle_stream_polls_less_and_less_often_and_snaps_back_when_a_message_arrives() {
+    let world = world();
+    let mut opened = world.open("alice-token").ok().unwrap();
+    let settings = SseSettings::default();
+    assert_eq!(opened.stream.poll_interval(), settings.poll_interval);
+    let mut elapsed = Duration::ZERO;
+    let mut intervals = Vec::new();
+    for _ in 0..8 {
+        elapsed += opened.stream.poll_interval();
+        opened.stream.poll(&world.store, &world.clock, elapsed);
+        intervals.push(opened.stream.poll_interval().as_millis());
+    }
+    assert_eq!(intervals, [30, 60, 120, 240, 480, 500, 500, 500]);
+    let path = message_path(&opened);
+    assert_eq!(world.post("alice-token", &path, PING).status(), StatusCode::ACCEPTED);
+    elapsed += opened.stream.poll_interval();
+    let poll = opened.stream.poll(&world.store, &world.clock, elapsed);
+    assert_eq!(poll.chunks.len(), 1);
+    assert_eq!(opened.stream.poll_interval(), settings.poll_interval, "back to the base interval");
+}
+
+#[test]
+fn tool_calls_over_sse_are_recorded_and_a_refused_one_is_answered_on_the_post() {
+    let limit = platform::rate_limit::TOOL_CALLS.with_max(1);
+    let world = World::new(McpConfig { tool_calls: limit, ..McpConfig::default() }, &[("alice-token", "alice")]);
+    let opened = world.open("alice-token").ok().unwrap();
+    let path = message_path(&opened);
+    assert_eq!(world.post("alice-token", &path, ADD).status(), StatusCode::ACCEPTED);
+    let refused = world.post("alice-token", &path, ADD);
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: serde_json::Value = serde_json::from_slice(refused.body()).unwrap();
+    assert_eq!((body["id"].as_i64(), body["error"]["code"].as_i64()), (Some(8), Some(-32000)));
+    assert_eq!(world.audit.of(platform::Event::ToolCalled)[0]["tool"], "add");
+    assert_eq!(world.audit.of(platform::Event::RateLimited)[0]["limit"], "tool_calls");
 }

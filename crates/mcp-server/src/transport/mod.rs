@@ -5,13 +5,14 @@
 pub mod auth;
 pub mod checks;
 
+use crate::calls::ToolCalls;
 use crate::config::{MAX_BODY_BYTES, McpConfig};
 use crate::dispatch::{Envelope, Reply, dispatch};
 use crate::tools::Toolbox;
 use http::{Method, StatusCode};
 use oauth_core::AccessTokenRecord;
 use platform::web::{self, Cors, Request, Response};
-use platform::{Clock, HttpClient, KeyValueStore, VariableError};
+use platform::{AuditLog, Clock, HttpClient, KeyValueStore, VariableError};
 
 /// What the endpoints need from the host.
 pub struct Services<'a, C> {
@@ -20,11 +21,26 @@ pub struct Services<'a, C> {
     /// Outbound HTTP for the image backends (cloned into each request's toolbox).
     pub http: C,
     pub config: &'a McpConfig,
+    /// Where security events go (tool calls, refusals).
+    pub audit: &'a dyn AuditLog,
 }
 
 impl<C> Services<'_, C> {
     pub fn base_url(&self, request: &Request) -> String {
         web::base_url(request, self.config.public_base_url.as_deref())
+    }
+
+    /// What watches the tool calls of `request`, made by the holder of `token`.
+    pub(crate) fn tool_calls<'s>(&'s self, request: &Request, token: &'s AccessTokenRecord) -> ToolCalls<'s> {
+        ToolCalls {
+            store: self.store,
+            clock: self.clock,
+            limit: self.config.tool_calls,
+            audit: self.audit,
+            user_id: &token.props.user_id,
+            client_id: &token.client_id,
+            client_addr: web::client_ip(request),
+        }
     }
 }
 
@@ -79,13 +95,13 @@ async fn mcp_response<C: HttpClient + Clone + 'static>(request: &Request, servic
     if let Some(refusal) = body_refusal(request, Some("application/json")) {
         return refusal;
     }
-    let toolbox = Toolbox::new(record.props, services.config.tools.clone(), services.http.clone());
+    let toolbox = Toolbox::new(record.props.clone(), services.config.tools.clone(), services.http.clone());
     let envelope = Envelope {
         protocol_version,
         mcp_method: web::header_str(request, "mcp-method"),
         mcp_name: web::header_str(request, "mcp-name"),
     };
-    reply_response(dispatch(&toolbox, request.body(), envelope).await)
+    reply_response(dispatch(&toolbox, request.body(), envelope, &services.tool_calls(request, &record)).await)
 }
 
 /// One MCP endpoint as its preamble sees it: the method it serves, its CORS, and which
@@ -139,10 +155,18 @@ pub(crate) fn body_refusal(request: &Request, answer_type: Option<&str>) -> Opti
 fn reply_response(reply: Reply) -> Response {
     match reply {
         Reply::Accepted => web::response(StatusCode::ACCEPTED, &[], Vec::new()),
-        Reply::Json { status, body } => {
-            web::response(status, &[("content-type", "application/json"), ("cache-control", "no-store")], body)
-        }
+        Reply::Json { status, body, retry_after } => json_reply(status, body, retry_after),
     }
+}
+
+/// A JSON-RPC answer, with `Retry-After` when a rate limit refused the request.
+pub(crate) fn json_reply(status: StatusCode, body: Vec<u8>, retry_after: Option<u64>) -> Response {
+    let mut response =
+        web::response(status, &[("content-type", "application/json"), ("cache-control", "no-store")], body);
+    if let Some(seconds) = retry_after {
+        web::append_header(&mut response, "retry-after", &seconds.to_string());
+    }
+    response
 }
 
 /// The answer when configuration is missing or malformed: a 500 that names the variable.

@@ -272,3 +272,89 @@ fn routes_by_path() {
     assert_eq!(route_path("/sse?x=1"), Route::SseStream);
     assert_eq!(route_path("/mcp/"), Route::Mcp);
 }
+
+fn limited_world(per_minute: u64) -> World {
+    let config =
+        McpConfig { tool_calls: platform::rate_limit::TOOL_CALLS.with_max(per_minute), ..McpConfig::default() };
+    World::new(config, &[(TOKEN, "user_1"), ("other-token", "user_2")])
+}
+
+fn add_as(world: &World, token: &str) -> Response {
+    let request = http::Request::post("/mcp")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(ADD.as_bytes().to_vec())
+        .unwrap();
+    world.send(request)
+}
+
+#[test]
+fn tool_calls_are_recorded_with_tool_user_client_outcome_and_duration_but_not_arguments() {
+    let world = world();
+    assert_eq!(world.send(build(post(ADD), ADD)).status(), StatusCode::OK);
+    let unknown =
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"nope","arguments":{"secret":"s3cr3t"}}}"#;
+    world.send(build(post(unknown), unknown));
+    assert_eq!(world.send(build(post(INIT), INIT)).status(), StatusCode::OK, "not a tool call");
+    let calls = world.audit.of(platform::Event::ToolCalled);
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        (
+            calls[0]["tool"].as_str(),
+            calls[0]["user_id"].as_str(),
+            calls[0]["client_id"].as_str(),
+            calls[0]["outcome"].as_str()
+        ),
+        (Some("add"), Some("user_1"), Some("client_1"), Some("success"))
+    );
+    assert!(calls[0]["duration_ms"].is_u64());
+    assert_eq!((calls[1]["outcome"].as_str(), calls[1]["error"].as_str()), (Some("failure"), Some("unknown_tool")));
+    let lines: String = world.audit.events().iter().map(|e| e.to_line("mcp-handler", NOW)).collect();
+    assert!(!lines.contains("s3cr3t") && !lines.contains(TOKEN), "{lines}");
+}
+
+#[test]
+fn with_the_tool_call_limit_on_calls_past_it_get_429_and_a_json_rpc_error_until_the_minute_ends() {
+    let world = limited_world(2);
+    let into_minute = world.clock.now_unix() % 60;
+    for _ in 0..2 {
+        assert_eq!(add_as(&world, TOKEN).status(), StatusCode::OK, "under and at the limit");
+    }
+    let refused = add_as(&world, TOKEN);
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&refused, "retry-after"), (60 - into_minute).to_string());
+    let body = json(&refused);
+    assert_eq!((body["id"].as_i64(), body["error"]["code"].as_i64()), (Some(2), Some(-32000)));
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("rate limit `tool_calls` exceeded (at most 2 per minute)")
+    );
+    assert_eq!(body["error"]["data"]["retryAfter"], 60 - into_minute);
+    assert_eq!(add_as(&world, "other-token").status(), StatusCode::OK, "another user has their own count");
+    let ping = r#"{"jsonrpc":"2.0","id":4,"method":"ping"}"#;
+    assert_eq!(world.send(build(post(ping), ping)).status(), StatusCode::OK, "only tool calls count");
+    world.clock.advance(60 - into_minute);
+    assert_eq!(add_as(&world, TOKEN).status(), StatusCode::OK, "a new minute");
+    let limited = world.audit.of(platform::Event::RateLimited);
+    assert_eq!(
+        (limited.len(), limited[0]["tool"].as_str(), limited[0]["user_id"].as_str()),
+        (1, Some("add"), Some("user_1"))
+    );
+}
+
+#[test]
+fn with_the_tool_call_limit_on_a_tool_call_costs_one_write() {
+    let world = limited_world(100);
+    let writes_before = world.store.writes.load(Ordering::SeqCst);
+    let reads_before = world.store.reads.load(Ordering::SeqCst);
+    assert_eq!(add_as(&world, TOKEN).status(), StatusCode::OK);
+    assert_eq!(world.store.reads.load(Ordering::SeqCst) - reads_before, 1, "the token");
+    assert_eq!(
+        world.store.writes.load(Ordering::SeqCst) - writes_before,
+        2,
+        "the first call of a minute also deletes the last minute's counter"
+    );
+    let writes_before = world.store.writes.load(Ordering::SeqCst);
+    assert_eq!(add_as(&world, TOKEN).status(), StatusCode::OK);
+    assert_eq!(world.store.writes.load(Ordering::SeqCst) - writes_before, 1, "the counter's increment");
+}

@@ -1,0 +1,223 @@
+//! How many `GET /sse` streams are open, per user and in all, across instances: the caps
+//! `sse_max_streams_per_user` and `sse_max_streams`.
+//!
+//! Counting up on open and down on close would leak a slot for good whenever an instance dies
+//! with a stream open. Instead, time is cut into windows of [`WINDOW_SECS`], and an open stream
+//! keeps itself counted in the current window and the next one: it increments both when it
+//! opens, and increments each following window while it is still open (from its polls, one
+//! window ahead). So every stream alive at some moment of a window is in that window's count,
+//! and a stream that ended (closed, or its instance died) stops counting when the window after
+//! its last one ends: its slot frees within one to two windows, whatever happened to it.
+//!
+//! A new stream increments the current window's counters (the user's, then everyone's) and is
+//! refused, taking its increments back, when that goes past a cap: the increment is atomic, so
+//! concurrent opens are admitted exactly up to the cap. Counters are expiring counters
+//! (`mcp:sse:streams:<scope>:<window>#until=<window end>`) and the stream that first counts
+//! itself in a window deletes the window before the previous one; the mailbox sweep takes what
+//! is left once it expired.
+
+use platform::{Clock, KeyValueStore, StoreError};
+
+use super::keys;
+use crate::config::SseSettings;
+
+/// The length of one counting window.
+pub const WINDOW_SECS: u64 = 30;
+
+/// Which cap refused a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cap {
+    PerUser(u64),
+    Total(u64),
+}
+
+impl Cap {
+    /// The cap's name in the audit trail's `limit` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cap::PerUser(_) => "sse_streams_per_user",
+            Cap::Total(_) => "sse_streams",
+        }
+    }
+
+    /// What the refused client is told.
+    pub fn refusal(self, retry_after: u64) -> String {
+        let which = match self {
+            Cap::PerUser(max) => format!("this user already has the most open SSE streams allowed ({max})"),
+            Cap::Total(max) => format!("the server already has the most open SSE streams allowed ({max})"),
+        };
+        format!("Too Many Requests: {which}; close a stream or retry in {retry_after} seconds")
+    }
+}
+
+/// A refused stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full {
+    pub cap: Cap,
+    pub retry_after: u64,
+}
+
+/// One open stream's place in the counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presence {
+    /// The counters it keeps itself in: the user's and everyone's (none when both caps are off).
+    scopes: Vec<String>,
+    /// The last window it has counted itself in.
+    counted_through: u64,
+}
+
+fn window_of(now: u64) -> u64 {
+    now / WINDOW_SECS
+}
+
+/// A window's counter lives until the window ends: it is read only during it.
+fn key(scope: &str, window: u64) -> String {
+    keys::stream_counter(scope, window, (window + 1) * WINDOW_SECS)
+}
+
+/// Counts a new stream of `user_id` in, or refuses it when a cap is reached. A store that
+/// cannot count lets it through uncounted (the session it is about to create meets the same
+/// store, and answers 503 if it must).
+pub fn enter(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    user_id: &str,
+    settings: &SseSettings,
+) -> Result<Presence, Full> {
+    let now = clock.now_unix();
+    let window = window_of(now);
+    let caps = [
+        (keys::user_streams(user_id), settings.max_streams_per_user, Cap::PerUser(settings.max_streams_per_user)),
+        (keys::ALL_STREAMS.to_owned(), settings.max_streams, Cap::Total(settings.max_streams)),
+    ];
+    let mut entered: Vec<String> = Vec::new();
+    for (scope, max, cap) in caps {
+        if max == 0 {
+            continue;
+        }
+        match store.increment(&key(&scope, window), 1) {
+            Ok(count) if count > i64::try_from(max).unwrap_or(i64::MAX) => {
+                for counted in entered.iter().chain(std::iter::once(&scope)) {
+                    let _ = store.increment(&key(counted, window), -1);
+                }
+                return Err(Full { cap, retry_after: (window + 1) * WINDOW_SECS - now });
+            }
+            Ok(_) => entered.push(scope),
+            Err(_) => {}
+        }
+    }
+    let mut presence = Presence { scopes: entered, counted_through: window };
+    presence.renew(store, clock);
+    Ok(presence)
+}
+
+impl Presence {
+    /// Keeps the stream counted one window ahead; called from every poll (a no-op but for the
+    /// first poll of each window). Best effort: a failed increment leaves it uncounted there.
+    pub fn renew(&mut self, store: &dyn KeyValueStore, clock: &dyn Clock) {
+        let next = window_of(clock.now_unix()) + 1;
+        if self.scopes.is_empty() || self.counted_through >= next {
+            return;
+        }
+        for scope in &self.scopes {
+            if let Ok(1) = store.increment(&key(scope, next), 1) {
+                // The first stream counted in this window: the one two before has ended.
+                let _ = delete_ended(store, scope, next);
+            }
+        }
+        self.counted_through = next;
+    }
+}
+
+fn delete_ended(store: &dyn KeyValueStore, scope: &str, window: u64) -> Result<(), StoreError> {
+    match window.checked_sub(2) {
+        Some(ended) => store.delete(&key(scope, ended)),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform::{ManualClock, MemoryStore};
+
+    /// 5 seconds into a window.
+    const START: u64 = 1_800_000_000 - 1_800_000_000 % WINDOW_SECS + 5;
+
+    fn caps(per_user: u64, total: u64) -> SseSettings {
+        SseSettings { max_streams_per_user: per_user, max_streams: total, ..SseSettings::default() }
+    }
+
+    #[test]
+    fn streams_are_admitted_up_to_the_per_user_cap_and_other_users_are_not_affected() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(START));
+        let settings = caps(2, 100);
+        for _ in 0..2 {
+            assert!(enter(&store, &clock, "alice", &settings).is_ok());
+        }
+        let full = enter(&store, &clock, "alice", &settings).unwrap_err();
+        assert_eq!(full, Full { cap: Cap::PerUser(2), retry_after: WINDOW_SECS - 5 });
+        assert!(
+            full.cap.refusal(full.retry_after).contains("this user already has the most open SSE streams allowed (2)")
+        );
+        assert!(enter(&store, &clock, "bob", &settings).is_ok());
+    }
+
+    #[test]
+    fn the_total_cap_counts_every_user_and_a_refusal_takes_its_counts_back() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(START));
+        let settings = caps(10, 3);
+        for user in ["a", "b", "c"] {
+            assert!(enter(&store, &clock, user, &settings).is_ok());
+        }
+        assert_eq!(enter(&store, &clock, "d", &settings).unwrap_err().cap, Cap::Total(3));
+        assert_eq!(enter(&store, &clock, "d", &settings).unwrap_err().cap, Cap::Total(3), "refusals do not pile up");
+        let d_count = store.increment(&key(&keys::user_streams("d"), window_of(START)), 0).unwrap();
+        assert_eq!(d_count, 0, "the user's count was taken back too");
+    }
+
+    #[test]
+    fn a_stream_that_keeps_polling_keeps_its_slot_and_one_that_stopped_frees_it_within_two_windows() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(START));
+        let settings = caps(1, 100);
+        let mut alive = enter(&store, &clock, "alice", &settings).unwrap();
+        let _crashed = enter(&store, &clock, "bob", &settings).unwrap(); // never polls again
+        for _ in 0..10 {
+            clock.advance(WINDOW_SECS / 3);
+            alive.renew(&store, &clock);
+            assert!(enter(&store, &clock, "alice", &settings).is_err(), "alice's stream still holds her slot");
+        }
+        assert!(enter(&store, &clock, "bob", &settings).is_ok(), "bob's dead stream was released");
+    }
+
+    #[test]
+    fn a_stream_opened_late_in_a_window_is_counted_in_the_next_one_at_once() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(START + WINDOW_SECS - 6));
+        let settings = caps(1, 100);
+        let _stream = enter(&store, &clock, "alice", &settings).unwrap();
+        clock.advance(1 + 5); // the next window, before the stream polls
+        assert!(enter(&store, &clock, "alice", &settings).is_err());
+    }
+
+    #[test]
+    fn counters_expire_and_the_oldest_window_is_deleted_as_new_ones_start() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(START));
+        let mut stream = enter(&store, &clock, "alice", &caps(5, 50)).unwrap();
+        for _ in 0..6 {
+            clock.advance(WINDOW_SECS);
+            stream.renew(&store, &clock);
+        }
+        let counters = store.keys();
+        assert_eq!(counters.len(), 2 * 2, "user and total, for this window and the next: {counters:?}");
+        assert!(counters.iter().all(|k| keys::is_swept(k) && platform::record::counter_expiry(k).is_some()));
+    }
+
+    #[test]
+    fn with_both_caps_off_nothing_is_counted() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(START));
+        let mut stream = enter(&store, &clock, "alice", &caps(0, 0)).unwrap();
+        clock.advance(WINDOW_SECS);
+        stream.renew(&store, &clock);
+        assert!(store.keys().is_empty());
+    }
+}
