@@ -50,12 +50,12 @@ pub const REGISTER: LimitSpec =
     LimitSpec { name: "register", variable: "rate_limit_register_per_hour", default_max: 100, window_secs: 3600 };
 /// `/authorize` (GET and POST) and `/callback` together, per client address.
 pub const SIGN_IN: LimitSpec =
-    LimitSpec { name: "sign_in", variable: "rate_limit_sign_in_per_minute", default_max: 120, window_secs: 60 };
+    LimitSpec { name: "sign_in", variable: "rate_limit_sign_in_per_minute", default_max: 300, window_secs: 60 };
 /// Failed `/token` requests per client id (per client address when the client is unknown).
 pub const TOKEN_FAILURES: LimitSpec = LimitSpec {
     name: "token_failures",
     variable: "rate_limit_token_failures_per_minute",
-    default_max: 30,
+    default_max: 60,
     window_secs: 60,
 };
 /// MCP `tools/call` per user; off unless configured (it costs a write per call).
@@ -369,7 +369,7 @@ mod tests {
             StaticVariables::new([("rate_limit_register_per_hour", " 7 "), ("rate_limit_sign_in_per_minute", "0")]);
         assert_eq!(REGISTER.from_variables(&vars).unwrap(), Limit { name: "register", max: 7, window_secs: 3600 });
         assert!(SIGN_IN.from_variables(&vars).unwrap().is_off());
-        assert_eq!(TOKEN_FAILURES.from_variables(&vars).unwrap().max, 30, "the default");
+        assert_eq!(TOKEN_FAILURES.from_variables(&vars).unwrap().max, 60, "the default");
         for bad in ["-1", "ten", "1.5"] {
             let vars = StaticVariables::new([("rate_limit_register_per_hour", bad)]);
             let error = REGISTER.from_variables(&vars).unwrap_err();
