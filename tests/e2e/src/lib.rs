@@ -21,7 +21,9 @@
 //!   runtime in this process; [`TestApp::start_peer`] for a second instance of the same deployment),
 //!   [`TestApp::url`], [`TestApp::clerk`] (the [`mock_clerk::MockClerk`]: pick the user, make it
 //!   slow/down/malformed), [`TestApp::kv_snapshot`] (every key and value of the `default` store,
-//!   read from the SQLite file, for "nothing changed" checks).
+//!   read from the SQLite file, for "nothing changed" checks; [`TestApp::kv_records`] without
+//!   rate-limit counters), [`TestApp::audit_events`] (the audit trail, from the components'
+//!   stdout logs in the state dir).
 //! - [`http`]: a tiny blocking HTTP/1.1 client that never follows redirects
 //!   ([`http::send`], [`http::Response`] with `status`, `header()`, `json()`, `location()`).
 //! - [`Browser`]: the same with a cookie jar (one browser profile); `raw_set_cookies` keeps the
@@ -231,6 +233,32 @@ impl TestApp {
             rows.collect()
         };
         read().unwrap_or_default()
+    }
+
+    /// [`kv_snapshot`](Self::kv_snapshot) without the rate-limit counters (`ratelimit:`), which
+    /// every counted request writes: for "nothing else changed" checks of refused requests.
+    pub fn kv_records(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut records = self.kv_snapshot();
+        records.retain(|key, _| !key.starts_with("ratelimit:"));
+        records
+    }
+
+    /// Everything the components wrote to stdout so far (the audit trail), from
+    /// `<state dir>/logs/<component>_stdout.txt`, as Spin keeps it.
+    pub fn audit_text(&self) -> String {
+        ["oauth-provider", "clerk-callback", "mcp-handler"]
+            .iter()
+            .map(|component| self.state_dir().join("logs").join(format!("{component}_stdout.txt")))
+            .filter_map(|path| std::fs::read_to_string(path).ok())
+            .collect()
+    }
+
+    /// The audit trail's lines, each parsed as the one JSON object it must be.
+    pub fn audit_events(&self) -> Vec<serde_json::Value> {
+        self.audit_text()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON audit line ({e}): {line}")))
+            .collect()
     }
 
     /// Peak RSS, in KiB, of the process running the runtime: the `spin-local up` child with

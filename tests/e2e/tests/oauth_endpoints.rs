@@ -1,17 +1,17 @@
 //! The authorization server's HTTP surface through spin-local (oauth-provider component):
 //! metadata documents, registration, token and revocation error paths, CORS, 405s. Refused
-//! requests must leave the key-value store unchanged.
+//! requests must leave the key-value store unchanged (but for the rate-limit counters they add to).
 
 use e2e::TestApp;
 use e2e::http::{self, Response};
 use serde_json::{Value, json};
 
 fn assert_refused(app: &TestApp, send: impl FnOnce() -> Response, status: u16, error: &str) -> Response {
-    let before = app.kv_snapshot();
+    let before = app.kv_records();
     let response = send();
     assert_eq!(response.status, status, "{}", response.text());
     assert_eq!(response.json()["error"], error, "{}", response.text());
-    assert_eq!(app.kv_snapshot(), before, "a refused request changed the store");
+    assert_eq!(app.kv_records(), before, "a refused request changed the store");
     response
 }
 
@@ -145,10 +145,10 @@ fn registration_refuses_wrong_media_type_and_oversized_bodies() {
     let text = || http::send("POST", &app.url("/register"), &[("content-type", "text/plain")], body);
     assert_refused(&app, text, 415, "invalid_client_metadata");
     let huge = json!({"redirect_uris": ["https://a.example/cb"], "client_name": "x".repeat(70 * 1024)});
-    let before = app.kv_snapshot();
+    let before = app.kv_records();
     let response = app.register(&huge);
     assert_eq!(response.status, 413, "{}", response.text());
-    assert_eq!(app.kv_snapshot(), before);
+    assert_eq!(app.kv_records(), before);
 }
 
 #[test]

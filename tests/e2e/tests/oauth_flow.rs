@@ -63,13 +63,13 @@ fn a_reused_code_is_refused_and_revokes_its_tokens() {
 fn pkce_and_redirect_uri_mismatches_leave_the_code_usable() {
     let app = TestApp::start();
     let (client, auth) = signed_in(&app, "admin@example.com");
-    let before = app.kv_snapshot();
+    let before = app.kv_records();
     let wrong = app.exchange_code(&client, &auth.code, &e2e::Pkce::new().verifier);
     assert_eq!((wrong.status, wrong.json()["error"].clone()), (400, "invalid_grant".into()));
     let elsewhere = Client { redirect_uri: "http://127.0.0.1:9/other".into(), ..client.clone() };
     let wrong = app.exchange_code(&elsewhere, &auth.code, &auth.verifier);
     assert_eq!(wrong.json()["error"], "invalid_grant");
-    assert_eq!(app.kv_snapshot(), before);
+    assert_eq!(app.kv_records(), before, "but for the failure counter");
     assert_eq!(app.exchange_code(&client, &auth.code, &auth.verifier).status, 200);
 }
 
