@@ -1,0 +1,401 @@
+//! Bounded storage, across the whole store: the request handlers of all three components, run
+//! natively on one in-memory store with a clock the test moves (the components run exactly
+//! these handlers; on spin-local time cannot be moved), leave behind what abandoned and finished
+//! work leaves: consent pages never submitted, sign-ins that never came back from Clerk, codes
+//! never redeemed, tokens that expired, a revoked grant, SSE sessions whose stream died with
+//! messages still queued, rate-limit counters and stream-presence counters. The clock then
+//! passes every lifetime, one client keeps working, the sweeps run (each namespace's, as its
+//! trigger runs it), and the store holds live records only.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code")]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clerk_client::fake::{API, FakeClerk, ISSUER};
+use futures::executor::block_on;
+use http::StatusCode;
+use oauth_core::StaticDirectory;
+use oauth_core::endpoints::{Limits, Provider};
+use platform::record::{counter_expiry, helper_owner};
+use platform::web::{ClientAddr, Request, Response};
+use platform::{
+    Clock, HttpClient, KeyValueStore, ManualClock, MemoryAudit, MemoryStore, OutboundError, StaticVariables,
+};
+use serde_json::Value;
+
+const BASE: &str = "https://mcp.example.com";
+const REDIRECT: &str = "http://127.0.0.1:6274/oauth/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const HOUR: u64 = 3600;
+const DAY: u64 = 24 * HOUR;
+
+/// The MCP component makes no outbound call here (no image backend).
+#[derive(Clone)]
+struct NoOutbound;
+
+impl HttpClient for NoOutbound {
+    async fn send(&self, _: http::Request<Vec<u8>>, _: Duration) -> Result<http::Response<Vec<u8>>, OutboundError> {
+        Err(OutboundError::InvalidRequest("no outbound calls in this test".into()))
+    }
+}
+
+/// One deployment: one store, one clock, the fake Clerk, and what each component is configured with.
+struct Deployment {
+    store: MemoryStore,
+    clock: ManualClock,
+    clerk: FakeClerk,
+    audit: MemoryAudit,
+    vars: StaticVariables,
+    mcp: mcp_server::McpConfig,
+}
+
+impl Deployment {
+    fn new(now: u64) -> Self {
+        let vars = StaticVariables::new([
+            ("clerk_frontend_api", ISSUER),
+            ("clerk_client_id", "cid"),
+            ("clerk_client_secret", "csecret"),
+            ("clerk_secret_key", "sk_test_key"),
+            ("clerk_api_url", API),
+            ("cookie_encryption_key", &"ab".repeat(32)),
+            ("public_base_url", BASE),
+        ]);
+        let mcp = mcp_server::McpConfig {
+            public_base_url: Some(BASE.into()),
+            // On here, so tool calls leave counters too.
+            tool_calls: platform::rate_limit::TOOL_CALLS.with_max(1000),
+            // The fake Clerk signs every browser in as one user, who opens every stream here.
+            sse: mcp_server::config::SseSettings {
+                max_streams_per_user: 100,
+                ..mcp_server::config::SseSettings::default()
+            },
+            ..mcp_server::McpConfig::default()
+        };
+        Self {
+            store: MemoryStore::new(),
+            clock: ManualClock::at(now),
+            clerk: FakeClerk::new(),
+            audit: MemoryAudit::new(),
+            vars,
+            mcp,
+        }
+    }
+
+    fn oauth(&self, request: Request) -> Response {
+        let provider = Provider {
+            store: &self.store,
+            clock: &self.clock,
+            directory: &StaticDirectory,
+            base_url: BASE.into(),
+            refresh_grace_secs: 60,
+            sleep: &platform::ThreadSleep,
+            limits: Limits::default(),
+            audit: &self.audit,
+        };
+        block_on(provider.handle(&request))
+    }
+
+    fn sign_in(&self, request: Request) -> Response {
+        let env = sign_in_flow::Env {
+            store: &self.store,
+            clock: &self.clock,
+            http: &self.clerk,
+            vars: self.vars.clone(),
+            audit: &self.audit,
+        };
+        block_on(sign_in_flow::handle(&env, &request))
+    }
+
+    fn services(&self) -> mcp_server::Services<'_, NoOutbound> {
+        mcp_server::Services {
+            store: &self.store,
+            clock: &self.clock,
+            http: NoOutbound,
+            config: &self.mcp,
+            audit: &self.audit,
+        }
+    }
+
+    /// A public client, registered from `addr`.
+    fn register(&self, addr: &str) -> String {
+        let body = format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#);
+        let request = http::Request::post(format!("{BASE}/register")).header("content-type", "application/json");
+        let response = self.oauth(from(addr, request.body(body.into_bytes()).unwrap()));
+        assert_eq!(response.status(), StatusCode::CREATED);
+        json(&response)["client_id"].as_str().unwrap().to_owned()
+    }
+
+    fn token(&self, addr: &str, pairs: &[(&str, &str)]) -> Response {
+        let body = platform::web::encode_pairs(pairs.iter().copied()).into_bytes();
+        let request =
+            http::Request::post(format!("{BASE}/token")).header("content-type", "application/x-www-form-urlencoded");
+        self.oauth(from(addr, request.body(body).unwrap()))
+    }
+
+    /// Every sweep, as its trigger runs it (the oauth and rate-limit sweeps ride on successful
+    /// `/register` and `/token`, the sign-in sweep on a finished `/callback`, the mailbox sweep
+    /// on an opened `/sse`).
+    fn sweep(&self) {
+        oauth_core::sweep::sweep_if_due(&self.store, &self.clock).unwrap();
+        platform::rate_limit::sweep_if_due(&self.store, &self.clock).unwrap();
+        sign_in_flow::sweep::sweep_if_due(&self.store, &self.clock).unwrap();
+        mcp_server::sse::mailbox::sweep_if_due(&self.store, &self.clock).unwrap();
+    }
+}
+
+fn from(addr: &str, mut request: Request) -> Request {
+    let addr: SocketAddr = format!("{addr}:40000").parse().unwrap();
+    request.extensions_mut().insert(ClientAddr(addr));
+    request
+}
+
+fn json(response: &Response) -> Value {
+    serde_json::from_slice(response.body()).unwrap_or(Value::Null)
+}
+
+fn location(response: &Response) -> String {
+    assert_eq!(response.status(), StatusCode::FOUND, "{}", String::from_utf8_lossy(response.body()));
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+fn query_of(url: &str) -> HashMap<String, String> {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    platform::web::decode_pairs(query.as_bytes()).into_iter().collect()
+}
+
+/// One browser's walk through the sign-in, as far as the test lets it go.
+struct Browser<'a> {
+    deployment: &'a Deployment,
+    addr: String,
+    cookies: HashMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(deployment: &'a Deployment, addr: &str) -> Self {
+        Self { deployment, addr: addr.to_owned(), cookies: HashMap::new() }
+    }
+
+    fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Response {
+        let mut builder = http::Request::builder().method(method).uri(format!("{BASE}{path}"));
+        if !self.cookies.is_empty() {
+            let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            builder = builder.header("cookie", cookie.join("; "));
+        }
+        let body = match form {
+            Some(pairs) => {
+                builder = builder.header("content-type", "application/x-www-form-urlencoded");
+                platform::web::encode_pairs(pairs.iter().copied()).into_bytes()
+            }
+            None => Vec::new(),
+        };
+        let response = self.deployment.sign_in(from(&self.addr, builder.body(body).unwrap()));
+        for value in response.headers().get_all("set-cookie") {
+            let pair = value.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.insert(name.to_owned(), value.to_owned());
+        }
+        response
+    }
+
+    /// GET /authorize: the consent page (or, once approved, the redirect to Clerk).
+    fn authorize(&mut self, client_id: &str) -> Response {
+        let challenge = platform::secret::sha256_base64url(VERIFIER.as_bytes());
+        let query = platform::web::encode_pairs([
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", REDIRECT),
+            ("state", "client-state"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ]);
+        self.send("GET", &format!("/authorize?{query}"), None)
+    }
+
+    /// Approves the consent page: the redirect to Clerk's authorization URL.
+    fn approve(&mut self, client_id: &str) -> String {
+        let page = self.authorize(client_id);
+        if page.status() == StatusCode::FOUND {
+            return location(&page); // remembered
+        }
+        let html = String::from_utf8_lossy(page.body()).into_owned();
+        let hidden = |name: &str| {
+            let marker = format!(r#"name="{name}" value=""#);
+            let start = html.find(&marker).unwrap() + marker.len();
+            html[start..].split('"').next().unwrap().to_owned()
+        };
+        let (handle, csrf) = (hidden("handle"), hidden("csrf_token"));
+        let form = [("handle", handle.as_str()), ("csrf_token", csrf.as_str()), ("decision", "approve")];
+        location(&self.send("POST", "/authorize", Some(&form)))
+    }
+
+    /// Clerk signs the user in and sends the browser back: our code for the client.
+    fn come_back(&mut self, clerk_url: &str) -> String {
+        let query = query_of(clerk_url);
+        self.deployment.clerk.id_claims.lock().unwrap()["nonce"] = serde_json::json!(query["nonce"]);
+        let back = platform::web::encode_pairs([("state", query["state"].as_str()), ("code", "clerk-code")]);
+        query_of(&location(&self.send("GET", &format!("/callback?{back}"), None)))["code"].clone()
+    }
+}
+
+fn redeem(deployment: &Deployment, addr: &str, client_id: &str, code: &str) -> Value {
+    let pairs = [
+        ("grant_type", "authorization_code"),
+        ("client_id", client_id),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let response = deployment.token(addr, &pairs);
+    assert_eq!(response.status(), StatusCode::OK, "{}", String::from_utf8_lossy(response.body()));
+    json(&response)
+}
+
+/// Opens an SSE stream (whose instance then dies) and queues `messages` answers on it.
+fn abandoned_stream(deployment: &Deployment, access_token: &str, messages: usize) {
+    let bearer = format!("Bearer {access_token}");
+    let open = http::Request::get(format!("{BASE}/sse"))
+        .header("authorization", &bearer)
+        .header("accept", "text/event-stream")
+        .body(Vec::new())
+        .unwrap();
+    let opened = mcp_server::sse::open_stream(&open, &deployment.services()).unwrap_or_else(|refused| {
+        panic!("the stream does not open: {} {}", refused.status(), String::from_utf8_lossy(refused.body()))
+    });
+    let endpoint = opened.first_event.lines().find_map(|l| l.strip_prefix("data: ")).unwrap().to_owned();
+    for n in 0..messages {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{n},"method":"tools/call","params":{{"name":"add","arguments":{{"a":1,"b":2}}}}}}"#
+        );
+        let post = http::Request::post(format!("{BASE}{endpoint}"))
+            .header("authorization", &bearer)
+            .header("content-type", "application/json")
+            .body(body.into_bytes())
+            .unwrap();
+        assert_eq!(
+            block_on(mcp_server::sse::handle_message(&post, &deployment.services())).status(),
+            StatusCode::ACCEPTED
+        );
+    }
+}
+
+/// Every key is live: a record not yet expired, a helper of a record that exists, an expiring
+/// counter whose time is not up, or the current turn of a sweep.
+fn assert_only_live(store: &MemoryStore, now: u64) {
+    let turns = [("oauth:sweep:", HOUR), ("signin:sweep:", HOUR), ("mcp:sweep:", HOUR), ("ratelimit:sweep:", 600)];
+    for key in store.keys() {
+        if let Some(expires_at) = counter_expiry(&key) {
+            assert!(expires_at > now, "an expired counter is left: {key}");
+        } else if let Some(owner) = helper_owner(&key) {
+            assert!(store.exists(owner).unwrap(), "a helper without its record is left: {key}");
+        } else if let Some((prefix, interval)) = turns.iter().find(|(prefix, _)| key.starts_with(prefix)) {
+            assert_eq!(key, format!("{prefix}{}", now / interval), "a past sweep turn is left");
+        } else {
+            let record: Value = serde_json::from_slice(&store.get(&key).unwrap().unwrap()).unwrap();
+            let expires_at = record["expires_at"].as_u64().unwrap_or_else(|| panic!("no expiry: {key}"));
+            assert!(expires_at > now, "an expired record is left: {key}");
+        }
+    }
+}
+
+fn count(store: &MemoryStore, prefix: &str) -> usize {
+    store.keys().iter().filter(|k| k.starts_with(prefix)).count()
+}
+
+#[test]
+fn after_every_lifetime_has_passed_the_sweeps_leave_only_live_records() {
+    let start = 1_800_000_000 - 1_800_000_000 % HOUR + 60;
+    let d = Deployment::new(start);
+    let address = |n: usize| format!("198.51.100.{}", n % 250 + 1);
+
+    // Abandoned and finished work, from 60 addresses.
+    let clients: Vec<String> = (0..60).map(|n| d.register(&address(n))).collect();
+    for (n, client) in clients.iter().enumerate() {
+        let mut browser = Browser::new(&d, &address(n));
+        match n % 4 {
+            0 => assert_eq!(browser.authorize(client).status(), StatusCode::OK, "a consent page never submitted"),
+            1 => drop(browser.approve(client)), // off to Clerk, never back
+            2 => {
+                let clerk_url = browser.approve(client);
+                browser.come_back(&clerk_url); // a code never redeemed
+            }
+            _ => {
+                let clerk_url = browser.approve(client);
+                let code = browser.come_back(&clerk_url);
+                let tokens = redeem(&d, &address(n), client, &code);
+                let access = tokens["access_token"].as_str().unwrap();
+                abandoned_stream(&d, access, 3);
+                if n % 8 == 3 {
+                    let refresh = tokens["refresh_token"].as_str().unwrap();
+                    d.oauth(from(&address(n), revoke_request(client, refresh)));
+                }
+            }
+        }
+        let refused =
+            d.token(&address(n), &[("grant_type", "refresh_token"), ("client_id", client), ("refresh_token", "dead")]);
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "a failure counter");
+    }
+    let before = d.store.keys().len();
+    for namespace in [
+        "oauth:code:",
+        "oauth:grant:",
+        "oauth:access:",
+        "oauth:refresh:",
+        "oauth:revoked:",
+        "signin:consent:",
+        "signin:upstream:",
+        "mcp:sse:session:",
+        "mcp:sse:msg:",
+        "mcp:sse:streams:",
+        "ratelimit:",
+    ] {
+        assert!(count(&d.store, namespace) > 0, "the test left nothing under {namespace}");
+    }
+
+    // A month later, one client is still in use: it signs in again and uses its tokens.
+    d.clock.advance(31 * DAY);
+    let live_client = &clients[3];
+    let mut browser = Browser::new(&d, "192.0.2.7");
+    let clerk_url = browser.approve(live_client);
+    let code = browser.come_back(&clerk_url);
+    let live = redeem(&d, "192.0.2.7", live_client, &code);
+
+    // The next hour: the sweeps take their turns.
+    let now = d.clock.now_unix();
+    d.clock.advance(HOUR - now % HOUR + 1);
+    d.sweep();
+    let now = d.clock.now_unix();
+    assert_only_live(&d.store, now);
+
+    let after = d.store.keys();
+    assert!(after.len() < before / 4, "{} keys before, {} after: {after:?}", before, after.len());
+    for gone in [
+        "oauth:code:",
+        "signin:consent:",
+        "signin:upstream:",
+        "oauth:revoked:",
+        "mcp:sse:",
+        "ratelimit:register:",
+        "ratelimit:sign_in:",
+        "ratelimit:token_failures:",
+        "ratelimit:tool_calls:",
+    ] {
+        assert_eq!(count(&d.store, gone), 0, "{gone} is left: {after:?}");
+    }
+    assert_eq!(count(&d.store, "oauth:client:"), 60, "clients live 90 days after their last use");
+    assert_eq!(count(&d.store, "oauth:grant:"), 1, "the live grant");
+    let live_access = oauth_core::keys::access_token(live["access_token"].as_str().unwrap());
+    let live_refresh = oauth_core::keys::refresh_token(live["refresh_token"].as_str().unwrap());
+    assert!(d.store.exists(&live_access).unwrap() && d.store.exists(&live_refresh).unwrap());
+    assert_eq!(count(&d.store, "oauth:access:"), 1);
+    assert_eq!(count(&d.store, "oauth:refresh:"), 1);
+}
+
+fn revoke_request(client_id: &str, token: &str) -> Request {
+    let body = platform::web::encode_pairs([("token", token), ("client_id", client_id)]).into_bytes();
+    http::Request::post(format!("{BASE}/revoke"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .unwrap()
+}
