@@ -65,9 +65,6 @@ pub enum Event {
     RateLimited,
     /// An MCP tool ran (`tool`, `outcome`, `duration_ms`).
     ToolCalled,
-    /// Something failed on our side; `detail` says what, for the operator (the caller gets a
-    /// generic answer).
-    ServerError,
 }
 
 impl Event {
@@ -87,7 +84,6 @@ impl Event {
             Event::CodeReused => "token.code_reused",
             Event::RateLimited => "rate_limited",
             Event::ToolCalled => "tool.called",
-            Event::ServerError => "server.error",
         }
     }
 
@@ -95,11 +91,9 @@ impl Event {
     fn usual_outcome(self) -> Outcome {
         match self {
             Event::ConsentDenied => Outcome::Denied,
-            Event::SignInFailed
-            | Event::TokenFailed
-            | Event::RefreshTokenReused
-            | Event::CodeReused
-            | Event::ServerError => Outcome::Failure,
+            Event::SignInFailed | Event::TokenFailed | Event::RefreshTokenReused | Event::CodeReused => {
+                Outcome::Failure
+            }
             Event::RateLimited => Outcome::Limited,
             _ => Outcome::Success,
         }
