@@ -40,7 +40,7 @@ async fn stream(opened: OpenedStream, store: &SpinStore, out: ResponseOutparam) 
         let _ = mcp_server::sse::mailbox::sweep_if_due(store, &SystemClock);
         pump(&mut stream, store, &mut body, started).await;
     }
-    stream.close(store);
+    stream.close(store, &SystemClock);
 }
 
 /// Polls and writes until the stream is finished or a write fails (the client left).

@@ -76,7 +76,7 @@ fn stream_requires_a_token() {
 
 #[test]
 fn stream_ends_after_its_lifetime_and_cleans_up() {
-    let app = TestApp::builder().variable("sse_max_seconds", "1").start();
+    let app = TestApp::builder().variable("sse_max_seconds", "1").variable("sse_max_streams_per_user", "1").start();
     let token = token_for(&app, "user@example.com");
     let mut stream = SseStream::open(&app, &token);
     let endpoint = stream.endpoint();
@@ -85,6 +85,10 @@ fn stream_ends_after_its_lifetime_and_cleans_up() {
     while stream.next_event().is_some() {}
     assert!(started.elapsed() < Duration::from_secs(5), "the stream ended on time");
     std::thread::sleep(Duration::from_millis(200));
-    assert!(app.kv_keys("mcp:sse:").is_empty(), "left behind: {:?}", app.kv_keys("mcp:sse:"));
+    // Only the stream-cap counters stay (expiring with their 30-second windows), this stream no
+    // longer counted in them: the user's one slot is free at once.
+    let left = app.kv_keys("mcp:sse:");
+    assert!(left.iter().all(|key| key.starts_with("mcp:sse:streams:")), "left behind: {left:?}");
     assert_eq!(sse_post(&app, &token, &endpoint, ADD).status, 404);
+    assert_eq!(SseStream::open(&app, &token).status, 200, "the closed stream's slot is free");
 }

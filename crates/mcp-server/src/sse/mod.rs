@@ -161,10 +161,11 @@ impl SseStream {
         poll
     }
 
-    /// Ends the session and deletes its mailbox.
-    pub fn close(self, store: &dyn KeyValueStore) {
+    /// Ends the session, deletes its mailbox and frees its place in the stream caps.
+    pub fn close(self, store: &dyn KeyValueStore, clock: &dyn Clock) {
         // Best effort: an undeletable session still expires and is swept.
         let _ = mailbox::close(store, &self.session_id, &self.cursor);
+        self.presence.leave(store, clock);
     }
 }
 

@@ -7,7 +7,8 @@
 //! opens, and increments each following window while it is still open (from its polls, one
 //! window ahead). So every stream alive at some moment of a window is in that window's count,
 //! and a stream that ended (closed, or its instance died) stops counting when the window after
-//! its last one ends: its slot frees within one to two windows, whatever happened to it.
+//! its last one ends: its slot frees within one to two windows, whatever happened to it. A
+//! stream that closes cleanly takes itself out of the current and next windows' counts at once.
 //!
 //! A new stream increments the current window's counters (the user's, then everyone's) and is
 //! refused, taking its increments back, when that goes past a cap: the increment is atomic, so
@@ -127,6 +128,19 @@ impl Presence {
         }
         self.counted_through = next;
     }
+
+    /// Takes a stream that ends cleanly out of the counts of the current window and of those
+    /// ahead it counted itself in, so its slot is free at once (a stream whose instance died
+    /// frees it when those windows end). Best effort, like [`renew`](Self::renew); counters left
+    /// at 0 expire with their window.
+    pub fn leave(self, store: &dyn KeyValueStore, clock: &dyn Clock) {
+        let current = window_of(clock.now_unix());
+        for scope in &self.scopes {
+            for window in current..=self.counted_through {
+                let _ = store.increment(&key(scope, window), -1);
+            }
+        }
+    }
 }
 
 fn delete_ended(store: &dyn KeyValueStore, scope: &str, window: u64) -> Result<(), StoreError> {
@@ -188,6 +202,22 @@ mod tests {
             assert!(enter(&store, &clock, "alice", &settings).is_err(), "alice's stream still holds her slot");
         }
         assert!(enter(&store, &clock, "bob", &settings).is_ok(), "bob's dead stream was released");
+    }
+
+    #[test]
+    fn a_stream_that_closes_frees_its_slot_at_once_in_this_window_and_the_next() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(START));
+        let settings = caps(1, 100);
+        let mut alice = enter(&store, &clock, "alice", &settings).unwrap();
+        let mut bob = enter(&store, &clock, "bob", &settings).unwrap();
+        clock.advance(WINDOW_SECS);
+        alice.renew(&store, &clock);
+        bob.renew(&store, &clock); // both counted in this window and the next
+        alice.leave(&store, &clock);
+        bob.leave(&store, &clock);
+        assert!(enter(&store, &clock, "alice", &settings).is_ok(), "alice's slot is free in this window");
+        clock.advance(WINDOW_SECS);
+        assert!(enter(&store, &clock, "bob", &settings).is_ok(), "bob's slot is free in the next window");
     }
 
     #[test]

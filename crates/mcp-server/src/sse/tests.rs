@@ -160,7 +160,7 @@ fn stream_finishes_at_max_duration_and_close_cleans_up() {
     let path = message_path(&opened);
     world.post("alice-token", &path, PING);
     assert!(opened.stream.poll(&world.store, &world.clock, Duration::from_secs(300)).finished);
-    opened.stream.close(&world.store);
+    opened.stream.close(&world.store, &world.clock);
     // Only the stream-counting windows stay, until they end (see `presence`).
     assert!(world.store.inner.keys().iter().all(|k| !keys::is_mailbox_key(k)), "{:?}", world.store.inner.keys());
     assert_eq!(world.post("alice-token", &path, PING).status(), StatusCode::NOT_FOUND);
