@@ -14,6 +14,7 @@ use mcp_support::*;
 use serde_json::{Value, json};
 use spin_local::testing::redis_server;
 
+#[allow(clippy::expect_used, reason = "test helper: a missing or malformed Retry-After fails the test")]
 fn retry_after(response: &Response) -> u64 {
     response.header("retry-after").expect("Retry-After").parse().expect("whole seconds")
 }
@@ -21,6 +22,7 @@ fn retry_after(response: &Response) -> u64 {
 /// Waits, if need be, until at least 20 seconds of the current `window_secs` clock window are
 /// left, so that the counting a test does falls in one window (the windows are aligned on the
 /// clock) and a boundary passing mid-test cannot reset a count the test relies on.
+#[allow(clippy::expect_used, reason = "test helper: a clock before 1970 fails the test")]
 fn within_one_window(window_secs: u64) {
     let into = std::time::SystemTime::UNIX_EPOCH.elapsed().expect("clock").as_secs() % window_secs;
     if window_secs - into < 20 {
