@@ -114,6 +114,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Keeps the `default` key-value store in memory (Spin's `type = "spin"` without a `path`):
+    /// gone when the app stops, and not shared with peers.
+    pub fn memory_store(mut self) -> Self {
+        self.settings.runtime_config = Some("[key_value_store.default]\ntype = \"spin\"\n".to_owned());
+        self
+    }
+
     /// How a Redis store ([`TestAppBuilder::redis`]) does compare-and-swap:
     /// [`RedisMode::Spin41`] (the default, what real Spin does) or [`RedisMode::Correct`].
     pub fn redis_mode(mut self, mode: RedisMode) -> Self {
