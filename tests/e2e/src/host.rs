@@ -1,6 +1,11 @@
 //! Where the runtime runs: in this process (the default: fast, and its state is easy to
 //! inspect) or as a `spin-local up` child process, the way users run it (for measuring the
 //! runtime alone: its start-up and its memory).
+//!
+//! With `E2E_SPIN_BINARY=/path/to/spin` every app runs as a child process of that binary
+//! instead: the real Spin CLI, started with the same `spin up` flags. That is how the suite is
+//! run by hand against real Spin (CI has no Spin). Tests of spin-local's own behaviour then test
+//! Spin's.
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -45,9 +50,13 @@ impl Host {
         Ok((Host::InProcess { server: Some(server), runtime }, url))
     }
 
-    /// Runs `spin-local up` with the same settings as flags; returns once the app answers.
+    /// Runs `spin-local up` (or the real Spin of `E2E_SPIN_BINARY`) with the same settings as
+    /// flags; returns once the app answers.
     pub fn process(launch: Launch<'_>) -> anyhow::Result<(Host, String)> {
-        let binary = crate::build::spin_local_binary()?;
+        let binary = match real_spin() {
+            Some(spin) => spin,
+            None => crate::build::spin_local_binary()?,
+        };
         let mut args: Vec<OsString> = vec!["--from".into(), launch.manifest.into(), "--state-dir".into()];
         args.push(launch.state_dir.into());
         for (name, value) in launch.variables {
@@ -76,6 +85,11 @@ impl Host {
             Host::InProcess { .. } => spin_local::process::peak_rss_kib(std::process::id()),
         }
     }
+}
+
+/// The real Spin CLI to run every app with (`E2E_SPIN_BINARY`), if set.
+pub(crate) fn real_spin() -> Option<PathBuf> {
+    std::env::var_os("E2E_SPIN_BINARY").filter(|path| !path.is_empty()).map(PathBuf::from)
 }
 
 impl Drop for Host {

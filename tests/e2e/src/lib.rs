@@ -204,7 +204,11 @@ impl TestApp {
             cache_dir: settings.cache_dir.as_deref(),
         };
         let (host, base_url) =
-            if settings.separate_process { host::Host::process(launch)? } else { host::Host::in_process(launch)? };
+            if settings.separate_process || host::real_spin().is_some() {
+                host::Host::process(launch)?
+            } else {
+                host::Host::in_process(launch)?
+            };
         Ok(TestApp { base_url, clerk, state_dir, host, variables, settings, cookie_key })
     }
 

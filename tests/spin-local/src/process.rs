@@ -46,11 +46,11 @@ impl ServerProcess {
                 return Ok((server, started.elapsed()));
             }
             if let Some(status) = server.child.try_wait()? {
-                bail!("spin-local exited early: {status}");
+                bail!("{} exited early: {status}", binary.display());
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        bail!("spin-local did not answer {ready_path} within {START_LIMIT:?}")
+        bail!("{} did not answer {ready_path} within {START_LIMIT:?}", binary.display())
     }
 
     /// `http://127.0.0.1:<port>`.
