@@ -3,8 +3,9 @@
 //! The OAuth, Clerk and MCP libraries never call `spin-sdk` directly: they talk to storage, the
 //! clock, outbound HTTP and configuration through the small traits here. `spin-platform`
 //! implements them once for all three components; tests use the in-memory implementations
-//! ([`MemoryStore`], [`ManualClock`], [`StaticVariables`]).
+//! ([`MemoryStore`], [`ManualClock`], [`StaticVariables`], [`MemoryAudit`]).
 
+pub mod audit;
 pub mod clock;
 pub mod housekeeping;
 pub mod kv;
@@ -15,6 +16,7 @@ pub mod sleep;
 pub mod variables;
 pub mod web;
 
+pub use audit::{AuditEvent, AuditLog, Event, MemoryAudit, Outcome};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use kv::{KeyValueStore, MemoryStore, StoreError};
 pub use outbound::{HttpClient, OutboundError};

@@ -1,6 +1,7 @@
 //! `platform`'s ports implemented with `spin-sdk`, shared by the three components so none of
 //! them writes Spin glue itself.
 //!
+//! - [`StdoutAudit`]: the audit trail, one JSON line per event on stdout.
 //! - [`SpinStore`]: the `default` key-value store; plain operations through
 //!   `fermyon:spin/key-value`, atomic `increment` through `wasi:keyvalue/atomics` (Spin >= 3.1).
 //!   Both interfaces see the same store. No compare-and-swap (Spin 4.1's Redis store misreports it).
@@ -11,12 +12,14 @@
 //!   and writes its response.
 //! - [`export_http_handler!`]: makes a function the component's `wasi:http` entry point.
 
+mod audit;
 mod inbound;
 mod kv;
 mod outbound;
 mod sleep;
 mod variables;
 
+pub use audit::StdoutAudit;
 pub use inbound::{BodyError, fields, read_request, serve, write_response};
 pub use kv::SpinStore;
 pub use outbound::SpinHttpClient;
