@@ -6,6 +6,7 @@
 //! ([`MemoryStore`], [`ManualClock`], [`StaticVariables`]).
 
 pub mod clock;
+pub mod diagnostic;
 pub mod housekeeping;
 pub mod kv;
 pub mod outbound;

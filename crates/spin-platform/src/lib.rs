@@ -7,18 +7,21 @@
 //! - [`SpinSleep`] / [`sleep`]: waiting on a monotonic-clock pollable.
 //! - [`SpinVariables`]: component variables (`spin.toml` `[component.*.variables]`).
 //! - [`SpinHttpClient`]: outbound `wasi:http` with connect/first-byte/between-bytes timeouts.
+//! - [`log_diagnostic`]: writes a response's `platform::diagnostic` to the component's log.
 //! - [`serve`]: reads an incoming request with a body limit, runs a handler over `http` types
 //!   and writes its response.
 //! - [`export_http_handler!`]: makes a function the component's `wasi:http` entry point.
 
 mod inbound;
 mod kv;
+mod log;
 mod outbound;
 mod sleep;
 mod variables;
 
 pub use inbound::{BodyError, fields, read_request, serve, write_response};
 pub use kv::SpinStore;
+pub use log::log_diagnostic;
 pub use outbound::SpinHttpClient;
 pub use sleep::{SpinSleep, sleep};
 pub use variables::SpinVariables;
