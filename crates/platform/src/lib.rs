@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod diagnostic;
 pub mod housekeeping;
 pub mod kv;
 pub mod outbound;

@@ -8,6 +8,7 @@
 //! - [`SpinSleep`] / [`sleep`]: waiting on a monotonic-clock pollable.
 //! - [`SpinVariables`]: component variables (`spin.toml` `[component.*.variables]`).
 //! - [`SpinHttpClient`]: outbound `wasi:http` with connect/first-byte/between-bytes timeouts.
+//! - [`log_diagnostic`]: writes a response's `platform::diagnostic` to the component's log.
 //! - [`serve`]: reads an incoming request with a body limit, runs a handler over `http` types
 //!   and writes its response.
 //! - [`export_http_handler!`]: makes a function the component's `wasi:http` entry point.
@@ -15,6 +16,7 @@
 mod audit;
 mod inbound;
 mod kv;
+mod log;
 mod outbound;
 mod sleep;
 mod variables;
@@ -22,6 +24,7 @@ mod variables;
 pub use audit::StdoutAudit;
 pub use inbound::{BodyError, fields, read_request, serve, write_response};
 pub use kv::SpinStore;
+pub use log::log_diagnostic;
 pub use outbound::SpinHttpClient;
 pub use sleep::{SpinSleep, sleep};
 pub use variables::SpinVariables;
