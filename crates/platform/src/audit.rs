@@ -421,7 +421,8 @@ mod tests {
     fn memory_audit_keeps_events_in_order_and_filters_by_kind() {
         let audit = MemoryAudit::new();
         audit.record(AuditEvent::new(Event::ClientRegistered).client_id("a"));
-        (&audit).record(AuditEvent::new(Event::TokenIssued).client_id("a"));
+        let by_reference: &dyn AuditLog = &&audit;
+        by_reference.record(AuditEvent::new(Event::TokenIssued).client_id("a"));
         assert_eq!(audit.events().len(), 2);
         assert_eq!(
             audit.of(Event::TokenIssued),
