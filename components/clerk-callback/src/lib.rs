@@ -1,6 +1,7 @@
 //! clerk-callback: the browser-facing routes `/authorize` (consent) and `/callback` (Clerk's
 //! redirect back). All logic is in `sign_in_flow`; this component only wires Spin's store,
-//! clock, variables and outbound HTTP into it.
+//! clock, variables and outbound HTTP (Clerk, client metadata documents) into it, and writes the
+//! diagnostics it returns to the log.
 
 use http::StatusCode;
 use platform::SystemClock;
@@ -23,5 +24,7 @@ async fn respond(request: Request) -> Response {
         }
     };
     let env = Env { store, clock: SystemClock, http: SpinHttpClient, vars: SpinVariables };
-    sign_in_flow::handle(&env, &request).await
+    let response = sign_in_flow::handle(&env, &request).await;
+    spin_platform::log_diagnostic("clerk-callback", &response);
+    response
 }

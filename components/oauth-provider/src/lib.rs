@@ -1,14 +1,16 @@
 //! oauth-provider: the authorization server's metadata documents, `/register`, `/token` and
 //! `/revoke` (routes in `spin.toml`). All logic is in `oauth_core::endpoints`; this component
-//! only wires Spin's store, clock, variables and outbound HTTP into it.
+//! only wires Spin's store, clock, variables and outbound HTTP (Clerk's Backend API at refresh,
+//! client metadata documents) into it, and writes the diagnostics it returns to the log.
 
 mod directory;
 
+use oauth_core::CimdSettings;
 use oauth_core::endpoints::{MAX_BODY_BYTES, OAuthError, Provider};
 use oauth_core::tokens::Rotation;
 use platform::web::{self, Request, Response};
 use platform::{SystemClock, Variables};
-use spin_platform::{SpinSleep, SpinStore, SpinVariables};
+use spin_platform::{SpinHttpClient, SpinSleep, SpinStore, SpinVariables};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 use directory::ClerkDirectory;
@@ -34,6 +36,10 @@ async fn respond(request: Request) -> Response {
             return OAuthError::server_error(error.to_string()).into_response();
         }
     };
+    let cimd = match CimdSettings::new(variables.get(CimdSettings::VARIABLE).ok().flatten().as_deref(), &base_url) {
+        Ok(settings) => settings,
+        Err(error) => return OAuthError::server_error(error.to_string()).into_response(),
+    };
     let directory = ClerkDirectory::from_variables(&variables);
     let provider = Provider {
         store: &store,
@@ -42,6 +48,10 @@ async fn respond(request: Request) -> Response {
         base_url,
         refresh_grace_secs,
         sleep: &SpinSleep,
+        http: &SpinHttpClient,
+        cimd,
     };
-    provider.handle(&request).await
+    let response = provider.handle(&request).await;
+    spin_platform::log_diagnostic("oauth-provider", &response);
+    response
 }

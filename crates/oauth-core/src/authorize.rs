@@ -9,14 +9,15 @@
 use platform::record::{self, RecordError};
 use platform::secret::{RandomError, random_token};
 use platform::web::single_value;
-use platform::{Clock, KeyValueStore};
+use platform::{Clock, HttpClient, KeyValueStore};
 
+use crate::cimd::{self, ClientResolver, DocumentRefused, ResolveError};
 use crate::clients::lookup_client;
 use crate::grants;
 use crate::keys;
 use crate::lifetimes::AUTHORIZATION_CODE_TTL;
 use crate::props::UserProps;
-use crate::records::{CodeRecord, RECORD_VERSION};
+use crate::records::{ClientRecord, CodeRecord, RECORD_VERSION};
 use crate::rules::{pkce, redirect_uri, resource, scope};
 use crate::validated::{ErrorRedirect, ValidatedAuthorization, with_query};
 
@@ -29,6 +30,10 @@ pub enum AuthorizeError {
     /// The client is unknown or expired. Must not redirect: show a 400 page.
     #[error("unknown client")]
     UnknownClient,
+    /// The `client_id` is a URL whose metadata document cannot be used. Must not redirect: show
+    /// a 400 page, and log why.
+    #[error(transparent)]
+    Document(DocumentRefused),
     /// `redirect_uri` is missing (and the client registered several), repeated, or not
     /// registered. Must not redirect: show a 400 page.
     #[error("invalid redirect_uri: {0}")]
@@ -48,12 +53,13 @@ impl AuthorizeError {
     }
 }
 
-/// Validates an authorization request (the query of `GET /authorize`).
+/// Validates an authorization request (the query of `GET /authorize`), resolving its client
+/// with `clients` (a registered client, or a metadata document fetched now unless cached; a
+/// fetched document is cached only when the request is valid).
 ///
 /// `base_url` is our public origin (issuer); the resource is `<base>/mcp`.
-pub fn validate_authorization_request(
-    store: &dyn KeyValueStore,
-    clock: &dyn Clock,
+pub async fn validate_authorization_request<H: HttpClient>(
+    clients: &ClientResolver<'_, H>,
     base_url: &str,
     query: &[(String, String)],
 ) -> Result<ValidatedAuthorization, AuthorizeError> {
@@ -62,7 +68,23 @@ pub fn validate_authorization_request(
         .flatten()
         .filter(|c| !c.is_empty())
         .ok_or(AuthorizeError::MissingClientId)?;
-    let client = lookup_client(store, clock, client_id)?.ok_or(AuthorizeError::UnknownClient)?;
+    let resolved = match clients.resolve(client_id).await {
+        Ok(Some(resolved)) => resolved,
+        Ok(None) => return Err(AuthorizeError::UnknownClient),
+        Err(ResolveError::Document(refused)) => return Err(AuthorizeError::Document(refused)),
+        Err(ResolveError::Store(error)) => return Err(AuthorizeError::Store(error)),
+    };
+    let validated = validate_for_client(&resolved.client, base_url, query)?;
+    resolved.remember(clients.store);
+    Ok(validated)
+}
+
+/// The checks of an authorization request once its client is known.
+fn validate_for_client(
+    client: &ClientRecord,
+    base_url: &str,
+    query: &[(String, String)],
+) -> Result<ValidatedAuthorization, AuthorizeError> {
     let registered = &client.metadata.redirect_uris;
     let requested = single_value(query, "redirect_uri")
         .map_err(|_| AuthorizeError::InvalidRedirectUri("redirect_uri is repeated".into()))?;
@@ -155,7 +177,10 @@ pub fn complete_authorization(
     validated: &ValidatedAuthorization,
     props: UserProps,
 ) -> Result<String, CompleteError> {
-    if lookup_client(store, clock, &validated.client_id)?.is_none() {
+    // A registered client may have expired during the sign-in. A document client has no
+    // record to lose: its document was verified at `/authorize` minutes ago, and `/token`
+    // verifies it again before any token is issued.
+    if !cimd::is_url(&validated.client_id) && lookup_client(store, clock, &validated.client_id)?.is_none() {
         return Err(CompleteError::ClientGone);
     }
     let now = clock.now_unix();

@@ -1,4 +1,5 @@
-//! Client registration (RFC 7591), lookup, authentication and idle expiry.
+//! Client registration (RFC 7591), lookup, credential checks and idle expiry. (Clients whose
+//! `client_id` is a URL are described by a document instead: `crate::cimd`.)
 
 use platform::record::{self, RecordError};
 use platform::secret::{RandomError, random_token};
@@ -8,6 +9,7 @@ use serde_json::Value;
 use serde_path_to_error::Segment;
 use subtle::ConstantTimeEq;
 
+use crate::cimd::DocumentRefused;
 use crate::keys;
 use crate::lifetimes::{CLIENT_IDLE_TTL, CLIENT_TOUCH_INTERVAL};
 use crate::records::{AuthMethod, ClientMetadata, ClientRecord, RECORD_VERSION};
@@ -93,18 +95,17 @@ pub enum ClientAuthError {
     /// Unknown client, wrong secret or wrong method: RFC 6749 `invalid_client`.
     #[error("client authentication failed")]
     InvalidClient,
+    /// A `client_id` URL whose document cannot be used: also `invalid_client`, and logged.
+    #[error(transparent)]
+    Document(#[from] DocumentRefused),
     #[error(transparent)]
     Store(#[from] RecordError),
 }
 
-/// Authenticates a client at the token or revocation endpoint. The method used must be the
-/// registered one, and secrets are compared (as hashes) in constant time.
-pub fn authenticate(
-    store: &dyn KeyValueStore,
-    clock: &dyn Clock,
-    presented: &PresentedCredentials,
-) -> Result<ClientRecord, ClientAuthError> {
-    let client = lookup_client(store, clock, &presented.client_id)?.ok_or(ClientAuthError::InvalidClient)?;
+/// Checks the credentials a client presented at the token or revocation endpoint against the
+/// client (as [`crate::cimd::ClientResolver::authenticate`] resolved it). The method used must
+/// be the registered one, and secrets are compared (as hashes) in constant time.
+pub fn verify_credentials(client: &ClientRecord, presented: &PresentedCredentials) -> Result<(), ClientAuthError> {
     if client.metadata.token_endpoint_auth_method != presented.method {
         return Err(ClientAuthError::InvalidClient);
     }
@@ -113,7 +114,7 @@ pub fn authenticate(
         (Some(stored), Some(secret)) => bool::from(keys::secret_hash(secret).as_bytes().ct_eq(stored.as_bytes())),
         _ => false,
     };
-    if secret_ok { Ok(client) } else { Err(ClientAuthError::InvalidClient) }
+    if secret_ok { Ok(()) } else { Err(ClientAuthError::InvalidClient) }
 }
 
 /// Records that the client was used, extending its life; writes at most once a day. A plain
@@ -152,6 +153,12 @@ struct MetadataRequest {
 
 fn parse_metadata(body: &[u8]) -> Result<ClientMetadata, RegistrationError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| invalid("the body is not valid JSON"))?;
+    metadata_from_json(value)
+}
+
+/// Client metadata from a JSON value: the rules registration applies, shared with client
+/// metadata documents (`crate::cimd`).
+pub(crate) fn metadata_from_json(value: Value) -> Result<ClientMetadata, RegistrationError> {
     if !value.is_object() {
         return Err(invalid("client metadata must be a JSON object"));
     }
@@ -407,26 +414,25 @@ mod tests {
         .unwrap();
         let id = reg.client.client_id.clone();
         let secret = reg.client_secret.clone();
+        let client = lookup_client(&store, &clock, &id).unwrap().unwrap();
         let creds = |secret: Option<String>, method| PresentedCredentials {
             client_id: id.clone(),
             client_secret: secret,
             method,
         };
-        assert!(authenticate(&store, &clock, &creds(secret.clone(), AuthMethod::ClientSecretPost)).is_ok());
+        assert!(verify_credentials(&client, &creds(secret.clone(), AuthMethod::ClientSecretPost)).is_ok());
         assert!(matches!(
-            authenticate(&store, &clock, &creds(secret.clone(), AuthMethod::ClientSecretBasic)),
+            verify_credentials(&client, &creds(secret.clone(), AuthMethod::ClientSecretBasic)),
             Err(ClientAuthError::InvalidClient)
         ));
         assert!(matches!(
-            authenticate(&store, &clock, &creds(Some("wrong".into()), AuthMethod::ClientSecretPost)),
+            verify_credentials(&client, &creds(Some("wrong".into()), AuthMethod::ClientSecretPost)),
             Err(ClientAuthError::InvalidClient)
         ));
         assert!(matches!(
-            authenticate(&store, &clock, &creds(None, AuthMethod::ClientSecretPost)),
+            verify_credentials(&client, &creds(None, AuthMethod::ClientSecretPost)),
             Err(ClientAuthError::InvalidClient)
         ));
-        let unknown = PresentedCredentials { client_id: "nope".into(), client_secret: None, method: AuthMethod::None };
-        assert!(matches!(authenticate(&store, &clock, &unknown), Err(ClientAuthError::InvalidClient)));
     }
 
     #[test]
@@ -434,11 +440,11 @@ mod tests {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(1000));
         let reg = register(&store, &clock, PUBLIC).unwrap();
         let creds = PresentedCredentials {
-            client_id: reg.client.client_id,
+            client_id: reg.client.client_id.clone(),
             client_secret: Some("x".into()),
             method: AuthMethod::None,
         };
-        assert!(matches!(authenticate(&store, &clock, &creds), Err(ClientAuthError::InvalidClient)));
+        assert!(matches!(verify_credentials(&reg.client, &creds), Err(ClientAuthError::InvalidClient)));
     }
 
     #[test]

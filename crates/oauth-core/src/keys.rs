@@ -13,6 +13,7 @@ const ACCESS: &str = "oauth:access:";
 const REFRESH: &str = "oauth:refresh:";
 const REVOKED: &str = "oauth:revoked:";
 const ROTATION: &str = "oauth:rotation:";
+const CLIENT_DOCUMENT: &str = "oauth:cimd:";
 
 /// The prefix of the hourly sweep's turn counters ([`crate::sweep`]; `platform::housekeeping`).
 pub const SWEEP_MARKER: &str = "oauth:sweep:";
@@ -27,6 +28,7 @@ pub enum RecordKind {
     RefreshToken,
     RevokedGrant,
     Rotation,
+    ClientDocument,
 }
 
 /// The kind of record under `key`, or `None` for keys that are not oauth-core records.
@@ -39,6 +41,7 @@ pub fn kind_of(key: &str) -> Option<RecordKind> {
         (REFRESH, RecordKind::RefreshToken),
         (REVOKED, RecordKind::RevokedGrant),
         (ROTATION, RecordKind::Rotation),
+        (CLIENT_DOCUMENT, RecordKind::ClientDocument),
     ]
     .into_iter()
     .find_map(|(prefix, kind)| key.starts_with(prefix).then_some(kind))
@@ -76,6 +79,12 @@ pub fn revoked(grant_id: &str) -> Option<String> {
 /// `oauth:rotation:<sha256(refresh token)>`.
 pub fn rotation(refresh_token: &str) -> String {
     format!("{ROTATION}{}", secret_hash(refresh_token))
+}
+
+/// `oauth:cimd:<sha256(client_id URL)>`: a cached client metadata document (URLs are too long
+/// and too free-form for a key).
+pub fn client_document(client_id_url: &str) -> String {
+    format!("{CLIENT_DOCUMENT}{}", hash_hex(client_id_url))
 }
 
 /// `oauth:code:<sha256(code)>`.
@@ -123,6 +132,7 @@ mod tests {
         assert_eq!(kind_of(&grant("abc").unwrap()), Some(RecordKind::Grant));
         assert_eq!(kind_of(&revoked("abc").unwrap()), Some(RecordKind::RevokedGrant));
         assert_eq!(kind_of(&rotation("t")), Some(RecordKind::Rotation));
+        assert_eq!(kind_of(&client_document("https://a.example/c")), Some(RecordKind::ClientDocument));
         assert_eq!(kind_of("oauth:sweep:472222"), None);
         assert_eq!(kind_of("signin:state:x"), None);
     }
@@ -139,6 +149,7 @@ mod tests {
     fn keys_stay_under_250_bytes() {
         assert!(refresh_token(&"x".repeat(10_000)).len() < 250);
         assert!(client(&"a".repeat(64)).unwrap().len() < 250);
+        assert!(client_document(&format!("https://a.example/{}", "x".repeat(10_000))).len() < 250);
     }
 
     #[test]
@@ -151,6 +162,7 @@ mod tests {
             refresh_token("a"),
             revoked("a").unwrap(),
             rotation("a"),
+            client_document("a"),
         ];
         let prefixes: std::collections::HashSet<_> =
             all.iter().map(|k| k.rsplit_once(':').unwrap().0.to_owned()).collect();

@@ -7,11 +7,14 @@
 //!   the error redirects to a trusted client.
 //! - [`tokens`]: code exchange, refresh, revocation, and [`verify_access_token`] for the MCP
 //!   hot path (one key-value read).
-//! - [`clients`]: dynamic client registration, lookup, authentication.
+//! - [`clients`]: dynamic client registration, lookup, credential checks; [`cimd`]: clients
+//!   whose `client_id` is the URL of their metadata document, and [`cimd::ClientResolver`],
+//!   which resolves every `client_id`.
 //! - [`endpoints`]: `/.well-known/*`, `/register`, `/token`, `/revoke` over `http` types.
 //! - [`keys`] names every key; [`records`] defines every record.
 
 pub mod authorize;
+pub mod cimd;
 pub mod clients;
 pub mod directory;
 pub mod endpoints;
@@ -29,6 +32,7 @@ pub mod validated;
 mod tests;
 
 pub use authorize::{AuthorizeError, CompleteError, complete_authorization, validate_authorization_request};
+pub use cimd::{CimdSettings, ClientResolver};
 pub use clients::lookup_client;
 pub use directory::{DirectoryError, StaticDirectory, UserDirectory};
 pub use props::UserProps;

@@ -205,3 +205,18 @@ pub struct RotationRecord {
     pub sealed: String,
 }
 impl_record!(RotationRecord, "refresh-token rotation");
+
+/// `oauth:cimd:<sha256(URL)>`: a client metadata document fetched from its `client_id` URL and
+/// validated, cached until `expires_at` (the document's `Cache-Control: max-age`, clamped; see
+/// [`crate::cimd`]). Written only after a request that used it succeeded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientDocumentRecord {
+    pub v: u32,
+    /// The URL, repeated so a read can check the key's hash stood for it.
+    pub client_id: String,
+    /// The document as registration metadata (public client: `token_endpoint_auth_method` none).
+    pub metadata: ClientMetadata,
+    pub fetched_at: u64,
+    pub expires_at: u64,
+}
+impl_record!(ClientDocumentRecord, "client metadata document");

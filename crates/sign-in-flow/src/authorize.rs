@@ -4,7 +4,7 @@
 
 use clerk_client::{Clerk, ClerkError, UpstreamRequest};
 use http::StatusCode;
-use oauth_core::{AuthorizeError, ValidatedAuthorization, validate_authorization_request};
+use oauth_core::{AuthorizeError, ClientResolver, ValidatedAuthorization, validate_authorization_request};
 use platform::secret::{hash_hex, random_token};
 use platform::web::{self, Request, Response, append_header};
 use platform::{Clock, HttpClient, KeyValueStore, Variables};
@@ -21,7 +21,12 @@ pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
     request: &Request,
 ) -> Response {
     let base = web::base_url(request, config::public_base_url(&env.vars).as_deref());
-    let validated = match validate_authorization_request(&env.store, &env.clock, &base, &web::query_pairs(request)) {
+    let settings = match config::cimd_settings(&env.vars, &base) {
+        Ok(settings) => settings,
+        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured", &e.to_string()),
+    };
+    let clients = ClientResolver { store: &env.store, clock: &env.clock, http: &env.http, settings };
+    let validated = match validate_authorization_request(&clients, &base, &web::query_pairs(request)).await {
         Ok(validated) => validated,
         Err(error) => return refused(error),
     };
@@ -50,6 +55,15 @@ fn refused(error: AuthorizeError) -> Response {
     match error {
         AuthorizeError::Redirect(redirect) => web::redirect(&redirect.location()),
         AuthorizeError::Store(_) => unavailable_page(),
+        AuthorizeError::Document(refused) => {
+            let mut page = error_page(
+                StatusCode::BAD_REQUEST,
+                "This app could not be verified",
+                &sentence(&format!("the app's client ID document could not be used: {}", refused.error)),
+            );
+            platform::diagnostic::attach(&mut page, &refused.to_string());
+            page
+        }
         other => error_page(StatusCode::BAD_REQUEST, "This sign-in link is not valid", &sentence(&other.to_string())),
     }
 }

@@ -41,10 +41,14 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
     let server_host = platform::web::authority_of(&v.issuer).unwrap_or_else(|| v.issuer.clone());
     let body = html! {
         main {
-            h1 { span.client { (client) } " wants to use " span.client { (server_host) } " as you" }
-            p.muted {
-                "Client ID " code { (v.client_id) } ". Its name and links are chosen by whoever registered it: \
-                 only continue if you started this from an app you trust."
+            @if let Some(host) = oauth_core::cimd::verified_host(&v.client_id) {
+                (document_client_intro(v, &host, &server_host))
+            } @else {
+                h1 { span.client { (client) } " wants to use " span.client { (server_host) } " as you" }
+                p.muted {
+                    "Client ID " code { (v.client_id) } ". Its name and links are chosen by whoever registered it: \
+                     only continue if you started this from an app you trust."
+                }
             }
             dl {
                 dt { "It will be able to" }
@@ -70,6 +74,20 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
     };
     let form_action = format!("'self' {} {}", csp_source(view.clerk_origin), csp_source(&v.redirect_uri));
     page(StatusCode::OK, "Authorize access", body, &form_action)
+}
+
+/// A client identified by its metadata document: the host its `client_id` URL was fetched from
+/// over https is what this server verified, so it leads; the name is only the document's claim.
+fn document_client_intro(v: &ValidatedAuthorization, host: &str, server_host: &str) -> Markup {
+    let name = v.client_name.as_deref().filter(|n| !n.trim().is_empty());
+    html! {
+        h1 { span.client { (host) } " wants to use " span.client { (server_host) } " as you" }
+        p.muted {
+            "Verified: this app is identified by " code { (v.client_id) } ", fetched from " strong { (host) } ". "
+            @if let Some(name) = name { "It calls itself “" span.client { (name) } "”, a name " (host) " chose. " }
+            "Only continue if you started this from an app you trust."
+        }
+    }
 }
 
 fn loopback_warning() -> Markup {

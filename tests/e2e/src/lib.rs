@@ -17,8 +17,9 @@
 //! ```
 //!
 //! - [`TestApp`]: start ([`TestApp::start`], or [`TestApp::builder`] for extra Spin variables, a
-//!   Redis store and how it does compare-and-swap, a compilation cache dir, or `spin-local up` in a child process instead of the
-//!   runtime in this process; [`TestApp::start_peer`] for a second instance of the same deployment),
+//!   Redis store and how it does compare-and-swap, more runtime config, a client metadata
+//!   document server ([`TestAppBuilder::document_server`], test only), a compilation cache dir,
+//!   or `spin-local up` in a child process instead of the runtime in this process; [`TestApp::start_peer`] for a second instance of the same deployment),
 //!   [`TestApp::url`], [`TestApp::clerk`] (the [`mock_clerk::MockClerk`]: pick the user, make it
 //!   slow/down/malformed), [`TestApp::kv_snapshot`] (every key and value of the `default` store,
 //!   read from the SQLite file, for "nothing changed" checks).
@@ -80,8 +81,12 @@ pub struct TestApp {
 /// How spin-local runs the app, beyond variables: the same for an app and its peers.
 #[derive(Clone, Default)]
 struct RuntimeSettings {
-    /// The Spin runtime config text (e.g. the Redis `default` store), if any.
+    /// The Spin runtime config text (the Redis `default` store, `[[client_tls]]`,
+    /// `[outbound_networking]`), if any.
     runtime_config: Option<String>,
+    /// TEST ONLY: origins added to the `allowed_outbound_hosts` of the components that fetch
+    /// client metadata documents, in this app's copy of `spin.toml` ([`TestAppBuilder::document_server`]).
+    extra_document_hosts: Vec<String>,
     /// Compare-and-swap on a `type = "redis"` store: like Spin 4.1 (default) or correct.
     redis_mode: RedisMode,
     /// Compiled-component cache; `None` = spin-local's shared default.
@@ -109,16 +114,42 @@ impl TestAppBuilder {
     /// `runtime_config_file`. [`TestApp::kv_snapshot`] only reads SQLite, so it sees nothing then.
     /// The store behaves like Spin 4.1's Redis backend (every compare-and-swap reports a conflict,
     /// after writing) unless [`TestAppBuilder::redis_mode`] says otherwise.
-    pub fn redis(mut self, url: &str) -> Self {
-        self.settings.runtime_config = Some(format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"));
+    pub fn redis(self, url: &str) -> Self {
+        self.runtime_config(&format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"))
+    }
+
+    /// Appends `toml` to the app's Spin runtime config (a `runtime-config.toml` in the state
+    /// dir, passed as `runtime_config_file`, as `spin up --runtime-config-file` takes it).
+    pub fn runtime_config(mut self, toml: &str) -> Self {
+        let config = self.settings.runtime_config.get_or_insert_with(String::new);
+        config.push_str(toml);
+        config.push('\n');
         self
     }
 
     /// Keeps the `default` key-value store in memory (Spin's `type = "spin"` without a `path`):
     /// gone when the app stops, and not shared with peers.
-    pub fn memory_store(mut self) -> Self {
-        self.settings.runtime_config = Some("[key_value_store.default]\ntype = \"spin\"\n".to_owned());
-        self
+    pub fn memory_store(self) -> Self {
+        self.runtime_config("[key_value_store.default]\ntype = \"spin\"\n")
+    }
+
+    /// Serves client metadata documents from `server` (a [`spin_local::testing::HttpsServer`] on
+    /// loopback): the runtime config trusts its test CA for `localhost` in the two components
+    /// that fetch documents (`[[client_tls]] ca_roots_file`, as in Spin), and, **for tests
+    /// only**, this app's copy of `spin.toml` lets those components reach the server's origin
+    /// (`https://localhost:<port>`; the real manifest allows documents on port 443 only).
+    pub fn document_server(mut self, server: &spin_local::testing::HttpsServer) -> Self {
+        self.settings.extra_document_hosts.push(format!("https://localhost:{}", server.port()));
+        self.runtime_config(&format!(
+            "[[client_tls]]\ncomponent_ids = [\"oauth-provider\", \"clerk-callback\"]\nhosts = [\"localhost\"]\nca_roots_file = \"{}\"\n",
+            server.ca_file().display()
+        ))
+    }
+
+    /// `[outbound_networking] block_networks = ["private"]` in the runtime config, as the
+    /// README's production setup has it: outbound connections to non-public addresses fail.
+    pub fn block_private_networks(self) -> Self {
+        self.runtime_config("[outbound_networking]\nblock_networks = [\"private\"]\n")
     }
 
     /// How a Redis store ([`TestAppBuilder::redis`]) does compare-and-swap:
@@ -195,8 +226,12 @@ impl TestApp {
             }
             None => None,
         };
+        let manifest = match settings.extra_document_hosts.as_slice() {
+            [] => manifest_dir.join("spin.toml"),
+            extra => build::manifest_with_document_hosts(&manifest_dir.join("spin.toml"), extra, state_dir.path())?,
+        };
         let launch = host::Launch {
-            manifest: manifest_dir.join("spin.toml"),
+            manifest,
             variables: &variables,
             state_dir: state_dir.path(),
             runtime_config_file,

@@ -3,26 +3,29 @@
 
 use headers::HeaderMapExt;
 use headers::authorization::{Authorization, Basic};
+use platform::HttpClient;
 use platform::web::{self, Request};
-use platform::{Clock, KeyValueStore};
 
 use super::error::OAuthError;
 use super::form::Form;
-use crate::clients::{ClientAuthError, PresentedCredentials, authenticate};
-use crate::records::{AuthMethod, ClientRecord};
+use crate::cimd::{ClientResolver, ResolvedClient};
+use crate::clients::{ClientAuthError, PresentedCredentials};
+use crate::records::AuthMethod;
 
-/// Authenticates the calling client or explains why not.
-pub(super) fn authenticate_client(
-    store: &dyn KeyValueStore,
-    clock: &dyn Clock,
+/// Authenticates the calling client (registered, or described by its metadata document) or
+/// explains why not. A refused document is `invalid_client` like any other failure; its reason
+/// goes to the log only.
+pub(super) async fn authenticate_client<H: HttpClient>(
+    clients: &ClientResolver<'_, H>,
     request: &Request,
     form: &Form,
-) -> Result<ClientRecord, OAuthError> {
+) -> Result<ResolvedClient, OAuthError> {
     let basic = basic_credentials(request)?;
     let used_basic = basic.is_some();
     let presented = presented(basic, form)?;
-    authenticate(store, clock, &presented).map_err(|e| match e {
+    clients.authenticate(&presented).await.map_err(|e| match e {
         ClientAuthError::InvalidClient => OAuthError::invalid_client(used_basic),
+        ClientAuthError::Document(refused) => OAuthError::invalid_client(used_basic).logged(refused.to_string()),
         ClientAuthError::Store(e) => OAuthError::record(&e),
     })
 }

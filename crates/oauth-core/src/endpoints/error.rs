@@ -15,6 +15,8 @@ pub struct OAuthError {
     pub basic_challenge: bool,
     /// `Retry-After` seconds; 503 answers without one get 5.
     pub retry_after: Option<u32>,
+    /// What the operator's log should say about it (`platform::diagnostic`), never sent.
+    pub diagnostic: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -25,7 +27,19 @@ struct Body<'a> {
 
 impl OAuthError {
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, description: description.into(), basic_challenge: false, retry_after: None }
+        Self {
+            status,
+            error,
+            description: description.into(),
+            basic_challenge: false,
+            retry_after: None,
+            diagnostic: None,
+        }
+    }
+
+    /// The same error, with a line for the operator's log.
+    pub fn logged(self, diagnostic: String) -> Self {
+        Self { diagnostic: Some(diagnostic), ..self }
     }
 
     pub fn bad_request(error: &'static str, description: impl Into<String>) -> Self {
@@ -71,6 +85,9 @@ impl OAuthError {
             (Some(seconds), _) => web::append_header(&mut response, "retry-after", &seconds.to_string()),
             (None, StatusCode::SERVICE_UNAVAILABLE) => web::append_header(&mut response, "retry-after", "5"),
             _ => {}
+        }
+        if let Some(line) = &self.diagnostic {
+            platform::diagnostic::attach(&mut response, line);
         }
         response
     }

@@ -18,9 +18,10 @@ fn document(body: &serde_json::Value) -> Response {
     )
 }
 
-/// `GET /.well-known/oauth-authorization-server`.
-pub(super) fn authorization_server(base: &str) -> Response {
-    document(&json!({
+/// `GET /.well-known/oauth-authorization-server`. `client_id_metadata_documents`: whether
+/// clients may use a metadata document URL as `client_id` (`crate::cimd`).
+pub(super) fn authorization_server(base: &str, client_id_metadata_documents: bool) -> Response {
+    let mut metadata = json!({
         "issuer": base,
         "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/token"),
@@ -35,7 +36,11 @@ pub(super) fn authorization_server(base: &str) -> Response {
         "scopes_supported": scope::SUPPORTED,
         "authorization_response_iss_parameter_supported": true,
         "protected_resources": [mcp_resource(base)],
-    }))
+    });
+    if client_id_metadata_documents {
+        metadata["client_id_metadata_document_supported"] = json!(true);
+    }
+    document(&metadata)
 }
 
 /// Which MCP endpoint a protected-resource document describes (RFC 9728 path-suffixed form).

@@ -26,8 +26,9 @@ mod tests;
 
 use http::{Method, StatusCode};
 use platform::web::{self, Cors, Request, Response};
-use platform::{Clock, KeyValueStore, Sleep};
+use platform::{Clock, HttpClient, KeyValueStore, Sleep};
 
+use crate::cimd::{CimdSettings, ClientResolver};
 use crate::directory::UserDirectory;
 use metadata::McpEndpoint;
 
@@ -37,7 +38,7 @@ pub use error::OAuthError;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The authorization server's dependencies for one request.
-pub struct Provider<'a, D> {
+pub struct Provider<'a, D, H> {
     pub store: &'a dyn KeyValueStore,
     pub clock: &'a dyn Clock,
     /// Re-reads users at refresh (Clerk's Backend API in the component).
@@ -48,6 +49,10 @@ pub struct Provider<'a, D> {
     pub refresh_grace_secs: u64,
     /// How a refresh waits for a concurrent rotation of the same token.
     pub sleep: &'a dyn Sleep,
+    /// Fetches client metadata documents (`crate::cimd`).
+    pub http: &'a H,
+    /// Whether client metadata documents are used.
+    pub cimd: CimdSettings,
 }
 
 /// What a path allows.
@@ -102,7 +107,7 @@ impl Route {
     }
 }
 
-impl<D: UserDirectory> Provider<'_, D> {
+impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
     /// Answers one request.
     pub async fn handle(&self, request: &Request) -> Response {
         let Some(route) = Route::of(web::path(request)) else {
@@ -133,11 +138,18 @@ impl<D: UserDirectory> Provider<'_, D> {
                 .into_response();
         }
         match route {
-            Route::AuthorizationServerMetadata => metadata::authorization_server(&self.base_url),
+            Route::AuthorizationServerMetadata => metadata::authorization_server(&self.base_url, self.cimd.enabled),
             Route::ProtectedResourceMetadata(endpoint) => metadata::protected_resource(&self.base_url, endpoint),
             Route::Register => register::handle(self.store, self.clock, request),
             Route::Token => token::handle(self, request).await,
-            Route::Revoke => revoke::handle(self.store, self.clock, request),
+            Route::Revoke => revoke::handle(self, request).await,
         }
+    }
+}
+
+impl<D, H: HttpClient> Provider<'_, D, H> {
+    /// Resolves `client_id`s, registered or documents.
+    fn clients(&self) -> ClientResolver<'_, H> {
+        ClientResolver { store: self.store, clock: self.clock, http: self.http, settings: self.cimd }
     }
 }

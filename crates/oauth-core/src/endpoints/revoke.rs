@@ -1,25 +1,28 @@
 //! `POST /revoke` (RFC 7009).
 
 use http::StatusCode;
+use platform::HttpClient;
 use platform::web::{self, Request, Response};
-use platform::{Clock, KeyValueStore};
 
+use super::Provider;
 use super::client_auth::authenticate_client;
 use super::error::OAuthError;
 use super::form::Form;
 use crate::tokens::{TokenTypeHint, revoke_token};
 
-pub(super) fn handle(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> Response {
-    match revoke(store, clock, request) {
+pub(super) async fn handle<D, H: HttpClient>(provider: &Provider<'_, D, H>, request: &Request) -> Response {
+    match revoke(provider, request).await {
         Ok(()) => web::response(StatusCode::OK, &[("cache-control", "no-store")], Vec::new()),
         Err(error) => error.into_response(),
     }
 }
 
-fn revoke(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> Result<(), OAuthError> {
+async fn revoke<D, H: HttpClient>(provider: &Provider<'_, D, H>, request: &Request) -> Result<(), OAuthError> {
     let form = Form::parse(request)?;
-    let client = authenticate_client(store, clock, request, &form)?;
+    let resolved = authenticate_client(&provider.clients(), request, &form).await?;
     let token = form.require("token")?;
-    revoke_token(store, clock, &client, token, TokenTypeHint::parse(form.get("token_type_hint")))?;
+    let hint = TokenTypeHint::parse(form.get("token_type_hint"));
+    revoke_token(provider.store, provider.clock, &resolved.client, token, hint)?;
+    resolved.remember(provider.store);
     Ok(())
 }

@@ -9,21 +9,34 @@ use serde_json::Value;
 
 use super::{MAX_BODY_BYTES, Provider};
 use crate::authorize::{complete_authorization, validate_authorization_request};
+use crate::cimd::{CimdSettings, ClientResolver};
 use crate::directory::StaticDirectory;
-use crate::tests::{BASE, CHALLENGE, REDIRECT, VERIFIER, code_from, props};
+use crate::tests::documents::FakeDocuments;
+use crate::tests::{BASE, CHALLENGE, REDIRECT, VERIFIER, cimd_on, code_from, props};
 
 struct Env {
     store: MemoryStore,
     clock: ManualClock,
+    documents: FakeDocuments,
+    cimd: CimdSettings,
 }
 
 fn env() -> Env {
-    Env { store: MemoryStore::new(), clock: ManualClock::at(1_700_000_000) }
+    Env {
+        store: MemoryStore::new(),
+        clock: ManualClock::at(1_700_000_000),
+        documents: FakeDocuments::default(),
+        cimd: cimd_on(),
+    }
 }
 
 impl Env {
     fn call(&self, request: Request) -> Response {
-        call_with(&self.store, &self.clock, request)
+        call_with(&self.store, &self.clock, &self.documents, self.cimd, request)
+    }
+
+    fn resolver(&self) -> ClientResolver<'_, FakeDocuments> {
+        ClientResolver { store: &self.store, clock: &self.clock, http: &self.documents, settings: self.cimd }
     }
 
     fn register(&self, body: &str) -> Value {
@@ -49,7 +62,7 @@ impl Env {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let validated = validate_authorization_request(&self.store, &self.clock, BASE, &query).unwrap();
+        let validated = block_on(validate_authorization_request(&self.resolver(), BASE, &query)).unwrap();
         code_from(&complete_authorization(&self.store, &self.clock, &validated, props()).unwrap())
     }
 
@@ -80,7 +93,13 @@ impl Env {
     }
 }
 
-fn call_with(store: &dyn KeyValueStore, clock: &ManualClock, request: Request) -> Response {
+fn call_with(
+    store: &dyn KeyValueStore,
+    clock: &ManualClock,
+    documents: &FakeDocuments,
+    cimd: CimdSettings,
+    request: Request,
+) -> Response {
     let provider = Provider {
         store,
         clock,
@@ -88,6 +107,8 @@ fn call_with(store: &dyn KeyValueStore, clock: &ManualClock, request: Request) -
         base_url: BASE.to_owned(),
         refresh_grace_secs: crate::tokens::Rotation::DEFAULT_GRACE_SECS,
         sleep: &platform::ThreadSleep,
+        http: documents,
+        cimd,
     };
     block_on(provider.handle(&request))
 }
@@ -514,7 +535,7 @@ fn store_failures_are_503_temporarily_unavailable_not_500() {
         form_post("/revoke", &[("token", "x"), ("client_id", "abc")]),
     ];
     for request in requests {
-        let response = call_with(&DownStore, &clock, request);
+        let response = call_with(&DownStore, &clock, &FakeDocuments::default(), cimd_on(), request);
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(json(&response)["error"], "temporarily_unavailable");
     }
@@ -535,4 +556,78 @@ fn a_successful_write_sweeps_expired_records_at_most_hourly() {
     assert!(!e.store.exists(&keys::code(&abandoned)).unwrap(), "the abandoned code is gone");
     let pending = e.store.keys().into_iter().filter(|k| k.starts_with("oauth:grant:")).count();
     assert_eq!(pending, 1, "only the new grant is left");
+}
+
+const DOC_URL: &str = "https://client.example.com/oauth/metadata.json";
+
+impl Env {
+    fn serve_document(&self) {
+        let body = format!(
+            r#"{{"client_id":"{DOC_URL}","client_name":"Doc Client","redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#
+        );
+        self.documents.serve(DOC_URL, &body);
+    }
+}
+
+#[test]
+fn metadata_advertises_client_id_metadata_documents_unless_turned_off() {
+    let on = env().call(get("/.well-known/oauth-authorization-server"));
+    assert_eq!(json(&on)["client_id_metadata_document_supported"], true);
+    let off = Env { cimd: CimdSettings::disabled(), ..env() };
+    let response = off.call(get("/.well-known/oauth-authorization-server"));
+    assert_eq!(json(&response).get("client_id_metadata_document_supported"), None);
+}
+
+#[test]
+fn a_document_client_exchanges_refreshes_and_revokes_as_a_public_client() {
+    let env = env();
+    env.serve_document();
+    let tokens = env.exchange(DOC_URL);
+    assert_eq!(env.documents.requests(), 1, "fetched at /authorize, cached, used at /token");
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let refreshed = env.call(form_post(
+        "/token",
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", DOC_URL)],
+    ));
+    assert_eq!(refreshed.status(), StatusCode::OK, "{}", text(&refreshed));
+    let access = json(&refreshed)["access_token"].as_str().unwrap().to_owned();
+    let revoked = env.call(form_post("/revoke", &[("token", &access), ("client_id", DOC_URL)]));
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert!(env.store.get(&crate::keys::access_token(&access)).unwrap().is_none());
+}
+
+#[test]
+fn a_refused_document_at_token_and_revoke_is_invalid_client_logged_and_stores_nothing() {
+    let env = env();
+    env.documents
+        .serve(DOC_URL, r#"{"client_id":"https://other.example.com/x","redirect_uris":["http://127.0.0.1/cb"]}"#);
+    let token = form_post("/token", &[("grant_type", "authorization_code"), ("code", "c"), ("client_id", DOC_URL)]);
+    let response = env.refused(token, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_eq!(json(&response)["error_description"], "client authentication failed", "the reason is not sent");
+    let log = platform::diagnostic::of(&response).unwrap();
+    assert!(log.contains(DOC_URL) && log.contains("client_id is not exactly its URL"), "{log}");
+    let revoke = form_post("/revoke", &[("token", "t"), ("client_id", DOC_URL)]);
+    let response = env.refused(revoke, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert!(platform::diagnostic::of(&response).is_some());
+}
+
+#[test]
+fn a_document_client_presenting_a_secret_is_refused_without_a_fetch() {
+    let env = env();
+    env.serve_document();
+    let pairs = [("grant_type", "authorization_code"), ("code", "c")];
+    env.refused(basic_post("/token", DOC_URL, "secret", &pairs), StatusCode::UNAUTHORIZED, "invalid_client");
+    let posted = [("grant_type", "authorization_code"), ("code", "c"), ("client_id", DOC_URL), ("client_secret", "s")];
+    env.refused(form_post("/token", &posted), StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_eq!(env.documents.requests(), 0);
+}
+
+#[test]
+fn with_documents_off_a_url_client_id_is_an_unknown_client_at_token() {
+    let env = Env { cimd: CimdSettings::disabled(), ..env() };
+    env.serve_document();
+    let token = form_post("/token", &[("grant_type", "authorization_code"), ("code", "c"), ("client_id", DOC_URL)]);
+    let response = env.refused(token, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_eq!(platform::diagnostic::of(&response), None);
+    assert_eq!(env.documents.requests(), 0);
 }

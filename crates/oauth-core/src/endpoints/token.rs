@@ -1,22 +1,27 @@
 //! `POST /token`: `authorization_code` and `refresh_token` grants.
 
 use http::StatusCode;
+use platform::HttpClient;
 use platform::web::{self, Request, Response};
 
 use super::Provider;
 use super::client_auth::authenticate_client;
 use super::error::OAuthError;
 use super::form::Form;
+use crate::cimd::ResolvedClient;
 use crate::clients::touch_client;
 use crate::directory::UserDirectory;
-use crate::records::ClientRecord;
 use crate::tokens::{CodeExchange, GrantError, RefreshRequest, Rotation, TokenResponse, exchange_code, refresh};
 
-pub(super) async fn handle<D: UserDirectory>(provider: &Provider<'_, D>, request: &Request) -> Response {
+pub(super) async fn handle<D: UserDirectory, H: HttpClient>(
+    provider: &Provider<'_, D, H>,
+    request: &Request,
+) -> Response {
     match token(provider, request).await {
-        Ok((client, tokens)) => {
-            // Best effort: a failed touch must not cost the client its tokens.
-            let _ = touch_client(provider.store, provider.clock, &client.client_id);
+        Ok((resolved, tokens)) => {
+            // Best effort: a failed touch or cache write must not cost the client its tokens.
+            let _ = touch_client(provider.store, provider.clock, &resolved.client.client_id);
+            resolved.remember(provider.store);
             let mut response = web::json(StatusCode::OK, &tokens);
             web::append_header(&mut response, "pragma", "no-cache");
             response
@@ -25,12 +30,13 @@ pub(super) async fn handle<D: UserDirectory>(provider: &Provider<'_, D>, request
     }
 }
 
-async fn token<D: UserDirectory>(
-    provider: &Provider<'_, D>,
+async fn token<D: UserDirectory, H: HttpClient>(
+    provider: &Provider<'_, D, H>,
     request: &Request,
-) -> Result<(ClientRecord, TokenResponse), OAuthError> {
+) -> Result<(ResolvedClient, TokenResponse), OAuthError> {
     let form = Form::parse(request)?;
-    let client = authenticate_client(provider.store, provider.clock, request, &form)?;
+    let resolved = authenticate_client(&provider.clients(), request, &form).await?;
+    let client = &resolved.client;
     let (store, clock) = (provider.store, provider.clock);
     let result = match form.require("grant_type")? {
         "authorization_code" => {
@@ -40,7 +46,7 @@ async fn token<D: UserDirectory>(
                 code_verifier: form.get("code_verifier"),
                 resource: form.get("resource"),
             };
-            exchange_code(store, clock, &client, &exchange)
+            exchange_code(store, clock, client, &exchange)
         }
         "refresh_token" => {
             let refresh_request = RefreshRequest {
@@ -49,7 +55,7 @@ async fn token<D: UserDirectory>(
                 resource: form.get("resource"),
             };
             let rotation = Rotation { grace_secs: provider.refresh_grace_secs, sleep: provider.sleep };
-            refresh(store, clock, provider.directory, &rotation, &client, &refresh_request).await
+            refresh(store, clock, provider.directory, &rotation, client, &refresh_request).await
         }
         other => {
             return Err(OAuthError::bad_request(
@@ -58,7 +64,8 @@ async fn token<D: UserDirectory>(
             ));
         }
     };
-    result.map(|tokens| (client, tokens)).map_err(grant_error)
+    let tokens = result.map_err(grant_error)?;
+    Ok((resolved, tokens))
 }
 
 fn grant_error(error: GrantError) -> OAuthError {

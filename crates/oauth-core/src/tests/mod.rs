@@ -2,11 +2,14 @@
 
 mod authorize_flow;
 mod concurrency;
+pub mod documents;
 mod token_flow;
 
+use futures::executor::block_on;
 use platform::{ManualClock, MemoryStore};
 
 use crate::authorize::{complete_authorization, validate_authorization_request};
+use crate::cimd::{CimdSettings, ClientResolver};
 use crate::clients::{Registration, register_client};
 use crate::props::UserProps;
 use crate::tokens::{CodeExchange, Rotation, TokenResponse, exchange_code};
@@ -22,13 +25,20 @@ pub struct Fixture {
     pub store: MemoryStore,
     pub clock: ManualClock,
     pub client: Registration,
+    /// Client metadata documents on the "internet".
+    pub documents: documents::FakeDocuments,
 }
 
 pub fn fixture() -> Fixture {
     let store = MemoryStore::new();
     let clock = ManualClock::at(1_700_000_000);
     let client = register_public_client(&store, &clock, "Test client");
-    Fixture { store, clock, client }
+    Fixture { store, clock, client, documents: documents::FakeDocuments::default() }
+}
+
+/// Documents on, for a server at [`BASE`] (not on loopback).
+pub fn cimd_on() -> CimdSettings {
+    CimdSettings::new(None, BASE).unwrap()
 }
 
 /// Registers a public client (no secret) redirecting to [`REDIRECT`].
@@ -77,8 +87,17 @@ impl Fixture {
         query(&pairs)
     }
 
+    /// Resolves client ids against this fixture's store and documents.
+    pub fn resolver(&self) -> ClientResolver<'_, documents::FakeDocuments> {
+        ClientResolver { store: &self.store, clock: &self.clock, http: &self.documents, settings: cimd_on() }
+    }
+
+    pub fn validate(&self, query: &[(String, String)]) -> Result<ValidatedAuthorization, crate::AuthorizeError> {
+        block_on(validate_authorization_request(&self.resolver(), BASE, query))
+    }
+
     pub fn validated(&self) -> ValidatedAuthorization {
-        validate_authorization_request(&self.store, &self.clock, BASE, &self.authorize_query(&[])).unwrap()
+        self.validate(&self.authorize_query(&[])).unwrap()
     }
 
     /// Runs the authorization and returns the code.

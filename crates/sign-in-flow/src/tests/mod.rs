@@ -3,6 +3,7 @@
 mod authorize_get;
 mod authorize_post;
 mod callback;
+mod cimd;
 
 use std::collections::HashMap;
 
