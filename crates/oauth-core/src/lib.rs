@@ -8,11 +8,14 @@
 //! - [`tokens`]: code exchange, refresh, revocation, and [`verify_access_token`] for the MCP
 //!   hot path (one key-value read).
 //! - [`clients`]: dynamic client registration, lookup, authentication.
+//! - [`connected_apps`]: a user's grants, from the per-user grant index, and their revocation
+//!   by that user (the connected-apps page).
 //! - [`endpoints`]: `/.well-known/*`, `/register`, `/token`, `/revoke` over `http` types.
 //! - [`keys`] names every key; [`records`] defines every record.
 
 pub mod authorize;
 pub mod clients;
+pub mod connected_apps;
 pub mod directory;
 pub mod endpoints;
 pub mod grants;
