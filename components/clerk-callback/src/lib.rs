@@ -1,5 +1,5 @@
-//! clerk-callback: the browser-facing routes `/authorize` (consent) and `/callback` (Clerk's
-//! redirect back). All logic is in `sign_in_flow`; this component only wires Spin's store,
+//! clerk-callback: the browser-facing routes `/authorize` (consent), `/callback` (Clerk's
+//! redirect back) and `/apps` (the connected-apps page). All logic is in `sign_in_flow`; this component only wires Spin's store,
 //! clock, variables and outbound HTTP into it.
 
 use http::StatusCode;
