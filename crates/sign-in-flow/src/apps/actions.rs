@@ -91,15 +91,28 @@ fn check<S: KeyValueStore, C: Clock, H, V: Variables>(
     Ok(Checked { session, form, config, json })
 }
 
-/// `POST /apps/revoke`.
-pub(super) fn revoke<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
+/// The page's form posts.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Action {
+    Revoke,
+    SignOut,
+}
+
+/// A form post to `/apps/revoke` or `/apps/sign-out`: checked first, then done.
+pub(super) fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
     env: &Env<S, C, H, V>,
     request: &Request,
+    action: Action,
 ) -> Response {
-    let checked = match check(env, request) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
+    match (check(env, request), action) {
+        (Err(refused), _) => *refused,
+        (Ok(checked), Action::Revoke) => revoke(env, request, checked),
+        (Ok(checked), Action::SignOut) => sign_out(env, checked),
+    }
+}
+
+/// `POST /apps/revoke`.
+fn revoke<S: KeyValueStore, C: Clock, H, V>(env: &Env<S, C, H, V>, request: &Request, checked: Checked) -> Response {
     let json = checked.json;
     let Ok(Some(grant_id)) = web::single_value(&checked.form, "grant_id") else {
         return refuse(json, StatusCode::BAD_REQUEST, "Incomplete form", "The form names no app to revoke.");
@@ -128,14 +141,7 @@ pub(super) fn revoke<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
 }
 
 /// `POST /apps/sign-out`.
-pub(super) fn sign_out<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
-    env: &Env<S, C, H, V>,
-    request: &Request,
-) -> Response {
-    let checked = match check(env, request) {
-        Ok(checked) => checked,
-        Err(refused) => return *refused,
-    };
+fn sign_out<S: KeyValueStore, C: Clock, H, V>(env: &Env<S, C, H, V>, checked: Checked) -> Response {
     if session::end(&env.store, &checked.session).is_err() {
         return unavailable(checked.json);
     }

@@ -25,6 +25,7 @@ use oauth_core::connected_apps;
 use platform::web::{self, Request, Response};
 use platform::{Clock, HttpClient, KeyValueStore, Variables};
 
+use self::actions::Action;
 use crate::Env;
 use crate::config::FlowConfig;
 use crate::pages::error_page;
@@ -41,8 +42,8 @@ where
     match (web::path(request).trim_end_matches('/'), method) {
         ("/apps", "GET") => list(env, request).await,
         ("/apps", _) => web::method_not_allowed("GET"),
-        ("/apps/revoke", "POST") => actions::revoke(env, request),
-        ("/apps/sign-out", "POST") => actions::sign_out(env, request),
+        ("/apps/revoke", "POST") => actions::post(env, request, Action::Revoke),
+        ("/apps/sign-out", "POST") => actions::post(env, request, Action::SignOut),
         ("/apps/revoke" | "/apps/sign-out", _) => web::method_not_allowed("POST"),
         _ => error_page(StatusCode::NOT_FOUND, "Not found", "There is nothing here."),
     }
