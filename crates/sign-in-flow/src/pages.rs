@@ -143,15 +143,27 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
 }
 
 /// A whole page around `body`, with the shared style and the headers every page has;
-/// `form_action` is the CSP's `form-action` sources.
+/// `form_action` is the CSP's `form-action` sources. It sends no referrer anywhere.
 pub(crate) fn page(status: StatusCode, title: &str, body: Markup, form_action: &str) -> Response {
+    page_with_referrer_policy(status, title, body, form_action, "no-referrer")
+}
+
+/// [`page`] with another referrer policy: `same-origin` for pages whose forms post to this
+/// server and are checked by `Origin` (under `no-referrer`, browsers send `Origin: null`).
+pub(crate) fn page_with_referrer_policy(
+    status: StatusCode,
+    title: &str,
+    body: Markup,
+    form_action: &str,
+    referrer_policy: &str,
+) -> Response {
     let html = html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
+                meta name="referrer" content=(referrer_policy);
                 title { (title) }
                 style { (PreEscaped(STYLE)) }
             }
@@ -169,7 +181,7 @@ pub(crate) fn page(status: StatusCode, title: &str, body: Markup, form_action: &
             ("x-frame-options", "DENY"),
             ("x-content-type-options", "nosniff"),
             ("cache-control", "no-store"),
-            ("referrer-policy", "no-referrer"),
+            ("referrer-policy", referrer_policy),
         ],
         html.into_string(),
     )

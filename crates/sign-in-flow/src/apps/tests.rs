@@ -107,6 +107,9 @@ fn the_callback_of_an_apps_sign_in_starts_a_session_and_returns_to_the_page() {
     assert!(html.contains("No apps are connected"), "{html}");
     assert_eq!(page.headers()["x-frame-options"], "DENY");
     assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("form-action 'self'"));
+    // Browsers send `Origin: null` on form posts from a `no-referrer` page; the post is checked by origin.
+    assert_eq!(page.headers()["referrer-policy"], "same-origin");
+    assert!(html.contains(r#"<meta name="referrer" content="same-origin">"#));
 }
 
 #[test]

@@ -8,11 +8,13 @@ use oauth_core::connected_apps::{ConnectedApp, Listing};
 use serde_json::{Value, json};
 
 use super::session::Session;
-use crate::pages::page;
+use crate::pages::{page, page_with_referrer_policy};
 use platform::web::{self, Response};
 
 /// Forms post only to this origin; nothing else is allowed.
 const FORM_ACTION: &str = "'self'";
+/// The page's form posts carry its real `Origin` (checked), and no referrer leaves the origin.
+const REFERRER_POLICY: &str = "same-origin";
 
 /// Everything the list shows.
 pub struct ListView<'a> {
@@ -66,7 +68,7 @@ pub fn list_page(view: &ListView<'_>) -> Response {
             }
         }
     };
-    page(StatusCode::OK, "Connected apps", body, FORM_ACTION)
+    page_with_referrer_policy(StatusCode::OK, "Connected apps", body, FORM_ACTION, REFERRER_POLICY)
 }
 
 fn app_row(app: &ConnectedApp, view: &ListView<'_>) -> Markup {
