@@ -317,3 +317,83 @@ fn other_methods_and_paths_under_apps_are_refused() {
     assert_eq!(f.send("GET", "/apps/sign-out", None).status(), 405);
     assert_eq!(f.send("GET", "/apps/nothing", None).status(), 404);
 }
+
+#[test]
+fn clerk_down_when_a_sign_in_starts_or_finishes_is_a_page_not_a_dead_end() {
+    let mut f = fixture();
+    f.env.http.fail_with(platform::OutboundError::Timeout { host: "demo".into() });
+    let page = f.send("GET", "/apps", None);
+    assert_eq!(page.status(), 503, "{}", body(&page));
+    assert!(body(&page).contains("Clerk"));
+    let mut f = fixture();
+    let clerk_url = location(&f.send("GET", "/apps", None));
+    f.prime_nonce(&clerk_url);
+    f.env.http.fail_with(platform::OutboundError::Timeout { host: "demo".into() });
+    assert_eq!(f.callback(&clerk_url, &[("code", "c")]).status(), 503);
+}
+
+#[test]
+fn a_clerk_error_or_a_missing_code_at_the_callback_is_a_502_page_and_no_session() {
+    for extra in [&[("error", "server_error")][..], &[][..]] {
+        let mut f = fixture();
+        let clerk_url = location(&f.send("GET", "/apps", None));
+        let response = f.callback(&clerk_url, extra);
+        assert_eq!(response.status(), 502, "{extra:?}: {}", body(&response));
+        assert!(!f.cookies.contains_key(SESSION_COOKIE));
+    }
+}
+
+#[test]
+fn a_missing_cookie_key_is_a_500_that_names_it() {
+    let mut f = fixture();
+    sign_in(&mut f);
+    f.env.vars = variables().with("cookie_encryption_key", "");
+    let json = f.send_with("GET", "/apps", &[JSON], None);
+    assert_eq!(json.status(), 500);
+    assert!(body(&json).contains("cookie_encryption_key"), "{}", body(&json));
+    let post = f.send("POST", "/apps/sign-out", Some(&[("csrf_token", "x")]));
+    assert_eq!(post.status(), 500);
+}
+
+/// A store that is down.
+struct Down;
+
+impl platform::KeyValueStore for Down {
+    fn get(&self, _: &str) -> Result<Option<Vec<u8>>, platform::StoreError> {
+        Err(platform::StoreError::Backend("down".into()))
+    }
+    fn set(&self, _: &str, _: &[u8]) -> Result<(), platform::StoreError> {
+        Err(platform::StoreError::Backend("down".into()))
+    }
+    fn delete(&self, _: &str) -> Result<(), platform::StoreError> {
+        Err(platform::StoreError::Backend("down".into()))
+    }
+    fn increment(&self, _: &str, _: i64) -> Result<i64, platform::StoreError> {
+        Err(platform::StoreError::Backend("down".into()))
+    }
+}
+
+#[test]
+fn a_store_that_is_down_is_a_503_as_page_and_as_json() {
+    let env = crate::Env {
+        store: Down,
+        clock: platform::ManualClock::at(1_700_000_000),
+        http: clerk_client::fake::FakeClerk::new(),
+        vars: variables(),
+    };
+    let cookie = format!("{SESSION_COOKIE}={}", "A".repeat(43));
+    let send = |method: &str, path: &str, headers: &[(&str, &str)]| {
+        let mut builder = http::Request::builder().method(method).uri(path).header("host", "mcp.example.com");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder.body(b"csrf_token=x&grant_id=y".to_vec()).unwrap();
+        futures::executor::block_on(crate::handle(&env, &request)).status()
+    };
+    assert_eq!(send("GET", "/apps", &[JSON, ("cookie", &cookie)]), 503);
+    assert_eq!(send("GET", "/apps", &[("cookie", &cookie)]), 503);
+    assert_eq!(send("GET", "/apps", &[]), 503, "no sign-in can start without the store");
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    assert_eq!(send("POST", "/apps/revoke", &[form, ("cookie", &cookie)]), 503);
+    assert_eq!(send("POST", "/apps/sign-out", &[JSON, form, ("cookie", &cookie)]), 503);
+}
