@@ -1,7 +1,7 @@
-//! clerk-callback: the browser-facing routes `/authorize` (consent) and `/callback` (Clerk's
-//! redirect back). All logic is in `sign_in_flow`; this component only wires Spin's store,
-//! clock, variables and outbound HTTP (Clerk, client metadata documents) into it, and writes the
-//! diagnostics it returns to the log.
+//! clerk-callback: the browser-facing routes `/authorize` (consent), `/callback` (Clerk's
+//! redirect back) and `/apps` (the connected-apps page). All logic is in `sign_in_flow`; this
+//! component only wires Spin's store, clock, variables and outbound HTTP (Clerk, client metadata
+//! documents) into it, and writes the diagnostics it returns to the log.
 
 use http::StatusCode;
 use platform::SystemClock;

@@ -10,12 +10,15 @@
 //! - [`clients`]: dynamic client registration, lookup, credential checks; [`cimd`]: clients
 //!   whose `client_id` is the URL of their metadata document, and [`cimd::ClientResolver`],
 //!   which resolves every `client_id`.
+//! - [`connected_apps`]: a user's grants, from the per-user grant index, and their revocation
+//!   by that user (the connected-apps page).
 //! - [`endpoints`]: `/.well-known/*`, `/register`, `/token`, `/revoke` over `http` types.
 //! - [`keys`] names every key; [`records`] defines every record.
 
 pub mod authorize;
 pub mod cimd;
 pub mod clients;
+pub mod connected_apps;
 pub mod directory;
 pub mod endpoints;
 pub mod grants;

@@ -2,7 +2,7 @@
 //! `POST /authorize` (the consent form: deny -> `access_denied`, approve -> remember and go to
 //! Clerk).
 
-use clerk_client::{Clerk, ClerkError, UpstreamRequest};
+use clerk_client::ClerkError;
 use http::StatusCode;
 use oauth_core::{AuthorizeError, ClientResolver, ValidatedAuthorization, validate_authorization_request};
 use platform::secret::{hash_hex, random_token};
@@ -12,7 +12,8 @@ use subtle::ConstantTimeEq;
 
 use crate::config::{self, FlowConfig};
 use crate::pages::{self, ConsentView, error_page};
-use crate::records::{self, Consent, Kind, TakeError, Upstream};
+use crate::records::{self, Consent, Flow, Kind, TakeError};
+use crate::upstream::{self, StartError};
 use crate::{Env, MAX_BODY_BYTES, cookies};
 
 /// `GET /authorize`.
@@ -116,24 +117,14 @@ pub(crate) async fn go_upstream<S: KeyValueStore, C: Clock, H: HttpClient, V>(
     browser: &str,
     set_cookies: Vec<String>,
 ) -> Response {
-    let Ok(upstream) = UpstreamRequest::random() else {
-        return web::redirect(&validated.error_redirect("server_error", "no randomness"));
-    };
-    let callback_url = format!("{base}/callback");
-    let clerk = Clerk::new(config.clerk.clone(), &env.http, &env.store, &env.clock);
-    let url = match clerk.authorization_url(&callback_url, &upstream).await {
-        Ok(url) => url,
-        Err(e) => return web::redirect(&clerk_failure(&validated, &e)),
-    };
-    let state = upstream.state.clone();
-    let record = Upstream { validated, upstream, browser_hash: cookies::browser_hash(browser), callback_url };
-    let expires_at = env.clock.now_unix() + records::UPSTREAM_TTL;
-    if records::create(&env.store, Kind::Upstream, &state, &record, expires_at).is_err() {
-        return web::redirect(&record.validated.error_redirect("temporarily_unavailable", "storage is unavailable"));
+    match upstream::start(env, config, base, browser, Flow::Authorize(Box::new(validated.clone()))).await {
+        Ok(url) => upstream::redirect_with_cookies(&url, &set_cookies),
+        Err(StartError::Random) => web::redirect(&validated.error_redirect("server_error", "no randomness")),
+        Err(StartError::Clerk(e)) => web::redirect(&clerk_failure(&validated, &e)),
+        Err(StartError::Store) => {
+            web::redirect(&validated.error_redirect("temporarily_unavailable", "storage is unavailable"))
+        }
     }
-    let mut response = web::redirect(&url);
-    set_cookies.iter().for_each(|c| append_header(&mut response, "set-cookie", c));
-    response
 }
 
 /// The client-facing error for a Clerk failure: retryable ones are `temporarily_unavailable`.

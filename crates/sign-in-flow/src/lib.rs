@@ -7,12 +7,14 @@
 //! - [`cookies`]: the browser-binding cookie and the signed approval cookie.
 //! - [`records`]: the one-time consent handle and upstream state (key names in `keys`).
 //! - [`authorize`], [`callback`]: the handlers; [`pages`]: the consent and error pages.
+//! - [`apps`]: the connected-apps page (`/apps`), signed in through the same trip to Clerk.
 //!
 //! Confused-deputy protections (MCP security best practices): the consent page names the
 //! client, its redirect host and the scopes; consent is CSRF-protected and bound to the browser;
 //! the upstream `state` is created only after consent, stored server-side, bound to the browser
 //! by a cookie, single use and short-lived; remembered approvals are per client *and* redirect URI.
 
+pub mod apps;
 pub mod authorize;
 pub mod callback;
 pub mod config;
@@ -21,6 +23,7 @@ mod keys;
 pub mod pages;
 pub mod records;
 pub mod sweep;
+mod upstream;
 
 use platform::web::{Request, Response};
 use platform::{Clock, HttpClient, KeyValueStore, Variables};
@@ -38,7 +41,7 @@ pub struct Env<S, C, H, V> {
     pub vars: V,
 }
 
-/// Routes `/authorize` and `/callback`.
+/// Routes `/authorize`, `/callback` and `/apps`.
 pub async fn handle<S, C, H, V>(env: &Env<S, C, H, V>, request: &Request) -> Response
 where
     S: KeyValueStore,
@@ -61,6 +64,7 @@ where
             response
         }
         ("/callback", _) => platform::web::method_not_allowed("GET"),
+        (path, _) if path == "/apps" || path.starts_with("/apps/") => apps::handle(env, request).await,
         _ => pages::error_page(http::StatusCode::NOT_FOUND, "Not found", "There is nothing here."),
     }
 }

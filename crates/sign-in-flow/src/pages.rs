@@ -11,8 +11,8 @@ use platform::web::{Response, response};
 /// Inline styles only: no external resources, so `default-src 'none'` holds. (Our own text,
 /// inserted unescaped.)
 const STYLE: &str = "
-:root{color-scheme:light dark;--bg:#f4f4f7;--card:#fff;--fg:#1b1b1f;--muted:#5f6270;--accent:#5b3df5;--warn-bg:#fff4e5;--warn-fg:#7a4100;--line:#e3e3ea}
-@media (prefers-color-scheme:dark){:root{--bg:#121216;--card:#1d1d23;--fg:#ececf1;--muted:#a3a6b4;--line:#33333d;--warn-bg:#3a2a12;--warn-fg:#ffd9a3}}
+:root{color-scheme:light dark;--bg:#f4f4f7;--card:#fff;--fg:#1b1b1f;--muted:#5f6270;--accent:#5b3df5;--warn-bg:#fff4e5;--warn-fg:#7a4100;--line:#e3e3ea;--danger:#b42318;--ok-bg:#e8f6ee;--ok-fg:#14532d}
+@media (prefers-color-scheme:dark){:root{--bg:#121216;--card:#1d1d23;--fg:#ececf1;--muted:#a3a6b4;--line:#33333d;--warn-bg:#3a2a12;--warn-fg:#ffd9a3;--danger:#ff8a80;--ok-bg:#15301f;--ok-fg:#b7f0cb}}
 *{box-sizing:border-box}body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;padding:1rem}
 main{background:var(--card);max-width:30rem;width:100%;border-radius:14px;box-shadow:0 4px 24px #0000001f;padding:2rem}
 h1{font-size:1.3rem;margin:0 0 .25rem}p{margin:.5rem 0}.muted{color:var(--muted);font-size:.9rem}
@@ -22,6 +22,15 @@ ul{margin:.3rem 0 0;padding-left:1.2rem}.warn{background:var(--warn-bg);color:va
 .actions{display:flex;gap:.75rem;margin-top:1.5rem}button{flex:1;font:inherit;font-weight:600;padding:.75rem;border-radius:8px;cursor:pointer;border:1px solid var(--line);background:transparent;color:var(--fg)}
 button.primary{background:var(--accent);border-color:var(--accent);color:#fff}button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 a{color:var(--accent)}code{font-size:.85rem}
+main.wide{max-width:44rem}header.top{display:flex;justify-content:space-between;align-items:flex-start;gap:1rem}
+form.inline{margin:0}button.small{flex:none;padding:.45rem .95rem;font-size:.9rem}
+button.danger{color:var(--danger);border-color:var(--danger)}button.danger:hover{background:var(--danger);color:#fff}
+ul.apps{list-style:none;padding:0;margin:1.25rem 0 0;border-top:1px solid var(--line)}
+li.app{display:flex;align-items:center;gap:1rem;padding:1rem 0;border-bottom:1px solid var(--line)}
+.avatar{flex:none;width:2.6rem;height:2.6rem;border-radius:10px;display:flex;align-items:center;justify-content:center;background:var(--accent);color:#fff;font-weight:700;font-size:1.15rem}
+.info{flex:1;min-width:0}.info p{margin:0}.name{font-weight:600;overflow-wrap:anywhere}.meta{color:var(--muted);font-size:.88rem;margin-top:.15rem!important}
+.badge{display:inline-block;font-size:.72rem;font-weight:600;padding:.05rem .5rem;border-radius:999px;background:var(--ok-bg);color:var(--ok-fg);vertical-align:middle}
+.notice{background:var(--ok-bg);color:var(--ok-fg);border-radius:8px;padding:.7rem .9rem}.empty{color:var(--muted);text-align:center;padding:2rem 0}.foot{margin-top:1.25rem}
 ";
 
 /// What the consent page shows and posts back.
@@ -151,14 +160,28 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     page(status, title, body, "'none'")
 }
 
-fn page(status: StatusCode, title: &str, body: Markup, form_action: &str) -> Response {
+/// A whole page around `body`, with the shared style and the headers every page has;
+/// `form_action` is the CSP's `form-action` sources. It sends no referrer anywhere.
+pub(crate) fn page(status: StatusCode, title: &str, body: Markup, form_action: &str) -> Response {
+    page_with_referrer_policy(status, title, body, form_action, "no-referrer")
+}
+
+/// [`page`] with another referrer policy: `same-origin` for pages whose forms post to this
+/// server and are checked by `Origin` (under `no-referrer`, browsers send `Origin: null`).
+pub(crate) fn page_with_referrer_policy(
+    status: StatusCode,
+    title: &str,
+    body: Markup,
+    form_action: &str,
+    referrer_policy: &str,
+) -> Response {
     let html = html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
+                meta name="referrer" content=(referrer_policy);
                 title { (title) }
                 style { (PreEscaped(STYLE)) }
             }
@@ -176,7 +199,7 @@ fn page(status: StatusCode, title: &str, body: Markup, form_action: &str) -> Res
             ("x-frame-options", "DENY"),
             ("x-content-type-options", "nosniff"),
             ("cache-control", "no-store"),
-            ("referrer-policy", "no-referrer"),
+            ("referrer-policy", referrer_policy),
         ],
         html.into_string(),
     )

@@ -35,13 +35,32 @@ pub struct Consent {
 /// What Clerk's `state` stands for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Upstream {
-    pub validated: ValidatedAuthorization,
+    /// Which sign-in this is, so `/callback` finishes the right one.
+    #[serde(flatten)]
+    pub flow: Flow,
     pub upstream: UpstreamRequest,
     /// SHA-256 of the browser cookie of the browser that consented.
     pub browser_hash: String,
     /// The `redirect_uri` sent to Clerk, repeated in the code exchange.
     pub callback_url: String,
 }
+
+/// The sign-ins that go through Clerk and come back to `/callback`. Stored as one member named
+/// after the flow (`validated` is the member the previous release wrote, so its records in
+/// flight still read as [`Flow::Authorize`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Flow {
+    /// `/authorize`: the validated request of an MCP client, finished with a code for it.
+    #[serde(rename = "validated")]
+    Authorize(Box<ValidatedAuthorization>),
+    /// `/apps`: signing in to the connected-apps page, finished with a page session.
+    #[serde(rename = "apps")]
+    Apps(AppsSignIn),
+}
+
+/// A sign-in to the connected-apps page (nothing to carry: it always ends at `/apps`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppsSignIn {}
 
 /// The stored envelope: versioned, expiring, and a tombstone once consumed (the previous
 /// release's format, unchanged).
@@ -201,6 +220,32 @@ mod tests {
         ));
         assert_eq!(store.snapshot(), before);
         assert_eq!(take(&store, &clock, Kind::Consent, "h", accept).unwrap(), 1);
+    }
+
+    #[test]
+    fn an_upstream_record_names_its_flow_and_the_previous_releases_records_still_read() {
+        let upstream =
+            clerk_client::UpstreamRequest { state: "s".repeat(8), pkce_verifier: "v".into(), nonce: "n".into() };
+        let apps = Upstream {
+            flow: Flow::Apps(AppsSignIn {}),
+            upstream: upstream.clone(),
+            browser_hash: "b".into(),
+            callback_url: "https://mcp.example/callback".into(),
+        };
+        let json = serde_json::to_value(&apps).unwrap();
+        assert_eq!(json["apps"], serde_json::json!({}));
+        assert_eq!(serde_json::from_value::<Upstream>(json).unwrap(), apps);
+        let validated = serde_json::json!({
+            "client_id": "c", "client_name": null, "client_uri": null, "logo_uri": null, "tos_uri": null,
+            "policy_uri": null, "redirect_uri": "https://a.example/cb", "redirect_uri_provided": true,
+            "state": null, "scope": ["mcp"], "code_challenge": "x", "resource": "https://mcp.example/mcp",
+            "issuer": "https://mcp.example"
+        });
+        let previous = serde_json::json!({
+            "validated": validated, "upstream": upstream, "browser_hash": "b", "callback_url": "https://mcp.example/callback"
+        });
+        let read: Upstream = serde_json::from_value(previous).unwrap();
+        assert!(matches!(read.flow, Flow::Authorize(v) if v.client_id == "c"));
     }
 
     #[test]

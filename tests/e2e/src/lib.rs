@@ -30,6 +30,8 @@
 //! - Flow helpers in [`flow`]: [`TestApp::register_client`], [`TestApp::authorize_url`],
 //!   [`TestApp::authorize_as`] (GET /authorize -> consent approve -> mock Clerk -> /callback ->
 //!   code), [`TestApp::exchange_code`], [`TestApp::refresh`], [`TestApp::revoke`], [`Pkce`].
+//! - The connected-apps page in [`apps`]: [`TestApp::sign_in_to_apps`], [`TestApp::apps_listing`],
+//!   [`TestApp::revoke_app`].
 //!
 //! Building: the first `TestApp::start` in a process runs
 //! `cargo build --target wasm32-wasip2 --release -p oauth-provider -p clerk-callback -p mcp-handler`
@@ -45,6 +47,7 @@
     reason = "the end-to-end test harness: a step that fails fails the test, with the step named"
 )]
 
+pub mod apps;
 pub mod browser;
 pub mod build;
 pub mod flow;
@@ -238,12 +241,11 @@ impl TestApp {
             redis_mode: settings.redis_mode,
             cache_dir: settings.cache_dir.as_deref(),
         };
-        let (host, base_url) =
-            if settings.separate_process || host::real_spin().is_some() {
-                host::Host::process(launch)?
-            } else {
-                host::Host::in_process(launch)?
-            };
+        let (host, base_url) = if settings.separate_process || host::real_spin().is_some() {
+            host::Host::process(launch)?
+        } else {
+            host::Host::in_process(launch)?
+        };
         Ok(TestApp { base_url, clerk, state_dir, host, variables, settings, cookie_key })
     }
 

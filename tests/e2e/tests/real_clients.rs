@@ -139,3 +139,8 @@ fn mcp_inspector_cli_lists_tools_and_calls_add() {
 fn chromium_consent_approve_remember_and_deny_on_localhost_and_127_0_0_1() {
     node_test("browser-consent.test.mjs");
 }
+
+#[test]
+fn chromium_connected_apps_sign_in_list_revoke_and_sign_out() {
+    node_test("browser-apps.test.mjs");
+}

@@ -189,6 +189,34 @@ macro_rules! scale_out_suite {
                 let add = stream.next_message();
                 assert_eq!((add["id"].as_i64(), add["result"]["content"][0]["text"].as_str()), (Some(3), Some("42")));
             }
+
+            #[test]
+            fn an_app_revoked_at_apps_on_one_instance_stops_working_on_the_other_at_once() {
+                let Some(store) = $store else { return };
+                let [a, b] = store.two_instances();
+                let mut browser = e2e::Browser::new();
+                let (kept, revoked) = (a.register_client(false), a.register_client(false));
+                let mut approve = |client: &Client| {
+                    let auth = a.authorize_as(&mut browser, client, "user@example.com");
+                    let tokens = b.exchange_code(client, &auth.code, &auth.verifier);
+                    assert_eq!(tokens.status, 200, "{}", tokens.text());
+                    tokens.json()
+                };
+                let (kept_tokens, revoked_tokens) = (approve(&kept), approve(&revoked));
+
+                b.sign_in_to_apps(&mut browser, "user@example.com");
+                let listing = b.apps_listing(&mut browser);
+                assert_eq!(listing["apps"].as_array().map(Vec::len), Some(2), "the index works here: {listing}");
+                let grant = e2e::apps::grant_of(&listing, &revoked.client_id);
+                let answer = b.revoke_app(&mut browser, &grant, &str_field(&listing, "csrf_token"));
+                assert_eq!(answer.status, 303, "{}", answer.text());
+
+                assert_eq!(a.mcp_initialize(&str_field(&revoked_tokens, "access_token")).status, 401, "dead on A too");
+                let refresh = a.refresh(&revoked, &str_field(&revoked_tokens, "refresh_token"));
+                assert_eq!(refresh.json()["error"], "invalid_grant", "{}", refresh.text());
+                assert_eq!(a.mcp_initialize(&str_field(&kept_tokens, "access_token")).status, 200);
+                assert_eq!(a.apps_listing(&mut browser)["apps"].as_array().map(Vec::len), Some(1), "listed on A too");
+            }
         }
     };
 }

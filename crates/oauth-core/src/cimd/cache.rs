@@ -32,7 +32,7 @@ pub fn lifetime(max_age: Option<u64>) -> u64 {
 }
 
 /// The cached document for `url`, if one is live.
-pub(super) fn load(
+pub(crate) fn load(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
     url: &str,
@@ -42,7 +42,7 @@ pub(super) fn load(
 }
 
 /// A record for a document fetched `now` whose server said `max_age`.
-pub(super) fn entry(url: &str, metadata: ClientMetadata, now: u64, max_age: Option<u64>) -> ClientDocumentRecord {
+pub(crate) fn entry(url: &str, metadata: ClientMetadata, now: u64, max_age: Option<u64>) -> ClientDocumentRecord {
     ClientDocumentRecord {
         v: RECORD_VERSION,
         client_id: url.to_owned(),
@@ -52,7 +52,7 @@ pub(super) fn entry(url: &str, metadata: ClientMetadata, now: u64, max_age: Opti
     }
 }
 
-pub(super) fn save(store: &dyn KeyValueStore, document: &ClientDocumentRecord) -> Result<(), RecordError> {
+pub(crate) fn save(store: &dyn KeyValueStore, document: &ClientDocumentRecord) -> Result<(), RecordError> {
     record::save(store, &keys::client_document(&document.client_id), document)
 }
 

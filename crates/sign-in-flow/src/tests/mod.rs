@@ -99,7 +99,21 @@ impl Fixture {
 
     /// Sends a request as the test browser, keeping the cookies it sets.
     pub fn send(&mut self, method: &str, path_and_query: &str, form: Option<&[(&str, &str)]>) -> Response {
+        self.send_with(method, path_and_query, &[], form)
+    }
+
+    /// [`Fixture::send`] with extra request headers.
+    pub fn send_with(
+        &mut self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        form: Option<&[(&str, &str)]>,
+    ) -> Response {
         let mut builder = http::Request::builder().method(method).uri(path_and_query).header("host", "mcp.example.com");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
         if !self.cookies.is_empty() {
             builder = builder.header("cookie", self.cookie_header());
         }
@@ -115,7 +129,11 @@ impl Fixture {
         for value in response.headers().get_all("set-cookie") {
             let pair = value.to_str().unwrap().split(';').next().unwrap();
             let (name, value) = pair.split_once('=').unwrap();
-            self.cookies.insert(name.to_owned(), value.to_owned());
+            if value.is_empty() {
+                self.cookies.remove(name); // cleared (Max-Age=0)
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
         }
         response
     }
