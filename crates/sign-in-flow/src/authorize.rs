@@ -8,10 +8,9 @@ use oauth_core::{AuthorizeError, ClientResolver, ValidatedAuthorization, validat
 use platform::secret::{hash_hex, random_token};
 use platform::web::{self, Request, Response, append_header};
 use platform::{Clock, HttpClient, KeyValueStore, Variables};
-use subtle::ConstantTimeEq;
 
 use crate::config::{self, FlowConfig};
-use crate::pages::{self, ConsentView, error_page};
+use crate::pages::{self, ConsentView, error_page, unavailable_page};
 use crate::records::{self, Consent, Flow, Kind, TakeError};
 use crate::upstream::{self, StartError};
 use crate::{Env, MAX_BODY_BYTES, cookies};
@@ -75,14 +74,6 @@ fn sentence(text: &str) -> String {
         Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
         None => String::new(),
     }
-}
-
-fn unavailable_page() -> Response {
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Temporarily unavailable",
-        "The server could not reach its storage. Please try again in a moment.",
-    )
 }
 
 /// Stores the validated request behind a one-time handle and shows the consent page.
@@ -179,9 +170,8 @@ fn take_consent<S: KeyValueStore, C: Clock, H, V>(
     csrf: &str,
 ) -> Result<Consent, Box<Response>> {
     let check = |consent: &Consent| {
-        let browser_ok =
-            cookies::browser_id(request).is_some_and(|id| same(&cookies::browser_hash(&id), &consent.browser_hash));
-        if browser_ok && same(&hash_hex(csrf), &consent.csrf_hash) { Ok(()) } else { Err(()) }
+        let browser_ok = cookies::is_same_browser(request, &consent.browser_hash);
+        if browser_ok && cookies::same_secret(&hash_hex(csrf), &consent.csrf_hash) { Ok(()) } else { Err(()) }
     };
     records::take(&env.store, &env.clock, Kind::Consent, handle, check).map_err(|error| {
         Box::new(match error {
@@ -195,10 +185,6 @@ fn take_consent<S: KeyValueStore, C: Clock, H, V>(
             TakeError::Store(_) => unavailable_page(),
         })
     })
-}
-
-fn same(a: &str, b: &str) -> bool {
-    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// Approve: remember the (client, redirect URI) pair in the signed cookie, then go to Clerk.

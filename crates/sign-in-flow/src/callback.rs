@@ -9,11 +9,10 @@ use http::StatusCode;
 use oauth_core::{CompleteError, ValidatedAuthorization, complete_authorization};
 use platform::web::{self, Request, Response};
 use platform::{Clock, HttpClient, KeyValueStore, Variables};
-use subtle::ConstantTimeEq;
 
 use crate::authorize::clerk_failure;
 use crate::config::FlowConfig;
-use crate::pages::error_page;
+use crate::pages::{error_page, unavailable_page};
 use crate::records::{self, Flow, Kind, TakeError, Upstream};
 use crate::{Env, apps, cookies};
 
@@ -97,12 +96,8 @@ fn take_state<S: KeyValueStore, C: Clock, H, V>(
     request: &Request,
     state: &str,
 ) -> Result<Upstream, Box<Response>> {
-    let same_browser = |upstream: &Upstream| {
-        let ok = cookies::browser_id(request).is_some_and(|id| {
-            bool::from(cookies::browser_hash(&id).as_bytes().ct_eq(upstream.browser_hash.as_bytes()))
-        });
-        if ok { Ok(()) } else { Err(()) }
-    };
+    let same_browser =
+        |upstream: &Upstream| if cookies::is_same_browser(request, &upstream.browser_hash) { Ok(()) } else { Err(()) };
     records::take(&env.store, &env.clock, Kind::Upstream, state, same_browser).map_err(|error| {
         Box::new(match error {
             TakeError::Missing => bad_callback("This sign-in is unknown or has expired. Start again from your app."),
@@ -110,11 +105,7 @@ fn take_state<S: KeyValueStore, C: Clock, H, V>(
             TakeError::Refused(()) => bad_callback(
                 "This sign-in was started in another browser (its cookie is missing here). Start again from your app in this browser.",
             ),
-            TakeError::Store(_) => unavailable(),
+            TakeError::Store(_) => unavailable_page(),
         })
     })
-}
-
-fn unavailable() -> Response {
-    error_page(StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", "Please try again in a moment.")
 }

@@ -17,6 +17,7 @@ use hmac::{Hmac, Mac};
 use platform::secret::hash_hex;
 use platform::web::{Request, cookie};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 pub const BROWSER_COOKIE: &str = "__Host-mcp-browser";
 pub const APPROVAL_COOKIE: &str = "__Host-mcp-approved";
@@ -56,6 +57,17 @@ pub fn browser_set_cookie(id: &str) -> String {
 /// The stored form of a browser id.
 pub fn browser_hash(id: &str) -> String {
     hash_hex(id)
+}
+
+/// Whether `request` comes from the browser whose id hashes to `stored_hash` (compared in
+/// constant time: the hash is what a record binds a flow to, so timing must not leak it).
+pub fn is_same_browser(request: &Request, stored_hash: &str) -> bool {
+    browser_id(request).is_some_and(|id| same_secret(&browser_hash(&id), stored_hash))
+}
+
+/// Constant-time equality of two secret-derived strings.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// One remembered approval: a hash of the client id and the exact redirect URI.

@@ -149,6 +149,15 @@ fn csp_source(url: &str) -> String {
 }
 
 /// A plain error page the user reads (nothing is sent to the client).
+/// The store (or another dependency) failed: try again, nothing was used up.
+pub fn unavailable_page() -> Response {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "The server could not reach its storage. Please try again in a moment.",
+    )
+}
+
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     let body = html! {
         main {

@@ -31,15 +31,13 @@ use crate::config::FlowConfig;
 use crate::pages::error_page;
 
 /// Routes `/apps` and everything under it.
-pub async fn handle<S, C, H, V>(env: &Env<S, C, H, V>, request: &Request) -> Response
-where
-    S: KeyValueStore,
-    C: Clock,
-    H: HttpClient,
-    V: Variables,
-{
-    let method = request.method().as_str();
-    match (web::path(request).trim_end_matches('/'), method) {
+pub async fn handle<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
+    env: &Env<S, C, H, V>,
+    request: &Request,
+) -> Response {
+    // Trailing slashes are forgiven here (`/apps/` is a link people type); Spin routes
+    // everything under `/apps/...` to this component.
+    match (web::path(request).trim_end_matches('/'), request.method().as_str()) {
         ("/apps", "GET") => list(env, request).await,
         ("/apps", _) => web::method_not_allowed("GET"),
         ("/apps/revoke", "POST") => actions::post(env, request, Action::Revoke),
