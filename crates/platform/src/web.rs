@@ -40,6 +40,21 @@ pub fn base_url(request: &Request, configured: Option<&str>) -> String {
     from_uri.or_else(from_host).unwrap_or_else(|| "http://localhost".to_owned())
 }
 
+/// True for a loopback host: `localhost`, `127.0.0.0/8`, `[::1]` (RFC 8252 §7.3, RFC 6761 §6.3).
+/// Names that merely start with one (`127.0.0.1.evil.example`, `localhost.evil.example`) are not.
+pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+        url::Host::Domain(domain) => domain.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// True when `url` parses and its host is a loopback host ([`is_loopback_host`]).
+pub fn is_loopback_url(url: &str) -> bool {
+    url::Url::parse(url).ok().is_some_and(|url| url.host().is_some_and(|host| is_loopback_host(&host)))
+}
+
 /// `scheme://host[:port]` of an absolute URL with a host, lower-cased, without user info and
 /// without the scheme's default port (as browsers send `Origin`).
 pub fn origin_of(url: &str) -> Option<String> {
@@ -267,6 +282,30 @@ mod tests {
             assert_eq!(origin_of(none), None, "{none}");
         }
         assert_eq!(authority_of("https://MCP.example:8443/x").as_deref(), Some("mcp.example:8443"));
+    }
+
+    #[test]
+    fn loopback_hosts_are_localhost_127_slash_8_and_ipv6_loopback_only() {
+        for yes in [
+            "http://localhost:3000/",
+            "http://LOCALHOST",
+            "http://127.0.0.1:1/",
+            "http://127.9.9.9/",
+            "http://[::1]:8/",
+        ] {
+            assert!(is_loopback_url(yes), "{yes}");
+        }
+        for no in [
+            "http://127.0.0.1.evil.example/",
+            "http://localhost.evil.example/",
+            "http://10.0.0.1/",
+            "http://[::2]/",
+            "http://0.0.0.0/",
+            "not a url",
+            "com.example.app:/cb",
+        ] {
+            assert!(!is_loopback_url(no), "{no}");
+        }
     }
 
     #[test]
