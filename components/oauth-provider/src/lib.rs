@@ -5,6 +5,7 @@
 mod directory;
 
 use oauth_core::endpoints::{MAX_BODY_BYTES, OAuthError, Provider};
+use oauth_core::rules::redirect_uri::RedirectPolicy;
 use oauth_core::tokens::Rotation;
 use platform::web::{self, Request, Response};
 use platform::{SystemClock, Variables};
@@ -34,6 +35,10 @@ async fn respond(request: Request) -> Response {
             return OAuthError::server_error(error.to_string()).into_response();
         }
     };
+    let redirect_policy = match RedirectPolicy::from_variables(&variables) {
+        Ok(policy) => policy,
+        Err(error) => return OAuthError::server_error(error.to_string()).into_response(),
+    };
     let directory = ClerkDirectory::from_variables(&variables);
     let provider = Provider {
         store: &store,
@@ -42,6 +47,7 @@ async fn respond(request: Request) -> Response {
         base_url,
         refresh_grace_secs,
         sleep: &SpinSleep,
+        redirect_policy,
     };
     provider.handle(&request).await
 }

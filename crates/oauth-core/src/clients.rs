@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 use crate::keys;
 use crate::lifetimes::{CLIENT_IDLE_TTL, CLIENT_TOUCH_INTERVAL};
 use crate::records::{AuthMethod, ClientMetadata, ClientRecord, RECORD_VERSION};
-use crate::rules::redirect_uri;
+use crate::rules::redirect_uri::{self, RedirectPolicy};
 
 /// Most redirect URIs one client may register.
 const MAX_REDIRECT_URIS: usize = 20;
@@ -41,13 +41,15 @@ pub struct Registration {
     pub client_secret: Option<String>,
 }
 
-/// Validates RFC 7591 client metadata (a JSON object) and stores the client.
+/// Validates RFC 7591 client metadata (a JSON object) and stores the client. Redirect URIs
+/// follow `policy` (which private-use schemes native apps may use).
 pub fn register_client(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
+    policy: &RedirectPolicy,
     body: &[u8],
 ) -> Result<Registration, RegistrationError> {
-    let metadata = parse_metadata(body)?;
+    let metadata = parse_metadata(body, policy)?;
     let client_id = random_token()?;
     let client_secret = match metadata.token_endpoint_auth_method {
         AuthMethod::None => None,
@@ -150,13 +152,13 @@ struct MetadataRequest {
     software_version: Option<String>,
 }
 
-fn parse_metadata(body: &[u8]) -> Result<ClientMetadata, RegistrationError> {
+fn parse_metadata(body: &[u8], policy: &RedirectPolicy) -> Result<ClientMetadata, RegistrationError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| invalid("the body is not valid JSON"))?;
     if !value.is_object() {
         return Err(invalid("client metadata must be a JSON object"));
     }
     let request: MetadataRequest = serde_path_to_error::deserialize(value).map_err(|e| wrong_type(e.path()))?;
-    request.validate()
+    request.validate(policy)
 }
 
 /// The error for a member of the wrong JSON type, named as the value checks name it.
@@ -173,9 +175,9 @@ fn wrong_type(path: &serde_path_to_error::Path) -> RegistrationError {
 }
 
 impl MetadataRequest {
-    fn validate(self) -> Result<ClientMetadata, RegistrationError> {
+    fn validate(self, policy: &RedirectPolicy) -> Result<ClientMetadata, RegistrationError> {
         Ok(ClientMetadata {
-            redirect_uris: redirect_uris(self.redirect_uris)?,
+            redirect_uris: redirect_uris(self.redirect_uris, policy)?,
             token_endpoint_auth_method: auth_method(self.token_endpoint_auth_method)?,
             grant_types: grant_types(self.grant_types)?,
             response_types: response_types(self.response_types)?,
@@ -228,14 +230,15 @@ fn web_url(name: &str, value: Option<String>) -> Result<Option<String>, Registra
     }
 }
 
-fn redirect_uris(value: Option<Vec<String>>) -> Result<Vec<String>, RegistrationError> {
+fn redirect_uris(value: Option<Vec<String>>, policy: &RedirectPolicy) -> Result<Vec<String>, RegistrationError> {
     let uris = match strings("redirect_uris", value, MAX_REDIRECT_URIS) {
         Ok(Some(uris)) if !uris.is_empty() => uris,
         Ok(_) => return Err(RegistrationError::InvalidRedirectUri("redirect_uris is required".into())),
         Err(e) => return Err(RegistrationError::InvalidRedirectUri(e.to_string())),
     };
     for uri in &uris {
-        redirect_uri::validate(uri).map_err(|e| RegistrationError::InvalidRedirectUri(format!("{uri}: {e}")))?;
+        redirect_uri::validate(uri, policy)
+            .map_err(|e| RegistrationError::InvalidRedirectUri(format!("{uri}: {e}")))?;
     }
     Ok(uris)
 }
@@ -277,7 +280,7 @@ mod tests {
     use platform::{ManualClock, MemoryStore};
 
     fn register(store: &MemoryStore, clock: &ManualClock, body: &str) -> Result<Registration, RegistrationError> {
-        register_client(store, clock, body.as_bytes())
+        register_client(store, clock, &RedirectPolicy::default(), body.as_bytes())
     }
 
     const PUBLIC: &str = r#"{"redirect_uris":["http://127.0.0.1:3000/cb"],"token_endpoint_auth_method":"none","client_name":"Inspector"}"#;

@@ -4,6 +4,7 @@
 
 use clerk_client::{Clerk, ClerkError, UpstreamRequest};
 use http::StatusCode;
+use oauth_core::rules::redirect_uri::RedirectPolicy;
 use oauth_core::{AuthorizeError, ValidatedAuthorization, validate_authorization_request};
 use platform::secret::{hash_hex, random_token};
 use platform::web::{self, Request, Response, append_header};
@@ -16,42 +17,83 @@ use crate::records::{self, Consent, Kind, TakeError, Upstream};
 use crate::{Env, MAX_BODY_BYTES, cookies};
 
 /// `GET /authorize`.
+///
+/// Nothing here redirects the browser to the client before its user has approved that redirect
+/// URI for that client (RFC 9700 §4.11.2): a registered redirect URI is not a trusted one, since
+/// anyone may register a client. Errors go back to the client only when this browser's signed
+/// approval cookie names the pair; otherwise they are shown on a page.
 pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
     env: &Env<S, C, H, V>,
     request: &Request,
 ) -> Response {
     let base = web::base_url(request, config::public_base_url(&env.vars).as_deref());
-    let validated = match validate_authorization_request(&env.store, &env.clock, &base, &web::query_pairs(request)) {
+    let policy = match RedirectPolicy::from_variables(&env.vars) {
+        Ok(policy) => policy,
+        Err(error) => return misconfigured_page(&error),
+    };
+    let query = web::query_pairs(request);
+    let validated = match validate_authorization_request(&env.store, &env.clock, &base, &policy, &query) {
         Ok(validated) => validated,
-        Err(error) => return refused(error),
+        Err(error) => return refused(env, request, error),
     };
     let config = match FlowConfig::from_variables(&env.vars) {
         Ok(config) => config,
-        Err(e) => return web::redirect(&validated.error_redirect("server_error", &e.to_string())),
+        Err(error) => {
+            let redirect = validated.error_redirect("server_error", &error.to_string());
+            return redirect_if_approved(env, request, &validated.client_id, &validated.redirect_uri, &redirect)
+                .unwrap_or_else(|| misconfigured_page(&error));
+        }
     };
-    let (browser, mut set_cookies) = match cookies::browser_id(request) {
+    let approvals = cookies::approvals(request, &config.cookie_key);
+    let (browser, set_cookies) = match cookies::browser_id(request) {
         Some(id) => (id, Vec::new()),
         None => match random_token() {
             Ok(id) => (id.clone(), vec![cookies::browser_set_cookie(&id)]),
-            Err(_) => return web::redirect(&validated.error_redirect("server_error", "no randomness")),
+            Err(_) => return no_randomness_page(),
         },
     };
-    let approvals = cookies::approvals(request, &config.cookie_key);
     if cookies::is_approved(&approvals, &validated.client_id, &validated.redirect_uri) {
         return go_upstream(env, &config, validated, &base, &browser, set_cookies).await;
     }
     let mut response = consent(env, &config, validated, &browser);
-    set_cookies.drain(..).for_each(|c| append_header(&mut response, "set-cookie", &c));
+    set_cookies.iter().for_each(|c| append_header(&mut response, "set-cookie", c));
     response
 }
 
-/// A request that cannot be trusted enough to redirect: a page; otherwise the client's redirect.
-fn refused(error: AuthorizeError) -> Response {
+/// A refused request: back to the client when its error may go there and this browser approved
+/// the client's redirect URI; otherwise a page.
+fn refused<S, C, H, V: Variables>(env: &Env<S, C, H, V>, request: &Request, error: AuthorizeError) -> Response {
     match error {
-        AuthorizeError::Redirect(redirect) => web::redirect(&redirect.location()),
+        AuthorizeError::Redirect(redirect) => {
+            let location = redirect.location();
+            redirect_if_approved(env, request, &redirect.client_id, &redirect.redirect_uri, &location)
+                .unwrap_or_else(|| invalid_request_page(&redirect.error_description))
+        }
         AuthorizeError::Store(_) => unavailable_page(),
-        other => error_page(StatusCode::BAD_REQUEST, "This sign-in link is not valid", &sentence(&other.to_string())),
+        other => invalid_request_page(&other.to_string()),
     }
+}
+
+/// A redirect to `location` if this browser approved `redirect_uri` for `client_id` (checked with
+/// the cookie key alone, so a broken Clerk configuration still reaches the client).
+fn redirect_if_approved<S, C, H, V: Variables>(
+    env: &Env<S, C, H, V>,
+    request: &Request,
+    client_id: &str,
+    redirect_uri: &str,
+    location: &str,
+) -> Option<Response> {
+    let key = config::cookie_key(&env.vars).ok()?;
+    let approvals = cookies::approvals(request, &key);
+    cookies::is_approved(&approvals, client_id, redirect_uri).then(|| web::redirect(location))
+}
+
+fn invalid_request_page(problem: &str) -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "This sign-in link is not valid",
+        &format!("The app asked for something this server cannot accept: {}", sentence(problem)),
+    )
 }
 
 fn sentence(text: &str) -> String {
@@ -70,7 +112,17 @@ fn unavailable_page() -> Response {
     )
 }
 
-/// Stores the validated request behind a one-time handle and shows the consent page.
+fn no_randomness_page() -> Response {
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Please try again in a moment.")
+}
+
+/// A configuration error, for the operator: it names the variable (never its value).
+fn misconfigured_page(error: &impl std::fmt::Display) -> Response {
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, "This server is misconfigured", &sentence(&error.to_string()))
+}
+
+/// Stores the validated request behind a one-time handle and shows the consent page. Nothing
+/// has been approved yet, so failures are pages, not redirects.
 fn consent<S: KeyValueStore, C: Clock, H, V>(
     env: &Env<S, C, H, V>,
     config: &FlowConfig,
@@ -78,12 +130,12 @@ fn consent<S: KeyValueStore, C: Clock, H, V>(
     browser: &str,
 ) -> Response {
     let (Ok(handle), Ok(csrf)) = (random_token(), random_token()) else {
-        return web::redirect(&validated.error_redirect("server_error", "no randomness"));
+        return no_randomness_page();
     };
     let record = Consent { validated, csrf_hash: hash_hex(&csrf), browser_hash: cookies::browser_hash(browser) };
     let expires_at = env.clock.now_unix() + records::CONSENT_TTL;
     if records::create(&env.store, Kind::Consent, &handle, &record, expires_at).is_err() {
-        return web::redirect(&record.validated.error_redirect("temporarily_unavailable", "storage is unavailable"));
+        return unavailable_page();
     }
     pages::consent_page(&ConsentView {
         validated: &record.validated,

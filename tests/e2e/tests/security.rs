@@ -6,11 +6,101 @@
 
 use e2e::http::Response;
 use e2e::{Browser, Pkce, TestApp};
+use serde_json::json;
+
+/// A public client redirecting to `redirect_uri` (registered as an attacker would).
+fn client_redirecting_to(app: &TestApp, redirect_uri: &str) -> e2e::Client {
+    app.register_client_with(&json!({
+        "client_name": "Totally legit",
+        "redirect_uris": [redirect_uri],
+        "token_endpoint_auth_method": "none",
+    }))
+}
 
 fn assert_page_without_redirect(response: &Response, status: u16) {
     assert_eq!(response.status, status, "{}", response.text());
     assert_eq!(response.location(), None, "redirected to {:?}", response.location());
     assert!(response.header("content-type").unwrap_or_default().starts_with("text/html"));
+}
+
+// Finding 1: open redirect before consent.
+
+#[test]
+fn an_invalid_request_for_a_redirect_uri_nobody_approved_is_a_page_not_a_redirect() {
+    let app = TestApp::start();
+    let phish = client_redirecting_to(&app, "https://evil.example/phish");
+    let id = &phish.client_id;
+    let requests = [
+        format!("/authorize?client_id={id}"),
+        format!("/authorize?client_id={id}&response_type=token&state=s"),
+        format!("/authorize?client_id={id}&response_type=code&code_challenge=x&code_challenge_method=plain"),
+        format!("/authorize?client_id={id}&response_type=code&scope=admin"),
+    ];
+    for path in requests {
+        let response = Browser::new().get(&app.url(&path));
+        assert_page_without_redirect(&response, 400);
+    }
+}
+
+#[test]
+fn an_invalid_request_for_a_redirect_uri_this_browser_approved_goes_back_to_the_client() {
+    let app = TestApp::start();
+    let client = client_redirecting_to(&app, "https://client.example/cb");
+    let mut browser = Browser::new();
+    app.authorize_as(&mut browser, &client, "admin@example.com");
+    let url = app.authorize_url(&client, &Pkce::new(), "st").replace("response_type=code", "response_type=token");
+    let response = browser.get(&url);
+    assert_eq!(response.status, 302, "{}", response.text());
+    let query = response.location_query();
+    assert!(response.location().unwrap().starts_with("https://client.example/cb?"));
+    assert_eq!((query["error"].as_str(), query["state"].as_str()), ("unsupported_response_type", "st"));
+    assert_page_without_redirect(&Browser::new().get(&url), 400);
+}
+
+#[test]
+fn private_use_redirect_schemes_are_an_allow_list() {
+    let app = TestApp::start();
+    for allowed in [
+        "cursor://anysphere.cursor-mcp/oauth/callback",
+        "vscode://saoudrizwan.claude-dev/mcp-auth",
+        "com.example.app:/oauth2redirect",
+    ] {
+        let response = app.register(&json!({"redirect_uris": [allowed], "token_endpoint_auth_method": "none"}));
+        assert_eq!(response.status, 201, "{allowed}: {}", response.text());
+    }
+    for refused in [
+        "ms-msdt:/id%20PCWDiagnostic",
+        "ms-settings:privacy",
+        "x-apple.systempreferences:com.apple.preference.security",
+        "steam://run/1",
+        "myapp://callback",
+    ] {
+        let before = app.kv_snapshot();
+        let response = app.register(&json!({"redirect_uris": [refused], "token_endpoint_auth_method": "none"}));
+        assert_eq!(response.status, 400, "{refused}: {}", response.text());
+        assert_eq!(response.json()["error"], "invalid_redirect_uri");
+        assert_eq!(app.kv_snapshot(), before, "{refused}");
+    }
+    let strict = TestApp::builder().variable("native_redirect_schemes", "vscode").start();
+    let cursor = json!({"redirect_uris": ["cursor://anysphere.cursor-mcp/oauth/callback"]});
+    assert_eq!(strict.register(&cursor).status, 400, "the allow-list is the variable's");
+}
+
+#[test]
+fn a_client_registered_before_with_a_scheme_now_refused_gets_a_page_at_authorize() {
+    let app = TestApp::start();
+    let client = client_redirecting_to(&app, "https://client.example/cb");
+    // As a previous release (a block-list) would have stored it.
+    let key = format!("oauth:client:{}", client.client_id);
+    let mut record: serde_json::Value = serde_json::from_slice(&app.kv_snapshot()[&key]).unwrap();
+    record["metadata"]["redirect_uris"] = json!(["ms-msdt:/id%20PCWDiagnostic"]);
+    app.kv_write(&key, Some(&serde_json::to_vec(&record).unwrap()));
+    let old = e2e::Client { redirect_uri: "ms-msdt:/id%20PCWDiagnostic".into(), ..client };
+    let mut browser = Browser::new();
+    for url in [app.authorize_url(&old, &Pkce::new(), "s"), app.url(&format!("/authorize?client_id={}", old.client_id))]
+    {
+        assert_page_without_redirect(&browser.get(&url), 400);
+    }
 }
 
 // Finding 8: clerk_frontend_api over plain http.

@@ -29,6 +29,7 @@ use platform::web::{self, Cors, Request, Response};
 use platform::{Clock, KeyValueStore, Sleep};
 
 use crate::directory::UserDirectory;
+use crate::rules::redirect_uri::RedirectPolicy;
 use metadata::McpEndpoint;
 
 pub use error::OAuthError;
@@ -48,6 +49,8 @@ pub struct Provider<'a, D> {
     pub refresh_grace_secs: u64,
     /// How a refresh waits for a concurrent rotation of the same token.
     pub sleep: &'a dyn Sleep,
+    /// Which private-use redirect schemes registrations may use.
+    pub redirect_policy: RedirectPolicy,
 }
 
 /// What a path allows.
@@ -135,7 +138,7 @@ impl<D: UserDirectory> Provider<'_, D> {
         match route {
             Route::AuthorizationServerMetadata => metadata::authorization_server(&self.base_url),
             Route::ProtectedResourceMetadata(endpoint) => metadata::protected_resource(&self.base_url, endpoint),
-            Route::Register => register::handle(self.store, self.clock, request),
+            Route::Register => register::handle(self.store, self.clock, &self.redirect_policy, request),
             Route::Token => token::handle(self, request).await,
             Route::Revoke => revoke::handle(self.store, self.clock, request),
         }

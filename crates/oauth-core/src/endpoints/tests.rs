@@ -49,7 +49,8 @@ impl Env {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let validated = validate_authorization_request(&self.store, &self.clock, BASE, &query).unwrap();
+        let validated =
+            validate_authorization_request(&self.store, &self.clock, BASE, &Default::default(), &query).unwrap();
         code_from(&complete_authorization(&self.store, &self.clock, &validated, props()).unwrap())
     }
 
@@ -88,6 +89,7 @@ fn call_with(store: &dyn KeyValueStore, clock: &ManualClock, request: Request) -
         base_url: BASE.to_owned(),
         refresh_grace_secs: crate::tokens::Rotation::DEFAULT_GRACE_SECS,
         sleep: &platform::ThreadSleep,
+        redirect_policy: crate::rules::redirect_uri::RedirectPolicy::default(),
     };
     block_on(provider.handle(&request))
 }

@@ -1,10 +1,6 @@
 use super::*;
-use crate::authorize::{AuthorizeError, complete_authorization, validate_authorization_request};
+use crate::authorize::{AuthorizeError, complete_authorization};
 use crate::lifetimes::AUTHORIZATION_CODE_TTL;
-
-fn validate(f: &Fixture, q: &[(String, String)]) -> Result<ValidatedAuthorization, AuthorizeError> {
-    validate_authorization_request(&f.store, &f.clock, BASE, q)
-}
 
 fn redirect_error(result: Result<ValidatedAuthorization, AuthorizeError>) -> (String, String) {
     match result {
@@ -101,6 +97,35 @@ fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
     }
     let (_, location) = redirect_error(validate(&f, &replace("response_type", "token")));
     assert!(location.contains("&state=xyz&"), "{location}");
+}
+
+#[test]
+fn error_redirects_name_the_client_so_the_flow_can_check_the_approval() {
+    let f = fixture();
+    match validate(&f, &f.authorize_query(&[("response_type", "token")])) {
+        Err(AuthorizeError::Redirect(e)) => assert_eq!((e.client_id, e.redirect_uri), (f.client_id(), REDIRECT.into())),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_redirect_scheme_no_longer_allowed_is_a_page_even_for_a_registered_client() {
+    let f = fixture();
+    let uri = "cursor://anysphere.cursor-mcp/oauth/callback";
+    let lax = RedirectPolicy::with_schemes(["cursor"]).unwrap();
+    let body = format!(r#"{{"redirect_uris":["{uri}"],"token_endpoint_auth_method":"none"}}"#);
+    let client = crate::clients::register_client(&f.store, &f.clock, &lax, body.as_bytes()).unwrap();
+    let q = query(&[
+        ("response_type", "code"),
+        ("client_id", &client.client.client_id),
+        ("redirect_uri", uri),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    let allowed = crate::authorize::validate_authorization_request(&f.store, &f.clock, BASE, &lax, &q);
+    assert_eq!(allowed.unwrap().redirect_uri, uri);
+    let err = validate(&f, &q).unwrap_err();
+    assert!(matches!(err, AuthorizeError::InvalidRedirectUri(_)) && err.must_not_redirect(), "{err:?}");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use platform::{ManualClock, MemoryStore};
 use crate::authorize::{complete_authorization, validate_authorization_request};
 use crate::clients::{Registration, register_client};
 use crate::props::UserProps;
+use crate::rules::redirect_uri::RedirectPolicy;
 use crate::tokens::{CodeExchange, Rotation, TokenResponse, exchange_code};
 use crate::validated::ValidatedAuthorization;
 
@@ -35,7 +36,7 @@ pub fn fixture() -> Fixture {
 fn register_public_client(store: &MemoryStore, clock: &ManualClock, name: &str) -> Registration {
     let body =
         format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none","client_name":"{name}"}}"#);
-    register_client(store, clock, body.as_bytes()).unwrap()
+    register_client(store, clock, &RedirectPolicy::default(), body.as_bytes()).unwrap()
 }
 
 /// The default grace window; waits block the calling thread (each test request has its own).
@@ -78,7 +79,7 @@ impl Fixture {
     }
 
     pub fn validated(&self) -> ValidatedAuthorization {
-        validate_authorization_request(&self.store, &self.clock, BASE, &self.authorize_query(&[])).unwrap()
+        validate(self, &self.authorize_query(&[])).unwrap()
     }
 
     /// Runs the authorization and returns the code.
@@ -96,6 +97,14 @@ impl Fixture {
     pub fn tokens(&self) -> TokenResponse {
         self.exchange(&self.code()).unwrap()
     }
+}
+
+/// `validate_authorization_request` at [`BASE`] with the default (strict) redirect policy.
+pub fn validate(
+    f: &Fixture,
+    query: &[(String, String)],
+) -> Result<ValidatedAuthorization, crate::authorize::AuthorizeError> {
+    validate_authorization_request(&f.store, &f.clock, BASE, &RedirectPolicy::default(), query)
 }
 
 pub fn code_from(location: &str) -> String {
