@@ -23,6 +23,10 @@ use crate::rules::redirect_uri::RedirectPolicy;
 use crate::rules::{pkce, redirect_uri, resource, scope};
 use crate::validated::{ErrorRedirect, ValidatedAuthorization, with_query};
 
+/// Longest `state` accepted, in bytes. The request (state included) is stored for 10 minutes
+/// before anyone has signed in, so it is bounded; clients send 20 to 100 characters.
+pub const MAX_STATE_BYTES: usize = 1024;
+
 /// Why an authorization request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
@@ -84,7 +88,10 @@ pub fn validate_authorization_request(
     // Registered under an older or laxer policy (a scheme since removed from the allow-list).
     redirect_uri::validate(&redirect_uri, policy).map_err(|e| AuthorizeError::InvalidRedirectUri(e.to_string()))?;
     let issuer = base_url.trim_end_matches('/').to_owned();
-    let state = single_value(query, "state").ok().flatten().map(str::to_owned);
+    let state = single_value(query, "state").ok().flatten();
+    // Too long to store, and to echo back in an error redirect.
+    let state_too_long = state.is_some_and(|s| s.len() > MAX_STATE_BYTES);
+    let state = state.filter(|_| !state_too_long).map(str::to_owned);
     let fail = |error: &str, description: &str| {
         AuthorizeError::Redirect(Box::new(ErrorRedirect {
             client_id: client.client_id.clone(),
@@ -98,6 +105,9 @@ pub fn validate_authorization_request(
     let param =
         |name: &str| single_value(query, name).map_err(|_| fail("invalid_request", &format!("{name} is repeated")));
 
+    if state_too_long {
+        return Err(fail("invalid_request", &format!("state is longer than {MAX_STATE_BYTES} bytes")));
+    }
     if single_value(query, "state").is_err() {
         return Err(fail("invalid_request", "state is repeated"));
     }

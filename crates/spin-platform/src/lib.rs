@@ -8,7 +8,7 @@
 //! - [`SpinVariables`]: component variables (`spin.toml` `[component.*.variables]`).
 //! - [`SpinHttpClient`]: outbound `wasi:http` with connect/first-byte/between-bytes timeouts.
 //! - [`serve`]: reads an incoming request with a body limit, runs a handler over `http` types
-//!   and writes its response.
+//!   and writes its response; [`serve_then`] also runs work the handler leaves for after it.
 //! - [`export_http_handler!`]: makes a function the component's `wasi:http` entry point.
 
 mod inbound;
@@ -17,7 +17,7 @@ mod outbound;
 mod sleep;
 mod variables;
 
-pub use inbound::{BodyError, fields, read_request, serve, write_response};
+pub use inbound::{AfterResponse, BodyError, fields, read_request, serve, serve_then, write_response};
 pub use kv::SpinStore;
 pub use outbound::SpinHttpClient;
 pub use sleep::{SpinSleep, sleep};

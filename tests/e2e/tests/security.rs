@@ -103,6 +103,75 @@ fn a_client_registered_before_with_a_scheme_now_refused_gets_a_page_at_authorize
     }
 }
 
+// Finding 2: unauthenticated storage amplification.
+
+#[test]
+fn an_oversized_state_is_refused_before_anything_is_stored() {
+    let app = TestApp::start();
+    let client = app.register_client(false);
+    let longest = "s".repeat(1024);
+    let page = Browser::new().get(&app.authorize_url(&client, &Pkce::new(), &longest));
+    assert_eq!(page.status, 200, "a 1 KiB state is fine: {}", page.text());
+    for size in [1025, 60 * 1024] {
+        let before = app.kv_snapshot();
+        let response = Browser::new().get(&app.authorize_url(&client, &Pkce::new(), &"s".repeat(size)));
+        assert_page_without_redirect(&response, 400);
+        assert!(response.text().contains("longer than 1024 bytes"), "{}", response.text());
+        assert_eq!(app.kv_snapshot(), before, "a {size}-byte state was stored");
+    }
+}
+
+#[test]
+fn an_oversized_state_for_an_approved_client_goes_back_without_it() {
+    let app = TestApp::start();
+    let client = app.register_client(false);
+    let mut browser = Browser::new();
+    app.authorize_as(&mut browser, &client, "admin@example.com");
+    let response = browser.get(&app.authorize_url(&client, &Pkce::new(), &"s".repeat(60 * 1024)));
+    assert_eq!(response.status, 302, "{}", response.text());
+    let query = response.location_query();
+    assert_eq!(query["error"], "invalid_request");
+    assert!(!query.contains_key("state") && response.location().unwrap().len() < 500);
+}
+
+#[test]
+fn registration_metadata_is_bounded_in_count_size_and_total() {
+    let app = TestApp::start();
+    let twenty_long_uris: Vec<String> =
+        (0..20).map(|i| format!("https://a.example/{i}/{}", "x".repeat(1900))).collect();
+    let ten_long_uris: Vec<String> = (0..10).map(|i| format!("https://a.example/{i}/{}", "x".repeat(1900))).collect();
+    let eleven_uris: Vec<String> = (0..11).map(|i| format!("https://a.example/{i}")).collect();
+    let contacts: Vec<String> = (0..20).map(|i| format!("{i}@a.example")).collect();
+    let ok = ["https://a.example/cb"];
+    let refused = [
+        (json!({"redirect_uris": twenty_long_uris}), "invalid_redirect_uri"),
+        (json!({"redirect_uris": ten_long_uris}), "invalid_redirect_uri"),
+        (json!({"redirect_uris": eleven_uris}), "invalid_redirect_uri"),
+        (json!({"redirect_uris": ok, "contacts": contacts}), "invalid_client_metadata"),
+        (json!({"redirect_uris": ok, "client_name": "n".repeat(201)}), "invalid_client_metadata"),
+        (json!({"redirect_uris": ok, "software_version": "v".repeat(2000)}), "invalid_client_metadata"),
+        (
+            json!({"redirect_uris": ok, "tos_uri": format!("https://a.example/{}", "t".repeat(1000))}),
+            "invalid_client_metadata",
+        ),
+    ];
+    for (metadata, error) in refused {
+        let before = app.kv_snapshot();
+        let response = app.register(&metadata);
+        assert_eq!((response.status, response.json()["error"].as_str()), (400, Some(error)), "{}", response.text());
+        assert!(response.json()["error_description"].as_str().unwrap().len() < 300, "{}", response.text());
+        assert_eq!(app.kv_snapshot(), before);
+    }
+    let largest = app.register(&json!({
+        "redirect_uris": (0..10).map(|i| format!("https://a.example/{i}/{}", "x".repeat(400))).collect::<Vec<_>>(),
+        "client_name": "n".repeat(200),
+        "contacts": (0..5).map(|i| format!("{i}@a.example")).collect::<Vec<_>>(),
+    }));
+    assert_eq!(largest.status, 201, "{}", largest.text());
+    let stored: usize = app.kv_snapshot().values().map(Vec::len).sum();
+    assert!(stored < 10 * 1024, "one registration stored {stored} bytes");
+}
+
 // Finding 8: clerk_frontend_api over plain http.
 
 #[test]

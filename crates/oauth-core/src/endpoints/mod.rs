@@ -10,8 +10,9 @@
 //!
 //! Every path answers CORS preflights, adds CORS headers for requests with `Origin`, and
 //! answers other methods with 405 + `Allow`. Client mistakes are 4xx with an OAuth JSON error;
-//! store failures are 503 `temporarily_unavailable`. A successful `/register` or `/token` also
-//! runs the hourly [`crate::sweep`] of expired records.
+//! store failures are 503 `temporarily_unavailable`. A successful `/register` or `/token` is
+//! followed, once its response is out, by the hourly [`crate::sweep`] of expired records
+//! ([`sweeps_after`]).
 
 mod client_auth;
 mod error;
@@ -105,6 +106,17 @@ impl Route {
     }
 }
 
+/// Whether the hourly sweep ([`crate::sweep::sweep_if_due`]) should follow this exchange:
+/// housekeeping rides on successful writes (`/register`, `/token`), at most hourly. The
+/// component runs it after the response is sent, so neither its time nor its failure (a store
+/// that cannot list keys) reaches the client.
+pub fn sweeps_after(request: &Request, response: &Response) -> bool {
+    let route = Route::of(web::path(request));
+    matches!(route, Some(Route::Register | Route::Token))
+        && request.method() == Method::POST
+        && response.status().is_success()
+}
+
 impl<D: UserDirectory> Provider<'_, D> {
     /// Answers one request.
     pub async fn handle(&self, request: &Request) -> Response {
@@ -115,11 +127,6 @@ impl<D: UserDirectory> Provider<'_, D> {
             return route.cors().preflight();
         }
         let mut response = self.dispatch(route, request).await;
-        if matches!(route, Route::Register | Route::Token) && response.status().is_success() {
-            // Housekeeping rides on successful writes, at most hourly; a failed sweep (e.g. a
-            // store that cannot list keys) must not fail the request it rode on.
-            let _ = crate::sweep::sweep_if_due(self.store, self.clock);
-        }
         if request.method() == Method::HEAD {
             response.body_mut().clear();
         }

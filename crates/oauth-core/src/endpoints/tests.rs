@@ -81,8 +81,19 @@ impl Env {
     }
 }
 
+/// Answers `request` as the component does: the response, then (once it is out) the sweep when
+/// [`super::sweeps_after`] asks for it.
 fn call_with(store: &dyn KeyValueStore, clock: &ManualClock, request: Request) -> Response {
-    let provider = Provider {
+    let provider = provider(store, clock);
+    let response = block_on(provider.handle(&request));
+    if super::sweeps_after(&request, &response) {
+        let _ = crate::sweep::sweep_if_due(store, clock);
+    }
+    response
+}
+
+fn provider<'a>(store: &'a dyn KeyValueStore, clock: &'a ManualClock) -> Provider<'a, StaticDirectory> {
+    Provider {
         store,
         clock,
         directory: &StaticDirectory,
@@ -90,8 +101,7 @@ fn call_with(store: &dyn KeyValueStore, clock: &ManualClock, request: Request) -
         refresh_grace_secs: crate::tokens::Rotation::DEFAULT_GRACE_SECS,
         sleep: &platform::ThreadSleep,
         redirect_policy: crate::rules::redirect_uri::RedirectPolicy::default(),
-    };
-    block_on(provider.handle(&request))
+    }
 }
 
 fn request(method: &str, path: &str) -> http::request::Builder {
@@ -537,4 +547,36 @@ fn a_successful_write_sweeps_expired_records_at_most_hourly() {
     assert!(!e.store.exists(&keys::code(&abandoned)).unwrap(), "the abandoned code is gone");
     let pending = e.store.keys().into_iter().filter(|k| k.starts_with("oauth:grant:")).count();
     assert_eq!(pending, 1, "only the new grant is left");
+}
+
+#[test]
+fn the_sweep_is_not_part_of_answering_the_request() {
+    use crate::keys;
+    use platform::housekeeping::SWEEP_INTERVAL_SECS;
+    let e = env();
+    let client = e.public_client();
+    let abandoned = e.code(&client);
+    e.clock.advance(SWEEP_INTERVAL_SECS);
+    let register = json_post("/register", &format!(r#"{{"redirect_uris":["{REDIRECT}"]}}"#));
+    let provider = provider(&e.store, &e.clock);
+    let response = block_on(provider.handle(&register));
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(e.store.exists(&keys::code(&abandoned)).unwrap(), "answering swept");
+    let this_hour = format!("{}{}", keys::SWEEP_MARKER, platform::Clock::now_unix(&e.clock) / SWEEP_INTERVAL_SECS);
+    assert!(!e.store.exists(&this_hour).unwrap(), "answering took this hour's turn");
+    assert!(super::sweeps_after(&register, &response));
+    crate::sweep::sweep_if_due(&e.store, &e.clock).unwrap();
+    assert!(!e.store.exists(&keys::code(&abandoned)).unwrap());
+}
+
+#[test]
+fn only_successful_registrations_and_token_requests_are_followed_by_a_sweep() {
+    let ok = |status: u16| http::Response::builder().status(status).body(Vec::new()).unwrap();
+    for path in ["/register", "/token"] {
+        assert!(super::sweeps_after(&json_post(path, "{}"), &ok(200)), "{path}");
+        assert!(!super::sweeps_after(&json_post(path, "{}"), &ok(400)), "{path}");
+    }
+    assert!(!super::sweeps_after(&json_post("/revoke", "{}"), &ok(200)));
+    assert!(!super::sweeps_after(&get("/.well-known/oauth-authorization-server"), &ok(200)));
+    assert!(!super::sweeps_after(&request("OPTIONS", "/token").body(Vec::new()).unwrap(), &ok(204)));
 }

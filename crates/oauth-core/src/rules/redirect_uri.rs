@@ -20,8 +20,8 @@
 use platform::{VariableError, Variables};
 use url::Url;
 
-/// Longest redirect URI accepted.
-pub const MAX_LEN: usize = 2000;
+/// Longest redirect URI accepted, in bytes (real clients' are under 100).
+pub const MAX_LEN: usize = 512;
 
 /// The Spin variable listing the private-use schemes of known native clients (comma separated).
 pub const SCHEMES_VARIABLE: &str = "native_redirect_schemes";

@@ -129,6 +129,29 @@ fn a_redirect_scheme_no_longer_allowed_is_a_page_even_for_a_registered_client() 
 }
 
 #[test]
+fn state_is_bounded_and_an_oversized_one_is_not_echoed() {
+    use crate::authorize::MAX_STATE_BYTES;
+    let f = fixture();
+    let longest = "s".repeat(MAX_STATE_BYTES);
+    let mut q = f.authorize_query(&[]);
+    q.retain(|(k, _)| k != "state");
+    let with_state = |state: &str| {
+        let mut q = q.clone();
+        q.push(("state".into(), state.into()));
+        q
+    };
+    assert_eq!(validate(&f, &with_state(&longest)).unwrap().state.as_deref(), Some(longest.as_str()));
+    match validate(&f, &with_state(&format!("{longest}s"))) {
+        Err(AuthorizeError::Redirect(e)) => {
+            assert_eq!(e.error_description, "state is longer than 1024 bytes");
+            assert_eq!(e.state, None);
+            assert!(e.location().len() < 200, "{}", e.location());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn refused_authorization_requests_change_nothing() {
     let f = fixture();
     let before = f.store.snapshot();

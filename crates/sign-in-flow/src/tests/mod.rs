@@ -135,6 +135,10 @@ impl Fixture {
         };
         let request: Request = builder.body(body).unwrap();
         let response = block_on(handle(&self.env, &request));
+        // As the component does, once the response is out.
+        if crate::sweeps_after(&request, &response) {
+            let _ = crate::sweep::sweep_if_due(&self.env.store, &self.env.clock);
+        }
         for value in response.headers().get_all("set-cookie") {
             let pair = value.to_str().unwrap().split(';').next().unwrap();
             let (name, value) = pair.split_once('=').unwrap();
