@@ -39,7 +39,7 @@ pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
     let config = match FlowConfig::from_variables(&env.vars) {
         Ok(config) => config,
         Err(error) => {
-            let redirect = validated.error_redirect("server_error", &error.to_string());
+            let redirect = misconfigured_redirect(&validated, &error);
             return redirect_if_approved(env, request, &validated.client_id, &validated.redirect_uri, &redirect)
                 .unwrap_or_else(|| misconfigured_page(&error));
         }
@@ -174,8 +174,23 @@ pub(crate) async fn go_upstream<S: KeyValueStore, C: Clock, H: HttpClient, V>(
     response
 }
 
+/// The client-facing error for a broken configuration: generic (the variable is named in the
+/// log, for the operator, not to a client app).
+pub(crate) fn misconfigured_redirect(validated: &ValidatedAuthorization, error: &impl std::fmt::Display) -> String {
+    log_failure("misconfigured", error);
+    validated.error_redirect("server_error", "the server is misconfigured")
+}
+
+/// Writes an internal failure to the component's log (Spin keeps a component's stderr), where
+/// the operator sees what the client's generic description leaves out.
+pub(crate) fn log_failure(what: &str, detail: &impl std::fmt::Display) {
+    eprintln!("clerk-callback: {what}: {detail}");
+}
+
 /// The client-facing error for a Clerk failure: retryable ones are `temporarily_unavailable`.
+/// The description is generic; what Clerk (or the network) said goes to the log.
 pub(crate) fn clerk_failure(validated: &ValidatedAuthorization, error: &ClerkError) -> String {
+    log_failure("signing in with Clerk failed", error);
     match error {
         ClerkError::UserGone { .. } => validated.error_redirect("access_denied", "this account may not sign in"),
         e if e.is_temporary() => {
@@ -257,7 +272,7 @@ async fn approve<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
     let validated = consent.validated;
     let config = match FlowConfig::from_variables(&env.vars) {
         Ok(config) => config,
-        Err(e) => return web::redirect(&validated.error_redirect("server_error", &e.to_string())),
+        Err(e) => return web::redirect(&misconfigured_redirect(&validated, &e)),
     };
     let Some(browser) = cookies::browser_id(request) else {
         return bad_form("This browser's cookie is missing.");

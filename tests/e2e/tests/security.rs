@@ -6,6 +6,7 @@
 
 use e2e::http::Response;
 use e2e::{Browser, Pkce, TestApp};
+use mock_clerk::Fault;
 use serde_json::json;
 
 /// A public client redirecting to `redirect_uri` (registered as an attacker would).
@@ -170,6 +171,32 @@ fn registration_metadata_is_bounded_in_count_size_and_total() {
     assert_eq!(largest.status, 201, "{}", largest.text());
     let stored: usize = app.kv_snapshot().values().map(Vec::len).sum();
     assert!(stored < 10 * 1024, "one registration stored {stored} bytes");
+}
+
+// Finding 6: internal details in error descriptions.
+
+/// Fails if `description` tells an outsider where the server's dependencies are or how it is built.
+fn assert_generic(description: &str) {
+    for internal in ["127.0.0.1", "localhost", "ErrorCode", "onnection", "/v1/", "Backend API", "re-read", "redis"] {
+        assert!(!description.contains(internal), "`{internal}` in {description:?}");
+    }
+}
+
+#[test]
+fn a_refresh_while_clerk_is_down_gets_a_generic_description() {
+    let app = TestApp::start();
+    let client = app.register_client(false);
+    let auth = app.authorize_as(&mut Browser::new(), &client, "admin@example.com");
+    let tokens = app.exchange_code(&client, &auth.code, &auth.verifier).json();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    for fault in [Fault::Refused, Fault::Down, Fault::Malformed] {
+        app.clerk().set_fault(fault);
+        let response = app.refresh(&client, refresh);
+        assert_eq!((response.status, response.json()["error"].as_str()), (503, Some("temporarily_unavailable")));
+        assert_generic(response.json()["error_description"].as_str().unwrap());
+    }
+    app.clerk().set_fault(Fault::None);
+    assert_eq!(app.refresh(&client, refresh).status, 200, "the token survived the outage");
 }
 
 // Finding 8: clerk_frontend_api over plain http.

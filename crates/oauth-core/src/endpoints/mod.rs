@@ -33,7 +33,7 @@ use crate::directory::UserDirectory;
 use crate::rules::redirect_uri::RedirectPolicy;
 use metadata::McpEndpoint;
 
-pub use error::OAuthError;
+pub use error::{OAuthError, SERVER_ERROR_DESCRIPTION, STORE_DOWN_DESCRIPTION};
 
 /// Largest request body the endpoints accept (registration metadata, token forms).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -39,9 +39,7 @@ fn register(
         RegistrationError::InvalidRedirectUri(d) => OAuthError::bad_request("invalid_redirect_uri", d),
         RegistrationError::InvalidClientMetadata(d) => OAuthError::bad_request("invalid_client_metadata", d),
         RegistrationError::Store(e) => OAuthError::record(&e),
-        RegistrationError::Random(e) => {
-            OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string())
-        }
+        RegistrationError::Random(e) => OAuthError::server_error(e),
     })
 }
 

@@ -499,21 +499,23 @@ fn revocation_by_another_client_changes_nothing() {
     assert_eq!(e.store.snapshot(), before);
 }
 
-/// A store that is down.
+/// A store that is down, saying where it is (which a client must not learn).
 struct DownStore;
+
+const DOWN: &str = "redis://10.0.0.7:6379: connection refused";
 
 impl KeyValueStore for DownStore {
     fn get(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Err(StoreError::Unavailable("default".into()))
+        Err(StoreError::Unavailable(DOWN.into()))
     }
     fn set(&self, _: &str, _: &[u8]) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("default".into()))
+        Err(StoreError::Unavailable(DOWN.into()))
     }
     fn delete(&self, _: &str) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("default".into()))
+        Err(StoreError::Unavailable(DOWN.into()))
     }
     fn increment(&self, _: &str, _: i64) -> Result<i64, StoreError> {
-        Err(StoreError::Unavailable("default".into()))
+        Err(StoreError::Unavailable(DOWN.into()))
     }
 }
 
@@ -529,6 +531,7 @@ fn store_failures_are_503_temporarily_unavailable_not_500() {
         let response = call_with(&DownStore, &clock, request);
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(json(&response)["error"], "temporarily_unavailable");
+        assert_eq!(json(&response)["error_description"], super::STORE_DOWN_DESCRIPTION, "generic, not {DOWN}");
     }
 }
 

@@ -134,6 +134,7 @@ fn broken_clerk_configuration_after_approval_goes_back_to_the_client() {
     f.env.vars = variables().with("clerk_frontend_api", "http://clerk.example.com");
     let q = query_of(&location(&f.get_authorize(&[])));
     assert_eq!(q["error"], "server_error");
+    assert_eq!(q["error_description"], "the server is misconfigured", "the variable is named in the log only");
     assert_eq!(q["state"], "client-state");
 }
 
