@@ -28,12 +28,16 @@ async fn respond(request: Request) -> (Response, Option<AfterResponse>) {
     };
     let variables = SpinVariables;
     let configured = variables.get("public_base_url").ok().flatten();
+    let base_url = match web::base_url(&request, configured.as_deref()) {
+        Ok(base_url) => base_url,
+        Err(error) => return (OAuthError::misconfigured(error).into_response(), None),
+    };
     let directory = ClerkDirectory::from_variables(&variables);
     let provider = Provider {
         store: &store,
         clock: &SystemClock,
         directory: &directory,
-        base_url: web::base_url(&request, configured.as_deref()),
+        base_url,
         refresh_grace_secs: settings.refresh_grace_secs,
         sleep: &SpinSleep,
         redirect_policy: settings.redirect_policy,

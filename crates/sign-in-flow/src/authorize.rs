@@ -26,7 +26,10 @@ pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
     env: &Env<S, C, H, V>,
     request: &Request,
 ) -> Response {
-    let base = web::base_url(request, config::public_base_url(&env.vars).as_deref());
+    let base = match web::base_url(request, config::public_base_url(&env.vars).as_deref()) {
+        Ok(base) => base.url,
+        Err(error) => return misconfigured_page(&error),
+    };
     let policy = match RedirectPolicy::from_variables(&env.vars) {
         Ok(policy) => policy,
         Err(error) => return misconfigured_page(&error),
@@ -280,6 +283,9 @@ async fn approve<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
     let existing = cookies::approvals(request, &config.cookie_key);
     let remember =
         cookies::approval_set_cookie(&config.cookie_key, &existing, &validated.client_id, &validated.redirect_uri);
-    let base = web::base_url(request, config.public_base_url.as_deref());
+    let base = match web::base_url(request, config.public_base_url.as_deref()) {
+        Ok(base) => base.url,
+        Err(error) => return web::redirect(&misconfigured_redirect(&validated, &error)),
+    };
     go_upstream(env, &config, validated, &base, &browser, remember.into_iter().collect()).await
 }

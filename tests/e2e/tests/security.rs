@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed step fails the test")]
 
-use e2e::http::Response;
+use e2e::http::{Response, send};
 use e2e::{Browser, Pkce, TestApp};
 use mock_clerk::Fault;
 use serde_json::json;
@@ -171,6 +171,60 @@ fn registration_metadata_is_bounded_in_count_size_and_total() {
     assert_eq!(largest.status, 201, "{}", largest.text());
     let stored: usize = app.kv_snapshot().values().map(Vec::len).sum();
     assert!(stored < 10 * 1024, "one registration stored {stored} bytes");
+}
+
+// Finding 4: the Host header decided the issuer when public_base_url was unset.
+
+#[test]
+fn without_public_base_url_a_foreign_host_is_refused_naming_the_variable() {
+    let app = TestApp::start();
+    let evil = ("host", "evil.example:3223");
+    let metadata = send("GET", &app.url("/.well-known/oauth-authorization-server"), &[evil], b"");
+    assert_eq!((metadata.status, metadata.json()["error"].as_str()), (500, Some("server_error")));
+    let description = metadata.json()["error_description"].as_str().unwrap().to_owned();
+    assert!(description.contains("public_base_url") && !description.contains("evil.example"), "{description}");
+    assert_ne!(metadata.header("cache-control"), Some("public, max-age=300"));
+
+    let initialize = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#;
+    let mcp_headers = [
+        evil,
+        ("origin", "http://evil.example:3223"),
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+    ];
+    let mcp = send("POST", &app.url("/mcp"), &mcp_headers, initialize);
+    assert_eq!(mcp.status, 500, "{}", mcp.text());
+    assert!(mcp.text().contains("public_base_url"), "{}", mcp.text());
+
+    let client = app.register_client(false);
+    let authorize = app.authorize_url(&client, &Pkce::new(), "st");
+    let page = send("GET", &authorize, &[evil], b"");
+    assert_page_without_redirect(&page, 500);
+    assert!(page.text().contains("public_base_url"), "{}", page.text());
+}
+
+#[test]
+fn discovery_taken_from_a_loopback_request_is_not_publicly_cacheable() {
+    let app = TestApp::start();
+    let metadata = send("GET", &app.url("/.well-known/oauth-authorization-server"), &[], b"");
+    assert_eq!(metadata.status, 200, "{}", metadata.text());
+    assert_eq!(metadata.json()["issuer"], app.base_url());
+    assert_eq!(metadata.header("cache-control"), Some("private, no-cache"));
+    let resource = send("GET", &app.url("/.well-known/oauth-protected-resource/mcp"), &[], b"");
+    assert_eq!(resource.header("cache-control"), Some("private, no-cache"));
+}
+
+#[test]
+fn with_public_base_url_the_host_header_changes_nothing() {
+    let app = TestApp::builder().variable("public_base_url", "https://mcp.example.com").start();
+    let evil = ("host", "evil.example:3223");
+    let metadata = send("GET", &app.url("/.well-known/oauth-authorization-server"), &[evil], b"");
+    assert_eq!(metadata.status, 200, "{}", metadata.text());
+    assert_eq!(metadata.json()["issuer"], "https://mcp.example.com");
+    assert_eq!(metadata.header("cache-control"), Some("public, max-age=300"));
+    let mcp_headers = [evil, ("origin", "http://evil.example:3223"), ("content-type", "application/json")];
+    let mcp = send("POST", &app.url("/mcp"), &mcp_headers, b"{}");
+    assert_eq!(mcp.status, 403, "a foreign Origin: {}", mcp.text());
 }
 
 // Finding 6: internal details in error descriptions.

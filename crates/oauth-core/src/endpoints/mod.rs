@@ -45,7 +45,7 @@ pub struct Provider<'a, D> {
     /// Re-reads users at refresh (Clerk's Backend API in the component).
     pub directory: &'a D,
     /// Our public origin without a trailing slash (`platform::web::base_url`): the issuer.
-    pub base_url: String,
+    pub base_url: web::BaseUrl,
     /// The refresh-token grace window ([`crate::tokens::Rotation`]).
     pub refresh_grace_secs: u64,
     /// How a refresh waits for a concurrent rotation of the same token.

@@ -97,7 +97,7 @@ fn provider<'a>(store: &'a dyn KeyValueStore, clock: &'a ManualClock) -> Provide
         store,
         clock,
         directory: &StaticDirectory,
-        base_url: BASE.to_owned(),
+        base_url: platform::web::BaseUrl { url: BASE.to_owned(), configured: true },
         refresh_grace_secs: crate::tokens::Rotation::DEFAULT_GRACE_SECS,
         sleep: &platform::ThreadSleep,
         redirect_policy: crate::rules::redirect_uri::RedirectPolicy::default(),
@@ -164,6 +164,20 @@ fn authorization_server_metadata_has_the_rfc8414_fields() {
     assert_eq!(doc["revocation_endpoint_auth_methods_supported"], methods);
     assert_eq!(doc["scopes_supported"], serde_json::json!(["mcp"]));
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+}
+
+#[test]
+fn discovery_is_publicly_cacheable_only_when_the_base_url_is_configured() {
+    let e = env();
+    let paths = ["/.well-known/oauth-authorization-server", "/.well-known/oauth-protected-resource/mcp"];
+    for (configured, cache) in [(true, "public, max-age=300"), (false, "private, no-cache")] {
+        let mut provider = provider(&e.store, &e.clock);
+        provider.base_url = platform::web::BaseUrl { url: "http://127.0.0.1:3000".into(), configured };
+        for path in paths {
+            let response = block_on(provider.handle(&get(path)));
+            assert_eq!(header(&response, "cache-control"), Some(cache), "{path}, configured: {configured}");
+        }
+    }
 }
 
 #[test]
