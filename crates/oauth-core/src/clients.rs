@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 use crate::keys;
 use crate::lifetimes::{CLIENT_IDLE_TTL, CLIENT_TOUCH_INTERVAL};
 use crate::records::{AuthMethod, ClientMetadata, ClientRecord, RECORD_VERSION};
+use crate::rules::display_text;
 use crate::rules::redirect_uri::{self, RedirectPolicy};
 
 /// What one registration may store. Anyone may register, without authenticating, and the
@@ -235,6 +236,10 @@ fn check_text(name: &str, value: &str, max: usize) -> Result<(), RegistrationErr
     if value.chars().any(char::is_control) {
         return Err(invalid(&format!("{name} contains control characters")));
     }
+    // Shown on the consent page: nothing that hides or reorders what the user reads.
+    if display_text::has_hidden_characters(value) {
+        return Err(invalid(&format!("{name} contains invisible or bidirectional formatting characters")));
+    }
     Ok(())
 }
 
@@ -278,6 +283,10 @@ fn redirect_uris(value: Option<Vec<String>>, policy: &RedirectPolicy) -> Result<
         Err(e) => return Err(RegistrationError::InvalidRedirectUri(e.to_string())),
     };
     for uri in &uris {
+        if display_text::has_hidden_characters(uri) {
+            let message = "a redirect URI contains control, invisible or bidirectional formatting characters";
+            return Err(RegistrationError::InvalidRedirectUri(message.into()));
+        }
         let shown: String = uri.chars().take(100).collect();
         redirect_uri::validate(uri, policy)
             .map_err(|e| RegistrationError::InvalidRedirectUri(format!("{shown}: {e}")))?;
@@ -494,6 +503,32 @@ mod tests {
         }
         let vscode = r#"{"client_name":"Visual Studio Code","redirect_uris":["https://insiders.vscode.dev/redirect","https://vscode.dev/redirect","http://localhost/","http://127.0.0.1/","http://localhost:33418/","http://127.0.0.1:33418/"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"response_types":["code"]}"#;
         assert!(register(&store, &clock, vscode).is_ok(), "a real client's registration fits");
+    }
+
+    #[test]
+    fn displayed_members_with_bidi_or_invisible_characters_are_refused() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(1000));
+        let ok = r#""redirect_uris":["https://a.example/cb"]"#;
+        let cases = [
+            (format!(r#"{{{ok},"client_name":"Claude Desktop \u202e(lanoicifo)"}}"#), "client_name"),
+            (format!(r#"{{{ok},"client_name":"Cla\u200bude"}}"#), "client_name"),
+            (format!(r#"{{{ok},"client_uri":"https://a.example/\u2066x"}}"#), "client_uri"),
+            (format!(r#"{{{ok},"software_id":"\ufeffid"}}"#), "software_id"),
+            (format!(r#"{{{ok},"contacts":["a\u202d@b.example"]}}"#), "each of contacts"),
+        ];
+        for (body, name) in cases {
+            match register(&store, &clock, &body) {
+                Err(RegistrationError::InvalidClientMetadata(m)) => {
+                    assert_eq!(m, format!("{name} contains invisible or bidirectional formatting characters"))
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        let uri = r#"{"redirect_uris":["https://a.example/cb\u202e"]}"#;
+        assert!(matches!(register(&store, &clock, uri), Err(RegistrationError::InvalidRedirectUri(_))));
+        assert!(store.snapshot().is_empty());
+        let arabic = format!(r#"{{{ok},"client_name":"محرر"}}"#);
+        assert!(register(&store, &clock, &arabic).is_ok(), "right-to-left scripts are fine");
     }
 
     #[test]

@@ -41,7 +41,9 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
     let server_host = platform::web::authority_of(&v.issuer).unwrap_or_else(|| v.issuer.clone());
     let body = html! {
         main {
-            h1 { span.client { (client) } " wants to use " span.client { (server_host) } " as you" }
+            // <bdi>: a name in another script (or one registered before bidi controls were
+            // refused) cannot reorder the sentence around it.
+            h1 { bdi.client { (client) } " wants to use " bdi.client { (server_host) } " as you" }
             p.muted {
                 "Client ID " code { (v.client_id) } ". Its name and links are chosen by whoever registered it: \
                  only continue if you started this from an app you trust."
@@ -51,7 +53,7 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
                 dd { ul { @for scope in &v.scope { (scope_item(scope)) } } }
                 dt { "After approval, you go back to" }
                 dd {
-                    strong { (v.redirect_host()) }
+                    strong { bdi { (v.redirect_host()) } }
                     @if v.redirect_is_loopback() { (loopback_warning()) }
                 }
                 dt { "You sign in with Clerk, which shares with this server" }
@@ -216,5 +218,8 @@ mod tests {
         assert!(html.contains(r#"name="handle" value="h&quot;""#), "{html}");
         assert!(html.contains("<code>&lt;b&gt;</code>") && !html.contains("javascript:"), "{html}");
         assert!(html.contains("An unnamed MCP client") && !html.contains(">Terms<"));
+        assert!(html.contains(r#"<bdi class="client">An unnamed MCP client</bdi>"#), "the name is isolated: {html}");
+        assert!(html.contains(r#"<bdi class="client">mcp.example</bdi>"#), "{html}");
+        assert!(html.contains("<strong><bdi>a.example</bdi></strong>"), "{html}");
     }
 }

@@ -227,6 +227,43 @@ fn with_public_base_url_the_host_header_changes_nothing() {
     assert_eq!(mcp.status, 403, "a foreign Origin: {}", mcp.text());
 }
 
+// Finding 5: bidi spoofing on the consent page.
+
+#[test]
+fn names_and_links_with_bidi_or_invisible_characters_are_refused_at_registration() {
+    let app = TestApp::start();
+    let ok = ["https://a.example/cb"];
+    for metadata in [
+        json!({"redirect_uris": ok, "client_name": "Claude Desktop \u{202e}(lanoicifo)"}),
+        json!({"redirect_uris": ok, "client_name": "Claude\u{200b} Desktop"}),
+        json!({"redirect_uris": ok, "client_name": "Claude Desktop \u{2067}x"}),
+        json!({"redirect_uris": ok, "tos_uri": "https://a.example/\u{202e}terms"}),
+    ] {
+        let before = app.kv_snapshot();
+        let response = app.register(&metadata);
+        assert_eq!(response.status, 400, "{metadata}: {}", response.text());
+        assert_eq!(response.json()["error"], "invalid_client_metadata");
+        assert!(response.json()["error_description"].as_str().unwrap().contains("bidirectional"));
+        assert_eq!(app.kv_snapshot(), before);
+    }
+    let refused = app.register(&json!({"redirect_uris": ["https://a.example/cb\u{202e}"]}));
+    assert_eq!((refused.status, refused.json()["error"].as_str()), (400, Some("invalid_redirect_uri")));
+}
+
+#[test]
+fn the_consent_page_isolates_the_names_it_shows() {
+    let app = TestApp::start();
+    let client = app.register_client_with(&json!({
+        "client_name": "עורך (official)",
+        "redirect_uris": ["https://client.example/cb"],
+        "token_endpoint_auth_method": "none",
+    }));
+    let page = Browser::new().get(&app.authorize_url(&client, &Pkce::new(), "st"));
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains(r#"<bdi class="client">עורך (official)</bdi> wants to use"#), "{}", page.text());
+    assert!(page.text().contains("<bdi>client.example</bdi>"), "{}", page.text());
+}
+
 // Finding 6: internal details in error descriptions.
 
 /// Fails if `description` tells an outsider where the server's dependencies are or how it is built.
