@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::{self, FlowConfig};
 use crate::pages::{self, ConsentView, error_page};
-use crate::records::{self, Consent, Kind, TakeError, Upstream};
+use crate::records::{self, Consent, CreateError, Kind, TakeError, Upstream};
 use crate::{Env, MAX_BODY_BYTES, cookies};
 
 /// `GET /authorize`.
@@ -137,8 +137,10 @@ fn consent<S: KeyValueStore, C: Clock, H, V>(
     };
     let record = Consent { validated, csrf_hash: hash_hex(&csrf), browser_hash: cookies::browser_hash(browser) };
     let expires_at = env.clock.now_unix() + records::CONSENT_TTL;
-    if records::create(&env.store, Kind::Consent, &handle, &record, expires_at).is_err() {
-        return unavailable_page();
+    match records::create(&env.store, Kind::Consent, &handle, &record, expires_at) {
+        Ok(()) => {}
+        Err(CreateError::Store(_)) => return unavailable_page(),
+        Err(CreateError::Seal(_)) => return no_randomness_page(),
     }
     pages::consent_page(&ConsentView {
         validated: &record.validated,
@@ -169,8 +171,13 @@ pub(crate) async fn go_upstream<S: KeyValueStore, C: Clock, H: HttpClient, V>(
     let state = upstream.state.clone();
     let record = Upstream { validated, upstream, browser_hash: cookies::browser_hash(browser), callback_url };
     let expires_at = env.clock.now_unix() + records::UPSTREAM_TTL;
-    if records::create(&env.store, Kind::Upstream, &state, &record, expires_at).is_err() {
-        return web::redirect(&record.validated.error_redirect("temporarily_unavailable", "storage is unavailable"));
+    let failed = match records::create(&env.store, Kind::Upstream, &state, &record, expires_at) {
+        Ok(()) => None,
+        Err(CreateError::Store(_)) => Some(("temporarily_unavailable", "storage is unavailable")),
+        Err(CreateError::Seal(_)) => Some(("server_error", "no randomness")),
+    };
+    if let Some((error, description)) = failed {
+        return web::redirect(&record.validated.error_redirect(error, description));
     }
     let mut response = web::redirect(&url);
     set_cookies.iter().for_each(|c| append_header(&mut response, "set-cookie", c));

@@ -290,6 +290,33 @@ fn a_refresh_while_clerk_is_down_gets_a_generic_description() {
     assert_eq!(app.refresh(&client, refresh).status, 200, "the token survived the outage");
 }
 
+// Finding 7: upstream sign-in secrets stored in clear.
+
+#[test]
+fn the_upstream_sign_in_record_holds_neither_its_state_nor_its_nonce_in_clear() {
+    let app = TestApp::start();
+    let client = app.register_client(false);
+    let mut browser = Browser::new();
+    let page = browser.get(&app.authorize_url(&client, &Pkce::new(), "client-state"));
+    let to_clerk = app.submit_consent(&mut browser, &page, "approve");
+    let clerk_query = to_clerk.location_query();
+    let (state, nonce) = (clerk_query["state"].clone(), clerk_query["nonce"].clone());
+    let records: Vec<(String, Vec<u8>)> =
+        app.kv_snapshot().into_iter().filter(|(key, _)| key.starts_with("signin:upstream:") && !key.contains('#')).collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let (key, value) = &records[0];
+    let value = String::from_utf8_lossy(value);
+    for secret in [&state, &nonce, &"client-state".to_owned(), &client.client_id] {
+        assert!(!key.contains(secret.as_str()) && !value.contains(secret.as_str()), "{secret} in {key} = {value}");
+    }
+    assert!(value.contains("\"sealed\""), "{value}");
+
+    let back = browser.get(to_clerk.location().unwrap());
+    let to_client = browser.get(back.location().unwrap());
+    assert_eq!(to_client.status, 302, "{}", to_client.text());
+    assert!(to_client.location_query().contains_key("code"), "the sealed record still completes the sign-in");
+}
+
 // Finding 8: clerk_frontend_api over plain http.
 
 #[test]
