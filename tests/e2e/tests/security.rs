@@ -173,6 +173,51 @@ fn registration_metadata_is_bounded_in_count_size_and_total() {
     assert!(stored < 10 * 1024, "one registration stored {stored} bytes");
 }
 
+// Finding 3: refresh-token rotation (the grace window is in main; this is the client's view).
+
+/// Refreshes `refresh_token` as a client does: a 503 is retried after its `Retry-After`.
+fn refresh_retrying(app: &TestApp, client: &e2e::Client, refresh_token: &str) -> Response {
+    loop {
+        let response = app.refresh(client, refresh_token);
+        if response.status != 503 {
+            return response;
+        }
+        let wait = response.header("retry-after").and_then(|s| s.parse().ok()).unwrap_or(1);
+        std::thread::sleep(std::time::Duration::from_secs(wait));
+    }
+}
+
+#[test]
+fn sixteen_concurrent_refreshes_leave_a_usable_token_whichever_answer_is_kept_and_r0_later_revokes() {
+    let app = std::sync::Arc::new(TestApp::builder().variable("refresh_grace_seconds", "3").start());
+    let client = app.register_client(false);
+    let auth = app.authorize_as(&mut Browser::new(), &client, "admin@example.com");
+    let r0 = app.exchange_code(&client, &auth.code, &auth.verifier).json()["refresh_token"].as_str().unwrap().to_owned();
+    let answers = e2e::flow::race(16, {
+        let (app, client, r0) = (app.clone(), client.clone(), r0.clone());
+        move || refresh_retrying(&app, &client, &r0)
+    });
+    let mut kept = Vec::new();
+    for answer in &answers {
+        assert_eq!(answer.status, 200, "every concurrent refresh ends with tokens: {}", answer.text());
+        let pair = answer.json();
+        assert_eq!(app.mcp_initialize(pair["access_token"].as_str().unwrap()).status, 200);
+        kept.push(pair["refresh_token"].as_str().unwrap().to_owned());
+    }
+    kept.dedup();
+    assert_eq!(kept.len(), 1, "one rotation, the same answer to all: {kept:?}");
+    let r1 = &kept[0];
+    let r2 = app.refresh(&client, r1);
+    assert_eq!(r2.status, 200, "the kept token is usable: {}", r2.text());
+    let r2 = r2.json();
+
+    std::thread::sleep(std::time::Duration::from_millis(4100)); // past the 3 s window, in whole seconds
+    let replay = app.refresh(&client, &r0);
+    assert_eq!((replay.status, replay.json()["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(app.mcp_initialize(r2["access_token"].as_str().unwrap()).status, 401, "the grant is revoked");
+    assert_eq!(app.refresh(&client, r2["refresh_token"].as_str().unwrap()).json()["error"], "invalid_grant");
+}
+
 // Finding 4: the Host header decided the issuer when public_base_url was unset.
 
 #[test]
