@@ -64,9 +64,7 @@ fn environment() -> Result<(SpinStore, Settings), OAuthError> {
     let variables = SpinVariables;
     let store = SpinStore::open_default().map_err(|error| OAuthError::store(&error))?;
     let grace = variables.get(Rotation::GRACE_VARIABLE).ok().flatten();
-    let refresh_grace_secs =
-        Rotation::grace_from(grace.as_deref()).map_err(OAuthError::misconfigured)?;
-    let redirect_policy =
-        RedirectPolicy::from_variables(&variables).map_err(OAuthError::misconfigured)?;
+    let refresh_grace_secs = Rotation::grace_from(grace.as_deref()).map_err(OAuthError::misconfigured)?;
+    let redirect_policy = RedirectPolicy::from_variables(&variables).map_err(OAuthError::misconfigured)?;
     Ok((store, Settings { refresh_grace_secs, redirect_policy }))
 }

@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod housekeeping;
 pub mod kv;
+pub mod log;
 pub mod outbound;
 pub mod record;
 pub mod secret;

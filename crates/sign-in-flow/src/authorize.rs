@@ -191,10 +191,10 @@ pub(crate) fn misconfigured_redirect(validated: &ValidatedAuthorization, error: 
     validated.error_redirect("server_error", "the server is misconfigured")
 }
 
-/// Writes an internal failure to the component's log (Spin keeps a component's stderr), where
-/// the operator sees what the client's generic description leaves out.
+/// Writes an internal failure to the component's log, where the operator sees what the
+/// client's generic description leaves out.
 pub(crate) fn log_failure(what: &str, detail: &impl std::fmt::Display) {
-    eprintln!("clerk-callback: {what}: {detail}");
+    platform::log::failure("clerk-callback", what, detail);
 }
 
 /// The client-facing error for a Clerk failure: retryable ones are `temporarily_unavailable`.

@@ -192,7 +192,8 @@ fn sixteen_concurrent_refreshes_leave_a_usable_token_whichever_answer_is_kept_an
     let app = std::sync::Arc::new(TestApp::builder().variable("refresh_grace_seconds", "3").start());
     let client = app.register_client(false);
     let auth = app.authorize_as(&mut Browser::new(), &client, "admin@example.com");
-    let r0 = app.exchange_code(&client, &auth.code, &auth.verifier).json()["refresh_token"].as_str().unwrap().to_owned();
+    let r0 =
+        app.exchange_code(&client, &auth.code, &auth.verifier).json()["refresh_token"].as_str().unwrap().to_owned();
     let answers = e2e::flow::race(16, {
         let (app, client, r0) = (app.clone(), client.clone(), r0.clone());
         move || refresh_retrying(&app, &client, &r0)
@@ -346,8 +347,11 @@ fn the_upstream_sign_in_record_holds_neither_its_state_nor_its_nonce_in_clear() 
     let to_clerk = app.submit_consent(&mut browser, &page, "approve");
     let clerk_query = to_clerk.location_query();
     let (state, nonce) = (clerk_query["state"].clone(), clerk_query["nonce"].clone());
-    let records: Vec<(String, Vec<u8>)> =
-        app.kv_snapshot().into_iter().filter(|(key, _)| key.starts_with("signin:upstream:") && !key.contains('#')).collect();
+    let records: Vec<(String, Vec<u8>)> = app
+        .kv_snapshot()
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("signin:upstream:") && !key.contains('#'))
+        .collect();
     assert_eq!(records.len(), 1, "{records:?}");
     let (key, value) = &records[0];
     let value = String::from_utf8_lossy(value);

@@ -55,8 +55,7 @@ impl OAuthError {
 
     /// 503 `temporarily_unavailable`: the store failed (what it said goes to the log).
     pub fn store(error: &StoreError) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", STORE_DOWN_DESCRIPTION)
-            .with_detail(error)
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", STORE_DOWN_DESCRIPTION).with_detail(error)
     }
 
     /// 500 `server_error`: our own fault (a bug, no randomness), described by
@@ -82,8 +81,7 @@ impl OAuthError {
 
     pub fn into_response(self) -> Response {
         if let Some(detail) = &self.detail {
-            // Spin writes a component's stderr to its log: the operator's side of this error.
-            eprintln!("oauth-provider: {} {}: {detail}", self.status.as_u16(), self.error);
+            platform::log::failure("oauth-provider", self.error, detail);
         }
         let mut response = web::json(self.status, &Body { error: self.error, error_description: &self.description });
         web::append_header(&mut response, "pragma", "no-cache");
@@ -142,6 +140,9 @@ mod tests {
     fn a_broken_setting_is_named() {
         let error = OAuthError::misconfigured("the variable refresh_grace_seconds must be a whole number");
         assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(description(error), "the server is misconfigured: the variable refresh_grace_seconds must be a whole number");
+        assert_eq!(
+            description(error),
+            "the server is misconfigured: the variable refresh_grace_seconds must be a whole number"
+        );
     }
 }

@@ -21,22 +21,25 @@ fn document(base: &BaseUrl, body: &serde_json::Value) -> Response {
 /// `GET /.well-known/oauth-authorization-server`.
 pub(super) fn authorization_server(base_url: &BaseUrl) -> Response {
     let base = &base_url.url;
-    document(base_url, &json!({
-        "issuer": base,
-        "authorization_endpoint": format!("{base}/authorize"),
-        "token_endpoint": format!("{base}/token"),
-        "registration_endpoint": format!("{base}/register"),
-        "revocation_endpoint": format!("{base}/revoke"),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
-        "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": AUTH_METHODS,
-        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-        "scopes_supported": scope::SUPPORTED,
-        "authorization_response_iss_parameter_supported": true,
-        "protected_resources": [mcp_resource(base)],
-    }))
+    document(
+        base_url,
+        &json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/authorize"),
+            "token_endpoint": format!("{base}/token"),
+            "registration_endpoint": format!("{base}/register"),
+            "revocation_endpoint": format!("{base}/revoke"),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+            "scopes_supported": scope::SUPPORTED,
+            "authorization_response_iss_parameter_supported": true,
+            "protected_resources": [mcp_resource(base)],
+        }),
+    )
 }
 
 /// Which MCP endpoint a protected-resource document describes (RFC 9728 path-suffixed form).
@@ -55,11 +58,14 @@ pub(super) fn protected_resource(base_url: &BaseUrl, endpoint: McpEndpoint) -> R
         McpEndpoint::StreamableHttp => mcp_resource(base),
         McpEndpoint::LegacySse => sse_resource(base),
     };
-    document(base_url, &json!({
-        "resource": resource,
-        "authorization_servers": [base],
-        "scopes_supported": scope::SUPPORTED,
-        "bearer_methods_supported": ["header"],
-        "resource_name": "MCP server (Clerk sign-in)",
-    }))
+    document(
+        base_url,
+        &json!({
+            "resource": resource,
+            "authorization_servers": [base],
+            "scopes_supported": scope::SUPPORTED,
+            "bearer_methods_supported": ["header"],
+            "resource_name": "MCP server (Clerk sign-in)",
+        }),
+    )
 }

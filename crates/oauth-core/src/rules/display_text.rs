@@ -60,7 +60,9 @@ mod tests {
 
     #[test]
     fn names_in_any_script_pass() {
-        for name in ["Claude Desktop", "Visual Studio Code", "Cursor", "محرر", "עורך", "編集者", "Ærø café 🚀", "a-b_c.d"] {
+        for name in
+            ["Claude Desktop", "Visual Studio Code", "Cursor", "محرر", "עורך", "編集者", "Ærø café 🚀", "a-b_c.d"]
+        {
             assert!(!has_hidden_characters(name), "{name}");
         }
     }
