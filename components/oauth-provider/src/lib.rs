@@ -30,7 +30,7 @@ async fn respond(request: Request) -> (Response, Option<AfterResponse>) {
     let configured = variables.get("public_base_url").ok().flatten();
     let base_url = match web::base_url(&request, configured.as_deref()) {
         Ok(base_url) => base_url,
-        Err(error) => return (OAuthError::misconfigured(error).into_response(), None),
+        Err(error) => return (OAuthError::misdirected(&error).into_response(), None),
     };
     let directory = ClerkDirectory::from_variables(&variables);
     let provider = Provider {

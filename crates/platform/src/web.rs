@@ -34,13 +34,22 @@ pub struct BaseUrl {
     pub configured: bool,
 }
 
-/// No `public_base_url`, and the request did not come to a loopback address.
+/// No `public_base_url`, and the request did not come to a loopback address: the server does not
+/// know it is the authority the request names. Answered with [`PublicBaseUrlRequired::STATUS`]:
+/// a misconfigured deployment and a DNS-rebinding attempt on a local server look the same.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the variable `public_base_url` must be set: this server was not reached on a loopback address, \
-     and does not take its public URL from the request's Host header"
+    "this server answers only on loopback addresses unless the variable `public_base_url` is set \
+     (it does not take its public URL from the request's Host header)"
 )]
 pub struct PublicBaseUrlRequired;
+
+impl PublicBaseUrlRequired {
+    /// 421 Misdirected Request (RFC 9110 §15.5.20): the server will not produce an
+    /// authoritative response for the request's authority. A 4xx, as the MCP DNS-rebinding
+    /// checks expect for a foreign `Host`.
+    pub const STATUS: StatusCode = StatusCode::MISDIRECTED_REQUEST;
+}
 
 /// The public origin of this server ([`BaseUrl`]).
 ///

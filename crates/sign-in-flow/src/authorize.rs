@@ -28,7 +28,7 @@ pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
 ) -> Response {
     let base = match web::base_url(request, config::public_base_url(&env.vars).as_deref()) {
         Ok(base) => base.url,
-        Err(error) => return misconfigured_page(&error),
+        Err(error) => return misdirected_page(&error),
     };
     let policy = match RedirectPolicy::from_variables(&env.vars) {
         Ok(policy) => policy,
@@ -117,6 +117,16 @@ fn unavailable_page() -> Response {
 
 fn no_randomness_page() -> Response {
     error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Please try again in a moment.")
+}
+
+/// A request to an authority this server does not know it has: a page (never a redirect, as the
+/// request may come from a DNS-rebinding page) naming the variable to set.
+fn misdirected_page(error: &web::PublicBaseUrlRequired) -> Response {
+    error_page(
+        web::PublicBaseUrlRequired::STATUS,
+        "This server does not answer for this address",
+        &sentence(&error.to_string()),
+    )
 }
 
 /// A configuration error, for the operator: it names the variable (never its value).
@@ -292,7 +302,7 @@ async fn approve<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
         cookies::approval_set_cookie(&config.cookie_key, &existing, &validated.client_id, &validated.redirect_uri);
     let base = match web::base_url(request, config.public_base_url.as_deref()) {
         Ok(base) => base.url,
-        Err(error) => return web::redirect(&misconfigured_redirect(&validated, &error)),
+        Err(error) => return misdirected_page(&error),
     };
     go_upstream(env, &config, validated, &base, &browser, remember.into_iter().collect()).await
 }

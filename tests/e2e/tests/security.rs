@@ -221,12 +221,15 @@ fn sixteen_concurrent_refreshes_leave_a_usable_token_whichever_answer_is_kept_an
 
 // Finding 4: the Host header decided the issuer when public_base_url was unset.
 
+/// A foreign `Host` without `public_base_url` is a 421 Misdirected Request naming the variable:
+/// a deployment that lacks it, or a DNS-rebinding page against a local server (the MCP
+/// conformance suite asks for a 4xx there).
 #[test]
 fn without_public_base_url_a_foreign_host_is_refused_naming_the_variable() {
     let app = TestApp::start();
     let evil = ("host", "evil.example:3223");
     let metadata = send("GET", &app.url("/.well-known/oauth-authorization-server"), &[evil], b"");
-    assert_eq!((metadata.status, metadata.json()["error"].as_str()), (500, Some("server_error")));
+    assert_eq!((metadata.status, metadata.json()["error"].as_str()), (421, Some("invalid_request")));
     let description = metadata.json()["error_description"].as_str().unwrap().to_owned();
     assert!(description.contains("public_base_url") && !description.contains("evil.example"), "{description}");
     assert_ne!(metadata.header("cache-control"), Some("public, max-age=300"));
@@ -239,13 +242,13 @@ fn without_public_base_url_a_foreign_host_is_refused_naming_the_variable() {
         ("accept", "application/json, text/event-stream"),
     ];
     let mcp = send("POST", &app.url("/mcp"), &mcp_headers, initialize);
-    assert_eq!(mcp.status, 500, "{}", mcp.text());
+    assert_eq!(mcp.status, 421, "{}", mcp.text());
     assert!(mcp.text().contains("public_base_url"), "{}", mcp.text());
 
     let client = app.register_client(false);
     let authorize = app.authorize_url(&client, &Pkce::new(), "st");
     let page = send("GET", &authorize, &[evil], b"");
-    assert_page_without_redirect(&page, 500);
+    assert_page_without_redirect(&page, 421);
     assert!(page.text().contains("public_base_url"), "{}", page.text());
 }
 

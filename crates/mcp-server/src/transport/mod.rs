@@ -109,7 +109,7 @@ pub(crate) fn admit<C>(
     services: &Services<'_, C>,
     endpoint: &Endpoint,
 ) -> Result<AccessTokenRecord, Box<Response>> {
-    let base = services.base_url(request).map_err(|error| Box::new(config_error(&error)))?;
+    let base = services.base_url(request).map_err(|error| Box::new(misdirected(&error)))?;
     if !checks::origin_allowed(request, &base, &services.config.allowed_origins) {
         return Err(Box::new(checks::forbidden_origin()));
     }
@@ -149,6 +149,12 @@ fn reply_response(reply: Reply) -> Response {
 /// The answer when configuration is missing or malformed: a 500 that names the variable.
 pub fn config_error(error: &impl std::fmt::Display) -> Response {
     checks::plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("server misconfigured: {error}"))
+}
+
+/// 421 for a request to an authority this server does not know it has (no `public_base_url`,
+/// not loopback): a misconfigured deployment, or a DNS-rebinding page on a local one.
+pub fn misdirected(error: &web::PublicBaseUrlRequired) -> Response {
+    checks::plain(web::PublicBaseUrlRequired::STATUS, &error.to_string())
 }
 
 /// 503 when the key-value store cannot be opened.

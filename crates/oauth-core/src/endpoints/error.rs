@@ -71,6 +71,12 @@ impl OAuthError {
             .with_detail(error)
     }
 
+    /// 421 `invalid_request` for a request to an authority this server does not know it has
+    /// ([`web::PublicBaseUrlRequired`]); the description names the variable to set.
+    pub fn misdirected(error: &web::PublicBaseUrlRequired) -> Self {
+        Self::new(web::PublicBaseUrlRequired::STATUS, "invalid_request", error.to_string())
+    }
+
     /// A failed record operation: 503 when the store failed, 500 for our own bug.
     pub fn record(error: &RecordError) -> Self {
         match error {
@@ -134,6 +140,13 @@ mod tests {
         let mistake = OAuthError::bad_request("invalid_request", "`code` is required");
         assert_eq!(mistake.detail, None);
         assert_eq!(description(mistake), "`code` is required");
+    }
+
+    #[test]
+    fn a_foreign_host_without_public_base_url_is_a_421_naming_the_variable() {
+        let error = OAuthError::misdirected(&web::PublicBaseUrlRequired);
+        assert_eq!((error.status.as_u16(), error.error), (421, "invalid_request"));
+        assert!(description(error).contains("`public_base_url`"));
     }
 
     #[test]
