@@ -7,10 +7,11 @@ mod directory;
 
 use oauth_core::CimdSettings;
 use oauth_core::endpoints::{MAX_BODY_BYTES, OAuthError, Provider};
+use oauth_core::rules::redirect_uri::RedirectPolicy;
 use oauth_core::tokens::Rotation;
 use platform::web::{self, Request, Response};
 use platform::{SystemClock, Variables};
-use spin_platform::{SpinHttpClient, SpinSleep, SpinStore, SpinVariables};
+use spin_platform::{AfterResponse, SpinHttpClient, SpinSleep, SpinStore, SpinVariables};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 use directory::ClerkDirectory;
@@ -18,27 +19,24 @@ use directory::ClerkDirectory;
 spin_platform::export_http_handler!(crate::handle);
 
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-    spin_platform::serve(request, response_out, MAX_BODY_BYTES, respond).await;
+    spin_platform::serve_then(request, response_out, MAX_BODY_BYTES, respond).await;
 }
 
-async fn respond(request: Request) -> Response {
+/// The response, and the hourly sweep to run once it is out when this exchange calls for it.
+async fn respond(request: Request) -> (Response, Option<AfterResponse>) {
+    let (store, settings) = match environment() {
+        Ok(environment) => environment,
+        Err(error) => return (error.into_response(), None),
+    };
     let variables = SpinVariables;
     let configured = variables.get("public_base_url").ok().flatten();
-    let base_url = web::base_url(&request, configured.as_deref());
-    let store = match SpinStore::open_default() {
-        Ok(store) => store,
-        Err(error) => return OAuthError::store(&error).into_response(),
+    let base_url = match web::base_url(&request, configured.as_deref()) {
+        Ok(base_url) => base_url,
+        Err(error) => return (OAuthError::misdirected(&error).into_response(), None),
     };
-    let grace = Rotation::grace_from(variables.get(Rotation::GRACE_VARIABLE).ok().flatten().as_deref());
-    let refresh_grace_secs = match grace {
-        Ok(secs) => secs,
-        Err(error) => {
-            return OAuthError::server_error(error.to_string()).into_response();
-        }
-    };
-    let cimd = match CimdSettings::new(variables.get(CimdSettings::VARIABLE).ok().flatten().as_deref(), &base_url) {
+    let cimd = match CimdSettings::new(variables.get(CimdSettings::VARIABLE).ok().flatten().as_deref(), &base_url.url) {
         Ok(settings) => settings,
-        Err(error) => return OAuthError::server_error(error.to_string()).into_response(),
+        Err(error) => return (OAuthError::misconfigured(error).into_response(), None),
     };
     let directory = ClerkDirectory::from_variables(&variables);
     let provider = Provider {
@@ -46,12 +44,36 @@ async fn respond(request: Request) -> Response {
         clock: &SystemClock,
         directory: &directory,
         base_url,
-        refresh_grace_secs,
+        refresh_grace_secs: settings.refresh_grace_secs,
         sleep: &SpinSleep,
         http: &SpinHttpClient,
         cimd,
+        redirect_policy: settings.redirect_policy,
     };
     let response = provider.handle(&request).await;
     spin_platform::log_diagnostic("oauth-provider", &response);
-    response
+    if !oauth_core::endpoints::sweeps_after(&request, &response) {
+        return (response, None);
+    }
+    let sweep = move || {
+        let _ = oauth_core::sweep::sweep_if_due(&store, &SystemClock);
+    };
+    (response, Some(Box::new(sweep)))
+}
+
+/// What the provider reads from Spin variables besides the base URL.
+struct Settings {
+    refresh_grace_secs: u64,
+    redirect_policy: RedirectPolicy,
+}
+
+/// The store and settings every request needs, or the error to answer with (a broken variable
+/// is named).
+fn environment() -> Result<(SpinStore, Settings), OAuthError> {
+    let variables = SpinVariables;
+    let store = SpinStore::open_default().map_err(|error| OAuthError::store(&error))?;
+    let grace = variables.get(Rotation::GRACE_VARIABLE).ok().flatten();
+    let refresh_grace_secs = Rotation::grace_from(grace.as_deref()).map_err(OAuthError::misconfigured)?;
+    let redirect_policy = RedirectPolicy::from_variables(&variables).map_err(OAuthError::misconfigured)?;
+    Ok((store, Settings { refresh_grace_secs, redirect_policy }))
 }

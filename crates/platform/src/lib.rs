@@ -10,6 +10,7 @@ pub mod clock;
 pub mod diagnostic;
 pub mod housekeeping;
 pub mod kv;
+pub mod log;
 pub mod outbound;
 pub mod record;
 pub mod secret;

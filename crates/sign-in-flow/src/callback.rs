@@ -67,7 +67,7 @@ async fn finish_authorization<S: KeyValueStore, C: Clock, H: HttpClient, V: Vari
     };
     let config = match FlowConfig::from_variables(&env.vars) {
         Ok(config) => config,
-        Err(e) => return web::redirect(&validated.error_redirect("server_error", &e.to_string())),
+        Err(e) => return web::redirect(&crate::authorize::misconfigured_redirect(validated, &e)),
     };
     let clerk = Clerk::new(config.clerk, &env.http, &env.store, &env.clock);
     let signed_in = match clerk.sign_in(code, answer.callback_url, answer.upstream).await {

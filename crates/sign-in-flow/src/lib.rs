@@ -54,19 +54,21 @@ where
         ("/authorize", "GET") => authorize::get(env, request).await,
         ("/authorize", "POST") => authorize::post(env, request).await,
         ("/authorize", _) => platform::web::method_not_allowed("GET, POST"),
-        ("/callback", "GET") => {
-            let response = callback::get(env, request).await;
-            if response.status().is_redirection() {
-                // A sign-in just ended (with a code or an error for the client): housekeeping
-                // rides on it, at most hourly, and its failure is not this user's problem.
-                let _ = sweep::sweep_if_due(&env.store, &env.clock);
-            }
-            response
-        }
+        ("/callback", "GET") => callback::get(env, request).await,
         ("/callback", _) => platform::web::method_not_allowed("GET"),
         (path, _) if path == "/apps" || path.starts_with("/apps/") => apps::handle(env, request).await,
         _ => pages::error_page(http::StatusCode::NOT_FOUND, "Not found", "There is nothing here."),
     }
+}
+
+/// Whether the hourly sweep of sign-in records ([`sweep::sweep_if_due`]) should follow this
+/// exchange: a sign-in just ended (`/callback` sent the browser back to the client, with a code
+/// or an error). The component runs it after the response is sent, so neither its time nor its
+/// failure reaches the user.
+pub fn sweeps_after(request: &Request, response: &Response) -> bool {
+    platform::web::path(request) == "/callback"
+        && request.method() == http::Method::GET
+        && response.status().is_redirection()
 }
 
 #[cfg(test)]

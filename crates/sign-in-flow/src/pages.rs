@@ -53,7 +53,9 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
             @if let Some(host) = oauth_core::cimd::verified_host(&v.client_id) {
                 (document_client_intro(v, &host, &server_host))
             } @else {
-                h1 { span.client { (client) } " wants to use " span.client { (server_host) } " as you" }
+                // <bdi>: a name in another script (or one registered before bidi controls were
+                // refused) cannot reorder the sentence around it.
+                h1 { bdi.client { (client) } " wants to use " bdi.client { (server_host) } " as you" }
                 p.muted {
                     "Client ID " code { (v.client_id) } ". Its name and links are chosen by whoever registered it: \
                      only continue if you started this from an app you trust."
@@ -64,7 +66,7 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
                 dd { ul { @for scope in &v.scope { (scope_item(scope)) } } }
                 dt { "After approval, you go back to" }
                 dd {
-                    strong { (v.redirect_host()) }
+                    strong { bdi { (v.redirect_host()) } }
                     @if v.redirect_is_loopback() { (loopback_warning()) }
                 }
                 dt { "You sign in with Clerk, which shares with this server" }
@@ -90,10 +92,10 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
 fn document_client_intro(v: &ValidatedAuthorization, host: &str, server_host: &str) -> Markup {
     let name = v.client_name.as_deref().filter(|n| !n.trim().is_empty());
     html! {
-        h1 { span.client { (host) } " wants to use " span.client { (server_host) } " as you" }
+        h1 { bdi.client { (host) } " wants to use " bdi.client { (server_host) } " as you" }
         p.muted {
             "Verified: this app is identified by " code { (v.client_id) } ", fetched from " strong { (host) } ". "
-            @if let Some(name) = name { "It calls itself “" span.client { (name) } "”, a name " (host) " chose. " }
+            @if let Some(name) = name { "It calls itself “" bdi.client { (name) } "”, a name " (host) " chose. " }
             "Only continue if you started this from an app you trust."
         }
     }
@@ -266,5 +268,8 @@ mod tests {
         assert!(html.contains(r#"name="handle" value="h&quot;""#), "{html}");
         assert!(html.contains("<code>&lt;b&gt;</code>") && !html.contains("javascript:"), "{html}");
         assert!(html.contains("An unnamed MCP client") && !html.contains(">Terms<"));
+        assert!(html.contains(r#"<bdi class="client">An unnamed MCP client</bdi>"#), "the name is isolated: {html}");
+        assert!(html.contains(r#"<bdi class="client">mcp.example</bdi>"#), "{html}");
+        assert!(html.contains("<strong><bdi>a.example</bdi></strong>"), "{html}");
     }
 }

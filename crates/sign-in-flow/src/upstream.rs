@@ -8,13 +8,13 @@ use platform::web;
 use platform::{Clock, HttpClient, KeyValueStore};
 
 use crate::config::FlowConfig;
-use crate::records::{self, Flow, Kind, Upstream};
+use crate::records::{self, CreateError, Flow, Kind, Upstream};
 use crate::{Env, cookies};
 
 /// Why a trip to Clerk could not start.
 #[derive(Debug)]
 pub(crate) enum StartError {
-    /// The host's random source failed.
+    /// The host's random source failed (for the state, or to seal the record).
     Random,
     /// Clerk's discovery document could not be had.
     Clerk(ClerkError),
@@ -38,7 +38,10 @@ pub(crate) async fn start<S: KeyValueStore, C: Clock, H: HttpClient, V>(
     let state = upstream.state.clone();
     let record = Upstream { flow, upstream, browser_hash: cookies::browser_hash(browser), callback_url };
     let expires_at = env.clock.now_unix() + records::UPSTREAM_TTL;
-    records::create(&env.store, Kind::Upstream, &state, &record, expires_at).map_err(|_| StartError::Store)?;
+    records::create(&env.store, Kind::Upstream, &state, &record, expires_at).map_err(|error| match error {
+        CreateError::Store(_) => StartError::Store,
+        CreateError::Seal(_) => StartError::Random,
+    })?;
     Ok(url)
 }
 

@@ -133,6 +133,29 @@ where
     write_response(response, out).await;
 }
 
+/// Work a handler leaves for after its response ([`serve_then`]).
+pub type AfterResponse = Box<dyn FnOnce()>;
+
+/// Like [`serve`], for a handler that also returns work to do once its response is out
+/// (housekeeping such as the hourly sweeps): the response is written and its body finished
+/// first, so the client has its whole answer, and then the work runs. A Spin guest may keep
+/// running after its response is complete, so that work costs the client nothing.
+pub async fn serve_then<F, Fut>(incoming: IncomingRequest, out: ResponseOutparam, max_body_bytes: usize, handler: F)
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = (Response, Option<AfterResponse>)>,
+{
+    let (response, after) = match read_request(incoming, max_body_bytes).await {
+        Ok(request) => handler(request).await,
+        Err(error) => (error.into_response(), None),
+    };
+    // `write_response` drops the body sink, which finishes the body, before it returns.
+    write_response(response, out).await;
+    if let Some(after) = after {
+        after();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@
 //! - [`SpinHttpClient`]: outbound `wasi:http` with connect/first-byte/between-bytes timeouts.
 //! - [`log_diagnostic`]: writes a response's `platform::diagnostic` to the component's log.
 //! - [`serve`]: reads an incoming request with a body limit, runs a handler over `http` types
-//!   and writes its response.
+//!   and writes its response; [`serve_then`] also runs work the handler leaves for after it.
 //! - [`export_http_handler!`]: makes a function the component's `wasi:http` entry point.
 
 mod audit;
@@ -22,7 +22,7 @@ mod sleep;
 mod variables;
 
 pub use audit::StdoutAudit;
-pub use inbound::{BodyError, fields, read_request, serve, write_response};
+pub use inbound::{AfterResponse, BodyError, fields, read_request, serve, serve_then, write_response};
 pub use kv::SpinStore;
 pub use log::log_diagnostic;
 pub use outbound::SpinHttpClient;

@@ -318,6 +318,24 @@ impl TestApp {
         self.kv_keys(marker_prefix).iter().for_each(|key| self.kv_write(key, None));
     }
 
+    /// Takes this hour's turn of an hourly sweep (`<marker prefix><hour>`, an 8-byte little-endian
+    /// counter as Spin's SQLite `increment` writes it), as an earlier request of this hour would
+    /// have: that namespace is not swept until [`TestApp::hand_back_sweep_turn`].
+    pub fn take_sweep_turn(&self, marker_prefix: &str) {
+        let hour = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 3600;
+        self.kv_write(&format!("{marker_prefix}{hour}"), Some(&1i64.to_le_bytes()));
+    }
+
+    /// Waits, up to 10 seconds, until `done` holds, for what the app does after its response is
+    /// out (the hourly sweeps); panics naming `what` otherwise.
+    pub fn wait_until(&self, what: &str, done: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !done() {
+            assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Keys of the `default` store that start with `prefix`.
     pub fn kv_keys(&self, prefix: &str) -> Vec<String> {
         self.kv_snapshot().into_keys().filter(|k| k.starts_with(prefix)).collect()

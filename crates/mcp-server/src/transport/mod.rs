@@ -11,7 +11,7 @@ use crate::tools::Toolbox;
 use http::{Method, StatusCode};
 use oauth_core::AccessTokenRecord;
 use platform::web::{self, Cors, Request, Response};
-use platform::{Clock, HttpClient, KeyValueStore, VariableError};
+use platform::{Clock, HttpClient, KeyValueStore};
 
 /// What the endpoints need from the host.
 pub struct Services<'a, C> {
@@ -23,8 +23,9 @@ pub struct Services<'a, C> {
 }
 
 impl<C> Services<'_, C> {
-    pub fn base_url(&self, request: &Request) -> String {
-        web::base_url(request, self.config.public_base_url.as_deref())
+    /// Our public origin; an error when `public_base_url` is unset outside loopback.
+    pub fn base_url(&self, request: &Request) -> Result<String, web::PublicBaseUrlRequired> {
+        web::base_url(request, self.config.public_base_url.as_deref()).map(|base| base.url)
     }
 }
 
@@ -108,7 +109,7 @@ pub(crate) fn admit<C>(
     services: &Services<'_, C>,
     endpoint: &Endpoint,
 ) -> Result<AccessTokenRecord, Box<Response>> {
-    let base = services.base_url(request);
+    let base = services.base_url(request).map_err(|error| Box::new(misdirected(&error)))?;
     if !checks::origin_allowed(request, &base, &services.config.allowed_origins) {
         return Err(Box::new(checks::forbidden_origin()));
     }
@@ -146,8 +147,14 @@ fn reply_response(reply: Reply) -> Response {
 }
 
 /// The answer when configuration is missing or malformed: a 500 that names the variable.
-pub fn config_error(error: &VariableError) -> Response {
+pub fn config_error(error: &impl std::fmt::Display) -> Response {
     checks::plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("server misconfigured: {error}"))
+}
+
+/// 421 for a request to an authority this server does not know it has (no `public_base_url`,
+/// not loopback): a misconfigured deployment, or a DNS-rebinding page on a local one.
+pub fn misdirected(error: &web::PublicBaseUrlRequired) -> Response {
+    checks::plain(web::PublicBaseUrlRequired::STATUS, &error.to_string())
 }
 
 /// 503 when the key-value store cannot be opened.

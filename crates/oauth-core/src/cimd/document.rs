@@ -14,9 +14,10 @@ use super::client_id::DocumentUrl;
 use super::error::CimdError;
 use crate::clients::metadata_from_json;
 use crate::records::ClientMetadata;
+use crate::rules::redirect_uri::RedirectPolicy;
 
 /// The document `body` fetched from `url`, as registration metadata.
-pub(super) fn parse(url: &DocumentUrl, body: &[u8]) -> Result<ClientMetadata, CimdError> {
+pub(super) fn parse(url: &DocumentUrl, body: &[u8], policy: &RedirectPolicy) -> Result<ClientMetadata, CimdError> {
     let mut value: Value =
         serde_json::from_slice(body).map_err(|_| CimdError::NotJson("the body does not parse as JSON".into()))?;
     let object = value.as_object_mut().ok_or_else(|| CimdError::NotJson("the body is not a JSON object".into()))?;
@@ -37,7 +38,7 @@ pub(super) fn parse(url: &DocumentUrl, body: &[u8]) -> Result<ClientMetadata, Ci
         Some(Value::String(method)) => return Err(CimdError::UnsupportedAuthMethod(method.clone())),
         Some(_) => return Err(CimdError::Metadata("token_endpoint_auth_method must be a string".into())),
     }
-    metadata_from_json(value).map_err(|e| CimdError::Metadata(e.to_string()))
+    metadata_from_json(value, policy).map_err(|e| CimdError::Metadata(e.to_string()))
 }
 
 /// The methods that authenticate with a secret shared with the server.
@@ -62,13 +63,16 @@ mod tests {
 
     #[test]
     fn a_minimal_document_is_a_public_client() {
-        let metadata = parse(&url(), doc("").as_bytes()).unwrap();
+        let metadata = parse(&url(), doc("").as_bytes(), &RedirectPolicy::default()).unwrap();
         assert_eq!(metadata.token_endpoint_auth_method, AuthMethod::None);
         assert_eq!(metadata.redirect_uris, ["http://127.0.0.1/callback"]);
         assert_eq!(metadata.client_name, None, "client_name is optional");
         assert_eq!(metadata.grant_types, ["authorization_code", "refresh_token"]);
-        let named =
-            parse(&url(), doc(r#","client_name":"Claude Code","token_endpoint_auth_method":"none""#).as_bytes());
+        let named = parse(
+            &url(),
+            doc(r#","client_name":"Claude Code","token_endpoint_auth_method":"none""#).as_bytes(),
+            &RedirectPolicy::default(),
+        );
         assert_eq!(named.unwrap().client_name.as_deref(), Some("Claude Code"));
     }
 
@@ -80,7 +84,11 @@ mod tests {
             format!(r#"{{"client_id":"{}","redirect_uris":["https://a.example.com/cb"]}}"#, URL.to_uppercase()),
             r#"{"client_id":5,"redirect_uris":["https://a.example.com/cb"]}"#.to_owned(),
         ] {
-            assert_eq!(parse(&url(), body.as_bytes()), Err(CimdError::ClientIdMismatch), "{body}");
+            assert_eq!(
+                parse(&url(), body.as_bytes(), &RedirectPolicy::default()),
+                Err(CimdError::ClientIdMismatch),
+                "{body}"
+            );
         }
     }
 
@@ -107,7 +115,7 @@ mod tests {
             (r#","client_secret_expires_at":0"#, CimdError::ClientSecret),
         ];
         for (extra, error) in cases {
-            assert_eq!(parse(&url(), doc(extra).as_bytes()), Err(error), "{extra}");
+            assert_eq!(parse(&url(), doc(extra).as_bytes(), &RedirectPolicy::default()), Err(error), "{extra}");
         }
     }
 
@@ -118,14 +126,20 @@ mod tests {
         let http = format!(r#"{{"client_id":"{URL}","redirect_uris":["http://evil.example/cb"]}}"#);
         let script = format!(r#"{{"client_id":"{URL}","redirect_uris":["javascript:alert(1)"]}}"#);
         for body in [no_uris, empty, http, script, doc(r#","grant_types":["implicit"]"#), doc(r#","client_name":7"#)] {
-            assert!(matches!(parse(&url(), body.as_bytes()), Err(CimdError::Metadata(_))), "{body}");
+            assert!(
+                matches!(parse(&url(), body.as_bytes(), &RedirectPolicy::default()), Err(CimdError::Metadata(_))),
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn not_json_or_not_an_object_is_refused() {
         for body in ["<html></html>", "[]", "\"x\"", ""] {
-            assert!(matches!(parse(&url(), body.as_bytes()), Err(CimdError::NotJson(_))), "{body}");
+            assert!(
+                matches!(parse(&url(), body.as_bytes(), &RedirectPolicy::default()), Err(CimdError::NotJson(_))),
+                "{body}"
+            );
         }
     }
 }

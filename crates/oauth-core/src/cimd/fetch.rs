@@ -13,6 +13,7 @@ use super::client_id::DocumentUrl;
 use super::document;
 use super::error::CimdError;
 use crate::records::ClientMetadata;
+use crate::rules::redirect_uri::RedirectPolicy;
 
 /// The largest document read, in bytes (the draft recommends 5 kilobytes).
 pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024;
@@ -29,7 +30,11 @@ pub(super) struct Fetched {
 }
 
 /// Fetches and validates the document at `url`.
-pub(super) async fn fetch<H: HttpClient>(http: &H, url: &DocumentUrl) -> Result<Fetched, CimdError> {
+pub(super) async fn fetch<H: HttpClient>(
+    http: &H,
+    url: &DocumentUrl,
+    policy: &RedirectPolicy,
+) -> Result<Fetched, CimdError> {
     let request = http::Request::get(url.as_str())
         .header("accept", "application/json")
         .extension(ResponseLimit(MAX_DOCUMENT_BYTES))
@@ -52,7 +57,7 @@ pub(super) async fn fetch<H: HttpClient>(http: &H, url: &DocumentUrl) -> Result<
     if !is_json_media_type(content_type) {
         return Err(CimdError::NotJson(format!("its content type is `{content_type}`")));
     }
-    let metadata = document::parse(url, response.body())?;
+    let metadata = document::parse(url, response.body(), policy)?;
     let cache_control: Vec<&str> =
         response.headers().get_all(CACHE_CONTROL).iter().filter_map(|v| v.to_str().ok()).collect();
     Ok(Fetched { metadata, max_age: max_age(&cache_control) })

@@ -35,6 +35,7 @@ use platform::{Clock, HttpClient, KeyValueStore, VariableError};
 
 use crate::clients::{ClientAuthError, PresentedCredentials, lookup_client, verify_credentials};
 use crate::records::{AuthMethod, ClientDocumentRecord, ClientRecord};
+use crate::rules::redirect_uri::RedirectPolicy;
 use client_id::DocumentUrl;
 
 pub use client_id::{is_url, verified_host};
@@ -90,6 +91,8 @@ pub struct ClientResolver<'a, H> {
     /// Where documents are fetched from (Spin's outbound HTTP in the components).
     pub http: &'a H,
     pub settings: CimdSettings,
+    /// The private-use redirect schemes a document may list, as for registrations.
+    pub redirect_policy: &'a RedirectPolicy,
 }
 
 /// A resolved client, and the document fetched for it if it was not cached.
@@ -129,7 +132,7 @@ impl<H: HttpClient> ClientResolver<'_, H> {
         if let Some(cached) = cache::load(self.store, self.clock, url.as_str())? {
             return Ok(Some(ResolvedClient::known(cached.client())));
         }
-        let fetched = fetch::fetch(self.http, &url).await.map_err(refused)?;
+        let fetched = fetch::fetch(self.http, &url, self.redirect_policy).await.map_err(refused)?;
         let document = cache::entry(url.as_str(), fetched.metadata, self.clock.now_unix(), fetched.max_age);
         Ok(Some(ResolvedClient { client: document.client(), fetched: Some(document) }))
     }

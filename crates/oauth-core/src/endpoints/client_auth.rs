@@ -25,7 +25,7 @@ pub(super) async fn authenticate_client<H: HttpClient>(
     let presented = presented(basic, form)?;
     clients.authenticate(&presented).await.map_err(|e| match e {
         ClientAuthError::InvalidClient => OAuthError::invalid_client(used_basic),
-        ClientAuthError::Document(refused) => OAuthError::invalid_client(used_basic).logged(refused.to_string()),
+        ClientAuthError::Document(refused) => OAuthError::invalid_client(used_basic).with_detail(refused),
         ClientAuthError::Store(e) => OAuthError::record(&e),
     })
 }

@@ -10,8 +10,9 @@
 //!
 //! Every path answers CORS preflights, adds CORS headers for requests with `Origin`, and
 //! answers other methods with 405 + `Allow`. Client mistakes are 4xx with an OAuth JSON error;
-//! store failures are 503 `temporarily_unavailable`. A successful `/register` or `/token` also
-//! runs the hourly [`crate::sweep`] of expired records.
+//! store failures are 503 `temporarily_unavailable`. A successful `/register` or `/token` is
+//! followed, once its response is out, by the hourly [`crate::sweep`] of expired records
+//! ([`sweeps_after`]).
 
 mod client_auth;
 mod error;
@@ -30,9 +31,10 @@ use platform::{Clock, HttpClient, KeyValueStore, Sleep};
 
 use crate::cimd::{CimdSettings, ClientResolver};
 use crate::directory::UserDirectory;
+use crate::rules::redirect_uri::RedirectPolicy;
 use metadata::McpEndpoint;
 
-pub use error::OAuthError;
+pub use error::{OAuthError, SERVER_ERROR_DESCRIPTION, STORE_DOWN_DESCRIPTION};
 
 /// Largest request body the endpoints accept (registration metadata, token forms).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -44,7 +46,7 @@ pub struct Provider<'a, D, H> {
     /// Re-reads users at refresh (Clerk's Backend API in the component).
     pub directory: &'a D,
     /// Our public origin without a trailing slash (`platform::web::base_url`): the issuer.
-    pub base_url: String,
+    pub base_url: web::BaseUrl,
     /// The refresh-token grace window ([`crate::tokens::Rotation`]).
     pub refresh_grace_secs: u64,
     /// How a refresh waits for a concurrent rotation of the same token.
@@ -53,6 +55,8 @@ pub struct Provider<'a, D, H> {
     pub http: &'a H,
     /// Whether client metadata documents are used.
     pub cimd: CimdSettings,
+    /// Which private-use redirect schemes registrations may use.
+    pub redirect_policy: RedirectPolicy,
 }
 
 /// What a path allows.
@@ -107,6 +111,17 @@ impl Route {
     }
 }
 
+/// Whether the hourly sweep ([`crate::sweep::sweep_if_due`]) should follow this exchange:
+/// housekeeping rides on successful writes (`/register`, `/token`), at most hourly. The
+/// component runs it after the response is sent, so neither its time nor its failure (a store
+/// that cannot list keys) reaches the client.
+pub fn sweeps_after(request: &Request, response: &Response) -> bool {
+    let route = Route::of(web::path(request));
+    matches!(route, Some(Route::Register | Route::Token))
+        && request.method() == Method::POST
+        && response.status().is_success()
+}
+
 impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
     /// Answers one request.
     pub async fn handle(&self, request: &Request) -> Response {
@@ -117,11 +132,6 @@ impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
             return route.cors().preflight();
         }
         let mut response = self.dispatch(route, request).await;
-        if matches!(route, Route::Register | Route::Token) && response.status().is_success() {
-            // Housekeeping rides on successful writes, at most hourly; a failed sweep (e.g. a
-            // store that cannot list keys) must not fail the request it rode on.
-            let _ = crate::sweep::sweep_if_due(self.store, self.clock);
-        }
         if request.method() == Method::HEAD {
             response.body_mut().clear();
         }
@@ -140,7 +150,7 @@ impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
         match route {
             Route::AuthorizationServerMetadata => metadata::authorization_server(&self.base_url, self.cimd.enabled),
             Route::ProtectedResourceMetadata(endpoint) => metadata::protected_resource(&self.base_url, endpoint),
-            Route::Register => register::handle(self.store, self.clock, request),
+            Route::Register => register::handle(self.store, self.clock, &self.redirect_policy, request),
             Route::Token => token::handle(self, request).await,
             Route::Revoke => revoke::handle(self, request).await,
         }
@@ -150,6 +160,12 @@ impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
 impl<D, H: HttpClient> Provider<'_, D, H> {
     /// Resolves `client_id`s, registered or documents.
     fn clients(&self) -> ClientResolver<'_, H> {
-        ClientResolver { store: self.store, clock: self.clock, http: self.http, settings: self.cimd }
+        ClientResolver {
+            store: self.store,
+            clock: self.clock,
+            http: self.http,
+            settings: self.cimd,
+            redirect_policy: &self.redirect_policy,
+        }
     }
 }

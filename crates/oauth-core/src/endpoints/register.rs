@@ -7,15 +7,26 @@ use serde_json::{Value, json};
 
 use super::error::OAuthError;
 use crate::clients::{Registration, RegistrationError, register_client};
+use crate::rules::redirect_uri::RedirectPolicy;
 
-pub(super) fn handle(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> Response {
-    match register(store, clock, request) {
+pub(super) fn handle(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    policy: &RedirectPolicy,
+    request: &Request,
+) -> Response {
+    match register(store, clock, policy, request) {
         Ok(registration) => web::json(StatusCode::CREATED, &response_body(&registration)),
         Err(error) => error.into_response(),
     }
 }
 
-fn register(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> Result<Registration, OAuthError> {
+fn register(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    policy: &RedirectPolicy,
+    request: &Request,
+) -> Result<Registration, OAuthError> {
     // RFC 7591 §3.1: the metadata is sent as JSON; anything else is an unsupported media type.
     if web::media_type(request).as_deref() != Some("application/json") {
         return Err(OAuthError::new(
@@ -24,13 +35,11 @@ fn register(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> 
             "the body must be application/json",
         ));
     }
-    register_client(store, clock, request.body()).map_err(|e| match e {
+    register_client(store, clock, policy, request.body()).map_err(|e| match e {
         RegistrationError::InvalidRedirectUri(d) => OAuthError::bad_request("invalid_redirect_uri", d),
         RegistrationError::InvalidClientMetadata(d) => OAuthError::bad_request("invalid_client_metadata", d),
         RegistrationError::Store(e) => OAuthError::record(&e),
-        RegistrationError::Random(e) => {
-            OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string())
-        }
+        RegistrationError::Random(e) => OAuthError::server_error(e),
     })
 }
 

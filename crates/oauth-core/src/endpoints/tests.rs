@@ -36,7 +36,13 @@ impl Env {
     }
 
     fn resolver(&self) -> ClientResolver<'_, FakeDocuments> {
-        ClientResolver { store: &self.store, clock: &self.clock, http: &self.documents, settings: self.cimd }
+        ClientResolver {
+            store: &self.store,
+            clock: &self.clock,
+            http: &self.documents,
+            settings: self.cimd,
+            redirect_policy: &crate::tests::STRICT_POLICY,
+        }
     }
 
     fn register(&self, body: &str) -> Value {
@@ -62,7 +68,8 @@ impl Env {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let validated = block_on(validate_authorization_request(&self.resolver(), BASE, &query)).unwrap();
+        let validated =
+            block_on(validate_authorization_request(&self.resolver(), BASE, &Default::default(), &query)).unwrap();
         code_from(&complete_authorization(&self.store, &self.clock, &validated, props()).unwrap())
     }
 
@@ -93,6 +100,8 @@ impl Env {
     }
 }
 
+/// Answers `request` as the component does: the response, then (once it is out) the sweep when
+/// [`super::sweeps_after`] asks for it.
 fn call_with(
     store: &dyn KeyValueStore,
     clock: &ManualClock,
@@ -100,17 +109,31 @@ fn call_with(
     cimd: CimdSettings,
     request: Request,
 ) -> Response {
-    let provider = Provider {
+    let provider = provider(store, clock, documents, cimd);
+    let response = block_on(provider.handle(&request));
+    if super::sweeps_after(&request, &response) {
+        let _ = crate::sweep::sweep_if_due(store, clock);
+    }
+    response
+}
+
+fn provider<'a>(
+    store: &'a dyn KeyValueStore,
+    clock: &'a ManualClock,
+    documents: &'a FakeDocuments,
+    cimd: CimdSettings,
+) -> Provider<'a, StaticDirectory, FakeDocuments> {
+    Provider {
         store,
         clock,
         directory: &StaticDirectory,
-        base_url: BASE.to_owned(),
+        base_url: platform::web::BaseUrl { url: BASE.to_owned(), configured: true },
         refresh_grace_secs: crate::tokens::Rotation::DEFAULT_GRACE_SECS,
         sleep: &platform::ThreadSleep,
         http: documents,
         cimd,
-    };
-    block_on(provider.handle(&request))
+        redirect_policy: crate::rules::redirect_uri::RedirectPolicy::default(),
+    }
 }
 
 fn request(method: &str, path: &str) -> http::request::Builder {
@@ -173,6 +196,20 @@ fn authorization_server_metadata_has_the_rfc8414_fields() {
     assert_eq!(doc["revocation_endpoint_auth_methods_supported"], methods);
     assert_eq!(doc["scopes_supported"], serde_json::json!(["mcp"]));
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+}
+
+#[test]
+fn discovery_is_publicly_cacheable_only_when_the_base_url_is_configured() {
+    let e = env();
+    let paths = ["/.well-known/oauth-authorization-server", "/.well-known/oauth-protected-resource/mcp"];
+    for (configured, cache) in [(true, "public, max-age=300"), (false, "private, no-cache")] {
+        let mut provider = provider(&e.store, &e.clock, &e.documents, e.cimd);
+        provider.base_url = platform::web::BaseUrl { url: "http://127.0.0.1:3000".into(), configured };
+        for path in paths {
+            let response = block_on(provider.handle(&get(path)));
+            assert_eq!(header(&response, "cache-control"), Some(cache), "{path}, configured: {configured}");
+        }
+    }
 }
 
 #[test]
@@ -508,21 +545,23 @@ fn revocation_by_another_client_changes_nothing() {
     assert_eq!(e.store.snapshot(), before);
 }
 
-/// A store that is down.
+/// A store that is down, saying where it is (which a client must not learn).
 struct DownStore;
+
+const DOWN: &str = "redis://10.0.0.7:6379: connection refused";
 
 impl KeyValueStore for DownStore {
     fn get(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Err(StoreError::Unavailable("default".into()))
+        Err(StoreError::Unavailable(DOWN.into()))
     }
     fn set(&self, _: &str, _: &[u8]) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("default".into()))
+        Err(StoreError::Unavailable(DOWN.into()))
     }
     fn delete(&self, _: &str) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("default".into()))
+        Err(StoreError::Unavailable(DOWN.into()))
     }
     fn increment(&self, _: &str, _: i64) -> Result<i64, StoreError> {
-        Err(StoreError::Unavailable("default".into()))
+        Err(StoreError::Unavailable(DOWN.into()))
     }
 }
 
@@ -538,6 +577,7 @@ fn store_failures_are_503_temporarily_unavailable_not_500() {
         let response = call_with(&DownStore, &clock, &FakeDocuments::default(), cimd_on(), request);
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(json(&response)["error"], "temporarily_unavailable");
+        assert_eq!(json(&response)["error_description"], super::STORE_DOWN_DESCRIPTION, "generic, not {DOWN}");
     }
 }
 
@@ -630,4 +670,36 @@ fn with_documents_off_a_url_client_id_is_an_unknown_client_at_token() {
     let response = env.refused(token, StatusCode::UNAUTHORIZED, "invalid_client");
     assert_eq!(platform::diagnostic::of(&response), None);
     assert_eq!(env.documents.requests(), 0);
+}
+
+#[test]
+fn the_sweep_is_not_part_of_answering_the_request() {
+    use crate::keys;
+    use platform::housekeeping::SWEEP_INTERVAL_SECS;
+    let e = env();
+    let client = e.public_client();
+    let abandoned = e.code(&client);
+    e.clock.advance(SWEEP_INTERVAL_SECS);
+    let register = json_post("/register", &format!(r#"{{"redirect_uris":["{REDIRECT}"]}}"#));
+    let provider = provider(&e.store, &e.clock, &e.documents, e.cimd);
+    let response = block_on(provider.handle(&register));
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(e.store.exists(&keys::code(&abandoned)).unwrap(), "answering swept");
+    let this_hour = format!("{}{}", keys::SWEEP_MARKER, platform::Clock::now_unix(&e.clock) / SWEEP_INTERVAL_SECS);
+    assert!(!e.store.exists(&this_hour).unwrap(), "answering took this hour's turn");
+    assert!(super::sweeps_after(&register, &response));
+    crate::sweep::sweep_if_due(&e.store, &e.clock).unwrap();
+    assert!(!e.store.exists(&keys::code(&abandoned)).unwrap());
+}
+
+#[test]
+fn only_successful_registrations_and_token_requests_are_followed_by_a_sweep() {
+    let ok = |status: u16| http::Response::builder().status(status).body(Vec::new()).unwrap();
+    for path in ["/register", "/token"] {
+        assert!(super::sweeps_after(&json_post(path, "{}"), &ok(200)), "{path}");
+        assert!(!super::sweeps_after(&json_post(path, "{}"), &ok(400)), "{path}");
+    }
+    assert!(!super::sweeps_after(&json_post("/revoke", "{}"), &ok(200)));
+    assert!(!super::sweeps_after(&get("/.well-known/oauth-authorization-server"), &ok(200)));
+    assert!(!super::sweeps_after(&request("OPTIONS", "/token").body(Vec::new()).unwrap(), &ok(204)));
 }

@@ -68,7 +68,13 @@ async fn token<D: UserDirectory, H: HttpClient>(
     Ok((resolved, tokens))
 }
 
+/// The client's side of a refused grant; an internal failure is described generically and its
+/// details go to the log ([`OAuthError::detail`]).
 fn grant_error(error: GrantError) -> OAuthError {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    OAuthError { retry_after: error.retry_after(), ..OAuthError::new(status, error.code(), error.to_string()) }
+    let answer = match error.internal_cause() {
+        Some(generic) => OAuthError::new(status, error.code(), generic).with_detail(&error),
+        None => OAuthError::new(status, error.code(), error.to_string()),
+    };
+    OAuthError { retry_after: error.retry_after(), ..answer }
 }

@@ -3,10 +3,6 @@ use crate::authorize::{AuthorizeError, complete_authorization};
 use crate::lifetimes::AUTHORIZATION_CODE_TTL;
 use platform::KeyValueStore;
 
-fn validate(f: &Fixture, q: &[(String, String)]) -> Result<ValidatedAuthorization, AuthorizeError> {
-    f.validate(q)
-}
-
 fn redirect_error(result: Result<ValidatedAuthorization, AuthorizeError>) -> (String, String) {
     match result {
         Err(AuthorizeError::Redirect(e)) => (e.error.clone(), e.location()),
@@ -102,6 +98,59 @@ fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
     }
     let (_, location) = redirect_error(validate(&f, &replace("response_type", "token")));
     assert!(location.contains("&state=xyz&"), "{location}");
+}
+
+#[test]
+fn error_redirects_name_the_client_so_the_flow_can_check_the_approval() {
+    let f = fixture();
+    match validate(&f, &f.authorize_query(&[("response_type", "token")])) {
+        Err(AuthorizeError::Redirect(e)) => assert_eq!((e.client_id, e.redirect_uri), (f.client_id(), REDIRECT.into())),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_redirect_scheme_no_longer_allowed_is_a_page_even_for_a_registered_client() {
+    let f = fixture();
+    let uri = "cursor://anysphere.cursor-mcp/oauth/callback";
+    let lax = RedirectPolicy::with_schemes(["cursor"]).unwrap();
+    let body = format!(r#"{{"redirect_uris":["{uri}"],"token_endpoint_auth_method":"none"}}"#);
+    let client = crate::clients::register_client(&f.store, &f.clock, &lax, body.as_bytes()).unwrap();
+    let q = query(&[
+        ("response_type", "code"),
+        ("client_id", &client.client.client_id),
+        ("redirect_uri", uri),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    let resolver = crate::cimd::ClientResolver { redirect_policy: &lax, ..f.resolver() };
+    let allowed = block_on(crate::authorize::validate_authorization_request(&resolver, BASE, &lax, &q));
+    assert_eq!(allowed.unwrap().redirect_uri, uri);
+    let err = validate(&f, &q).unwrap_err();
+    assert!(matches!(err, AuthorizeError::InvalidRedirectUri(_)) && err.must_not_redirect(), "{err:?}");
+}
+
+#[test]
+fn state_is_bounded_and_an_oversized_one_is_not_echoed() {
+    use crate::authorize::MAX_STATE_BYTES;
+    let f = fixture();
+    let longest = "s".repeat(MAX_STATE_BYTES);
+    let mut q = f.authorize_query(&[]);
+    q.retain(|(k, _)| k != "state");
+    let with_state = |state: &str| {
+        let mut q = q.clone();
+        q.push(("state".into(), state.into()));
+        q
+    };
+    assert_eq!(validate(&f, &with_state(&longest)).unwrap().state.as_deref(), Some(longest.as_str()));
+    match validate(&f, &with_state(&format!("{longest}s"))) {
+        Err(AuthorizeError::Redirect(e)) => {
+            assert_eq!(e.error_description, "state is longer than 1024 bytes");
+            assert_eq!(e.state, None);
+            assert!(e.location().len() < 200, "{}", e.location());
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

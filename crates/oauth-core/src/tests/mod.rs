@@ -12,6 +12,7 @@ use crate::authorize::{complete_authorization, validate_authorization_request};
 use crate::cimd::{CimdSettings, ClientResolver};
 use crate::clients::{Registration, register_client};
 use crate::props::UserProps;
+use crate::rules::redirect_uri::RedirectPolicy;
 use crate::tokens::{CodeExchange, Rotation, TokenResponse, exchange_code};
 use crate::validated::ValidatedAuthorization;
 
@@ -45,7 +46,7 @@ pub fn cimd_on() -> CimdSettings {
 fn register_public_client(store: &MemoryStore, clock: &ManualClock, name: &str) -> Registration {
     let body =
         format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none","client_name":"{name}"}}"#);
-    register_client(store, clock, body.as_bytes()).unwrap()
+    register_client(store, clock, &RedirectPolicy::default(), body.as_bytes()).unwrap()
 }
 
 /// The default grace window; waits block the calling thread (each test request has its own).
@@ -89,11 +90,17 @@ impl Fixture {
 
     /// Resolves client ids against this fixture's store and documents.
     pub fn resolver(&self) -> ClientResolver<'_, documents::FakeDocuments> {
-        ClientResolver { store: &self.store, clock: &self.clock, http: &self.documents, settings: cimd_on() }
+        ClientResolver {
+            store: &self.store,
+            clock: &self.clock,
+            http: &self.documents,
+            settings: cimd_on(),
+            redirect_policy: &STRICT_POLICY,
+        }
     }
 
     pub fn validate(&self, query: &[(String, String)]) -> Result<ValidatedAuthorization, crate::AuthorizeError> {
-        block_on(validate_authorization_request(&self.resolver(), BASE, query))
+        block_on(validate_authorization_request(&self.resolver(), BASE, &RedirectPolicy::default(), query))
     }
 
     pub fn validated(&self) -> ValidatedAuthorization {
@@ -115,6 +122,17 @@ impl Fixture {
     pub fn tokens(&self) -> TokenResponse {
         self.exchange(&self.code()).unwrap()
     }
+}
+
+/// The default redirect policy: reverse-domain-name private-use schemes only.
+pub static STRICT_POLICY: std::sync::LazyLock<RedirectPolicy> = std::sync::LazyLock::new(RedirectPolicy::default);
+
+/// `validate_authorization_request` at [`BASE`] with the default (strict) redirect policy.
+pub fn validate(
+    f: &Fixture,
+    query: &[(String, String)],
+) -> Result<ValidatedAuthorization, crate::authorize::AuthorizeError> {
+    f.validate(query)
 }
 
 pub fn code_from(location: &str) -> String {

@@ -58,7 +58,11 @@ fn check<S: KeyValueStore, C: Clock, H, V: Variables>(
     }
     let config = FlowConfig::from_variables(&env.vars)
         .map_err(|e| refused(StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured", &e.to_string()))?;
-    let base = web::base_url(request, config.public_base_url.as_deref());
+    let base = web::base_url(request, config.public_base_url.as_deref())
+        .map_err(|e| {
+            refused(web::PublicBaseUrlRequired::STATUS, "This server does not answer for this address", &e.to_string())
+        })?
+        .url;
     if let Some(origin) = request.headers().get("origin") {
         let same = origin.to_str().ok().and_then(web::origin_of).is_some_and(|o| Some(o) == web::origin_of(&base));
         if !same {

@@ -57,7 +57,10 @@ async fn list<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
         Ok(config) => config,
         Err(e) => return failure(json, StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
     };
-    let base = web::base_url(request, config.public_base_url.as_deref());
+    let base = match web::base_url(request, config.public_base_url.as_deref()) {
+        Ok(base) => base.url,
+        Err(e) => return failure(json, web::PublicBaseUrlRequired::STATUS, "invalid_request", &e.to_string()),
+    };
     let session = match session::current(&env.store, &env.clock, request) {
         Ok(Some(session)) => session,
         Ok(None) if json => {

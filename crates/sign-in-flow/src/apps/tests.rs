@@ -43,8 +43,13 @@ fn approve(f: &mut Fixture) -> TokenResponse {
 fn switch_to_new_client(f: &mut Fixture, name: &str) -> String {
     let body =
         serde_json::json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none", "client_name": name});
-    let registration =
-        oauth_core::clients::register_client(&f.env.store, &f.env.clock, body.to_string().as_bytes()).unwrap();
+    let registration = oauth_core::clients::register_client(
+        &f.env.store,
+        &f.env.clock,
+        &Default::default(),
+        body.to_string().as_bytes(),
+    )
+    .unwrap();
     f.client_id = registration.client.client_id;
     f.client_id.clone()
 }

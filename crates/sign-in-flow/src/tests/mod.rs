@@ -23,6 +23,8 @@ pub type TestEnv = Env<MemoryStore, ManualClock, FakeClerk, StaticVariables>;
 pub struct Fixture {
     pub env: TestEnv,
     pub client_id: String,
+    /// The client's redirect URI, which requests name.
+    pub redirect_uri: String,
     /// Cookies of the one browser the tests drive (name -> value).
     pub cookies: HashMap<String, String>,
 }
@@ -36,6 +38,7 @@ pub fn variables() -> StaticVariables {
         ("clerk_api_url", API),
         ("cookie_encryption_key", KEY_HEX),
         ("public_base_url", BASE),
+        ("native_redirect_schemes", "cursor,vscode"),
     ])
 }
 
@@ -45,15 +48,36 @@ pub fn fixture() -> Fixture {
 
 /// A fixture whose client registered with these extra metadata fields (JSON members).
 pub fn fixture_with(extra_metadata: &str) -> Fixture {
+    fixture_registering(REDIRECT, extra_metadata)
+}
+
+/// A fixture whose client registered `redirect_uri` (and a name).
+pub fn fixture_with_redirect(redirect_uri: &str) -> Fixture {
+    fixture_registering(redirect_uri, r#""client_name":"Test client""#)
+}
+
+fn fixture_registering(redirect_uri: &str, extra_metadata: &str) -> Fixture {
     let env = Env {
         store: MemoryStore::new(),
         clock: ManualClock::at(1_700_000_000),
         http: FakeClerk::new(),
         vars: variables(),
     };
-    let body = format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none",{extra_metadata}}}"#);
-    let registration = oauth_core::clients::register_client(&env.store, &env.clock, body.as_bytes()).unwrap();
-    Fixture { env, client_id: registration.client.client_id, cookies: HashMap::new() }
+    let body =
+        format!(r#"{{"redirect_uris":["{redirect_uri}"],"token_endpoint_auth_method":"none",{extra_metadata}}}"#);
+    let registration = register(&env, &body);
+    Fixture {
+        env,
+        client_id: registration.client.client_id,
+        redirect_uri: redirect_uri.to_owned(),
+        cookies: HashMap::new(),
+    }
+}
+
+/// Registers a client with this JSON metadata under the policy of [`variables`].
+pub fn register(env: &TestEnv, body: &str) -> oauth_core::clients::Registration {
+    let policy = oauth_core::rules::redirect_uri::RedirectPolicy::from_variables(&env.vars).unwrap();
+    oauth_core::clients::register_client(&env.store, &env.clock, &policy, body.as_bytes()).unwrap()
 }
 
 pub fn query_of(location: &str) -> HashMap<String, String> {
@@ -83,7 +107,7 @@ impl Fixture {
         let mut pairs = vec![
             ("response_type", "code"),
             ("client_id", self.client_id.as_str()),
-            ("redirect_uri", REDIRECT),
+            ("redirect_uri", self.redirect_uri.as_str()),
             ("state", "client-state"),
             ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),
@@ -126,6 +150,10 @@ impl Fixture {
         };
         let request: Request = builder.body(body).unwrap();
         let response = block_on(handle(&self.env, &request));
+        // As the component does, once the response is out.
+        if crate::sweeps_after(&request, &response) {
+            let _ = crate::sweep::sweep_if_due(&self.env.store, &self.env.clock);
+        }
         for value in response.headers().get_all("set-cookie") {
             let pair = value.to_str().unwrap().split(';').next().unwrap();
             let (name, value) = pair.split_once('=').unwrap();
