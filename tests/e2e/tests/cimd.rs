@@ -119,10 +119,7 @@ fn a_document_client_signs_in_gets_tokens_calls_tools_refreshes_and_revokes_with
     assert_eq!(page.status, 200, "{}", page.text());
     let html = page.text();
     let host = format!("localhost:{}", documents.server.port());
-    assert!(
-        html.contains(&format!("<span class=\"client\">{host}</span> wants to use")),
-        "verified host leads: {html}"
-    );
+    assert!(html.contains(&format!("<bdi class=\"client\">{host}</bdi> wants to use")), "verified host leads: {html}");
     assert!(html.contains("Verified") && html.contains("Doc Client"), "{html}");
     assert!(html.contains("127.0.0.1"), "the redirect host, as for every client");
 

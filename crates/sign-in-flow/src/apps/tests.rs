@@ -147,7 +147,7 @@ fn cancelling_at_clerk_or_a_banned_user_gets_a_page_and_no_session() {
 fn the_page_lists_each_approved_client_with_its_details() {
     let mut f = fixture();
     approve(&mut f);
-    switch_to_new_client(&mut f, "Second <b>app</b> \u{202e}gnp.exe");
+    switch_to_new_client(&mut f, "Second <b>app</b> שלום");
     approve(&mut f);
     sign_in(&mut f);
     let json = listing(&mut f);
@@ -164,7 +164,7 @@ fn the_page_lists_each_approved_client_with_its_details() {
     assert_eq!(first["client_registered"], true);
 
     let html = body(&f.send("GET", "/apps", None));
-    assert!(html.contains("<bdi>Second &lt;b&gt;app&lt;/b&gt; \u{202e}gnp.exe</bdi>"), "escaped and isolated: {html}");
+    assert!(html.contains("<bdi>Second &lt;b&gt;app&lt;/b&gt; שלום</bdi>"), "escaped and isolated: {html}");
     assert!(html.contains("<bdi>Test client</bdi>"));
     assert_eq!(html.matches(r#"action="/apps/revoke""#).count(), 2);
     assert!(html.contains("an app on your computer"));

@@ -26,9 +26,9 @@ fn the_consent_page_leads_with_the_verified_host_and_shows_the_name_as_its_claim
     let page = f.get_authorize(&[]);
     assert_eq!(page.status(), 200, "{}", body(&page));
     let html = body(&page);
-    assert!(html.contains(r#"<h1><span class="client">client.example.com</span> wants to use"#), "{html}");
+    assert!(html.contains(r#"<h1><bdi class="client">client.example.com</bdi> wants to use"#), "{html}");
     assert!(html.contains("Verified") && html.contains(&format!("<code>{DOC_URL}</code>")), "{html}");
-    assert!(html.contains("It calls itself “<span class=\"client\">Doc &lt;b&gt;Client&lt;/b&gt;</span>”"), "{html}");
+    assert!(html.contains("It calls itself “<bdi class=\"client\">Doc &lt;b&gt;Client&lt;/b&gt;</bdi>”"), "{html}");
     assert!(html.contains("a name client.example.com chose"), "{html}");
     assert!(html.contains("127.0.0.1") && html.contains("This address is on your own computer"));
 }
