@@ -50,6 +50,9 @@ pub struct AppOptions {
     pub max_memory: usize,
     /// A guest that runs this long without waiting on I/O is trapped (-> 500).
     pub guest_time_limit: Duration,
+    /// Set `TCP_NODELAY` on accepted connections. Off, like Spin: a response head flushed
+    /// before its body then waits ~40 ms for the client's delayed ACK, as it does on Spin.
+    pub tcp_nodelay: bool,
 }
 
 impl Default for AppOptions {
@@ -65,6 +68,7 @@ impl Default for AppOptions {
             max_instances: 256,
             max_memory: 256 << 20,
             guest_time_limit: Duration::from_secs(30),
+            tcp_nodelay: false,
         }
     }
 }

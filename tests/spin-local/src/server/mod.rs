@@ -1,6 +1,8 @@
 //! The HTTP server: Spin's reserved routes, routing, Spin's request headers, a fresh instance
 //! per request, streamed responses, one log line per request.
 
+mod response;
+
 use crate::app::App;
 use crate::engine::{EPOCH_TICK, EpochTicker};
 use crate::error::Error;
@@ -10,16 +12,18 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
 use wasmtime::{Store, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi_http::WasiHttpView;
-use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 type Body = HyperOutgoingBody;
@@ -107,21 +111,24 @@ async fn accept_loop(
             _ = &mut stop => break,
             accepted = listener.accept() => {
                 let Ok((stream, client)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let server = server.clone();
-                connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let server = server.clone();
-                        async move { Ok::<_, Infallible>(server.handle(client, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                if server.app.options.tcp_nodelay {
+                    let _ = stream.set_nodelay(true);
+                }
+                connections.spawn(serve_connection(server.clone(), stream, client));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+}
+
+/// One connection, served as Spin serves it: hyper-util's auto builder (HTTP/1.1, or HTTP/2
+/// with prior knowledge) over the socket as accepted.
+async fn serve_connection(server: Arc<Server>, stream: TcpStream, client: SocketAddr) {
+    let service = hyper::service::service_fn(move |req| {
+        let server = server.clone();
+        async move { Ok::<_, Infallible>(server.handle(client, req).await) }
+    });
+    let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
 }
 
 impl Server {
@@ -183,7 +190,7 @@ impl Server {
             .data_mut()
             .http()
             .new_incoming_request(wasmtime_wasi_http::p2::bindings::http::types::Scheme::Http, req)
-            .and_then(|r| Ok((r, store.data_mut().http().new_response_outparam(tx)?)));
+            .and_then(|r| Ok((r, store.data_mut().http().new_response_outparam_from_callback(hand_to_hyper(tx))?)));
         let (request, outparam) = match resources {
             Ok(pair) => pair,
             Err(e) => return text(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
@@ -223,6 +230,17 @@ impl Server {
             if busy > limit { Ok(UpdateDeadline::Interrupt) } else { Ok(UpdateDeadline::Yield(1)) }
         });
         store
+    }
+}
+
+/// The outparam's callback, run when the guest sets it: the response goes to hyper as it stood
+/// at that moment ([`response::as_set`]).
+fn hand_to_hyper(
+    tx: oneshot::Sender<Result<Response<Body>, ErrorCode>>,
+) -> impl FnOnce(Result<Response<Body>, ErrorCode>) + Send + Sync + 'static {
+    move |result| {
+        // The receiver is gone only if the connection is: nobody is left to answer.
+        let _ = tx.send(result.map(|response| response.map(response::as_set)));
     }
 }
 
