@@ -62,6 +62,14 @@ impl Host {
         Ok((Host::Process { process }, url))
     }
 
+    /// CPU time used so far by the runtime's process (this whole process, when in-process).
+    pub fn cpu_time(&self) -> anyhow::Result<std::time::Duration> {
+        match self {
+            Host::Process { process } => process.cpu_time(),
+            Host::InProcess { .. } => spin_local::process::cpu_time(std::process::id()),
+        }
+    }
+
     /// Peak RSS of the runtime's process in KiB (this process's, when in-process).
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
         match self {

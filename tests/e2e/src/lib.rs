@@ -218,6 +218,11 @@ impl TestApp {
         self.host.peak_rss_kib()
     }
 
+    /// CPU time used so far by the process running the runtime (see [`TestApp::peak_rss_kib`]).
+    pub fn cpu_time(&self) -> anyhow::Result<std::time::Duration> {
+        self.host.cpu_time()
+    }
+
     /// Writes (`Some`) or deletes (`None`) one key of the `default` store, straight in the SQLite
     /// file, as another instance or an operator would: for states no request can reach in a
     /// test's time, such as a record past its expiry.
