@@ -14,6 +14,8 @@ pub(crate) struct Launch<'a> {
     pub state_dir: &'a Path,
     pub runtime_config_file: Option<PathBuf>,
     pub cache_dir: Option<&'a Path>,
+    pub max_instances: Option<u32>,
+    pub limits: Option<spin_local::server::Limits>,
 }
 
 pub(crate) enum Host {
@@ -24,6 +26,7 @@ pub(crate) enum Host {
 impl Host {
     /// Loads the app into a runtime in this process; returns the host and its base URL.
     pub fn in_process(launch: Launch<'_>) -> anyhow::Result<(Host, String)> {
+        let defaults = spin_local::AppOptions::default();
         let options = spin_local::AppOptions {
             variables: launch.variables.to_vec(),
             env_variables: false,
@@ -32,7 +35,9 @@ impl Host {
             runtime_config_file: launch.runtime_config_file,
             log_requests: std::env::var("E2E_LOG").is_ok(),
             cache_dir: launch.cache_dir.map(Path::to_path_buf),
-            ..spin_local::AppOptions::default()
+            max_instances: launch.max_instances.unwrap_or(defaults.max_instances),
+            limits: launch.limits.unwrap_or(defaults.limits),
+            ..defaults
         };
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         let server = runtime.block_on(async {
@@ -45,6 +50,9 @@ impl Host {
 
     /// Runs `spin-local up` with the same settings as flags; returns once the app answers.
     pub fn process(launch: Launch<'_>) -> anyhow::Result<(Host, String)> {
+        if launch.max_instances.is_some() || launch.limits.is_some() {
+            anyhow::bail!("instance slots and client limits are settable in this process only");
+        }
         let binary = crate::build::spin_local_binary()?;
         let mut args: Vec<OsString> = vec!["--from".into(), launch.manifest.into(), "--state-dir".into()];
         args.push(launch.state_dir.into());

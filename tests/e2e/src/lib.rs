@@ -77,6 +77,10 @@ struct RuntimeSettings {
     cache_dir: Option<std::path::PathBuf>,
     /// Run `spin-local up` as a child process instead of in this process.
     separate_process: bool,
+    /// Instance slots (`None`: spin-local's default); in this process only.
+    max_instances: Option<u32>,
+    /// spin-local's limits for slow clients (`None`: its defaults); in this process only.
+    limits: Option<spin_local::server::Limits>,
 }
 
 /// Extra settings for [`TestApp::builder`].
@@ -112,6 +116,18 @@ impl TestAppBuilder {
     /// slower to start, but [`TestApp::peak_rss_kib`] then measures the runtime alone.
     pub fn separate_process(mut self) -> Self {
         self.settings.separate_process = true;
+        self
+    }
+
+    /// Runs the app with this many instance slots (in this process only).
+    pub fn max_instances(mut self, slots: u32) -> Self {
+        self.settings.max_instances = Some(slots);
+        self
+    }
+
+    /// Runs the app with these limits for slow clients (in this process only).
+    pub fn limits(mut self, limits: spin_local::server::Limits) -> Self {
+        self.settings.limits = Some(limits);
         self
     }
 
@@ -174,6 +190,8 @@ impl TestApp {
             state_dir: state_dir.path(),
             runtime_config_file,
             cache_dir: settings.cache_dir.as_deref(),
+            max_instances: settings.max_instances,
+            limits: settings.limits,
         };
         let (host, base_url) =
             if settings.separate_process { host::Host::process(launch)? } else { host::Host::in_process(launch)? };

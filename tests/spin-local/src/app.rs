@@ -53,6 +53,8 @@ pub struct AppOptions {
     /// Set `TCP_NODELAY` on accepted connections. Off, like Spin: a response head flushed
     /// before its body then waits ~40 ms for the client's delayed ACK, as it does on Spin.
     pub tcp_nodelay: bool,
+    /// Deadlines and caps for slow clients (spin-local's own; Spin has none).
+    pub limits: crate::server::Limits,
 }
 
 impl Default for AppOptions {
@@ -69,6 +71,7 @@ impl Default for AppOptions {
             max_memory: 256 << 20,
             guest_time_limit: Duration::from_secs(30),
             tcp_nodelay: false,
+            limits: crate::server::Limits::default(),
         }
     }
 }
