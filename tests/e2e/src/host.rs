@@ -20,6 +20,8 @@ pub(crate) struct Launch<'a> {
     pub runtime_config_file: Option<PathBuf>,
     pub redis_mode: spin_local::kv::RedisMode,
     pub cache_dir: Option<&'a Path>,
+    pub max_instances: Option<u32>,
+    pub limits: Option<spin_local::server::Limits>,
 }
 
 pub(crate) enum Host {
@@ -30,6 +32,7 @@ pub(crate) enum Host {
 impl Host {
     /// Loads the app into a runtime in this process; returns the host and its base URL.
     pub fn in_process(launch: Launch<'_>) -> anyhow::Result<(Host, String)> {
+        let defaults = spin_local::AppOptions::default();
         let options = spin_local::AppOptions {
             variables: launch.variables.to_vec(),
             env_variables: false,
@@ -39,7 +42,9 @@ impl Host {
             log_requests: std::env::var("E2E_LOG").is_ok(),
             cache_dir: launch.cache_dir.map(Path::to_path_buf),
             redis_mode: launch.redis_mode,
-            ..spin_local::AppOptions::default()
+            max_instances: launch.max_instances.unwrap_or(defaults.max_instances),
+            limits: launch.limits.unwrap_or(defaults.limits),
+            ..defaults
         };
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         let server = runtime.block_on(async {
@@ -53,6 +58,9 @@ impl Host {
     /// Runs `spin-local up` (or the real Spin of `E2E_SPIN_BINARY`) with the same settings as
     /// flags; returns once the app answers.
     pub fn process(launch: Launch<'_>) -> anyhow::Result<(Host, String)> {
+        if launch.max_instances.is_some() || launch.limits.is_some() {
+            anyhow::bail!("instance slots and client limits are settable in this process only");
+        }
         let binary = match real_spin() {
             Some(spin) => spin,
             None => crate::build::spin_local_binary()?,
@@ -76,6 +84,14 @@ impl Host {
         let (process, _) = runtime.block_on(ServerProcess::start(&binary, &args, &envs, ready))?;
         let url = process.url();
         Ok((Host::Process { process }, url))
+    }
+
+    /// CPU time used so far by the runtime's process (this whole process, when in-process).
+    pub fn cpu_time(&self) -> anyhow::Result<std::time::Duration> {
+        match self {
+            Host::Process { process } => process.cpu_time(),
+            Host::InProcess { .. } => spin_local::process::cpu_time(std::process::id()),
+        }
     }
 
     /// Peak RSS of the runtime's process in KiB (this process's, when in-process).

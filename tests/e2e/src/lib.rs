@@ -96,6 +96,10 @@ struct RuntimeSettings {
     cache_dir: Option<std::path::PathBuf>,
     /// Run `spin-local up` as a child process instead of in this process.
     separate_process: bool,
+    /// Instance slots (`None`: spin-local's default); in this process only.
+    max_instances: Option<u32>,
+    /// spin-local's limits for slow clients (`None`: its defaults); in this process only.
+    limits: Option<spin_local::server::Limits>,
 }
 
 /// Extra settings for [`TestApp::builder`].
@@ -176,6 +180,18 @@ impl TestAppBuilder {
         self
     }
 
+    /// Runs the app with this many instance slots (in this process only).
+    pub fn max_instances(mut self, slots: u32) -> Self {
+        self.settings.max_instances = Some(slots);
+        self
+    }
+
+    /// Runs the app with these limits for slow clients (in this process only).
+    pub fn limits(mut self, limits: spin_local::server::Limits) -> Self {
+        self.settings.limits = Some(limits);
+        self
+    }
+
     pub fn start(self) -> TestApp {
         let started = (|| {
             let clerk = Arc::new(MockClerk::start()?);
@@ -240,6 +256,8 @@ impl TestApp {
             runtime_config_file,
             redis_mode: settings.redis_mode,
             cache_dir: settings.cache_dir.as_deref(),
+            max_instances: settings.max_instances,
+            limits: settings.limits,
         };
         let (host, base_url) = if settings.separate_process || host::real_spin().is_some() {
             host::Host::process(launch)?
@@ -285,6 +303,11 @@ impl TestApp {
     /// [`TestAppBuilder::separate_process`], else this whole test process.
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
         self.host.peak_rss_kib()
+    }
+
+    /// CPU time used so far by the process running the runtime (see [`TestApp::peak_rss_kib`]).
+    pub fn cpu_time(&self) -> anyhow::Result<std::time::Duration> {
+        self.host.cpu_time()
     }
 
     /// Writes (`Some`) or deletes (`None`) one key of the `default` store, straight in the SQLite

@@ -54,6 +54,11 @@ pub struct AppOptions {
     /// How `type = "redis"` stores do compare-and-swap and `get-many`: like Spin 4.1 (the
     /// default: `swap` always reports `cas-failed`) or correctly. `spin-local up --redis-mode`.
     pub redis_mode: RedisMode,
+    /// Set `TCP_NODELAY` on accepted connections. Off, like Spin: a response head flushed
+    /// before its body then waits ~40 ms for the client's delayed ACK, as it does on Spin.
+    pub tcp_nodelay: bool,
+    /// Deadlines and caps for slow clients (spin-local's own; Spin has none).
+    pub limits: crate::server::Limits,
 }
 
 impl Default for AppOptions {
@@ -70,6 +75,8 @@ impl Default for AppOptions {
             max_memory: 256 << 20,
             guest_time_limit: Duration::from_secs(30),
             redis_mode: RedisMode::default(),
+            tcp_nodelay: false,
+            limits: crate::server::Limits::default(),
         }
     }
 }
