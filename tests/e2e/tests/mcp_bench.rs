@@ -84,7 +84,7 @@ fn mcp_benchmark() {
 /// Authenticated `tools/call add` on `/mcp`, `in_flight` keep-alive connections.
 fn add_calls(app: &TestApp, token: &str, in_flight: usize, duration: Duration) -> LoadSpec {
     let mut spec = LoadSpec::get(app.url("/mcp"), in_flight, duration);
-    spec.method = "POST".parse().expect("method");
+    spec.method = spin_local::bench::Method::POST;
     spec.headers = vec![
         ("authorization".into(), format!("Bearer {token}")),
         ("content-type".into(), "application/json".into()),
