@@ -8,6 +8,8 @@
 //! response (head, and a body of exactly `content-length` bytes). A head written alone arrives
 //! alone, and Nagle keeps the body back, so a split shows up as a short first read.
 
+#![allow(clippy::expect_used, reason = "test code: a failed step fails the test")]
+
 mod mcp_support;
 
 use std::io::{Read, Write};

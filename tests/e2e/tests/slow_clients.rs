@@ -4,6 +4,8 @@
 //! long gets `503`. An outside review stalled the server for everyone with 257 sockets each
 //! sending `POST /register` with `Content-Length: 1000` and one body byte.
 
+#![allow(clippy::expect_used, reason = "test code: a failed step fails the test")]
+
 mod mcp_support;
 
 use std::io::{Read, Write};
