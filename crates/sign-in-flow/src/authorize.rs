@@ -12,7 +12,7 @@ use platform::{Clock, HttpClient, KeyValueStore, Variables};
 
 use crate::config::{self, FlowConfig};
 use crate::pages::{self, ConsentView, error_page, unavailable_page};
-use crate::records::{self, Consent, CreateError, Flow, Kind, TakeError};
+use crate::records::{self, Consent, CreateError, Flow, Kind};
 use crate::upstream::{self, StartError};
 use crate::{Env, MAX_BODY_BYTES, cookies};
 
@@ -231,9 +231,11 @@ pub async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
     if decision != "approve" && decision != "deny" {
         return bad_form("Choose Approve or Deny.");
     }
-    let consent = match take_consent(env, request, handle, csrf) {
+    // Same browser, right CSRF token, then used up.
+    let right_token = |consent: &Consent| cookies::same_secret(&hash_hex(csrf), &consent.csrf_hash);
+    let consent = match records::take_for_browser(&env.store, &env.clock, Kind::Consent, handle, request, right_token) {
         Ok(consent) => consent,
-        Err(page) => return *page,
+        Err(error) => return pages::cannot_use(Kind::Consent, error),
     };
     if decision == "deny" {
         return web::redirect(&consent.validated.error_redirect("access_denied", "the user denied the request"));
@@ -243,31 +245,6 @@ pub async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
 
 fn bad_form(message: &str) -> Response {
     error_page(StatusCode::BAD_REQUEST, "This consent form is not valid", message)
-}
-
-/// Checks the form against the stored consent (same browser, right CSRF token), then uses it up.
-fn take_consent<S: KeyValueStore, C: Clock, H, V>(
-    env: &Env<S, C, H, V>,
-    request: &Request,
-    handle: &str,
-    csrf: &str,
-) -> Result<Consent, Box<Response>> {
-    let check = |consent: &Consent| {
-        let browser_ok = cookies::is_same_browser(request, &consent.browser_hash);
-        if browser_ok && cookies::same_secret(&hash_hex(csrf), &consent.csrf_hash) { Ok(()) } else { Err(()) }
-    };
-    records::take(&env.store, &env.clock, Kind::Consent, handle, check).map_err(|error| {
-        Box::new(match error {
-            TakeError::Missing => bad_form("This consent page has expired. Start again from your app."),
-            TakeError::Used => bad_form("This consent page was already used. Start again from your app."),
-            TakeError::Refused(()) => error_page(
-                StatusCode::FORBIDDEN,
-                "Request not accepted",
-                "This form was not submitted from the page this browser was shown (missing cookie or wrong token).",
-            ),
-            TakeError::Store(_) => unavailable_page(),
-        })
-    })
 }
 
 /// Approve: remember the (client, redirect URI) pair in the signed cookie, then go to Clerk.

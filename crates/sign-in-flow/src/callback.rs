@@ -12,9 +12,9 @@ use platform::{Clock, HttpClient, KeyValueStore, Variables};
 
 use crate::authorize::clerk_failure;
 use crate::config::FlowConfig;
-use crate::pages::{error_page, unavailable_page};
-use crate::records::{self, Flow, Kind, TakeError, Upstream};
-use crate::{Env, apps, cookies};
+use crate::pages::{self, error_page};
+use crate::records::{self, Flow, Kind, Upstream};
+use crate::{Env, apps};
 
 /// `GET /callback`.
 pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
@@ -25,9 +25,11 @@ pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables>(
     let Some(state) = web::first_value(&query, "state").filter(|s| !s.is_empty()) else {
         return bad_callback("The sign-in response has no state.");
     };
-    let Upstream { flow, upstream, callback_url, .. } = match take_state(env, request, state) {
+    // This browser's sign-in, then used up.
+    let taken = records::take_for_browser(&env.store, &env.clock, Kind::Upstream, state, request, |_: &Upstream| true);
+    let Upstream { flow, upstream, callback_url, .. } = match taken {
         Ok(upstream) => upstream,
-        Err(page) => return *page,
+        Err(error) => return pages::cannot_use(Kind::Upstream, error),
     };
     let answer = ClerkAnswer { query: &query, upstream: &upstream, callback_url: &callback_url };
     match flow {
@@ -88,24 +90,4 @@ async fn finish_authorization<S: KeyValueStore, C: Clock, H: HttpClient, V: Vari
 
 fn bad_callback(message: &str) -> Response {
     error_page(StatusCode::BAD_REQUEST, "This sign-in cannot continue", message)
-}
-
-/// Finds the upstream state, checks it belongs to this browser, then uses it up.
-fn take_state<S: KeyValueStore, C: Clock, H, V>(
-    env: &Env<S, C, H, V>,
-    request: &Request,
-    state: &str,
-) -> Result<Upstream, Box<Response>> {
-    let same_browser =
-        |upstream: &Upstream| if cookies::is_same_browser(request, &upstream.browser_hash) { Ok(()) } else { Err(()) };
-    records::take(&env.store, &env.clock, Kind::Upstream, state, same_browser).map_err(|error| {
-        Box::new(match error {
-            TakeError::Missing => bad_callback("This sign-in is unknown or has expired. Start again from your app."),
-            TakeError::Used => bad_callback("This sign-in response was already used."),
-            TakeError::Refused(()) => bad_callback(
-                "This sign-in was started in another browser (its cookie is missing here). Start again from your app in this browser.",
-            ),
-            TakeError::Store(_) => unavailable_page(),
-        })
-    })
 }

@@ -8,6 +8,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use oauth_core::ValidatedAuthorization;
 use platform::web::{Response, response};
 
+use crate::records::{Kind, TakeError};
+
 /// Inline styles only: no external resources, so `default-src 'none'` holds. (Our own text,
 /// inserted unescaped.)
 const STYLE: &str = "
@@ -151,6 +153,38 @@ fn csp_source(url: &str) -> String {
 }
 
 /// A plain error page the user reads (nothing is sent to the client).
+/// The page for each way a one-time record of a sign-in (a consent form's handle, Clerk's
+/// `state`) could not be used. A store failure is [`unavailable_page`] for both.
+pub fn cannot_use(kind: Kind, error: TakeError<()>) -> Response {
+    let (title, missing, used) = match kind {
+        Kind::Consent => (
+            "This consent form is not valid",
+            "This consent page has expired. Start again from your app.",
+            "This consent page was already used. Start again from your app.",
+        ),
+        Kind::Upstream => (
+            "This sign-in cannot continue",
+            "This sign-in is unknown or has expired. Start again from your app.",
+            "This sign-in response was already used.",
+        ),
+    };
+    match (error, kind) {
+        (TakeError::Missing, _) => error_page(StatusCode::BAD_REQUEST, title, missing),
+        (TakeError::Used, _) => error_page(StatusCode::BAD_REQUEST, title, used),
+        (TakeError::Refused(()), Kind::Consent) => error_page(
+            StatusCode::FORBIDDEN,
+            "Request not accepted",
+            "This form was not submitted from the page this browser was shown (missing cookie or wrong token).",
+        ),
+        (TakeError::Refused(()), Kind::Upstream) => error_page(
+            StatusCode::BAD_REQUEST,
+            title,
+            "This sign-in was started in another browser (its cookie is missing here). Start again from your app in this browser.",
+        ),
+        (TakeError::Store(_), _) => unavailable_page(),
+    }
+}
+
 /// The store (or another dependency) failed: try again, nothing was used up.
 pub fn unavailable_page() -> Response {
     error_page(

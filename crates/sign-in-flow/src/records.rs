@@ -18,6 +18,7 @@ use clerk_client::UpstreamRequest;
 use oauth_core::ValidatedAuthorization;
 use platform::record::{self, Claim, Helper, Record, RecordError};
 use platform::secret::{self, SealError};
+use platform::web::Request;
 use platform::{Clock, KeyValueStore};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -201,6 +202,38 @@ impl<E> From<RecordError> for TakeError<E> {
     fn from(error: RecordError) -> Self {
         TakeError::Store(error)
     }
+}
+
+/// A one-time record bound to the browser that started its flow (by the hash of its cookie).
+pub trait BrowserBound {
+    fn browser_hash(&self) -> &str;
+}
+
+impl BrowserBound for Consent {
+    fn browser_hash(&self) -> &str {
+        &self.browser_hash
+    }
+}
+
+impl BrowserBound for Upstream {
+    fn browser_hash(&self) -> &str {
+        &self.browser_hash
+    }
+}
+
+/// [`take`] for a record of this browser's flow: refused unless `request` comes from the
+/// browser the record is bound to and `also` accepts the record.
+pub fn take_for_browser<T: BrowserBound + Serialize + DeserializeOwned>(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    kind: Kind,
+    secret: &str,
+    request: &Request,
+    also: impl FnOnce(&T) -> bool,
+) -> Result<T, TakeError<()>> {
+    take(store, clock, kind, secret, |data: &T| {
+        if crate::cookies::is_same_browser(request, data.browser_hash()) && also(data) { Ok(()) } else { Err(()) }
+    })
 }
 
 /// Find, check, use: the data behind `secret` if `check` accepts it and this call is the one
