@@ -16,49 +16,17 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
+import { SCREENSHOTS, launchBrowser, startRedirectTarget } from './lib/chromium.mjs';
 import { baseUrl, mockClerkUrl, otherLoopbackName } from './lib/env.mjs';
 import { signInWithBrowser } from './lib/mock-clerk.mjs';
 import { authorizeUrl, exchangeCode, pkce, registerClient } from './lib/oauth-client.mjs';
 import { PLAIN } from './lib/users.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const SCREENSHOTS = process.env.SCREENSHOT_DIR || '/tmp';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const APPROVE = /approve|allow/i;
 const DENY = /deny|cancel/i;
-
-/** The MCP client's loopback redirect target: answers every request and remembers the queries. */
-async function startRedirectTarget() {
-  const hits = [];
-  const server = http.createServer((req, res) => {
-    hits.push(new URL(req.url, 'http://127.0.0.1'));
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<!doctype html><title>client</title><p>Back at the MCP client.</p>');
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    redirectUri: `http://127.0.0.1:${server.address().port}/oauth/callback`,
-    hits,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
 
 const origins = [baseUrl(), otherLoopbackName(baseUrl())].filter(Boolean);
 
@@ -67,25 +35,20 @@ for (const origin of origins) {
 
   describe(`real browser consent on ${origin}`, () => {
     let target;
+    let browser;
     let context;
-    let userDataDir;
     let client;
 
     before(async () => {
       target = await startRedirectTarget();
-      userDataDir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
-      context = await chromium.launchPersistentContext(userDataDir, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ARGS,
-      });
+      browser = await launchBrowser();
+      context = browser.context;
       client = await registerClient(origin, { name: `Browser Test Client <${host}>`, redirectUri: target.redirectUri });
     });
 
     after(async () => {
-      await context?.close();
+      await browser?.close();
       await target?.close();
-      if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
     });
 
     /**

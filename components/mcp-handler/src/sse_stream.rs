@@ -2,11 +2,10 @@
 //! up or the client goes away, then deletes the session. Opening a stream also runs the hourly
 //! sweep of abandoned SSE sessions.
 
-use futures::SinkExt;
 use mcp_server::Services;
 use mcp_server::sse::{OpenedStream, SseStream};
 use platform::SystemClock;
-use spin_platform::{SpinHttpClient, SpinStore, sleep};
+use spin_platform::{BodyWriter, SpinHttpClient, SpinStore, sleep};
 use spin_sdk::http::{IncomingRequest, OutgoingResponse, ResponseOutparam};
 use std::time::Instant;
 
@@ -31,10 +30,9 @@ async fn stream(opened: OpenedStream, store: &SpinStore, out: ResponseOutparam) 
     let OpenedStream { head, first_event, mut stream } = opened;
     let outgoing = OutgoingResponse::new(spin_platform::fields(head.headers()));
     let _ = outgoing.set_status_code(head.status().as_u16());
-    let mut body = outgoing.take_body();
-    out.set(outgoing);
     let started = Instant::now();
-    if body.send(first_event.into_bytes()).await.is_ok() {
+    // The first event (`endpoint`) goes out with the head, in one write.
+    if let Some(mut body) = spin_platform::start_streaming(outgoing, out, first_event.as_bytes()).await {
         // Housekeeping rides on an opened stream, after its first event (off the response's
         // path), at most hourly across instances; its failure is not this client's problem.
         let _ = mcp_server::sse::mailbox::sweep_if_due(store, &SystemClock);
@@ -44,17 +42,12 @@ async fn stream(opened: OpenedStream, store: &SpinStore, out: ResponseOutparam) 
 }
 
 /// Polls and writes until the stream is finished or a write fails (the client left).
-async fn pump(
-    stream: &mut SseStream,
-    store: &SpinStore,
-    body: &mut (impl futures::Sink<Vec<u8>> + Unpin),
-    started: Instant,
-) {
+async fn pump(stream: &mut SseStream, store: &SpinStore, body: &mut BodyWriter, started: Instant) {
     loop {
         sleep(stream.poll_interval()).await;
         let poll = stream.poll(store, &SystemClock, started.elapsed());
         for chunk in poll.chunks {
-            if body.send(chunk.into_bytes()).await.is_err() {
+            if body.write_all(chunk.as_bytes()).await.is_err() {
                 return;
             }
         }

@@ -1,7 +1,7 @@
 //! The user directory for refreshes: Clerk's Backend API (`clerk_client::BackendApi`), with the
 //! configuration `clerk_client` reads from Spin variables. A missing `clerk_secret_key` only
-//! matters when a refresh happens, so it surfaces there (as `temporarily_unavailable` naming
-//! the variable), not as a failure of every request.
+//! matters when a refresh happens, so it surfaces there (as `temporarily_unavailable`, the log
+//! naming the variable), not as a failure of every request.
 
 use clerk_client::{BackendApi, BackendConfig};
 use oauth_core::{DirectoryError, UserDirectory, UserProps};

@@ -1,14 +1,17 @@
 //! oauth-provider: the authorization server's metadata documents, `/register`, `/token` and
 //! `/revoke` (routes in `spin.toml`). All logic is in `oauth_core::endpoints`; this component
-//! only wires Spin's store, clock, variables and outbound HTTP into it.
+//! only wires Spin's store, clock, variables and outbound HTTP (Clerk's Backend API at refresh,
+//! client metadata documents) into it, and writes the diagnostics it returns to the log.
 
 mod directory;
 
+use oauth_core::CimdSettings;
 use oauth_core::endpoints::{Limits, MAX_BODY_BYTES, OAuthError, Provider};
+use oauth_core::rules::redirect_uri::RedirectPolicy;
 use oauth_core::tokens::Rotation;
 use platform::web::{self, Request, Response};
 use platform::{SystemClock, Variables};
-use spin_platform::{SpinSleep, SpinStore, SpinVariables, StdoutAudit};
+use spin_platform::{AfterResponse, SpinHttpClient, SpinSleep, SpinStore, SpinVariables, StdoutAudit};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 use directory::ClerkDirectory;
@@ -19,27 +22,28 @@ spin_platform::export_http_handler!(crate::handle);
 const AUDIT: StdoutAudit = StdoutAudit::new("oauth-provider");
 
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-    spin_platform::serve(request, response_out, MAX_BODY_BYTES, respond).await;
+    spin_platform::serve_then(request, response_out, MAX_BODY_BYTES, respond).await;
 }
 
-async fn respond(request: Request) -> Response {
+/// The response, and the hourly sweep to run once it is out when this exchange calls for it.
+async fn respond(request: Request) -> (Response, Option<AfterResponse>) {
+    let (store, settings) = match environment() {
+        Ok(environment) => environment,
+        Err(error) => return (error.into_response(), None),
+    };
     let variables = SpinVariables;
     let configured = variables.get("public_base_url").ok().flatten();
-    let base_url = web::base_url(&request, configured.as_deref());
-    let store = match SpinStore::open_default() {
-        Ok(store) => store,
-        Err(error) => return OAuthError::store(&error).into_response(),
+    let base_url = match web::base_url(&request, configured.as_deref()) {
+        Ok(base_url) => base_url,
+        Err(error) => return (OAuthError::misdirected(&error).into_response(), None),
     };
-    let grace = Rotation::grace_from(variables.get(Rotation::GRACE_VARIABLE).ok().flatten().as_deref());
-    let refresh_grace_secs = match grace {
-        Ok(secs) => secs,
-        Err(error) => {
-            return OAuthError::server_error(error.to_string()).into_response();
-        }
+    let cimd = match CimdSettings::new(variables.get(CimdSettings::VARIABLE).ok().flatten().as_deref(), &base_url.url) {
+        Ok(settings) => settings,
+        Err(error) => return (OAuthError::misconfigured(error).into_response(), None),
     };
     let limits = match Limits::from_variables(&variables) {
         Ok(limits) => limits,
-        Err(error) => return OAuthError::server_error(error.to_string()).into_response(),
+        Err(error) => return (OAuthError::misconfigured(error).into_response(), None),
     };
     let directory = ClerkDirectory::from_variables(&variables);
     let provider = Provider {
@@ -47,10 +51,39 @@ async fn respond(request: Request) -> Response {
         clock: &SystemClock,
         directory: &directory,
         base_url,
-        refresh_grace_secs,
+        refresh_grace_secs: settings.refresh_grace_secs,
         sleep: &SpinSleep,
+        http: &SpinHttpClient,
+        cimd,
+        redirect_policy: settings.redirect_policy,
         limits,
         audit: &AUDIT,
     };
-    provider.handle(&request).await
+    let response = provider.handle(&request).await;
+    spin_platform::log_diagnostic("oauth-provider", &response);
+    if !oauth_core::endpoints::sweeps_after(&request, &response) {
+        return (response, None);
+    }
+    let sweep = move || {
+        let _ = oauth_core::sweep::sweep_if_due(&store, &SystemClock);
+        let _ = platform::rate_limit::sweep_if_due(&store, &SystemClock);
+    };
+    (response, Some(Box::new(sweep)))
+}
+
+/// What the provider reads from Spin variables besides the base URL.
+struct Settings {
+    refresh_grace_secs: u64,
+    redirect_policy: RedirectPolicy,
+}
+
+/// The store and settings every request needs, or the error to answer with (a broken variable
+/// is named).
+fn environment() -> Result<(SpinStore, Settings), OAuthError> {
+    let variables = SpinVariables;
+    let store = SpinStore::open_default().map_err(|error| OAuthError::store(&error))?;
+    let grace = variables.get(Rotation::GRACE_VARIABLE).ok().flatten();
+    let refresh_grace_secs = Rotation::grace_from(grace.as_deref()).map_err(OAuthError::misconfigured)?;
+    let redirect_policy = RedirectPolicy::from_variables(&variables).map_err(OAuthError::misconfigured)?;
+    Ok((store, Settings { refresh_grace_secs, redirect_policy }))
 }

@@ -46,7 +46,11 @@ impl BackendConfig {
     }
 }
 
-/// An http(s) URL variable, normalised without a trailing slash.
+/// An https URL variable, normalised without a trailing slash. Plain `http` is accepted only
+/// for a loopback address (a mock Clerk or the development sign-in on `127.0.0.1`): what Clerk
+/// answers over these URLs is trusted because TLS says it comes from Clerk (the ID token from
+/// the token endpoint, the user's role from the Backend API), and the Backend API key travels
+/// over them.
 fn origin_variable(vars: &impl Variables, name: &str, default: Option<&str>) -> Result<String, VariableError> {
     let value = match (vars.get(name)?, default) {
         (Some(value), _) => value,
@@ -58,10 +62,17 @@ fn origin_variable(vars: &impl Variables, name: &str, default: Option<&str>) -> 
     let trimmed = value.trim().trim_end_matches('/').to_owned();
     let invalid = |reason: &str| VariableError::Invalid { name: name.to_owned(), reason: reason.to_owned() };
     let parsed = url::Url::parse(&trimmed).map_err(|e| invalid(&format!("not a URL ({e})")))?;
-    if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
-        return Err(invalid("must be an http(s) URL such as https://your-app.clerk.accounts.dev"));
+    let Some(host) = parsed.host() else {
+        return Err(invalid("must be an https URL such as https://your-app.clerk.accounts.dev"));
+    };
+    match parsed.scheme() {
+        "https" => Ok(trimmed),
+        "http" if platform::web::is_loopback_host(&host) => Ok(trimmed),
+        "http" => Err(invalid(
+            "must be https (plain http is accepted only for a loopback address such as http://127.0.0.1:8080)",
+        )),
+        _ => Err(invalid("must be an https URL such as https://your-app.clerk.accounts.dev")),
     }
-    Ok(trimmed)
 }
 
 #[cfg(test)]
@@ -102,9 +113,35 @@ mod tests {
     }
 
     #[test]
+    fn plain_http_is_accepted_only_on_loopback_for_both_clerk_urls() {
+        for loopback in ["http://127.0.0.1:8080", "http://localhost:9000/", "http://[::1]:1"] {
+            let vars = full().with("clerk_frontend_api", loopback).with("clerk_api_url", loopback);
+            let config = ClerkConfig::from_variables(&vars).unwrap();
+            assert_eq!(config.frontend_api, loopback.trim_end_matches('/'));
+        }
+        for (name, public) in [
+            ("clerk_frontend_api", "http://demo.clerk.accounts.dev"),
+            ("clerk_api_url", "http://api.clerk.com"),
+            ("clerk_frontend_api", "http://127.0.0.1.nip.io"),
+            ("clerk_api_url", "http://10.0.0.5:8080"),
+        ] {
+            let err = ClerkConfig::from_variables(&full().with(name, public)).unwrap_err();
+            match err {
+                VariableError::Invalid { name: named, reason } => {
+                    assert_eq!(named, name);
+                    assert!(reason.contains("must be https"), "{reason}");
+                }
+                other => panic!("{name}={public}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn non_http_frontend_api_is_invalid() {
-        let vars = full().with("clerk_frontend_api", "demo.clerk.accounts.dev");
-        let err = ClerkConfig::from_variables(&vars).unwrap_err();
-        assert!(matches!(err, VariableError::Invalid { name, .. } if name == "clerk_frontend_api"));
+        for value in ["demo.clerk.accounts.dev", "ftp://demo.clerk.accounts.dev", "https://"] {
+            let vars = full().with("clerk_frontend_api", value);
+            let err = ClerkConfig::from_variables(&vars).unwrap_err();
+            assert!(matches!(err, VariableError::Invalid { name, .. } if name == "clerk_frontend_api"), "{value}");
+        }
     }
 }

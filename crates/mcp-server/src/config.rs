@@ -133,13 +133,21 @@ fn invalid(name: &str, reason: &str) -> VariableError {
     VariableError::Invalid { name: name.to_owned(), reason: reason.to_owned() }
 }
 
-/// The image backend, or `None` when `image_provider` is empty.
+/// The image backend, or `None` when `image_provider` is empty (then `image_api_origin`, whose
+/// default is an unreachable placeholder, is not used).
 fn image_backend(vars: &dyn Variables) -> Result<Option<ImageBackend>, VariableError> {
     let Some(provider) = vars.get(names::IMAGE_PROVIDER)? else { return Ok(None) };
     let origin = vars.require(names::IMAGE_API_ORIGIN)?;
     let origin = origin.trim_end_matches('/');
     if !(origin.starts_with("https://") || origin.starts_with("http://")) {
         return Err(invalid(names::IMAGE_API_ORIGIN, "must be an http(s) origin such as https://api.cloudflare.com"));
+    }
+    if is_unreachable(origin) {
+        return Err(invalid(
+            names::IMAGE_API_ORIGIN,
+            "is still the placeholder under `.invalid`, which reaches nothing: set it to the image API's origin, \
+             such as https://api.cloudflare.com or https://api.openai.com",
+        ));
     }
     let path = vars.get(names::IMAGE_API_PATH)?;
     let model = vars.get(names::IMAGE_MODEL)?;
@@ -158,6 +166,17 @@ fn image_backend(vars: &dyn Variables) -> Result<Option<ImageBackend>, VariableE
         _ => return Err(invalid(names::IMAGE_PROVIDER, "must be empty, `cloudflare` or `openai`")),
     };
     Ok(Some(backend))
+}
+
+/// Whether `origin`'s host is under `.invalid`, the top-level domain that never resolves
+/// (RFC 6761): spin.toml's default for `image_api_origin`, valid for Spin's allow-list, no use
+/// for a request.
+fn is_unreachable(origin: &str) -> bool {
+    let host = origin
+        .parse::<http::Uri>()
+        .ok()
+        .and_then(|uri| uri.host().map(|h| h.trim_end_matches('.').to_ascii_lowercase()));
+    host.is_some_and(|h| h == "invalid" || h.ends_with(".invalid"))
 }
 
 #[cfg(test)]
@@ -236,6 +255,20 @@ mod tests {
                 api_key: None
             })
         );
+    }
+
+    #[test]
+    fn the_default_origin_placeholder_is_ignored_while_images_are_off_and_refused_once_on() {
+        let off = StaticVariables::new([("image_api_origin", "https://image-api.invalid")]);
+        assert_eq!(McpConfig::from_variables(&off).unwrap().tools.image_backend, None);
+        for placeholder in ["https://image-api.invalid", "https://IMAGE-API.INVALID.:443/"] {
+            let on = StaticVariables::new([("image_provider", "openai"), ("image_api_origin", placeholder)]);
+            let err = McpConfig::from_variables(&on).unwrap_err().to_string();
+            assert!(err.contains("image_api_origin") && err.contains(".invalid"), "{err}");
+        }
+        let real =
+            StaticVariables::new([("image_provider", "openai"), ("image_api_origin", "https://invalid.example.com")]);
+        assert!(McpConfig::from_variables(&real).unwrap().tools.image_backend.is_some());
     }
 
     #[test]

@@ -2,23 +2,31 @@
 //! validate the request, and, once the user has signed in and consented, create the grant and
 //! its single-use code.
 //!
-//! Until the client and redirect URI are trusted, errors must not redirect (an HTML 400 page);
-//! after that, errors go back to the client's redirect URI with `error`, `state` and `iss`
-//! (RFC 6749 §4.1.2.1, RFC 9207).
+//! Until the client and redirect URI are known, errors must not redirect (an HTML 400 page).
+//! After that, an error *may* go back to the client's redirect URI with `error`, `state` and
+//! `iss` (RFC 6749 §4.1.2.1, RFC 9207), but only the sign-in flow knows whether it should: a
+//! registered URI is not yet a trusted one, since anyone can register any client (RFC 9700
+//! §4.11.2), so it redirects only to a URI this browser's user approved for this client.
 
 use platform::record::{self, RecordError};
 use platform::secret::{RandomError, random_token};
 use platform::web::single_value;
-use platform::{Clock, KeyValueStore};
+use platform::{Clock, HttpClient, KeyValueStore};
 
+use crate::cimd::{self, ClientResolver, DocumentRefused, ResolveError};
 use crate::clients::lookup_client;
 use crate::grants;
 use crate::keys;
 use crate::lifetimes::AUTHORIZATION_CODE_TTL;
 use crate::props::UserProps;
-use crate::records::{CodeRecord, RECORD_VERSION};
+use crate::records::{ClientRecord, CodeRecord, RECORD_VERSION};
+use crate::rules::redirect_uri::RedirectPolicy;
 use crate::rules::{pkce, redirect_uri, resource, scope};
 use crate::validated::{ErrorRedirect, ValidatedAuthorization, with_query};
+
+/// Longest `state` accepted, in bytes. The request (state included) is stored for 10 minutes
+/// before anyone has signed in, so it is bounded; clients send 20 to 100 characters.
+pub const MAX_STATE_BYTES: usize = 1024;
 
 /// Why an authorization request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -29,32 +37,41 @@ pub enum AuthorizeError {
     /// The client is unknown or expired. Must not redirect: show a 400 page.
     #[error("unknown client")]
     UnknownClient,
+    /// The `client_id` is a URL whose metadata document cannot be used. Must not redirect: show
+    /// a 400 page, and log why.
+    #[error(transparent)]
+    Document(DocumentRefused),
     /// `redirect_uri` is missing (and the client registered several), repeated, or not
     /// registered. Must not redirect: show a 400 page.
     #[error("invalid redirect_uri: {0}")]
     InvalidRedirectUri(String),
-    /// The redirect URI is trusted: send the error back to the client.
+    /// The client and redirect URI are registered: the error may go back to the client, if the
+    /// user approved this redirect URI for it (otherwise show it on a page).
     #[error("{}: {}", .0.error, .0.error_description)]
-    Redirect(ErrorRedirect),
+    Redirect(Box<ErrorRedirect>),
     /// The store failed: a 503 page (nothing was trusted yet, so no redirect).
     #[error(transparent)]
     Store(#[from] RecordError),
 }
 
 impl AuthorizeError {
-    /// True when the error must be shown to the user instead of redirected to the client.
+    /// True when the error must be shown to the user instead of redirected to the client,
+    /// whatever the user approved before.
     pub fn must_not_redirect(&self) -> bool {
         !matches!(self, AuthorizeError::Redirect(_))
     }
 }
 
-/// Validates an authorization request (the query of `GET /authorize`).
+/// Validates an authorization request (the query of `GET /authorize`), resolving its client
+/// with `clients` (a registered client, or a metadata document fetched now unless cached; a
+/// fetched document is cached only when the request is valid).
 ///
-/// `base_url` is our public origin (issuer); the resource is `<base>/mcp`.
-pub fn validate_authorization_request(
-    store: &dyn KeyValueStore,
-    clock: &dyn Clock,
+/// `base_url` is our public origin (issuer); the resource is `<base>/mcp`. The redirect URI
+/// must be registered and still acceptable under today's `policy`.
+pub async fn validate_authorization_request<H: HttpClient>(
+    clients: &ClientResolver<'_, H>,
     base_url: &str,
+    policy: &RedirectPolicy,
     query: &[(String, String)],
 ) -> Result<ValidatedAuthorization, AuthorizeError> {
     let client_id = single_value(query, "client_id")
@@ -62,7 +79,24 @@ pub fn validate_authorization_request(
         .flatten()
         .filter(|c| !c.is_empty())
         .ok_or(AuthorizeError::MissingClientId)?;
-    let client = lookup_client(store, clock, client_id)?.ok_or(AuthorizeError::UnknownClient)?;
+    let resolved = match clients.resolve(client_id).await {
+        Ok(Some(resolved)) => resolved,
+        Ok(None) => return Err(AuthorizeError::UnknownClient),
+        Err(ResolveError::Document(refused)) => return Err(AuthorizeError::Document(refused)),
+        Err(ResolveError::Store(error)) => return Err(AuthorizeError::Store(error)),
+    };
+    let validated = validate_for_client(&resolved.client, base_url, policy, query)?;
+    resolved.remember(clients.store);
+    Ok(validated)
+}
+
+/// The checks of an authorization request once its client is known.
+fn validate_for_client(
+    client: &ClientRecord,
+    base_url: &str,
+    policy: &RedirectPolicy,
+    query: &[(String, String)],
+) -> Result<ValidatedAuthorization, AuthorizeError> {
     let registered = &client.metadata.redirect_uris;
     let requested = single_value(query, "redirect_uri")
         .map_err(|_| AuthorizeError::InvalidRedirectUri("redirect_uri is repeated".into()))?;
@@ -74,20 +108,29 @@ pub fn validate_authorization_request(
         (None, [only]) => only.clone(),
         (None, _) => return Err(AuthorizeError::InvalidRedirectUri("redirect_uri is required".into())),
     };
+    // Registered under an older or laxer policy (a scheme since removed from the allow-list).
+    redirect_uri::validate(&redirect_uri, policy).map_err(|e| AuthorizeError::InvalidRedirectUri(e.to_string()))?;
     let issuer = base_url.trim_end_matches('/').to_owned();
-    let state = single_value(query, "state").ok().flatten().map(str::to_owned);
+    let state = single_value(query, "state").ok().flatten();
+    // Too long to store, and to echo back in an error redirect.
+    let state_too_long = state.is_some_and(|s| s.len() > MAX_STATE_BYTES);
+    let state = state.filter(|_| !state_too_long).map(str::to_owned);
     let fail = |error: &str, description: &str| {
-        AuthorizeError::Redirect(ErrorRedirect {
+        AuthorizeError::Redirect(Box::new(ErrorRedirect {
+            client_id: client.client_id.clone(),
             redirect_uri: redirect_uri.clone(),
             error: error.to_owned(),
             error_description: description.to_owned(),
             state: state.clone(),
             iss: issuer.clone(),
-        })
+        }))
     };
     let param =
         |name: &str| single_value(query, name).map_err(|_| fail("invalid_request", &format!("{name} is repeated")));
 
+    if state_too_long {
+        return Err(fail("invalid_request", &format!("state is longer than {MAX_STATE_BYTES} bytes")));
+    }
     if single_value(query, "state").is_err() {
         return Err(fail("invalid_request", "state is repeated"));
     }
@@ -155,7 +198,10 @@ pub fn complete_authorization(
     validated: &ValidatedAuthorization,
     props: UserProps,
 ) -> Result<String, CompleteError> {
-    if lookup_client(store, clock, &validated.client_id)?.is_none() {
+    // A registered client may have expired during the sign-in. A document client has no
+    // record to lose: its document was verified at `/authorize` minutes ago, and `/token`
+    // verifies it again before any token is issued.
+    if !cimd::is_url(&validated.client_id) && lookup_client(store, clock, &validated.client_id)?.is_none() {
         return Err(CompleteError::ClientGone);
     }
     let now = clock.now_unix();

@@ -45,6 +45,9 @@ pub(crate) fn create_pending(
         expires_at,
         access_tokens: Vec::new(),
         refresh: None,
+        redirect_uri: Some(validated.redirect_uri.clone()),
+        refreshed_at: None,
+        index_entry: None,
     };
     record::save(store, &grant_key(grant_id)?, &grant)
 }

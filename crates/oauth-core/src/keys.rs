@@ -13,6 +13,9 @@ const ACCESS: &str = "oauth:access:";
 const REFRESH: &str = "oauth:refresh:";
 const REVOKED: &str = "oauth:revoked:";
 const ROTATION: &str = "oauth:rotation:";
+const CLIENT_DOCUMENT: &str = "oauth:cimd:";
+const USER_INDEX: &str = "oauth:user-index:";
+const USER_SLOT: &str = "oauth:user-slot:";
 
 /// The prefix of the hourly sweep's turn counters ([`crate::sweep`]; `platform::housekeeping`).
 pub const SWEEP_MARKER: &str = "oauth:sweep:";
@@ -27,6 +30,11 @@ pub enum RecordKind {
     RefreshToken,
     RevokedGrant,
     Rotation,
+    ClientDocument,
+    /// One period of a user's grant index (the owner of its entry counter).
+    UserIndexPeriod,
+    /// One entry of a user's grant index.
+    UserIndexEntry,
 }
 
 /// The kind of record under `key`, or `None` for keys that are not oauth-core records.
@@ -39,6 +47,9 @@ pub fn kind_of(key: &str) -> Option<RecordKind> {
         (REFRESH, RecordKind::RefreshToken),
         (REVOKED, RecordKind::RevokedGrant),
         (ROTATION, RecordKind::Rotation),
+        (CLIENT_DOCUMENT, RecordKind::ClientDocument),
+        (USER_INDEX, RecordKind::UserIndexPeriod),
+        (USER_SLOT, RecordKind::UserIndexEntry),
     ]
     .into_iter()
     .find_map(|(prefix, kind)| key.starts_with(prefix).then_some(kind))
@@ -76,6 +87,24 @@ pub fn revoked(grant_id: &str) -> Option<String> {
 /// `oauth:rotation:<sha256(refresh token)>`.
 pub fn rotation(refresh_token: &str) -> String {
     format!("{ROTATION}{}", secret_hash(refresh_token))
+}
+
+/// `oauth:cimd:<sha256(client_id URL)>`: a cached client metadata document (URLs are too long
+/// and too free-form for a key).
+pub fn client_document(client_id_url: &str) -> String {
+    format!("{CLIENT_DOCUMENT}{}", hash_hex(client_id_url))
+}
+
+/// `oauth:user-index:<sha256(user id)>:<period>`: one period of the user's grant index, whose
+/// `#seq` counter numbers the entries of that period. The user id enters as a hash, so any id
+/// Clerk sends makes a short key of safe characters.
+pub fn user_index_period(user_id: &str, period: u64) -> String {
+    format!("{USER_INDEX}{}:{period}", hash_hex(user_id))
+}
+
+/// `oauth:user-slot:<sha256(user id)>:<period>:<number>`: entry `number` of that period.
+pub fn user_index_entry(user_id: &str, period: u64, number: i64) -> String {
+    format!("{USER_SLOT}{}:{period}:{number}", hash_hex(user_id))
 }
 
 /// `oauth:code:<sha256(code)>`.
@@ -123,6 +152,9 @@ mod tests {
         assert_eq!(kind_of(&grant("abc").unwrap()), Some(RecordKind::Grant));
         assert_eq!(kind_of(&revoked("abc").unwrap()), Some(RecordKind::RevokedGrant));
         assert_eq!(kind_of(&rotation("t")), Some(RecordKind::Rotation));
+        assert_eq!(kind_of(&client_document("https://a.example/c")), Some(RecordKind::ClientDocument));
+        assert_eq!(kind_of(&user_index_period("user_1", 3)), Some(RecordKind::UserIndexPeriod));
+        assert_eq!(kind_of(&user_index_entry("user_1", 3, 7)), Some(RecordKind::UserIndexEntry));
         assert_eq!(kind_of("oauth:sweep:472222"), None);
         assert_eq!(kind_of("signin:state:x"), None);
     }
@@ -139,6 +171,8 @@ mod tests {
     fn keys_stay_under_250_bytes() {
         assert!(refresh_token(&"x".repeat(10_000)).len() < 250);
         assert!(client(&"a".repeat(64)).unwrap().len() < 250);
+        assert!(client_document(&format!("https://a.example/{}", "x".repeat(10_000))).len() < 250);
+        assert!(user_index_entry(&"u".repeat(10_000), u64::MAX, i64::MAX).len() < 250);
     }
 
     #[test]
@@ -151,6 +185,9 @@ mod tests {
             refresh_token("a"),
             revoked("a").unwrap(),
             rotation("a"),
+            client_document("a"),
+            user_index_period("a", 1),
+            user_index_entry("a", 1, 1),
         ];
         let prefixes: std::collections::HashSet<_> =
             all.iter().map(|k| k.rsplit_once(':').unwrap().0.to_owned()).collect();

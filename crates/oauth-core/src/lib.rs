@@ -7,12 +7,18 @@
 //!   the error redirects to a trusted client.
 //! - [`tokens`]: code exchange, refresh, revocation, and [`verify_access_token`] for the MCP
 //!   hot path (one key-value read).
-//! - [`clients`]: dynamic client registration, lookup, authentication.
+//! - [`clients`]: dynamic client registration, lookup, credential checks; [`cimd`]: clients
+//!   whose `client_id` is the URL of their metadata document, and [`cimd::ClientResolver`],
+//!   which resolves every `client_id`.
+//! - [`connected_apps`]: a user's grants, from the per-user grant index, and their revocation
+//!   by that user (the connected-apps page).
 //! - [`endpoints`]: `/.well-known/*`, `/register`, `/token`, `/revoke` over `http` types.
 //! - [`keys`] names every key; [`records`] defines every record.
 
 pub mod authorize;
+pub mod cimd;
 pub mod clients;
+pub mod connected_apps;
 pub mod directory;
 pub mod endpoints;
 pub mod grants;
@@ -29,6 +35,7 @@ pub mod validated;
 mod tests;
 
 pub use authorize::{AuthorizeError, CompleteError, complete_authorization, validate_authorization_request};
+pub use cimd::{CimdSettings, ClientResolver};
 pub use clients::lookup_client;
 pub use directory::{DirectoryError, StaticDirectory, UserDirectory};
 pub use props::UserProps;

@@ -11,3 +11,12 @@ pub const AUTHORIZATION_CODE_TTL: u64 = 10 * 60;
 pub const CLIENT_IDLE_TTL: u64 = 90 * 24 * 60 * 60;
 /// A client's last-used time is written at most this often, to avoid a write per request.
 pub const CLIENT_TOUCH_INTERVAL: u64 = 24 * 60 * 60;
+/// An entry of a user's grant index ([`crate::connected_apps`]) lives this long. A live grant's
+/// entry is renewed by the token issue that would otherwise let the grant outlive it, so it
+/// always outlives its grant by at least [`USER_INDEX_RENEW_MARGIN`].
+pub const USER_INDEX_ENTRY_TTL: u64 = 45 * 24 * 60 * 60;
+/// How long before its grant could outlive it an index entry is renewed.
+pub const USER_INDEX_RENEW_MARGIN: u64 = 24 * 60 * 60;
+/// Index entries are numbered per period of this length (a counter each), so a listing reads
+/// the counters of the few periods an unexpired entry can be in and nothing older.
+pub const USER_INDEX_PERIOD: u64 = 15 * 24 * 60 * 60;

@@ -126,8 +126,30 @@ pub struct GrantRecord {
     /// Hashes of the refresh tokens that are currently honoured.
     #[serde(default)]
     pub refresh: Option<RefreshPair>,
+    /// The redirect URI the user approved (absent on grants of earlier releases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// When a refresh last issued tokens from this grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refreshed_at: Option<u64>,
+    /// The grant's current entry in its user's grant index ([`crate::connected_apps`]); absent
+    /// until its first tokens are issued (and on grants of earlier releases until their next
+    /// refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_entry: Option<IndexEntryRef>,
 }
 impl_record!(GrantRecord, "grant");
+
+/// Where a grant is listed in its user's grant index: entry `number` of `period`. Entries are
+/// ordered by (period, number): a grant whose reference is newer than an entry no longer
+/// needs that entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IndexEntryRef {
+    pub period: u64,
+    pub number: i64,
+    /// When the entry expires (it is renewed before the grant could outlive it).
+    pub expires_at: u64,
+}
 
 /// `oauth:code:<sha256(code)>`: single-use, 10 minutes, claimed at `...#claim`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,6 +216,27 @@ pub struct RevokedGrant {
 }
 impl_record!(RevokedGrant, "grant revocation");
 
+/// `oauth:user-index:<sha256(user id)>:<period>`: a period of a user's grant index. Written
+/// before its first entry is numbered (its `#seq` counter), it outlives every entry of the
+/// period, so the counter is never taken for an orphan while an entry could still use it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserIndexPeriod {
+    pub v: u32,
+    pub expires_at: u64,
+}
+impl_record!(UserIndexPeriod, "grant index period", [Helper::Sequence]);
+
+/// `oauth:user-slot:<sha256(user id)>:<period>:<number>`: one entry of a user's grant index,
+/// naming a grant. Written once, by the token issue that numbered it; deleted when it expires
+/// or when a listing finds its grant gone, revoked or listed under a newer entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserIndexEntry {
+    pub v: u32,
+    pub grant_id: String,
+    pub expires_at: u64,
+}
+impl_record!(UserIndexEntry, "grant index entry");
+
 /// `oauth:rotation:<sha256(refresh token)>`: the answer of the rotation of that refresh token,
 /// sealed with a key derived from the token itself (`platform::secret::seal`), for the other
 /// presentations of the same token within the grace window. Expires with the window.
@@ -205,3 +248,18 @@ pub struct RotationRecord {
     pub sealed: String,
 }
 impl_record!(RotationRecord, "refresh-token rotation");
+
+/// `oauth:cimd:<sha256(URL)>`: a client metadata document fetched from its `client_id` URL and
+/// validated, cached until `expires_at` (the document's `Cache-Control: max-age`, clamped; see
+/// [`crate::cimd`]). Written only after a request that used it succeeded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientDocumentRecord {
+    pub v: u32,
+    /// The URL, repeated so a read can check the key's hash stood for it.
+    pub client_id: String,
+    /// The document as registration metadata (public client: `token_endpoint_auth_method` none).
+    pub metadata: ClientMetadata,
+    pub fetched_at: u64,
+    pub expires_at: u64,
+}
+impl_record!(ClientDocumentRecord, "client metadata document");

@@ -53,6 +53,7 @@ impl ValidatedAuthorization {
     /// An error redirect to this client (`access_denied`, `server_error`, ...).
     pub fn error_redirect(&self, error: &str, description: &str) -> String {
         ErrorRedirect {
+            client_id: self.client_id.clone(),
             redirect_uri: self.redirect_uri.clone(),
             error: error.to_owned(),
             error_description: description.to_owned(),
@@ -63,9 +64,11 @@ impl ValidatedAuthorization {
     }
 }
 
-/// An OAuth error to send back to a trusted redirect URI.
+/// An OAuth error to send back to a client's registered redirect URI (once it is trusted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorRedirect {
+    /// The client the redirect URI is registered for.
+    pub client_id: String,
     pub redirect_uri: String,
     pub error: String,
     pub error_description: String,

@@ -7,8 +7,10 @@
 
 pub mod audit;
 pub mod clock;
+pub mod diagnostic;
 pub mod housekeeping;
 pub mod kv;
+pub mod log;
 pub mod outbound;
 pub mod rate_limit;
 pub mod record;

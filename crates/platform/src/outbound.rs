@@ -1,4 +1,4 @@
-//! Outbound HTTP, for calls to Clerk and the image backends.
+//! Outbound HTTP, for calls to Clerk, the image backends and client metadata documents.
 
 use std::future::Future;
 use std::time::Duration;
@@ -20,10 +20,23 @@ pub enum OutboundError {
     InvalidRequest(String),
 }
 
+/// A request extension: the largest response body the caller accepts. An implementation stops
+/// reading as soon as the body would exceed it and answers [`OutboundError::TooLarge`], so a
+/// server chosen by a caller (a client metadata document's) cannot make us buffer more. Without
+/// it, the implementation's own cap applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseLimit(pub usize);
+
+/// The limit `request` carries, if any.
+pub fn response_limit(request: &Request) -> Option<usize> {
+    request.extensions().get::<ResponseLimit>().map(|limit| limit.0)
+}
+
 /// Sends one request and buffers the response body.
 ///
 /// `timeout` bounds the whole exchange (connect, first byte, and between bytes), so a slow or
-/// hung upstream becomes [`OutboundError::Timeout`] instead of holding the request open.
+/// hung upstream becomes [`OutboundError::Timeout`] instead of holding the request open. A
+/// [`ResponseLimit`] extension on the request caps the body.
 pub trait HttpClient {
     fn send(&self, request: Request, timeout: Duration) -> impl Future<Output = Result<Response, OutboundError>>;
 }

@@ -66,20 +66,64 @@ pub fn client_ip(request: &Request) -> Option<IpAddr> {
     forwarded.or_else(|| client_addr(request).map(|addr| addr.ip()))
 }
 
-/// The public origin of this server, without a trailing slash.
+/// The public origin of this server, without a trailing slash, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    pub url: String,
+    /// From `public_base_url`. Otherwise it was taken from the request (on loopback only), so a
+    /// document built from it must not be kept by shared caches: another request's `Host`
+    /// would decide what everyone gets.
+    pub configured: bool,
+}
+
+/// No `public_base_url`, and the request did not come to a loopback address: the server does not
+/// know it is the authority the request names. Answered with [`PublicBaseUrlRequired::STATUS`]:
+/// a misconfigured deployment and a DNS-rebinding attempt on a local server look the same.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "this server answers only on loopback addresses unless the variable `public_base_url` is set \
+     (it does not take its public URL from the request's Host header)"
+)]
+pub struct PublicBaseUrlRequired;
+
+impl PublicBaseUrlRequired {
+    /// 421 Misdirected Request (RFC 9110 §15.5.20): the server will not produce an
+    /// authoritative response for the request's authority. A 4xx, as the MCP DNS-rebinding
+    /// checks expect for a foreign `Host`.
+    pub const STATUS: StatusCode = StatusCode::MISDIRECTED_REQUEST;
+}
+
+/// The public origin of this server ([`BaseUrl`]).
 ///
-/// `configured` (the `public_base_url` variable) wins; otherwise the scheme and authority of
-/// the request's absolute URI (what the host saw), then its `Host` header. Behind a
-/// TLS-terminating proxy the host sees `http://`, which is why production deployments set
-/// `public_base_url`. `X-Forwarded-*` headers are never trusted.
-pub fn base_url(request: &Request, configured: Option<&str>) -> String {
+/// `configured` (the `public_base_url` variable) wins. Without it, only a loopback origin is
+/// taken from the request (the scheme and authority of its absolute URI, what the host saw, then
+/// its `Host` header): that is a development setup. Anywhere else the `Host` header is the
+/// caller's to choose, and the issuer, the resource and the allowed `Origin` must not be, so it
+/// is an error ([`PublicBaseUrlRequired`]). `X-Forwarded-*` headers are never trusted.
+pub fn base_url(request: &Request, configured: Option<&str>) -> Result<BaseUrl, PublicBaseUrlRequired> {
     if let Some(configured) = configured.map(str::trim).filter(|c| !c.is_empty()) {
-        return configured.trim_end_matches('/').to_owned();
+        return Ok(BaseUrl { url: configured.trim_end_matches('/').to_owned(), configured: true });
     }
     let uri = request.uri();
     let from_uri = uri.scheme_str().zip(uri.authority()).map(|(scheme, authority)| format!("{scheme}://{authority}"));
     let from_host = || header_str(request, "host").map(|h| format!("http://{h}"));
-    from_uri.or_else(from_host).unwrap_or_else(|| "http://localhost".to_owned())
+    let url = from_uri.or_else(from_host).unwrap_or_else(|| "http://localhost".to_owned());
+    if is_loopback_url(&url) { Ok(BaseUrl { url, configured: false }) } else { Err(PublicBaseUrlRequired) }
+}
+
+/// True for a loopback host: `localhost`, `127.0.0.0/8`, `[::1]` (RFC 8252 §7.3, RFC 6761 §6.3).
+/// Names that merely start with one (`127.0.0.1.evil.example`, `localhost.evil.example`) are not.
+pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+        url::Host::Domain(domain) => domain.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// True when `url` parses and its host is a loopback host ([`is_loopback_host`]).
+pub fn is_loopback_url(url: &str) -> bool {
+    url::Url::parse(url).ok().is_some_and(|url| url.host().is_some_and(|host| is_loopback_host(&host)))
 }
 
 /// `scheme://host[:port]` of an absolute URL with a host, lower-cased, without user info and
@@ -258,16 +302,31 @@ mod tests {
     #[test]
     fn base_url_prefers_configured_value_without_trailing_slash() {
         let req = request("http://127.0.0.1:3000/mcp");
-        assert_eq!(base_url(&req, Some("https://mcp.example.com/")), "https://mcp.example.com");
-        assert_eq!(base_url(&req, Some("")), "http://127.0.0.1:3000");
-        assert_eq!(base_url(&req, None), "http://127.0.0.1:3000");
+        let configured = BaseUrl { url: "https://mcp.example.com".into(), configured: true };
+        assert_eq!(base_url(&req, Some("https://mcp.example.com/")), Ok(configured.clone()));
+        assert_eq!(base_url(&request("http://evil.example/mcp"), Some("https://mcp.example.com")), Ok(configured));
+        let derived = BaseUrl { url: "http://127.0.0.1:3000".into(), configured: false };
+        assert_eq!(base_url(&req, Some("")), Ok(derived.clone()));
+        assert_eq!(base_url(&req, None), Ok(derived));
     }
 
     #[test]
     fn base_url_without_absolute_uri_uses_host_header() {
-        let req = http::Request::builder().uri("/mcp").header("host", "h:8080").body(Vec::new()).unwrap();
-        assert_eq!(base_url(&req, None), "http://h:8080");
-        assert_eq!(base_url(&request("/mcp"), None), "http://localhost");
+        let req = http::Request::builder().uri("/mcp").header("host", "localhost:8080").body(Vec::new()).unwrap();
+        assert_eq!(base_url(&req, None).map(|b| b.url).as_deref(), Ok("http://localhost:8080"));
+        assert_eq!(base_url(&request("/mcp"), None).map(|b| b.url).as_deref(), Ok("http://localhost"));
+    }
+
+    #[test]
+    fn without_public_base_url_only_a_loopback_origin_is_taken_from_the_request() {
+        for url in ["http://[::1]:3000/mcp", "http://127.0.0.5/mcp", "http://LOCALHOST:1/mcp"] {
+            assert!(base_url(&request(url), None).is_ok(), "{url}");
+        }
+        for url in ["http://evil.example:3223/mcp", "http://localhost.evil.example/mcp", "http://10.0.0.1/mcp"] {
+            assert_eq!(base_url(&request(url), None), Err(PublicBaseUrlRequired), "{url}");
+        }
+        let host = http::Request::builder().uri("/mcp").header("host", "evil.example").body(Vec::new()).unwrap();
+        assert_eq!(base_url(&host, None), Err(PublicBaseUrlRequired));
     }
 
     #[test]
@@ -354,6 +413,30 @@ mod tests {
             assert_eq!(origin_of(none), None, "{none}");
         }
         assert_eq!(authority_of("https://MCP.example:8443/x").as_deref(), Some("mcp.example:8443"));
+    }
+
+    #[test]
+    fn loopback_hosts_are_localhost_127_slash_8_and_ipv6_loopback_only() {
+        for yes in [
+            "http://localhost:3000/",
+            "http://LOCALHOST",
+            "http://127.0.0.1:1/",
+            "http://127.9.9.9/",
+            "http://[::1]:8/",
+        ] {
+            assert!(is_loopback_url(yes), "{yes}");
+        }
+        for no in [
+            "http://127.0.0.1.evil.example/",
+            "http://localhost.evil.example/",
+            "http://10.0.0.1/",
+            "http://[::2]/",
+            "http://0.0.0.0/",
+            "not a url",
+            "com.example.app:/cb",
+        ] {
+            assert!(!is_loopback_url(no), "{no}");
+        }
     }
 
     #[test]

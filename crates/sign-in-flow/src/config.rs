@@ -1,6 +1,7 @@
 //! The flow's configuration: Clerk's settings plus the cookie key and the public base URL.
 
 use clerk_client::ClerkConfig;
+use oauth_core::CimdSettings;
 use platform::{VariableError, Variables};
 
 /// The minimum length of `cookie_encryption_key`, in bytes (hex-encoded in the variable).
@@ -30,6 +31,12 @@ impl FlowConfig {
 /// `public_base_url` alone (needed before the rest of the configuration is read).
 pub fn public_base_url(vars: &impl Variables) -> Option<String> {
     vars.get("public_base_url").ok().flatten()
+}
+
+/// Whether client metadata documents are used (`client_id_metadata_documents`), for a server
+/// at `base_url`.
+pub fn cimd_settings(vars: &impl Variables, base_url: &str) -> Result<CimdSettings, VariableError> {
+    CimdSettings::new(vars.get(CimdSettings::VARIABLE)?.as_deref(), base_url)
 }
 
 /// `cookie_encryption_key`: hex of at least 32 random bytes (`openssl rand -hex 32`), used as

@@ -17,6 +17,7 @@ use hmac::{Hmac, Mac};
 use platform::secret::hash_hex;
 use platform::web::{Request, cookie};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 pub const BROWSER_COOKIE: &str = "__Host-mcp-browser";
 pub const APPROVAL_COOKIE: &str = "__Host-mcp-approved";
@@ -31,14 +32,20 @@ const MAX_APPROVALS: usize = 20;
 const APPROVAL_CONTEXT: &[u8] = b"mcp-clerk-oauth approved-clients v1\n";
 
 /// `Set-Cookie` for a `__Host-` cookie: Secure, Path=/, no Domain, HttpOnly, SameSite=Lax.
-fn set_cookie(name: &'static str, value: String, max_age: Duration) -> String {
+pub(crate) fn set_cookie(name: &'static str, value: String, max_age: Duration) -> String {
     let cookie = Cookie::build((name, value)).path("/").secure(true).http_only(true).same_site(SameSite::Lax);
     cookie.max_age(max_age).build().to_string()
 }
 
 /// The browser id from the request, if it has the shape we issue (43 base64url characters).
 pub fn browser_id(request: &Request) -> Option<String> {
-    cookie(request, BROWSER_COOKIE)
+    random_token_cookie(request, BROWSER_COOKIE)
+}
+
+/// The value of cookie `name` if it has the shape of a random token we issue (43 base64url
+/// characters, `platform::secret::random_token`); anything else is ignored.
+pub(crate) fn random_token_cookie(request: &Request, name: &str) -> Option<String> {
+    cookie(request, name)
         .filter(|id| id.len() == 43 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
 }
 
@@ -50,6 +57,17 @@ pub fn browser_set_cookie(id: &str) -> String {
 /// The stored form of a browser id.
 pub fn browser_hash(id: &str) -> String {
     hash_hex(id)
+}
+
+/// Whether `request` comes from the browser whose id hashes to `stored_hash` (compared in
+/// constant time: the hash is what a record binds a flow to, so timing must not leak it).
+pub fn is_same_browser(request: &Request, stored_hash: &str) -> bool {
+    browser_id(request).is_some_and(|id| same_secret(&browser_hash(&id), stored_hash))
+}
+
+/// Constant-time equality of two secret-derived strings.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// One remembered approval: a hash of the client id and the exact redirect URI.
@@ -82,6 +100,27 @@ pub fn approval_set_cookie(key: &[u8], existing: &[String], client_id: &str, red
     entries.push(&entry);
     let skip = entries.len().saturating_sub(MAX_APPROVALS);
     let list = entries[skip..].join("-");
+    let signature = URL_SAFE_NO_PAD.encode(mac(key, &list)?.finalize().into_bytes());
+    Some(set_cookie(APPROVAL_COOKIE, format!("{list}.{signature}"), APPROVAL_MAX_AGE))
+}
+
+/// `Set-Cookie` forgetting the approvals of `client_id` with any of `redirect_uris` (so the next
+/// `/authorize` for them shows the consent page again), or `None` when none was remembered.
+pub fn approval_forget_set_cookie(
+    key: &[u8],
+    existing: &[String],
+    client_id: &str,
+    redirect_uris: &[String],
+) -> Option<String> {
+    let forgotten: Vec<String> = redirect_uris.iter().map(|uri| approval_entry(client_id, uri)).collect();
+    let kept: Vec<&str> = existing.iter().map(String::as_str).filter(|e| !forgotten.iter().any(|f| f == e)).collect();
+    if kept.len() == existing.len() {
+        return None;
+    }
+    if kept.is_empty() {
+        return Some(set_cookie(APPROVAL_COOKIE, String::new(), Duration::ZERO));
+    }
+    let list = kept.join("-");
     let signature = URL_SAFE_NO_PAD.encode(mac(key, &list)?.finalize().into_bytes());
     Some(set_cookie(APPROVAL_COOKIE, format!("{list}.{signature}"), APPROVAL_MAX_AGE))
 }
@@ -144,6 +183,22 @@ mod tests {
         assert_eq!(list.len(), MAX_APPROVALS);
         assert!(is_approved(&list, &format!("c{}", MAX_APPROVALS + 4), "https://a/cb"));
         assert!(!is_approved(&list, "c0", "https://a/cb"));
+    }
+
+    #[test]
+    fn forgetting_a_client_drops_its_approvals_and_keeps_the_others_signed() {
+        let set = approval_set_cookie(KEY, &[], "c1", "https://a/cb").unwrap();
+        let set = approval_set_cookie(KEY, &approvals(&with_cookie(&set), KEY), "c1", "http://127.0.0.1:5/cb").unwrap();
+        let set = approval_set_cookie(KEY, &approvals(&with_cookie(&set), KEY), "c2", "https://a/cb").unwrap();
+        let list = approvals(&with_cookie(&set), KEY);
+        let uris = ["https://a/cb".to_owned(), "http://127.0.0.1:5/cb".to_owned()];
+        let forgot = approval_forget_set_cookie(KEY, &list, "c1", &uris).unwrap();
+        let left = approvals(&with_cookie(&forgot), KEY);
+        assert!(!is_approved(&left, "c1", "https://a/cb") && !is_approved(&left, "c1", "http://127.0.0.1:5/cb"));
+        assert!(is_approved(&left, "c2", "https://a/cb"));
+        assert_eq!(approval_forget_set_cookie(KEY, &left, "c1", &uris), None, "nothing left to forget");
+        let cleared = approval_forget_set_cookie(KEY, &left, "c2", &uris).unwrap();
+        assert!(cleared.starts_with("__Host-mcp-approved=;") && cleared.contains("Max-Age=0"), "{cleared}");
     }
 
     #[test]

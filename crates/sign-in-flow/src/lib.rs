@@ -7,16 +7,18 @@
 //! - [`cookies`]: the browser-binding cookie and the signed approval cookie.
 //! - [`records`]: the one-time consent handle and upstream state (key names in `keys`).
 //! - [`authorize`], [`callback`]: the handlers; [`pages`]: the consent and error pages.
+//! - [`apps`]: the connected-apps page (`/apps`), signed in through the same trip to Clerk.
 //!
 //! Confused-deputy protections (MCP security best practices): the consent page names the
 //! client, its redirect host and the scopes; consent is CSRF-protected and bound to the browser;
 //! the upstream `state` is created only after consent, stored server-side, bound to the browser
 //! by a cookie, single use and short-lived; remembered approvals are per client *and* redirect URI.
 //!
-//! Abuse: every request to `/authorize` and `/callback` counts against one per-address limit
+//! Abuse: every request to `/authorize`, `/callback` and `/apps` counts against one per-address limit
 //! (`rate_limit_sign_in_per_minute`, `platform::rate_limit::SIGN_IN`); past it the browser gets
 //! a 429 page. Consent decisions and the end of each sign-in go to the audit trail.
 
+pub mod apps;
 pub mod authorize;
 pub mod callback;
 pub mod config;
@@ -25,6 +27,7 @@ mod keys;
 pub mod pages;
 pub mod records;
 pub mod sweep;
+mod upstream;
 
 use http::StatusCode;
 use platform::rate_limit::{self, Subject, Verdict};
@@ -53,7 +56,7 @@ impl<S, C, H, V, A: AuditLog> Env<S, C, H, V, A> {
     }
 }
 
-/// Routes `/authorize` and `/callback`.
+/// Routes `/authorize`, `/callback` and `/apps`.
 pub async fn handle<S, C, H, V, A>(env: &Env<S, C, H, V, A>, request: &Request) -> Response
 where
     S: KeyValueStore,
@@ -64,7 +67,8 @@ where
 {
     let method = request.method().as_str();
     let path = platform::web::path(request);
-    if matches!(path, "/authorize" | "/callback")
+    // Every route here can start a trip to Clerk (and store its state) or finish one.
+    if (matches!(path, "/authorize" | "/callback") || path == "/apps" || path.starts_with("/apps/"))
         && let Some(refusal) = rate_limited(env, request)
     {
         return refusal;
@@ -73,16 +77,9 @@ where
         ("/authorize", "GET") => authorize::get(env, request).await,
         ("/authorize", "POST") => authorize::post(env, request).await,
         ("/authorize", _) => platform::web::method_not_allowed("GET, POST"),
-        ("/callback", "GET") => {
-            let response = callback::get(env, request).await;
-            if response.status().is_redirection() {
-                // A sign-in just ended (with a code or an error for the client): housekeeping
-                // rides on it, at most hourly, and its failure is not this user's problem.
-                let _ = sweep::sweep_if_due(&env.store, &env.clock);
-            }
-            response
-        }
+        ("/callback", "GET") => callback::get(env, request).await,
         ("/callback", _) => platform::web::method_not_allowed("GET"),
+        (path, _) if path == "/apps" || path.starts_with("/apps/") => apps::handle(env, request).await,
         _ => pages::error_page(http::StatusCode::NOT_FOUND, "Not found", "There is nothing here."),
     }
 }
@@ -107,6 +104,16 @@ fn rate_limited<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
     };
     env.record(request, AuditEvent::new(Event::RateLimited).limit(limit.name).retry_after(retry_after));
     Some(pages::too_many_requests(retry_after))
+}
+
+/// Whether the hourly sweep of sign-in records ([`sweep::sweep_if_due`]) should follow this
+/// exchange: a sign-in just ended (`/callback` sent the browser back to the client, with a code
+/// or an error). The component runs it after the response is sent, so neither its time nor its
+/// failure reaches the user.
+pub fn sweeps_after(request: &Request, response: &Response) -> bool {
+    platform::web::path(request) == "/callback"
+        && request.method() == http::Method::GET
+        && response.status().is_redirection()
 }
 
 #[cfg(test)]

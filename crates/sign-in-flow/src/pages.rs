@@ -8,11 +8,13 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use oauth_core::ValidatedAuthorization;
 use platform::web::{Response, response};
 
+use crate::records::{Kind, TakeError};
+
 /// Inline styles only: no external resources, so `default-src 'none'` holds. (Our own text,
 /// inserted unescaped.)
 const STYLE: &str = "
-:root{color-scheme:light dark;--bg:#f4f4f7;--card:#fff;--fg:#1b1b1f;--muted:#5f6270;--accent:#5b3df5;--warn-bg:#fff4e5;--warn-fg:#7a4100;--line:#e3e3ea}
-@media (prefers-color-scheme:dark){:root{--bg:#121216;--card:#1d1d23;--fg:#ececf1;--muted:#a3a6b4;--line:#33333d;--warn-bg:#3a2a12;--warn-fg:#ffd9a3}}
+:root{color-scheme:light dark;--bg:#f4f4f7;--card:#fff;--fg:#1b1b1f;--muted:#5f6270;--accent:#5b3df5;--warn-bg:#fff4e5;--warn-fg:#7a4100;--line:#e3e3ea;--danger:#b42318;--ok-bg:#e8f6ee;--ok-fg:#14532d}
+@media (prefers-color-scheme:dark){:root{--bg:#121216;--card:#1d1d23;--fg:#ececf1;--muted:#a3a6b4;--line:#33333d;--warn-bg:#3a2a12;--warn-fg:#ffd9a3;--danger:#ff8a80;--ok-bg:#15301f;--ok-fg:#b7f0cb}}
 *{box-sizing:border-box}body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;padding:1rem}
 main{background:var(--card);max-width:30rem;width:100%;border-radius:14px;box-shadow:0 4px 24px #0000001f;padding:2rem}
 h1{font-size:1.3rem;margin:0 0 .25rem}p{margin:.5rem 0}.muted{color:var(--muted);font-size:.9rem}
@@ -22,6 +24,15 @@ ul{margin:.3rem 0 0;padding-left:1.2rem}.warn{background:var(--warn-bg);color:va
 .actions{display:flex;gap:.75rem;margin-top:1.5rem}button{flex:1;font:inherit;font-weight:600;padding:.75rem;border-radius:8px;cursor:pointer;border:1px solid var(--line);background:transparent;color:var(--fg)}
 button.primary{background:var(--accent);border-color:var(--accent);color:#fff}button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 a{color:var(--accent)}code{font-size:.85rem}
+main.wide{max-width:44rem}header.top{display:flex;justify-content:space-between;align-items:flex-start;gap:1rem}
+form.inline{margin:0}button.small{flex:none;padding:.45rem .95rem;font-size:.9rem}
+button.danger{color:var(--danger);border-color:var(--danger)}button.danger:hover{background:var(--danger);color:#fff}
+ul.apps{list-style:none;padding:0;margin:1.25rem 0 0;border-top:1px solid var(--line)}
+li.app{display:flex;align-items:center;gap:1rem;padding:1rem 0;border-bottom:1px solid var(--line)}
+.avatar{flex:none;width:2.6rem;height:2.6rem;border-radius:10px;display:flex;align-items:center;justify-content:center;background:var(--accent);color:#fff;font-weight:700;font-size:1.15rem}
+.info{flex:1;min-width:0}.info p{margin:0}.name{font-weight:600;overflow-wrap:anywhere}.meta{color:var(--muted);font-size:.88rem;margin-top:.15rem!important}
+.badge{display:inline-block;font-size:.72rem;font-weight:600;padding:.05rem .5rem;border-radius:999px;background:var(--ok-bg);color:var(--ok-fg);vertical-align:middle}
+.notice{background:var(--ok-bg);color:var(--ok-fg);border-radius:8px;padding:.7rem .9rem}.empty{color:var(--muted);text-align:center;padding:2rem 0}.foot{margin-top:1.25rem}
 ";
 
 /// What the consent page shows and posts back.
@@ -41,17 +52,23 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
     let server_host = platform::web::authority_of(&v.issuer).unwrap_or_else(|| v.issuer.clone());
     let body = html! {
         main {
-            h1 { span.client { (client) } " wants to use " span.client { (server_host) } " as you" }
-            p.muted {
-                "Client ID " code { (v.client_id) } ". Its name and links are chosen by whoever registered it: \
-                 only continue if you started this from an app you trust."
+            @if let Some(host) = oauth_core::cimd::verified_host(&v.client_id) {
+                (document_client_intro(v, &host, &server_host))
+            } @else {
+                // <bdi>: a name in another script (or one registered before bidi controls were
+                // refused) cannot reorder the sentence around it.
+                h1 { bdi.client { (client) } " wants to use " bdi.client { (server_host) } " as you" }
+                p.muted {
+                    "Client ID " code { (v.client_id) } ". Its name and links are chosen by whoever registered it: \
+                     only continue if you started this from an app you trust."
+                }
             }
             dl {
                 dt { "It will be able to" }
                 dd { ul { @for scope in &v.scope { (scope_item(scope)) } } }
                 dt { "After approval, you go back to" }
                 dd {
-                    strong { (v.redirect_host()) }
+                    strong { bdi { (v.redirect_host()) } }
                     @if v.redirect_is_loopback() { (loopback_warning()) }
                 }
                 dt { "You sign in with Clerk, which shares with this server" }
@@ -70,6 +87,20 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
     };
     let form_action = format!("'self' {} {}", csp_source(view.clerk_origin), csp_source(&v.redirect_uri));
     page(StatusCode::OK, "Authorize access", body, &form_action)
+}
+
+/// A client identified by its metadata document: the host its `client_id` URL was fetched from
+/// over https is what this server verified, so it leads; the name is only the document's claim.
+fn document_client_intro(v: &ValidatedAuthorization, host: &str, server_host: &str) -> Markup {
+    let name = v.client_name.as_deref().filter(|n| !n.trim().is_empty());
+    html! {
+        h1 { bdi.client { (host) } " wants to use " bdi.client { (server_host) } " as you" }
+        p.muted {
+            "Verified: this app is identified by " code { (v.client_id) } ", fetched from " strong { (host) } ". "
+            @if let Some(name) = name { "It calls itself “" bdi.client { (name) } "”, a name " (host) " chose. " }
+            "Only continue if you started this from an app you trust."
+        }
+    }
 }
 
 fn loopback_warning() -> Markup {
@@ -122,6 +153,47 @@ fn csp_source(url: &str) -> String {
 }
 
 /// A plain error page the user reads (nothing is sent to the client).
+/// The page for each way a one-time record of a sign-in (a consent form's handle, Clerk's
+/// `state`) could not be used. A store failure is [`unavailable_page`] for both.
+pub fn cannot_use(kind: Kind, error: TakeError<()>) -> Response {
+    let (title, missing, used) = match kind {
+        Kind::Consent => (
+            "This consent form is not valid",
+            "This consent page has expired. Start again from your app.",
+            "This consent page was already used. Start again from your app.",
+        ),
+        Kind::Upstream => (
+            "This sign-in cannot continue",
+            "This sign-in is unknown or has expired. Start again from your app.",
+            "This sign-in response was already used.",
+        ),
+    };
+    match (error, kind) {
+        (TakeError::Missing, _) => error_page(StatusCode::BAD_REQUEST, title, missing),
+        (TakeError::Used, _) => error_page(StatusCode::BAD_REQUEST, title, used),
+        (TakeError::Refused(()), Kind::Consent) => error_page(
+            StatusCode::FORBIDDEN,
+            "Request not accepted",
+            "This form was not submitted from the page this browser was shown (missing cookie or wrong token).",
+        ),
+        (TakeError::Refused(()), Kind::Upstream) => error_page(
+            StatusCode::BAD_REQUEST,
+            title,
+            "This sign-in was started in another browser (its cookie is missing here). Start again from your app in this browser.",
+        ),
+        (TakeError::Store(_), _) => unavailable_page(),
+    }
+}
+
+/// The store (or another dependency) failed: try again, nothing was used up.
+pub fn unavailable_page() -> Response {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "The server could not reach its storage. Please try again in a moment.",
+    )
+}
+
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     let body = html! {
         main {
@@ -143,14 +215,28 @@ pub fn too_many_requests(retry_after: u64) -> Response {
     response
 }
 
-fn page(status: StatusCode, title: &str, body: Markup, form_action: &str) -> Response {
+/// A whole page around `body`, with the shared style and the headers every page has;
+/// `form_action` is the CSP's `form-action` sources. It sends no referrer anywhere.
+pub(crate) fn page(status: StatusCode, title: &str, body: Markup, form_action: &str) -> Response {
+    page_with_referrer_policy(status, title, body, form_action, "no-referrer")
+}
+
+/// [`page`] with another referrer policy: `same-origin` for pages whose forms post to this
+/// server and are checked by `Origin` (under `no-referrer`, browsers send `Origin: null`).
+pub(crate) fn page_with_referrer_policy(
+    status: StatusCode,
+    title: &str,
+    body: Markup,
+    form_action: &str,
+    referrer_policy: &str,
+) -> Response {
     let html = html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
+                meta name="referrer" content=(referrer_policy);
                 title { (title) }
                 style { (PreEscaped(STYLE)) }
             }
@@ -168,7 +254,7 @@ fn page(status: StatusCode, title: &str, body: Markup, form_action: &str) -> Res
             ("x-frame-options", "DENY"),
             ("x-content-type-options", "nosniff"),
             ("cache-control", "no-store"),
-            ("referrer-policy", "no-referrer"),
+            ("referrer-policy", referrer_policy),
         ],
         html.into_string(),
     )
@@ -226,5 +312,8 @@ mod tests {
         assert!(html.contains(r#"name="handle" value="h&quot;""#), "{html}");
         assert!(html.contains("<code>&lt;b&gt;</code>") && !html.contains("javascript:"), "{html}");
         assert!(html.contains("An unnamed MCP client") && !html.contains(">Terms<"));
+        assert!(html.contains(r#"<bdi class="client">An unnamed MCP client</bdi>"#), "the name is isolated: {html}");
+        assert!(html.contains(r#"<bdi class="client">mcp.example</bdi>"#), "{html}");
+        assert!(html.contains("<strong><bdi>a.example</bdi></strong>"), "{html}");
     }
 }

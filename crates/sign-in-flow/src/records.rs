@@ -7,10 +7,18 @@
 //! (a refused check uses nothing up), claim it (`platform::record::claim`, an atomic increment:
 //! of concurrent uses exactly one wins, on every store), and replace it with a tombstone, so a
 //! replay is told "already used" and the secrets inside are gone at once.
+//!
+//! The store never holds what a record's key is derived from (the key has only the SHA-256 of
+//! the handle or state), and the record's data is sealed (`platform::secret::seal`,
+//! ChaCha20-Poly1305) under a key derived from that same handle or state: whoever can read the
+//! store, but was not sent the state, cannot read Clerk's PKCE verifier and nonce or the
+//! client's request.
 
 use clerk_client::UpstreamRequest;
 use oauth_core::ValidatedAuthorization;
 use platform::record::{self, Claim, Helper, Record, RecordError};
+use platform::secret::{self, SealError};
+use platform::web::Request;
 use platform::{Clock, KeyValueStore};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -35,7 +43,9 @@ pub struct Consent {
 /// What Clerk's `state` stands for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Upstream {
-    pub validated: ValidatedAuthorization,
+    /// Which sign-in this is, so `/callback` finishes the right one.
+    #[serde(flatten)]
+    pub flow: Flow,
     pub upstream: UpstreamRequest,
     /// SHA-256 of the browser cookie of the browser that consented.
     pub browser_hash: String,
@@ -43,16 +53,50 @@ pub struct Upstream {
     pub callback_url: String,
 }
 
-/// The stored envelope: versioned, expiring, and a tombstone once consumed (the previous
-/// release's format, unchanged).
+/// The sign-ins that go through Clerk and come back to `/callback`. Stored as one member named
+/// after the flow (`validated` is the member the previous release wrote, so its records in
+/// flight still read as [`Flow::Authorize`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Flow {
+    /// `/authorize`: the validated request of an MCP client, finished with a code for it.
+    #[serde(rename = "validated")]
+    Authorize(Box<ValidatedAuthorization>),
+    /// `/apps`: signing in to the connected-apps page, finished with a page session.
+    #[serde(rename = "apps")]
+    Apps(AppsSignIn),
+}
+
+/// A sign-in to the connected-apps page (nothing to carry: it always ends at `/apps`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppsSignIn {}
+
+/// The stored envelope: versioned, expiring, and a tombstone once consumed. The data is
+/// `sealed`; `data` in clear is only read, from records the previous release wrote.
 #[derive(Serialize, Deserialize)]
 struct OneTime<T> {
     v: u32,
     expires_at: u64,
     #[serde(default)]
     consumed: bool,
-    #[serde(default = "none")]
+    #[serde(default = "none", skip_serializing_if = "Option::is_none")]
     data: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed: Option<String>,
+}
+
+impl<T: Serialize + DeserializeOwned> OneTime<T> {
+    /// The data, if this record is live and was sealed with `secret` (or is a clear record of
+    /// the previous release).
+    fn open(self, kind: Kind, secret: &str) -> Option<T> {
+        match self {
+            OneTime { consumed: true, .. } => None,
+            OneTime { sealed: Some(sealed), .. } => {
+                let json = secret::unseal(kind.seal_context(), secret, &sealed)?;
+                serde_json::from_slice(&json).ok()
+            }
+            OneTime { data, .. } => data,
+        }
+    }
 }
 
 fn none<T>() -> Option<T> {
@@ -89,6 +133,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The sealing context, so a record of one kind never opens as the other.
+    fn seal_context(self) -> &'static str {
+        match self {
+            Kind::Consent => "signin:consent",
+            Kind::Upstream => "signin:upstream",
+        }
+    }
+
     fn key(self, secret: &str) -> String {
         match self {
             Kind::Consent => keys::consent(secret),
@@ -97,16 +149,27 @@ impl Kind {
     }
 }
 
-/// Stores a new record behind `secret` (a fresh random value).
-pub fn create<T: Serialize + DeserializeOwned + Clone>(
+/// Why [`create`] stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Store(#[from] RecordError),
+    #[error(transparent)]
+    Seal(#[from] SealError),
+}
+
+/// Stores a new record behind `secret` (a fresh random value), its data sealed with `secret`.
+pub fn create<T: Serialize + DeserializeOwned>(
     store: &dyn KeyValueStore,
     kind: Kind,
     secret: &str,
     data: &T,
     expires_at: u64,
-) -> Result<(), RecordError> {
-    let record = OneTime { v: record::VERSION, expires_at, consumed: false, data: Some(data.clone()) };
-    record::save(store, &kind.key(secret), &record)
+) -> Result<(), CreateError> {
+    let json = serde_json::to_vec(data).map_err(|_| SealError::TooLarge)?;
+    let sealed = secret::seal(kind.seal_context(), secret, &json)?;
+    let record = OneTime::<T> { v: record::VERSION, expires_at, consumed: false, data: None, sealed: Some(sealed) };
+    Ok(record::save(store, &kind.key(secret), &record)?)
 }
 
 /// Reads the record behind `secret`; an expired one is deleted and missing.
@@ -118,8 +181,8 @@ pub fn find<T: Serialize + DeserializeOwned>(
 ) -> Result<Lookup<T>, RecordError> {
     Ok(match record::load::<OneTime<T>>(store, clock, &kind.key(secret))? {
         None => Lookup::Missing,
-        Some(OneTime { consumed: false, data: Some(data), .. }) => Lookup::Live(data),
-        Some(_) => Lookup::Consumed,
+        Some(OneTime { consumed: true, .. }) => Lookup::Consumed,
+        Some(found) => found.open(kind, secret).map_or(Lookup::Missing, Lookup::Live),
     })
 }
 
@@ -141,6 +204,38 @@ impl<E> From<RecordError> for TakeError<E> {
     }
 }
 
+/// A one-time record bound to the browser that started its flow (by the hash of its cookie).
+pub trait BrowserBound {
+    fn browser_hash(&self) -> &str;
+}
+
+impl BrowserBound for Consent {
+    fn browser_hash(&self) -> &str {
+        &self.browser_hash
+    }
+}
+
+impl BrowserBound for Upstream {
+    fn browser_hash(&self) -> &str {
+        &self.browser_hash
+    }
+}
+
+/// [`take`] for a record of this browser's flow: refused unless `request` comes from the
+/// browser the record is bound to and `also` accepts the record.
+pub fn take_for_browser<T: BrowserBound + Serialize + DeserializeOwned>(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    kind: Kind,
+    secret: &str,
+    request: &Request,
+    also: impl FnOnce(&T) -> bool,
+) -> Result<T, TakeError<()>> {
+    take(store, clock, kind, secret, |data: &T| {
+        if crate::cookies::is_same_browser(request, data.browser_hash()) && also(data) { Ok(()) } else { Err(()) }
+    })
+}
+
 /// Find, check, use: the data behind `secret` if `check` accepts it and this call is the one
 /// that uses it. The one sequence both one-time records of a sign-in go through.
 pub fn take<T: Serialize + DeserializeOwned, E>(
@@ -153,12 +248,12 @@ pub fn take<T: Serialize + DeserializeOwned, E>(
     let key = kind.key(secret);
     let found = record::load::<OneTime<T>>(store, clock, &key)?.ok_or(TakeError::Missing)?;
     let expires_at = found.expires_at;
-    let data = match found {
-        OneTime { consumed: false, data: Some(data), .. } => data,
-        _ => return Err(TakeError::Used),
-    };
+    if found.consumed {
+        return Err(TakeError::Used);
+    }
+    let data = found.open(kind, secret).ok_or(TakeError::Missing)?;
     check(&data).map_err(TakeError::Refused)?;
-    let tombstone = OneTime::<T> { v: record::VERSION, expires_at, consumed: true, data: None };
+    let tombstone = OneTime::<T> { v: record::VERSION, expires_at, consumed: true, data: None, sealed: None };
     match record::claim(store, clock, &key, &tombstone)? {
         Claim::Won => {}
         Claim::Lost { .. } => return Err(TakeError::Used),
@@ -191,6 +286,35 @@ mod tests {
     }
 
     #[test]
+    fn the_data_is_sealed_with_the_secret_the_key_is_derived_from() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
+        let data = "pkce-verifier-and-nonce".to_owned();
+        create(&store, Kind::Upstream, "the-state", &data, 100).unwrap();
+        let (key, stored) = store.snapshot().into_iter().next().unwrap();
+        let stored = String::from_utf8(stored).unwrap();
+        assert!(!stored.contains("pkce-verifier") && !stored.contains("the-state") && !key.contains("the-state"));
+        let sealed = serde_json::from_str::<serde_json::Value>(&stored).unwrap()["sealed"].as_str().unwrap().to_owned();
+        assert!(secret::unseal("signin:consent", "the-state", &sealed).is_none(), "the other kind's context");
+        assert!(secret::unseal("signin:upstream", "another-state", &sealed).is_none());
+        assert_eq!(take(&store, &clock, Kind::Upstream, "the-state", |_: &String| Ok::<(), ()>(())).unwrap(), data);
+    }
+
+    #[test]
+    fn a_record_the_previous_release_wrote_in_clear_is_still_taken_once() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
+        store.set(&keys::upstream("s"), br#"{"v":1,"expires_at":100,"consumed":false,"data":7}"#).unwrap();
+        assert_eq!(take(&store, &clock, Kind::Upstream, "s", accept).unwrap(), 7);
+        assert!(matches!(take(&store, &clock, Kind::Upstream, "s", accept), Err(TakeError::Used)));
+    }
+
+    #[test]
+    fn a_record_that_does_not_open_is_missing() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
+        store.set(&keys::upstream("s"), br#"{"v":1,"expires_at":100,"sealed":"AAAA"}"#).unwrap();
+        assert!(matches!(take(&store, &clock, Kind::Upstream, "s", accept), Err(TakeError::Missing)));
+    }
+
+    #[test]
     fn a_refused_check_uses_nothing_up() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
         create(&store, Kind::Consent, "h", &1u32, 100).unwrap();
@@ -201,6 +325,32 @@ mod tests {
         ));
         assert_eq!(store.snapshot(), before);
         assert_eq!(take(&store, &clock, Kind::Consent, "h", accept).unwrap(), 1);
+    }
+
+    #[test]
+    fn an_upstream_record_names_its_flow_and_the_previous_releases_records_still_read() {
+        let upstream =
+            clerk_client::UpstreamRequest { state: "s".repeat(8), pkce_verifier: "v".into(), nonce: "n".into() };
+        let apps = Upstream {
+            flow: Flow::Apps(AppsSignIn {}),
+            upstream: upstream.clone(),
+            browser_hash: "b".into(),
+            callback_url: "https://mcp.example/callback".into(),
+        };
+        let json = serde_json::to_value(&apps).unwrap();
+        assert_eq!(json["apps"], serde_json::json!({}));
+        assert_eq!(serde_json::from_value::<Upstream>(json).unwrap(), apps);
+        let validated = serde_json::json!({
+            "client_id": "c", "client_name": null, "client_uri": null, "logo_uri": null, "tos_uri": null,
+            "policy_uri": null, "redirect_uri": "https://a.example/cb", "redirect_uri_provided": true,
+            "state": null, "scope": ["mcp"], "code_challenge": "x", "resource": "https://mcp.example/mcp",
+            "issuer": "https://mcp.example"
+        });
+        let previous = serde_json::json!({
+            "validated": validated, "upstream": upstream, "browser_hash": "b", "callback_url": "https://mcp.example/callback"
+        });
+        let read: Upstream = serde_json::from_value(previous).unwrap();
+        assert!(matches!(read.flow, Flow::Authorize(v) if v.client_id == "c"));
     }
 
     #[test]

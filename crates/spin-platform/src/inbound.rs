@@ -8,7 +8,8 @@
 
 use std::net::SocketAddr;
 
-use futures::{SinkExt, StreamExt};
+use crate::response_body;
+use futures::StreamExt;
 use http::StatusCode;
 use http::uri::{PathAndQuery, Uri};
 use platform::Variables;
@@ -105,17 +106,21 @@ fn method(method: &SpinMethod) -> http::Method {
     http::Method::from_bytes(name.as_bytes()).unwrap_or(http::Method::GET)
 }
 
-/// Writes a buffered response.
+/// Writes a buffered response, with its `content-length`, so that Spin sends head and body in
+/// one write (see [`crate::response_body`]: the body is finished before the outparam is set).
 pub async fn write_response(response: Response, out: ResponseOutparam) {
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    if status_allows_body(parts.status) {
+        parts.headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(body.len()));
+    }
     let outgoing = OutgoingResponse::new(fields(&parts.headers));
     let _ = outgoing.set_status_code(parts.status.as_u16());
-    let mut sink = outgoing.take_body();
-    out.set(outgoing);
-    if !body.is_empty() {
-        // The client may have gone away; there is nobody left to tell.
-        let _ = sink.send(body).await;
-    }
+    response_body::send_buffered(outgoing, out, &body).await;
+}
+
+/// 1xx, 204 and 304 responses carry no body and no `content-length` (RFC 9110 8.6).
+fn status_allows_body(status: StatusCode) -> bool {
+    !(status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED)
 }
 
 /// Spin `Fields` for `http` headers (streamed responses build their own `OutgoingResponse`).
@@ -138,6 +143,29 @@ where
         Err(error) => error.into_response(),
     };
     write_response(response, out).await;
+}
+
+/// Work a handler leaves for after its response ([`serve_then`]).
+pub type AfterResponse = Box<dyn FnOnce()>;
+
+/// Like [`serve`], for a handler that also returns work to do once its response is out
+/// (housekeeping such as the hourly sweeps): the response is written and its body finished
+/// first, so the client has its whole answer, and then the work runs. A Spin guest may keep
+/// running after its response is complete, so that work costs the client nothing.
+pub async fn serve_then<F, Fut>(incoming: IncomingRequest, out: ResponseOutparam, max_body_bytes: usize, handler: F)
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = (Response, Option<AfterResponse>)>,
+{
+    let (response, after) = match read_request(incoming, max_body_bytes).await {
+        Ok(request) => handler(request).await,
+        Err(error) => (error.into_response(), None),
+    };
+    // `write_response` drops the body sink, which finishes the body, before it returns.
+    write_response(response, out).await;
+    if let Some(after) = after {
+        after();
+    }
 }
 
 #[cfg(test)]
@@ -169,5 +197,15 @@ mod tests {
     #[test]
     fn unparsable_request_line_is_malformed() {
         assert!(matches!(normalised_uri(None, "", Some("/a b")), Err(BodyError::Malformed)));
+    }
+
+    #[test]
+    fn content_length_goes_on_every_status_that_carries_a_body() {
+        for code in [200, 201, 302, 400, 401, 413, 500] {
+            assert!(status_allows_body(StatusCode::from_u16(code).expect("status")), "{code}");
+        }
+        for code in [100, 101, 204, 304] {
+            assert!(!status_allows_body(StatusCode::from_u16(code).expect("status")), "{code}");
+        }
     }
 }

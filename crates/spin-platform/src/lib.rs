@@ -8,21 +8,28 @@
 //! - [`SpinSleep`] / [`sleep`]: waiting on a monotonic-clock pollable.
 //! - [`SpinVariables`]: component variables (`spin.toml` `[component.*.variables]`).
 //! - [`SpinHttpClient`]: outbound `wasi:http` with connect/first-byte/between-bytes timeouts.
+//! - [`log_diagnostic`]: writes a response's `platform::diagnostic` to the component's log.
 //! - [`serve`]: reads an incoming request with a body limit, runs a handler over `http` types
-//!   and writes its response.
+//!   and writes its response with its `content-length`, head and body in one write on Spin
+//!   ([`response_body`]); [`serve_then`] also runs work the handler leaves for after it;
+//!   [`start_streaming`] for streamed answers (`/sse`).
 //! - [`export_http_handler!`]: makes a function the component's `wasi:http` entry point.
 
 mod audit;
 mod inbound;
 mod kv;
+mod log;
 mod outbound;
+pub mod response_body;
 mod sleep;
 mod variables;
 
 pub use audit::StdoutAudit;
-pub use inbound::{BodyError, fields, read_request, serve, write_response};
+pub use inbound::{AfterResponse, BodyError, fields, read_request, serve, serve_then, write_response};
 pub use kv::SpinStore;
+pub use log::log_diagnostic;
 pub use outbound::SpinHttpClient;
+pub use response_body::{BodyClosed, BodyWriter, start_streaming};
 pub use sleep::{SpinSleep, sleep};
 pub use variables::SpinVariables;
 

@@ -1,16 +1,20 @@
 //! Outbound `wasi:http` with timeouts. `spin_sdk::http::send` offers no request options, so this
 //! sends through `outgoing-handler` directly with connect, first-byte and between-bytes timeouts.
+//! The body must also arrive whole within the timeout after its head (a server dripping a byte
+//! just inside the between-bytes timeout would otherwise hold us for as long as it likes), and
+//! is capped at the request's [`platform::outbound::ResponseLimit`] or [`MAX_RESPONSE_BYTES`].
 
 use std::future::poll_fn;
 use std::task::Poll;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use platform::outbound::{Request, Response};
+use platform::outbound::{Request, Response, response_limit};
 use platform::{HttpClient, OutboundError};
 use spin_sdk::http::{Fields, IncomingResponse, Method as SpinMethod, OutgoingRequest, Scheme};
 use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
 use spin_sdk::wit::wasi::http0_2_0::types::{ErrorCode, FutureIncomingResponse, RequestOptions};
+use wasi::clocks::monotonic_clock;
 
 /// Responses larger than this are refused: nothing this app calls returns more.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -21,6 +25,7 @@ pub struct SpinHttpClient;
 impl HttpClient for SpinHttpClient {
     async fn send(&self, request: Request, timeout: Duration) -> Result<Response, OutboundError> {
         let host = request.uri().host().unwrap_or_default().to_owned();
+        let limit = response_limit(&request).map_or(MAX_RESPONSE_BYTES, |limit| limit.min(MAX_RESPONSE_BYTES));
         let (parts, body) = request.into_parts();
         let outgoing = outgoing_request(&parts)?;
         let options = request_options(timeout);
@@ -32,7 +37,7 @@ impl HttpClient for SpinHttpClient {
         // Dropping the sink finishes the request body.
         drop(body_sink);
         let incoming = await_response(pending).await.map_err(|e| map_error(&host, e))?;
-        read_response(&host, incoming).await
+        read_response(&host, incoming, limit, timeout).await
     }
 }
 
@@ -81,7 +86,13 @@ async fn await_response(pending: FutureIncomingResponse) -> Result<IncomingRespo
     .await
 }
 
-async fn read_response(host: &str, incoming: IncomingResponse) -> Result<Response, OutboundError> {
+async fn read_response(
+    host: &str,
+    incoming: IncomingResponse,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Response, OutboundError> {
+    let deadline = monotonic_clock::now().saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
     let mut builder = http::Response::builder().status(incoming.status());
     for (name, value) in incoming.headers().entries() {
         builder = builder.header(name, value);
@@ -90,10 +101,13 @@ async fn read_response(host: &str, incoming: IncomingResponse) -> Result<Respons
     let mut stream = incoming.take_body_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| unreachable_error(host, e.to_debug_string()))?;
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(OutboundError::TooLarge { host: host.to_owned(), limit: MAX_RESPONSE_BYTES });
+        if body.len() + chunk.len() > limit {
+            return Err(OutboundError::TooLarge { host: host.to_owned(), limit });
         }
         body.extend_from_slice(&chunk);
+        if monotonic_clock::now() > deadline {
+            return Err(OutboundError::Timeout { host: host.to_owned() });
+        }
     }
     builder.body(body).map_err(|e| unreachable_error(host, e.to_string()))
 }

@@ -65,3 +65,21 @@ pub fn spin_local_binary() -> anyhow::Result<PathBuf> {
         .clone()
         .map_err(anyhow::Error::msg)
 }
+
+/// The entry of `spin.toml` that lets the document-fetching components reach documents.
+const DOCUMENT_HOSTS_ENTRY: &str = "\"https://*:443\"";
+
+/// TEST ONLY: a copy of `manifest` in `dir` whose document-fetching components may also reach
+/// `extra` origins (a test document server on a random loopback port). The real manifest allows
+/// documents on port 443 only; this copy is never what users run.
+pub fn manifest_with_document_hosts(manifest: &Path, extra: &[String], dir: &Path) -> anyhow::Result<PathBuf> {
+    let text = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
+    if !text.contains(DOCUMENT_HOSTS_ENTRY) {
+        bail!("{} has no {DOCUMENT_HOSTS_ENTRY} outbound entry to widen", manifest.display());
+    }
+    let quoted: Vec<String> = extra.iter().map(|origin| format!("\"{origin}\"")).collect();
+    let widened = text.replace(DOCUMENT_HOSTS_ENTRY, &format!("{DOCUMENT_HOSTS_ENTRY}, {}", quoted.join(", ")));
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, widened)?;
+    Ok(path)
+}

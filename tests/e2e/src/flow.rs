@@ -327,3 +327,65 @@ pub fn assert_concurrent_refreshes_mint_one_pair(apps: &[std::sync::Arc<TestApp>
         assert_eq!(app.mcp_initialize(access).status, 200);
     }
 }
+
+/// Opens the consent page for a fresh public client on `apps[0]`, then submits its one form
+/// (Approve, same browser cookies) from `threads` concurrent requests spread over `apps`, and
+/// asserts that exactly one goes on to Clerk and every other is refused with a `400` page: a
+/// consent handle is single use on every instance.
+pub fn assert_concurrent_consent_submissions_have_one_winner(apps: &[std::sync::Arc<TestApp>], threads: usize) {
+    let app = &apps[0];
+    let client = app.register_client(false);
+    let mut browser = Browser::new();
+    let page = browser.get(&app.authorize_url(&client, &Pkce::new(), &random()));
+    assert_eq!(page.status, 200, "expected the consent page: {}", page.text());
+    let mut form = form_inputs(&page.text());
+    form.retain(|(name, _)| name != "decision");
+    form.push(("decision".to_owned(), "approve".to_owned()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let responses = race(threads, {
+        let (apps, browser) = (apps.to_vec(), browser.clone());
+        move || {
+            let app = &apps[next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % apps.len()];
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            browser.clone().post_form(&app.url("/authorize"), &pairs)
+        }
+    });
+    one_winner(&responses, |r| r.status == 302 && r.location().is_some_and(|l| l.starts_with(app.clerk().base_url())));
+}
+
+/// Signs in on `apps[0]` up to Clerk's redirect back to `/callback`, then follows that redirect
+/// from `threads` concurrent requests spread over `apps` (same browser cookies), and asserts
+/// that exactly one reaches the client with a code and every other is refused with a `400`
+/// page: the upstream sign-in state is single use on every instance.
+pub fn assert_concurrent_callbacks_have_one_winner(apps: &[std::sync::Arc<TestApp>], threads: usize, email: &str) {
+    let app = &apps[0];
+    let client = app.register_client(false);
+    let mut browser = Browser::new();
+    let page = browser.get(&app.authorize_url(&client, &Pkce::new(), &random()));
+    let to_clerk = app.submit_consent(&mut browser, &page, "approve");
+    let location = to_clerk.location().unwrap_or_else(|| panic!("expected a redirect to Clerk: {}", to_clerk.text()));
+    app.clerk().set_next_user(email);
+    let back = browser.get(location);
+    let callback = back.location().unwrap_or_else(|| panic!("Clerk did not redirect back: {}", back.text())).to_owned();
+    let path = callback.split_once("/callback").map(|(_, rest)| format!("/callback{rest}")).unwrap_or_default();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let responses = race(threads, {
+        let (apps, browser) = (apps.to_vec(), browser.clone());
+        move || {
+            let app = &apps[next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % apps.len()];
+            browser.clone().get(&app.url(&path))
+        }
+    });
+    let redirect_uri = client.redirect_uri.clone();
+    one_winner(&responses, |r| {
+        r.status == 302 && r.location().is_some_and(|l| l.starts_with(&redirect_uri) && l.contains("code="))
+    });
+}
+
+/// Asserts that exactly one response `won` and all others are `400` pages.
+fn one_winner(responses: &[Response], won: impl Fn(&Response) -> bool) {
+    let all = || responses.iter().map(|r| (r.status, r.location().map(str::to_owned))).collect::<Vec<_>>();
+    let (winners, losers): (Vec<&Response>, Vec<&Response>) = responses.iter().partition(|r| won(r));
+    assert_eq!(winners.len(), 1, "{:?}", all());
+    assert!(losers.iter().all(|r| r.status == 400), "{:?}", all());
+}

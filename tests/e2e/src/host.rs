@@ -1,6 +1,11 @@
 //! Where the runtime runs: in this process (the default: fast, and its state is easy to
 //! inspect) or as a `spin-local up` child process, the way users run it (for measuring the
 //! runtime alone: its start-up and its memory).
+//!
+//! With `E2E_SPIN_BINARY=/path/to/spin` every app runs as a child process of that binary
+//! instead: the real Spin CLI, started with the same `spin up` flags. That is how the suite is
+//! run by hand against real Spin (CI has no Spin). Tests of spin-local's own behaviour then test
+//! Spin's.
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -15,6 +20,8 @@ pub(crate) struct Launch<'a> {
     pub runtime_config_file: Option<PathBuf>,
     pub redis_mode: spin_local::kv::RedisMode,
     pub cache_dir: Option<&'a Path>,
+    pub max_instances: Option<u32>,
+    pub limits: Option<spin_local::server::Limits>,
 }
 
 pub(crate) enum Host {
@@ -25,6 +32,7 @@ pub(crate) enum Host {
 impl Host {
     /// Loads the app into a runtime in this process; returns the host and its base URL.
     pub fn in_process(launch: Launch<'_>) -> anyhow::Result<(Host, String)> {
+        let defaults = spin_local::AppOptions::default();
         let options = spin_local::AppOptions {
             variables: launch.variables.to_vec(),
             env_variables: false,
@@ -36,7 +44,9 @@ impl Host {
             follow_component_output: std::env::var("E2E_LOG").is_ok(),
             cache_dir: launch.cache_dir.map(Path::to_path_buf),
             redis_mode: launch.redis_mode,
-            ..spin_local::AppOptions::default()
+            max_instances: launch.max_instances.unwrap_or(defaults.max_instances),
+            limits: launch.limits.unwrap_or(defaults.limits),
+            ..defaults
         };
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         let server = runtime.block_on(async {
@@ -47,9 +57,16 @@ impl Host {
         Ok((Host::InProcess { server: Some(server), runtime }, url))
     }
 
-    /// Runs `spin-local up` with the same settings as flags; returns once the app answers.
+    /// Runs `spin-local up` (or the real Spin of `E2E_SPIN_BINARY`) with the same settings as
+    /// flags; returns once the app answers.
     pub fn process(launch: Launch<'_>) -> anyhow::Result<(Host, String)> {
-        let binary = crate::build::spin_local_binary()?;
+        if launch.max_instances.is_some() || launch.limits.is_some() {
+            anyhow::bail!("instance slots and client limits are settable in this process only");
+        }
+        let binary = match real_spin() {
+            Some(spin) => spin,
+            None => crate::build::spin_local_binary()?,
+        };
         let mut args: Vec<OsString> = vec!["--from".into(), launch.manifest.into(), "--state-dir".into()];
         args.push(launch.state_dir.into());
         for (name, value) in launch.variables {
@@ -71,6 +88,14 @@ impl Host {
         Ok((Host::Process { process }, url))
     }
 
+    /// CPU time used so far by the runtime's process (this whole process, when in-process).
+    pub fn cpu_time(&self) -> anyhow::Result<std::time::Duration> {
+        match self {
+            Host::Process { process } => process.cpu_time(),
+            Host::InProcess { .. } => spin_local::process::cpu_time(std::process::id()),
+        }
+    }
+
     /// Peak RSS of the runtime's process in KiB (this process's, when in-process).
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
         match self {
@@ -78,6 +103,11 @@ impl Host {
             Host::InProcess { .. } => spin_local::process::peak_rss_kib(std::process::id()),
         }
     }
+}
+
+/// The real Spin CLI to run every app with (`E2E_SPIN_BINARY`), if set.
+pub(crate) fn real_spin() -> Option<PathBuf> {
+    std::env::var_os("E2E_SPIN_BINARY").filter(|path| !path.is_empty()).map(PathBuf::from)
 }
 
 impl Drop for Host {

@@ -74,7 +74,8 @@ pub fn post_json(url: &str, body: &serde_json::Value, headers: &[(&str, &str)]) 
     send("POST", url, &all, body.to_string().as_bytes())
 }
 
-/// Like [`send`], returning transport errors instead of panicking.
+/// Like [`send`], returning transport errors instead of panicking. A `host` among `headers`
+/// replaces the URL's (as a caller choosing its `Host` would send).
 pub fn try_send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Response> {
     let parsed = url::Url::parse(url).map_err(|e| std::io::Error::other(e.to_string()))?;
     let host = parsed.host_str().unwrap_or("127.0.0.1");
@@ -85,10 +86,10 @@ pub fn try_send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) 
     }
     let mut stream = TcpStream::connect((host, port))?;
     stream.set_read_timeout(Some(Duration::from_secs(120)))?;
-    let mut head = format!(
-        "{method} {target} HTTP/1.1\r\nhost: {host}:{port}\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
+    let mut head = format!("{method} {target} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("host: {host}:{port}\r\n"));
+    }
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }

@@ -17,8 +17,9 @@
 //! ```
 //!
 //! - [`TestApp`]: start ([`TestApp::start`], or [`TestApp::builder`] for extra Spin variables, a
-//!   Redis store and how it does compare-and-swap, a compilation cache dir, or `spin-local up` in a child process instead of the
-//!   runtime in this process; [`TestApp::start_peer`] for a second instance of the same deployment),
+//!   Redis store and how it does compare-and-swap, more runtime config, a client metadata
+//!   document server ([`TestAppBuilder::document_server`], test only), a compilation cache dir,
+//!   or `spin-local up` in a child process instead of the runtime in this process; [`TestApp::start_peer`] for a second instance of the same deployment),
 //!   [`TestApp::url`], [`TestApp::clerk`] (the [`mock_clerk::MockClerk`]: pick the user, make it
 //!   slow/down/malformed), [`TestApp::kv_snapshot`] (every key and value of the `default` store,
 //!   read from the SQLite file, for "nothing changed" checks; [`TestApp::kv_records`] without
@@ -31,6 +32,8 @@
 //! - Flow helpers in [`flow`]: [`TestApp::register_client`], [`TestApp::authorize_url`],
 //!   [`TestApp::authorize_as`] (GET /authorize -> consent approve -> mock Clerk -> /callback ->
 //!   code), [`TestApp::exchange_code`], [`TestApp::refresh`], [`TestApp::revoke`], [`Pkce`].
+//! - The connected-apps page in [`apps`]: [`TestApp::sign_in_to_apps`], [`TestApp::apps_listing`],
+//!   [`TestApp::revoke_app`].
 //!
 //! Building: the first `TestApp::start` in a process runs
 //! `cargo build --target wasm32-wasip2 --release -p oauth-provider -p clerk-callback -p mcp-handler`
@@ -46,6 +49,7 @@
     reason = "the end-to-end test harness: a step that fails fails the test, with the step named"
 )]
 
+pub mod apps;
 pub mod browser;
 pub mod build;
 pub mod flow;
@@ -82,14 +86,22 @@ pub struct TestApp {
 /// How spin-local runs the app, beyond variables: the same for an app and its peers.
 #[derive(Clone, Default)]
 struct RuntimeSettings {
-    /// The Spin runtime config text (e.g. the Redis `default` store), if any.
+    /// The Spin runtime config text (the Redis `default` store, `[[client_tls]]`,
+    /// `[outbound_networking]`), if any.
     runtime_config: Option<String>,
+    /// TEST ONLY: origins added to the `allowed_outbound_hosts` of the components that fetch
+    /// client metadata documents, in this app's copy of `spin.toml` ([`TestAppBuilder::document_server`]).
+    extra_document_hosts: Vec<String>,
     /// Compare-and-swap on a `type = "redis"` store: like Spin 4.1 (default) or correct.
     redis_mode: RedisMode,
     /// Compiled-component cache; `None` = spin-local's shared default.
     cache_dir: Option<std::path::PathBuf>,
     /// Run `spin-local up` as a child process instead of in this process.
     separate_process: bool,
+    /// Instance slots (`None`: spin-local's default); in this process only.
+    max_instances: Option<u32>,
+    /// spin-local's limits for slow clients (`None`: its defaults); in this process only.
+    limits: Option<spin_local::server::Limits>,
 }
 
 /// Extra settings for [`TestApp::builder`].
@@ -111,9 +123,42 @@ impl TestAppBuilder {
     /// `runtime_config_file`. [`TestApp::kv_snapshot`] only reads SQLite, so it sees nothing then.
     /// The store behaves like Spin 4.1's Redis backend (every compare-and-swap reports a conflict,
     /// after writing) unless [`TestAppBuilder::redis_mode`] says otherwise.
-    pub fn redis(mut self, url: &str) -> Self {
-        self.settings.runtime_config = Some(format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"));
+    pub fn redis(self, url: &str) -> Self {
+        self.runtime_config(&format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"))
+    }
+
+    /// Appends `toml` to the app's Spin runtime config (a `runtime-config.toml` in the state
+    /// dir, passed as `runtime_config_file`, as `spin up --runtime-config-file` takes it).
+    pub fn runtime_config(mut self, toml: &str) -> Self {
+        let config = self.settings.runtime_config.get_or_insert_with(String::new);
+        config.push_str(toml);
+        config.push('\n');
         self
+    }
+
+    /// Keeps the `default` key-value store in memory (Spin's `type = "spin"` without a `path`):
+    /// gone when the app stops, and not shared with peers.
+    pub fn memory_store(self) -> Self {
+        self.runtime_config("[key_value_store.default]\ntype = \"spin\"\n")
+    }
+
+    /// Serves client metadata documents from `server` (a [`spin_local::testing::HttpsServer`] on
+    /// loopback): the runtime config trusts its test CA for `localhost` in the two components
+    /// that fetch documents (`[[client_tls]] ca_roots_file`, as in Spin), and, **for tests
+    /// only**, this app's copy of `spin.toml` lets those components reach the server's origin
+    /// (`https://localhost:<port>`; the real manifest allows documents on port 443 only).
+    pub fn document_server(mut self, server: &spin_local::testing::HttpsServer) -> Self {
+        self.settings.extra_document_hosts.push(format!("https://localhost:{}", server.port()));
+        self.runtime_config(&format!(
+            "[[client_tls]]\ncomponent_ids = [\"oauth-provider\", \"clerk-callback\"]\nhosts = [\"localhost\"]\nca_roots_file = \"{}\"\n",
+            server.ca_file().display()
+        ))
+    }
+
+    /// `[outbound_networking] block_networks = ["private"]` in the runtime config, as the
+    /// README's production setup has it: outbound connections to non-public addresses fail.
+    pub fn block_private_networks(self) -> Self {
+        self.runtime_config("[outbound_networking]\nblock_networks = [\"private\"]\n")
     }
 
     /// How a Redis store ([`TestAppBuilder::redis`]) does compare-and-swap:
@@ -134,6 +179,18 @@ impl TestAppBuilder {
     /// slower to start, but [`TestApp::peak_rss_kib`] then measures the runtime alone.
     pub fn separate_process(mut self) -> Self {
         self.settings.separate_process = true;
+        self
+    }
+
+    /// Runs the app with this many instance slots (in this process only).
+    pub fn max_instances(mut self, slots: u32) -> Self {
+        self.settings.max_instances = Some(slots);
+        self
+    }
+
+    /// Runs the app with these limits for slow clients (in this process only).
+    pub fn limits(mut self, limits: spin_local::server::Limits) -> Self {
+        self.settings.limits = Some(limits);
         self
     }
 
@@ -190,16 +247,25 @@ impl TestApp {
             }
             None => None,
         };
+        let manifest = match settings.extra_document_hosts.as_slice() {
+            [] => manifest_dir.join("spin.toml"),
+            extra => build::manifest_with_document_hosts(&manifest_dir.join("spin.toml"), extra, state_dir.path())?,
+        };
         let launch = host::Launch {
-            manifest: manifest_dir.join("spin.toml"),
+            manifest,
             variables: &variables,
             state_dir: state_dir.path(),
             runtime_config_file,
             redis_mode: settings.redis_mode,
             cache_dir: settings.cache_dir.as_deref(),
+            max_instances: settings.max_instances,
+            limits: settings.limits,
         };
-        let (host, base_url) =
-            if settings.separate_process { host::Host::process(launch)? } else { host::Host::in_process(launch)? };
+        let (host, base_url) = if settings.separate_process || host::real_spin().is_some() {
+            host::Host::process(launch)?
+        } else {
+            host::Host::in_process(launch)?
+        };
         Ok(TestApp { base_url, clerk, state_dir, host, variables, settings, cookie_key })
     }
 
@@ -267,6 +333,11 @@ impl TestApp {
         self.host.peak_rss_kib()
     }
 
+    /// CPU time used so far by the process running the runtime (see [`TestApp::peak_rss_kib`]).
+    pub fn cpu_time(&self) -> anyhow::Result<std::time::Duration> {
+        self.host.cpu_time()
+    }
+
     /// Writes (`Some`) or deletes (`None`) one key of the `default` store, straight in the SQLite
     /// file, as another instance or an operator would: for states no request can reach in a
     /// test's time, such as a record past its expiry.
@@ -296,6 +367,24 @@ impl TestApp {
     /// (`<marker prefix><hour>`, e.g. `oauth:sweep:`), straight in the SQLite file.
     pub fn hand_back_sweep_turn(&self, marker_prefix: &str) {
         self.kv_keys(marker_prefix).iter().for_each(|key| self.kv_write(key, None));
+    }
+
+    /// Takes this hour's turn of an hourly sweep (`<marker prefix><hour>`, an 8-byte little-endian
+    /// counter as Spin's SQLite `increment` writes it), as an earlier request of this hour would
+    /// have: that namespace is not swept until [`TestApp::hand_back_sweep_turn`].
+    pub fn take_sweep_turn(&self, marker_prefix: &str) {
+        let hour = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 3600;
+        self.kv_write(&format!("{marker_prefix}{hour}"), Some(&1i64.to_le_bytes()));
+    }
+
+    /// Waits, up to 10 seconds, until `done` holds, for what the app does after its response is
+    /// out (the hourly sweeps); panics naming `what` otherwise.
+    pub fn wait_until(&self, what: &str, done: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !done() {
+            assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// Keys of the `default` store that start with `prefix`.

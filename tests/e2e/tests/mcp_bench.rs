@@ -1,8 +1,9 @@
-//! The whole-app benchmark, with the app under `spin-local up` in a child process: start to first
-//! 200 (empty and warm compilation cache), the OAuth flow (register -> authorize -> consent ->
-//! Clerk -> callback -> token), authenticated `tools/call add` throughput and latency at 1 and 8
-//! requests in flight, the legacy SSE round trip, the runtime's peak RSS, and each component's
-//! wasm size.
+//! The whole-app benchmark, with the app under `spin-local up` in a child process (without
+//! `TCP_NODELAY`, like Spin): start to first 200 (empty and warm compilation cache), the OAuth
+//! flow (register -> authorize -> consent -> Clerk -> callback -> token), sequential keep-alive
+//! latency of one route per component on one connection (for mcp-handler: authenticated
+//! `tools/call add`), `tools/call add` throughput and latency at 8 requests in flight, the
+//! legacy SSE round trip, the runtime's peak RSS, and each component's wasm size.
 //!
 //! Run (optimised host, so the numbers are the runtime's and not a debug build's):
 //! `cargo test -p e2e --profile host --test mcp_bench -- --ignored --nocapture`
@@ -39,19 +40,22 @@ fn mcp_benchmark() {
     assert_eq!(mcp(&app, &token, ADD).status, 200, "warm-up call");
     // One thread for the load generator leaves the other core to the server process.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    for in_flight in [1, 8] {
-        let mut spec = LoadSpec::get(app.url("/mcp"), in_flight, Duration::from_secs(seconds));
-        spec.method = "POST".parse().expect("method");
-        spec.headers = vec![
-            ("authorization".into(), format!("Bearer {token}")),
-            ("content-type".into(), "application/json".into()),
-            ("accept".into(), JSON_AND_SSE.into()),
-        ];
-        spec.body = ADD.as_bytes().to_vec().into();
-        let report = runtime.block_on(run_load(&spec)).expect("load run");
-        println!("tools/call add, {in_flight} in flight: {report}");
-        assert_eq!(report.non_2xx + report.errors, 0, "every call succeeded");
+    // Each run's report, and the server's CPU time per request during it (which other load on
+    // a shared machine changes far less than throughput).
+    let run = |spec: &LoadSpec| {
+        let cpu_before = app.cpu_time().expect("server CPU time");
+        let report = runtime.block_on(run_load(spec)).expect("load run");
+        let cpu = app.cpu_time().expect("server CPU time").saturating_sub(cpu_before);
+        assert_eq!(report.non_2xx + report.errors, 0, "every request succeeded");
+        let per_request = cpu.as_secs_f64() * 1e6 / report.requests.max(1) as f64;
+        format!("{report}; server CPU {per_request:.0} µs/request")
+    };
+    println!("sequential keep-alive latency, one connection, {seconds} s per route:");
+    for (component, spec) in sequential_routes(&app, &token, seconds) {
+        println!("  {component}: {}", run(&spec));
     }
+    let eight = run(&add_calls(&app, &token, 8, Duration::from_secs(seconds)));
+    println!("tools/call add, 8 in flight (8 keep-alive connections): {eight}");
 
     let mut stream = SseStream::open(&app, &token);
     let endpoint = stream.endpoint();
@@ -75,6 +79,35 @@ fn mcp_benchmark() {
             if size < 1 << 20 { "" } else { "  OVER 1 MiB" }
         );
     }
+}
+
+/// Authenticated `tools/call add` on `/mcp`, `in_flight` keep-alive connections.
+fn add_calls(app: &TestApp, token: &str, in_flight: usize, duration: Duration) -> LoadSpec {
+    let mut spec = LoadSpec::get(app.url("/mcp"), in_flight, duration);
+    spec.method = spin_local::bench::Method::POST;
+    spec.headers = vec![
+        ("authorization".into(), format!("Bearer {token}")),
+        ("content-type".into(), "application/json".into()),
+        ("accept".into(), JSON_AND_SSE.into()),
+    ];
+    spec.body = ADD.as_bytes().to_vec().into();
+    spec
+}
+
+/// One route of each component, each sent one request at a time on one keep-alive connection:
+/// where a response head sent apart from its body costs ~40 ms on Spin.
+fn sequential_routes(app: &TestApp, token: &str, seconds: u64) -> Vec<(&'static str, LoadSpec)> {
+    let duration = Duration::from_secs(seconds);
+    let client = app.register_client(false);
+    let consent_page = app.authorize_url(&client, &e2e::Pkce::new(), "bench");
+    vec![
+        (
+            "oauth-provider, GET /.well-known/oauth-authorization-server",
+            LoadSpec::get(app.url("/.well-known/oauth-authorization-server"), 1, duration),
+        ),
+        ("clerk-callback, GET /authorize (consent page)", LoadSpec::get(consent_page, 1, duration)),
+        ("mcp-handler, POST /mcp tools/call add", add_calls(app, token, 1, duration)),
+    ]
 }
 
 /// Starts the app and times it until its first request is answered.

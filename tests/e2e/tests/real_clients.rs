@@ -1,5 +1,6 @@
 //! Real clients against the real app: the Node tests in `tests/real-clients` (the official MCP
-//! TypeScript SDK client, the MCP conformance suite, MCP Inspector's CLI, headless Chromium) run
+//! TypeScript SDK client, registering or with a Client ID Metadata Document, the MCP conformance
+//! suite, MCP Inspector's CLI, headless Chromium) run
 //! against the three components on `spin-local` and a mock Clerk in development-sign-in mode (the
 //! tests pick the user and role on its sign-in page, as a person would).
 //!
@@ -15,10 +16,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use e2e::TestApp;
+use e2e::{TestApp, TestAppBuilder};
 use mock_clerk::{MockClerk, Options};
+use spin_local::testing::{HttpsServer, TestResponse};
 
 /// One Node run at a time: they share `node_modules`, and Chromium plus the app on 2 cores is enough.
 static NODE: Mutex<()> = Mutex::new(());
@@ -30,14 +32,14 @@ struct DevApp {
 }
 
 impl DevApp {
-    fn start() -> DevApp {
+    /// The app with `customize` applied to its builder.
+    fn start(customize: impl FnOnce(TestAppBuilder) -> TestAppBuilder) -> DevApp {
         let clerk = MockClerk::start_with(Options { port: 0, interactive: true })
             .unwrap_or_else(|e| panic!("cannot start the mock Clerk: {e:#}"));
-        let app = TestApp::builder()
+        let builder = TestApp::builder()
             .variable("clerk_frontend_api", clerk.base_url())
-            .variable("clerk_api_url", clerk.base_url())
-            .start();
-        DevApp { clerk, app }
+            .variable("clerk_api_url", clerk.base_url());
+        DevApp { clerk, app: customize(builder).start() }
     }
 }
 
@@ -67,6 +69,11 @@ fn text(bytes: &[u8]) -> String {
 
 /// Runs `node --test <file>` against a fresh app; fails with Node's output when a test fails.
 fn node_test(file: &str) {
+    node_test_with(file, |builder| builder, &[]);
+}
+
+/// [`node_test`] with `customize` applied to the app's builder and `env` added for Node.
+fn node_test_with(file: &str, customize: impl FnOnce(TestAppBuilder) -> TestAppBuilder, env: &[(&str, &str)]) {
     if skipped() {
         eprintln!("REAL_CLIENTS_SKIP=1: skipping {file}");
         return;
@@ -74,12 +81,13 @@ fn node_test(file: &str) {
     let _one_at_a_time = NODE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = real_clients_dir();
     ensure_node_modules(&dir);
-    let dev = DevApp::start();
+    let dev = DevApp::start(customize);
     let out = run(Command::new("node")
         .args(["--test", "--test-reporter=spec", file])
         .current_dir(&dir)
         .env("MCP_BASE_URL", dev.app.base_url())
         .env("MOCK_CLERK_URL", dev.clerk.base_url())
+        .envs(env.iter().copied())
         .env_remove("MCP_TOKEN"));
     assert!(out.status.success(), "node --test {file} failed:\n{}\n{}", text(&out.stdout), text(&out.stderr));
 }
@@ -87,6 +95,34 @@ fn node_test(file: &str) {
 #[test]
 fn official_sdk_client_signs_in_and_uses_tools_over_streamable_http_and_sse() {
     node_test("sdk-oauth.test.mjs");
+}
+
+/// The SDK client identifies itself with a Client ID Metadata Document served over https (a
+/// test CA the app trusts through `[[client_tls]]`) instead of registering.
+#[test]
+fn official_sdk_client_signs_in_with_a_client_id_metadata_document_and_uses_tools() {
+    let url = Arc::new(OnceLock::<String>::new());
+    let document_url = url.clone();
+    let server = HttpsServer::start(move |request| match (request.path.as_str(), document_url.get()) {
+        ("/oauth/sdk-client.json", Some(url)) => TestResponse::json(
+            serde_json::json!({
+                "client_id": url,
+                "client_name": "SDK test client (CIMD)",
+                "redirect_uris": ["http://127.0.0.1/callback"],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "none",
+            })
+            .to_string(),
+        ),
+        _ => TestResponse::new(404),
+    });
+    let url = url.get_or_init(|| server.url("/oauth/sdk-client.json"));
+    node_test_with(
+        "sdk-cimd.test.mjs",
+        |builder| builder.document_server(&server),
+        &[("CIMD_CLIENT_METADATA_URL", url)],
+    );
 }
 
 #[test]
@@ -102,4 +138,9 @@ fn mcp_inspector_cli_lists_tools_and_calls_add() {
 #[test]
 fn chromium_consent_approve_remember_and_deny_on_localhost_and_127_0_0_1() {
     node_test("browser-consent.test.mjs");
+}
+
+#[test]
+fn chromium_connected_apps_sign_in_list_revoke_and_sign_out() {
+    node_test("browser-apps.test.mjs");
 }

@@ -88,9 +88,12 @@ impl Deployment {
             store: &self.store,
             clock: &self.clock,
             directory: &StaticDirectory,
-            base_url: BASE.into(),
+            base_url: platform::web::BaseUrl { url: BASE.into(), configured: true },
             refresh_grace_secs: 60,
             sleep: &platform::ThreadSleep,
+            http: &NoOutbound,
+            cimd: oauth_core::CimdSettings::disabled(),
+            redirect_policy: Default::default(),
             limits: Limits::default(),
             audit: &self.audit,
         };

@@ -13,10 +13,13 @@ export class TestOAuthProvider {
 
   /**
    * agent: a BrowserAgent (signs in as its user); redirectUrl: the loopback URI we register.
+   * clientMetadataUrl: the https URL of this client's metadata document; the SDK then uses it as
+   * its client_id instead of registering, when the server advertises support.
    * interactive=false makes any new authorization fail, for tests that must not sign in again.
    */
-  constructor({ agent, redirectUrl, clientName = 'real-clients SDK test', confidential = false }) {
+  constructor({ agent, redirectUrl, clientName = 'real-clients SDK test', confidential = false, clientMetadataUrl }) {
     this.agent = agent;
+    this.clientMetadataUrl = clientMetadataUrl;
     this._redirectUrl = redirectUrl;
     this.clientName = clientName;
     this.confidential = confidential;

@@ -2,12 +2,12 @@
 
 use crate::component::{ComponentInfo, LoadedComponent};
 use crate::engine::{build_engine, default_cache_dir, load_component};
-use crate::error::Error;
+use crate::error::{Chain, Error};
 use crate::host::stdio::ComponentOutput;
 use crate::kv::{RedisMode, RedisStore, SqliteDb, SqliteStore, Store, Stores};
 use crate::manifest::{ComponentDef, Manifest, RouteDef, SourceDef};
 use crate::network::AppNetwork;
-use crate::outbound::{AllowedHost, AllowedHosts};
+use crate::outbound::{AllowedHost, AllowedHosts, Entry, parse_entries};
 use crate::routing::{Route, Router};
 use crate::runtime_config::{OutboundNetworking, RuntimeConfig, StoreConfig};
 use crate::variables::{Resolver, Template, VariableSources};
@@ -59,6 +59,11 @@ pub struct AppOptions {
     /// How `type = "redis"` stores do compare-and-swap and `get-many`: like Spin 4.1 (the
     /// default: `swap` always reports `cas-failed`) or correctly. `spin-local up --redis-mode`.
     pub redis_mode: RedisMode,
+    /// Set `TCP_NODELAY` on accepted connections. Off, like Spin: a response head flushed
+    /// before its body then waits ~40 ms for the client's delayed ACK, as it does on Spin.
+    pub tcp_nodelay: bool,
+    /// Deadlines and caps for slow clients (spin-local's own; Spin has none).
+    pub limits: crate::server::Limits,
 }
 
 impl Default for AppOptions {
@@ -76,6 +81,8 @@ impl Default for AppOptions {
             max_memory: 256 << 20,
             guest_time_limit: Duration::from_secs(30),
             redis_mode: RedisMode::default(),
+            tcp_nodelay: false,
+            limits: crate::server::Limits::default(),
         }
     }
 }
@@ -287,7 +294,7 @@ fn component_info(id: &str, def: &ComponentDef, host: &HostParts<'_>, follow: bo
         key_value_stores: def.key_value_stores.clone(),
         variables: component_variables(id, def, resolver)?,
         environment: def.environment.clone(),
-        allowed_hosts: allowed_hosts(id, def, resolver)?,
+        allowed_hosts: allowed_hosts(id, def, resolver),
         network: network.for_component(id),
         resolver: Arc::clone(resolver),
         stores: (*stores).clone(),
@@ -312,20 +319,36 @@ fn component_variables(id: &str, def: &ComponentDef, resolver: &Resolver) -> Res
     Ok(out)
 }
 
-/// Renders `allowed_outbound_hosts` templates at load time; an empty result drops the entry.
-fn allowed_hosts(id: &str, def: &ComponentDef, resolver: &Resolver) -> Result<AllowedHosts, Error> {
-    let mut entries = Vec::new();
-    for entry in &def.allowed_outbound_hosts {
-        let err = |message: String| Error::OutboundHost { component: id.to_string(), entry: entry.clone(), message };
-        let template = Template::parse(entry).map_err(err)?;
-        let rendered =
-            resolver.render(&template).map_err(|missing| err(format!("variable `{missing}` has no value")))?;
-        if rendered.trim().is_empty() {
-            continue;
+/// The allow-list with the variables' values, as released Spin builds it at run time: every
+/// template rendered and parsed. If one entry is invalid (an empty value included), the whole
+/// list is: Spin then denies every outbound request of the component, and so does spin-local,
+/// saying so once at start-up instead of on each request.
+fn allowed_hosts(id: &str, def: &ComponentDef, resolver: &Resolver) -> AllowedHosts {
+    let resolved = parse_entries(&def.allowed_outbound_hosts).and_then(|entries| {
+        entries
+            .into_iter()
+            .map(|entry| match entry {
+                Entry::Exact(host) => Ok(host),
+                Entry::Template(template) => {
+                    let value = resolver
+                        .render(&template)
+                        .map_err(|missing| Chain::new(format!("no provider resolved required variable {missing:?}")))?;
+                    AllowedHost::parse(&value)
+                }
+            })
+            .collect::<Result<Vec<_>, Chain>>()
+    });
+    match resolved {
+        Ok(hosts) => AllowedHosts::new(hosts),
+        Err(cause) => {
+            eprintln!(
+                "spin-local: warning: component `{id}`: allowed_outbound_hosts is invalid with the variables' \
+                 values ({}); like Spin, every outbound request of this component will be denied",
+                cause.messages().join(": ")
+            );
+            AllowedHosts::deny_all()
         }
-        entries.push(AllowedHost::parse(rendered.trim()).map_err(err)?);
     }
-    Ok(AllowedHosts::new(entries))
 }
 
 fn build_router(manifest: &Manifest, path: &Path) -> Result<Router, Error> {

@@ -2,7 +2,8 @@
 //! request at a time, bounded by a duration and a request count. Reusable for any URL.
 
 use bytes::Bytes;
-use http::{Method, Request};
+pub use http::Method;
+use http::Request;
 use http_body_util::{BodyExt, Full};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

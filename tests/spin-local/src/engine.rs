@@ -23,6 +23,16 @@ pub fn build_engine(max_instances: u32, max_memory: usize) -> Result<Engine, Err
     pool.total_memories(max_instances * 2);
     pool.total_tables(max_instances * 4);
     pool.max_memory_size(max_memory);
+    // A slot's memory is reset for the next instance by restoring just the pages the last one
+    // touched, found with Linux's PAGEMAP_SCAN (6.7+), instead of returning every page to the
+    // kernel and faulting it in again: about a third less CPU per request for these components,
+    // whose 1 MiB stack sits at the bottom of memory. Without the scan, keeping memory resident
+    // would mean zeroing all of it on every reset, so then wasmtime's default (`madvise`) stays.
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        pool.pagemap_scan(wasmtime::Enabled::Yes);
+        pool.linear_memory_keep_resident(4 << 20);
+        pool.table_keep_resident(1 << 19);
+    }
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);

@@ -25,8 +25,9 @@ pub enum Error {
         path.display()
     )]
     MissingSource { component: String, path: PathBuf, build: String },
-    #[error("component `{component}`: invalid allowed_outbound_hosts entry `{entry}`: {message}")]
-    OutboundHost { component: String, entry: String, message: String },
+    /// Refused the way released Spin refuses it, with Spin's message chain (see [`Chain`]).
+    #[error(transparent)]
+    Spin(#[from] Chain),
     #[error("key-value store `{label}`: {message}")]
     KeyValue { label: String, message: String },
     #[error("component `{component}`: {message}")]
@@ -45,5 +46,47 @@ pub enum Error {
 impl Error {
     pub(crate) fn manifest(path: &std::path::Path, message: impl Into<String>) -> Self {
         Self::Manifest { path: path.to_path_buf(), message: message.into() }
+    }
+}
+
+/// An error told the way Spin tells it: a message over the error that caused it (Spin's
+/// `anyhow` context chain), so `spin-local up` prints the same "Caused by" lines as `spin up`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    message: String,
+    cause: Option<Box<Chain>>,
+}
+
+impl Chain {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), cause: None }
+    }
+
+    /// This error under a new outer message (`anyhow::Context::context`).
+    pub fn context(self, message: impl Into<String>) -> Self {
+        Self { message: message.into(), cause: Some(Box::new(self)) }
+    }
+
+    /// Every message, outermost first.
+    pub fn messages(&self) -> Vec<&str> {
+        let mut out = vec![self.message.as_str()];
+        let mut next = self.cause.as_deref();
+        while let Some(chain) = next {
+            out.push(chain.message.as_str());
+            next = chain.cause.as_deref();
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Chain {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|c| c as &(dyn std::error::Error + 'static))
     }
 }

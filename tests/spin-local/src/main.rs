@@ -61,8 +61,21 @@ async fn main() {
         Command::Up(args) => up(args).await,
     };
     if let Err(e) = result {
-        eprintln!("Error: {e:#}");
+        print_error(&e);
         std::process::exit(1);
+    }
+}
+
+/// `spin up`'s layout: the error, then its causes numbered (one cause: indented, unnumbered).
+fn print_error(error: &anyhow::Error) {
+    eprintln!("Error: {error}");
+    let causes: Vec<String> = error.chain().skip(1).map(ToString::to_string).collect();
+    if causes.is_empty() {
+        return;
+    }
+    eprintln!("\nCaused by:");
+    for (i, cause) in causes.iter().enumerate() {
+        if causes.len() > 1 { eprintln!("{i:>4}: {cause}") } else { eprintln!("      {cause}") }
     }
 }
 
@@ -82,7 +95,7 @@ async fn up(args: UpArgs) -> Result<()> {
         options.log_requests = false;
         options.follow_component_output = false;
     }
-    let app = App::load(&args.from, options).await?;
+    let app = App::load(&args.from, options).await.context("Failed to load application")?;
     let routes = app.routes();
     let server = app.start(args.listen).await?;
     let url = server.url();

@@ -46,11 +46,11 @@ impl ServerProcess {
                 return Ok((server, started.elapsed()));
             }
             if let Some(status) = server.child.try_wait()? {
-                bail!("spin-local exited early: {status}");
+                bail!("{} exited early: {status}", binary.display());
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        bail!("spin-local did not answer {ready_path} within {START_LIMIT:?}")
+        bail!("{} did not answer {ready_path} within {START_LIMIT:?}", binary.display())
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -62,7 +62,28 @@ impl ServerProcess {
     pub fn peak_rss_kib(&self) -> Result<u64> {
         peak_rss_kib(self.child.id())
     }
+
+    /// CPU time (user + system) the process has used so far.
+    pub fn cpu_time(&self) -> Result<Duration> {
+        cpu_time(self.child.id())
+    }
 }
+
+/// CPU time (user + system) used by process `pid`; Linux only. Divided by the requests of a run,
+/// it is the server's cost per request, which other load on the machine barely changes.
+pub fn cpu_time(pid: u32) -> Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; in clock ticks.
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).context("malformed /proc/<pid>/stat");
+    let total = ticks(11)? + ticks(12)?;
+    Ok(Duration::from_secs_f64(total as f64 / CLOCK_TICKS_PER_SECOND))
+}
+
+/// `sysconf(_SC_CLK_TCK)` on Linux: 100 on every architecture Rust targets there.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 
 /// Peak resident set size (`VmHWM`) of process `pid`, in KiB; Linux only.
 pub fn peak_rss_kib(pid: u32) -> Result<u64> {

@@ -21,26 +21,28 @@ enum Part {
 }
 
 impl Template {
+    /// Parses like Spin's `spin_expressions::Template::new`: `{{ expr }}` holes (trimmed) and
+    /// literals; only an unmatched `{{` is an error. Names are checked where they are used.
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut parts = Vec::new();
         let mut rest = text;
-        while let Some(start) = rest.find("{{") {
-            if start > 0 {
-                parts.push(Part::Literal(rest[..start].to_string()));
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix("{{") {
+                let (expr, tail) = after.split_once("}}").ok_or("unmatched '{{' in template")?;
+                parts.push(Part::Var(expr.trim().to_string()));
+                rest = tail;
+            } else {
+                let end = rest.find("{{").unwrap_or(rest.len());
+                parts.push(Part::Literal(rest[..end].to_string()));
+                rest = &rest[end..];
             }
-            let after = &rest[start + 2..];
-            let end = after.find("}}").ok_or_else(|| format!("unterminated `{{{{` in `{text}`"))?;
-            let name = after[..end].trim();
-            if !is_variable_name(name) {
-                return Err(format!("invalid variable name `{name}` in `{text}`"));
-            }
-            parts.push(Part::Var(name.to_string()));
-            rest = &after[end + 2..];
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Literal(rest.to_string()));
         }
         Ok(Self { parts })
+    }
+
+    /// No holes at all.
+    pub fn is_literal(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
     }
 
     /// The variables this template refers to.
@@ -61,6 +63,19 @@ impl Template {
             }
         }
         Ok(out)
+    }
+}
+
+/// As Spin prints a template in its messages: each hole as `{{ name }}`.
+impl std::fmt::Display for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for part in &self.parts {
+            match part {
+                Part::Literal(l) => f.write_str(l)?,
+                Part::Var(v) => write!(f, "{{{{ {v} }}}}")?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -182,9 +197,12 @@ mod tests {
     }
 
     #[test]
-    fn template_rejects_bad_names_and_unterminated() {
-        assert!(Template::parse("{{ Bad }}").is_err());
-        assert!(Template::parse("{{ open").is_err());
+    fn template_refuses_only_an_unmatched_opening() {
+        assert_eq!(Template::parse("{{ open"), Err("unmatched '{{' in template".to_string()));
+        let odd = Template::parse("a}}{{Bad}}").expect("names are checked where they are used");
+        assert_eq!(odd.variables().collect::<Vec<_>>(), ["Bad"]);
+        assert_eq!(odd.to_string(), "a}}{{ Bad }}");
+        assert!(Template::parse("https://x").expect("literal").is_literal());
     }
 
     #[test]

@@ -226,3 +226,41 @@ fn a_port_in_use_is_a_clear_error() {
     let stderr = fails(dir.path(), &args_ref(&args));
     assert!(stderr.contains("already in use") && stderr.contains(&listen), "{stderr}");
 }
+
+#[test]
+fn an_outbound_host_template_with_an_empty_default_is_refused_like_released_spin() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("spin.toml"),
+        r#"spin_manifest_version = 2
+[application]
+name = "empty-origin"
+[variables]
+image_api_origin = { default = "" }
+[[trigger.http]]
+route = "/..."
+component = "mcp-handler"
+[component.mcp-handler]
+source = "handler.wasm"
+allowed_outbound_hosts = ["{{ image_api_origin }}"]
+"#,
+    )
+    .expect("write manifest");
+    // The check uses the defaults: a value given at start-up does not help (as in `spin up`).
+    let args = ["--state-dir", "", "--listen", "127.0.0.1:0", "--variable", "image_api_origin=https://api.openai.com"];
+    let stderr = fails(dir.path(), &args);
+    let expected = [
+        "Error: Failed to load application",
+        "",
+        "Caused by:",
+        "   0: Failed to load manifest from \"spin.toml\"",
+        "   1: Failed to load Spin app from \"spin.toml\"",
+        "   2: Failed to load component `mcp-handler`",
+        "   3: `allowed_outbound_hosts` is malformed",
+        "   4: using default variable value(s) with template \"{{ image_api_origin }}\" results in invalid config \"\"",
+        "   5: \"\" is not an allowed outbound host format.",
+        "Hosts must be in the form <scheme>://<host>[:<port>], with '*' wildcards allowed for each.",
+    ];
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.get(..expected.len()), Some(&expected[..]), "{stderr}");
+}

@@ -47,7 +47,7 @@ async fn allowed_hosts_pass_and_others_are_denied_to_the_guest() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_empty_template_allows_nothing() {
+async fn the_unreachable_default_allows_nothing_else() {
     let target = target().await;
     let app = common::start(|_| {}).await;
     let url = format!("http://127.0.0.1:{}/ping", target.port());
@@ -80,4 +80,17 @@ async fn a_closed_port_is_connection_refused() {
     let (status, body) = get(&format!("{}/outbound?url={}", app.url, encode(&format!("{origin}/")))).await;
     assert_eq!(status, 502, "{body}");
     assert!(body.contains("ConnectionRefused"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_invalid_with_the_run_time_values_denies_everything_like_spin() {
+    let target = target().await;
+    let origin = format!("http://127.0.0.1:{}", target.port());
+    // Valid at load (the default is), without a scheme at run time: released Spin starts, and
+    // then every check of the component's list fails.
+    let no_scheme = format!("127.0.0.1:{}", target.port());
+    let app = common::start(|o| o.variables.push(("outbound_allowed".into(), no_scheme))).await;
+    let (status, body) = get(&format!("{}/outbound?url={}", app.url, encode(&format!("{origin}/ping")))).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("HttpRequestDenied"), "{body}");
 }

@@ -12,7 +12,7 @@ use crate::tools::Toolbox;
 use http::{Method, StatusCode};
 use oauth_core::AccessTokenRecord;
 use platform::web::{self, Cors, Request, Response};
-use platform::{AuditLog, Clock, HttpClient, KeyValueStore, VariableError};
+use platform::{AuditLog, Clock, HttpClient, KeyValueStore};
 
 /// What the endpoints need from the host.
 pub struct Services<'a, C> {
@@ -26,8 +26,9 @@ pub struct Services<'a, C> {
 }
 
 impl<C> Services<'_, C> {
-    pub fn base_url(&self, request: &Request) -> String {
-        web::base_url(request, self.config.public_base_url.as_deref())
+    /// Our public origin; an error when `public_base_url` is unset outside loopback.
+    pub fn base_url(&self, request: &Request) -> Result<String, web::PublicBaseUrlRequired> {
+        web::base_url(request, self.config.public_base_url.as_deref()).map(|base| base.url)
     }
 
     /// What watches the tool calls of `request`, made by the holder of `token`.
@@ -124,7 +125,7 @@ pub(crate) fn admit<C>(
     services: &Services<'_, C>,
     endpoint: &Endpoint,
 ) -> Result<AccessTokenRecord, Box<Response>> {
-    let base = services.base_url(request);
+    let base = services.base_url(request).map_err(|error| Box::new(misdirected(&error)))?;
     if !checks::origin_allowed(request, &base, &services.config.allowed_origins) {
         return Err(Box::new(checks::forbidden_origin()));
     }
@@ -170,8 +171,14 @@ pub(crate) fn json_reply(status: StatusCode, body: Vec<u8>, retry_after: Option<
 }
 
 /// The answer when configuration is missing or malformed: a 500 that names the variable.
-pub fn config_error(error: &VariableError) -> Response {
+pub fn config_error(error: &impl std::fmt::Display) -> Response {
     checks::plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("server misconfigured: {error}"))
+}
+
+/// 421 for a request to an authority this server does not know it has (no `public_base_url`,
+/// not loopback): a misconfigured deployment, or a DNS-rebinding page on a local one.
+pub fn misdirected(error: &web::PublicBaseUrlRequired) -> Response {
+    checks::plain(web::PublicBaseUrlRequired::STATUS, &error.to_string())
 }
 
 /// 503 when the key-value store cannot be opened.

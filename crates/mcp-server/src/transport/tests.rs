@@ -147,6 +147,18 @@ fn foreign_origin_gets_403_even_with_token() {
 }
 
 #[test]
+fn without_public_base_url_a_foreign_host_is_a_421_naming_the_variable_not_its_own_origin() {
+    let mut world = world();
+    world.config.public_base_url = None;
+    let evil = build(post(ADD).uri("http://evil.example:3223/mcp").header("origin", "http://evil.example:3223"), ADD);
+    let response = world.send(evil);
+    assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert!(String::from_utf8_lossy(response.body()).contains("public_base_url"));
+    let loopback = build(post(ADD).uri("http://127.0.0.1:3000/mcp").header("origin", "http://127.0.0.1:3000"), ADD);
+    assert_eq!(world.send(loopback).status(), StatusCode::UNAUTHORIZED, "on loopback the request's origin is ours");
+}
+
+#[test]
 fn own_and_configured_origins_pass_and_get_cors_headers() {
     for origin in [BASE, "https://inspector.example"] {
         let response = world().send(build(post(ADD).header("origin", origin), ADD));

@@ -3,23 +3,24 @@
 
 use headers::HeaderMapExt;
 use headers::authorization::{Authorization, Basic};
+use platform::HttpClient;
 use platform::web::{self, Request};
-use platform::{Clock, KeyValueStore};
 
 use super::error::OAuthError;
 use super::form::Form;
-use crate::clients::{ClientAuthError, PresentedCredentials, authenticate, check_credentials};
-use crate::records::{AuthMethod, ClientRecord};
+use crate::cimd::{ClientResolver, ResolvedClient};
+use crate::clients::{ClientAuthError, PresentedCredentials};
+use crate::records::AuthMethod;
 
-/// Authenticates the calling client or explains why not.
-pub(super) fn authenticate_client(
-    store: &dyn KeyValueStore,
-    clock: &dyn Clock,
+/// Authenticates the calling client (registered, or described by its metadata document) or
+/// explains why not. A refused document is `invalid_client` like any other failure; its reason
+/// goes to the log only.
+pub(super) async fn authenticate_client<H: HttpClient>(
+    clients: &ClientResolver<'_, H>,
     request: &Request,
     form: &Form,
-) -> Result<ClientRecord, OAuthError> {
-    let presented = Presented::read(request, form)?;
-    authenticate(store, clock, &presented.credentials).map_err(|e| presented.refusal(e))
+) -> Result<ResolvedClient, OAuthError> {
+    Presented::read(request, form)?.authenticate(clients).await
 }
 
 /// The client credentials a request presents, before they are checked.
@@ -37,16 +38,18 @@ impl Presented {
         Ok(Self { credentials: presented(basic, form)?, used_basic })
     }
 
-    /// Checks them against `client`, the registered client they name (`None`: there is none).
-    pub fn check(&self, client: Option<ClientRecord>) -> Result<ClientRecord, OAuthError> {
-        let client = client.ok_or_else(|| self.refusal(ClientAuthError::InvalidClient))?;
-        check_credentials(&client, &self.credentials).map_err(|e| self.refusal(e))?;
-        Ok(client)
+    /// Resolves the client they name and checks them against it.
+    pub async fn authenticate<H: HttpClient>(
+        &self,
+        clients: &ClientResolver<'_, H>,
+    ) -> Result<ResolvedClient, OAuthError> {
+        clients.authenticate(&self.credentials).await.map_err(|e| self.refusal(e))
     }
 
     fn refusal(&self, error: ClientAuthError) -> OAuthError {
         match error {
             ClientAuthError::InvalidClient => OAuthError::invalid_client(self.used_basic),
+            ClientAuthError::Document(refused) => OAuthError::invalid_client(self.used_basic).with_detail(refused),
             ClientAuthError::Store(e) => OAuthError::record(&e),
         }
     }

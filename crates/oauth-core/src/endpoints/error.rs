@@ -16,7 +16,15 @@ pub struct OAuthError {
     pub basic_challenge: bool,
     /// `Retry-After` seconds; 503 answers without one get 5.
     pub retry_after: Option<u32>,
+    /// What went wrong inside (a store's or Clerk's error, a broken variable): attached for the
+    /// component's log (`platform::diagnostic`), never sent, as it may name hosts, ports and internals.
+    pub detail: Option<String>,
 }
+
+/// The description of every 500 `server_error`.
+pub const SERVER_ERROR_DESCRIPTION: &str = "the server failed to handle the request; it has been logged";
+/// The description of a 503 caused by the store.
+pub const STORE_DOWN_DESCRIPTION: &str = "the server's storage is temporarily unavailable; retry later";
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -26,7 +34,12 @@ struct Body<'a> {
 
 impl OAuthError {
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, description: description.into(), basic_challenge: false, retry_after: None }
+        Self { status, error, description: description.into(), basic_challenge: false, retry_after: None, detail: None }
+    }
+
+    /// `self` with `detail` for the log ([`OAuthError::detail`]).
+    pub fn with_detail(self, detail: impl std::fmt::Display) -> Self {
+        Self { detail: Some(detail.to_string()), ..self }
     }
 
     pub fn bad_request(error: &'static str, description: impl Into<String>) -> Self {
@@ -53,24 +66,35 @@ impl OAuthError {
         }
     }
 
+    /// 503 `temporarily_unavailable`: the store failed (what it said goes to the log).
     pub fn store(error: &StoreError) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            format!("storage is unavailable: {error}"),
-        )
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", STORE_DOWN_DESCRIPTION).with_detail(error)
     }
 
-    /// 500 `server_error`: our own fault (a bug or a broken configuration).
-    pub fn server_error(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", description)
+    /// 500 `server_error`: our own fault (a bug, no randomness), described by
+    /// `detail` in the log and generically to the client.
+    pub fn server_error(detail: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", SERVER_ERROR_DESCRIPTION).with_detail(detail)
+    }
+
+    /// 500 `server_error` for a broken setting: `error` names the variable (never its value),
+    /// which the operator needs to see and tells an outsider nothing.
+    pub fn misconfigured(error: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", format!("the server is misconfigured: {error}"))
+            .with_detail(error)
+    }
+
+    /// 421 `invalid_request` for a request to an authority this server does not know it has
+    /// ([`web::PublicBaseUrlRequired`]); the description names the variable to set.
+    pub fn misdirected(error: &web::PublicBaseUrlRequired) -> Self {
+        Self::new(web::PublicBaseUrlRequired::STATUS, "invalid_request", error.to_string())
     }
 
     /// A failed record operation: 503 when the store failed, 500 for our own bug.
     pub fn record(error: &RecordError) -> Self {
         match error {
             RecordError::Store(e) => Self::store(e),
-            other => Self::server_error(other.to_string()),
+            other => Self::server_error(other),
         }
     }
 
@@ -85,6 +109,9 @@ impl OAuthError {
             (None, StatusCode::SERVICE_UNAVAILABLE) => web::append_header(&mut response, "retry-after", "5"),
             _ => {}
         }
+        if let Some(detail) = &self.detail {
+            platform::diagnostic::attach(&mut response, &format!("{}: {detail}", self.error));
+        }
         response
     }
 }
@@ -98,5 +125,50 @@ impl From<StoreError> for OAuthError {
 impl From<RecordError> for OAuthError {
     fn from(error: RecordError) -> Self {
         OAuthError::record(&error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn description(error: OAuthError) -> String {
+        let response = error.into_response();
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
+        body["error_description"].as_str().unwrap_or_default().to_owned()
+    }
+
+    #[test]
+    fn internal_failures_are_described_generically_with_the_details_kept_for_the_log() {
+        let store = OAuthError::store(&StoreError::Backend("redis://10.0.0.7:6379 refused".into()));
+        assert_eq!(store.detail.as_deref(), Some("key-value store error: redis://10.0.0.7:6379 refused"));
+        assert_eq!(description(store), STORE_DOWN_DESCRIPTION);
+        let bug = OAuthError::server_error("refresh_grace_seconds is not a number");
+        assert_eq!(bug.detail.as_deref(), Some("refresh_grace_seconds is not a number"));
+        assert_eq!(description(bug), SERVER_ERROR_DESCRIPTION);
+    }
+
+    #[test]
+    fn client_mistakes_keep_their_description_and_have_nothing_to_log() {
+        let mistake = OAuthError::bad_request("invalid_request", "`code` is required");
+        assert_eq!(mistake.detail, None);
+        assert_eq!(description(mistake), "`code` is required");
+    }
+
+    #[test]
+    fn a_foreign_host_without_public_base_url_is_a_421_naming_the_variable() {
+        let error = OAuthError::misdirected(&web::PublicBaseUrlRequired);
+        assert_eq!((error.status.as_u16(), error.error), (421, "invalid_request"));
+        assert!(description(error).contains("`public_base_url`"));
+    }
+
+    #[test]
+    fn a_broken_setting_is_named() {
+        let error = OAuthError::misconfigured("the variable refresh_grace_seconds must be a whole number");
+        assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            description(error),
+            "the server is misconfigured: the variable refresh_grace_seconds must be a whole number"
+        );
     }
 }

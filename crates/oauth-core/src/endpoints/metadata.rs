@@ -1,7 +1,7 @@
 //! The discovery documents: RFC 8414 (authorization server) and RFC 9728 (protected resource).
 
 use http::StatusCode;
-use platform::web::{self, Response};
+use platform::web::{self, BaseUrl, Response};
 use serde_json::json;
 
 use crate::rules::resource::sse_resource;
@@ -9,18 +9,20 @@ use crate::rules::{resource::mcp_resource, scope};
 
 const AUTH_METHODS: &[&str] = &["none", "client_secret_basic", "client_secret_post"];
 
-fn document(body: &serde_json::Value) -> Response {
+/// A discovery document about `base`: cacheable by anyone when `base` is configured; when it
+/// was taken from the request's `Host`, only by the caller, so that no shared cache hands
+/// another caller's `Host` to everyone.
+fn document(base: &BaseUrl, body: &serde_json::Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
-    web::response(
-        StatusCode::OK,
-        &[("content-type", "application/json"), ("cache-control", "public, max-age=300")],
-        bytes,
-    )
+    let cache = if base.configured { "public, max-age=300" } else { "private, no-cache" };
+    web::response(StatusCode::OK, &[("content-type", "application/json"), ("cache-control", cache)], bytes)
 }
 
-/// `GET /.well-known/oauth-authorization-server`.
-pub(super) fn authorization_server(base: &str) -> Response {
-    document(&json!({
+/// `GET /.well-known/oauth-authorization-server`. `client_id_metadata_documents`: whether
+/// clients may use a metadata document URL as `client_id` (`crate::cimd`).
+pub(super) fn authorization_server(base_url: &BaseUrl, client_id_metadata_documents: bool) -> Response {
+    let base = &base_url.url;
+    let mut metadata = json!({
         "issuer": base,
         "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/token"),
@@ -35,7 +37,11 @@ pub(super) fn authorization_server(base: &str) -> Response {
         "scopes_supported": scope::SUPPORTED,
         "authorization_response_iss_parameter_supported": true,
         "protected_resources": [mcp_resource(base)],
-    }))
+    });
+    if client_id_metadata_documents {
+        metadata["client_id_metadata_document_supported"] = json!(true);
+    }
+    document(base_url, &metadata)
 }
 
 /// Which MCP endpoint a protected-resource document describes (RFC 9728 path-suffixed form).
@@ -48,16 +54,20 @@ pub(super) enum McpEndpoint {
 }
 
 /// `GET /.well-known/oauth-protected-resource[/mcp|/sse]`.
-pub(super) fn protected_resource(base: &str, endpoint: McpEndpoint) -> Response {
+pub(super) fn protected_resource(base_url: &BaseUrl, endpoint: McpEndpoint) -> Response {
+    let base = &base_url.url;
     let resource = match endpoint {
         McpEndpoint::StreamableHttp => mcp_resource(base),
         McpEndpoint::LegacySse => sse_resource(base),
     };
-    document(&json!({
-        "resource": resource,
-        "authorization_servers": [base],
-        "scopes_supported": scope::SUPPORTED,
-        "bearer_methods_supported": ["header"],
-        "resource_name": "MCP server (Clerk sign-in)",
-    }))
+    document(
+        base_url,
+        &json!({
+            "resource": resource,
+            "authorization_servers": [base],
+            "scopes_supported": scope::SUPPORTED,
+            "bearer_methods_supported": ["header"],
+            "resource_name": "MCP server (Clerk sign-in)",
+        }),
+    )
 }

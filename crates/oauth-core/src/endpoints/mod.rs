@@ -12,9 +12,9 @@
 //! answers other methods with 405 + `Allow`. Client mistakes are 4xx with an OAuth JSON error;
 //! store failures are 503 `temporarily_unavailable`; a caller past a rate limit ([`Limits`]) gets
 //! 429 ([`OAuthError::rate_limited`]). Registrations, issued, refreshed, revoked and refused
-//! tokens and rate-limit refusals go to the audit trail. A successful `/register` or `/token`
-//! also runs the hourly [`crate::sweep`] of expired records and the sweep of ended rate-limit
-//! windows.
+//! tokens and rate-limit refusals go to the audit trail. A successful `/register` or `/token` is
+//! followed, once its response is out, by the hourly [`crate::sweep`] of expired records and
+//! the sweep of ended rate-limit windows ([`sweeps_after`]).
 
 mod client_auth;
 mod error;
@@ -30,28 +30,37 @@ mod tests;
 use http::{Method, StatusCode};
 use platform::rate_limit::{self, Limit};
 use platform::web::{self, Cors, Request, Response};
-use platform::{AuditEvent, AuditLog, Clock, Event, KeyValueStore, Sleep, VariableError, Variables};
+use platform::{AuditEvent, AuditLog, Clock, Event, HttpClient, KeyValueStore, Sleep, VariableError, Variables};
 
+use crate::cimd::{CimdSettings, ClientResolver};
 use crate::directory::UserDirectory;
+use crate::rules::redirect_uri::RedirectPolicy;
 use metadata::McpEndpoint;
 
-pub use error::OAuthError;
+pub use error::{OAuthError, SERVER_ERROR_DESCRIPTION, STORE_DOWN_DESCRIPTION};
 
 /// Largest request body the endpoints accept (registration metadata, token forms).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The authorization server's dependencies for one request.
-pub struct Provider<'a, D> {
+pub struct Provider<'a, D, H> {
     pub store: &'a dyn KeyValueStore,
     pub clock: &'a dyn Clock,
     /// Re-reads users at refresh (Clerk's Backend API in the component).
     pub directory: &'a D,
     /// Our public origin without a trailing slash (`platform::web::base_url`): the issuer.
-    pub base_url: String,
+    pub base_url: web::BaseUrl,
     /// The refresh-token grace window ([`crate::tokens::Rotation`]).
     pub refresh_grace_secs: u64,
     /// How a refresh waits for a concurrent rotation of the same token.
     pub sleep: &'a dyn Sleep,
+    /// Fetches client metadata documents (`crate::cimd`).
+    pub http: &'a H,
+    /// Whether client metadata documents are used.
+    pub cimd: CimdSettings,
+    /// Which private-use redirect schemes registrations may use.
+    pub redirect_policy: RedirectPolicy,
+    /// The rate limits of these endpoints.
     pub limits: Limits,
     /// Where security events go.
     pub audit: &'a dyn AuditLog,
@@ -137,7 +146,18 @@ impl Route {
     }
 }
 
-impl<D: UserDirectory> Provider<'_, D> {
+/// Whether the hourly sweep ([`crate::sweep::sweep_if_due`]) should follow this exchange:
+/// housekeeping rides on successful writes (`/register`, `/token`), at most hourly. The
+/// component runs it after the response is sent, so neither its time nor its failure (a store
+/// that cannot list keys) reaches the client.
+pub fn sweeps_after(request: &Request, response: &Response) -> bool {
+    let route = Route::of(web::path(request));
+    matches!(route, Some(Route::Register | Route::Token))
+        && request.method() == Method::POST
+        && response.status().is_success()
+}
+
+impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
     /// Answers one request.
     pub async fn handle(&self, request: &Request) -> Response {
         let Some(route) = Route::of(web::path(request)) else {
@@ -147,13 +167,6 @@ impl<D: UserDirectory> Provider<'_, D> {
             return route.cors().preflight();
         }
         let mut response = self.dispatch(route, request).await;
-        if matches!(route, Route::Register | Route::Token) && response.status().is_success() {
-            // Housekeeping rides on successful writes, at most hourly (every ten minutes for
-            // rate-limit windows); a failed sweep (e.g. a store that cannot list keys) must not
-            // fail the request it rode on.
-            let _ = crate::sweep::sweep_if_due(self.store, self.clock);
-            let _ = rate_limit::sweep_if_due(self.store, self.clock);
-        }
         if request.method() == Method::HEAD {
             response.body_mut().clear();
         }
@@ -170,16 +183,29 @@ impl<D: UserDirectory> Provider<'_, D> {
                 .into_response();
         }
         match route {
-            Route::AuthorizationServerMetadata => metadata::authorization_server(&self.base_url),
+            Route::AuthorizationServerMetadata => metadata::authorization_server(&self.base_url, self.cimd.enabled),
             Route::ProtectedResourceMetadata(endpoint) => metadata::protected_resource(&self.base_url, endpoint),
             Route::Register => register::handle(self, request),
             Route::Token => token::handle(self, request).await,
-            Route::Revoke => revoke::handle(self, request),
+            Route::Revoke => revoke::handle(self, request).await,
         }
     }
 }
 
-impl<D> Provider<'_, D> {
+impl<D, H: HttpClient> Provider<'_, D, H> {
+    /// Resolves `client_id`s, registered or documents.
+    fn clients(&self) -> ClientResolver<'_, H> {
+        ClientResolver {
+            store: self.store,
+            clock: self.clock,
+            http: self.http,
+            settings: self.cimd,
+            redirect_policy: &self.redirect_policy,
+        }
+    }
+}
+
+impl<D, H> Provider<'_, D, H> {
     /// An audit event about `request` (with the caller's address).
     fn event(&self, event: Event, request: &Request) -> AuditEvent {
         AuditEvent::new(event).client_addr(web::client_ip(request))

@@ -10,15 +10,16 @@ use serde_json::{Value, json};
 use super::Provider;
 use super::error::OAuthError;
 use crate::clients::{Registration, RegistrationError, register_client};
+use crate::rules::redirect_uri::RedirectPolicy;
 
-pub(super) fn handle<D>(provider: &Provider<'_, D>, request: &Request) -> Response {
+pub(super) fn handle<D, H>(provider: &Provider<'_, D, H>, request: &Request) -> Response {
     let limit = &provider.limits.register;
     let subject = Subject::Address(web::client_ip(request));
     // A store that cannot count lets the request through (see `platform::rate_limit`).
     if let Ok(Verdict::Limited { retry_after }) = limit.hit(provider.store, provider.clock, subject) {
         return provider.refuse(limit, retry_after, request, None);
     }
-    match register(provider.store, provider.clock, request) {
+    match register(provider.store, provider.clock, &provider.redirect_policy, request) {
         Ok(registration) => {
             let client = &registration.client;
             let method = client.metadata.token_endpoint_auth_method.as_str();
@@ -30,7 +31,12 @@ pub(super) fn handle<D>(provider: &Provider<'_, D>, request: &Request) -> Respon
     }
 }
 
-fn register(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> Result<Registration, OAuthError> {
+fn register(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    policy: &RedirectPolicy,
+    request: &Request,
+) -> Result<Registration, OAuthError> {
     // RFC 7591 §3.1: the metadata is sent as JSON; anything else is an unsupported media type.
     if web::media_type(request).as_deref() != Some("application/json") {
         return Err(OAuthError::new(
@@ -39,13 +45,11 @@ fn register(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> 
             "the body must be application/json",
         ));
     }
-    register_client(store, clock, request.body()).map_err(|e| match e {
+    register_client(store, clock, policy, request.body()).map_err(|e| match e {
         RegistrationError::InvalidRedirectUri(d) => OAuthError::bad_request("invalid_redirect_uri", d),
         RegistrationError::InvalidClientMetadata(d) => OAuthError::bad_request("invalid_client_metadata", d),
         RegistrationError::Store(e) => OAuthError::record(&e),
-        RegistrationError::Random(e) => {
-            OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string())
-        }
+        RegistrationError::Random(e) => OAuthError::server_error(e),
     })
 }
 

@@ -1,9 +1,8 @@
 //! `POST /revoke` (RFC 7009).
 
 use http::StatusCode;
-use platform::Event;
 use platform::web::{self, Request, Response};
-use platform::{Clock, KeyValueStore};
+use platform::{Event, HttpClient};
 
 use super::Provider;
 use super::client_auth::authenticate_client;
@@ -11,8 +10,8 @@ use super::error::OAuthError;
 use super::form::Form;
 use crate::tokens::{Revoked, TokenTypeHint, revoke_token};
 
-pub(super) fn handle<D>(provider: &Provider<'_, D>, request: &Request) -> Response {
-    match revoke(provider.store, provider.clock, request) {
+pub(super) async fn handle<D, H: HttpClient>(provider: &Provider<'_, D, H>, request: &Request) -> Response {
+    match revoke(provider, request).await {
         Ok((client_id, revoked)) => {
             let (grant_id, detail) = match &revoked {
                 Revoked::AccessToken { grant_id } => (Some(grant_id), "an access token"),
@@ -31,10 +30,15 @@ pub(super) fn handle<D>(provider: &Provider<'_, D>, request: &Request) -> Respon
 }
 
 /// The authenticated client's id and what its request revoked.
-fn revoke(store: &dyn KeyValueStore, clock: &dyn Clock, request: &Request) -> Result<(String, Revoked), OAuthError> {
+async fn revoke<D, H: HttpClient>(
+    provider: &Provider<'_, D, H>,
+    request: &Request,
+) -> Result<(String, Revoked), OAuthError> {
     let form = Form::parse(request)?;
-    let client = authenticate_client(store, clock, request, &form)?;
+    let resolved = authenticate_client(&provider.clients(), request, &form).await?;
     let token = form.require("token")?;
-    let revoked = revoke_token(store, clock, &client, token, TokenTypeHint::parse(form.get("token_type_hint")))?;
-    Ok((client.client_id, revoked))
+    let hint = TokenTypeHint::parse(form.get("token_type_hint"));
+    let revoked = revoke_token(provider.store, provider.clock, &resolved.client, token, hint)?;
+    resolved.remember(provider.store);
+    Ok((resolved.client.client_id, revoked))
 }

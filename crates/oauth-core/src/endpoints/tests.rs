@@ -9,12 +9,16 @@ use serde_json::Value;
 
 use super::{Limits, MAX_BODY_BYTES, Provider};
 use crate::authorize::{complete_authorization, validate_authorization_request};
+use crate::cimd::{CimdSettings, ClientResolver};
 use crate::directory::StaticDirectory;
-use crate::tests::{BASE, CHALLENGE, REDIRECT, VERIFIER, code_from, props};
+use crate::tests::documents::FakeDocuments;
+use crate::tests::{BASE, CHALLENGE, REDIRECT, VERIFIER, cimd_on, code_from, props};
 
 struct Env {
     store: MemoryStore,
     clock: ManualClock,
+    documents: FakeDocuments,
+    cimd: CimdSettings,
     audit: MemoryAudit,
     limits: Limits,
 }
@@ -24,13 +28,24 @@ fn env() -> Env {
 }
 
 fn env_with(limits: Limits) -> Env {
-    Env { store: MemoryStore::new(), clock: ManualClock::at(1_700_000_000), audit: MemoryAudit::new(), limits }
+    Env {
+        store: MemoryStore::new(),
+        clock: ManualClock::at(1_700_000_000),
+        documents: FakeDocuments::default(),
+        cimd: cimd_on(),
+        audit: MemoryAudit::new(),
+        limits,
+    }
 }
 
 impl Env {
     fn call(&self, request: Request) -> Response {
-        let provider = Provider { audit: &self.audit, limits: self.limits, ..provider(&self.store, &self.clock) };
-        block_on(provider.handle(&request))
+        let provider = Provider {
+            audit: &self.audit,
+            limits: self.limits,
+            ..provider(&self.store, &self.clock, &self.documents, self.cimd)
+        };
+        answer(&provider, &self.store, &self.clock, request)
     }
 
     /// The store without rate-limit counters, which every counted request writes.
@@ -38,6 +53,16 @@ impl Env {
         let mut records = self.store.snapshot();
         records.retain(|key, _| !key.starts_with("ratelimit:"));
         records
+    }
+
+    fn resolver(&self) -> ClientResolver<'_, FakeDocuments> {
+        ClientResolver {
+            store: &self.store,
+            clock: &self.clock,
+            http: &self.documents,
+            settings: self.cimd,
+            redirect_policy: &crate::tests::STRICT_POLICY,
+        }
     }
 
     fn register(&self, body: &str) -> Value {
@@ -63,7 +88,8 @@ impl Env {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let validated = validate_authorization_request(&self.store, &self.clock, BASE, &query).unwrap();
+        let validated =
+            block_on(validate_authorization_request(&self.resolver(), BASE, &Default::default(), &query)).unwrap();
         code_from(&complete_authorization(&self.store, &self.clock, &validated, props()).unwrap())
     }
 
@@ -98,21 +124,51 @@ impl Env {
 /// Events no test looks at.
 static UNHEARD: std::sync::LazyLock<MemoryAudit> = std::sync::LazyLock::new(MemoryAudit::new);
 
-fn provider<'a>(store: &'a dyn KeyValueStore, clock: &'a ManualClock) -> Provider<'a, StaticDirectory> {
+/// Answers `request` as the component does: the response, then (once it is out) the sweeps when
+/// [`super::sweeps_after`] asks for them.
+fn answer(
+    provider: &Provider<'_, StaticDirectory, FakeDocuments>,
+    store: &dyn KeyValueStore,
+    clock: &ManualClock,
+    request: Request,
+) -> Response {
+    let response = block_on(provider.handle(&request));
+    if super::sweeps_after(&request, &response) {
+        let _ = crate::sweep::sweep_if_due(store, clock);
+        let _ = platform::rate_limit::sweep_if_due(store, clock);
+    }
+    response
+}
+
+fn call_with(
+    store: &dyn KeyValueStore,
+    clock: &ManualClock,
+    documents: &FakeDocuments,
+    cimd: CimdSettings,
+    request: Request,
+) -> Response {
+    answer(&provider(store, clock, documents, cimd), store, clock, request)
+}
+
+fn provider<'a>(
+    store: &'a dyn KeyValueStore,
+    clock: &'a ManualClock,
+    documents: &'a FakeDocuments,
+    cimd: CimdSettings,
+) -> Provider<'a, StaticDirectory, FakeDocuments> {
     Provider {
         store,
         clock,
         directory: &StaticDirectory,
-        base_url: BASE.to_owned(),
+        base_url: platform::web::BaseUrl { url: BASE.to_owned(), configured: true },
         refresh_grace_secs: crate::tokens::Rotation::DEFAULT_GRACE_SECS,
         sleep: &platform::ThreadSleep,
+        http: documents,
+        cimd,
+        redirect_policy: crate::rules::redirect_uri::RedirectPolicy::default(),
         limits: Limits::default(),
         audit: &*UNHEARD,
     }
-}
-
-fn call_with(store: &dyn KeyValueStore, clock: &ManualClock, request: Request) -> Response {
-    block_on(provider(store, clock).handle(&request))
 }
 
 fn request(method: &str, path: &str) -> http::request::Builder {
@@ -175,6 +231,20 @@ fn authorization_server_metadata_has_the_rfc8414_fields() {
     assert_eq!(doc["revocation_endpoint_auth_methods_supported"], methods);
     assert_eq!(doc["scopes_supported"], serde_json::json!(["mcp"]));
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+}
+
+#[test]
+fn discovery_is_publicly_cacheable_only_when_the_base_url_is_configured() {
+    let e = env();
+    let paths = ["/.well-known/oauth-authorization-server", "/.well-known/oauth-protected-resource/mcp"];
+    for (configured, cache) in [(true, "public, max-age=300"), (false, "private, no-cache")] {
+        let mut provider = provider(&e.store, &e.clock, &e.documents, e.cimd);
+        provider.base_url = platform::web::BaseUrl { url: "http://127.0.0.1:3000".into(), configured };
+        for path in paths {
+            let response = block_on(provider.handle(&get(path)));
+            assert_eq!(header(&response, "cache-control"), Some(cache), "{path}, configured: {configured}");
+        }
+    }
 }
 
 #[test]
@@ -510,21 +580,23 @@ fn revocation_by_another_client_changes_nothing() {
     assert_eq!(e.store.snapshot(), before);
 }
 
-/// A store that is down.
+/// A store that is down, saying where it is (which a client must not learn).
 struct DownStore;
+
+const DOWN: &str = "redis://10.0.0.7:6379: connection refused";
 
 impl KeyValueStore for DownStore {
     fn get(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Err(StoreError::Unavailable("default".into()))
+        Err(StoreError::Unavailable(DOWN.into()))
     }
     fn set(&self, _: &str, _: &[u8]) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("default".into()))
+        Err(StoreError::Unavailable(DOWN.into()))
     }
     fn delete(&self, _: &str) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable("default".into()))
+        Err(StoreError::Unavailable(DOWN.into()))
     }
     fn increment(&self, _: &str, _: i64) -> Result<i64, StoreError> {
-        Err(StoreError::Unavailable("default".into()))
+        Err(StoreError::Unavailable(DOWN.into()))
     }
 }
 
@@ -537,9 +609,10 @@ fn store_failures_are_503_temporarily_unavailable_not_500() {
         form_post("/revoke", &[("token", "x"), ("client_id", "abc")]),
     ];
     for request in requests {
-        let response = call_with(&DownStore, &clock, request);
+        let response = call_with(&DownStore, &clock, &FakeDocuments::default(), cimd_on(), request);
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(json(&response)["error"], "temporarily_unavailable");
+        assert_eq!(json(&response)["error_description"], super::STORE_DOWN_DESCRIPTION, "generic, not {DOWN}");
     }
 }
 
@@ -558,6 +631,112 @@ fn a_successful_write_sweeps_expired_records_at_most_hourly() {
     assert!(!e.store.exists(&keys::code(&abandoned)).unwrap(), "the abandoned code is gone");
     let pending = e.store.keys().into_iter().filter(|k| k.starts_with("oauth:grant:")).count();
     assert_eq!(pending, 1, "only the new grant is left");
+}
+
+const DOC_URL: &str = "https://client.example.com/oauth/metadata.json";
+
+impl Env {
+    fn serve_document(&self) {
+        let body = format!(
+            r#"{{"client_id":"{DOC_URL}","client_name":"Doc Client","redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#
+        );
+        self.documents.serve(DOC_URL, &body);
+    }
+}
+
+#[test]
+fn metadata_advertises_client_id_metadata_documents_unless_turned_off() {
+    let on = env().call(get("/.well-known/oauth-authorization-server"));
+    assert_eq!(json(&on)["client_id_metadata_document_supported"], true);
+    let off = Env { cimd: CimdSettings::disabled(), ..env() };
+    let response = off.call(get("/.well-known/oauth-authorization-server"));
+    assert_eq!(json(&response).get("client_id_metadata_document_supported"), None);
+}
+
+#[test]
+fn a_document_client_exchanges_refreshes_and_revokes_as_a_public_client() {
+    let env = env();
+    env.serve_document();
+    let tokens = env.exchange(DOC_URL);
+    assert_eq!(env.documents.requests(), 1, "fetched at /authorize, cached, used at /token");
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let refreshed = env.call(form_post(
+        "/token",
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", DOC_URL)],
+    ));
+    assert_eq!(refreshed.status(), StatusCode::OK, "{}", text(&refreshed));
+    let access = json(&refreshed)["access_token"].as_str().unwrap().to_owned();
+    let revoked = env.call(form_post("/revoke", &[("token", &access), ("client_id", DOC_URL)]));
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert!(env.store.get(&crate::keys::access_token(&access)).unwrap().is_none());
+}
+
+#[test]
+fn a_refused_document_at_token_and_revoke_is_invalid_client_logged_and_stores_nothing() {
+    let env = env();
+    env.documents
+        .serve(DOC_URL, r#"{"client_id":"https://other.example.com/x","redirect_uris":["http://127.0.0.1/cb"]}"#);
+    let token = form_post("/token", &[("grant_type", "authorization_code"), ("code", "c"), ("client_id", DOC_URL)]);
+    let response = env.refused(token, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_eq!(json(&response)["error_description"], "client authentication failed", "the reason is not sent");
+    let log = platform::diagnostic::of(&response).unwrap();
+    assert!(log.contains(DOC_URL) && log.contains("client_id is not exactly its URL"), "{log}");
+    let revoke = form_post("/revoke", &[("token", "t"), ("client_id", DOC_URL)]);
+    let response = env.refused(revoke, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert!(platform::diagnostic::of(&response).is_some());
+}
+
+#[test]
+fn a_document_client_presenting_a_secret_is_refused_without_a_fetch() {
+    let env = env();
+    env.serve_document();
+    let pairs = [("grant_type", "authorization_code"), ("code", "c")];
+    env.refused(basic_post("/token", DOC_URL, "secret", &pairs), StatusCode::UNAUTHORIZED, "invalid_client");
+    let posted = [("grant_type", "authorization_code"), ("code", "c"), ("client_id", DOC_URL), ("client_secret", "s")];
+    env.refused(form_post("/token", &posted), StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_eq!(env.documents.requests(), 0);
+}
+
+#[test]
+fn with_documents_off_a_url_client_id_is_an_unknown_client_at_token() {
+    let env = Env { cimd: CimdSettings::disabled(), ..env() };
+    env.serve_document();
+    let token = form_post("/token", &[("grant_type", "authorization_code"), ("code", "c"), ("client_id", DOC_URL)]);
+    let response = env.refused(token, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_eq!(platform::diagnostic::of(&response), None);
+    assert_eq!(env.documents.requests(), 0);
+}
+
+#[test]
+fn the_sweep_is_not_part_of_answering_the_request() {
+    use crate::keys;
+    use platform::housekeeping::SWEEP_INTERVAL_SECS;
+    let e = env();
+    let client = e.public_client();
+    let abandoned = e.code(&client);
+    e.clock.advance(SWEEP_INTERVAL_SECS);
+    let register = json_post("/register", &format!(r#"{{"redirect_uris":["{REDIRECT}"]}}"#));
+    let provider = provider(&e.store, &e.clock, &e.documents, e.cimd);
+    let response = block_on(provider.handle(&register));
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(e.store.exists(&keys::code(&abandoned)).unwrap(), "answering swept");
+    let this_hour = format!("{}{}", keys::SWEEP_MARKER, platform::Clock::now_unix(&e.clock) / SWEEP_INTERVAL_SECS);
+    assert!(!e.store.exists(&this_hour).unwrap(), "answering took this hour's turn");
+    assert!(super::sweeps_after(&register, &response));
+    crate::sweep::sweep_if_due(&e.store, &e.clock).unwrap();
+    assert!(!e.store.exists(&keys::code(&abandoned)).unwrap());
+}
+
+#[test]
+fn only_successful_registrations_and_token_requests_are_followed_by_a_sweep() {
+    let ok = |status: u16| http::Response::builder().status(status).body(Vec::new()).unwrap();
+    for path in ["/register", "/token"] {
+        assert!(super::sweeps_after(&json_post(path, "{}"), &ok(200)), "{path}");
+        assert!(!super::sweeps_after(&json_post(path, "{}"), &ok(400)), "{path}");
+    }
+    assert!(!super::sweeps_after(&json_post("/revoke", "{}"), &ok(200)));
+    assert!(!super::sweeps_after(&get("/.well-known/oauth-authorization-server"), &ok(200)));
+    assert!(!super::sweeps_after(&request("OPTIONS", "/token").body(Vec::new()).unwrap(), &ok(204)));
 }
 
 mod audit;

@@ -9,6 +9,7 @@
 //! codes or secrets for it from many addresses, is stopped.
 
 use http::StatusCode;
+use platform::HttpClient;
 use platform::rate_limit::{Subject, Verdict};
 use platform::web::{self, Request, Response};
 use platform::{Event, Outcome};
@@ -17,12 +18,16 @@ use super::Provider;
 use super::client_auth::Presented;
 use super::error::OAuthError;
 use super::form::Form;
+use crate::cimd::{self, ResolvedClient};
 use crate::clients::{lookup_client, touch_client};
 use crate::directory::UserDirectory;
 use crate::records::ClientRecord;
 use crate::tokens::{CodeExchange, GrantError, Issued, RefreshRequest, Rotation, exchange_code, refresh};
 
-pub(super) async fn handle<D: UserDirectory>(provider: &Provider<'_, D>, request: &Request) -> Response {
+pub(super) async fn handle<D: UserDirectory, H: HttpClient>(
+    provider: &Provider<'_, D, H>,
+    request: &Request,
+) -> Response {
     let caller = match Caller::identify(provider, request) {
         Ok(caller) => caller,
         Err(unavailable) => return unavailable.into_response(),
@@ -41,8 +46,9 @@ pub(super) async fn handle<D: UserDirectory>(provider: &Provider<'_, D>, request
     let presented_id = caller.client_id().map(str::to_owned);
     match token(provider, caller).await {
         Ok(granted) => {
-            // Best effort: a failed touch must not cost the client its tokens.
-            let _ = touch_client(provider.store, provider.clock, &granted.client.client_id);
+            // Best effort: a failed touch or cache write must not cost the client its tokens.
+            let _ = touch_client(provider.store, provider.clock, &granted.resolved.client.client_id);
+            granted.resolved.remember(provider.store);
             record_granted(provider, request, &granted);
             let mut response = web::json(StatusCode::OK, &granted.issued.response);
             web::append_header(&mut response, "pragma", "no-cache");
@@ -68,11 +74,15 @@ struct Caller {
 impl Caller {
     /// Reads the request; only a failing store is an error here (every other problem is the
     /// request's, answered after the rate limit had its say).
-    fn identify<D>(provider: &Provider<'_, D>, request: &Request) -> Result<Caller, OAuthError> {
+    /// A document client (a URL `client_id`) counts by address, as an unknown client does:
+    /// anyone can name any URL, and nothing is fetched before the limit had its say.
+    fn identify<D, H>(provider: &Provider<'_, D, H>, request: &Request) -> Result<Caller, OAuthError> {
         let read = Form::parse(request).and_then(|form| Presented::read(request, &form).map(|p| (form, p)));
         let client = match &read {
-            Ok((_, presented)) => lookup_client(provider.store, provider.clock, &presented.credentials.client_id)?,
-            Err(_) => None,
+            Ok((_, presented)) if !cimd::is_url(&presented.credentials.client_id) => {
+                lookup_client(provider.store, provider.clock, &presented.credentials.client_id)?
+            }
+            _ => None,
         };
         Ok(Caller { read, client })
     }
@@ -91,7 +101,7 @@ enum GrantType {
 }
 
 struct Granted {
-    client: ClientRecord,
+    resolved: ResolvedClient,
     grant_type: GrantType,
     issued: Issued,
 }
@@ -120,9 +130,13 @@ impl From<GrantError> for Refusal {
     }
 }
 
-async fn token<D: UserDirectory>(provider: &Provider<'_, D>, caller: Caller) -> Result<Granted, Refusal> {
+async fn token<D: UserDirectory, H: HttpClient>(
+    provider: &Provider<'_, D, H>,
+    caller: Caller,
+) -> Result<Granted, Refusal> {
     let (form, presented) = caller.read?;
-    let client = presented.check(caller.client)?;
+    let resolved = presented.authenticate(&provider.clients()).await?;
+    let client = &resolved.client;
     let (store, clock) = (provider.store, provider.clock);
     let (grant_type, issued) = match form.require("grant_type")? {
         "authorization_code" => {
@@ -132,7 +146,7 @@ async fn token<D: UserDirectory>(provider: &Provider<'_, D>, caller: Caller) -> 
                 code_verifier: form.get("code_verifier"),
                 resource: form.get("resource"),
             };
-            (GrantType::AuthorizationCode, exchange_code(store, clock, &client, &exchange)?)
+            (GrantType::AuthorizationCode, exchange_code(store, clock, client, &exchange)?)
         }
         "refresh_token" => {
             let refresh_request = RefreshRequest {
@@ -141,7 +155,7 @@ async fn token<D: UserDirectory>(provider: &Provider<'_, D>, caller: Caller) -> 
                 resource: form.get("resource"),
             };
             let rotation = Rotation { grace_secs: provider.refresh_grace_secs, sleep: provider.sleep };
-            let issued = refresh(store, clock, provider.directory, &rotation, &client, &refresh_request).await?;
+            let issued = refresh(store, clock, provider.directory, &rotation, client, &refresh_request).await?;
             (GrantType::RefreshToken, issued)
         }
         other => {
@@ -149,20 +163,27 @@ async fn token<D: UserDirectory>(provider: &Provider<'_, D>, caller: Caller) -> 
             return Err(OAuthError::bad_request("unsupported_grant_type", description).into());
         }
     };
-    Ok(Granted { client, grant_type, issued })
+    Ok(Granted { resolved, grant_type, issued })
 }
 
+/// The client's side of a refused grant; an internal failure is described generically and its
+/// details go to the log ([`OAuthError::detail`]).
 fn grant_error(error: GrantError) -> OAuthError {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    OAuthError { retry_after: error.retry_after(), ..OAuthError::new(status, error.code(), error.to_string()) }
+    let answer = match error.internal_cause() {
+        Some(generic) => OAuthError::new(status, error.code(), generic).with_detail(&error),
+        None => OAuthError::new(status, error.code(), error.to_string()),
+    };
+    OAuthError { retry_after: error.retry_after(), ..answer }
 }
 
-fn record_granted<D>(provider: &Provider<'_, D>, request: &Request, granted: &Granted) {
+fn record_granted<D, H>(provider: &Provider<'_, D, H>, request: &Request, granted: &Granted) {
     let event = match granted.grant_type {
         GrantType::AuthorizationCode => Event::TokenIssued,
         GrantType::RefreshToken => Event::TokenRefreshed,
     };
-    let event = provider.event(event, request).client_id(&granted.client.client_id).grant_id(&granted.issued.grant_id);
+    let event =
+        provider.event(event, request).client_id(&granted.resolved.client.client_id).grant_id(&granted.issued.grant_id);
     let event = match &granted.issued.user_id {
         Some(user_id) => event.user_id(user_id),
         None => event.detail("the rotation's answer again, within the grace window"),
@@ -170,7 +191,7 @@ fn record_granted<D>(provider: &Provider<'_, D>, request: &Request, granted: &Gr
     provider.audit.record(event);
 }
 
-fn record_refusal<D>(provider: &Provider<'_, D>, request: &Request, client_id: Option<&str>, refusal: &Refusal) {
+fn record_refusal<D, H>(provider: &Provider<'_, D, H>, request: &Request, client_id: Option<&str>, refusal: &Refusal) {
     let mut event = provider
         .event(refusal.event, request)
         .with_outcome(Outcome::Failure)

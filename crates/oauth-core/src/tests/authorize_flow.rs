@@ -1,10 +1,7 @@
 use super::*;
-use crate::authorize::{AuthorizeError, complete_authorization, validate_authorization_request};
+use crate::authorize::{AuthorizeError, complete_authorization};
 use crate::lifetimes::AUTHORIZATION_CODE_TTL;
-
-fn validate(f: &Fixture, q: &[(String, String)]) -> Result<ValidatedAuthorization, AuthorizeError> {
-    validate_authorization_request(&f.store, &f.clock, BASE, q)
-}
+use platform::KeyValueStore;
 
 fn redirect_error(result: Result<ValidatedAuthorization, AuthorizeError>) -> (String, String) {
     match result {
@@ -104,6 +101,59 @@ fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
 }
 
 #[test]
+fn error_redirects_name_the_client_so_the_flow_can_check_the_approval() {
+    let f = fixture();
+    match validate(&f, &f.authorize_query(&[("response_type", "token")])) {
+        Err(AuthorizeError::Redirect(e)) => assert_eq!((e.client_id, e.redirect_uri), (f.client_id(), REDIRECT.into())),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_redirect_scheme_no_longer_allowed_is_a_page_even_for_a_registered_client() {
+    let f = fixture();
+    let uri = "cursor://anysphere.cursor-mcp/oauth/callback";
+    let lax = RedirectPolicy::with_schemes(["cursor"]).unwrap();
+    let body = format!(r#"{{"redirect_uris":["{uri}"],"token_endpoint_auth_method":"none"}}"#);
+    let client = crate::clients::register_client(&f.store, &f.clock, &lax, body.as_bytes()).unwrap();
+    let q = query(&[
+        ("response_type", "code"),
+        ("client_id", &client.client.client_id),
+        ("redirect_uri", uri),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    let resolver = crate::cimd::ClientResolver { redirect_policy: &lax, ..f.resolver() };
+    let allowed = block_on(crate::authorize::validate_authorization_request(&resolver, BASE, &lax, &q));
+    assert_eq!(allowed.unwrap().redirect_uri, uri);
+    let err = validate(&f, &q).unwrap_err();
+    assert!(matches!(err, AuthorizeError::InvalidRedirectUri(_)) && err.must_not_redirect(), "{err:?}");
+}
+
+#[test]
+fn state_is_bounded_and_an_oversized_one_is_not_echoed() {
+    use crate::authorize::MAX_STATE_BYTES;
+    let f = fixture();
+    let longest = "s".repeat(MAX_STATE_BYTES);
+    let mut q = f.authorize_query(&[]);
+    q.retain(|(k, _)| k != "state");
+    let with_state = |state: &str| {
+        let mut q = q.clone();
+        q.push(("state".into(), state.into()));
+        q
+    };
+    assert_eq!(validate(&f, &with_state(&longest)).unwrap().state.as_deref(), Some(longest.as_str()));
+    match validate(&f, &with_state(&format!("{longest}s"))) {
+        Err(AuthorizeError::Redirect(e)) => {
+            assert_eq!(e.error_description, "state is longer than 1024 bytes");
+            assert_eq!(e.state, None);
+            assert!(e.location().len() < 200, "{}", e.location());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn refused_authorization_requests_change_nothing() {
     let f = fixture();
     let before = f.store.snapshot();
@@ -149,4 +199,73 @@ fn codes_expire_after_ten_minutes() {
     f.clock.advance(AUTHORIZATION_CODE_TTL);
     let err = f.exchange(&code).unwrap_err();
     assert_eq!(err.code(), "invalid_grant");
+}
+
+/// A document client: its `client_id` is the URL of a document listing a port-less loopback
+/// redirect (as Claude Code's does).
+const DOC_URL: &str = "https://client.example.com/oauth/metadata.json";
+
+fn serve_document(f: &Fixture) {
+    let body = format!(
+        r#"{{"client_id":"{DOC_URL}","client_name":"Doc Client","redirect_uris":["http://127.0.0.1/callback"]}}"#
+    );
+    f.documents.serve(DOC_URL, &body);
+}
+
+fn document_query(redirect_uri: &str) -> Vec<(String, String)> {
+    query(&[
+        ("response_type", "code"),
+        ("client_id", DOC_URL),
+        ("redirect_uri", redirect_uri),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ])
+}
+
+#[test]
+fn a_document_client_is_validated_at_any_loopback_port_and_its_document_cached() {
+    let f = fixture();
+    serve_document(&f);
+    let v = f.validate(&document_query("http://127.0.0.1:51234/callback")).unwrap();
+    assert_eq!(v.client_id, DOC_URL);
+    assert_eq!(v.client_name.as_deref(), Some("Doc Client"));
+    assert_eq!(v.redirect_uri, "http://127.0.0.1:51234/callback");
+    assert!(f.store.exists(&crate::keys::client_document(DOC_URL)).unwrap(), "valid: cached");
+    let again = f.validate(&document_query("http://127.0.0.1:40000/callback")).unwrap();
+    assert_eq!(again.client_id, DOC_URL);
+    assert_eq!(f.documents.requests(), 1, "the second request used the cache");
+}
+
+#[test]
+fn a_redirect_uri_the_document_does_not_list_is_a_page_and_caches_nothing() {
+    let f = fixture();
+    serve_document(&f);
+    let before = f.store.snapshot();
+    for uri in ["https://evil.example/callback", "http://127.0.0.1:5000/other", "http://localhost:5000/callback"] {
+        assert!(matches!(f.validate(&document_query(uri)), Err(AuthorizeError::InvalidRedirectUri(_))), "{uri}");
+    }
+    assert_eq!(f.store.snapshot(), before);
+}
+
+#[test]
+fn a_refused_document_is_a_page_that_must_not_redirect() {
+    let f = fixture();
+    f.documents
+        .serve(DOC_URL, r#"{"client_id":"https://other.example.com/x","redirect_uris":["http://127.0.0.1/callback"]}"#);
+    let error = f.validate(&document_query("http://127.0.0.1:5000/callback")).unwrap_err();
+    assert!(error.must_not_redirect());
+    match error {
+        AuthorizeError::Document(refused) => assert_eq!(refused.error, crate::cimd::CimdError::ClientIdMismatch),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn complete_authorization_needs_no_record_for_a_document_client() {
+    let f = fixture();
+    serve_document(&f);
+    let v = f.validate(&document_query("http://127.0.0.1:5000/callback")).unwrap();
+    f.clock.advance(crate::cimd::cache::MAX_CACHE_SECS);
+    let location = complete_authorization(&f.store, &f.clock, &v, props()).unwrap();
+    assert!(location.starts_with("http://127.0.0.1:5000/callback?code="), "{location}");
 }

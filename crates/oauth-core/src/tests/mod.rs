@@ -2,13 +2,17 @@
 
 mod authorize_flow;
 mod concurrency;
+pub mod documents;
 mod token_flow;
 
+use futures::executor::block_on;
 use platform::{ManualClock, MemoryStore};
 
 use crate::authorize::{complete_authorization, validate_authorization_request};
+use crate::cimd::{CimdSettings, ClientResolver};
 use crate::clients::{Registration, register_client};
 use crate::props::UserProps;
+use crate::rules::redirect_uri::RedirectPolicy;
 use crate::tokens::{CodeExchange, Rotation, TokenResponse, exchange_code};
 use crate::validated::ValidatedAuthorization;
 
@@ -22,20 +26,27 @@ pub struct Fixture {
     pub store: MemoryStore,
     pub clock: ManualClock,
     pub client: Registration,
+    /// Client metadata documents on the "internet".
+    pub documents: documents::FakeDocuments,
 }
 
 pub fn fixture() -> Fixture {
     let store = MemoryStore::new();
     let clock = ManualClock::at(1_700_000_000);
     let client = register_public_client(&store, &clock, "Test client");
-    Fixture { store, clock, client }
+    Fixture { store, clock, client, documents: documents::FakeDocuments::default() }
+}
+
+/// Documents on, for a server at [`BASE`] (not on loopback).
+pub fn cimd_on() -> CimdSettings {
+    CimdSettings::new(None, BASE).unwrap()
 }
 
 /// Registers a public client (no secret) redirecting to [`REDIRECT`].
 fn register_public_client(store: &MemoryStore, clock: &ManualClock, name: &str) -> Registration {
     let body =
         format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none","client_name":"{name}"}}"#);
-    register_client(store, clock, body.as_bytes()).unwrap()
+    register_client(store, clock, &RedirectPolicy::default(), body.as_bytes()).unwrap()
 }
 
 /// The default grace window; waits block the calling thread (each test request has its own).
@@ -77,8 +88,23 @@ impl Fixture {
         query(&pairs)
     }
 
+    /// Resolves client ids against this fixture's store and documents.
+    pub fn resolver(&self) -> ClientResolver<'_, documents::FakeDocuments> {
+        ClientResolver {
+            store: &self.store,
+            clock: &self.clock,
+            http: &self.documents,
+            settings: cimd_on(),
+            redirect_policy: &STRICT_POLICY,
+        }
+    }
+
+    pub fn validate(&self, query: &[(String, String)]) -> Result<ValidatedAuthorization, crate::AuthorizeError> {
+        block_on(validate_authorization_request(&self.resolver(), BASE, &RedirectPolicy::default(), query))
+    }
+
     pub fn validated(&self) -> ValidatedAuthorization {
-        validate_authorization_request(&self.store, &self.clock, BASE, &self.authorize_query(&[])).unwrap()
+        self.validate(&self.authorize_query(&[])).unwrap()
     }
 
     /// Runs the authorization and returns the code.
@@ -96,6 +122,17 @@ impl Fixture {
     pub fn tokens(&self) -> TokenResponse {
         self.exchange(&self.code()).unwrap()
     }
+}
+
+/// The default redirect policy: reverse-domain-name private-use schemes only.
+pub static STRICT_POLICY: std::sync::LazyLock<RedirectPolicy> = std::sync::LazyLock::new(RedirectPolicy::default);
+
+/// `validate_authorization_request` at [`BASE`] with the default (strict) redirect policy.
+pub fn validate(
+    f: &Fixture,
+    query: &[(String, String)],
+) -> Result<ValidatedAuthorization, crate::authorize::AuthorizeError> {
+    f.validate(query)
 }
 
 pub fn code_from(location: &str) -> String {

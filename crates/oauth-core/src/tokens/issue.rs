@@ -6,6 +6,7 @@ use platform::secret::random_token;
 use platform::{Clock, KeyValueStore};
 
 use super::{GrantError, TokenResponse};
+use crate::connected_apps;
 use crate::grants;
 use crate::keys;
 use crate::lifetimes::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL};
@@ -101,12 +102,17 @@ pub(super) fn commit(
     let (mut access_tokens, expired): (Vec<LiveToken>, Vec<LiveToken>) =
         grant.access_tokens.iter().cloned().partition(|t| t.expires_at > now);
     access_tokens.push(LiveToken { hash: minted.access_hash.clone(), expires_at: minted.access_expires_at });
+    // Listed in the user's index before the grant is written: a grant with tokens is always listed.
+    let index_entry = connected_apps::keep_listed(store, clock, grant, minted.refresh_expires_at)?;
+    let refreshed_at = if issue.previous_refresh.is_some() { Some(now) } else { grant.refreshed_at };
     let updated = GrantRecord {
         state: GrantState::Active,
         props: issue.props,
         expires_at: minted.refresh_expires_at,
         access_tokens,
         refresh: Some(RefreshPair { current: minted.refresh_hash.clone(), previous: issue.previous_refresh }),
+        refreshed_at,
+        index_entry: Some(index_entry),
         ..grant.clone()
     };
     grants::commit(store, &updated)?;

@@ -73,11 +73,32 @@ fn unregistered_redirect_uri_gets_a_400_page() {
     assert!(response.headers().get("location").is_none());
 }
 
+/// A request to the fixture's client that is refused after its redirect URI matched.
+fn plain_pkce_query(f: &Fixture) -> String {
+    f.authorize_query(&[]).replace("code_challenge_method=S256", "code_challenge_method=plain")
+}
+
 #[test]
-fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
+fn errors_for_a_redirect_uri_this_browser_never_approved_are_a_page_not_a_redirect() {
     let mut f = fixture();
-    let q = f.authorize_query(&[]).replace("code_challenge_method=S256", "code_challenge_method=plain");
-    let response = f.send("GET", &format!("/authorize?{q}"), None);
+    for q in [
+        plain_pkce_query(&f),
+        f.authorize_query(&[]).replace("response_type=code&", ""),
+        f.authorize_query(&[("scope", "admin")]),
+        f.authorize_query(&[("resource", "https://other.example/mcp")]),
+    ] {
+        let response = f.send("GET", &format!("/authorize?{q}"), None);
+        assert_eq!(response.status(), 400, "{q}: {}", body(&response));
+        assert!(response.headers().get("location").is_none(), "{q}");
+        assert!(body(&response).contains("cannot accept"), "{}", body(&response));
+    }
+}
+
+#[test]
+fn errors_for_an_approved_redirect_uri_go_back_with_state_and_iss() {
+    let mut f = fixture();
+    f.approve_to_clerk();
+    let response = f.send("GET", &format!("/authorize?{}", plain_pkce_query(&f)), None);
     let loc = location(&response);
     assert!(loc.starts_with(REDIRECT));
     let q = query_of(&loc);
@@ -87,12 +108,62 @@ fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
 }
 
 #[test]
-fn malformed_cookie_key_is_a_server_error_redirect_naming_the_variable() {
+fn an_approval_for_another_client_or_redirect_uri_does_not_allow_error_redirects() {
+    let mut f = fixture();
+    f.approve_to_clerk();
+    let body = format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#);
+    f.client_id = register(&f.env, &body).client.client_id;
+    let response = f.send("GET", &format!("/authorize?{}", plain_pkce_query(&f)), None);
+    assert_eq!(response.status(), 400, "another client, same redirect URI");
+}
+
+#[test]
+fn malformed_cookie_key_is_a_page_naming_the_variable() {
     let mut f = fixture();
     f.env.vars = variables().with("cookie_encryption_key", "too-short");
+    let response = f.get_authorize(&[]);
+    assert_eq!(response.status(), 500);
+    assert!(response.headers().get("location").is_none());
+    assert!(body(&response).contains("cookie_encryption_key"), "{}", body(&response));
+}
+
+#[test]
+fn broken_clerk_configuration_after_approval_goes_back_to_the_client() {
+    let mut f = fixture();
+    f.approve_to_clerk();
+    f.env.vars = variables().with("clerk_frontend_api", "http://clerk.example.com");
     let q = query_of(&location(&f.get_authorize(&[])));
     assert_eq!(q["error"], "server_error");
-    assert!(q["error_description"].contains("cookie_encryption_key"));
+    assert_eq!(q["error_description"], "the server is misconfigured", "the variable is named in the log only");
+    assert_eq!(q["state"], "client-state");
+}
+
+#[test]
+fn broken_clerk_configuration_before_approval_is_a_page_naming_the_variable() {
+    let mut f = fixture();
+    f.env.vars = variables().with("clerk_frontend_api", "http://clerk.example.com");
+    let response = f.get_authorize(&[]);
+    assert_eq!(response.status(), 500);
+    assert!(body(&response).contains("clerk_frontend_api"), "{}", body(&response));
+}
+
+#[test]
+fn a_private_use_redirect_scheme_removed_from_the_allow_list_is_a_page() {
+    let mut f = fixture_with_redirect("cursor://anysphere.cursor-mcp/oauth/callback");
+    assert_eq!(f.get_authorize(&[]).status(), 200, "allowed while cursor is listed");
+    f.env.vars = variables().with("native_redirect_schemes", "vscode");
+    let response = f.get_authorize(&[]);
+    assert_eq!(response.status(), 400, "{}", body(&response));
+    assert!(body(&response).contains("native_redirect_schemes"), "{}", body(&response));
+}
+
+#[test]
+fn a_malformed_scheme_allow_list_is_a_page_naming_the_variable() {
+    let mut f = fixture();
+    f.env.vars = variables().with("native_redirect_schemes", "cursor,javascript");
+    let response = f.get_authorize(&[]);
+    assert_eq!(response.status(), 500);
+    assert!(body(&response).contains("native_redirect_schemes"));
 }
 
 #[test]
@@ -117,7 +188,7 @@ fn approval_does_not_carry_over_to_another_client() {
     let mut f = fixture();
     f.approve_to_clerk();
     let body = format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#);
-    let other = oauth_core::clients::register_client(&f.env.store, &f.env.clock, body.as_bytes()).unwrap();
+    let other = register(&f.env, &body);
     f.client_id = other.client.client_id;
     assert_eq!(f.get_authorize(&[]).status(), 200);
 }

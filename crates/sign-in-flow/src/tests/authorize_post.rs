@@ -111,3 +111,19 @@ fn clerk_discovery_garbage_at_approval_redirects_server_error() {
     let q = query_of(&location(&f.consent("approve")));
     assert_eq!(q["error"], "server_error");
 }
+
+#[test]
+fn approving_on_a_foreign_host_without_public_base_url_is_a_421_page_not_a_redirect() {
+    let mut f = fixture();
+    let page = f.get_authorize(&[]);
+    let html = body(&page);
+    let (handle, csrf) = (hidden(&html, "handle"), hidden(&html, "csrf_token"));
+    f.env.vars = variables().with("public_base_url", "");
+    let form = [("handle", handle.as_str()), ("csrf_token", csrf.as_str()), ("decision", "approve")];
+    let response = f.send("POST", "/authorize", Some(&form));
+    assert_eq!(response.status(), 421, "{}", body(&response));
+    assert!(response.headers().get("location").is_none());
+    assert!(body(&response).contains("public_base_url"));
+    let again = f.get_authorize(&[]);
+    assert_eq!(again.status(), 421, "the same at GET /authorize: {}", body(&again));
+}

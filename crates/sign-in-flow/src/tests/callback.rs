@@ -134,3 +134,21 @@ fn a_finished_sign_in_sweeps_expired_sign_in_records_hourly() {
     location(&f.callback(&clerk_url, &[("code", "clerk-code")]));
     assert_eq!(signin_records(&f), 4, "only this sign-in's tombstones and claims are left");
 }
+
+#[test]
+fn answering_a_callback_does_not_sweep_the_component_does_it_afterwards() {
+    let mut f = fixture();
+    let clerk_url = f.approve_to_clerk();
+    let state = query_of(&clerk_url)["state"].clone();
+    let request = http::Request::builder()
+        .uri(format!("/callback?code=c&state={state}"))
+        .header("cookie", format!("{}={}", crate::cookies::BROWSER_COOKIE, f.cookies[crate::cookies::BROWSER_COOKIE]))
+        .body(Vec::new())
+        .unwrap();
+    let response = futures::executor::block_on(crate::handle(&f.env, &request));
+    assert_eq!(response.status(), 302);
+    assert!(f.env.store.keys().iter().all(|k| !k.starts_with(crate::keys::SWEEP_MARKER)), "answering swept");
+    assert!(crate::sweeps_after(&request, &response));
+    let refused = http::Request::builder().uri("/callback?state=x").body(Vec::new()).unwrap();
+    assert!(!crate::sweeps_after(&refused, &futures::executor::block_on(crate::handle(&f.env, &refused))));
+}

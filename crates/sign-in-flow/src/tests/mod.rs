@@ -4,6 +4,7 @@ mod abuse;
 mod authorize_get;
 mod authorize_post;
 mod callback;
+mod cimd;
 
 use std::collections::HashMap;
 
@@ -23,6 +24,8 @@ pub type TestEnv = Env<MemoryStore, ManualClock, FakeClerk, StaticVariables, Mem
 pub struct Fixture {
     pub env: TestEnv,
     pub client_id: String,
+    /// The client's redirect URI, which requests name.
+    pub redirect_uri: String,
     /// Cookies of the one browser the tests drive (name -> value).
     pub cookies: HashMap<String, String>,
     /// The address the browser's requests come from, as the host reports it.
@@ -38,6 +41,7 @@ pub fn variables() -> StaticVariables {
         ("clerk_api_url", API),
         ("cookie_encryption_key", KEY_HEX),
         ("public_base_url", BASE),
+        ("native_redirect_schemes", "cursor,vscode"),
     ])
 }
 
@@ -47,6 +51,15 @@ pub fn fixture() -> Fixture {
 
 /// A fixture whose client registered with these extra metadata fields (JSON members).
 pub fn fixture_with(extra_metadata: &str) -> Fixture {
+    fixture_registering(REDIRECT, extra_metadata)
+}
+
+/// A fixture whose client registered `redirect_uri` (and a name).
+pub fn fixture_with_redirect(redirect_uri: &str) -> Fixture {
+    fixture_registering(redirect_uri, r#""client_name":"Test client""#)
+}
+
+fn fixture_registering(redirect_uri: &str, extra_metadata: &str) -> Fixture {
     let env = Env {
         store: MemoryStore::new(),
         clock: ManualClock::at(1_700_000_000),
@@ -54,9 +67,22 @@ pub fn fixture_with(extra_metadata: &str) -> Fixture {
         vars: variables(),
         audit: MemoryAudit::new(),
     };
-    let body = format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none",{extra_metadata}}}"#);
-    let registration = oauth_core::clients::register_client(&env.store, &env.clock, body.as_bytes()).unwrap();
-    Fixture { env, client_id: registration.client.client_id, cookies: HashMap::new(), addr: None }
+    let body =
+        format!(r#"{{"redirect_uris":["{redirect_uri}"],"token_endpoint_auth_method":"none",{extra_metadata}}}"#);
+    let registration = register(&env, &body);
+    Fixture {
+        env,
+        client_id: registration.client.client_id,
+        redirect_uri: redirect_uri.to_owned(),
+        cookies: HashMap::new(),
+        addr: None,
+    }
+}
+
+/// Registers a client with this JSON metadata under the policy of [`variables`].
+pub fn register(env: &TestEnv, body: &str) -> oauth_core::clients::Registration {
+    let policy = oauth_core::rules::redirect_uri::RedirectPolicy::from_variables(&env.vars).unwrap();
+    oauth_core::clients::register_client(&env.store, &env.clock, &policy, body.as_bytes()).unwrap()
 }
 
 pub fn query_of(location: &str) -> HashMap<String, String> {
@@ -86,7 +112,7 @@ impl Fixture {
         let mut pairs = vec![
             ("response_type", "code"),
             ("client_id", self.client_id.as_str()),
-            ("redirect_uri", REDIRECT),
+            ("redirect_uri", self.redirect_uri.as_str()),
             ("state", "client-state"),
             ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),
@@ -102,7 +128,21 @@ impl Fixture {
 
     /// Sends a request as the test browser, keeping the cookies it sets.
     pub fn send(&mut self, method: &str, path_and_query: &str, form: Option<&[(&str, &str)]>) -> Response {
+        self.send_with(method, path_and_query, &[], form)
+    }
+
+    /// [`Fixture::send`] with extra request headers.
+    pub fn send_with(
+        &mut self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        form: Option<&[(&str, &str)]>,
+    ) -> Response {
         let mut builder = http::Request::builder().method(method).uri(path_and_query).header("host", "mcp.example.com");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
         if !self.cookies.is_empty() {
             builder = builder.header("cookie", self.cookie_header());
         }
@@ -118,10 +158,18 @@ impl Fixture {
             request.extensions_mut().insert(platform::web::ClientAddr(addr));
         }
         let response = block_on(handle(&self.env, &request));
+        // As the component does, once the response is out.
+        if crate::sweeps_after(&request, &response) {
+            let _ = crate::sweep::sweep_if_due(&self.env.store, &self.env.clock);
+        }
         for value in response.headers().get_all("set-cookie") {
             let pair = value.to_str().unwrap().split(';').next().unwrap();
             let (name, value) = pair.split_once('=').unwrap();
-            self.cookies.insert(name.to_owned(), value.to_owned());
+            if value.is_empty() {
+                self.cookies.remove(name); // cleared (Max-Age=0)
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
         }
         response
     }

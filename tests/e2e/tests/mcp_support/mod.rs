@@ -208,17 +208,24 @@ pub fn post_raw(app: &TestApp, path: &str, headers: &[(&str, &str)], body: &[u8]
 
 /// A fake OpenAI-compatible image backend on a loopback port; answers every request with one PNG.
 pub fn start_image_backend() -> String {
+    start_image_backend_serving(PNG_B64)
+}
+
+/// The same, answering every request with `b64_json` as the image.
+pub fn start_image_backend_serving(b64_json: &str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let origin = format!("http://{}", listener.local_addr().expect("addr"));
+    let image = std::sync::Arc::new(b64_json.to_owned());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || serve_image(stream));
+            let image = image.clone();
+            std::thread::spawn(move || serve_image(stream, &image));
         }
     });
     origin
 }
 
-fn serve_image(stream: TcpStream) {
+fn serve_image(stream: TcpStream, b64_json: &str) {
     let mut reader = BufReader::new(stream);
     let mut content_length = 0usize;
     loop {
@@ -232,7 +239,7 @@ fn serve_image(stream: TcpStream) {
     }
     let mut body = vec![0u8; content_length];
     let _ = reader.read_exact(&mut body);
-    let answer = format!(r#"{{"created":1,"data":[{{"b64_json":"{PNG_B64}"}}]}}"#);
+    let answer = format!(r#"{{"created":1,"data":[{{"b64_json":"{b64_json}"}}]}}"#);
     let response = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
         answer.len()

@@ -1,5 +1,10 @@
 //! The HTTP server: Spin's reserved routes, routing, Spin's request headers, a fresh instance
-//! per request, streamed responses, one log line per request.
+//! per request, streamed responses, one log line per request, and the [`Limits`] that keep slow
+//! clients from taking the server from everyone else.
+
+mod connection;
+mod request;
+mod response;
 
 use crate::app::App;
 use crate::engine::{EPOCH_TICK, EpochTicker};
@@ -7,22 +12,52 @@ use crate::error::Error;
 use crate::host::HostState;
 use crate::routing::{RouteMatch, WELL_KNOWN_PREFIX};
 use bytes::Bytes;
+use connection::{ConnectionState, GuardedStream, RequestGuard};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
-use tokio::net::TcpListener;
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
 use wasmtime::{Store, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi_http::WasiHttpView;
-use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 type Body = HyperOutgoingBody;
+
+/// What spin-local allows one client, so that a slow or stalled one ties up a socket for a
+/// while at most, never the instance slots everyone shares. Spin has none of these (a client
+/// trickling its body holds an instance there for as long as it likes); see the README.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A request head must arrive within this of its first byte, else `408` and the connection
+    /// is closed. An idle keep-alive connection has no deadline.
+    pub header_read_timeout: Duration,
+    /// The whole request, head and body, must arrive within this of its first byte, else `408`.
+    /// The body is read before the request takes an instance slot.
+    pub request_read_timeout: Duration,
+    /// The largest request body read, else `413`: far above every component's own cap, which
+    /// then answers first, as on Spin.
+    pub max_request_body: usize,
+    /// How long a request waits for an instance slot when all are taken, else `503`.
+    pub instance_wait_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            request_read_timeout: Duration::from_secs(30),
+            max_request_body: 16 << 20,
+            instance_wait_timeout: Duration::from_secs(10),
+        }
+    }
+}
 
 /// A started app. Dropping it (or [`shutdown`](RunningServer::shutdown)) stops the server.
 pub struct RunningServer {
@@ -71,6 +106,7 @@ struct Server {
     app: App,
     instances: Arc<Semaphore>,
     log_requests: bool,
+    limits: Limits,
 }
 
 impl App {
@@ -86,6 +122,7 @@ impl App {
         let server = Arc::new(Server {
             instances: Arc::new(Semaphore::new(self.options.max_instances as usize)),
             log_requests: self.options.log_requests,
+            limits: self.options.limits,
             app: self,
         });
         let (tx, rx) = oneshot::channel();
@@ -107,29 +144,35 @@ async fn accept_loop(
             _ = &mut stop => break,
             accepted = listener.accept() => {
                 let Ok((stream, client)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let server = server.clone();
-                connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let server = server.clone();
-                        async move { Ok::<_, Infallible>(server.handle(client, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                if server.app.options.tcp_nodelay {
+                    let _ = stream.set_nodelay(true);
+                }
+                connections.spawn(serve_connection(server.clone(), stream, client));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
 }
 
+/// One connection (see [`connection`]): each request counts as open from its head to the end
+/// of its response, so the head deadline only runs while a head is being read.
+async fn serve_connection(server: Arc<Server>, stream: TcpStream, client: SocketAddr) {
+    let state = Arc::new(ConnectionState::default());
+    let socket = GuardedStream::new(stream, state.clone(), server.limits.header_read_timeout);
+    let service = hyper::service::service_fn(move |req| {
+        let server = server.clone();
+        let open = state.request_started();
+        async move { Ok::<_, Infallible>(server.handle(client, req, open).await) }
+    });
+    connection::serve(socket, service).await;
+}
+
 impl Server {
-    async fn handle(&self, client: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    async fn handle(&self, client: SocketAddr, req: Request<Incoming>, open: RequestGuard) -> Response<Body> {
         let start = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let (response, component) = self.dispatch(client, req).await;
+        let (response, component) = self.dispatch(client, req, open.started).await;
         if self.log_requests {
             eprintln!(
                 "spin-local: {method} {path} -> {} {} {:.2}ms",
@@ -138,10 +181,15 @@ impl Server {
                 start.elapsed().as_secs_f64() * 1000.0
             );
         }
-        response
+        response.map(|body| open.held_until_end_of(body))
     }
 
-    async fn dispatch(&self, client: SocketAddr, req: Request<Incoming>) -> (Response<Body>, Option<String>) {
+    async fn dispatch(
+        &self,
+        client: SocketAddr,
+        req: Request<Incoming>,
+        started: tokio::time::Instant,
+    ) -> (Response<Body>, Option<String>) {
         let path = req.uri().path().to_string();
         if let Some(reserved) = path.strip_prefix(WELL_KNOWN_PREFIX) {
             return (self.well_known(reserved), None);
@@ -151,12 +199,15 @@ impl Server {
             return (text(StatusCode::NOT_FOUND, "Not Found"), None);
         };
         let id = matched.route.component.clone();
-        let req = with_spin_headers(req, &matched, client);
-        let response = match self.app.components.get(&id) {
-            Some(component) => self.call_guest(component, req).await,
-            None => text(StatusCode::INTERNAL_SERVER_ERROR, "unknown component"),
+        let Some(component) = self.app.components.get(&id) else {
+            return (text(StatusCode::INTERNAL_SERVER_ERROR, "unknown component"), Some(id));
         };
-        (response, Some(id))
+        // The body is read before the request takes an instance slot (see `request.rs`).
+        let req = match request::buffer(req, started, &self.limits).await {
+            Ok(req) => with_spin_headers(req, &matched, client),
+            Err(refused) => return (closing(text(refused.status(), refused.reason())), Some(id)),
+        };
+        (self.call_guest(component, request::for_guest(req)).await, Some(id))
     }
 
     fn well_known(&self, rest: &str) -> Response<Body> {
@@ -168,14 +219,18 @@ impl Server {
     }
 
     /// Runs the guest in its own task and answers as soon as it sets the response outparam, so
-    /// a streamed body flows while the guest is still writing it.
+    /// a streamed body flows while the guest is still writing it. `503` when no instance slot
+    /// frees within [`Limits::instance_wait_timeout`].
     async fn call_guest(
         &self,
         component: &crate::component::LoadedComponent,
-        req: Request<Incoming>,
+        req: request::ForGuest,
     ) -> Response<Body> {
-        let Ok(permit) = self.instances.clone().acquire_owned().await else {
-            return text(StatusCode::SERVICE_UNAVAILABLE, "server is shutting down");
+        let waiting = tokio::time::timeout(self.limits.instance_wait_timeout, self.instances.clone().acquire_owned());
+        let permit = match waiting.await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_closed)) => return text(StatusCode::SERVICE_UNAVAILABLE, "server is shutting down"),
+            Err(_elapsed) => return busy(),
         };
         let mut store = self.new_store(component);
         let (tx, rx) = oneshot::channel();
@@ -183,7 +238,7 @@ impl Server {
             .data_mut()
             .http()
             .new_incoming_request(wasmtime_wasi_http::p2::bindings::http::types::Scheme::Http, req)
-            .and_then(|r| Ok((r, store.data_mut().http().new_response_outparam(tx)?)));
+            .and_then(|r| Ok((r, store.data_mut().http().new_response_outparam_from_callback(hand_to_hyper(tx))?)));
         let (request, outparam) = match resources {
             Ok(pair) => pair,
             Err(e) => return text(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
@@ -226,8 +281,19 @@ impl Server {
     }
 }
 
+/// The outparam's callback, run when the guest sets it: the response goes to hyper as it stood
+/// at that moment ([`response::as_set`]).
+fn hand_to_hyper(
+    tx: oneshot::Sender<Result<Response<Body>, ErrorCode>>,
+) -> impl FnOnce(Result<Response<Body>, ErrorCode>) + Send + Sync + 'static {
+    move |result| {
+        // The receiver is gone only if the connection is: nobody is left to answer.
+        let _ = tx.send(result.map(|response| response.map(response::as_set)));
+    }
+}
+
 /// Spin's request headers, and an absolute URI so the guest sees scheme and authority.
-fn with_spin_headers(mut req: Request<Incoming>, m: &RouteMatch<'_>, client: SocketAddr) -> Request<Incoming> {
+fn with_spin_headers<B>(mut req: Request<B>, m: &RouteMatch<'_>, client: SocketAddr) -> Request<B> {
     let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_string();
     let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str()).to_string();
     let full_url = format!("http://{host}{path_and_query}");
@@ -257,5 +323,18 @@ fn text(status: StatusCode, body: &str) -> Response<Body> {
     let body = Full::new(Bytes::from(body.to_string())).map_err(|never: Infallible| match never {}).boxed_unsync();
     let mut response = Response::new(body);
     *response.status_mut() = status;
+    response
+}
+
+/// Every instance slot stayed taken for [`Limits::instance_wait_timeout`].
+fn busy() -> Response<Body> {
+    let mut response = text(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: every instance is busy");
+    response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// `response`, after which the connection closes (the request's body was not read to its end).
+fn closing(mut response: Response<Body>) -> Response<Body> {
+    response.headers_mut().insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     response
 }

@@ -1,0 +1,88 @@
+//! The document cache: one record per URL (`oauth:cimd:<sha256(URL)>`, a
+//! [`ClientDocumentRecord`]), read with the record format's expiry and swept hourly with the
+//! rest of `oauth:`.
+//!
+//! Lifetime: the document's `Cache-Control: max-age`, clamped to [`MIN_CACHE_SECS`] (5 minutes:
+//! a document is fetched at most that often while it is in use, whatever it says, which also
+//! bounds how often a caller can make us fetch a given URL that works) and [`MAX_CACHE_SECS`]
+//! (24 hours: a changed or withdrawn document takes effect within a day); without `max-age`,
+//! [`DEFAULT_CACHE_SECS`] (1 hour). A record holds the validated metadata of a document of at
+//! most 5 KiB, so it stays a few KiB.
+//!
+//! What is written, and when: only a valid document, and only once the request that needed it
+//! succeeded, so a refused request stores nothing. Concurrent requests may each fetch and write
+//! the same document; every writer wrote a validated copy, so whichever lands last is right.
+
+use platform::record::{self, RecordError};
+use platform::{Clock, KeyValueStore};
+
+use crate::keys;
+use crate::records::{ClientDocumentRecord, ClientMetadata, ClientRecord, RECORD_VERSION};
+
+/// The shortest time a document is cached.
+pub const MIN_CACHE_SECS: u64 = 5 * 60;
+/// How long a document without `max-age` is cached.
+pub const DEFAULT_CACHE_SECS: u64 = 60 * 60;
+/// The longest time a document is cached.
+pub const MAX_CACHE_SECS: u64 = 24 * 60 * 60;
+
+/// How long to keep a document whose server said `max_age`.
+pub fn lifetime(max_age: Option<u64>) -> u64 {
+    max_age.unwrap_or(DEFAULT_CACHE_SECS).clamp(MIN_CACHE_SECS, MAX_CACHE_SECS)
+}
+
+/// The cached document for `url`, if one is live.
+pub(crate) fn load(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    url: &str,
+) -> Result<Option<ClientDocumentRecord>, RecordError> {
+    let cached = record::load::<ClientDocumentRecord>(store, clock, &keys::client_document(url))?;
+    Ok(cached.filter(|document| document.client_id == url))
+}
+
+/// A record for a document fetched `now` whose server said `max_age`.
+pub(crate) fn entry(url: &str, metadata: ClientMetadata, now: u64, max_age: Option<u64>) -> ClientDocumentRecord {
+    ClientDocumentRecord {
+        v: RECORD_VERSION,
+        client_id: url.to_owned(),
+        metadata,
+        fetched_at: now,
+        expires_at: now + lifetime(max_age),
+    }
+}
+
+pub(crate) fn save(store: &dyn KeyValueStore, document: &ClientDocumentRecord) -> Result<(), RecordError> {
+    record::save(store, &keys::client_document(&document.client_id), document)
+}
+
+impl ClientDocumentRecord {
+    /// The document seen as a registration: a public client without a secret, "registered"
+    /// when it was fetched and gone when the cache entry expires.
+    pub fn client(&self) -> ClientRecord {
+        ClientRecord {
+            v: RECORD_VERSION,
+            client_id: self.client_id.clone(),
+            secret_hash: None,
+            metadata: self.metadata.clone(),
+            client_id_issued_at: self.fetched_at,
+            last_used_at: self.fetched_at,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_are_clamped_to_five_minutes_and_a_day() {
+        assert_eq!(lifetime(Some(0)), MIN_CACHE_SECS);
+        assert_eq!(lifetime(Some(60)), MIN_CACHE_SECS);
+        assert_eq!(lifetime(Some(7200)), 7200);
+        assert_eq!(lifetime(Some(30 * 24 * 3600)), MAX_CACHE_SECS);
+        assert_eq!(lifetime(None), DEFAULT_CACHE_SECS);
+        assert_eq!((MIN_CACHE_SECS, DEFAULT_CACHE_SECS, MAX_CACHE_SECS), (300, 3600, 86_400));
+    }
+}

@@ -1,0 +1,53 @@
+//! Why a client metadata document was refused. Callers answer `invalid_client` (or the 400
+//! page at `/authorize`) without details; the reason goes to the operator's log.
+
+use platform::OutboundError;
+use platform::record::RecordError;
+
+use super::client_id::UrlError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CimdError {
+    #[error("the URL {0}")]
+    Url(#[from] UrlError),
+    #[error("fetching the document failed: {0}")]
+    Fetch(OutboundError),
+    #[error("the document is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("the document URL answered a redirect (HTTP {0}), which is not followed")]
+    Redirect(u16),
+    #[error("the document URL answered HTTP {0}, not 200")]
+    Status(u16),
+    #[error("the document is not JSON: {0}")]
+    NotJson(String),
+    #[error("the document's client_id is not exactly its URL")]
+    ClientIdMismatch,
+    #[error("the document asks for a shared-secret client (`{0}`); documents may describe public clients only")]
+    SharedSecret(String),
+    #[error("the document's token_endpoint_auth_method `{0}` is not supported (only `none`)")]
+    UnsupportedAuthMethod(String),
+    #[error("the document contains a client secret, which documents must not")]
+    ClientSecret,
+    #[error("the document is invalid: {0}")]
+    Metadata(String),
+}
+
+/// A refused `client_id` URL and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("client_id {client_id}: {error}")]
+pub struct DocumentRefused {
+    /// As the caller sent it (quote it only through `platform::diagnostic`, which escapes it).
+    pub client_id: String,
+    pub error: CimdError,
+}
+
+/// Why a `client_id` could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// A URL `client_id` whose document cannot be used: `invalid_client`, logged.
+    #[error(transparent)]
+    Document(#[from] DocumentRefused),
+    /// The store failed: retry later.
+    #[error(transparent)]
+    Store(#[from] RecordError),
+}

@@ -1,0 +1,52 @@
+//! A line for the operator's log, decided by a library and written by the component.
+//!
+//! The libraries answer with `http` responses and have no log of their own; when an answer
+//! hides its reason from the caller (an `invalid_client` that must not say why, a page for the
+//! user), the library attaches the reason as a response extension, and the component's edge
+//! writes it to its log (Spin keeps a component's stderr in the app's log). Extensions never
+//! go on the wire.
+
+use crate::web::Response;
+
+/// What the operator should read about this response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic(pub String);
+
+/// The longest diagnostic kept, in characters: it may quote caller-chosen text.
+const MAX_CHARS: usize = 600;
+
+/// Attaches `line` to `response`, with control characters escaped and the length bounded, so a
+/// caller-chosen value cannot forge or flood log lines.
+pub fn attach(response: &mut Response, line: &str) {
+    let escaped: String =
+        line.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect();
+    let mut clean: String = escaped.chars().take(MAX_CHARS).collect();
+    if clean.len() < escaped.len() {
+        clean.push('…');
+    }
+    response.extensions_mut().insert(Diagnostic(clean));
+}
+
+/// The diagnostic attached to `response`, if any.
+pub fn of(response: &Response) -> Option<&str> {
+    response.extensions().get::<Diagnostic>().map(|d| d.0.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_length_is_bounded() {
+        let mut response = Response::new(Vec::new());
+        attach(&mut response, "refused https://a.example/x\nFAKE LOG LINE");
+        assert_eq!(of(&response), Some("refused https://a.example/x\\nFAKE LOG LINE"));
+        attach(&mut response, &"x".repeat(10_000));
+        assert_eq!(of(&response).map(|d| d.chars().count()), Some(MAX_CHARS + 1));
+    }
+
+    #[test]
+    fn a_response_without_one_has_none() {
+        assert_eq!(of(&Response::new(Vec::new())), None);
+    }
+}

@@ -1,0 +1,9 @@
+//! The operator's log: a Spin component's stderr, which Spin keeps (`spin up` prints it, and with
+//! `--log-dir` writes `<component>_stderr.txt`; hosted platforms collect it). What a client is told
+//! only generically (a store's or Clerk's error, a broken setting) is written here in full.
+
+/// Writes one line: `<source>: <what>: <detail>`.
+#[allow(clippy::print_stderr, reason = "a Spin component's log is its stderr")]
+pub fn failure(source: &str, what: &str, detail: &dyn std::fmt::Display) {
+    eprintln!("{source}: {what}: {detail}");
+}

@@ -1,0 +1,168 @@
+//! The page's two form posts, `POST /apps/revoke` and `POST /apps/sign-out`. Both change
+//! something only after every check passed: a form body, an `Origin` (when the browser sends
+//! one) that is this server's, a live session, and that session's CSRF token. SameSite=Lax on
+//! the session cookie already keeps cross-site posts from carrying it; the token and the
+//! `Origin` check hold even where that does not.
+
+use http::StatusCode;
+use oauth_core::connected_apps::{self, RevokeAppError};
+use platform::web::{self, Request, Response, append_header};
+use platform::{AuditLog, Clock, HttpClient, KeyValueStore, Variables};
+use serde_json::json;
+
+use super::session::{self, Session};
+use super::view::{json_error, notice_page};
+use super::{unavailable, wants_json};
+use crate::config::FlowConfig;
+use crate::pages::error_page;
+use crate::{Env, MAX_BODY_BYTES, cookies};
+
+/// A form post that passed every check.
+struct Checked {
+    session: Session,
+    form: Vec<(String, String)>,
+    config: FlowConfig,
+    json: bool,
+}
+
+/// A refusal, as a page or as JSON.
+fn refuse(json: bool, status: StatusCode, title: &str, message: &str) -> Response {
+    if json {
+        let code = match status {
+            StatusCode::UNAUTHORIZED => "sign_in_required",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            StatusCode::INTERNAL_SERVER_ERROR => "server_error",
+            _ => "invalid_request",
+        };
+        json_error(status, code, message)
+    } else if status == StatusCode::UNAUTHORIZED {
+        notice_page(status, title, message, "Sign in again")
+    } else {
+        error_page(status, title, message)
+    }
+}
+
+fn check<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+) -> Result<Checked, Box<Response>> {
+    let json = wants_json(request);
+    let refused = |status, title, message: &str| Box::new(refuse(json, status, title, message));
+    if web::media_type(request).as_deref() != Some("application/x-www-form-urlencoded") {
+        return Err(refused(StatusCode::BAD_REQUEST, "Not a form", "The request was not submitted as a form."));
+    }
+    if request.body().len() > MAX_BODY_BYTES {
+        return Err(refused(StatusCode::PAYLOAD_TOO_LARGE, "Request too large", "The form is too large."));
+    }
+    let config = FlowConfig::from_variables(&env.vars)
+        .map_err(|e| refused(StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured", &e.to_string()))?;
+    let base = web::base_url(request, config.public_base_url.as_deref())
+        .map_err(|e| {
+            refused(web::PublicBaseUrlRequired::STATUS, "This server does not answer for this address", &e.to_string())
+        })?
+        .url;
+    if let Some(origin) = request.headers().get("origin") {
+        let same = origin.to_str().ok().and_then(web::origin_of).is_some_and(|o| Some(o) == web::origin_of(&base));
+        if !same {
+            return Err(refused(StatusCode::FORBIDDEN, "Request not accepted", "The form came from another site."));
+        }
+    }
+    let session = match session::current(&env.store, &env.clock, request) {
+        Ok(Some(session)) => session,
+        Ok(None) => {
+            return Err(refused(
+                StatusCode::UNAUTHORIZED,
+                "Your session has ended",
+                "Nothing was changed. Sign in again to manage your connected apps.",
+            ));
+        }
+        Err(_) => return Err(Box::new(unavailable(json))),
+    };
+    let form = web::decode_pairs(request.body());
+    let csrf_ok = web::single_value(&form, "csrf_token")
+        .ok()
+        .flatten()
+        .is_some_and(|token| !token.is_empty() && session.csrf_matches(&config.cookie_key, token));
+    if !csrf_ok {
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            "Request not accepted",
+            "This form was not submitted from the page this session was shown (missing or wrong token).",
+        ));
+    }
+    Ok(Checked { session, form, config, json })
+}
+
+/// The page's form posts.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Action {
+    Revoke,
+    SignOut,
+}
+
+/// A form post to `/apps/revoke` or `/apps/sign-out`: checked first, then done.
+pub(super) fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+    action: Action,
+) -> Response {
+    match (check(env, request), action) {
+        (Err(refused), _) => *refused,
+        (Ok(checked), Action::Revoke) => revoke(env, request, checked),
+        (Ok(checked), Action::SignOut) => sign_out(env, checked),
+    }
+}
+
+/// `POST /apps/revoke`.
+fn revoke<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+    checked: Checked,
+) -> Response {
+    let json = checked.json;
+    let Ok(Some(grant_id)) = web::single_value(&checked.form, "grant_id") else {
+        return refuse(json, StatusCode::BAD_REQUEST, "Incomplete form", "The form names no app to revoke.");
+    };
+    let revoked = match connected_apps::revoke_for_user(&env.store, &env.clock, &checked.session.user_id, grant_id) {
+        Ok(revoked) => revoked,
+        Err(RevokeAppError::NotFound) => {
+            return refuse(json, StatusCode::NOT_FOUND, "No such app", "You have no connected app with this id.");
+        }
+        Err(RevokeAppError::Store(_)) => return unavailable(json),
+    };
+    let key = &checked.config.cookie_key;
+    let forget = cookies::approval_forget_set_cookie(
+        key,
+        &cookies::approvals(request, key),
+        &revoked.client_id,
+        &revoked.redirect_uris,
+    );
+    let mut response = if json {
+        web::json(StatusCode::OK, &json!({ "revoked": grant_id, "client_id": revoked.client_id }))
+    } else {
+        web::response(StatusCode::SEE_OTHER, &[("location", "/apps?revoked=1"), ("cache-control", "no-store")], "")
+    };
+    forget.iter().for_each(|c| append_header(&mut response, "set-cookie", c));
+    response
+}
+
+/// `POST /apps/sign-out`.
+fn sign_out<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(env: &Env<S, C, H, V, A>, checked: Checked) -> Response {
+    if session::end(&env.store, &checked.session).is_err() {
+        return unavailable(checked.json);
+    }
+    let mut response = if checked.json {
+        web::json(StatusCode::OK, &json!({ "signed_out": true }))
+    } else {
+        notice_page(
+            StatusCode::OK,
+            "Signed out",
+            "You are signed out of the connected-apps page. Your apps keep their access.",
+            "Sign in again",
+        )
+    };
+    append_header(&mut response, "set-cookie", &session::clear_cookie());
+    response
+}

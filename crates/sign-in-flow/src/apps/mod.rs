@@ -1,0 +1,126 @@
+//! `/apps`, "Connected apps": a signed-in user sees the MCP clients they approved and revokes
+//! the ones they no longer want.
+//!
+//! - `GET /apps`: the list (HTML), or the same data as JSON when `Accept` asks for
+//!   `application/json` and not HTML. Without a session, browsers go through the same Clerk
+//!   sign-in as `/authorize` ([`sign_in`]) and come back with one ([`session`]); scripts get a
+//!   401.
+//! - `POST /apps/revoke` (`grant_id`, `csrf_token`): revokes one of the user's grants the way
+//!   every revocation does, and forgets this browser's remembered approval of that client.
+//! - `POST /apps/sign-out` (`csrf_token`): ends the session.
+//!
+//! The grants come from `oauth_core::connected_apps`, which only ever shows or changes the
+//! signed-in user's own grants.
+
+mod actions;
+pub mod session;
+mod sign_in;
+mod view;
+
+pub(crate) use sign_in::finish as finish_sign_in;
+
+use http::StatusCode;
+use mediatype::{MediaTypeList, ReadParams, names};
+use oauth_core::connected_apps;
+use platform::web::{self, Request, Response};
+use platform::{AuditLog, Clock, HttpClient, KeyValueStore, Variables};
+
+use self::actions::Action;
+use crate::Env;
+use crate::config::FlowConfig;
+use crate::pages::error_page;
+
+/// Routes `/apps` and everything under it.
+pub async fn handle<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+) -> Response {
+    // Trailing slashes are forgiven here (`/apps/` is a link people type); Spin routes
+    // everything under `/apps/...` to this component.
+    match (web::path(request).trim_end_matches('/'), request.method().as_str()) {
+        ("/apps", "GET") => list(env, request).await,
+        ("/apps", _) => web::method_not_allowed("GET"),
+        ("/apps/revoke", "POST") => actions::post(env, request, Action::Revoke),
+        ("/apps/sign-out", "POST") => actions::post(env, request, Action::SignOut),
+        ("/apps/revoke" | "/apps/sign-out", _) => web::method_not_allowed("POST"),
+        _ => error_page(StatusCode::NOT_FOUND, "Not found", "There is nothing here."),
+    }
+}
+
+/// `GET /apps`.
+async fn list<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+) -> Response {
+    let json = wants_json(request);
+    let config = match FlowConfig::from_variables(&env.vars) {
+        Ok(config) => config,
+        Err(e) => return failure(json, StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
+    };
+    let base = match web::base_url(request, config.public_base_url.as_deref()) {
+        Ok(base) => base.url,
+        Err(e) => return failure(json, web::PublicBaseUrlRequired::STATUS, "invalid_request", &e.to_string()),
+    };
+    let session = match session::current(&env.store, &env.clock, request) {
+        Ok(Some(session)) => session,
+        Ok(None) if json => {
+            return view::json_error(
+                StatusCode::UNAUTHORIZED,
+                "sign_in_required",
+                &format!("sign in with a browser at {base}/apps, then send its session cookie"),
+            );
+        }
+        Ok(None) => return sign_in::start(env, &config, request, &base).await,
+        Err(_) => return unavailable(json),
+    };
+    let listing = match connected_apps::list(&env.store, &env.clock, &session.user_id) {
+        Ok(listing) => listing,
+        Err(_) => return unavailable(json),
+    };
+    let csrf_token = session.csrf_token(&config.cookie_key);
+    if json {
+        return view::list_json(&session, &csrf_token, &listing);
+    }
+    let server_host = web::authority_of(&base).unwrap_or_else(|| base.clone());
+    view::list_page(&view::ListView {
+        session: &session,
+        csrf_token: &csrf_token,
+        listing: &listing,
+        server_host: &server_host,
+        now: env.clock.now_unix(),
+        revoked_notice: web::first_value(&web::query_pairs(request), "revoked").is_some(),
+    })
+}
+
+/// True when the client asks for JSON and not for HTML: a script's `Accept: application/json`,
+/// never a browser's navigation (which names `text/html`).
+fn wants_json(request: &Request) -> bool {
+    let ranges: Vec<(String, String)> = request
+        .headers()
+        .get_all("accept")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(MediaTypeList::new)
+        .filter_map(Result::ok)
+        .filter(|range| range.get_param(names::Q).is_none_or(|q| !q.as_str().bytes().all(|b| b == b'0' || b == b'.')))
+        .map(|range| (range.ty.as_str().to_ascii_lowercase(), range.subty.as_str().to_ascii_lowercase()))
+        .collect();
+    let names = |ty: &str, subty: &str| ranges.iter().any(|(t, s)| t == ty && s == subty);
+    names("application", "json") && !names("text", "html")
+}
+
+/// A failure, as a page or as JSON.
+fn failure(json: bool, status: StatusCode, error: &str, description: &str) -> Response {
+    if json { view::json_error(status, error, description) } else { error_page(status, "Server error", description) }
+}
+
+fn unavailable(json: bool) -> Response {
+    if json {
+        view::json_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "storage is unavailable")
+    } else {
+        sign_in::storage_unavailable()
+    }
+}
+
+#[cfg(test)]
+mod tests;

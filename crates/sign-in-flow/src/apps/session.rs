@@ -1,0 +1,212 @@
+//! The connected-apps page's sessions: a random token in a `__Host-` cookie (HttpOnly, Secure,
+//! SameSite=Lax, 15 minutes), standing for a server-side record of who signed in. The record,
+//! not the cookie, is the session: signing out deletes it, and an expired one is deleted when
+//! met (or by the hourly sign-in sweep). Only `/apps` reads this cookie.
+//!
+//! Forms carry a CSRF token derived from the session (HMAC-SHA256 with the cookie key), so it
+//! needs no storage and dies with the session.
+
+use cookie::time::Duration;
+use hmac::{Hmac, Mac};
+use oauth_core::UserProps;
+use platform::record::{self, RecordError};
+use platform::secret::{RandomError, random_token};
+use platform::web::Request;
+use platform::{Clock, KeyValueStore, impl_record};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::{cookies, keys};
+
+pub const SESSION_COOKIE: &str = "__Host-mcp-apps";
+/// A session lasts this long from sign-in, however it is used.
+pub const SESSION_TTL: u64 = 15 * 60;
+/// Longest stored name or email (Clerk's are far shorter; this bounds the record).
+const MAX_TEXT: usize = 256;
+/// Domain separation for the CSRF MAC.
+const CSRF_CONTEXT: &[u8] = b"mcp-clerk-oauth apps csrf v1\n";
+
+/// `signin:apps-session:v1:<sha256(token)>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SessionRecord {
+    v: u32,
+    expires_at: u64,
+    user_id: String,
+    email: Option<String>,
+    name: Option<String>,
+}
+impl_record!(SessionRecord, "connected-apps session");
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The cookie's value (only its hash is stored).
+    token: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub expires_at: u64,
+}
+
+impl Session {
+    /// Who is signed in, as the page names them.
+    pub fn display_name(&self) -> &str {
+        self.email.as_deref().or(self.name.as_deref()).unwrap_or(&self.user_id)
+    }
+
+    /// `Set-Cookie` for this session.
+    pub fn set_cookie(&self) -> String {
+        cookies::set_cookie(SESSION_COOKIE, self.token.clone(), Duration::seconds(SESSION_TTL as i64))
+    }
+
+    /// The CSRF token this session's forms carry.
+    pub fn csrf_token(&self, key: &[u8]) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(csrf_mac(key, &self.token))
+    }
+
+    /// Whether `presented` is this session's CSRF token (compared in constant time).
+    pub fn csrf_matches(&self, key: &[u8], presented: &str) -> bool {
+        self.csrf_token(key).as_bytes().ct_eq(presented.as_bytes()).into()
+    }
+}
+
+fn csrf_mac(key: &[u8], token: &str) -> Vec<u8> {
+    // HMAC takes keys of any length; were it ever to refuse one, every token would be empty
+    // and match nothing a form could carry but the empty string, which is refused first.
+    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(CSRF_CONTEXT);
+            mac.update(token.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub fn clear_cookie() -> String {
+    cookies::set_cookie(SESSION_COOKIE, String::new(), Duration::ZERO)
+}
+
+/// Why a session could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Random(#[from] RandomError),
+    #[error(transparent)]
+    Store(#[from] RecordError),
+}
+
+/// Starts a session for the user Clerk just signed in.
+pub fn start(store: &dyn KeyValueStore, clock: &dyn Clock, props: &UserProps) -> Result<Session, StartError> {
+    let token = random_token()?;
+    let name = [props.first_name.as_deref(), props.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>();
+    let record = SessionRecord {
+        v: record::VERSION,
+        expires_at: clock.now_unix() + SESSION_TTL,
+        user_id: props.user_id.clone(),
+        email: props.email.as_deref().map(capped),
+        name: (!name.is_empty()).then(|| capped(&name.join(" "))),
+    };
+    record::save(store, &keys::apps_session(&token), &record)?;
+    Ok(from_record(token, record))
+}
+
+/// The live session the request's cookie names, if any.
+pub fn current(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    request: &Request,
+) -> Result<Option<Session>, RecordError> {
+    let Some(token) = cookies::random_token_cookie(request, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let found = record::load::<SessionRecord>(store, clock, &keys::apps_session(&token))?;
+    Ok(found.filter(|r| !r.user_id.is_empty()).map(|r| from_record(token, r)))
+}
+
+/// Ends the session (sign out): its record is deleted, so the cookie is worthless everywhere.
+pub fn end(store: &dyn KeyValueStore, session: &Session) -> Result<(), RecordError> {
+    record::discard(store, &keys::apps_session(&session.token))
+}
+
+fn from_record(token: String, record: SessionRecord) -> Session {
+    Session { token, user_id: record.user_id, email: record.email, name: record.name, expires_at: record.expires_at }
+}
+
+fn capped(text: &str) -> String {
+    text.chars().take(MAX_TEXT).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform::{ManualClock, MemoryStore};
+
+    const KEY: &[u8] = &[9u8; 32];
+
+    fn request_with(set_cookie: &str) -> Request {
+        let pair = set_cookie.split(';').next().unwrap();
+        http::Request::builder().header("cookie", pair).body(Vec::new()).unwrap()
+    }
+
+    fn props() -> UserProps {
+        UserProps {
+            user_id: "user_1".into(),
+            email: Some("a@example.com".into()),
+            first_name: Some("Ada".into()),
+            last_name: Some("L".repeat(1000)),
+            ..UserProps::default()
+        }
+    }
+
+    #[test]
+    fn a_session_is_found_by_its_cookie_until_it_expires() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(1_000));
+        let session = start(&store, &clock, &props()).unwrap();
+        let request = request_with(&session.set_cookie());
+        assert_eq!(current(&store, &clock, &request).unwrap(), Some(session.clone()));
+        assert_eq!(session.display_name(), "a@example.com");
+        assert_eq!(session.name.as_ref().map(|n| n.chars().count()), Some(MAX_TEXT), "stored text is capped");
+        assert!(store.keys().iter().all(|k| !k.contains(&session.token)), "only the hash is stored");
+        clock.advance(SESSION_TTL);
+        assert_eq!(current(&store, &clock, &request).unwrap(), None);
+        assert!(store.keys().is_empty(), "the expired session is deleted when met");
+    }
+
+    #[test]
+    fn a_session_ends_when_signed_out_and_unknown_cookies_are_no_session() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(1_000));
+        let session = start(&store, &clock, &props()).unwrap();
+        end(&store, &session).unwrap();
+        assert_eq!(current(&store, &clock, &request_with(&session.set_cookie())).unwrap(), None);
+        let forged = format!("{SESSION_COOKIE}={}", "A".repeat(43));
+        assert_eq!(current(&store, &clock, &request_with(&forged)).unwrap(), None);
+        assert_eq!(current(&store, &clock, &request_with(&format!("{SESSION_COOKIE}=short"))).unwrap(), None);
+    }
+
+    #[test]
+    fn the_session_cookie_is_host_only_secure_http_only_lax_and_short() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(1_000));
+        let set = start(&store, &clock, &props()).unwrap().set_cookie();
+        assert!(set.starts_with("__Host-mcp-apps="));
+        for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax", "Max-Age=900"] {
+            assert!(set.contains(attribute), "{attribute} in {set}");
+        }
+        assert!(!set.contains("Domain"));
+        assert!(clear_cookie().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn csrf_tokens_belong_to_one_session_and_one_key() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(1_000));
+        let (a, b) = (start(&store, &clock, &props()).unwrap(), start(&store, &clock, &props()).unwrap());
+        let token = a.csrf_token(KEY);
+        assert!(a.csrf_matches(KEY, &token));
+        assert!(!b.csrf_matches(KEY, &token), "another session");
+        assert!(!a.csrf_matches(&[1u8; 32], &token), "another key");
+        assert!(!a.csrf_matches(KEY, ""));
+    }
+}

@@ -1,0 +1,405 @@
+//! `/apps` end to end in memory: sign-in through the fake Clerk, the list, revoke, sign out.
+
+use oauth_core::tokens::{CodeExchange, TokenResponse, exchange_code, verify_access_token};
+use platform::Clock;
+use serde_json::Value;
+
+use super::session::{SESSION_COOKIE, SESSION_TTL};
+use crate::cookies::APPROVAL_COOKIE;
+use crate::records::{Flow, Kind, Lookup};
+use crate::tests::*;
+
+const VERIFIER: &str = "verifier-verifier-verifier-verifier-verifier";
+const JSON: (&str, &str) = ("accept", "application/json");
+
+/// Signs the test browser in to `/apps` as Clerk's current user; returns the `/callback` answer.
+fn sign_in(f: &mut Fixture) -> platform::web::Response {
+    let to_clerk = f.send("GET", "/apps", None);
+    let clerk_url = location(&to_clerk);
+    assert!(clerk_url.starts_with(clerk_client::fake::ISSUER), "{clerk_url}");
+    f.prime_nonce(&clerk_url);
+    f.callback(&clerk_url, &[("code", "clerk-code")])
+}
+
+/// The browser approves the fixture's current client and the client redeems the code.
+fn approve(f: &mut Fixture) -> TokenResponse {
+    let first = f.get_authorize(&[]);
+    let to_clerk = if first.status() == 200 {
+        let page = body(&first);
+        let (handle, csrf) = (hidden(&page, "handle"), hidden(&page, "csrf_token"));
+        f.send("POST", "/authorize", Some(&[("handle", &handle), ("csrf_token", &csrf), ("decision", "approve")]))
+    } else {
+        first
+    };
+    let clerk_url = f.prime_nonce(&location(&to_clerk));
+    let code = query_of(&location(&f.callback(&clerk_url, &[("code", "clerk-code")])))["code"].clone();
+    let client = oauth_core::lookup_client(&f.env.store, &f.env.clock, &f.client_id).unwrap().unwrap();
+    let request =
+        CodeExchange { code: &code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
+    exchange_code(&f.env.store, &f.env.clock, &client, &request).unwrap().response
+}
+
+/// Registers another client (with `name`) and makes it the fixture's current one.
+fn switch_to_new_client(f: &mut Fixture, name: &str) -> String {
+    let body =
+        serde_json::json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none", "client_name": name});
+    let registration = oauth_core::clients::register_client(
+        &f.env.store,
+        &f.env.clock,
+        &Default::default(),
+        body.to_string().as_bytes(),
+    )
+    .unwrap();
+    f.client_id = registration.client.client_id;
+    f.client_id.clone()
+}
+
+fn as_user(f: &Fixture, sub: &str) {
+    f.env.http.id_claims.lock().unwrap()["sub"] = serde_json::json!(sub);
+}
+
+fn listing(f: &mut Fixture) -> Value {
+    let response = f.send_with("GET", "/apps", &[JSON], None);
+    assert_eq!(response.status(), 200, "{}", body(&response));
+    assert_eq!(response.headers()["content-type"], "application/json");
+    serde_json::from_slice(response.body()).unwrap()
+}
+
+fn live(f: &Fixture, token: &TokenResponse) -> bool {
+    verify_access_token(&f.env.store, &f.env.clock, &token.access_token, "https://mcp.example.com/mcp").is_ok()
+}
+
+fn csrf(f: &mut Fixture) -> String {
+    listing(f)["csrf_token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_visitor_without_a_session_is_sent_to_clerk_by_an_apps_sign_in() {
+    let mut f = fixture();
+    let response = f.send("GET", "/apps", None);
+    let clerk_url = location(&response);
+    let q = query_of(&clerk_url);
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q["nonce"].len() >= 43 && q["state"].len() >= 43);
+    assert_eq!(q["redirect_uri"], format!("{BASE}/callback"));
+    assert!(f.cookies.contains_key("__Host-mcp-browser"), "the sign-in is bound to this browser");
+    let stored =
+        crate::records::find::<crate::records::Upstream>(&f.env.store, &f.env.clock, Kind::Upstream, &q["state"]);
+    assert!(matches!(stored.unwrap(), Lookup::Live(u) if matches!(u.flow, Flow::Apps(_))));
+}
+
+#[test]
+fn scripts_without_a_session_get_a_401_not_a_redirect() {
+    let mut f = fixture();
+    let response = f.send_with("GET", "/apps", &[JSON], None);
+    assert_eq!(response.status(), 401);
+    let json: Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(json["error"], "sign_in_required");
+    assert!(f.env.store.keys().iter().all(|k| !k.starts_with("signin:")), "nothing stored for a script");
+}
+
+#[test]
+fn the_callback_of_an_apps_sign_in_starts_a_session_and_returns_to_the_page() {
+    let mut f = fixture();
+    let back = sign_in(&mut f);
+    assert_eq!(location(&back), "/apps");
+    let set_cookie = back.headers()["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.starts_with("__Host-mcp-apps=") && set_cookie.contains("Max-Age=900"), "{set_cookie}");
+    let page = f.send("GET", "/apps", None);
+    assert_eq!(page.status(), 200);
+    let html = body(&page);
+    assert!(html.contains("Connected apps") && html.contains("admin@example.com"), "{html}");
+    assert!(html.contains("No apps are connected"), "{html}");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("form-action 'self'"));
+    // Browsers send `Origin: null` on form posts from a `no-referrer` page; the post is checked by origin.
+    assert_eq!(page.headers()["referrer-policy"], "same-origin");
+    assert!(html.contains(r#"<meta name="referrer" content="same-origin">"#));
+}
+
+#[test]
+fn the_same_checks_as_authorize_hold_for_an_apps_sign_in() {
+    let mut f = fixture();
+    let clerk_url = location(&f.send("GET", "/apps", None));
+    f.prime_nonce(&clerk_url);
+    f.env.http.id_claims.lock().unwrap()["nonce"] = serde_json::json!("forged");
+    assert_eq!(f.callback(&clerk_url, &[("code", "c")]).status(), 502, "a wrong nonce");
+    assert_eq!(f.callback(&clerk_url, &[("code", "c")]).status(), 400, "the state is single use");
+    let clerk_url = location(&f.send("GET", "/apps", None));
+    f.cookies.remove("__Host-mcp-browser");
+    assert_eq!(f.callback(&clerk_url, &[("code", "c")]).status(), 400, "another browser");
+    assert!(!f.cookies.contains_key(SESSION_COOKIE));
+}
+
+#[test]
+fn cancelling_at_clerk_or_a_banned_user_gets_a_page_and_no_session() {
+    let mut f = fixture();
+    let clerk_url = location(&f.send("GET", "/apps", None));
+    let cancelled = f.callback(&clerk_url, &[("error", "access_denied")]);
+    assert_eq!(cancelled.status(), 200);
+    assert!(body(&cancelled).contains("Sign-in cancelled"));
+    as_user(&f, "user_banned");
+    assert_eq!(sign_in(&mut f).status(), 403);
+    assert!(!f.cookies.contains_key(SESSION_COOKIE));
+}
+
+#[test]
+fn the_page_lists_each_approved_client_with_its_details() {
+    let mut f = fixture();
+    approve(&mut f);
+    switch_to_new_client(&mut f, "Second <b>app</b> שלום");
+    approve(&mut f);
+    sign_in(&mut f);
+    let json = listing(&mut f);
+    let apps = json["apps"].as_array().unwrap();
+    assert_eq!(apps.len(), 2, "{json}");
+    assert_eq!(json["user"]["id"], "user_admin");
+    let first = apps.iter().find(|a| a["client_name"] == "Test client").unwrap();
+    assert_eq!(first["redirect_host"], "127.0.0.1");
+    assert_eq!(first["redirect_uri"], REDIRECT);
+    assert_eq!(first["scope"], serde_json::json!(["mcp"]));
+    assert_eq!(first["approved_at"], f.env.clock.now_unix());
+    assert_eq!(first["last_refreshed_at"], Value::Null);
+    assert_eq!(first["verified_host"], Value::Null);
+    assert_eq!(first["client_registered"], true);
+
+    let html = body(&f.send("GET", "/apps", None));
+    assert!(html.contains("<bdi>Second &lt;b&gt;app&lt;/b&gt; שלום</bdi>"), "escaped and isolated: {html}");
+    assert!(html.contains("<bdi>Test client</bdi>"));
+    assert_eq!(html.matches(r#"action="/apps/revoke""#).count(), 2);
+    assert!(html.contains("an app on your computer"));
+}
+
+#[test]
+fn revoke_ends_the_grant_and_forgets_the_approval_in_this_browser() {
+    let mut f = fixture();
+    let first_client = f.client_id.clone();
+    let first = approve(&mut f);
+    switch_to_new_client(&mut f, "Other");
+    let second = approve(&mut f);
+    sign_in(&mut f);
+    let json = listing(&mut f);
+    let grant = json["apps"].as_array().unwrap().iter().find(|a| a["client_id"] == first_client.as_str()).unwrap();
+    let grant_id = grant["grant_id"].as_str().unwrap().to_owned();
+    let token = json["csrf_token"].as_str().unwrap().to_owned();
+
+    let response = f.send("POST", "/apps/revoke", Some(&[("grant_id", &grant_id), ("csrf_token", &token)]));
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/apps?revoked=1");
+    assert!(!live(&f, &first) && live(&f, &second));
+    let apps = listing(&mut f)["apps"].as_array().unwrap().clone();
+    assert_eq!(apps.len(), 1);
+    assert_eq!(apps[0]["client_name"], "Other");
+    assert!(body(&f.send("GET", "/apps?revoked=1", None)).contains("Access revoked"));
+
+    assert!(f.cookies.contains_key(APPROVAL_COOKIE), "the other client's approval is kept");
+    assert_eq!(f.get_authorize(&[]).status(), 302, "still remembered for the other client");
+    f.client_id = first_client;
+    assert_eq!(f.get_authorize(&[]).status(), 200, "the revoked client must ask again");
+}
+
+#[test]
+fn revoke_answers_json_to_scripts() {
+    let mut f = fixture();
+    let tokens = approve(&mut f);
+    sign_in(&mut f);
+    let json = listing(&mut f);
+    let grant_id = json["apps"][0]["grant_id"].as_str().unwrap().to_owned();
+    let token = json["csrf_token"].as_str().unwrap().to_owned();
+    let response =
+        f.send_with("POST", "/apps/revoke", &[JSON], Some(&[("grant_id", &grant_id), ("csrf_token", &token)]));
+    assert_eq!(response.status(), 200);
+    let answer: Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(answer["revoked"], grant_id.as_str());
+    assert!(!live(&f, &tokens));
+}
+
+#[test]
+fn posts_without_the_right_token_origin_or_session_change_nothing() {
+    let mut f = fixture();
+    let tokens = approve(&mut f);
+    sign_in(&mut f);
+    let json = listing(&mut f);
+    let grant_id = json["apps"][0]["grant_id"].as_str().unwrap().to_owned();
+    let token = json["csrf_token"].as_str().unwrap().to_owned();
+    let before = f.env.store.snapshot();
+    let form = |csrf: &str| vec![("grant_id", grant_id.clone()), ("csrf_token", csrf.to_owned())];
+    let post = |f: &mut Fixture, headers: &[(&str, &str)], form: Vec<(&str, String)>| {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        f.send_with("POST", "/apps/revoke", headers, Some(&pairs)).status()
+    };
+    assert_eq!(post(&mut f, &[], form("wrong")), 403, "wrong CSRF token");
+    assert_eq!(post(&mut f, &[], form("")), 403, "empty CSRF token");
+    assert_eq!(post(&mut f, &[], vec![("grant_id", grant_id.clone())]), 403, "no CSRF token");
+    assert_eq!(post(&mut f, &[("origin", "https://evil.example")], form(&token)), 403, "another site");
+    assert_eq!(post(&mut f, &[("origin", "null")], form(&token)), 403, "an opaque origin");
+    assert_eq!(post(&mut f, &[], vec![("csrf_token", token.clone())]), 400, "no grant");
+    let not_a_form = f.send_with("POST", "/apps/revoke", &[("content-type", "application/json")], None);
+    assert_eq!(not_a_form.status(), 400);
+    assert_eq!(f.send("GET", "/apps/revoke", None).status(), 405);
+    let session = f.cookies.remove(SESSION_COOKIE).unwrap();
+    assert_eq!(post(&mut f, &[], form(&token)), 401, "no session");
+    f.cookies.insert(SESSION_COOKIE.into(), session);
+    assert_eq!(f.env.store.snapshot(), before, "nothing changed");
+    assert!(live(&f, &tokens));
+    assert_eq!(post(&mut f, &[("origin", BASE)], form(&token)), 303, "our own origin is fine");
+}
+
+#[test]
+fn another_users_grant_cannot_be_listed_or_revoked() {
+    let mut f = fixture();
+    let admins = approve(&mut f);
+    let admin_grant =
+        verify_access_token(&f.env.store, &f.env.clock, &admins.access_token, "https://mcp.example.com/mcp")
+            .unwrap()
+            .grant_id;
+    as_user(&f, "user_plain");
+    f.cookies.clear();
+    sign_in(&mut f);
+    let json = listing(&mut f);
+    assert_eq!(json["user"]["id"], "user_plain");
+    assert_eq!(json["apps"], serde_json::json!([]), "the admin's grant is not listed");
+    let token = csrf(&mut f);
+    let before = f.env.store.snapshot();
+    let response = f.send("POST", "/apps/revoke", Some(&[("grant_id", &admin_grant), ("csrf_token", &token)]));
+    assert_eq!(response.status(), 404);
+    let unknown = f.send("POST", "/apps/revoke", Some(&[("grant_id", "no-such-grant"), ("csrf_token", &token)]));
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(f.env.store.snapshot(), before, "nothing changed");
+    assert!(live(&f, &admins));
+}
+
+#[test]
+fn sign_out_ends_the_session_on_the_server() {
+    let mut f = fixture();
+    sign_in(&mut f);
+    let session = f.cookies[SESSION_COOKIE].clone();
+    let token = csrf(&mut f);
+    let response = f.send("POST", "/apps/sign-out", Some(&[("csrf_token", &token)]));
+    assert_eq!(response.status(), 200);
+    assert!(body(&response).contains("signed out"));
+    assert!(!f.cookies.contains_key(SESSION_COOKIE), "the cookie is cleared");
+    f.cookies.insert(SESSION_COOKIE.into(), session);
+    assert_eq!(f.send_with("GET", "/apps", &[JSON], None).status(), 401, "the old cookie is worthless");
+    assert!(f.env.store.keys().iter().all(|k| !k.starts_with("signin:apps-session:")));
+}
+
+#[test]
+fn a_session_expires_after_its_lifetime() {
+    let mut f = fixture();
+    sign_in(&mut f);
+    f.env.clock.advance(SESSION_TTL - 1);
+    assert_eq!(f.send_with("GET", "/apps", &[JSON], None).status(), 200);
+    f.env.clock.advance(1);
+    assert_eq!(f.send_with("GET", "/apps", &[JSON], None).status(), 401);
+    let page = f.send("GET", "/apps", None);
+    assert!(location(&page).starts_with(clerk_client::fake::ISSUER), "browsers sign in again");
+}
+
+#[test]
+fn browsers_get_html_and_only_an_explicit_json_accept_gets_json() {
+    let mut f = fixture();
+    sign_in(&mut f);
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    for (accept, json) in [
+        (browser, false),
+        ("application/json", true),
+        ("application/json, text/html", false),
+        ("APPLICATION/JSON;charset=utf-8", true),
+        ("application/json;q=0", false),
+        ("*/*", false),
+    ] {
+        let response = f.send_with("GET", "/apps", &[("accept", accept)], None);
+        let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+        assert_eq!(content_type.starts_with("application/json"), json, "{accept}: {content_type}");
+    }
+}
+
+#[test]
+fn other_methods_and_paths_under_apps_are_refused() {
+    let mut f = fixture();
+    assert_eq!(f.send("POST", "/apps", None).status(), 405);
+    assert_eq!(f.send("GET", "/apps/sign-out", None).status(), 405);
+    assert_eq!(f.send("GET", "/apps/nothing", None).status(), 404);
+}
+
+#[test]
+fn clerk_down_when_a_sign_in_starts_or_finishes_is_a_page_not_a_dead_end() {
+    let mut f = fixture();
+    f.env.http.fail_with(platform::OutboundError::Timeout { host: "demo".into() });
+    let page = f.send("GET", "/apps", None);
+    assert_eq!(page.status(), 503, "{}", body(&page));
+    assert!(body(&page).contains("Clerk"));
+    let mut f = fixture();
+    let clerk_url = location(&f.send("GET", "/apps", None));
+    f.prime_nonce(&clerk_url);
+    f.env.http.fail_with(platform::OutboundError::Timeout { host: "demo".into() });
+    assert_eq!(f.callback(&clerk_url, &[("code", "c")]).status(), 503);
+}
+
+#[test]
+fn a_clerk_error_or_a_missing_code_at_the_callback_is_a_502_page_and_no_session() {
+    for extra in [&[("error", "server_error")][..], &[][..]] {
+        let mut f = fixture();
+        let clerk_url = location(&f.send("GET", "/apps", None));
+        let response = f.callback(&clerk_url, extra);
+        assert_eq!(response.status(), 502, "{extra:?}: {}", body(&response));
+        assert!(!f.cookies.contains_key(SESSION_COOKIE));
+    }
+}
+
+#[test]
+fn a_missing_cookie_key_is_a_500_that_names_it() {
+    let mut f = fixture();
+    sign_in(&mut f);
+    f.env.vars = variables().with("cookie_encryption_key", "");
+    let json = f.send_with("GET", "/apps", &[JSON], None);
+    assert_eq!(json.status(), 500);
+    assert!(body(&json).contains("cookie_encryption_key"), "{}", body(&json));
+    let post = f.send("POST", "/apps/sign-out", Some(&[("csrf_token", "x")]));
+    assert_eq!(post.status(), 500);
+}
+
+/// A store that is down.
+struct Down;
+
+impl platform::KeyValueStore for Down {
+    fn get(&self, _: &str) -> Result<Option<Vec<u8>>, platform::StoreError> {
+        Err(platform::StoreError::Backend("down".into()))
+    }
+    fn set(&self, _: &str, _: &[u8]) -> Result<(), platform::StoreError> {
+        Err(platform::StoreError::Backend("down".into()))
+    }
+    fn delete(&self, _: &str) -> Result<(), platform::StoreError> {
+        Err(platform::StoreError::Backend("down".into()))
+    }
+    fn increment(&self, _: &str, _: i64) -> Result<i64, platform::StoreError> {
+        Err(platform::StoreError::Backend("down".into()))
+    }
+}
+
+#[test]
+fn a_store_that_is_down_is_a_503_as_page_and_as_json() {
+    let env = crate::Env {
+        store: Down,
+        clock: platform::ManualClock::at(1_700_000_000),
+        http: clerk_client::fake::FakeClerk::new(),
+        vars: variables(),
+        audit: platform::MemoryAudit::new(),
+    };
+    let cookie = format!("{SESSION_COOKIE}={}", "A".repeat(43));
+    let send = |method: &str, path: &str, headers: &[(&str, &str)]| {
+        let mut builder = http::Request::builder().method(method).uri(path).header("host", "mcp.example.com");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder.body(b"csrf_token=x&grant_id=y".to_vec()).unwrap();
+        futures::executor::block_on(crate::handle(&env, &request)).status()
+    };
+    assert_eq!(send("GET", "/apps", &[JSON, ("cookie", &cookie)]), 503);
+    assert_eq!(send("GET", "/apps", &[("cookie", &cookie)]), 503);
+    assert_eq!(send("GET", "/apps", &[]), 503, "no sign-in can start without the store");
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    assert_eq!(send("POST", "/apps/revoke", &[form, ("cookie", &cookie)]), 503);
+    assert_eq!(send("POST", "/apps/sign-out", &[JSON, form, ("cookie", &cookie)]), 503);
+}

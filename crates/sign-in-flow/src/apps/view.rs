@@ -1,0 +1,237 @@
+//! What `/apps` answers: the HTML page (maud, every value escaped; client names, which are
+//! untrusted text, also bidi-isolated in `<bdi>`) and the same data as JSON for scripts.
+
+use cookie::time::OffsetDateTime;
+use http::StatusCode;
+use maud::{Markup, html};
+use oauth_core::connected_apps::{ConnectedApp, Listing};
+use serde_json::{Value, json};
+
+use super::session::Session;
+use crate::pages::{page, page_with_referrer_policy};
+use platform::web::{self, Response};
+
+/// Forms post only to this origin; nothing else is allowed.
+const FORM_ACTION: &str = "'self'";
+/// The page's form posts carry its real `Origin` (checked), and no referrer leaves the origin.
+const REFERRER_POLICY: &str = "same-origin";
+
+/// Everything the list shows.
+pub struct ListView<'a> {
+    pub session: &'a Session,
+    pub csrf_token: &'a str,
+    pub listing: &'a Listing,
+    /// This server's host, as the intro names it.
+    pub server_host: &'a str,
+    pub now: u64,
+    /// Show "access revoked" (after a revocation redirected here).
+    pub revoked_notice: bool,
+}
+
+/// The connected-apps page (200).
+pub fn list_page(view: &ListView<'_>) -> Response {
+    let apps = &view.listing.apps;
+    let body = html! {
+        main.wide {
+            header.top {
+                div {
+                    h1 { "Connected apps" }
+                    p.muted { "Signed in as " strong { bdi { (view.session.display_name()) } } }
+                }
+                form.inline method="post" action="/apps/sign-out" {
+                    input type="hidden" name="csrf_token" value=(view.csrf_token);
+                    button.small type="submit" { "Sign out" }
+                }
+            }
+            @if view.revoked_notice {
+                p.notice role="status" {
+                    "Access revoked. That app's tokens no longer work, and it must ask you again before it can reconnect."
+                }
+            }
+            p {
+                "These apps can use the MCP tools of " strong { (view.server_host) } " on your behalf. "
+                "Revoke the ones you do not use: their access ends at once."
+            }
+            @if apps.is_empty() {
+                p.empty { "No apps are connected to your account." }
+            } @else {
+                ul.apps aria-label="Connected apps" {
+                    @for app in apps { (app_row(app, view)) }
+                }
+            }
+            @if view.listing.truncated {
+                p.muted { "More apps are connected than one page shows. Reload to see the rest." }
+            }
+            p.muted.foot {
+                "This page's session ends " (when(view.session.expires_at, view.now)) ". "
+                "Signing out here does not sign you out of Clerk."
+            }
+        }
+    };
+    page_with_referrer_policy(StatusCode::OK, "Connected apps", body, FORM_ACTION, REFERRER_POLICY)
+}
+
+fn app_row(app: &ConnectedApp, view: &ListView<'_>) -> Markup {
+    let name = client_name(app);
+    html! {
+        li.app data-grant=(app.grant_id) {
+            span.avatar aria-hidden="true" { (initial(name)) }
+            div.info {
+                p.name {
+                    bdi { (name) }
+                    @if let Some(host) = app.verified_host() {
+                        " " span.badge title="The client is identified by this web address" { "verified " (host) }
+                    }
+                }
+                p.meta {
+                    @match app.redirect_host() {
+                        Some(host) => {
+                            "Returns to " strong { (host) }
+                            @if app.redirect_is_loopback() { " (an app on your computer)" }
+                        }
+                        None => { "Redirect address not recorded" }
+                    }
+                    @if !app.client_registered { " · registration expired" }
+                }
+                p.meta {
+                    "Approved " (when(app.approved_at, view.now)) " · "
+                    @match app.refreshed_at {
+                        Some(at) => { "last refreshed " (when(at, view.now)) }
+                        None => { "never refreshed" }
+                    }
+                }
+            }
+            form.inline method="post" action="/apps/revoke" {
+                input type="hidden" name="grant_id" value=(app.grant_id);
+                input type="hidden" name="csrf_token" value=(view.csrf_token);
+                button.small.danger type="submit" aria-label={ "Revoke " (name) } { "Revoke" }
+            }
+        }
+    }
+}
+
+fn client_name(app: &ConnectedApp) -> &str {
+    app.client_name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or("An unnamed MCP client")
+}
+
+/// The first letter or digit of the name, for its avatar.
+fn initial(name: &str) -> String {
+    name.chars().find(|c| c.is_alphanumeric()).map(|c| c.to_uppercase().collect()).unwrap_or_else(|| "?".into())
+}
+
+/// A `<time>` with the UTC date and time, reading as relative time ("3 days ago").
+fn when(at: u64, now: u64) -> Markup {
+    html! { time datetime=(rfc3339(at)) title=(absolute(at)) { (relative(at, now)) } }
+}
+
+fn relative(at: u64, now: u64) -> String {
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let (ahead, secs) = if at > now { (true, at - now) } else { (false, now - at) };
+    let span = match secs {
+        0..60 => return if ahead { "in under a minute".into() } else { "just now".into() },
+        60..3_600 => plural(secs / 60, "minute"),
+        3_600..86_400 => plural(secs / 3_600, "hour"),
+        86_400..2_592_000 => plural(secs / 86_400, "day"),
+        _ => return format!("on {}", absolute(at)),
+    };
+    if ahead { format!("in {span}") } else { format!("{span} ago") }
+}
+
+fn datetime(at: u64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(i64::try_from(at).ok()?).ok()
+}
+
+/// `12 Jun 2025, 14:03 UTC`.
+fn absolute(at: u64) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let Some(t) = datetime(at) else { return String::new() };
+    let month = MONTHS[usize::from(u8::from(t.month())).saturating_sub(1) % 12];
+    format!("{} {month} {}, {:02}:{:02} UTC", t.day(), t.year(), t.hour(), t.minute())
+}
+
+/// `2025-06-12T14:03:00Z`.
+fn rfc3339(at: u64) -> String {
+    let Some(t) = datetime(at) else { return String::new() };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// The same list as JSON (see the README's "Connected apps").
+pub fn list_json(session: &Session, csrf_token: &str, listing: &Listing) -> Response {
+    let apps: Vec<Value> = listing.apps.iter().map(app_json).collect();
+    web::json(
+        StatusCode::OK,
+        &json!({
+            "user": { "id": session.user_id, "email": session.email, "name": session.name },
+            "session_expires_at": session.expires_at,
+            "csrf_token": csrf_token,
+            "apps": apps,
+            "truncated": listing.truncated,
+        }),
+    )
+}
+
+fn app_json(app: &ConnectedApp) -> Value {
+    json!({
+        "grant_id": app.grant_id,
+        "client_id": app.client_id,
+        "client_name": app.client_name,
+        "verified_host": app.verified_host(),
+        "client_registered": app.client_registered,
+        "redirect_uri": app.redirect_uri,
+        "redirect_host": app.redirect_host(),
+        "scope": app.scope,
+        "approved_at": app.approved_at,
+        "last_refreshed_at": app.refreshed_at,
+    })
+}
+
+/// A short page with a message and a link back to `/apps` (signed out, sign-in cancelled,
+/// session ended).
+pub fn notice_page(status: StatusCode, title: &str, message: &str, link_text: &str) -> Response {
+    let body = html! {
+        main {
+            h1 { (title) }
+            p { (message) }
+            p { a href="/apps" { (link_text) } }
+        }
+    };
+    page(status, title, body, "'none'")
+}
+
+/// An error as JSON: `{"error": .., "error_description": ..}`.
+pub fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
+    web::json(status, &json!({ "error": error, "error_description": description }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_relative_and_carry_the_exact_utc_time() {
+        const T: u64 = 1_749_736_980; // 12 Jun 2025, 14:03 UTC
+        assert_eq!(absolute(T), "12 Jun 2025, 14:03 UTC");
+        assert_eq!(rfc3339(T), "2025-06-12T14:03:00Z");
+        assert_eq!(relative(T, T + 5), "just now");
+        assert_eq!(relative(T, T + 60), "1 minute ago");
+        assert_eq!(relative(T, T + 7_200), "2 hours ago");
+        assert_eq!(relative(T, T + 3 * 86_400), "3 days ago");
+        assert_eq!(relative(T, T + 40 * 86_400), "on 12 Jun 2025, 14:03 UTC");
+        assert_eq!(relative(T + 900, T), "in 15 minutes");
+    }
+
+    #[test]
+    fn initials_skip_marks_and_default_to_a_question_mark() {
+        assert_eq!(initial("claude desktop"), "C");
+        assert_eq!(initial("\u{202e}«x»"), "X");
+        assert_eq!(initial("!!"), "?");
+    }
+}

@@ -1,0 +1,53 @@
+//! Starting a trip to Clerk, for either flow that signs in there (`/authorize` and `/apps`):
+//! fresh `state`, PKCE verifier and `nonce`, kept server-side behind the state for 10 minutes,
+//! bound to the browser by the hash of its browser cookie, and naming the flow `/callback` must
+//! finish.
+
+use clerk_client::{Clerk, ClerkError, UpstreamRequest};
+use platform::web;
+use platform::{AuditLog, Clock, HttpClient, KeyValueStore};
+
+use crate::config::FlowConfig;
+use crate::records::{self, CreateError, Flow, Kind, Upstream};
+use crate::{Env, cookies};
+
+/// Why a trip to Clerk could not start.
+#[derive(Debug)]
+pub(crate) enum StartError {
+    /// The host's random source failed (for the state, or to seal the record).
+    Random,
+    /// Clerk's discovery document could not be had.
+    Clerk(ClerkError),
+    /// The state could not be stored.
+    Store,
+}
+
+/// Stores the upstream state for `flow`, bound to `browser`, and returns Clerk's authorization
+/// URL, whose `redirect_uri` is `<base>/callback`.
+pub(crate) async fn start<S: KeyValueStore, C: Clock, H: HttpClient, V, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    config: &FlowConfig,
+    base: &str,
+    browser: &str,
+    flow: Flow,
+) -> Result<String, StartError> {
+    let upstream = UpstreamRequest::random().map_err(|_| StartError::Random)?;
+    let callback_url = format!("{}/callback", base.trim_end_matches('/'));
+    let clerk = Clerk::new(config.clerk.clone(), &env.http, &env.store, &env.clock);
+    let url = clerk.authorization_url(&callback_url, &upstream).await.map_err(StartError::Clerk)?;
+    let state = upstream.state.clone();
+    let record = Upstream { flow, upstream, browser_hash: cookies::browser_hash(browser), callback_url };
+    let expires_at = env.clock.now_unix() + records::UPSTREAM_TTL;
+    records::create(&env.store, Kind::Upstream, &state, &record, expires_at).map_err(|error| match error {
+        CreateError::Store(_) => StartError::Store,
+        CreateError::Seal(_) => StartError::Random,
+    })?;
+    Ok(url)
+}
+
+/// A redirect to `url` that also sets `set_cookies`.
+pub(crate) fn redirect_with_cookies(url: &str, set_cookies: &[String]) -> web::Response {
+    let mut response = web::redirect(url);
+    set_cookies.iter().for_each(|c| web::append_header(&mut response, "set-cookie", c));
+    response
+}
