@@ -222,7 +222,7 @@ fn posts_without_the_right_token_origin_or_session_change_nothing() {
     let json = listing(&mut f);
     let grant_id = json["apps"][0]["grant_id"].as_str().unwrap().to_owned();
     let token = json["csrf_token"].as_str().unwrap().to_owned();
-    let before = f.env.store.snapshot();
+    let before = f.records();
     let form = |csrf: &str| vec![("grant_id", grant_id.clone()), ("csrf_token", csrf.to_owned())];
     let post = |f: &mut Fixture, headers: &[(&str, &str)], form: Vec<(&str, String)>| {
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -240,7 +240,7 @@ fn posts_without_the_right_token_origin_or_session_change_nothing() {
     let session = f.cookies.remove(SESSION_COOKIE).unwrap();
     assert_eq!(post(&mut f, &[], form(&token)), 401, "no session");
     f.cookies.insert(SESSION_COOKIE.into(), session);
-    assert_eq!(f.env.store.snapshot(), before, "nothing changed");
+    assert_eq!(f.records(), before, "nothing changed");
     assert!(live(&f, &tokens));
     assert_eq!(post(&mut f, &[("origin", BASE)], form(&token)), 303, "our own origin is fine");
 }
@@ -260,12 +260,12 @@ fn another_users_grant_cannot_be_listed_or_revoked() {
     assert_eq!(json["user"]["id"], "user_plain");
     assert_eq!(json["apps"], serde_json::json!([]), "the admin's grant is not listed");
     let token = csrf(&mut f);
-    let before = f.env.store.snapshot();
+    let before = f.records();
     let response = f.send("POST", "/apps/revoke", Some(&[("grant_id", &admin_grant), ("csrf_token", &token)]));
     assert_eq!(response.status(), 404);
     let unknown = f.send("POST", "/apps/revoke", Some(&[("grant_id", "no-such-grant"), ("csrf_token", &token)]));
     assert_eq!(unknown.status(), 404);
-    assert_eq!(f.env.store.snapshot(), before, "nothing changed");
+    assert_eq!(f.records(), before, "nothing changed");
     assert!(live(&f, &admins));
 }
 

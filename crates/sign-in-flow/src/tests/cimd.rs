@@ -52,14 +52,14 @@ fn a_refused_document_is_a_400_page_with_a_log_line_and_nothing_stored() {
         r#"{"client_id":"https://other.example.com/x","redirect_uris":["https://a.example.com/cb"]}"#,
     );
     f.client_id = DOC_URL.to_owned();
-    let before = f.env.store.snapshot();
+    let before = f.records();
     let page = f.get_authorize(&[]);
     assert_eq!(page.status(), 400);
     assert!(page.headers().get("location").is_none());
     assert!(body(&page).contains("could not be verified"), "{}", body(&page));
     let log = platform::diagnostic::of(&page).expect("a log line");
     assert!(log.contains(DOC_URL) && log.contains("not exactly its URL"), "{log}");
-    assert_eq!(f.env.store.snapshot(), before);
+    assert_eq!(f.records(), before);
 }
 
 #[test]

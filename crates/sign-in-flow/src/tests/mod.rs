@@ -107,6 +107,13 @@ pub fn hidden(page: &str, name: &str) -> String {
 }
 
 impl Fixture {
+    /// The store without rate-limit counters, which every counted request writes.
+    pub fn records(&self) -> HashMap<String, Vec<u8>> {
+        let mut records = self.env.store.snapshot();
+        records.retain(|key, _| !key.starts_with("ratelimit:"));
+        records
+    }
+
     pub fn authorize_query(&self, extra: &[(&str, &str)]) -> String {
         let challenge = platform::secret::sha256_base64url(b"verifier-verifier-verifier-verifier-verifier");
         let mut pairs = vec![
