@@ -218,7 +218,7 @@ fn every_refusal_is_a_400_page_at_authorize_and_invalid_client_at_token_with_not
     ];
     let app = app_with(&documents);
     for case in cases {
-        let before = app.kv_snapshot();
+        let before = app.kv_records();
         let fetched = documents.requests();
         let client = Client { redirect_uri: case.redirect_uri.to_owned(), ..document_client(&case.client_id) };
         let page = http::get(&app.authorize_url(&client, &Pkce::new(), "st"));
@@ -234,7 +234,7 @@ fn every_refusal_is_a_400_page_at_authorize_and_invalid_client_at_token_with_not
         }
         let requests = if case.client_refused { 3 } else { 2 };
         assert_eq!(documents.requests() - fetched, case.fetches_per_request * requests, "{}: fetches", case.name);
-        assert_eq!(app.kv_snapshot(), before, "{}: the store changed", case.name);
+        assert_eq!(app.kv_records(), before, "{}: the store changed", case.name);
     }
 }
 
@@ -286,12 +286,12 @@ fn block_networks_private_refuses_a_document_host_that_resolves_to_a_private_add
     let documents = Documents::start();
     let url = documents.serve_client("/client.json", "Doc Client");
     let app = TestApp::builder().document_server(&documents.server).block_private_networks().start();
-    let before = app.kv_snapshot();
+    let before = app.kv_records();
     let page = http::get(&app.authorize_url(&document_client(&url), &Pkce::new(), "st"));
     assert_eq!(page.status, 400, "{}", page.text());
     assert!(page.text().contains("could not be verified"), "{}", page.text());
     let token = app.exchange_code(&document_client(&url), "code", "verifier");
     assert_eq!(token.json()["error"], "invalid_client");
     assert_eq!(documents.requests(), 0, "localhost resolves to 127.0.0.1: no connection was made");
-    assert_eq!(app.kv_snapshot(), before);
+    assert_eq!(app.kv_records(), before);
 }

@@ -76,10 +76,10 @@ fn another_users_grant_cannot_be_listed_or_revoked() {
     let listing = app.apps_listing(&mut bob);
     assert_eq!(listing["apps"], json!([]), "{listing}");
     let csrf = text(&listing["csrf_token"]).to_owned();
-    let before = app.kv_snapshot();
+    let before = app.kv_records();
     let refused = app.revoke_app(&mut bob, &alices_grant, &csrf);
     assert_eq!(refused.status, 404, "{}", refused.text());
-    assert_eq!(app.kv_snapshot(), before, "nothing changed in the store");
+    assert_eq!(app.kv_records(), before, "nothing changed in the store");
     assert_eq!(app.mcp_initialize(text(&tokens["access_token"])).status, 200);
 }
 
@@ -92,7 +92,7 @@ fn forms_without_the_sessions_csrf_token_or_from_another_origin_are_refused() {
     app.sign_in_to_apps(&mut browser, "admin@example.com");
     let listing = app.apps_listing(&mut browser);
     let (grant, csrf) = (grant_of(&listing, &client.client_id), text(&listing["csrf_token"]).to_owned());
-    let before = app.kv_snapshot();
+    let before = app.kv_records();
 
     assert_eq!(app.revoke_app(&mut browser, &grant, "forged").status, 403);
     let no_token = browser.post_form(&app.url("/apps/revoke"), &[("grant_id", &grant)]);
@@ -108,7 +108,7 @@ fn forms_without_the_sessions_csrf_token_or_from_another_origin_are_refused() {
     assert_eq!(app.revoke_app(&mut other, &grant, &csrf).status, 403, "another session's token");
 
     let changed: Vec<String> = app
-        .kv_snapshot()
+        .kv_records()
         .into_iter()
         .filter(|(k, v)| before.get(k) != Some(v) && !k.starts_with("signin:"))
         .map(|(k, _)| k)

@@ -76,11 +76,11 @@ fn private_use_redirect_schemes_are_an_allow_list() {
         "steam://run/1",
         "myapp://callback",
     ] {
-        let before = app.kv_snapshot();
+        let before = app.kv_records();
         let response = app.register(&json!({"redirect_uris": [refused], "token_endpoint_auth_method": "none"}));
         assert_eq!(response.status, 400, "{refused}: {}", response.text());
         assert_eq!(response.json()["error"], "invalid_redirect_uri");
-        assert_eq!(app.kv_snapshot(), before, "{refused}");
+        assert_eq!(app.kv_records(), before, "{refused}");
     }
     let strict = TestApp::builder().variable("native_redirect_schemes", "vscode").start();
     let cursor = json!({"redirect_uris": ["cursor://anysphere.cursor-mcp/oauth/callback"]});
@@ -114,11 +114,11 @@ fn an_oversized_state_is_refused_before_anything_is_stored() {
     let page = Browser::new().get(&app.authorize_url(&client, &Pkce::new(), &longest));
     assert_eq!(page.status, 200, "a 1 KiB state is fine: {}", page.text());
     for size in [1025, 60 * 1024] {
-        let before = app.kv_snapshot();
+        let before = app.kv_records();
         let response = Browser::new().get(&app.authorize_url(&client, &Pkce::new(), &"s".repeat(size)));
         assert_page_without_redirect(&response, 400);
         assert!(response.text().contains("longer than 1024 bytes"), "{}", response.text());
-        assert_eq!(app.kv_snapshot(), before, "a {size}-byte state was stored");
+        assert_eq!(app.kv_records(), before, "a {size}-byte state was stored");
     }
 }
 
@@ -157,11 +157,11 @@ fn registration_metadata_is_bounded_in_count_size_and_total() {
         ),
     ];
     for (metadata, error) in refused {
-        let before = app.kv_snapshot();
+        let before = app.kv_records();
         let response = app.register(&metadata);
         assert_eq!((response.status, response.json()["error"].as_str()), (400, Some(error)), "{}", response.text());
         assert!(response.json()["error_description"].as_str().unwrap().len() < 300, "{}", response.text());
-        assert_eq!(app.kv_snapshot(), before);
+        assert_eq!(app.kv_records(), before);
     }
     let largest = app.register(&json!({
         "redirect_uris": (0..10).map(|i| format!("https://a.example/{i}/{}", "x".repeat(400))).collect::<Vec<_>>(),
@@ -288,12 +288,12 @@ fn names_and_links_with_bidi_or_invisible_characters_are_refused_at_registration
         json!({"redirect_uris": ok, "client_name": "Claude Desktop \u{2067}x"}),
         json!({"redirect_uris": ok, "tos_uri": "https://a.example/\u{202e}terms"}),
     ] {
-        let before = app.kv_snapshot();
+        let before = app.kv_records();
         let response = app.register(&metadata);
         assert_eq!(response.status, 400, "{metadata}: {}", response.text());
         assert_eq!(response.json()["error"], "invalid_client_metadata");
         assert!(response.json()["error_description"].as_str().unwrap().contains("bidirectional"));
-        assert_eq!(app.kv_snapshot(), before);
+        assert_eq!(app.kv_records(), before);
     }
     let refused = app.register(&json!({"redirect_uris": ["https://a.example/cb\u{202e}"]}));
     assert_eq!((refused.status, refused.json()["error"].as_str()), (400, Some("invalid_redirect_uri")));
