@@ -147,44 +147,46 @@ impl Limit {
 
     /// Counts this request for `subject`; `Limited` when it goes past the maximum. Off: nothing
     /// is counted or stored.
-    pub fn hit(
-        &self,
-        store: &dyn KeyValueStore,
-        clock: &dyn Clock,
-        subject: Subject<'_>,
-    ) -> Result<Verdict, StoreError> {
-        if self.is_off() {
-            return Ok(Verdict::Allowed);
-        }
-        let window = Window::of(self, clock.now_unix(), &subject);
-        let count = store.increment(&window.key(), 1)?;
-        if count == 1 {
-            // This request opened the subject's window: the previous one is of no more use.
-            store.delete(&window.previous().key())?;
-        }
-        Ok(window.verdict(count > to_i64(self.max)))
+    pub fn hit(&self, store: &dyn KeyValueStore, clock: &dyn Clock, subject: Subject<'_>) -> Outcome {
+        self.tally(store, clock, subject, Tally::ThisRequest)
     }
 
     /// Whether `subject` has already used up the current window, without counting this
     /// request (for limits that count only failures: check first, [`hit`](Self::hit) after a
     /// failure). A subject with no count costs one read and stores nothing.
-    pub fn check(
-        &self,
-        store: &dyn KeyValueStore,
-        clock: &dyn Clock,
-        subject: Subject<'_>,
-    ) -> Result<Verdict, StoreError> {
+    pub fn check(&self, store: &dyn KeyValueStore, clock: &dyn Clock, subject: Subject<'_>) -> Outcome {
+        self.tally(store, clock, subject, Tally::Nothing)
+    }
+
+    fn tally(&self, store: &dyn KeyValueStore, clock: &dyn Clock, subject: Subject<'_>, tally: Tally) -> Outcome {
         if self.is_off() {
             return Ok(Verdict::Allowed);
         }
         let window = Window::of(self, clock.now_unix(), &subject);
         let key = window.key();
-        if !store.exists(&key)? {
-            return Ok(Verdict::Allowed);
-        }
-        let count = store.increment(&key, 0)?;
-        Ok(window.verdict(count >= to_i64(self.max)))
+        let past_max = match tally {
+            Tally::ThisRequest => {
+                let count = store.increment(&key, 1)?;
+                if count == 1 {
+                    // This request opened the subject's window: the previous one is of no more use.
+                    store.delete(&window.previous().key())?;
+                }
+                count > to_i64(self.max)
+            }
+            Tally::Nothing => store.exists(&key)? && store.increment(&key, 0)? >= to_i64(self.max),
+        };
+        Ok(window.verdict(past_max))
     }
+}
+
+/// A limit's answer, or the store's failure (which callers treat as "allowed": see the module).
+pub type Outcome = Result<Verdict, StoreError>;
+
+/// Whether [`Limit::tally`] counts the request it is asked about.
+#[derive(Clone, Copy)]
+enum Tally {
+    ThisRequest,
+    Nothing,
 }
 
 fn to_i64(n: u64) -> i64 {
