@@ -301,10 +301,20 @@ impl TestApp {
         read().unwrap_or_default()
     }
 
-    /// [`kv_snapshot`](Self::kv_snapshot) without the rate-limit counters (`ratelimit:`), which
-    /// every counted request writes: for "nothing else changed" checks of refused requests.
-    pub fn kv_records(&self) -> BTreeMap<String, Vec<u8>> {
+    /// [`kv_snapshot`](Self::kv_snapshot) without the sweeps' turn counters (`<namespace>:sweep:<hour>`).
+    /// A successful `/register`, `/token` or `/callback` takes its turn *after* its response is
+    /// sent, so a snapshot taken right after one can race with that increment.
+    pub fn kv_without_housekeeping(&self) -> BTreeMap<String, Vec<u8>> {
         let mut records = self.kv_snapshot();
+        records.retain(|key, _| !key.contains(":sweep:"));
+        records
+    }
+
+    /// [`kv_without_housekeeping`](Self::kv_without_housekeeping) without the rate-limit counters
+    /// (`ratelimit:`) either, which every counted request writes: for "nothing else changed"
+    /// checks of refused requests.
+    pub fn kv_records(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut records = self.kv_without_housekeeping();
         records.retain(|key, _| !key.starts_with("ratelimit:"));
         records
     }
