@@ -93,9 +93,10 @@ impl Env {
         code_from(&complete_authorization(&self.store, &self.clock, &validated, props()).unwrap())
     }
 
-    fn exchange(&self, client_id: &str) -> Value {
+    /// A `/token` request redeeming a fresh code of `client_id` (a public client).
+    fn code_exchange(&self, client_id: &str) -> Request {
         let code = self.code(client_id);
-        let response = self.call(form_post(
+        form_post(
             "/token",
             &[
                 ("grant_type", "authorization_code"),
@@ -104,7 +105,11 @@ impl Env {
                 ("code_verifier", VERIFIER),
                 ("client_id", client_id),
             ],
-        ));
+        )
+    }
+
+    fn exchange(&self, client_id: &str) -> Value {
+        let response = self.call(self.code_exchange(client_id));
         assert_eq!(response.status(), StatusCode::OK, "{}", text(&response));
         json(&response)
     }

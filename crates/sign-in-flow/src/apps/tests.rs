@@ -73,6 +73,16 @@ fn csrf(f: &mut Fixture) -> String {
     listing(f)["csrf_token"].as_str().unwrap().to_owned()
 }
 
+/// Approves the fixture's client, signs in to `/apps`: the client's tokens, the one listed
+/// grant's id and the session's CSRF token.
+fn one_app_signed_in(f: &mut Fixture) -> (TokenResponse, String, String) {
+    let tokens = approve(f);
+    sign_in(f);
+    let json = listing(f);
+    let grant_id = json["apps"][0]["grant_id"].as_str().unwrap().to_owned();
+    (tokens, grant_id, json["csrf_token"].as_str().unwrap().to_owned())
+}
+
 #[test]
 fn a_visitor_without_a_session_is_sent_to_clerk_by_an_apps_sign_in() {
     let mut f = fixture();
@@ -201,11 +211,7 @@ fn revoke_ends_the_grant_and_forgets_the_approval_in_this_browser() {
 #[test]
 fn revoke_answers_json_to_scripts() {
     let mut f = fixture();
-    let tokens = approve(&mut f);
-    sign_in(&mut f);
-    let json = listing(&mut f);
-    let grant_id = json["apps"][0]["grant_id"].as_str().unwrap().to_owned();
-    let token = json["csrf_token"].as_str().unwrap().to_owned();
+    let (tokens, grant_id, token) = one_app_signed_in(&mut f);
     let response =
         f.send_with("POST", "/apps/revoke", &[JSON], Some(&[("grant_id", &grant_id), ("csrf_token", &token)]));
     assert_eq!(response.status(), 200);
@@ -217,11 +223,7 @@ fn revoke_answers_json_to_scripts() {
 #[test]
 fn posts_without_the_right_token_origin_or_session_change_nothing() {
     let mut f = fixture();
-    let tokens = approve(&mut f);
-    sign_in(&mut f);
-    let json = listing(&mut f);
-    let grant_id = json["apps"][0]["grant_id"].as_str().unwrap().to_owned();
-    let token = json["csrf_token"].as_str().unwrap().to_owned();
+    let (tokens, grant_id, token) = one_app_signed_in(&mut f);
     let before = f.records();
     let form = |csrf: &str| vec![("grant_id", grant_id.clone()), ("csrf_token", csrf.to_owned())];
     let post = |f: &mut Fixture, headers: &[(&str, &str)], form: Vec<(&str, String)>| {

@@ -66,20 +66,7 @@ fn bad_code(client_id: &str) -> Request {
 }
 
 fn good_code(e: &Env, client_id: &str) -> Request {
-    let code = e.code(client_id);
-    from(
-        ELSEWHERE,
-        form_post(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", VERIFIER),
-                ("client_id", client_id),
-            ],
-        ),
-    )
+    from(ELSEWHERE, e.code_exchange(client_id))
 }
 
 #[test]
