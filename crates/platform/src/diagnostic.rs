@@ -18,13 +18,18 @@ const MAX_CHARS: usize = 600;
 /// Attaches `line` to `response`, with control characters escaped and the length bounded, so a
 /// caller-chosen value cannot forge or flood log lines.
 pub fn attach(response: &mut Response, line: &str) {
+    response.extensions_mut().insert(Diagnostic(clean(line)));
+}
+
+/// `line` made safe for a log: control characters escaped, at most [`MAX_CHARS`] characters.
+pub(crate) fn clean(line: &str) -> String {
     let escaped: String =
         line.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect();
     let mut clean: String = escaped.chars().take(MAX_CHARS).collect();
     if clean.len() < escaped.len() {
         clean.push('…');
     }
-    response.extensions_mut().insert(Diagnostic(clean));
+    clean
 }
 
 /// The diagnostic attached to `response`, if any.
