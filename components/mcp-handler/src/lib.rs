@@ -22,8 +22,15 @@ async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     if mcp_server::route_path(&path) == Route::SseStream {
         sse_stream::run(request, response_out).await;
     } else {
-        spin_platform::serve(request, response_out, mcp_server::MAX_BODY_BYTES, respond).await;
+        spin_platform::serve(request, response_out, mcp_server::MAX_BODY_BYTES, respond_and_log).await;
     }
+}
+
+/// [`respond`], writing the response's diagnostic (what it hides from the caller) to the log.
+async fn respond_and_log(request: platform::web::Request) -> Response {
+    let response = respond(request).await;
+    spin_platform::log_diagnostic("mcp-handler", &response);
+    response
 }
 
 /// The buffered endpoints: `/mcp` and `/sse/message`.

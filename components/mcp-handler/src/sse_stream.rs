@@ -16,13 +16,19 @@ pub async fn run(incoming: IncomingRequest, out: ResponseOutparam) {
     };
     let (store, config) = match crate::environment() {
         Ok(environment) => environment,
-        Err(response) => return spin_platform::write_response(*response, out).await,
+        Err(response) => {
+            spin_platform::log_diagnostic("mcp-handler", &response);
+            return spin_platform::write_response(*response, out).await;
+        }
     };
     let services =
         Services { store: &store, clock: &SystemClock, http: SpinHttpClient, config: &config, audit: &crate::AUDIT };
     match mcp_server::sse::open_stream(&request, &services) {
         Ok(opened) => stream(opened, &store, out).await,
-        Err(response) => spin_platform::write_response(*response, out).await,
+        Err(response) => {
+            spin_platform::log_diagnostic("mcp-handler", &response);
+            spin_platform::write_response(*response, out).await
+        }
     }
 }
 

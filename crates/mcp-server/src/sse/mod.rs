@@ -232,7 +232,7 @@ fn mailbox_error(error: MailboxError) -> Response {
 }
 
 fn unavailable(error: MailboxError) -> Box<Response> {
-    Box::new(checks::plain(StatusCode::SERVICE_UNAVAILABLE, &format!("Service Unavailable: {error}")))
+    Box::new(crate::transport::store_unavailable(&error))
 }
 
 #[cfg(test)]

@@ -45,11 +45,7 @@ pub fn authenticate(
     match oauth_core::verify_access_token(store, clock, &token, &resource) {
         Ok(record) if record.has_scope(SCOPE) => Ok(record),
         Ok(_) => Err(Box::new(insufficient_scope(&metadata))),
-        Err(TokenError::Store(error)) => Err(Box::new(web::response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &[("content-type", "text/plain; charset=utf-8"), ("retry-after", "1")],
-            format!("token store unavailable: {error}"),
-        ))),
+        Err(TokenError::Store(error)) => Err(Box::new(super::store_unavailable(&error))),
         Err(error) => Err(Box::new(challenge(&metadata, Some(&error.to_string())))),
     }
 }

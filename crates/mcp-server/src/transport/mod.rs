@@ -181,9 +181,14 @@ pub fn misdirected(error: &web::PublicBaseUrlRequired) -> Response {
     checks::plain(web::PublicBaseUrlRequired::STATUS, &error.to_string())
 }
 
-/// 503 when the key-value store cannot be opened.
-pub fn store_unavailable(error: &platform::StoreError) -> Response {
-    checks::plain(StatusCode::SERVICE_UNAVAILABLE, &format!("Service Unavailable: {error}"))
+/// 503 when the key-value store fails: a generic body with `Retry-After`; what the store said
+/// (which may name hosts and ports) goes to the component's log as the response's diagnostic.
+pub fn store_unavailable(error: &impl std::fmt::Display) -> Response {
+    let mut response =
+        checks::plain(StatusCode::SERVICE_UNAVAILABLE, "the server's storage is temporarily unavailable; retry later");
+    web::append_header(&mut response, "retry-after", "1");
+    platform::diagnostic::attach(&mut response, &format!("key-value store: {error}"));
+    response
 }
 
 /// 404 for paths under `/sse/...` that are not ours.

@@ -141,6 +141,17 @@ fn store_failure_is_503_not_500() {
 }
 
 #[test]
+fn a_store_failure_is_described_generically_with_the_detail_for_the_log() {
+    let world = world();
+    world.store.broken.store(true, Ordering::SeqCst);
+    let response = world.send(with_token("any"));
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(header(&response, "retry-after"), "1");
+    assert!(!String::from_utf8_lossy(response.body()).contains("disk on fire"), "no store detail in the body");
+    assert!(platform::diagnostic::of(&response).is_some_and(|line| line.contains("disk on fire")));
+}
+
+#[test]
 fn foreign_origin_gets_403_even_with_token() {
     let response = world().send(build(post(ADD).header("origin", "https://evil.example"), ADD));
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
