@@ -4,13 +4,11 @@
 //! the audit lines the components print (in `<state dir>/logs/<component>_stdout.txt`, as Spin
 //! keeps them): their fields, and no token, code, secret or cookie in them.
 
-mod mcp_support;
-
 use std::time::Duration;
 
+use crate::mcp_support::*;
 use e2e::http::{self, Response};
 use e2e::{Browser, Pkce, TestApp};
-use mcp_support::*;
 use serde_json::{Value, json};
 use spin_local::testing::redis_server;
 

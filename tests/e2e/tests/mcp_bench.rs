@@ -6,17 +6,15 @@
 //! legacy SSE round trip, the runtime's peak RSS, and each component's wasm size.
 //!
 //! Run (optimised host, so the numbers are the runtime's and not a debug build's):
-//! `cargo test -p e2e --profile host --test mcp_bench -- --ignored --nocapture`
+//! `cargo test -p e2e --profile host mcp_bench:: -- --ignored --nocapture`
 //! `MCP_BENCH_SECONDS` sets the length of each load run (default 5).
 
 #![allow(clippy::print_stdout, reason = "a benchmark: printing its numbers is its job")]
 
-mod mcp_support;
-
 use std::time::{Duration, Instant};
 
+use crate::mcp_support::*;
 use e2e::TestApp;
-use mcp_support::*;
 use spin_local::bench::{LoadSpec, run_load};
 
 #[test]

@@ -1,12 +1,10 @@
 //! The legacy HTTP+SSE transport end to end: the endpoint event, responses delivered on the
 //! stream through the key-value mailbox, ownership, unknown sessions, bounded streams and cleanup.
 
-mod mcp_support;
-
 use std::time::{Duration, Instant};
 
+use crate::mcp_support::*;
 use e2e::TestApp;
-use mcp_support::*;
 
 #[test]
 fn round_trip_on_the_stream() {

@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed step fails the test")]
 
-mod mcp_support;
-
+use crate::mcp_support::*;
 use e2e::TestApp;
 use e2e::http;
-use mcp_support::*;
 use serde_json::{Value, json};
 
 #[test]

@@ -10,14 +10,12 @@
 
 #![allow(clippy::expect_used, reason = "test code: a failed step fails the test")]
 
-mod mcp_support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use crate::mcp_support::{ADD, JSON_AND_SSE, start_image_backend_serving, token_for};
 use e2e::{Pkce, TestApp};
-use mcp_support::{ADD, JSON_AND_SSE, start_image_backend_serving, token_for};
 
 /// Requests per route, one after another on the same connection.
 const ROUNDS: usize = 25;

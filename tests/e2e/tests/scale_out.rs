@@ -7,12 +7,10 @@
 //! starts deferred transactions, so scale-out means Redis). The same suite runs on each.
 //! Redis tests skip loudly when redis-server is not installed, and fail under CI (env `CI`).
 
-mod mcp_support;
-
 use std::sync::Arc;
 
+use crate::mcp_support::*;
 use e2e::{Client, RedisMode, TestApp, TestAppBuilder};
-use mcp_support::*;
 use spin_local::testing::{RedisServer, redis_server};
 
 /// The store the instances of one deployment share.

@@ -6,14 +6,12 @@
 
 #![allow(clippy::expect_used, reason = "test code: a failed step fails the test")]
 
-mod mcp_support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use crate::mcp_support::{SseStream, token_for};
 use e2e::TestApp;
-use mcp_support::{SseStream, token_for};
 use spin_local::server::Limits;
 
 /// Short deadlines, so that the tests wait for them in well under a second each.

@@ -1,10 +1,8 @@
 //! The app served by `spin-local up` in a child process, configured by command-line flags
 //! (`--from`, `--variable`, `--state-dir`) as a user runs it, rather than through the library.
 
-mod mcp_support;
-
+use crate::mcp_support::*;
 use e2e::TestApp;
-use mcp_support::*;
 
 #[test]
 fn the_whole_flow_works_under_spin_local_up() {

@@ -4,8 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed step fails the test")]
 
-mod common;
-use common::{TestApp, get, options, post, redis_server, runtime_config, start, start_with};
+use crate::common::{TestApp, get, options, post, redis_server, runtime_config, start, start_with};
 use spin_local::StateDir;
 use spin_local::kv::RedisMode;
 use spin_local::testing::RedisServer;

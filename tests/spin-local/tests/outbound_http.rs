@@ -2,8 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed step fails the test")]
 
-mod common;
-use common::{encode, get};
+use crate::common::{encode, get};
 use std::convert::Infallible;
 
 /// A tiny HTTP server on 127.0.0.1 answering "pong from target".

@@ -1,8 +1,7 @@
 //! Outbound HTTPS with Spin's runtime config: `[[client_tls]]` decides which roots a component
 //! trusts for a host, `[outbound_networking] block_networks` refuses resolved addresses.
 
-mod common;
-use common::{TestApp, fetch_via_guest, options, start};
+use crate::common::{TestApp, fetch_via_guest, options, start};
 use spin_local::testing::{HttpsServer, TestResponse};
 use spin_local::{App, StateDir};
 

@@ -1,7 +1,6 @@
 //! Spin's routing rules and request headers, over real HTTP through spin-local.
 
-mod common;
-use common::{field, get, start};
+use crate::common::{field, get, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exact_routes_beat_wildcards_and_the_longest_prefix_wins() {

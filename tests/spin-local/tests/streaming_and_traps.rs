@@ -1,7 +1,6 @@
 //! Streamed response bodies, trapping guests, runaway guests, what guests print.
 
-mod common;
-use common::{get, options, post, start, start_with};
+use crate::common::{get, options, post, start, start_with};
 use http_body_util::BodyExt;
 use spin_local::StateDir;
 use std::time::Duration;

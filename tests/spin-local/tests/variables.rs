@@ -1,7 +1,6 @@
 //! Component variables: templates over application variables, present and missing.
 
-mod common;
-use common::{get, start};
+use crate::common::{get, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn component_variables_render_application_variables() {

@@ -1,7 +1,6 @@
 //! Shared helpers: build the fixtures, start the fixture app in-process, tiny HTTP calls,
 //! a redis-server for the Redis tests.
 
-#![allow(dead_code)] // each test binary uses a different subset
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed step fails the test")]
 
 use http::Method;
@@ -9,7 +8,6 @@ use spin_local::bench::fetch;
 use spin_local::{App, AppOptions, RunningServer, StateDir};
 use std::path::{Path, PathBuf};
 
-#[allow(unused_imports)] // re-exported for the test binaries that use them
 pub use spin_local::testing::{RedisServer, free_port, redis_server, wait_for_port};
 
 pub fn fixture_manifest() -> PathBuf {
