@@ -142,9 +142,9 @@ async fn variables_come_from_flags_then_env_then_dotenv() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_compare_and_swap_is_spin_4_1s_unless_the_flag_or_env_asks_for_correct() {
-    let Some(redis) = common::redis_server() else { return };
+    let Some(redis) = crate::common::redis_server() else { return };
     let dir = tempfile::tempdir().expect("temp dir");
-    let rc = common::runtime_config(
+    let rc = crate::common::runtime_config(
         dir.path(),
         &format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n", redis.url),
     );

@@ -30,7 +30,7 @@ async fn allowed_hosts_pass_and_others_are_denied_to_the_guest() {
     let allowed = target().await;
     let other = target().await;
     let allowed_origin = format!("http://127.0.0.1:{}", allowed.port());
-    let app = common::start(|o| o.variables.push(("outbound_allowed".into(), allowed_origin.clone()))).await;
+    let app = crate::common::start(|o| o.variables.push(("outbound_allowed".into(), allowed_origin.clone()))).await;
 
     let (status, body) = get(&format!("{}/outbound?url={}", app.url, encode(&format!("{allowed_origin}/ping")))).await;
     assert_eq!(status, 200, "{body}");
@@ -48,7 +48,7 @@ async fn allowed_hosts_pass_and_others_are_denied_to_the_guest() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_unreachable_default_allows_nothing_else() {
     let target = target().await;
-    let app = common::start(|_| {}).await;
+    let app = crate::common::start(|_| {}).await;
     let url = format!("http://127.0.0.1:{}/ping", target.port());
     let (status, body) = get(&format!("{}/outbound?url={}", app.url, encode(&url))).await;
     assert_eq!(status, 502, "{body}");
@@ -60,8 +60,8 @@ async fn block_networks_apply_to_plain_http_too() {
     let target = target().await;
     let origin = format!("http://127.0.0.1:{}", target.port());
     let dir = tempfile::tempdir().expect("temp dir");
-    let rc = common::runtime_config(dir.path(), "[outbound_networking]\nblock_networks = [\"private\"]\n");
-    let app = common::start(|o| {
+    let rc = crate::common::runtime_config(dir.path(), "[outbound_networking]\nblock_networks = [\"private\"]\n");
+    let app = crate::common::start(|o| {
         o.variables.push(("outbound_allowed".into(), origin.clone()));
         o.runtime_config_file = Some(rc);
     })
@@ -73,9 +73,9 @@ async fn block_networks_apply_to_plain_http_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_port_is_connection_refused() {
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let origin = format!("http://127.0.0.1:{port}");
-    let app = common::start(|o| o.variables.push(("outbound_allowed".into(), origin.clone()))).await;
+    let app = crate::common::start(|o| o.variables.push(("outbound_allowed".into(), origin.clone()))).await;
     let (status, body) = get(&format!("{}/outbound?url={}", app.url, encode(&format!("{origin}/")))).await;
     assert_eq!(status, 502, "{body}");
     assert!(body.contains("ConnectionRefused"), "{body}");
@@ -88,7 +88,7 @@ async fn a_list_invalid_with_the_run_time_values_denies_everything_like_spin() {
     // Valid at load (the default is), without a scheme at run time: released Spin starts, and
     // then every check of the component's list fails.
     let no_scheme = format!("127.0.0.1:{}", target.port());
-    let app = common::start(|o| o.variables.push(("outbound_allowed".into(), no_scheme))).await;
+    let app = crate::common::start(|o| o.variables.push(("outbound_allowed".into(), no_scheme))).await;
     let (status, body) = get(&format!("{}/outbound?url={}", app.url, encode(&format!("{origin}/ping")))).await;
     assert_eq!(status, 502, "{body}");
     assert!(body.contains("HttpRequestDenied"), "{body}");

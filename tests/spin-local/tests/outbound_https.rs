@@ -21,7 +21,7 @@ fn document(request: &spin_local::testing::TestRequest) -> TestResponse {
 /// The fixture app allowed to reach `allowed`, with `runtime_config` (written beside the test
 /// CA, so `ca_roots_file = "ca.pem"` is relative to it) if given.
 async fn app(server: &HttpsServer, allowed: &str, runtime_config: Option<&str>) -> TestApp {
-    let rc = runtime_config.map(|text| common::runtime_config(server.dir(), text));
+    let rc = runtime_config.map(|text| crate::common::runtime_config(server.dir(), text));
     start(|o| {
         o.variables.push(("outbound_allowed".into(), allowed.to_string()));
         o.runtime_config_file = rc;
@@ -131,8 +131,10 @@ async fn runtime_config_errors_stop_the_app_with_spins_messages() {
     ];
     for (text, expected) in cases {
         let mut opts = options(StateDir::None);
-        opts.runtime_config_file = Some(common::runtime_config(dir.path(), text));
-        let Err(error) = App::load(common::fixture_manifest(), opts).await else { panic!("{text}: the app started") };
+        opts.runtime_config_file = Some(crate::common::runtime_config(dir.path(), text));
+        let Err(error) = App::load(crate::common::fixture_manifest(), opts).await else {
+            panic!("{text}: the app started")
+        };
         let message = error.to_string();
         assert!(message.contains("invalid runtime config") && message.contains(expected), "{text}: {message}");
     }

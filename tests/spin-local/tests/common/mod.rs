@@ -8,7 +8,7 @@ use spin_local::bench::fetch;
 use spin_local::{App, AppOptions, RunningServer, StateDir};
 use std::path::{Path, PathBuf};
 
-pub use spin_local::testing::{RedisServer, free_port, redis_server, wait_for_port};
+pub use spin_local::testing::{free_port, redis_server};
 
 pub fn fixture_manifest() -> PathBuf {
     spin_local::fixtures::build_fixtures().unwrap_or_else(|e| panic!("{e}"))
