@@ -80,7 +80,9 @@ fn app_row(app: &ConnectedApp, view: &ListView<'_>) -> Markup {
                 p.name {
                     bdi { (name) }
                     @if let Some(host) = app.verified_host() {
-                        " " span.badge title="The client is identified by this web address" { "verified " (host) }
+                        " " span.badge title="The app is identified by a document fetched from this host" {
+                            "fetched from " (host)
+                        }
                     }
                 }
                 p.meta {
@@ -191,6 +193,27 @@ fn app_json(app: &ConnectedApp) -> Value {
         "approved_at": app.approved_at,
         "last_refreshed_at": app.refreshed_at,
     })
+}
+
+/// The page for a browser without a session (200): what `/apps` is, and a button whose form
+/// post starts the sign-in (its redirect goes to Clerk, hence Clerk's origin in `form-action`).
+pub fn sign_in_page(csrf_token: &str, clerk_origin: &str, server_host: &str) -> Response {
+    let body = html! {
+        main {
+            h1 { "Connected apps" }
+            p {
+                "Sign in to see which apps can use the MCP tools of " strong { (server_host) }
+                " on your behalf, and to revoke the ones you no longer use."
+            }
+            form method="post" action="/apps/sign-in" {
+                input type="hidden" name="csrf_token" value=(csrf_token);
+                div.actions { button.primary type="submit" { "Sign in" } }
+            }
+            p.muted.foot { "You sign in with Clerk. The page's session lasts 15 minutes." }
+        }
+    };
+    let form_action = format!("{FORM_ACTION} {}", crate::pages::csp_source(clerk_origin));
+    page_with_referrer_policy(StatusCode::OK, "Connected apps", body, &form_action, REFERRER_POLICY)
 }
 
 /// A short page with a message and a link back to `/apps` (signed out, sign-in cancelled,

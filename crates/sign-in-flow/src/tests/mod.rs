@@ -201,6 +201,13 @@ impl Fixture {
         self.prime_nonce(&location(&response))
     }
 
+    /// The whole sign-in, approved on the consent page: the client's redirect, with its code.
+    /// This browser then remembers the approval, and the server holds it for Clerk's user.
+    pub fn approve_and_sign_in(&mut self) -> String {
+        let clerk_url = self.approve_to_clerk();
+        location(&self.callback(&clerk_url, &[("code", "clerk-code")]))
+    }
+
     pub fn prime_nonce(&self, clerk_url: &str) -> String {
         let q = query_of(clerk_url);
         self.env.http.id_claims.lock().unwrap()["nonce"] = serde_json::json!(q["nonce"]);
