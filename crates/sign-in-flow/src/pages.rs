@@ -74,7 +74,10 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
                     strong { bdi { (v.redirect_host()) } }
                     @if v.redirect_is_loopback() { (loopback_warning()) }
                 }
-                dt { "You sign in with Clerk, which shares with this server" }
+                dt {
+                    @if view.signed_in_as.is_some() { "Clerk shares with this server" }
+                    @else { "You sign in with Clerk, which shares with this server" }
+                }
                 dd { "Your name, email address, profile picture and account role." }
                 (client_links(v))
             }
