@@ -166,7 +166,7 @@ fn a_client_registered_with_a_document_hosts_name_cannot_copy_its_headline() {
     let copied = headline(&consent_page(&app, &mut Browser::new(), &copycat));
     assert_ne!(genuine, copied, "a registered name must not read like a fetched host");
     assert!(
-        genuine.contains(&format!(r#"<span class="badge""#)) && genuine.contains(&format!("fetched from {host}")),
+        genuine.contains(r#"<span class="badge""#) && genuine.contains(&format!("fetched from {host}")),
         "{genuine}"
     );
     assert!(!copied.contains("badge"), "no badge for a name anyone can type: {copied}");
