@@ -38,7 +38,7 @@ pub mod sweep;
 mod upstream;
 
 use http::StatusCode;
-use platform::rate_limit::{self, Subject, Verdict};
+use platform::rate_limit::{self, Limit, LimitSpec, Subject, Verdict};
 use platform::web::{self, Request, Response};
 use platform::{AuditEvent, AuditLog, Clock, Event, HttpClient, KeyValueStore, Variables};
 
@@ -98,20 +98,7 @@ fn rate_limited<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
     env: &Env<S, C, H, V, A>,
     request: &Request,
 ) -> Option<Response> {
-    let limit = match rate_limit::SIGN_IN.from_variables(&env.vars) {
-        Ok(limit) => limit,
-        Err(error) => {
-            let page = pages::error_page(StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured", &error.to_string());
-            return Some(page);
-        }
-    };
-    let Ok(Verdict::Limited { retry_after }) =
-        limit.hit(&env.store, &env.clock, Subject::Address(web::client_ip(request)))
-    else {
-        return None;
-    };
-    env.record(request, AuditEvent::new(Event::RateLimited).limit(limit.name).retry_after(retry_after));
-    Some(pages::too_many_requests(retry_after))
+    refused_by(env, request, &rate_limit::SIGN_IN, Limit::hit, pages::too_many_requests)
 }
 
 /// Admits one more piece of sign-in state from this request's address (a used consent form, a
@@ -123,20 +110,35 @@ pub(crate) fn admit_sign_in<S: KeyValueStore, C: Clock, H, V: Variables, A: Audi
     env: &Env<S, C, H, V, A>,
     request: &Request,
 ) -> Option<Response> {
-    let cap = match rate_limit::SIGN_IN_PENDING.from_variables(&env.vars) {
-        Ok(cap) => cap,
+    refused_by(env, request, &rate_limit::SIGN_IN_PENDING, Limit::hit_live, pages::too_many_pending)
+}
+
+/// How a limit counts a request ([`Limit::hit`], [`Limit::hit_live`]).
+type Count = fn(&Limit, &dyn KeyValueStore, &dyn Clock, Subject<'_>) -> rate_limit::Outcome;
+
+/// `page` (recorded in the audit trail) when `count`ing this request's address against the limit
+/// `spec` refuses it; a 500 page naming the variable when `spec`'s variable is malformed.
+fn refused_by<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+    spec: &LimitSpec,
+    count: Count,
+    page: fn(u64) -> Response,
+) -> Option<Response> {
+    let limit = match spec.from_variables(&env.vars) {
+        Ok(limit) => limit,
         Err(error) => {
             let page = pages::error_page(StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured", &error.to_string());
             return Some(page);
         }
     };
     let Ok(Verdict::Limited { retry_after }) =
-        cap.hit_live(&env.store, &env.clock, Subject::Address(web::client_ip(request)))
+        count(&limit, &env.store, &env.clock, Subject::Address(web::client_ip(request)))
     else {
         return None;
     };
-    env.record(request, AuditEvent::new(Event::RateLimited).limit(cap.name).retry_after(retry_after));
-    Some(pages::too_many_pending(retry_after))
+    env.record(request, AuditEvent::new(Event::RateLimited).limit(limit.name).retry_after(retry_after));
+    Some(page(retry_after))
 }
 
 /// Whether the hourly sweep of sign-in records ([`sweep::sweep_if_due`]) should follow this

@@ -1,12 +1,17 @@
-//! The sign-in rate limit and the audit trail of the flow.
+//! The sign-in rate limit, the cap on sign-ins in progress and the audit trail of the flow.
 
 use platform::{Clock, Event};
 
 use super::*;
 
-fn limited_to(f: &mut Fixture, per_minute: &str) {
-    f.env.vars = variables().with("rate_limit_sign_in_per_minute", per_minute);
+/// The limit or cap `variable` set to `value`, requests from one address.
+fn from_one_address_with(f: &mut Fixture, variable: &str, value: &str) {
+    f.env.vars = variables().with(variable, value);
     f.addr = Some("192.0.2.7:5555".parse().unwrap());
+}
+
+fn limited_to(f: &mut Fixture, per_minute: &str) {
+    from_one_address_with(f, "rate_limit_sign_in_per_minute", per_minute);
 }
 
 #[test]
@@ -54,10 +59,8 @@ fn a_limit_of_zero_is_off() {
     assert!(f.env.store.keys().iter().all(|k| !k.starts_with("ratelimit:")));
 }
 
-/// `sign_in_max_pending_per_address` set to `max`, requests from one address.
 fn capped_to(f: &mut Fixture, max: &str) {
-    f.env.vars = variables().with("sign_in_max_pending_per_address", max);
-    f.addr = Some("192.0.2.7:5555".parse().unwrap());
+    from_one_address_with(f, "sign_in_max_pending_per_address", max);
 }
 
 #[test]
