@@ -15,8 +15,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cookie::time::Duration;
-use cookie::{Cookie, SameSite};
 use hmac::{Hmac, Mac};
 use platform::secret::{RandomError, hash_hex, random_token};
 use platform::web::{Request, cookie};
@@ -27,9 +25,9 @@ pub const BROWSER_COOKIE: &str = "__Host-mcp-browser";
 pub const APPROVAL_COOKIE: &str = "__Host-mcp-approved";
 
 /// The browser cookie outlives a whole sign-in (consent page + Clerk) with room to spare.
-const BROWSER_MAX_AGE: Duration = Duration::hours(1);
+const BROWSER_MAX_AGE: u64 = 3600;
 /// Remembered approvals last 30 days.
-const APPROVAL_MAX_AGE: Duration = Duration::days(30);
+const APPROVAL_MAX_AGE: u64 = 30 * 24 * 3600;
 /// At most this many remembered (client, redirect URI) pairs; the oldest are dropped.
 const MAX_APPROVALS: usize = 20;
 /// Domain separation for the approval MAC (v1 cookies, without a user, are ignored).
@@ -37,10 +35,11 @@ const APPROVAL_CONTEXT: &[u8] = b"mcp-clerk-oauth approved-clients v2\n";
 /// Separates the user tag from the entries in the signed list.
 const USER_SEPARATOR: char = '~';
 
-/// `Set-Cookie` for a `__Host-` cookie: Secure, Path=/, no Domain, HttpOnly, SameSite=Lax.
-pub(crate) fn set_cookie(name: &'static str, value: String, max_age: Duration) -> String {
-    let cookie = Cookie::build((name, value)).path("/").secure(true).http_only(true).same_site(SameSite::Lax);
-    cookie.max_age(max_age).build().to_string()
+/// `Set-Cookie` for a `__Host-` cookie: Secure, Path=/, no Domain, HttpOnly, SameSite=Lax, kept
+/// `max_age` seconds (0 removes it). `value` is one of ours: base64url, hex and `-~.` only, which
+/// a cookie value may hold as is.
+pub(crate) fn set_cookie(name: &'static str, value: &str, max_age: u64) -> String {
+    format!("{name}={value}; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age={max_age}")
 }
 
 /// The browser id from the request, if it has the shape we issue (43 base64url characters).
@@ -69,7 +68,7 @@ pub(crate) fn browser_or_new(request: &Request) -> Result<(String, Vec<String>),
 
 /// `Set-Cookie` for the browser id.
 pub fn browser_set_cookie(id: &str) -> String {
-    set_cookie(BROWSER_COOKIE, id.to_owned(), BROWSER_MAX_AGE)
+    set_cookie(BROWSER_COOKIE, id, BROWSER_MAX_AGE)
 }
 
 /// The stored form of a browser id.
@@ -162,7 +161,7 @@ pub fn approval_forget_set_cookie(
         return None;
     }
     if kept.is_empty() {
-        return Some(set_cookie(APPROVAL_COOKIE, String::new(), Duration::ZERO));
+        return Some(set_cookie(APPROVAL_COOKIE, "", 0));
     }
     signed_approvals(key, &existing.user, &kept)
 }
@@ -171,7 +170,7 @@ pub fn approval_forget_set_cookie(
 fn signed_approvals(key: &[u8], user: &str, entries: &[&str]) -> Option<String> {
     let list = format!("{user}{USER_SEPARATOR}{}", entries.join("-"));
     let signature = URL_SAFE_NO_PAD.encode(mac(key, &list)?.finalize().into_bytes());
-    Some(set_cookie(APPROVAL_COOKIE, format!("{list}.{signature}"), APPROVAL_MAX_AGE))
+    Some(set_cookie(APPROVAL_COOKIE, &format!("{list}.{signature}"), APPROVAL_MAX_AGE))
 }
 
 /// The approval MAC over `list`. (HMAC takes keys of any length, so `None` does not happen in
@@ -254,10 +253,11 @@ mod tests {
     fn approval_cookie_has_host_prefix_and_safe_attributes() {
         let set = approval_set_cookie(KEY, &NONE, "u", "c1", "https://app.example/cb").unwrap();
         assert!(set.starts_with("__Host-"));
-        for attr in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
+        for attr in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax", "Max-Age=2592000"] {
             assert!(set.contains(attr), "{attr} in {set}");
         }
         assert!(!set.contains("Domain"));
+        assert!(browser_set_cookie("id").ends_with("; Max-Age=3600"), "an hour");
     }
 
     #[test]

@@ -10,7 +10,6 @@
 //! request that revoked, shown and cleared by the next page of that session, so no link can
 //! show it to anyone else.
 
-use cookie::time::Duration;
 use oauth_core::UserProps;
 use platform::record::{self, RecordError};
 use platform::secret::{RandomError, random_token};
@@ -67,7 +66,7 @@ impl Session {
 
     /// `Set-Cookie` for this session.
     pub fn set_cookie(&self) -> String {
-        cookies::set_cookie(SESSION_COOKIE, self.token.clone(), Duration::seconds(SESSION_TTL as i64))
+        cookies::set_cookie(SESSION_COOKIE, &self.token, SESSION_TTL)
     }
 
     /// The CSRF token this session's forms carry.
@@ -94,7 +93,7 @@ impl Session {
 
 /// `Set-Cookie` that removes the session cookie.
 pub fn clear_cookie() -> String {
-    cookies::set_cookie(SESSION_COOKIE, String::new(), Duration::ZERO)
+    cookies::set_cookie(SESSION_COOKIE, "", 0)
 }
 
 /// Why a session could not be started.

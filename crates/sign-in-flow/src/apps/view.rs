@@ -1,7 +1,6 @@
 //! What `/apps` answers: the HTML page (maud, every value escaped; client names, which are
 //! untrusted text, also bidi-isolated in `<bdi>`) and the same data as JSON for scripts.
 
-use cookie::time::OffsetDateTime;
 use http::StatusCode;
 use maud::{Markup, html};
 use oauth_core::connected_apps::{ConnectedApp, Listing};
@@ -9,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::session::Session;
 use crate::pages::{page, page_with_referrer_policy};
+use platform::audit::rfc3339;
 use platform::web::{self, Response};
 
 /// Forms post only to this origin; nothing else is allowed.
@@ -139,30 +139,15 @@ fn relative(at: u64, now: u64) -> String {
     if ahead { format!("in {span}") } else { format!("{span} ago") }
 }
 
-fn datetime(at: u64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp(i64::try_from(at).ok()?).ok()
-}
-
 /// `12 Jun 2025, 14:03 UTC`.
 fn absolute(at: u64) -> String {
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let Some(t) = datetime(at) else { return String::new() };
-    let month = MONTHS[usize::from(u8::from(t.month())).saturating_sub(1) % 12];
-    format!("{} {month} {}, {:02}:{:02} UTC", t.day(), t.year(), t.hour(), t.minute())
-}
-
-/// `2025-06-12T14:03:00Z`.
-fn rfc3339(at: u64) -> String {
-    let Some(t) = datetime(at) else { return String::new() };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    // `2025-06-12T14:03:00Z`: fixed positions.
+    let date = rfc3339(at);
+    let field = |range: std::ops::Range<usize>| date.get(range).unwrap_or_default();
+    let month = field(5..7).parse::<usize>().ok().and_then(|m| MONTHS.get(m.wrapping_sub(1))).unwrap_or(&"");
+    let day = field(8..10).trim_start_matches('0');
+    format!("{day} {month} {}, {} UTC", field(0..4), field(11..16))
 }
 
 /// The same list as JSON (see the README's "Connected apps").
