@@ -288,6 +288,41 @@ fn the_revoked_notice_is_shown_once_and_only_to_the_session_that_revoked() {
 }
 
 #[test]
+fn a_store_that_cannot_forget_the_approval_is_a_503_and_the_retry_finishes_the_revocation() {
+    let mut f = fixture();
+    let (tokens, grant_id, token) = one_app_signed_in(&mut f);
+    let approved = |f: &Fixture| {
+        crate::approvals::is_approved(&f.env.store, &f.env.clock, "user_admin", &f.client_id, REDIRECT).unwrap()
+    };
+    let form = [("grant_id", grant_id.as_str()), ("csrf_token", token.as_str())];
+    f.env.store.break_keys("signin:approval:");
+    assert_eq!(f.send("POST", "/apps/revoke", Some(&form)).status(), 503);
+    f.env.store.repair();
+    assert!(approved(&f), "the approval is still there, so is the session's way to retry");
+    assert_eq!(f.send("POST", "/apps/revoke", Some(&form)).status(), 303, "the retry");
+    assert!(!approved(&f) && !live(&f, &tokens));
+
+    f.env.store.break_writes("signin:apps-session:");
+    let page = f.send("GET", "/apps", None);
+    assert_eq!(page.status(), 503, "the one-time notice cannot be cleared: {}", body(&page));
+    f.env.store.repair();
+    assert!(body(&f.send("GET", "/apps", None)).contains("Access revoked"), "still there to show once");
+}
+
+#[test]
+fn a_store_that_cannot_keep_the_revoked_notice_is_a_503_and_the_retry_shows_it() {
+    let mut f = fixture();
+    let (tokens, grant_id, token) = one_app_signed_in(&mut f);
+    let form = [("grant_id", grant_id.as_str()), ("csrf_token", token.as_str())];
+    f.env.store.break_writes("signin:apps-session:");
+    assert_eq!(f.send("POST", "/apps/revoke", Some(&form)).status(), 503);
+    assert!(!live(&f, &tokens), "the grant is revoked all the same");
+    f.env.store.repair();
+    assert_eq!(f.send("POST", "/apps/revoke", Some(&form)).status(), 303, "the retry");
+    assert!(body(&f.send("GET", "/apps", None)).contains("Access revoked"));
+}
+
+#[test]
 fn revoke_answers_json_to_scripts() {
     let mut f = fixture();
     let (tokens, grant_id, token) = one_app_signed_in(&mut f);

@@ -108,12 +108,14 @@ fn a_remembered_approval_and_the_apps_sign_in_count_against_the_same_cap() {
     f.approve_and_sign_in();
     capped_to(&mut f, "1");
     assert_eq!(f.get_authorize(&[]).status(), 302, "a trip to Clerk for a remembered approval");
+    let page = body(&f.send("GET", "/apps", None));
+    let token = hidden(&page, "csrf_token");
+    let before = f.records();
     let refused = f.get_authorize(&[]);
     assert_eq!(refused.status(), 429);
     assert!(refused.headers().get("location").is_none());
-    let page = body(&f.send("GET", "/apps", None));
-    let token = hidden(&page, "csrf_token");
     assert_eq!(f.send("POST", "/apps/sign-in", Some(&[("csrf_token", &token)])).status(), 429);
+    assert_eq!(f.records(), before, "refusals store nothing");
 }
 
 #[test]

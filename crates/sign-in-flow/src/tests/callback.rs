@@ -253,3 +253,36 @@ fn an_unreadable_approval_record_counts_as_no_approval() {
     platform::KeyValueStore::set(&f.env.store, &key, b"{}").unwrap(); // unreadable: absent, not an error
     assert_eq!(remembered_sign_in_as(&mut f, "user_admin").status(), 200, "an unreadable approval is none");
 }
+
+fn codes_and_grants(f: &Fixture) -> usize {
+    f.env.store.keys().iter().filter(|k| k.starts_with("oauth:code:") || k.starts_with("oauth:grant:")).count()
+}
+
+#[test]
+fn a_store_that_cannot_read_the_approval_after_sign_in_sends_temporarily_unavailable_and_no_code() {
+    let mut f = fixture();
+    f.approve_and_sign_in();
+    let clerk_url = location(&f.get_authorize(&[]));
+    f.prime_nonce(&clerk_url);
+    let before = codes_and_grants(&f);
+    f.env.store.break_keys("signin:approval:");
+    let q = query_of(&location(&f.callback(&clerk_url, &[("code", "clerk-code")])));
+    assert_eq!((q["error"].as_str(), q["state"].as_str()), ("temporarily_unavailable", "client-state"));
+    assert_eq!(codes_and_grants(&f), before, "no code, no grant");
+    let failed = f.env.audit.of(platform::Event::SignInFailed);
+    assert_eq!(failed.last().unwrap()["error"], "store_unavailable");
+}
+
+#[test]
+fn a_store_that_cannot_record_the_approval_sends_temporarily_unavailable_and_no_code() {
+    let mut f = fixture();
+    let clerk_url = f.approve_to_clerk();
+    f.env.store.break_keys("signin:approval:");
+    let response = f.callback(&clerk_url, &[("code", "clerk-code")]);
+    let q = query_of(&location(&response));
+    assert_eq!(q["error"], "temporarily_unavailable");
+    assert_eq!(codes_and_grants(&f), 0, "no code, no grant");
+    assert!(response.headers().get("set-cookie").is_none(), "no approval remembered in the browser either");
+    f.env.store.repair();
+    assert!(!crate::approvals::is_approved(&f.env.store, &f.env.clock, "user_admin", &f.client_id, REDIRECT).unwrap());
+}
