@@ -99,34 +99,34 @@ async fn finish_authorization<S: KeyValueStore, C: Clock, H: HttpClient, V: Vari
             return web::redirect(&clerk_failure(&validated, &e));
         }
     };
-    if !approved_on_page && let Err(answer) = held_by_server(env, request, &config, &validated, &props) {
+    if !approved_on_page && let Some(answer) = unless_held_by_server(env, request, &config, &validated, &props) {
         return answer;
     }
     complete(env, request, &config.cookie_key, &validated, props, approved_on_page)
 }
 
-/// For an approval only the browser remembered: `Ok` when the server holds it for the user Clerk
-/// signed in, this client and this exact redirect URI (recorded as `consent.approved`); otherwise
-/// the answer: the consent page naming that user, or `temporarily_unavailable` for a store
-/// failure.
-fn held_by_server<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
+/// For an approval only the browser remembered: `None` when the server holds it for the user
+/// Clerk signed in, this client and this exact redirect URI (recorded as `consent.approved`);
+/// otherwise the answer: the consent page naming that user, or `temporarily_unavailable` for a
+/// store failure.
+fn unless_held_by_server<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
     env: &Env<S, C, H, V, A>,
     request: &Request,
     config: &FlowConfig,
     validated: &ValidatedAuthorization,
     props: &UserProps,
-) -> Result<(), Response> {
+) -> Option<Response> {
     let (user_id, client_id) = (&props.user_id, &validated.client_id);
     match approvals::is_approved(&env.store, &env.clock, user_id, client_id, &validated.redirect_uri) {
         Ok(true) => {
             let approved = AuditEvent::new(Event::ConsentApproved).client_id(client_id).user_id(user_id);
             env.record(request, approved.detail("remembered approval"));
-            Ok(())
+            None
         }
-        Ok(false) => Err(consent_after_sign_in(&env.clock, request, config, validated.clone(), props)),
+        Ok(false) => Some(consent_after_sign_in(&env.clock, request, config, validated.clone(), props)),
         Err(error) => {
             sign_in_failed(env, request, Some(client_id), "store_unavailable", &error.to_string());
-            Err(web::redirect(&validated.error_redirect("temporarily_unavailable", "storage is unavailable")))
+            Some(web::redirect(&validated.error_redirect("temporarily_unavailable", "storage is unavailable")))
         }
     }
 }
