@@ -1,6 +1,8 @@
 // A real browser (headless Chromium via playwright-core) on the connected-apps page: it approves
-// two MCP clients (consent page + the mock Clerk's development sign-in), opens /apps, signs in
-// there through the same Clerk sign-in, sees both clients, clicks Revoke on one and sees it gone;
+// two MCP clients (consent page + the mock Clerk's development sign-in), opens /apps, presses its
+// Sign in button (a form post: GET /apps stores nothing), signs in through the same Clerk
+// sign-in, sees both clients, clicks Revoke on one and sees it gone (the "Access revoked" notice
+// once, for this session only);
 // the revoked client's token is then refused at /mcp while the other's works; Sign out ends the
 // page's session. Proves in a real browser what the Rust end-to-end tests check over plain HTTP:
 // the page's __Host- session cookie, its forms (CSRF token, SameSite=Lax, CSP form-action) and
@@ -70,9 +72,12 @@ describe(`connected apps in a real browser on ${origin}`, () => {
   it('signs in at /apps, sees both, revokes one and sees it gone', async () => {
     const page = await context.newPage();
     await page.goto(`${origin}/apps`);
+    assert.equal(new URL(page.url()).pathname, '/apps', 'a visit is not sent to Clerk');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => atClerk(u) || u.pathname === '/apps', { timeout: 15_000 });
     if (atClerk(page.url())) await signInWithBrowser(page, PLAIN);
     await page.waitForURL((u) => u.origin === origin && u.pathname === '/apps', { timeout: 15_000 });
-    await page.getByRole('heading', { name: 'Connected apps' }).waitFor();
+    await page.getByRole('list', { name: 'Connected apps' }).waitFor();
 
     const list = page.getByRole('list', { name: 'Connected apps' });
     for (const app of apps) {
@@ -91,11 +96,14 @@ describe(`connected apps in a real browser on ${origin}`, () => {
 
     const [revoked, kept] = apps;
     await page.getByRole('button', { name: `Revoke ${revoked.name}` }).click();
-    await page.waitForURL((u) => u.pathname === '/apps' && u.searchParams.has('revoked'), { timeout: 15_000 });
-    await page.getByRole('status').filter({ hasText: 'Access revoked' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Access revoked' }).waitFor({ timeout: 15_000 });
+    assert.equal(new URL(page.url()).pathname, '/apps');
     await list.getByText(kept.name, { exact: true }).waitFor();
     assert.equal(await list.getByText(revoked.name, { exact: true }).count(), 0, 'the revoked client is gone');
     await page.screenshot({ path: join(SCREENSHOTS, 'connected-apps-revoked.png'), fullPage: true });
+    await page.reload();
+    await list.getByText(kept.name, { exact: true }).waitFor();
+    assert.equal(await page.getByRole('status').count(), 0, 'the notice is shown once');
 
     assert.equal((await postMcp(origin, revoked.tokens.access_token, toolsList)).status, 401, 'revoked token refused');
     assert.equal((await postMcp(origin, kept.tokens.access_token, toolsList)).status, 200, 'the other still works');

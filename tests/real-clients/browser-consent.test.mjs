@@ -4,7 +4,9 @@
 // `__Host-` / Secure / SameSite cookies work in a real browser on http://localhost and
 // http://127.0.0.1. Checks: consent page content (client name, redirect host, loopback warning),
 // Approve -> sign-in -> redirect with code/state/iss (and the code redeems), the remembered
-// approval skipping the page on a second run, and Deny -> error=access_denied.
+// approval skipping the page on a second run, another person signing in on the same browser
+// getting the consent page after sign-in (naming them) and coming back with a code, and Deny ->
+// our own "Access denied" page, never a redirect to the client.
 //
 // Environment:
 //   MCP_BASE_URL    the app, e.g. http://127.0.0.1:3000 (also run on the other loopback name)
@@ -23,7 +25,7 @@ import { SCREENSHOTS, launchBrowser, startRedirectTarget } from './lib/chromium.
 import { baseUrl, mockClerkUrl, otherLoopbackName } from './lib/env.mjs';
 import { signInWithBrowser } from './lib/mock-clerk.mjs';
 import { authorizeUrl, exchangeCode, pkce, registerClient } from './lib/oauth-client.mjs';
-import { PLAIN } from './lib/users.mjs';
+import { ADMIN, PLAIN } from './lib/users.mjs';
 
 const APPROVE = /approve|allow/i;
 const DENY = /deny|cancel/i;
@@ -70,10 +72,10 @@ for (const origin of origins) {
       return { page, state, verifier, consentPages };
     }
 
-    async function finishAtClient(page) {
+    async function finishAtClient(page, user = PLAIN) {
       const atClient = (u) => u.href.startsWith(target.redirectUri);
       if (!atClient(new URL(page.url())) && new URL(page.url()).origin === new URL(mockClerkUrl()).origin) {
-        await signInWithBrowser(page, PLAIN);
+        await signInWithBrowser(page, user);
       }
       await page.waitForURL(atClient, { timeout: 15_000 });
       return new URL(page.url());
@@ -121,18 +123,29 @@ for (const origin of origins) {
       await page.close();
     });
 
-    it('Deny ends at the client with error=access_denied', async () => {
+    it('asks another person signing in on this browser, after sign-in, naming them', async () => {
+      const { page, state, consentPages } = await openAuthorization();
+      assert.equal(consentPages.length, 0, 'the browser remembers the approval: straight to Clerk');
+      await signInWithBrowser(page, ADMIN);
+      await page.getByText(`You are signed in as ${ADMIN.email}`).waitFor({ timeout: 15_000 });
+      await page.screenshot({ path: join(SCREENSHOTS, `consent-after-sign-in-${host}.png`), fullPage: true });
+      await page.getByRole('button', { name: APPROVE }).click();
+      const back = await finishAtClient(page, ADMIN);
+      assert.equal(back.searchParams.get('state'), state);
+      assert.ok(back.searchParams.get('code'), `code in ${back}`);
+      await page.close();
+    });
+
+    it('Deny shows our own page and sends nothing to the client', async () => {
       // A client this browser never approved, so the consent page shows again.
       client = await registerClient(origin, { name: 'Client To Deny', redirectUri: target.redirectUri });
-      const { page, state, consentPages } = await openAuthorization();
+      const hitsBefore = target.hits.length;
+      const { page, consentPages } = await openAuthorization();
       assert.equal(consentPages.length, 1, 'consent page shown for a new client');
       await page.getByRole('button', { name: DENY }).click();
-      await page.waitForURL((u) => u.href.startsWith(target.redirectUri), { timeout: 15_000 });
-      const back = new URL(page.url());
-      assert.equal(back.searchParams.get('error'), 'access_denied');
-      assert.equal(back.searchParams.get('state'), state);
-      assert.equal(back.searchParams.get('iss'), origin);
-      assert.equal(back.searchParams.get('code'), null);
+      await page.getByRole('heading', { name: 'Access denied' }).waitFor({ timeout: 15_000 });
+      assert.equal(new URL(page.url()).origin, origin, `still on this server: ${page.url()}`);
+      assert.equal(target.hits.length, hitsBefore, 'the client was not sent anything');
       await page.close();
     });
   });

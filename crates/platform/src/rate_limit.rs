@@ -61,6 +61,15 @@ pub const TOKEN_FAILURES: LimitSpec = LimitSpec {
 /// MCP `tools/call` per user; off unless configured (it costs a write per call).
 pub const TOOL_CALLS: LimitSpec =
     LimitSpec { name: "tool_calls", variable: "rate_limit_tool_calls_per_minute", default_max: 0, window_secs: 60 };
+/// Sign-in state alive at once per client address (a cap, [`Limit::hit_live`]): each request that
+/// stores some (a used consent form, a trip to Clerk) counts; such state lives 10 minutes, the
+/// window.
+pub const SIGN_IN_PENDING: LimitSpec = LimitSpec {
+    name: "sign_in_pending",
+    variable: "sign_in_max_pending_per_address",
+    default_max: 100,
+    window_secs: 600,
+};
 
 /// A limit in force: at most `max` counted requests per subject per window; `max` 0 is off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +167,33 @@ impl Limit {
         self.tally(store, clock, subject, Tally::Nothing)
     }
 
+    /// A cap on things alive at once, for things that live at most one window (sign-in state):
+    /// counts this request, and refuses it (uncounted again) when this window's and the previous
+    /// window's admitted requests together would pass the maximum. Everything admitted in those
+    /// two windows may still be alive and nothing older can be, so at most `max` are alive per
+    /// subject, whatever the rate. Costs an increment and a read; each counter lives two windows.
+    pub fn hit_live(&self, store: &dyn KeyValueStore, clock: &dyn Clock, subject: Subject<'_>) -> Outcome {
+        if self.is_off() {
+            return Ok(Verdict::Allowed);
+        }
+        let window = Window::of(self, clock.now_unix(), &subject);
+        let here = store.increment(&window.live_key(), 1)?;
+        let previous = window.previous();
+        if here == 1 {
+            // The window before the previous one holds nothing that can still be alive.
+            store.delete(&previous.previous().live_key())?;
+        }
+        let before = if store.exists(&previous.live_key())? { store.increment(&previous.live_key(), 0)? } else { 0 };
+        if here + before <= to_i64(self.max) {
+            return Ok(Verdict::Allowed);
+        }
+        store.increment(&window.live_key(), -1)?;
+        // Room comes back when the previous window's things have gone (at this window's end), or
+        // a window later if this window alone is full.
+        let wait = if here > to_i64(self.max) { window.length } else { 0 };
+        Ok(Verdict::Limited { retry_after: (window.end() + wait - window.now).max(1) })
+    }
+
     fn tally(&self, store: &dyn KeyValueStore, clock: &dyn Clock, subject: Subject<'_>, tally: Tally) -> Outcome {
         if self.is_off() {
             return Ok(Verdict::Allowed);
@@ -214,6 +250,12 @@ impl Window {
 
     fn key(&self) -> String {
         record::expiring_counter_key(&self.name, self.end())
+    }
+
+    /// The counter of a cap on live things ([`Limit::hit_live`]): what it counts may live until
+    /// the next window ends, and so does the counter.
+    fn live_key(&self) -> String {
+        record::expiring_counter_key(&self.name, self.end() + self.length)
     }
 
     fn previous(&self) -> Window {
@@ -377,6 +419,75 @@ mod tests {
             let error = REGISTER.from_variables(&vars).unwrap_err();
             assert!(error.to_string().contains("rate_limit_register_per_hour"), "{error}");
         }
+    }
+
+    const TEN_MINUTES: u64 = 600;
+
+    fn live_cap(max: u64) -> Limit {
+        SIGN_IN_PENDING.with_max(max)
+    }
+
+    #[test]
+    fn a_live_cap_counts_the_previous_window_too_and_refusals_do_not_count() {
+        let start = START - START % TEN_MINUTES + 500; // 100 s before a window ends
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(start));
+        let cap = live_cap(3);
+        for _ in 0..2 {
+            assert_eq!(cap.hit_live(&store, &clock, HOME).unwrap(), Verdict::Allowed);
+        }
+        clock.advance(200); // the next window: the first two may still be alive
+        assert_eq!(cap.hit_live(&store, &clock, HOME).unwrap(), Verdict::Allowed);
+        for _ in 0..5 {
+            assert_eq!(cap.hit_live(&store, &clock, HOME).unwrap(), Verdict::Limited { retry_after: 500 });
+        }
+        clock.advance(500); // the first two are gone; the third may still be alive
+        for _ in 0..2 {
+            assert_eq!(cap.hit_live(&store, &clock, HOME).unwrap(), Verdict::Allowed, "refusals were not counted");
+        }
+        assert!(matches!(cap.hit_live(&store, &clock, HOME).unwrap(), Verdict::Limited { .. }));
+        assert_eq!(store.keys().len(), 2, "this window and the previous one: {:?}", store.keys());
+    }
+
+    #[test]
+    fn a_live_cap_full_within_one_window_waits_until_the_next_one_ends() {
+        let start = START - START % TEN_MINUTES + 100;
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(start));
+        let cap = live_cap(2);
+        cap.hit_live(&store, &clock, HOME).unwrap();
+        cap.hit_live(&store, &clock, HOME).unwrap();
+        assert_eq!(cap.hit_live(&store, &clock, HOME).unwrap(), Verdict::Limited { retry_after: 500 + 600 });
+        clock.advance(500);
+        assert!(matches!(cap.hit_live(&store, &clock, HOME).unwrap(), Verdict::Limited { .. }), "still alive");
+        clock.advance(600);
+        assert_eq!(cap.hit_live(&store, &clock, HOME).unwrap(), Verdict::Allowed);
+    }
+
+    #[test]
+    fn a_live_caps_counters_outlive_their_window_by_one_window_and_then_are_swept() {
+        let start = START - START % TEN_MINUTES;
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(start));
+        live_cap(5).hit_live(&store, &clock, HOME).unwrap();
+        let keys = store.keys();
+        assert_eq!(record::counter_expiry(&keys[0]), Some(start + 2 * TEN_MINUTES), "{keys:?}");
+        assert!(keys[0].starts_with("ratelimit:sign_in_pending:"));
+        clock.advance(2 * TEN_MINUTES);
+        assert_eq!(sweep_if_due(&store, &clock).unwrap(), 1);
+        assert!(store.keys().iter().all(|k| !is_counter(k)));
+        assert!(live_cap(0).is_off());
+        assert_eq!(live_cap(0).hit_live(&store, &clock, HOME).unwrap(), Verdict::Allowed);
+    }
+
+    #[test]
+    fn concurrent_live_hits_admit_exactly_the_maximum() {
+        let store = Arc::new(MemoryStore::new());
+        let threads: Vec<_> = (0..32)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || live_cap(10).hit_live(&*store, &ManualClock::at(START), HOME).unwrap())
+            })
+            .collect();
+        let allowed = threads.into_iter().map(|t| t.join().unwrap()).filter(|v| *v == Verdict::Allowed).count();
+        assert_eq!(allowed, 10);
     }
 
     #[test]

@@ -197,17 +197,21 @@ pub fn media_type(request: &Request) -> Option<String> {
     Some(value.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
 }
 
-/// The value of cookie `name` from the `Cookie` header(s).
+/// The value of cookie `name` from the `Cookie` header(s) (`a=1; b="2"`, RFC 6265 §5.4: pairs
+/// only, no attributes; a quoted value loses its quotes). Pairs without `=` are skipped.
 pub fn cookie(request: &Request, name: &str) -> Option<String> {
     request
         .headers()
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == name)
-        .map(|c| c.value_trimmed().to_owned())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(pair_name, _)| pair_name.trim() == name)
+        .map(|(_, value)| {
+            let value = value.trim();
+            value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value).to_owned()
+        })
 }
 
 /// Builds a response; header values that are not valid are dropped rather than panicking.
@@ -450,6 +454,7 @@ mod tests {
             .body(Vec::new())
             .unwrap();
         assert_eq!((cookie(&req, "a").as_deref(), cookie(&req, "c").as_deref()), (Some("quoted"), Some("3")));
+        assert_eq!(cookie(&req, "broken"), None, "a pair without a value");
     }
 
     #[test]

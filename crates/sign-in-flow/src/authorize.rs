@@ -1,6 +1,6 @@
-//! `GET /authorize` (validate; remembered approval -> Clerk, otherwise the consent page) and
-//! `POST /authorize` (the consent form: deny -> `access_denied`, approve -> remember and go to
-//! Clerk).
+//! `GET /authorize` (validate; an approval this browser remembers -> Clerk, otherwise the
+//! consent page, which stores nothing) and `POST /authorize` (the consent form: deny -> our own
+//! page, approve -> Clerk, or, on a consent page shown after sign-in, straight to the client).
 
 use clerk_client::ClerkError;
 use http::StatusCode;
@@ -11,10 +11,11 @@ use platform::web::{self, Request, Response, append_header};
 use platform::{AuditEvent, AuditLog, Clock, Event, HttpClient, KeyValueStore, Variables};
 
 use crate::config::{self, FlowConfig};
-use crate::pages::{self, ConsentView, error_page, unavailable_page};
-use crate::records::{self, Consent, CreateError, Flow, Kind};
+use crate::consent::{self, CONSENT_TTL, ConsentForm, SignedInUser};
+use crate::pages::{self, ConsentView, OneTime, error_page, unavailable_page};
+use crate::records::{Flow, TakeError};
 use crate::upstream::{self, StartError};
-use crate::{Env, MAX_BODY_BYTES, cookies};
+use crate::{Env, MAX_BODY_BYTES, approvals, callback, cookies};
 
 /// `GET /authorize`.
 ///
@@ -53,20 +54,17 @@ pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: Aud
                 .unwrap_or_else(|| misconfigured_page(&error));
         }
     };
-    let approvals = cookies::approvals(request, &config.cookie_key);
-    let (browser, set_cookies) = match cookies::browser_id(request) {
-        Some(id) => (id, Vec::new()),
-        None => match random_token() {
-            Ok(id) => (id.clone(), vec![cookies::browser_set_cookie(&id)]),
-            Err(_) => return no_randomness_page(),
-        },
+    let Ok((browser, set_cookies)) = cookies::browser_or_new(request) else {
+        return no_randomness_page();
     };
-    if cookies::is_approved(&approvals, &validated.client_id, &validated.redirect_uri) {
-        let approved = AuditEvent::new(Event::ConsentApproved).client_id(&validated.client_id);
-        env.record(request, approved.detail("remembered approval"));
-        return go_upstream(env, &config, validated, &base, &browser, set_cookies).await;
+    // Only a hint: after sign-in, the server checks its own record of this user's approval.
+    if cookies::approvals(request, &config.cookie_key).contains(&validated.client_id, &validated.redirect_uri) {
+        if let Some(refused) = crate::admit_sign_in(env, request) {
+            return refused;
+        }
+        return go_upstream(env, &config, validated, &base, &browser, false, set_cookies).await;
     }
-    let mut response = consent(env, &config, validated, &browser);
+    let mut response = consent_page(&env.clock, &config, validated, &browser, None);
     set_cookies.iter().for_each(|c| append_header(&mut response, "set-cookie", c));
     response
 }
@@ -108,8 +106,7 @@ fn redirect_if_approved<S, C, H, V: Variables, A: AuditLog>(
     location: &str,
 ) -> Option<Response> {
     let key = config::cookie_key(&env.vars).ok()?;
-    let approvals = cookies::approvals(request, &key);
-    cookies::is_approved(&approvals, client_id, redirect_uri).then(|| web::redirect(location))
+    cookies::approvals(request, &key).contains(client_id, redirect_uri).then(|| web::redirect(location))
 }
 
 fn invalid_request_page(problem: &str) -> Response {
@@ -147,42 +144,52 @@ fn misconfigured_page(error: &impl std::fmt::Display) -> Response {
     error_page(StatusCode::INTERNAL_SERVER_ERROR, "This server is misconfigured", &sentence(&error.to_string()))
 }
 
-/// Stores the validated request behind a one-time handle and shows the consent page. Nothing
-/// has been approved yet, so failures are pages, not redirects.
-fn consent<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
+/// The consent page for `validated`, shown to `browser` (before sign-in, or after it for
+/// `signed_in`): its form is sealed into the page, so nothing is stored. Nothing has been
+/// approved yet, so failures are pages, not redirects.
+pub(crate) fn consent_page(
+    clock: &dyn Clock,
     config: &FlowConfig,
     validated: ValidatedAuthorization,
     browser: &str,
+    signed_in: Option<SignedInUser>,
 ) -> Response {
-    let (Ok(handle), Ok(csrf)) = (random_token(), random_token()) else {
+    let Ok(csrf) = random_token() else {
         return no_randomness_page();
     };
-    let record = Consent { validated, csrf_hash: hash_hex(&csrf), browser_hash: cookies::browser_hash(browser) };
-    let expires_at = env.clock.now_unix() + records::CONSENT_TTL;
-    match records::create(&env.store, Kind::Consent, &handle, &record, expires_at) {
-        Ok(()) => {}
-        Err(CreateError::Store(_)) => return unavailable_page(),
-        Err(CreateError::Seal(_)) => return no_randomness_page(),
-    }
+    let form = ConsentForm {
+        expires_at: clock.now_unix() + CONSENT_TTL,
+        browser_hash: cookies::browser_hash(browser),
+        csrf_hash: hash_hex(&csrf),
+        validated,
+        signed_in,
+    };
+    let Ok(handle) = form.seal(&config.cookie_key) else {
+        return no_randomness_page();
+    };
     pages::consent_page(&ConsentView {
-        validated: &record.validated,
+        validated: &form.validated,
         handle: &handle,
         csrf_token: &csrf,
         clerk_origin: &config.clerk.frontend_api,
+        signed_in_as: form.signed_in.as_ref().map(|user| user.display_name.as_str()),
     })
 }
 
 /// Creates the upstream state and redirects the browser to Clerk (with `set_cookies`).
+/// `approved_on_page`: the user just approved on the consent page (otherwise the browser only
+/// remembered an approval, which `/callback` checks for the user Clerk signs in).
 pub(crate) async fn go_upstream<S: KeyValueStore, C: Clock, H: HttpClient, V, A: AuditLog>(
     env: &Env<S, C, H, V, A>,
     config: &FlowConfig,
     validated: ValidatedAuthorization,
     base: &str,
     browser: &str,
+    approved_on_page: bool,
     set_cookies: Vec<String>,
 ) -> Response {
-    match upstream::start(env, config, base, browser, Flow::Authorize(Box::new(validated.clone()))).await {
+    let flow = Flow::Authorize(Box::new(validated.clone()));
+    match upstream::start(env, config, base, browser, flow, approved_on_page).await {
         Ok(url) => upstream::redirect_with_cookies(&url, &set_cookies),
         Err(StartError::Random) => web::redirect(&validated.error_redirect("server_error", "no randomness")),
         Err(StartError::Clerk(e)) => web::redirect(&clerk_failure(&validated, &e)),
@@ -237,32 +244,73 @@ pub async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: Au
     if decision != "approve" && decision != "deny" {
         return bad_form("Choose Approve or Deny.");
     }
-    // Same browser, right CSRF token, then used up.
-    let right_token = |consent: &Consent| cookies::same_secret(&hash_hex(csrf), &consent.csrf_hash);
-    let consent = match records::take_for_browser(&env.store, &env.clock, Kind::Consent, handle, request, right_token) {
-        Ok(consent) => consent,
-        Err(error) => return pages::cannot_use(Kind::Consent, error),
+    let key = match config::cookie_key(&env.vars) {
+        Ok(key) => key,
+        Err(error) => return misconfigured_page(&error),
     };
-    if decision == "deny" {
-        env.record(request, AuditEvent::new(Event::ConsentDenied).client_id(&consent.validated.client_id));
-        return web::redirect(&consent.validated.error_redirect("access_denied", "the user denied the request"));
+    // Sealed by this server, shown to this browser, with this form's token, then used up.
+    let Some(form) = ConsentForm::open(&key, handle, env.clock.now_unix()) else {
+        return pages::cannot_use(OneTime::ConsentForm, TakeError::Missing);
+    };
+    if !(cookies::is_same_browser(request, &form.browser_hash) && form.has_token(csrf)) {
+        return pages::cannot_use(OneTime::ConsentForm, TakeError::Refused(()));
     }
-    let approved = AuditEvent::new(Event::ConsentApproved).client_id(&consent.validated.client_id);
-    env.record(request, approved.detail("on the consent page"));
-    approve(env, request, consent).await
+    if let Some(refused) = crate::admit_sign_in(env, request) {
+        return refused;
+    }
+    if let Err(error) = consent::claim(&env.store, &env.clock, csrf, &form) {
+        return pages::cannot_use(OneTime::ConsentForm, error);
+    }
+    let client_id = form.validated.client_id.clone();
+    if decision == "deny" {
+        env.record(request, AuditEvent::new(Event::ConsentDenied).client_id(&client_id));
+        return deny(env, request, &key, &form);
+    }
+    let approved = AuditEvent::new(Event::ConsentApproved).client_id(&client_id);
+    match form.signed_in {
+        Some(user) => {
+            env.record(request, approved.detail("on the consent page after sign-in"));
+            callback::approve_signed_in(env, request, &form.validated, user).await
+        }
+        None => {
+            env.record(request, approved.detail("on the consent page"));
+            approve(env, request, form.validated).await
+        }
+    }
+}
+
+/// Deny: our own page, unless this browser (and the signed-in user, when the page came after
+/// sign-in) already approved this client and redirect URI, whose `access_denied` then goes back
+/// to the client. Anything else would redirect to a URI nobody approved.
+fn deny<S: KeyValueStore, C: Clock, H, V, A>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+    key: &[u8],
+    form: &ConsentForm,
+) -> Response {
+    let v = &form.validated;
+    let browser_approved = cookies::approvals(request, key).contains(&v.client_id, &v.redirect_uri);
+    let user_approved = form.signed_in.as_ref().is_none_or(|user| {
+        approvals::is_approved(&env.store, &env.clock, &user.user_id, &v.client_id, &v.redirect_uri).unwrap_or(false)
+    });
+    if browser_approved && user_approved {
+        web::redirect(&v.error_redirect("access_denied", "the user denied the request"))
+    } else {
+        pages::denied_page(v)
+    }
 }
 
 fn bad_form(message: &str) -> Response {
     error_page(StatusCode::BAD_REQUEST, "This consent form is not valid", message)
 }
 
-/// Approve: remember the (client, redirect URI) pair in the signed cookie, then go to Clerk.
+/// Approve before sign-in: go to Clerk. The approval is recorded (server-side for the user, and
+/// as a hint in this browser) when the sign-in completes.
 async fn approve<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
     env: &Env<S, C, H, V, A>,
     request: &Request,
-    consent: Consent,
+    validated: ValidatedAuthorization,
 ) -> Response {
-    let validated = consent.validated;
     let config = match FlowConfig::from_variables(&env.vars) {
         Ok(config) => config,
         Err(e) => return web::redirect(&misconfigured_redirect(&validated, &e)),
@@ -270,12 +318,9 @@ async fn approve<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: Aud
     let Some(browser) = cookies::browser_id(request) else {
         return bad_form("This browser's cookie is missing.");
     };
-    let existing = cookies::approvals(request, &config.cookie_key);
-    let remember =
-        cookies::approval_set_cookie(&config.cookie_key, &existing, &validated.client_id, &validated.redirect_uri);
     let base = match web::base_url(request, config.public_base_url.as_deref()) {
         Ok(base) => base.url,
         Err(error) => return misdirected_page(&error),
     };
-    go_upstream(env, &config, validated, &base, &browser, remember.into_iter().collect()).await
+    go_upstream(env, &config, validated, &base, &browser, true, Vec::new()).await
 }

@@ -1,22 +1,25 @@
 //! `GET /callback`: Clerk sends the browser back here with `code` (or `error`) and our `state`.
 //! The state is consumed once and must come from the browser that started the sign-in; it names
-//! the flow to finish. For `/authorize`, whatever happens next the user ends up back at their
-//! client with a code or a proper OAuth error; for `/apps`, at the connected-apps page with a
-//! session ([`crate::apps`]). Every callback of an `/authorize` sign-in ends in the audit trail
-//! as `sign_in.completed` or `sign_in.failed` (with Clerk's error, or what went wrong), as does
-//! every callback whose state cannot be used.
+//! the flow to finish. For `/authorize`, the user ends up back at their client with a code or a
+//! proper OAuth error, or, when the browser only remembered an approval that the server does not
+//! hold for the user Clerk signed in (revoked, expired, or another person's), at a consent page
+//! naming that user; for `/apps`, at the connected-apps page with a session ([`crate::apps`]).
+//! Every callback of an `/authorize` sign-in ends in the audit trail as `sign_in.completed` or
+//! `sign_in.failed` (with Clerk's error, or what went wrong), or shows that consent page; so
+//! does every callback whose state cannot be used.
 
 use clerk_client::{Clerk, UpstreamRequest};
 use http::StatusCode;
-use oauth_core::{CompleteError, ValidatedAuthorization, complete_authorization};
-use platform::web::{self, Request, Response};
+use oauth_core::{CompleteError, UserProps, ValidatedAuthorization, complete_authorization};
+use platform::web::{self, Request, Response, append_header};
 use platform::{AuditEvent, AuditLog, Clock, Event, HttpClient, KeyValueStore, Variables};
 
-use crate::authorize::clerk_failure;
+use crate::authorize::{clerk_failure, consent_page, misconfigured_redirect};
 use crate::config::FlowConfig;
-use crate::pages::{self, error_page};
-use crate::records::{self, Flow, Kind, TakeError, Upstream};
-use crate::{Env, apps};
+use crate::consent::SignedInUser;
+use crate::pages::{self, OneTime, error_page};
+use crate::records::{self, Flow, TakeError, Upstream};
+use crate::{Env, approvals, apps, cookies};
 
 /// `GET /callback`.
 pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
@@ -29,18 +32,18 @@ pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: Aud
         return bad_callback("The sign-in response has no state.");
     };
     // This browser's sign-in, then used up.
-    let taken = records::take_for_browser(&env.store, &env.clock, Kind::Upstream, state, request, |_: &Upstream| true);
-    let Upstream { flow, upstream, callback_url, .. } = match taken {
+    let taken = records::take_for_browser(&env.store, &env.clock, state, request);
+    let Upstream { flow, upstream, callback_url, approved_on_page, .. } = match taken {
         Ok(upstream) => upstream,
         Err(error) => {
             let detail = "the state is unknown, expired, used or from another browser";
             sign_in_failed(env, request, None, take_error_code(&error), detail);
-            return pages::cannot_use(Kind::Upstream, error);
+            return pages::cannot_use(OneTime::ClerkState, error);
         }
     };
     let answer = ClerkAnswer { query: &query, upstream: &upstream, callback_url: &callback_url };
     match flow {
-        Flow::Authorize(validated) => finish_authorization(env, request, &validated, &answer).await,
+        Flow::Authorize(validated) => finish_authorization(env, request, *validated, approved_on_page, &answer).await,
         Flow::Apps(_) => apps::finish_sign_in(env, &answer).await,
     }
 }
@@ -58,11 +61,13 @@ impl ClerkAnswer<'_> {
     }
 }
 
-/// The `/authorize` flow: the MCP client gets a code, or a proper OAuth error.
+/// The `/authorize` flow: the MCP client gets a code, or a proper OAuth error, or the user a
+/// consent page when their approval was only remembered by the browser.
 async fn finish_authorization<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
     env: &Env<S, C, H, V, A>,
     request: &Request,
-    validated: &ValidatedAuthorization,
+    validated: ValidatedAuthorization,
+    approved_on_page: bool,
     answer: &ClerkAnswer<'_>,
 ) -> Response {
     let client_id = Some(validated.client_id.as_str());
@@ -83,35 +88,134 @@ async fn finish_authorization<S: KeyValueStore, C: Clock, H: HttpClient, V: Vari
         Ok(config) => config,
         Err(e) => {
             failed("server_misconfigured", &e.to_string());
-            return web::redirect(&crate::authorize::misconfigured_redirect(validated, &e));
+            return web::redirect(&misconfigured_redirect(&validated, &e));
         }
     };
-    let clerk = Clerk::new(config.clerk, &env.http, &env.store, &env.clock);
-    let signed_in = match clerk.sign_in(code, answer.callback_url, answer.upstream).await {
-        Ok(signed_in) => signed_in,
+    let clerk = Clerk::new(config.clerk.clone(), &env.http, &env.store, &env.clock);
+    let props = match clerk.sign_in(code, answer.callback_url, answer.upstream).await {
+        Ok(signed_in) => signed_in.props,
         Err(e) => {
             failed(e.code(), &e.log_detail());
+            return web::redirect(&clerk_failure(&validated, &e));
+        }
+    };
+    if !approved_on_page && let Some(answer) = unless_held_by_server(env, request, &config, &validated, &props) {
+        return answer;
+    }
+    complete(env, request, &config.cookie_key, &validated, props, approved_on_page)
+}
+
+/// For an approval only the browser remembered: `None` when the server holds it for the user
+/// Clerk signed in, this client and this exact redirect URI (recorded as `consent.approved`);
+/// otherwise the answer: the consent page naming that user, or `temporarily_unavailable` for a
+/// store failure.
+fn unless_held_by_server<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+    config: &FlowConfig,
+    validated: &ValidatedAuthorization,
+    props: &UserProps,
+) -> Option<Response> {
+    let (user_id, client_id) = (&props.user_id, &validated.client_id);
+    match approvals::is_approved(&env.store, &env.clock, user_id, client_id, &validated.redirect_uri) {
+        Ok(true) => {
+            let approved = AuditEvent::new(Event::ConsentApproved).client_id(client_id).user_id(user_id);
+            env.record(request, approved.detail("remembered approval"));
+            None
+        }
+        Ok(false) => Some(consent_after_sign_in(&env.clock, request, config, validated.clone(), props)),
+        Err(error) => {
+            sign_in_failed(env, request, Some(client_id), "store_unavailable", &error.to_string());
+            Some(web::redirect(&validated.error_redirect("temporarily_unavailable", "storage is unavailable")))
+        }
+    }
+}
+
+/// The consent page for a user whose approval the browser remembered but the server does not
+/// hold (revoked, expired, or another person's): it names who signed in, and approving it needs
+/// no second trip to Clerk.
+fn consent_after_sign_in(
+    clock: &dyn Clock,
+    request: &Request,
+    config: &FlowConfig,
+    validated: ValidatedAuthorization,
+    props: &UserProps,
+) -> Response {
+    // The state was bound to this browser, so it has its cookie.
+    let Some(browser) = cookies::browser_id(request) else {
+        return bad_callback("This browser's cookie is missing. Start again from your app.");
+    };
+    consent_page(clock, config, validated, &browser, Some(SignedInUser::new(props)))
+}
+
+/// Approve on a consent page shown after sign-in: the user's profile is read again from Clerk's
+/// Backend API (as a refresh does: a banned or deleted user is refused), then the sign-in
+/// completes.
+pub(crate) async fn approve_signed_in<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+    validated: &ValidatedAuthorization,
+    user: SignedInUser,
+) -> Response {
+    let config = match FlowConfig::from_variables(&env.vars) {
+        Ok(config) => config,
+        Err(e) => return web::redirect(&misconfigured_redirect(validated, &e)),
+    };
+    let clerk = Clerk::new(config.clerk.clone(), &env.http, &env.store, &env.clock);
+    let props = match clerk.backend().get_user(&user.user_id).await {
+        Ok(clerk_user) => clerk_user.props(user.session_id),
+        Err(e) => {
+            sign_in_failed(env, request, Some(&validated.client_id), e.code(), &e.log_detail());
             return web::redirect(&clerk_failure(validated, &e));
         }
     };
-    let user_id = signed_in.props.user_id.clone();
-    let completed = complete_authorization(&env.store, &env.clock, validated, signed_in.props);
-    match &completed {
-        Ok(_) => {
-            let event = AuditEvent::new(Event::SignInCompleted).client_id(&validated.client_id).user_id(&user_id);
-            env.record(request, event);
-        }
-        Err(error) => failed("not_completed", &error.to_string()),
+    complete(env, request, &config.cookie_key, validated, props, true)
+}
+
+/// Ends an approved sign-in: records the approval for this user when they just gave it
+/// (`remember`), creates the grant and its code, and sends the browser to the client, with the
+/// approval remembered in this browser for this user.
+fn complete<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+    cookie_key: &[u8],
+    validated: &ValidatedAuthorization,
+    props: UserProps,
+    remember: bool,
+) -> Response {
+    let (client_id, user_id) = (validated.client_id.clone(), props.user_id.clone());
+    let failed = |detail: &str| sign_in_failed(env, request, Some(&client_id), "not_completed", detail);
+    if remember
+        && let Err(error) = approvals::remember(&env.store, &env.clock, &user_id, &client_id, &validated.redirect_uri)
+    {
+        failed(&error.to_string());
+        return web::redirect(&validated.error_redirect("temporarily_unavailable", "storage is unavailable"));
     }
-    match completed {
-        Ok(location) => web::redirect(&location),
-        Err(CompleteError::ClientGone) => {
+    let location = match complete_authorization(&env.store, &env.clock, validated, props) {
+        Ok(location) => location,
+        Err(error) => {
+            failed(&error.to_string());
+            return not_completed(validated, error);
+        }
+    };
+    env.record(request, AuditEvent::new(Event::SignInCompleted).client_id(&client_id).user_id(&user_id));
+    let mut response = web::redirect(&location);
+    let existing = cookies::approvals(request, cookie_key);
+    let hint = cookies::approval_set_cookie(cookie_key, &existing, &user_id, &client_id, &validated.redirect_uri);
+    hint.iter().for_each(|c| append_header(&mut response, "set-cookie", c));
+    response
+}
+
+/// Where a sign-in that could not complete ends.
+fn not_completed(validated: &ValidatedAuthorization, error: CompleteError) -> Response {
+    match error {
+        CompleteError::ClientGone => {
             error_page(StatusCode::BAD_REQUEST, "The app is no longer registered", "Start again from your app.")
         }
-        Err(CompleteError::Store(_)) => {
+        CompleteError::Store(_) => {
             web::redirect(&validated.error_redirect("temporarily_unavailable", "storage is unavailable"))
         }
-        Err(CompleteError::Random(_)) => web::redirect(&validated.error_redirect("server_error", "no randomness")),
+        CompleteError::Random(_) => web::redirect(&validated.error_redirect("server_error", "no randomness")),
     }
 }
 

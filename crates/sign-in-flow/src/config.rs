@@ -10,9 +10,8 @@ pub const MIN_COOKIE_KEY_BYTES: usize = 32;
 #[derive(Debug, Clone)]
 pub struct FlowConfig {
     pub clerk: ClerkConfig,
-    /// The HMAC-SHA256 key that signs the approval cookie, from `cookie_encryption_key`
-    /// (decoded from hex). Nothing is encrypted with it: the variable keeps the name the demo
-    /// this server follows gave it.
+    /// `cookie_encryption_key` (decoded from hex): the HMAC-SHA256 key of the approval cookie and
+    /// the forms' tokens, and the secret the consent forms are sealed under (`crate::consent`).
     pub cookie_key: Vec<u8>,
     /// `public_base_url` when set.
     pub public_base_url: Option<String>,
@@ -40,7 +39,7 @@ pub fn cimd_settings(vars: &impl Variables, base_url: &str) -> Result<CimdSettin
 }
 
 /// `cookie_encryption_key`: hex of at least 32 random bytes (`openssl rand -hex 32`), used as
-/// the HMAC-SHA256 key of the approval cookie (a signing key, despite the variable's name).
+/// the HMAC-SHA256 key of the approval cookie and the forms' tokens, and to seal consent forms.
 pub fn cookie_key(vars: &impl Variables) -> Result<Vec<u8>, VariableError> {
     const NAME: &str = "cookie_encryption_key";
     let text = vars.require(NAME)?;

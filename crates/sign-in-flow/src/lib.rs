@@ -4,24 +4,32 @@
 //!
 //! The parts:
 //! - [`config`]: Clerk settings and the cookie key, from Spin variables.
-//! - [`cookies`]: the browser-binding cookie and the signed approval cookie.
-//! - [`records`]: the one-time consent handle and upstream state (key names in `keys`).
+//! - [`cookies`]: the browser-binding cookie and the signed approval cookie (a hint).
+//! - [`consent`]: the consent form, sealed into the page (a consent page stores nothing).
+//! - [`records`]: the one-time upstream state of a trip to Clerk (key names in `keys`).
+//! - [`approvals`]: remembered approvals, per (Clerk user, client), kept by the server.
 //! - [`authorize`], [`callback`]: the handlers; [`pages`]: the consent and error pages.
 //! - [`apps`]: the connected-apps page (`/apps`), signed in through the same trip to Clerk.
 //!
 //! Confused-deputy protections (MCP security best practices): the consent page names the
 //! client, its redirect host and the scopes; consent is CSRF-protected and bound to the browser;
 //! the upstream `state` is created only after consent, stored server-side, bound to the browser
-//! by a cookie, single use and short-lived; remembered approvals are per client *and* redirect URI.
+//! by a cookie, single use and short-lived; remembered approvals are per user, client *and*
+//! redirect URI, checked by the server for whoever Clerk signs in, and end at a revocation.
 //!
 //! Abuse: every request to `/authorize`, `/callback` and `/apps` counts against one per-address limit
 //! (`rate_limit_sign_in_per_minute`, `platform::rate_limit::SIGN_IN`); past it the browser gets
-//! a 429 page. Consent decisions and the end of each sign-in go to the audit trail.
+//! a 429 page. Nothing is stored before a form is posted; each request that stores sign-in state
+//! (a used consent form, a trip to Clerk) also counts against a cap on such state alive per
+//! address (`sign_in_max_pending_per_address`, [`admit_sign_in`]). Consent decisions and the end
+//! of each sign-in go to the audit trail.
 
+pub mod approvals;
 pub mod apps;
 pub mod authorize;
 pub mod callback;
 pub mod config;
+pub mod consent;
 pub mod cookies;
 mod keys;
 pub mod pages;
@@ -30,7 +38,7 @@ pub mod sweep;
 mod upstream;
 
 use http::StatusCode;
-use platform::rate_limit::{self, Subject, Verdict};
+use platform::rate_limit::{self, Limit, LimitSpec, Subject, Verdict};
 use platform::web::{self, Request, Response};
 use platform::{AuditEvent, AuditLog, Clock, Event, HttpClient, KeyValueStore, Variables};
 
@@ -90,7 +98,34 @@ fn rate_limited<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
     env: &Env<S, C, H, V, A>,
     request: &Request,
 ) -> Option<Response> {
-    let limit = match rate_limit::SIGN_IN.from_variables(&env.vars) {
+    refused_by(env, request, &rate_limit::SIGN_IN, Limit::hit, pages::too_many_requests)
+}
+
+/// Admits one more piece of sign-in state from this request's address (a used consent form, a
+/// trip to Clerk) under the cap on what one address may have alive
+/// (`platform::rate_limit::SIGN_IN_PENDING`), or the 429 page (recorded in the audit trail). Call
+/// it after every check of the request, just before storing. A store that cannot count lets the
+/// request through (it then meets the same store).
+pub(crate) fn admit_sign_in<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+) -> Option<Response> {
+    refused_by(env, request, &rate_limit::SIGN_IN_PENDING, Limit::hit_live, pages::too_many_pending)
+}
+
+/// How a limit counts a request ([`Limit::hit`], [`Limit::hit_live`]).
+type Count = fn(&Limit, &dyn KeyValueStore, &dyn Clock, Subject<'_>) -> rate_limit::Outcome;
+
+/// `page` (recorded in the audit trail) when `count`ing this request's address against the limit
+/// `spec` refuses it; a 500 page naming the variable when `spec`'s variable is malformed.
+fn refused_by<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+    spec: &LimitSpec,
+    count: Count,
+    page: fn(u64) -> Response,
+) -> Option<Response> {
+    let limit = match spec.from_variables(&env.vars) {
         Ok(limit) => limit,
         Err(error) => {
             let page = pages::error_page(StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured", &error.to_string());
@@ -98,12 +133,12 @@ fn rate_limited<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
         }
     };
     let Ok(Verdict::Limited { retry_after }) =
-        limit.hit(&env.store, &env.clock, Subject::Address(web::client_ip(request)))
+        count(&limit, &env.store, &env.clock, Subject::Address(web::client_ip(request)))
     else {
         return None;
     };
     env.record(request, AuditEvent::new(Event::RateLimited).limit(limit.name).retry_after(retry_after));
-    Some(pages::too_many_requests(retry_after))
+    Some(page(retry_after))
 }
 
 /// Whether the hourly sweep of sign-in records ([`sweep::sweep_if_due`]) should follow this

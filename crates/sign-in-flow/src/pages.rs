@@ -8,7 +8,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use oauth_core::ValidatedAuthorization;
 use platform::web::{Response, response};
 
-use crate::records::{Kind, TakeError};
+use crate::records::TakeError;
 
 /// Inline styles only: no external resources, so `default-src 'none'` holds. (Our own text,
 /// inserted unescaped.)
@@ -38,29 +38,32 @@ li.app{display:flex;align-items:center;gap:1rem;padding:1rem 0;border-bottom:1px
 /// What the consent page shows and posts back.
 pub struct ConsentView<'a> {
     pub validated: &'a ValidatedAuthorization,
-    /// The one-time handle standing for the validated request.
+    /// The sealed consent form (`crate::consent`).
     pub handle: &'a str,
+    /// The form's one-time token.
     pub csrf_token: &'a str,
     /// Where Approve leads (Clerk's origin), allowed as a form target by the CSP.
     pub clerk_origin: &'a str,
+    /// On a consent page shown after sign-in: how the signed-in user is named.
+    pub signed_in_as: Option<&'a str>,
 }
 
 /// The consent page (200).
 pub fn consent_page(view: &ConsentView<'_>) -> Response {
     let v = view.validated;
-    let client = v.client_name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or("An unnamed MCP client");
     let server_host = platform::web::authority_of(&v.issuer).unwrap_or_else(|| v.issuer.clone());
     let body = html! {
         main {
             @if let Some(host) = oauth_core::cimd::verified_host(&v.client_id) {
                 (document_client_intro(v, &host, &server_host))
             } @else {
-                // <bdi>: a name in another script (or one registered before bidi controls were
-                // refused) cannot reorder the sentence around it.
-                h1 { bdi.client { (client) } " wants to use " bdi.client { (server_host) } " as you" }
-                p.muted {
-                    "Client ID " code { (v.client_id) } ". Its name and links are chosen by whoever registered it: \
-                     only continue if you started this from an app you trust."
+                (registered_client_intro(v, &server_host))
+            }
+            @if let Some(user) = view.signed_in_as {
+                p.warn role="note" {
+                    "You are signed in as " strong { bdi { (user) } } ". This account has no current approval \
+                     of this app here (it was never given, was revoked, or is older than 30 days), so the \
+                     app needs yours again."
                 }
             }
             dl {
@@ -71,7 +74,10 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
                     strong { bdi { (v.redirect_host()) } }
                     @if v.redirect_is_loopback() { (loopback_warning()) }
                 }
-                dt { "You sign in with Clerk, which shares with this server" }
+                dt {
+                    @if view.signed_in_as.is_some() { "Clerk shares with this server" }
+                    @else { "You sign in with Clerk, which shares with this server" }
+                }
                 dd { "Your name, email address, profile picture and account role." }
                 (client_links(v))
             }
@@ -89,18 +95,68 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
     page(StatusCode::OK, "Authorize access", body, &form_action)
 }
 
-/// A client identified by its metadata document: the host its `client_id` URL was fetched from
-/// over https is what this server verified, so it leads; the name is only the document's claim.
-fn document_client_intro(v: &ValidatedAuthorization, host: &str, server_host: &str) -> Markup {
-    let name = v.client_name.as_deref().filter(|n| !n.trim().is_empty());
+/// A registered client: its name is whatever was typed at registration, so the headline says it
+/// is a claim ("An app calling itself …") and it never looks like a document client's host.
+/// (<bdi>: a name in another script, or one registered before bidi controls were refused, cannot
+/// reorder the sentence around it.)
+fn registered_client_intro(v: &ValidatedAuthorization, server_host: &str) -> Markup {
     html! {
-        h1 { bdi.client { (host) } " wants to use " bdi.client { (server_host) } " as you" }
+        h1 {
+            @match client_name(v) {
+                Some(name) => { "An app calling itself “" bdi.client { (name) } "”" }
+                None => { "An unnamed app" }
+            }
+            " wants to use " bdi.client { (server_host) } " as you"
+        }
         p.muted {
-            "Verified: this app is identified by " code { (v.client_id) } ", fetched from " strong { (host) } ". "
-            @if let Some(name) = name { "It calls itself “" bdi.client { (name) } "”, a name " (host) " chose. " }
+            "Client ID " code { (v.client_id) } ". Its name and links were chosen by whoever registered it; \
+             this server has not checked them. Only continue if you started this from an app you trust."
+        }
+    }
+}
+
+/// A client identified by its metadata document: the host its `client_id` URL was fetched from
+/// over https leads, marked by a badge no registered name can produce. "Fetched from", not
+/// "verified": on a host where anyone can publish, anyone may speak for it. The name is only the
+/// document's claim.
+fn document_client_intro(v: &ValidatedAuthorization, host: &str, server_host: &str) -> Markup {
+    html! {
+        h1 {
+            bdi.client { (host) } " "
+            span.badge title="This app's description was fetched over HTTPS from this host" { "fetched from " (host) }
+            " wants to use " bdi.client { (server_host) } " as you"
+        }
+        p.muted {
+            "This app is identified by " code { (v.client_id) } ", a document fetched from " strong { (host) }
+            ": whoever can publish at that address speaks for this app. "
+            @if let Some(name) = client_name(v) { "It calls itself “" bdi.client { (name) } "”, a name " (host) " chose. " }
             "Only continue if you started this from an app you trust."
         }
     }
+}
+
+/// The client's name, if it has a visible one.
+fn client_name(v: &ValidatedAuthorization) -> Option<&str> {
+    v.client_name.as_deref().filter(|n| !n.trim().is_empty())
+}
+
+/// The page after Deny (200): ours, not a redirect to the client (a redirect URI nobody approved
+/// is not one to send the browser to, RFC 9700 §4.11.2).
+pub fn denied_page(v: &ValidatedAuthorization) -> Response {
+    let body = html! {
+        main {
+            h1 { "Access denied" }
+            p {
+                "You denied " @match client_name(v) {
+                    Some(name) => { "the app calling itself “" bdi.client { (name) } "”" }
+                    None => { "the app" }
+                }
+                " access. Nothing was shared with it."
+            }
+            p.muted { "You can close this page. The app was not told: if it is still waiting, cancel its sign-in there." }
+        }
+    };
+    page(StatusCode::OK, "Access denied", body, "'none'")
 }
 
 fn loopback_warning() -> Markup {
@@ -148,35 +204,43 @@ pub fn is_http_url(url: &str) -> bool {
 }
 
 /// A CSP source expression for `url`'s origin (or nothing if it has none).
-fn csp_source(url: &str) -> String {
+pub(crate) fn csp_source(url: &str) -> String {
     platform::web::origin_of(url).filter(|o| !o.contains([';', ',', ' ', '\''])).unwrap_or_default()
 }
 
-/// A plain error page the user reads (nothing is sent to the client).
-/// The page for each way a one-time record of a sign-in (a consent form's handle, Clerk's
-/// `state`) could not be used. A store failure is [`unavailable_page`] for both.
-pub fn cannot_use(kind: Kind, error: TakeError<()>) -> Response {
-    let (title, missing, used) = match kind {
-        Kind::Consent => (
+/// The one-time things of a sign-in.
+#[derive(Debug, Clone, Copy)]
+pub enum OneTime {
+    /// A consent form.
+    ConsentForm,
+    /// Clerk's `state`.
+    ClerkState,
+}
+
+/// The page for each way a one-time thing of a sign-in could not be used. A store failure is
+/// [`unavailable_page`] for both.
+pub fn cannot_use(what: OneTime, error: TakeError<()>) -> Response {
+    let (title, missing, used) = match what {
+        OneTime::ConsentForm => (
             "This consent form is not valid",
             "This consent page has expired. Start again from your app.",
             "This consent page was already used. Start again from your app.",
         ),
-        Kind::Upstream => (
+        OneTime::ClerkState => (
             "This sign-in cannot continue",
             "This sign-in is unknown or has expired. Start again from your app.",
             "This sign-in response was already used.",
         ),
     };
-    match (error, kind) {
+    match (error, what) {
         (TakeError::Missing, _) => error_page(StatusCode::BAD_REQUEST, title, missing),
         (TakeError::Used, _) => error_page(StatusCode::BAD_REQUEST, title, used),
-        (TakeError::Refused(()), Kind::Consent) => error_page(
+        (TakeError::Refused(()), OneTime::ConsentForm) => error_page(
             StatusCode::FORBIDDEN,
             "Request not accepted",
             "This form was not submitted from the page this browser was shown (missing cookie or wrong token).",
         ),
-        (TakeError::Refused(()), Kind::Upstream) => error_page(
+        (TakeError::Refused(()), OneTime::ClerkState) => error_page(
             StatusCode::BAD_REQUEST,
             title,
             "This sign-in was started in another browser (its cookie is missing here). Start again from your app in this browser.",
@@ -194,6 +258,7 @@ pub fn unavailable_page() -> Response {
     )
 }
 
+/// A plain error page the user reads (nothing is sent to the client).
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     let body = html! {
         main {
@@ -207,10 +272,20 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
 
 /// The 429 page for a browser past the sign-in rate limit, with `Retry-After`.
 pub fn too_many_requests(retry_after: u64) -> Response {
-    let message = format!(
-        "There were too many sign-in requests from your network in a short time. Please wait {retry_after} seconds, then start again from your app."
-    );
-    let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, "Too many sign-in attempts", &message);
+    let what = "There were too many sign-in requests from your network in a short time.";
+    retry_later("Too many sign-in attempts", what, retry_after)
+}
+
+/// The 429 page for a browser whose address has too many sign-ins in progress, with
+/// `Retry-After`.
+pub fn too_many_pending(retry_after: u64) -> Response {
+    let what = "There are too many unfinished sign-ins from your network.";
+    retry_later("Too many sign-ins in progress", what, retry_after)
+}
+
+fn retry_later(title: &str, what: &str, retry_after: u64) -> Response {
+    let message = format!("{what} Please wait {retry_after} seconds, then start again from your app.");
+    let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, title, &message);
     platform::web::append_header(&mut response, "retry-after", &retry_after.to_string());
     response
 }
@@ -306,13 +381,13 @@ mod tests {
             handle: "h\"",
             csrf_token: "t",
             clerk_origin: "https://clerk.example",
+            signed_in_as: None,
         };
         let html = String::from_utf8_lossy(consent_page(&view).body()).into_owned();
         assert!(html.contains(r#"href="https://a.example/?x=&quot;&gt;&lt;script&gt;""#), "{html}");
         assert!(html.contains(r#"name="handle" value="h&quot;""#), "{html}");
         assert!(html.contains("<code>&lt;b&gt;</code>") && !html.contains("javascript:"), "{html}");
-        assert!(html.contains("An unnamed MCP client") && !html.contains(">Terms<"));
-        assert!(html.contains(r#"<bdi class="client">An unnamed MCP client</bdi>"#), "the name is isolated: {html}");
+        assert!(html.contains("<h1>An unnamed app wants to use") && !html.contains(">Terms<"), "{html}");
         assert!(html.contains(r#"<bdi class="client">mcp.example</bdi>"#), "{html}");
         assert!(html.contains("<strong><bdi>a.example</bdi></strong>"), "{html}");
     }

@@ -1,18 +1,17 @@
-//! The two one-time records of a sign-in, kept server-side with their own expiry:
-//! the consent handle (the validated request between the consent page and its form post) and
-//! the upstream state (the validated request plus PKCE verifier and nonce, between the redirect
-//! to Clerk and Clerk's callback).
+//! The one-time record of a trip to Clerk, kept server-side with its own expiry: the upstream
+//! state (the flow to finish, e.g. the validated request, plus PKCE verifier and nonce, between
+//! the redirect to Clerk and Clerk's callback). (The consent form that comes before it is sealed
+//! into the page instead, `crate::consent`: a consent page stores nothing.)
 //!
-//! Each is used once through [`take`]: find it, let the caller check it belongs to this browser
+//! It is used once through [`take`]: find it, let the caller check it belongs to this browser
 //! (a refused check uses nothing up), claim it (`platform::record::claim`, an atomic increment:
 //! of concurrent uses exactly one wins, on every store), and replace it with a tombstone, so a
 //! replay is told "already used" and the secrets inside are gone at once.
 //!
-//! The store never holds what a record's key is derived from (the key has only the SHA-256 of
-//! the handle or state), and the record's data is sealed (`platform::secret::seal`,
-//! ChaCha20-Poly1305) under a key derived from that same handle or state: whoever can read the
-//! store, but was not sent the state, cannot read Clerk's PKCE verifier and nonce or the
-//! client's request.
+//! The store never holds what the record's key is derived from (the key has only the SHA-256 of
+//! the state), and the record's data is sealed (`platform::secret::seal`, ChaCha20-Poly1305)
+//! under a key derived from that same state: whoever can read the store, but was not sent the
+//! state, cannot read Clerk's PKCE verifier and nonce or the client's request.
 
 use clerk_client::UpstreamRequest;
 use oauth_core::ValidatedAuthorization;
@@ -25,20 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys;
 
-/// How long the consent page stays usable.
-pub const CONSENT_TTL: u64 = 600;
 /// How long the trip to Clerk may take (MCP security best practices: ~10 minutes).
 pub const UPSTREAM_TTL: u64 = 600;
-
-/// What the consent form's handle stands for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Consent {
-    pub validated: ValidatedAuthorization,
-    /// SHA-256 of the CSRF token in the form.
-    pub csrf_hash: String,
-    /// SHA-256 of the browser cookie of the browser that was shown the page.
-    pub browser_hash: String,
-}
 
 /// What Clerk's `state` stands for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +38,11 @@ pub struct Upstream {
     pub browser_hash: String,
     /// The `redirect_uri` sent to Clerk, repeated in the code exchange.
     pub callback_url: String,
+    /// For [`Flow::Authorize`]: the user approved the client on the consent page of this
+    /// sign-in. Otherwise the browser only remembered an approval, which the server checks for
+    /// the user Clerk signs in (records of the previous release read as `false`: checked).
+    #[serde(default)]
+    pub approved_on_page: bool,
 }
 
 /// The sign-ins that go through Clerk and come back to `/callback`. Stored as one member named
@@ -87,11 +79,11 @@ struct OneTime<T> {
 impl<T: Serialize + DeserializeOwned> OneTime<T> {
     /// The data, if this record is live and was sealed with `secret` (or is a clear record of
     /// the previous release).
-    fn open(self, kind: Kind, secret: &str) -> Option<T> {
+    fn open(self, secret: &str) -> Option<T> {
         match self {
             OneTime { consumed: true, .. } => None,
             OneTime { sealed: Some(sealed), .. } => {
-                let json = secret::unseal(kind.seal_context(), secret, &sealed)?;
+                let json = secret::unseal(SEAL_CONTEXT, secret, &sealed)?;
                 serde_json::from_slice(&json).ok()
             }
             OneTime { data, .. } => data,
@@ -125,29 +117,8 @@ pub enum Lookup<T> {
     Live(T),
 }
 
-/// Which record a key is for.
-#[derive(Debug, Clone, Copy)]
-pub enum Kind {
-    Consent,
-    Upstream,
-}
-
-impl Kind {
-    /// The sealing context, so a record of one kind never opens as the other.
-    fn seal_context(self) -> &'static str {
-        match self {
-            Kind::Consent => "signin:consent",
-            Kind::Upstream => "signin:upstream",
-        }
-    }
-
-    fn key(self, secret: &str) -> String {
-        match self {
-            Kind::Consent => keys::consent(secret),
-            Kind::Upstream => keys::upstream(secret),
-        }
-    }
-}
+/// The sealing context of upstream records (the previous release's consent records had another).
+const SEAL_CONTEXT: &str = "signin:upstream";
 
 /// Why [`create`] stored nothing.
 #[derive(Debug, thiserror::Error)]
@@ -161,28 +132,26 @@ pub enum CreateError {
 /// Stores a new record behind `secret` (a fresh random value), its data sealed with `secret`.
 pub fn create<T: Serialize + DeserializeOwned>(
     store: &dyn KeyValueStore,
-    kind: Kind,
     secret: &str,
     data: &T,
     expires_at: u64,
 ) -> Result<(), CreateError> {
     let json = serde_json::to_vec(data).map_err(|_| SealError::TooLarge)?;
-    let sealed = secret::seal(kind.seal_context(), secret, &json)?;
+    let sealed = secret::seal(SEAL_CONTEXT, secret, &json)?;
     let record = OneTime::<T> { v: record::VERSION, expires_at, consumed: false, data: None, sealed: Some(sealed) };
-    Ok(record::save(store, &kind.key(secret), &record)?)
+    Ok(record::save(store, &keys::upstream(secret), &record)?)
 }
 
 /// Reads the record behind `secret`; an expired one is deleted and missing.
 pub fn find<T: Serialize + DeserializeOwned>(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
-    kind: Kind,
     secret: &str,
 ) -> Result<Lookup<T>, RecordError> {
-    Ok(match record::load::<OneTime<T>>(store, clock, &kind.key(secret))? {
+    Ok(match record::load::<OneTime<T>>(store, clock, &keys::upstream(secret))? {
         None => Lookup::Missing,
         Some(OneTime { consumed: true, .. }) => Lookup::Consumed,
-        Some(found) => found.open(kind, secret).map_or(Lookup::Missing, Lookup::Live),
+        Some(found) => found.open(secret).map_or(Lookup::Missing, Lookup::Live),
     })
 }
 
@@ -204,54 +173,34 @@ impl<E> From<RecordError> for TakeError<E> {
     }
 }
 
-/// A one-time record bound to the browser that started its flow (by the hash of its cookie).
-pub trait BrowserBound {
-    fn browser_hash(&self) -> &str;
-}
-
-impl BrowserBound for Consent {
-    fn browser_hash(&self) -> &str {
-        &self.browser_hash
-    }
-}
-
-impl BrowserBound for Upstream {
-    fn browser_hash(&self) -> &str {
-        &self.browser_hash
-    }
-}
-
-/// [`take`] for a record of this browser's flow: refused unless `request` comes from the
-/// browser the record is bound to and `also` accepts the record.
-pub fn take_for_browser<T: BrowserBound + Serialize + DeserializeOwned>(
+/// [`take`] for the upstream record behind Clerk's `state`: refused unless `request` comes from
+/// the browser the sign-in is bound to.
+pub fn take_for_browser(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
-    kind: Kind,
-    secret: &str,
+    state: &str,
     request: &Request,
-    also: impl FnOnce(&T) -> bool,
-) -> Result<T, TakeError<()>> {
-    take(store, clock, kind, secret, |data: &T| {
-        if crate::cookies::is_same_browser(request, data.browser_hash()) && also(data) { Ok(()) } else { Err(()) }
+) -> Result<Upstream, TakeError<()>> {
+    take(store, clock, state, |data: &Upstream| {
+        if crate::cookies::is_same_browser(request, &data.browser_hash) { Ok(()) } else { Err(()) }
     })
 }
 
 /// Find, check, use: the data behind `secret` if `check` accepts it and this call is the one
-/// that uses it. The one sequence both one-time records of a sign-in go through.
+/// that uses it.
 pub fn take<T: Serialize + DeserializeOwned, E>(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
-    kind: Kind,
     secret: &str,
     check: impl FnOnce(&T) -> Result<(), E>,
 ) -> Result<T, TakeError<E>> {
-    let key = kind.key(secret);
+    let key = keys::upstream(secret);
     let found = record::load::<OneTime<T>>(store, clock, &key)?.ok_or(TakeError::Missing)?;
     let expires_at = found.expires_at;
     if found.consumed {
         return Err(TakeError::Used);
     }
-    let data = found.open(kind, secret).ok_or(TakeError::Missing)?;
+    let data = found.open(secret).ok_or(TakeError::Missing)?;
     check(&data).map_err(TakeError::Refused)?;
     let tombstone = OneTime::<T> { v: record::VERSION, expires_at, consumed: true, data: None, sealed: None };
     match record::claim(store, clock, &key, &tombstone)? {
@@ -277,10 +226,10 @@ mod tests {
     #[test]
     fn record_is_taken_once_then_reads_as_consumed_without_its_data() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
-        create(&store, Kind::Upstream, "s", &7u32, 100).unwrap();
-        assert_eq!(take(&store, &clock, Kind::Upstream, "s", accept).unwrap(), 7);
-        assert!(matches!(take(&store, &clock, Kind::Upstream, "s", accept), Err(TakeError::Used)));
-        assert!(matches!(find::<u32>(&store, &clock, Kind::Upstream, "s").unwrap(), Lookup::Consumed));
+        create(&store, "s", &7u32, 100).unwrap();
+        assert_eq!(take(&store, &clock, "s", accept).unwrap(), 7);
+        assert!(matches!(take(&store, &clock, "s", accept), Err(TakeError::Used)));
+        assert!(matches!(find::<u32>(&store, &clock, "s").unwrap(), Lookup::Consumed));
         let stored = store.get(&keys::upstream("s")).unwrap().unwrap();
         assert_eq!(serde_json::from_slice::<serde_json::Value>(&stored).unwrap()["data"], serde_json::Value::Null);
     }
@@ -289,42 +238,42 @@ mod tests {
     fn the_data_is_sealed_with_the_secret_the_key_is_derived_from() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
         let data = "pkce-verifier-and-nonce".to_owned();
-        create(&store, Kind::Upstream, "the-state", &data, 100).unwrap();
+        create(&store, "the-state", &data, 100).unwrap();
         let (key, stored) = store.snapshot().into_iter().next().unwrap();
         let stored = String::from_utf8(stored).unwrap();
         assert!(!stored.contains("pkce-verifier") && !stored.contains("the-state") && !key.contains("the-state"));
         let sealed = serde_json::from_str::<serde_json::Value>(&stored).unwrap()["sealed"].as_str().unwrap().to_owned();
-        assert!(secret::unseal("signin:consent", "the-state", &sealed).is_none(), "the other kind's context");
+        assert!(secret::unseal("signin:consent", "the-state", &sealed).is_none(), "another context");
         assert!(secret::unseal("signin:upstream", "another-state", &sealed).is_none());
-        assert_eq!(take(&store, &clock, Kind::Upstream, "the-state", |_: &String| Ok::<(), ()>(())).unwrap(), data);
+        assert_eq!(take(&store, &clock, "the-state", |_: &String| Ok::<(), ()>(())).unwrap(), data);
     }
 
     #[test]
     fn a_record_the_previous_release_wrote_in_clear_is_still_taken_once() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
         store.set(&keys::upstream("s"), br#"{"v":1,"expires_at":100,"consumed":false,"data":7}"#).unwrap();
-        assert_eq!(take(&store, &clock, Kind::Upstream, "s", accept).unwrap(), 7);
-        assert!(matches!(take(&store, &clock, Kind::Upstream, "s", accept), Err(TakeError::Used)));
+        assert_eq!(take(&store, &clock, "s", accept).unwrap(), 7);
+        assert!(matches!(take(&store, &clock, "s", accept), Err(TakeError::Used)));
     }
 
     #[test]
     fn a_record_that_does_not_open_is_missing() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
         store.set(&keys::upstream("s"), br#"{"v":1,"expires_at":100,"sealed":"AAAA"}"#).unwrap();
-        assert!(matches!(take(&store, &clock, Kind::Upstream, "s", accept), Err(TakeError::Missing)));
+        assert!(matches!(take(&store, &clock, "s", accept), Err(TakeError::Missing)));
     }
 
     #[test]
     fn a_refused_check_uses_nothing_up() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
-        create(&store, Kind::Consent, "h", &1u32, 100).unwrap();
+        create(&store, "h", &1u32, 100).unwrap();
         let before = store.snapshot();
         assert!(matches!(
-            take(&store, &clock, Kind::Consent, "h", |_: &u32| Err("wrong browser")),
+            take(&store, &clock, "h", |_: &u32| Err("wrong browser")),
             Err(TakeError::Refused("wrong browser"))
         ));
         assert_eq!(store.snapshot(), before);
-        assert_eq!(take(&store, &clock, Kind::Consent, "h", accept).unwrap(), 1);
+        assert_eq!(take(&store, &clock, "h", accept).unwrap(), 1);
     }
 
     #[test]
@@ -336,6 +285,7 @@ mod tests {
             upstream: upstream.clone(),
             browser_hash: "b".into(),
             callback_url: "https://mcp.example/callback".into(),
+            approved_on_page: false,
         };
         let json = serde_json::to_value(&apps).unwrap();
         assert_eq!(json["apps"], serde_json::json!({}));
@@ -350,21 +300,22 @@ mod tests {
             "validated": validated, "upstream": upstream, "browser_hash": "b", "callback_url": "https://mcp.example/callback"
         });
         let read: Upstream = serde_json::from_value(previous).unwrap();
+        assert!(!read.approved_on_page, "an approval it remembered is checked for the signed-in user");
         assert!(matches!(read.flow, Flow::Authorize(v) if v.client_id == "c"));
     }
 
     #[test]
     fn expired_record_is_missing_and_deleted() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(100));
-        create(&store, Kind::Consent, "h", &1u32, 100).unwrap();
-        assert!(matches!(find::<u32>(&store, &clock, Kind::Consent, "h").unwrap(), Lookup::Missing));
+        create(&store, "h", &1u32, 100).unwrap();
+        assert!(matches!(find::<u32>(&store, &clock, "h").unwrap(), Lookup::Missing));
         assert!(store.keys().is_empty());
     }
 
     #[test]
     fn keys_hold_only_hashes_of_the_secret() {
         let store = MemoryStore::new();
-        create(&store, Kind::Consent, "secret-handle", &1u32, 100).unwrap();
+        create(&store, "secret-handle", &1u32, 100).unwrap();
         let keys = store.keys();
         assert_eq!(keys.len(), 1);
         assert!(!keys[0].contains("secret-handle") && keys[0].len() < 250);
@@ -372,19 +323,17 @@ mod tests {
 
     #[test]
     fn of_32_concurrent_takes_exactly_one_wins() {
-        for kind in [Kind::Consent, Kind::Upstream] {
-            for round in 0..10 {
-                let store = Arc::new(MemoryStore::new());
-                create(&*store, kind, "s", &1u32, 100).unwrap();
-                let threads: Vec<_> = (0..32)
-                    .map(|_| {
-                        let store = store.clone();
-                        std::thread::spawn(move || take(&*store, &ManualClock::at(1), kind, "s", accept).is_ok())
-                    })
-                    .collect();
-                let winners = threads.into_iter().map(|t| t.join().unwrap()).filter(|won| *won).count();
-                assert_eq!(winners, 1, "{kind:?}, round {round}");
-            }
+        for round in 0..10 {
+            let store = Arc::new(MemoryStore::new());
+            create(&*store, "s", &1u32, 100).unwrap();
+            let threads: Vec<_> = (0..32)
+                .map(|_| {
+                    let store = store.clone();
+                    std::thread::spawn(move || take(&*store, &ManualClock::at(1), "s", accept).is_ok())
+                })
+                .collect();
+            let winners = threads.into_iter().map(|t| t.join().unwrap()).filter(|won| *won).count();
+            assert_eq!(winners, 1, "round {round}");
         }
     }
 }

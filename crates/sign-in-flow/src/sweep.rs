@@ -24,7 +24,7 @@ pub fn sweep_expired(store: &dyn KeyValueStore, clock: &dyn Clock, max_records: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::{CONSENT_TTL, Kind, Lookup, create, find, take};
+    use crate::records::{Lookup, UPSTREAM_TTL, create, find, take};
     use platform::housekeeping::SWEEP_INTERVAL_SECS;
     use platform::{ManualClock, MemoryStore};
 
@@ -34,15 +34,15 @@ mod tests {
     #[test]
     fn expired_records_and_tombstones_go_with_their_claims_and_live_ones_stay() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(NOW));
-        create(&store, Kind::Consent, "used", &DATA.to_owned(), NOW + CONSENT_TTL).unwrap();
-        take::<String, ()>(&store, &clock, Kind::Consent, "used", |_| Ok(())).unwrap();
-        create(&store, Kind::Upstream, "abandoned", &DATA.to_owned(), NOW + CONSENT_TTL).unwrap();
+        create(&store, "used", &DATA.to_owned(), NOW + UPSTREAM_TTL).unwrap();
+        take::<String, ()>(&store, &clock, "used", |_| Ok(())).unwrap();
+        create(&store, "abandoned", &DATA.to_owned(), NOW + UPSTREAM_TTL).unwrap();
         store.set("signin:consent:v1:garbage", b"{not json").unwrap();
-        clock.advance(CONSENT_TTL);
-        create(&store, Kind::Consent, "fresh", &DATA.to_owned(), NOW + 2 * CONSENT_TTL).unwrap();
+        clock.advance(UPSTREAM_TTL);
+        create(&store, "fresh", &DATA.to_owned(), NOW + 2 * UPSTREAM_TTL).unwrap();
 
         assert_eq!(sweep_expired(&store, &clock, usize::MAX).unwrap(), 2, "the tombstone and the abandoned state");
-        assert!(matches!(find::<String>(&store, &clock, Kind::Consent, "fresh").unwrap(), Lookup::Live(_)));
+        assert!(matches!(find::<String>(&store, &clock, "fresh").unwrap(), Lookup::Live(_)));
         assert!(store.exists("signin:consent:v1:garbage").unwrap(), "unreadable records are left alone");
         assert!(store.keys().iter().all(|k| !k.contains('#')), "claim counters go with their records");
     }
@@ -51,10 +51,10 @@ mod tests {
     fn the_sweep_runs_once_per_clock_hour() {
         let hour_start = NOW - NOW % SWEEP_INTERVAL_SECS;
         let (store, clock) = (MemoryStore::new(), ManualClock::at(hour_start));
-        create(&store, Kind::Consent, "a", &DATA.to_owned(), hour_start + 1).unwrap();
+        create(&store, "a", &DATA.to_owned(), hour_start + 1).unwrap();
         clock.advance(1);
         assert_eq!(sweep_if_due(&store, &clock).unwrap(), 1);
-        create(&store, Kind::Consent, "b", &DATA.to_owned(), hour_start + 2).unwrap();
+        create(&store, "b", &DATA.to_owned(), hour_start + 2).unwrap();
         clock.advance(SWEEP_INTERVAL_SECS - 2);
         assert_eq!(sweep_if_due(&store, &clock).unwrap(), 0, "not in the same hour");
         clock.advance(1);

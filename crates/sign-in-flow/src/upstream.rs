@@ -8,7 +8,7 @@ use platform::web;
 use platform::{AuditLog, Clock, HttpClient, KeyValueStore};
 
 use crate::config::FlowConfig;
-use crate::records::{self, CreateError, Flow, Kind, Upstream};
+use crate::records::{self, CreateError, Flow, Upstream};
 use crate::{Env, cookies};
 
 /// Why a trip to Clerk could not start.
@@ -23,22 +23,24 @@ pub(crate) enum StartError {
 }
 
 /// Stores the upstream state for `flow`, bound to `browser`, and returns Clerk's authorization
-/// URL, whose `redirect_uri` is `<base>/callback`.
+/// URL, whose `redirect_uri` is `<base>/callback`. (`approved_on_page`: see [`Upstream`].)
 pub(crate) async fn start<S: KeyValueStore, C: Clock, H: HttpClient, V, A: AuditLog>(
     env: &Env<S, C, H, V, A>,
     config: &FlowConfig,
     base: &str,
     browser: &str,
     flow: Flow,
+    approved_on_page: bool,
 ) -> Result<String, StartError> {
     let upstream = UpstreamRequest::random().map_err(|_| StartError::Random)?;
     let callback_url = format!("{}/callback", base.trim_end_matches('/'));
     let clerk = Clerk::new(config.clerk.clone(), &env.http, &env.store, &env.clock);
     let url = clerk.authorization_url(&callback_url, &upstream).await.map_err(StartError::Clerk)?;
     let state = upstream.state.clone();
-    let record = Upstream { flow, upstream, browser_hash: cookies::browser_hash(browser), callback_url };
+    let record =
+        Upstream { flow, upstream, browser_hash: cookies::browser_hash(browser), callback_url, approved_on_page };
     let expires_at = env.clock.now_unix() + records::UPSTREAM_TTL;
-    records::create(&env.store, Kind::Upstream, &state, &record, expires_at).map_err(|error| match error {
+    records::create(&env.store, &state, &record, expires_at).map_err(|error| match error {
         CreateError::Store(_) => StartError::Store,
         CreateError::Seal(_) => StartError::Random,
     })?;

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::TestApp;
-use crate::browser::Browser;
+use crate::browser::{Browser, form_inputs};
 use crate::http::Response;
 
 /// The session cookie of the connected-apps page.
@@ -13,10 +13,11 @@ pub const SESSION_COOKIE: &str = "__Host-mcp-apps";
 pub const SESSION_PREFIX: &str = "signin:apps-session:";
 
 impl TestApp {
-    /// `GET /apps` without a session -> Clerk (as `email`) -> `/callback` -> back at `/apps`,
-    /// which answers the page. Panics if any step differs.
+    /// `GET /apps` without a session (the sign-in page) -> its button (`POST /apps/sign-in`, with
+    /// this server's `Origin`, as a browser sends it) -> Clerk (as `email`) -> `/callback` -> back
+    /// at `/apps`, which answers the page. Panics if any step differs.
     pub fn sign_in_to_apps(&self, browser: &mut Browser, email: &str) -> Response {
-        let to_clerk = browser.get(&self.url("/apps"));
+        let to_clerk = self.press_apps_sign_in(browser);
         let back = self.through_clerk(browser, &to_clerk, email);
         assert_eq!(
             back.location(),
@@ -28,6 +29,21 @@ impl TestApp {
         let page = browser.get(&self.url("/apps"));
         assert_eq!(page.status, 200, "{}", page.text());
         page
+    }
+
+    /// `GET /apps` without a session, then the page's sign-in button: the answer to its post (a
+    /// redirect to Clerk, or a refusal). The post carries the deployment's public origin as its
+    /// `Origin`, as a browser on that origin sends it.
+    pub fn press_apps_sign_in(&self, browser: &mut Browser) -> Response {
+        let page = browser.get(&self.url("/apps"));
+        assert_eq!(page.status, 200, "the sign-in page: {}", page.text());
+        let inputs = form_inputs(&page.text());
+        let pairs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let body = platform::web::encode_pairs(pairs.iter().copied());
+        let resource = self.mcp_resource();
+        let origin = resource.strip_suffix("/mcp").unwrap_or(&resource);
+        let headers = [("content-type", "application/x-www-form-urlencoded"), ("origin", origin)];
+        browser.send("POST", &self.url("/apps/sign-in"), &headers, body.as_bytes())
     }
 
     /// `GET /apps` with `Accept: application/json`.

@@ -255,7 +255,7 @@ fn the_audit_trail_is_one_json_line_per_event_with_fixed_fields_and_holds_no_sec
     let mut browser = Browser::new();
     let pkce = Pkce::new();
     let page = browser.get(&app.authorize_url(&client, &pkce, "denied-state"));
-    assert_eq!(app.submit_consent(&mut browser, &page, "deny").status, 302);
+    assert_eq!(app.submit_consent(&mut browser, &page, "deny").status, 200, "our own page");
     // A grant used, refreshed, and its old refresh token replayed (no grace window here).
     let first = app.authorize_as(&mut browser, &client, "admin@example.com");
     let tokens = app.exchange_code(&client, &first.code, &first.verifier).json();

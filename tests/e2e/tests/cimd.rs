@@ -119,8 +119,9 @@ fn a_document_client_signs_in_gets_tokens_calls_tools_refreshes_and_revokes_with
     assert_eq!(page.status, 200, "{}", page.text());
     let html = page.text();
     let host = format!("localhost:{}", documents.server.port());
-    assert!(html.contains(&format!("<bdi class=\"client\">{host}</bdi> wants to use")), "verified host leads: {html}");
-    assert!(html.contains("Verified") && html.contains("Doc Client"), "{html}");
+    let badge = format!("fetched from {host}</span> wants to use");
+    assert!(html.contains(&format!("<h1><bdi class=\"client\">{host}</bdi> <span class=\"badge\"")), "{html}");
+    assert!(html.contains(&badge) && html.contains("Doc Client"), "the host leads, with its badge: {html}");
     assert!(html.contains("127.0.0.1"), "the redirect host, as for every client");
 
     let auth = app.authorize_as(&mut browser, &client, "admin@example.com");
@@ -140,6 +141,37 @@ fn a_document_client_signs_in_gets_tokens_calls_tools_refreshes_and_revokes_with
 
     assert_eq!(documents.requests(), 1, "fetched once, then every step used the cache");
     assert!(app.kv_snapshot().contains_key(&cache_key(&url)));
+}
+
+/// The consent page's headline (the `<h1>`).
+fn headline(page: &Response) -> String {
+    let html = page.text();
+    html.split("<h1>").nth(1).and_then(|h| h.split("</h1>").next()).unwrap_or_default().to_owned()
+}
+
+/// Issue 21 finding 5: a client that registers with the name of a document client's host must
+/// not get that client's headline.
+#[test]
+fn a_client_registered_with_a_document_hosts_name_cannot_copy_its_headline() {
+    let documents = Documents::start();
+    let url = documents.serve_client("/oauth/client.json", "Doc Client");
+    let app = app_with(&documents);
+    let host = format!("localhost:{}", documents.server.port());
+    let copycat = app.register_client_with(&json!({
+        "client_name": host,
+        "redirect_uris": [REDIRECT_URI],
+        "token_endpoint_auth_method": "none",
+    }));
+    let genuine = headline(&consent_page(&app, &mut Browser::new(), &document_client(&url)));
+    let copied = headline(&consent_page(&app, &mut Browser::new(), &copycat));
+    assert_ne!(genuine, copied, "a registered name must not read like a fetched host");
+    assert!(
+        genuine.contains(r#"<span class="badge""#) && genuine.contains(&format!("fetched from {host}")),
+        "{genuine}"
+    );
+    assert!(!copied.contains("badge"), "no badge for a name anyone can type: {copied}");
+    assert!(copied.starts_with("An app calling itself “"), "{copied}");
+    assert!(!genuine.to_lowercase().contains("verified"), "no more than it knows: {genuine}");
 }
 
 #[test]

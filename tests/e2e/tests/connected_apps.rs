@@ -42,7 +42,7 @@ fn approve_two_clients_see_both_revoke_one_and_only_it_stops_working() {
     let csrf = text(&listing["csrf_token"]).to_owned();
 
     let revoked = app.revoke_app(&mut browser, &grant_of(&listing, &desktop.client_id), &csrf);
-    assert_eq!((revoked.status, revoked.location()), (303, Some("/apps?revoked=1")), "{}", revoked.text());
+    assert_eq!((revoked.status, revoked.location()), (303, Some("/apps")), "{}", revoked.text());
 
     assert_eq!(app.mcp_initialize(text(&desktop_tokens["access_token"])).status, 401, "revoked access token");
     let refresh = app.refresh(&desktop, text(&desktop_tokens["refresh_token"]));
@@ -133,7 +133,7 @@ fn a_session_is_a_short_lived_host_cookie_and_expires_on_the_server() {
     app.expire_record(&sessions[0]);
     assert_eq!(app.apps_json(&mut browser).status, 401, "an expired session is refused");
     let page = browser.get(&app.url("/apps"));
-    assert!(page.location().is_some_and(|l| l.starts_with(app.clerk().base_url())), "browsers sign in again");
+    assert!(page.status == 200 && page.text().contains(r#"action="/apps/sign-in""#), "browsers sign in again");
     assert!(app.kv_keys(SESSION_PREFIX).is_empty(), "the expired session was deleted when met");
 }
 

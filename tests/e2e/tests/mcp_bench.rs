@@ -24,14 +24,16 @@ fn mcp_benchmark() {
     e2e::build::components().expect("the components build");
     e2e::build::spin_local_binary().expect("spin-local builds");
     let cache = tempfile::tempdir().expect("temp dir");
-    // Thousands of sign-in requests a second from one address are what the sign-in limit
-    // stops; raised far out of the way, it still counts every request (the same store write
-    // as with the default), so the consent page is measured with its real cost.
+    // Thousands of sign-in requests a second from one address are what the sign-in limit and
+    // the cap on sign-ins in progress stop; raised far out of the way, they still count every
+    // request (the same store writes as with the defaults), so pages are measured with their
+    // real cost.
     let in_child = || {
         TestApp::builder()
             .separate_process()
             .cache_dir(cache.path())
             .variable("rate_limit_sign_in_per_minute", "1000000000")
+            .variable("sign_in_max_pending_per_address", "1000000000")
     };
     let (first_start, app) = start_to_first_200(in_child());
     drop(app);

@@ -309,7 +309,7 @@ fn the_consent_page_isolates_the_names_it_shows() {
     }));
     let page = Browser::new().get(&app.authorize_url(&client, &Pkce::new(), "st"));
     assert_eq!(page.status, 200, "{}", page.text());
-    assert!(page.text().contains(r#"<bdi class="client">עורך (official)</bdi> wants to use"#), "{}", page.text());
+    assert!(page.text().contains(r#"“<bdi class="client">עורך (official)</bdi>” wants to use"#), "{}", page.text());
     assert!(page.text().contains("<bdi>client.example</bdi>"), "{}", page.text());
 }
 

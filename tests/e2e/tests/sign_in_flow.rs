@@ -69,11 +69,12 @@ fn remembered_approval_skips_the_consent_page() {
 }
 
 #[test]
-fn deny_sends_access_denied_to_the_client() {
+fn deny_of_a_client_this_browser_already_approved_sends_access_denied_to_the_client() {
     let app = TestApp::start();
     let client = app.register_client(false);
     let mut browser = Browser::new();
     let page = browser.get(&app.authorize_url(&client, &Pkce::new(), "deny-state"));
+    app.authorize_as(&mut browser, &client, "admin@example.com"); // approved in another tab
     let denied = app.submit_consent(&mut browser, &page, "deny");
     let query = denied.location_query();
     assert!(denied.location().unwrap().starts_with(&client.redirect_uri));

@@ -1,8 +1,9 @@
 //! The page's two form posts, `POST /apps/revoke` and `POST /apps/sign-out`. Both change
 //! something only after every check passed: a form body, an `Origin` (when the browser sends
-//! one) that is this server's, a live session, and that session's CSRF token. SameSite=Lax on
-//! the session cookie already keeps cross-site posts from carrying it; the token and the
-//! `Origin` check hold even where that does not.
+//! one) that is this server's ([`same_origin_form`], which the sign-in button's post passes
+//! too), a live session, and that session's CSRF token. SameSite=Lax on the session cookie
+//! already keeps cross-site posts from carrying it; the token and the `Origin` check hold even
+//! where that does not.
 
 use http::StatusCode;
 use oauth_core::connected_apps::{self, RevokeAppError};
@@ -15,7 +16,17 @@ use super::view::{json_error, notice_page};
 use super::{unavailable, wants_json};
 use crate::config::FlowConfig;
 use crate::pages::error_page;
-use crate::{Env, MAX_BODY_BYTES, cookies};
+use crate::{Env, MAX_BODY_BYTES, approvals, cookies};
+
+/// A form post from this server's own page, not yet tied to a session.
+pub(super) struct FormPost {
+    pub config: FlowConfig,
+    /// This server's public origin.
+    pub base: String,
+    pub form: Vec<(String, String)>,
+    /// The caller asked for JSON answers.
+    pub json: bool,
+}
 
 /// A form post that passed every check.
 struct Checked {
@@ -26,7 +37,7 @@ struct Checked {
 }
 
 /// A refusal, as a page or as JSON.
-fn refuse(json: bool, status: StatusCode, title: &str, message: &str) -> Response {
+pub(super) fn refuse(json: bool, status: StatusCode, title: &str, message: &str) -> Response {
     if json {
         let code = match status {
             StatusCode::UNAUTHORIZED => "sign_in_required",
@@ -44,10 +55,12 @@ fn refuse(json: bool, status: StatusCode, title: &str, message: &str) -> Respons
     }
 }
 
-fn check<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
+/// The checks every form post of the page passes first: a form body of a sane size, the
+/// configuration, and an `Origin` (when the browser sends one) that is this server's.
+pub(super) fn same_origin_form<S, C, H, V: Variables, A>(
     env: &Env<S, C, H, V, A>,
     request: &Request,
-) -> Result<Checked, Box<Response>> {
+) -> Result<FormPost, Box<Response>> {
     let json = wants_json(request);
     let refused = |status, title, message: &str| Box::new(refuse(json, status, title, message));
     if web::media_type(request).as_deref() != Some("application/x-www-form-urlencoded") {
@@ -69,6 +82,15 @@ fn check<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
             return Err(refused(StatusCode::FORBIDDEN, "Request not accepted", "The form came from another site."));
         }
     }
+    Ok(FormPost { config, base, form: web::decode_pairs(request.body()), json })
+}
+
+fn check<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+) -> Result<Checked, Box<Response>> {
+    let FormPost { config, form, json, .. } = same_origin_form(env, request)?;
+    let refused = |status, title, message: &str| Box::new(refuse(json, status, title, message));
     let session = match session::current(&env.store, &env.clock, request) {
         Ok(Some(session)) => session,
         Ok(None) => {
@@ -80,7 +102,6 @@ fn check<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
         }
         Err(_) => return Err(Box::new(unavailable(json))),
     };
-    let form = web::decode_pairs(request.body());
     let csrf_ok = web::single_value(&form, "csrf_token")
         .ok()
         .flatten()
@@ -115,7 +136,8 @@ pub(super) fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: A
     }
 }
 
-/// `POST /apps/revoke`.
+/// `POST /apps/revoke`: the grant ends, and so does the user's approval of its client (every
+/// redirect URI, every browser: the client must ask again), and this browser's hint of it.
 fn revoke<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
     env: &Env<S, C, H, V, A>,
     request: &Request,
@@ -132,6 +154,13 @@ fn revoke<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
         }
         Err(RevokeAppError::Store(_)) => return unavailable(json),
     };
+    let user_id = &checked.session.user_id;
+    if approvals::forget(&env.store, user_id, &revoked.client_id).is_err() {
+        return unavailable(json);
+    }
+    if !json && session::set_revoked_notice(&env.store, &checked.session, true).is_err() {
+        return unavailable(json);
+    }
     let key = &checked.config.cookie_key;
     let forget = cookies::approval_forget_set_cookie(
         key,
@@ -142,7 +171,7 @@ fn revoke<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
     let mut response = if json {
         web::json(StatusCode::OK, &json!({ "revoked": grant_id, "client_id": revoked.client_id }))
     } else {
-        web::response(StatusCode::SEE_OTHER, &[("location", "/apps?revoked=1"), ("cache-control", "no-store")], "")
+        web::response(StatusCode::SEE_OTHER, &[("location", "/apps"), ("cache-control", "no-store")], "")
     };
     forget.iter().for_each(|c| append_header(&mut response, "set-cookie", c));
     response

@@ -2,11 +2,13 @@
 //! the ones they no longer want.
 //!
 //! - `GET /apps`: the list (HTML), or the same data as JSON when `Accept` asks for
-//!   `application/json` and not HTML. Without a session, browsers go through the same Clerk
-//!   sign-in as `/authorize` ([`sign_in`]) and come back with one ([`session`]); scripts get a
-//!   401.
+//!   `application/json` and not HTML. Without a session, browsers get a sign-in button (nothing
+//!   is stored), scripts a 401.
+//! - `POST /apps/sign-in` (`csrf_token`): the button; the same Clerk sign-in as `/authorize`
+//!   ([`sign_in`]), back with a session ([`session`]).
 //! - `POST /apps/revoke` (`grant_id`, `csrf_token`): revokes one of the user's grants the way
-//!   every revocation does, and forgets this browser's remembered approval of that client.
+//!   every revocation does, and forgets the user's approval of that client (every redirect URI,
+//!   every browser) and this browser's hint of it.
 //! - `POST /apps/sign-out` (`csrf_token`): ends the session.
 //!
 //! The grants come from `oauth_core::connected_apps`, which only ever shows or changes the
@@ -40,9 +42,10 @@ pub async fn handle<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: 
     match (web::path(request).trim_end_matches('/'), request.method().as_str()) {
         ("/apps", "GET") => list(env, request).await,
         ("/apps", _) => web::method_not_allowed("GET"),
+        ("/apps/sign-in", "POST") => sign_in::post(env, request).await,
         ("/apps/revoke", "POST") => actions::post(env, request, Action::Revoke),
         ("/apps/sign-out", "POST") => actions::post(env, request, Action::SignOut),
-        ("/apps/revoke" | "/apps/sign-out", _) => web::method_not_allowed("POST"),
+        ("/apps/sign-in" | "/apps/revoke" | "/apps/sign-out", _) => web::method_not_allowed("POST"),
         _ => error_page(StatusCode::NOT_FOUND, "Not found", "There is nothing here."),
     }
 }
@@ -70,7 +73,7 @@ async fn list<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditL
                 &format!("sign in with a browser at {base}/apps, then send its session cookie"),
             );
         }
-        Ok(None) => return sign_in::start(env, &config, request, &base).await,
+        Ok(None) => return sign_in::page(&config, request, &server_host(&base)),
         Err(_) => return unavailable(json),
     };
     let listing = match connected_apps::list(&env.store, &env.clock, &session.user_id) {
@@ -81,15 +84,23 @@ async fn list<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditL
     if json {
         return view::list_json(&session, &csrf_token, &listing);
     }
-    let server_host = web::authority_of(&base).unwrap_or_else(|| base.clone());
+    // The notice is the revoking session's, once.
+    if session.revoked_notice && session::set_revoked_notice(&env.store, &session, false).is_err() {
+        return unavailable(json);
+    }
     view::list_page(&view::ListView {
         session: &session,
         csrf_token: &csrf_token,
         listing: &listing,
-        server_host: &server_host,
+        server_host: &server_host(&base),
         now: env.clock.now_unix(),
-        revoked_notice: web::first_value(&web::query_pairs(request), "revoked").is_some(),
+        revoked_notice: session.revoked_notice,
     })
+}
+
+/// This server's host, as the pages name it.
+fn server_host(base: &str) -> String {
+    web::authority_of(base).unwrap_or_else(|| base.to_owned())
 }
 
 /// True when the client asks for JSON and not for HTML: a script's `Accept: application/json`,

@@ -5,17 +5,17 @@
 //!
 //! Forms carry a CSRF token derived from the session (HMAC-SHA256 with the cookie key), so it
 //! needs no storage and dies with the session.
+//!
+//! The record also carries a one-time notice for the page ("Access revoked."): set by the
+//! request that revoked, shown and cleared by the next page of that session, so no link can
+//! show it to anyone else.
 
-use cookie::time::Duration;
-use hmac::{Hmac, Mac};
 use oauth_core::UserProps;
 use platform::record::{self, RecordError};
 use platform::secret::{RandomError, random_token};
 use platform::web::Request;
 use platform::{Clock, KeyValueStore, impl_record};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 use crate::{cookies, keys};
 
@@ -35,8 +35,15 @@ struct SessionRecord {
     user_id: String,
     email: Option<String>,
     name: Option<String>,
+    /// The page's next view says "Access revoked." once.
+    #[serde(default, skip_serializing_if = "is_false")]
+    revoked_notice: bool,
 }
 impl_record!(SessionRecord, "connected-apps session");
+
+fn is_false(value: &bool) -> bool {
+    !value
+}
 
 /// A live session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +54,8 @@ pub struct Session {
     pub email: Option<String>,
     pub name: Option<String>,
     pub expires_at: u64,
+    /// A revocation of this session awaits its notice on the page.
+    pub revoked_notice: bool,
 }
 
 impl Session {
@@ -57,37 +66,34 @@ impl Session {
 
     /// `Set-Cookie` for this session.
     pub fn set_cookie(&self) -> String {
-        cookies::set_cookie(SESSION_COOKIE, self.token.clone(), Duration::seconds(SESSION_TTL as i64))
+        cookies::set_cookie(SESSION_COOKIE, &self.token, SESSION_TTL)
     }
 
     /// The CSRF token this session's forms carry.
     pub fn csrf_token(&self, key: &[u8]) -> String {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(csrf_mac(key, &self.token))
+        cookies::form_token(key, CSRF_CONTEXT, &self.token)
     }
 
     /// Whether `presented` is this session's CSRF token (compared in constant time).
     pub fn csrf_matches(&self, key: &[u8], presented: &str) -> bool {
-        self.csrf_token(key).as_bytes().ct_eq(presented.as_bytes()).into()
+        cookies::form_token_matches(key, CSRF_CONTEXT, &self.token, presented)
     }
-}
 
-fn csrf_mac(key: &[u8], token: &str) -> Vec<u8> {
-    // HMAC takes keys of any length; were it ever to refuse one, every token would be empty
-    // and match nothing a form could carry but the empty string, which is refused first.
-    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
-        Ok(mut mac) => {
-            mac.update(CSRF_CONTEXT);
-            mac.update(token.as_bytes());
-            mac.finalize().into_bytes().to_vec()
+    fn record(&self, revoked_notice: bool) -> SessionRecord {
+        SessionRecord {
+            v: record::VERSION,
+            expires_at: self.expires_at,
+            user_id: self.user_id.clone(),
+            email: self.email.clone(),
+            name: self.name.clone(),
+            revoked_notice,
         }
-        Err(_) => Vec::new(),
     }
 }
 
 /// `Set-Cookie` that removes the session cookie.
 pub fn clear_cookie() -> String {
-    cookies::set_cookie(SESSION_COOKIE, String::new(), Duration::ZERO)
+    cookies::set_cookie(SESSION_COOKIE, "", 0)
 }
 
 /// Why a session could not be started.
@@ -109,6 +115,7 @@ pub fn start(store: &dyn KeyValueStore, clock: &dyn Clock, props: &UserProps) ->
         user_id: props.user_id.clone(),
         email: props.email.as_deref().map(capped),
         name: (!name.is_empty()).then(|| capped(&name.join(" "))),
+        revoked_notice: false,
     };
     record::save(store, &keys::apps_session(&token), &record)?;
     Ok(from_record(token, record))
@@ -127,13 +134,26 @@ pub fn current(
     Ok(found.filter(|r| !r.user_id.is_empty()).map(|r| from_record(token, r)))
 }
 
+/// Sets or clears the session's one-time "Access revoked." notice (the session's record keeps
+/// its expiry).
+pub fn set_revoked_notice(store: &dyn KeyValueStore, session: &Session, on: bool) -> Result<(), RecordError> {
+    record::save(store, &keys::apps_session(&session.token), &session.record(on))
+}
+
 /// Ends the session (sign out): its record is deleted, so the cookie is worthless everywhere.
 pub fn end(store: &dyn KeyValueStore, session: &Session) -> Result<(), RecordError> {
     record::discard(store, &keys::apps_session(&session.token))
 }
 
 fn from_record(token: String, record: SessionRecord) -> Session {
-    Session { token, user_id: record.user_id, email: record.email, name: record.name, expires_at: record.expires_at }
+    Session {
+        token,
+        user_id: record.user_id,
+        email: record.email,
+        name: record.name,
+        expires_at: record.expires_at,
+        revoked_notice: record.revoked_notice,
+    }
 }
 
 fn capped(text: &str) -> String {
@@ -197,6 +217,19 @@ mod tests {
         }
         assert!(!set.contains("Domain"));
         assert!(clear_cookie().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn the_revoked_notice_is_kept_in_the_record_until_cleared() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(1_000));
+        let session = start(&store, &clock, &props()).unwrap();
+        let request = request_with(&session.set_cookie());
+        set_revoked_notice(&store, &session, true).unwrap();
+        let found = current(&store, &clock, &request).unwrap().unwrap();
+        assert!(found.revoked_notice);
+        assert_eq!(found.expires_at, session.expires_at, "the session keeps its expiry");
+        set_revoked_notice(&store, &found, false).unwrap();
+        assert_eq!(current(&store, &clock, &request).unwrap(), Some(session));
     }
 
     #[test]

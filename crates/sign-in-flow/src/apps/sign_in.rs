@@ -1,15 +1,22 @@
 //! Signing in to `/apps`: the same trip to Clerk as `/authorize` (state, PKCE S256, nonce,
 //! bound to the browser, single use, 10 minutes; the ID token's `iss`, `aud`, `exp` and `nonce`
 //! checked), ending in a page session instead of a code for a client.
+//!
+//! A visit stores nothing: a browser without a session gets a page with a "Sign in" button
+//! ([`page`]), and only the button's form post (`POST /apps/sign-in`, [`post`]) starts the trip,
+//! after the same checks as the page's other forms: a form body, this server's `Origin`, and a
+//! token that only the page served to this browser carries (an HMAC of its browser cookie), so
+//! another site cannot make a visitor's browser start sign-ins. It then counts against the cap on
+//! sign-ins in progress per address (`crate::admit_sign_in`).
 
 use clerk_client::{Clerk, ClerkError};
 use http::StatusCode;
-use platform::secret::random_token;
-use platform::web::{Request, Response};
+use platform::web::{Request, Response, append_header};
 use platform::{AuditLog, Clock, HttpClient, KeyValueStore, Variables};
 
+use super::actions::{FormPost, refuse, same_origin_form};
 use super::session;
-use super::view::notice_page;
+use super::view::{notice_page, sign_in_page};
 use crate::callback::ClerkAnswer;
 use crate::config::FlowConfig;
 use crate::pages::error_page;
@@ -17,22 +24,41 @@ use crate::records::{AppsSignIn, Flow};
 use crate::upstream::{self, StartError};
 use crate::{Env, cookies};
 
-/// Sends a browser without a session to Clerk; `/callback` brings it back to `/apps`.
-pub(super) async fn start<S: KeyValueStore, C: Clock, H: HttpClient, V, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    config: &FlowConfig,
-    request: &Request,
-    base: &str,
-) -> Response {
-    let (browser, set_cookies) = match cookies::browser_id(request) {
-        Some(id) => (id, Vec::new()),
-        None => match random_token() {
-            Ok(id) => (id.clone(), vec![cookies::browser_set_cookie(&id)]),
-            Err(_) => return no_randomness(),
-        },
+/// Domain separation for the sign-in button's token.
+const SIGN_IN_CONTEXT: &[u8] = b"mcp-clerk-oauth apps sign-in v1\n";
+
+/// `GET /apps` without a session: the sign-in page (sets the browser cookie if missing).
+pub(super) fn page(config: &FlowConfig, request: &Request, server_host: &str) -> Response {
+    let Ok((browser, set_cookies)) = cookies::browser_or_new(request) else {
+        return no_randomness();
     };
-    match upstream::start(env, config, base, &browser, Flow::Apps(AppsSignIn {})).await {
-        Ok(url) => upstream::redirect_with_cookies(&url, &set_cookies),
+    let token = cookies::form_token(&config.cookie_key, SIGN_IN_CONTEXT, &browser);
+    let mut response = sign_in_page(&token, &config.clerk.frontend_api, server_host);
+    set_cookies.iter().for_each(|c| append_header(&mut response, "set-cookie", c));
+    response
+}
+
+/// `POST /apps/sign-in`: sends the browser to Clerk; `/callback` brings it back to `/apps`.
+pub(super) async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
+    env: &Env<S, C, H, V, A>,
+    request: &Request,
+) -> Response {
+    let FormPost { config, base, form, json } = match same_origin_form(env, request) {
+        Ok(post) => post,
+        Err(refused) => return *refused,
+    };
+    let token = platform::web::single_value(&form, "csrf_token").ok().flatten().unwrap_or_default();
+    let Some(browser) = cookies::browser_id(request)
+        .filter(|browser| cookies::form_token_matches(&config.cookie_key, SIGN_IN_CONTEXT, browser, token))
+    else {
+        let why = "This form was not submitted from the page this browser was shown (missing cookie or wrong token).";
+        return refuse(json, StatusCode::FORBIDDEN, "Request not accepted", why);
+    };
+    if let Some(refused) = crate::admit_sign_in(env, request) {
+        return refused;
+    }
+    match upstream::start(env, &config, &base, &browser, Flow::Apps(AppsSignIn {}), false).await {
+        Ok(url) => upstream::redirect_with_cookies(&url, &[]),
         Err(StartError::Random) => no_randomness(),
         Err(StartError::Clerk(error)) => clerk_failed(&error),
         Err(StartError::Store) => storage_unavailable(),

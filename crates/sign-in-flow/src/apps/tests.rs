@@ -6,17 +6,26 @@ use serde_json::Value;
 
 use super::session::{SESSION_COOKIE, SESSION_TTL};
 use crate::cookies::APPROVAL_COOKIE;
-use crate::records::{Flow, Kind, Lookup};
+use crate::records::{Flow, Lookup};
 use crate::tests::*;
 
 const VERIFIER: &str = "verifier-verifier-verifier-verifier-verifier";
 const JSON: (&str, &str) = ("accept", "application/json");
 
+/// `GET /apps` without a session, then its sign-in button: Clerk's authorization URL.
+fn to_clerk(f: &mut Fixture) -> String {
+    let page = f.send("GET", "/apps", None);
+    assert_eq!(page.status(), 200, "{}", body(&page));
+    let token = hidden(&body(&page), "csrf_token");
+    let clerk_url =
+        location(&f.send_with("POST", "/apps/sign-in", &[("origin", BASE)], Some(&[("csrf_token", &token)])));
+    assert!(clerk_url.starts_with(clerk_client::fake::ISSUER), "{clerk_url}");
+    clerk_url
+}
+
 /// Signs the test browser in to `/apps` as Clerk's current user; returns the `/callback` answer.
 fn sign_in(f: &mut Fixture) -> platform::web::Response {
-    let to_clerk = f.send("GET", "/apps", None);
-    let clerk_url = location(&to_clerk);
-    assert!(clerk_url.starts_with(clerk_client::fake::ISSUER), "{clerk_url}");
+    let clerk_url = to_clerk(f);
     f.prime_nonce(&clerk_url);
     f.callback(&clerk_url, &[("code", "clerk-code")])
 }
@@ -84,17 +93,58 @@ fn one_app_signed_in(f: &mut Fixture) -> (TokenResponse, String, String) {
 }
 
 #[test]
-fn a_visitor_without_a_session_is_sent_to_clerk_by_an_apps_sign_in() {
+fn a_visitor_without_a_session_gets_a_sign_in_button_and_nothing_is_stored() {
     let mut f = fixture();
-    let response = f.send("GET", "/apps", None);
-    let clerk_url = location(&response);
+    let before = f.records();
+    let page = f.send("GET", "/apps", None);
+    assert_eq!(page.status(), 200, "{}", body(&page));
+    let html = body(&page);
+    assert!(html.contains(r#"<form method="post" action="/apps/sign-in">"#), "{html}");
+    assert!(f.cookies.contains_key("__Host-mcp-browser"), "the button's token is bound to this browser");
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("form-action 'self' https://demo.clerk.accounts.dev"), "{csp}");
+    assert_eq!(page.headers()["referrer-policy"], "same-origin", "the post carries its real Origin");
+    assert_eq!(f.records(), before, "a visit stores nothing");
+    f.send("GET", "/apps", None);
+    assert_eq!(f.records(), before);
+}
+
+#[test]
+fn the_sign_in_button_is_refused_from_another_site_another_browser_or_without_its_token() {
+    let mut f = fixture();
+    let before = f.records();
+    let page = body(&f.send("GET", "/apps", None));
+    let token = hidden(&page, "csrf_token");
+    let post = |f: &mut Fixture, headers: &[(&str, &str)], token: &str| {
+        f.send_with("POST", "/apps/sign-in", headers, Some(&[("csrf_token", token)])).status()
+    };
+    assert_eq!(post(&mut f, &[("origin", "https://evil.example")], &token), 403, "another site");
+    assert_eq!(post(&mut f, &[("origin", "null")], &token), 403, "an opaque origin");
+    assert_eq!(post(&mut f, &[], "forged"), 403, "a wrong token");
+    assert_eq!(post(&mut f, &[], ""), 403, "an empty token");
+    assert_eq!(f.send_with("POST", "/apps/sign-in", &[], Some(&[])).status(), 403, "no token");
+    let browser = f.cookies.remove("__Host-mcp-browser").unwrap();
+    assert_eq!(post(&mut f, &[], &token), 403, "without the browser cookie");
+    f.cookies.insert("__Host-mcp-browser".into(), "B".repeat(43));
+    assert_eq!(post(&mut f, &[], &token), 403, "another browser");
+    f.cookies.insert("__Host-mcp-browser".into(), browser);
+    let not_a_form = f.send_with("POST", "/apps/sign-in", &[("content-type", "application/json")], None);
+    assert_eq!(not_a_form.status(), 400);
+    assert_eq!(f.send("GET", "/apps/sign-in", None).status(), 405);
+    assert_eq!(f.records(), before, "nothing stored");
+    assert_eq!(post(&mut f, &[("origin", BASE)], &token), 302, "the page's own post");
+}
+
+#[test]
+fn the_sign_in_button_sends_the_browser_to_clerk_by_an_apps_sign_in() {
+    let mut f = fixture();
+    let clerk_url = to_clerk(&mut f);
     let q = query_of(&clerk_url);
     assert_eq!(q["code_challenge_method"], "S256");
     assert!(q["nonce"].len() >= 43 && q["state"].len() >= 43);
     assert_eq!(q["redirect_uri"], format!("{BASE}/callback"));
     assert!(f.cookies.contains_key("__Host-mcp-browser"), "the sign-in is bound to this browser");
-    let stored =
-        crate::records::find::<crate::records::Upstream>(&f.env.store, &f.env.clock, Kind::Upstream, &q["state"]);
+    let stored = crate::records::find::<crate::records::Upstream>(&f.env.store, &f.env.clock, &q["state"]);
     assert!(matches!(stored.unwrap(), Lookup::Live(u) if matches!(u.flow, Flow::Apps(_))));
 }
 
@@ -130,12 +180,12 @@ fn the_callback_of_an_apps_sign_in_starts_a_session_and_returns_to_the_page() {
 #[test]
 fn the_same_checks_as_authorize_hold_for_an_apps_sign_in() {
     let mut f = fixture();
-    let clerk_url = location(&f.send("GET", "/apps", None));
+    let clerk_url = to_clerk(&mut f);
     f.prime_nonce(&clerk_url);
     f.env.http.id_claims.lock().unwrap()["nonce"] = serde_json::json!("forged");
     assert_eq!(f.callback(&clerk_url, &[("code", "c")]).status(), 502, "a wrong nonce");
     assert_eq!(f.callback(&clerk_url, &[("code", "c")]).status(), 400, "the state is single use");
-    let clerk_url = location(&f.send("GET", "/apps", None));
+    let clerk_url = to_clerk(&mut f);
     f.cookies.remove("__Host-mcp-browser");
     assert_eq!(f.callback(&clerk_url, &[("code", "c")]).status(), 400, "another browser");
     assert!(!f.cookies.contains_key(SESSION_COOKIE));
@@ -144,7 +194,7 @@ fn the_same_checks_as_authorize_hold_for_an_apps_sign_in() {
 #[test]
 fn cancelling_at_clerk_or_a_banned_user_gets_a_page_and_no_session() {
     let mut f = fixture();
-    let clerk_url = location(&f.send("GET", "/apps", None));
+    let clerk_url = to_clerk(&mut f);
     let cancelled = f.callback(&clerk_url, &[("error", "access_denied")]);
     assert_eq!(cancelled.status(), 200);
     assert!(body(&cancelled).contains("Sign-in cancelled"));
@@ -181,7 +231,7 @@ fn the_page_lists_each_approved_client_with_its_details() {
 }
 
 #[test]
-fn revoke_ends_the_grant_and_forgets_the_approval_in_this_browser() {
+fn revoke_ends_the_grant_and_the_users_approval_of_that_client_everywhere() {
     let mut f = fixture();
     let first_client = f.client_id.clone();
     let first = approve(&mut f);
@@ -193,19 +243,83 @@ fn revoke_ends_the_grant_and_forgets_the_approval_in_this_browser() {
     let grant_id = grant["grant_id"].as_str().unwrap().to_owned();
     let token = json["csrf_token"].as_str().unwrap().to_owned();
 
+    let other_browser = f.cookies.clone();
     let response = f.send("POST", "/apps/revoke", Some(&[("grant_id", &grant_id), ("csrf_token", &token)]));
     assert_eq!(response.status(), 303);
-    assert_eq!(response.headers()["location"], "/apps?revoked=1");
+    assert_eq!(response.headers()["location"], "/apps");
     assert!(!live(&f, &first) && live(&f, &second));
     let apps = listing(&mut f)["apps"].as_array().unwrap().clone();
     assert_eq!(apps.len(), 1);
     assert_eq!(apps[0]["client_name"], "Other");
-    assert!(body(&f.send("GET", "/apps?revoked=1", None)).contains("Access revoked"));
 
     assert!(f.cookies.contains_key(APPROVAL_COOKIE), "the other client's approval is kept");
     assert_eq!(f.get_authorize(&[]).status(), 302, "still remembered for the other client");
-    f.client_id = first_client;
-    assert_eq!(f.get_authorize(&[]).status(), 200, "the revoked client must ask again");
+    let (second_client, user) = (f.client_id.clone(), "user_admin");
+    assert!(crate::approvals::is_approved(&f.env.store, &f.env.clock, user, &second_client, REDIRECT).unwrap());
+    f.client_id = first_client.clone();
+    assert_eq!(f.get_authorize(&[]).status(), 200, "the revoked client must ask again in this browser");
+    assert!(!crate::approvals::is_approved(&f.env.store, &f.env.clock, user, &first_client, REDIRECT).unwrap());
+
+    // A browser that still remembers the approval goes to Clerk, and then gets the consent page.
+    f.cookies = other_browser;
+    let clerk_url = location(&f.get_authorize(&[]));
+    f.prime_nonce(&clerk_url);
+    let page = f.callback(&clerk_url, &[("code", "clerk-code")]);
+    assert_eq!(page.status(), 200, "{}", body(&page));
+    assert!(body(&page).contains("You are signed in as <strong><bdi>admin@example.com</bdi></strong>"));
+}
+
+#[test]
+fn the_revoked_notice_is_shown_once_and_only_to_the_session_that_revoked() {
+    let mut f = fixture();
+    let (_, grant_id, token) = one_app_signed_in(&mut f);
+    let revoker = f.cookies.clone();
+    f.cookies.clear();
+    sign_in(&mut f);
+    let onlooker = std::mem::replace(&mut f.cookies, revoker);
+    assert!(!body(&f.send("GET", "/apps?revoked=1", None)).contains("Access revoked"), "a link shows nothing");
+    assert_eq!(f.send("POST", "/apps/revoke", Some(&[("grant_id", &grant_id), ("csrf_token", &token)])).status(), 303);
+    let revoker = std::mem::replace(&mut f.cookies, onlooker);
+    assert!(!body(&f.send("GET", "/apps?revoked=1", None)).contains("Access revoked"), "another session");
+    f.cookies = revoker;
+    assert_eq!(f.send_with("GET", "/apps", &[JSON], None).status(), 200, "JSON leaves the notice for the page");
+    assert!(body(&f.send("GET", "/apps", None)).contains("Access revoked"));
+    assert!(!body(&f.send("GET", "/apps", None)).contains("Access revoked"), "once");
+}
+
+#[test]
+fn a_store_that_cannot_forget_the_approval_is_a_503_and_the_retry_finishes_the_revocation() {
+    let mut f = fixture();
+    let (tokens, grant_id, token) = one_app_signed_in(&mut f);
+    let approved = |f: &Fixture| {
+        crate::approvals::is_approved(&f.env.store, &f.env.clock, "user_admin", &f.client_id, REDIRECT).unwrap()
+    };
+    let form = [("grant_id", grant_id.as_str()), ("csrf_token", token.as_str())];
+    f.env.store.break_keys("signin:approval:");
+    assert_eq!(f.send("POST", "/apps/revoke", Some(&form)).status(), 503);
+    f.env.store.repair();
+    assert!(approved(&f), "the approval is still there, so is the session's way to retry");
+    assert_eq!(f.send("POST", "/apps/revoke", Some(&form)).status(), 303, "the retry");
+    assert!(!approved(&f) && !live(&f, &tokens));
+
+    f.env.store.break_writes("signin:apps-session:");
+    let page = f.send("GET", "/apps", None);
+    assert_eq!(page.status(), 503, "the one-time notice cannot be cleared: {}", body(&page));
+    f.env.store.repair();
+    assert!(body(&f.send("GET", "/apps", None)).contains("Access revoked"), "still there to show once");
+}
+
+#[test]
+fn a_store_that_cannot_keep_the_revoked_notice_is_a_503_and_the_retry_shows_it() {
+    let mut f = fixture();
+    let (tokens, grant_id, token) = one_app_signed_in(&mut f);
+    let form = [("grant_id", grant_id.as_str()), ("csrf_token", token.as_str())];
+    f.env.store.break_writes("signin:apps-session:");
+    assert_eq!(f.send("POST", "/apps/revoke", Some(&form)).status(), 503);
+    assert!(!live(&f, &tokens), "the grant is revoked all the same");
+    f.env.store.repair();
+    assert_eq!(f.send("POST", "/apps/revoke", Some(&form)).status(), 303, "the retry");
+    assert!(body(&f.send("GET", "/apps", None)).contains("Access revoked"));
 }
 
 #[test]
@@ -295,7 +409,7 @@ fn a_session_expires_after_its_lifetime() {
     f.env.clock.advance(1);
     assert_eq!(f.send_with("GET", "/apps", &[JSON], None).status(), 401);
     let page = f.send("GET", "/apps", None);
-    assert!(location(&page).starts_with(clerk_client::fake::ISSUER), "browsers sign in again");
+    assert!(body(&page).contains(r#"action="/apps/sign-in""#), "browsers sign in again");
 }
 
 #[test]
@@ -322,18 +436,20 @@ fn other_methods_and_paths_under_apps_are_refused() {
     let mut f = fixture();
     assert_eq!(f.send("POST", "/apps", None).status(), 405);
     assert_eq!(f.send("GET", "/apps/sign-out", None).status(), 405);
+    assert_eq!(f.send("GET", "/apps/sign-in", None).status(), 405);
     assert_eq!(f.send("GET", "/apps/nothing", None).status(), 404);
 }
 
 #[test]
 fn clerk_down_when_a_sign_in_starts_or_finishes_is_a_page_not_a_dead_end() {
     let mut f = fixture();
+    let token = hidden(&body(&f.send("GET", "/apps", None)), "csrf_token");
     f.env.http.fail_with(platform::OutboundError::Timeout { host: "demo".into() });
-    let page = f.send("GET", "/apps", None);
+    let page = f.send("POST", "/apps/sign-in", Some(&[("csrf_token", &token)]));
     assert_eq!(page.status(), 503, "{}", body(&page));
     assert!(body(&page).contains("Clerk"));
     let mut f = fixture();
-    let clerk_url = location(&f.send("GET", "/apps", None));
+    let clerk_url = to_clerk(&mut f);
     f.prime_nonce(&clerk_url);
     f.env.http.fail_with(platform::OutboundError::Timeout { host: "demo".into() });
     assert_eq!(f.callback(&clerk_url, &[("code", "c")]).status(), 503);
@@ -343,7 +459,7 @@ fn clerk_down_when_a_sign_in_starts_or_finishes_is_a_page_not_a_dead_end() {
 fn a_clerk_error_or_a_missing_code_at_the_callback_is_a_502_page_and_no_session() {
     for extra in [&[("error", "server_error")][..], &[][..]] {
         let mut f = fixture();
-        let clerk_url = location(&f.send("GET", "/apps", None));
+        let clerk_url = to_clerk(&mut f);
         let response = f.callback(&clerk_url, extra);
         assert_eq!(response.status(), 502, "{extra:?}: {}", body(&response));
         assert!(!f.cookies.contains_key(SESSION_COOKIE));
@@ -400,8 +516,8 @@ fn a_store_that_is_down_is_a_503_as_page_and_as_json() {
     };
     assert_eq!(send("GET", "/apps", &[JSON, ("cookie", &cookie)]), 503);
     assert_eq!(send("GET", "/apps", &[("cookie", &cookie)]), 503);
-    assert_eq!(send("GET", "/apps", &[]), 503, "no sign-in can start without the store");
     let form = ("content-type", "application/x-www-form-urlencoded");
+    assert_eq!(send("GET", "/apps", &[]), 200, "the sign-in page needs no store");
     assert_eq!(send("POST", "/apps/revoke", &[form, ("cookie", &cookie)]), 503);
     assert_eq!(send("POST", "/apps/sign-out", &[JSON, form, ("cookie", &cookie)]), 503);
 }

@@ -1,7 +1,6 @@
 //! What `/apps` answers: the HTML page (maud, every value escaped; client names, which are
 //! untrusted text, also bidi-isolated in `<bdi>`) and the same data as JSON for scripts.
 
-use cookie::time::OffsetDateTime;
 use http::StatusCode;
 use maud::{Markup, html};
 use oauth_core::connected_apps::{ConnectedApp, Listing};
@@ -9,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::session::Session;
 use crate::pages::{page, page_with_referrer_policy};
+use platform::audit::rfc3339;
 use platform::web::{self, Response};
 
 /// Forms post only to this origin; nothing else is allowed.
@@ -80,7 +80,9 @@ fn app_row(app: &ConnectedApp, view: &ListView<'_>) -> Markup {
                 p.name {
                     bdi { (name) }
                     @if let Some(host) = app.verified_host() {
-                        " " span.badge title="The client is identified by this web address" { "verified " (host) }
+                        " " span.badge title="The app is identified by a document fetched from this host" {
+                            "fetched from " (host)
+                        }
                     }
                 }
                 p.meta {
@@ -137,30 +139,15 @@ fn relative(at: u64, now: u64) -> String {
     if ahead { format!("in {span}") } else { format!("{span} ago") }
 }
 
-fn datetime(at: u64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp(i64::try_from(at).ok()?).ok()
-}
-
 /// `12 Jun 2025, 14:03 UTC`.
 fn absolute(at: u64) -> String {
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let Some(t) = datetime(at) else { return String::new() };
-    let month = MONTHS[usize::from(u8::from(t.month())).saturating_sub(1) % 12];
-    format!("{} {month} {}, {:02}:{:02} UTC", t.day(), t.year(), t.hour(), t.minute())
-}
-
-/// `2025-06-12T14:03:00Z`.
-fn rfc3339(at: u64) -> String {
-    let Some(t) = datetime(at) else { return String::new() };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    // `2025-06-12T14:03:00Z`: fixed positions.
+    let date = rfc3339(at);
+    let field = |range: std::ops::Range<usize>| date.get(range).unwrap_or_default();
+    let month = field(5..7).parse::<usize>().ok().and_then(|m| MONTHS.get(m.wrapping_sub(1))).unwrap_or(&"");
+    let day = field(8..10).trim_start_matches('0');
+    format!("{day} {month} {}, {} UTC", field(0..4), field(11..16))
 }
 
 /// The same list as JSON (see the README's "Connected apps").
@@ -191,6 +178,27 @@ fn app_json(app: &ConnectedApp) -> Value {
         "approved_at": app.approved_at,
         "last_refreshed_at": app.refreshed_at,
     })
+}
+
+/// The page for a browser without a session (200): what `/apps` is, and a button whose form
+/// post starts the sign-in (its redirect goes to Clerk, hence Clerk's origin in `form-action`).
+pub fn sign_in_page(csrf_token: &str, clerk_origin: &str, server_host: &str) -> Response {
+    let body = html! {
+        main {
+            h1 { "Connected apps" }
+            p {
+                "Sign in to see which apps can use the MCP tools of " strong { (server_host) }
+                " on your behalf, and to revoke the ones you no longer use."
+            }
+            form method="post" action="/apps/sign-in" {
+                input type="hidden" name="csrf_token" value=(csrf_token);
+                div.actions { button.primary type="submit" { "Sign in" } }
+            }
+            p.muted.foot { "You sign in with Clerk. The page's session lasts 15 minutes." }
+        }
+    };
+    let form_action = format!("{FORM_ACTION} {}", crate::pages::csp_source(clerk_origin));
+    page_with_referrer_policy(StatusCode::OK, "Connected apps", body, &form_action, REFERRER_POLICY)
 }
 
 /// A short page with a message and a link back to `/apps` (signed out, sign-in cancelled,

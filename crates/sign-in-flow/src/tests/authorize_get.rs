@@ -1,3 +1,5 @@
+use platform::Clock;
+
 use super::*;
 
 #[test]
@@ -32,14 +34,24 @@ fn consent_page_sets_the_browser_cookie_with_host_prefix() {
 }
 
 #[test]
-fn consent_page_stores_the_request_behind_a_hashed_one_time_handle() {
-    let mut f = fixture();
-    let html = body(&f.get_authorize(&[]));
+fn a_consent_page_stores_nothing_its_form_is_sealed_into_the_page() {
+    let mut f = fixture_with(r#""client_name":"Visible Name""#);
+    let before = f.records();
+    let query = f.authorize_query(&[]).replace("client-state", &"s".repeat(1024));
+    let html = body(&f.send("GET", &format!("/authorize?{query}"), None));
+    assert_eq!(f.records(), before, "a consent page writes nothing, however long its state");
     let handle = hidden(&html, "handle");
-    let keys = f.env.store.keys();
-    let consent_keys: Vec<_> = keys.iter().filter(|k| k.starts_with("signin:consent:")).collect();
-    assert_eq!(consent_keys.len(), 1);
-    assert!(!consent_keys[0].contains(&handle));
+    assert!(!handle.contains("Visible") && !handle.contains("127.0.0.1"), "the form is sealed: {handle}");
+    let key = crate::config::cookie_key(&f.env.vars).unwrap();
+    let form = crate::consent::ConsentForm::open(&key, &handle, f.env.clock.now_unix()).unwrap();
+    assert_eq!(
+        (form.validated.client_id.as_str(), form.validated.state.as_ref().map(String::len)),
+        (f.client_id.as_str(), Some(1024))
+    );
+    assert!(form.has_token(&hidden(&html, "csrf_token")));
+    let browser = &f.cookies[crate::cookies::BROWSER_COOKIE];
+    assert_eq!(form.browser_hash, crate::cookies::browser_hash(browser), "bound to this browser");
+    assert_eq!(form.expires_at, f.env.clock.now_unix() + crate::consent::CONSENT_TTL);
 }
 
 #[test]
@@ -97,7 +109,7 @@ fn errors_for_a_redirect_uri_this_browser_never_approved_are_a_page_not_a_redire
 #[test]
 fn errors_for_an_approved_redirect_uri_go_back_with_state_and_iss() {
     let mut f = fixture();
-    f.approve_to_clerk();
+    f.approve_and_sign_in();
     let response = f.send("GET", &format!("/authorize?{}", plain_pkce_query(&f)), None);
     let loc = location(&response);
     assert!(loc.starts_with(REDIRECT));
@@ -110,7 +122,7 @@ fn errors_for_an_approved_redirect_uri_go_back_with_state_and_iss() {
 #[test]
 fn an_approval_for_another_client_or_redirect_uri_does_not_allow_error_redirects() {
     let mut f = fixture();
-    f.approve_to_clerk();
+    f.approve_and_sign_in();
     let body = format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#);
     f.client_id = register(&f.env, &body).client.client_id;
     let response = f.send("GET", &format!("/authorize?{}", plain_pkce_query(&f)), None);
@@ -130,7 +142,7 @@ fn malformed_cookie_key_is_a_page_naming_the_variable() {
 #[test]
 fn broken_clerk_configuration_after_approval_goes_back_to_the_client() {
     let mut f = fixture();
-    f.approve_to_clerk();
+    f.approve_and_sign_in();
     f.env.vars = variables().with("clerk_frontend_api", "http://clerk.example.com");
     let q = query_of(&location(&f.get_authorize(&[])));
     assert_eq!(q["error"], "server_error");
@@ -169,7 +181,7 @@ fn a_malformed_scheme_allow_list_is_a_page_naming_the_variable() {
 #[test]
 fn remembered_approval_skips_the_consent_page() {
     let mut f = fixture();
-    f.approve_to_clerk();
+    f.approve_and_sign_in();
     let response = f.get_authorize(&[]);
     assert!(location(&response).starts_with("https://demo.clerk.accounts.dev/oauth/authorize?"));
 }
@@ -177,7 +189,7 @@ fn remembered_approval_skips_the_consent_page() {
 #[test]
 fn tampered_approval_cookie_shows_the_consent_page_again() {
     let mut f = fixture();
-    f.approve_to_clerk();
+    f.approve_and_sign_in();
     let approved = f.cookies["__Host-mcp-approved"].clone();
     f.cookies.insert("__Host-mcp-approved".into(), format!("0{approved}"));
     assert_eq!(f.get_authorize(&[]).status(), 200);
@@ -186,7 +198,7 @@ fn tampered_approval_cookie_shows_the_consent_page_again() {
 #[test]
 fn approval_does_not_carry_over_to_another_client() {
     let mut f = fixture();
-    f.approve_to_clerk();
+    f.approve_and_sign_in();
     let body = format!(r#"{{"redirect_uris":["{REDIRECT}"],"token_endpoint_auth_method":"none"}}"#);
     let other = register(&f.env, &body);
     f.client_id = other.client.client_id;
@@ -196,7 +208,7 @@ fn approval_does_not_carry_over_to_another_client() {
 #[test]
 fn clerk_down_with_remembered_approval_redirects_temporarily_unavailable() {
     let mut f = fixture();
-    f.approve_to_clerk();
+    f.approve_and_sign_in();
     f.env.store.keys().iter().filter(|k| k.starts_with("clerk:")).for_each(|k| {
         platform::KeyValueStore::delete(&f.env.store, k).unwrap();
     });

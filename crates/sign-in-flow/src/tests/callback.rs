@@ -124,15 +124,15 @@ fn a_finished_sign_in_sweeps_expired_sign_in_records_hourly() {
     let mut f = fixture();
     let clerk_url = f.approve_to_clerk();
     location(&f.callback(&clerk_url, &[("code", "clerk-code")])); // takes the first hourly turn
-    assert_eq!(signin_records(&f), 4, "the consent and upstream tombstones, with their claim counters");
+    assert_eq!(signin_records(&f), 5, "the consent and upstream tombstones with their claims, the approval");
     f.env.clock.advance(platform::housekeeping::SWEEP_INTERVAL_SECS);
     let refused = f.send("GET", "/callback?code=x&state=unknown", None);
     assert_eq!(refused.status(), 400);
-    assert_eq!(signin_records(&f), 4, "a refused callback does not sweep");
+    assert_eq!(signin_records(&f), 5, "a refused callback does not sweep");
     f.cookies.remove(crate::cookies::APPROVAL_COOKIE); // see the consent page again
     let clerk_url = f.approve_to_clerk();
     location(&f.callback(&clerk_url, &[("code", "clerk-code")]));
-    assert_eq!(signin_records(&f), 4, "only this sign-in's tombstones and claims are left");
+    assert_eq!(signin_records(&f), 5, "only this sign-in's tombstones and claims are left, and the approval");
 }
 
 #[test]
@@ -151,4 +151,138 @@ fn answering_a_callback_does_not_sweep_the_component_does_it_afterwards() {
     assert!(crate::sweeps_after(&request, &response));
     let refused = http::Request::builder().uri("/callback?state=x").body(Vec::new()).unwrap();
     assert!(!crate::sweeps_after(&refused, &futures::executor::block_on(crate::handle(&f.env, &refused))));
+}
+
+/// A sign-in whose approval this browser remembers, back from Clerk as `sub`: the callback's
+/// answer (the client's redirect, or a consent page).
+fn remembered_sign_in_as(f: &mut Fixture, sub: &str) -> platform::web::Response {
+    let clerk_url = location(&f.get_authorize(&[]));
+    f.prime_nonce(&clerk_url);
+    f.env.http.id_claims.lock().unwrap()["sub"] = serde_json::json!(sub);
+    f.callback(&clerk_url, &[("code", "clerk-code")])
+}
+
+/// Submits a consent page shown after sign-in.
+fn decide(f: &mut Fixture, page: &platform::web::Response, decision: &str) -> platform::web::Response {
+    let html = body(page);
+    let (handle, csrf) = (hidden(&html, "handle"), hidden(&html, "csrf_token"));
+    f.send("POST", "/authorize", Some(&[("handle", &handle), ("csrf_token", &csrf), ("decision", decision)]))
+}
+
+#[test]
+fn a_remembered_approval_the_server_holds_for_this_user_completes_without_a_page() {
+    let mut f = fixture();
+    f.approve_and_sign_in();
+    let loc = location(&remembered_sign_in_as(&mut f, "user_admin"));
+    assert!(query_of(&loc)["code"].len() >= 43, "{loc}");
+}
+
+#[test]
+fn another_user_on_the_same_browser_gets_a_consent_page_naming_them_after_sign_in() {
+    let mut f = fixture();
+    f.approve_and_sign_in(); // the admin approved in this browser
+    let before = f.records();
+    let page = remembered_sign_in_as(&mut f, "user_plain");
+    assert_eq!(page.status(), 200, "{}", body(&page));
+    let html = body(&page);
+    assert!(html.contains("You are signed in as <strong><bdi>plain@example.com</bdi></strong>"), "{html}");
+    assert!(html.contains(r#"action="/authorize""#) && html.contains("Test client"));
+    assert!(f.env.store.keys().iter().all(|k| !k.starts_with("oauth:code:") || before.contains_key(k)), "no code yet");
+    let tokens_before = f.env.http.calls_to("/oauth/token");
+    let loc = location(&decide(&mut f, &page, "approve"));
+    assert!(loc.starts_with(REDIRECT) && query_of(&loc)["code"].len() >= 43, "{loc}");
+    assert_eq!(f.env.http.calls_to("/oauth/token"), tokens_before, "no second trip to Clerk");
+    let approved = |user: &str| crate::approvals::is_approved(&f.env.store, &f.env.clock, user, &f.client_id, REDIRECT);
+    assert!(approved("user_plain").unwrap() && approved("user_admin").unwrap());
+    let grant = f
+        .env
+        .store
+        .snapshot()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("oauth:grant:"))
+        .map(|(_, v)| String::from_utf8(v).unwrap());
+    assert!(
+        grant.into_iter().any(|g| g.contains("user_plain") && g.contains("plain@example.com")),
+        "the grant is the second user's"
+    );
+}
+
+#[test]
+fn the_consent_page_after_sign_in_is_single_use_bound_to_the_browser_and_deny_is_our_page() {
+    let mut f = fixture();
+    f.approve_and_sign_in();
+    let page = remembered_sign_in_as(&mut f, "user_plain");
+    let browser = f.cookies.remove(crate::cookies::BROWSER_COOKIE).unwrap();
+    assert_eq!(decide(&mut f, &page, "approve").status(), 403, "another browser");
+    f.cookies.insert(crate::cookies::BROWSER_COOKIE.into(), browser);
+    let denied = decide(&mut f, &page, "deny");
+    assert_eq!(denied.status(), 200, "this user never approved the client: our page, {}", body(&denied));
+    assert!(denied.headers().get("location").is_none());
+    assert_eq!(decide(&mut f, &page, "approve").status(), 400, "used");
+    assert!(!crate::approvals::is_approved(&f.env.store, &f.env.clock, "user_plain", &f.client_id, REDIRECT).unwrap());
+}
+
+#[test]
+fn an_approval_older_than_thirty_days_is_asked_again_after_sign_in() {
+    let mut f = fixture();
+    f.approve_and_sign_in();
+    f.env.clock.advance(crate::approvals::APPROVAL_TTL - 60);
+    assert_eq!(remembered_sign_in_as(&mut f, "user_admin").status(), 302, "still approved");
+    f.env.clock.advance(60);
+    let page = remembered_sign_in_as(&mut f, "user_admin");
+    assert_eq!(page.status(), 200, "the server's 30 days are over, whatever the cookie says");
+    assert!(body(&page).contains("admin@example.com"));
+}
+
+#[test]
+fn clerk_down_when_approving_after_sign_in_goes_back_to_the_client_and_records_nothing() {
+    let mut f = fixture();
+    f.approve_and_sign_in();
+    let page = remembered_sign_in_as(&mut f, "user_plain");
+    f.env.http.fail_with(platform::OutboundError::Timeout { host: "api".into() });
+    let q = query_of(&location(&decide(&mut f, &page, "approve")));
+    assert_eq!((q["error"].as_str(), q["state"].as_str()), ("temporarily_unavailable", "client-state"));
+    assert!(!crate::approvals::is_approved(&f.env.store, &f.env.clock, "user_plain", &f.client_id, REDIRECT).unwrap());
+}
+
+#[test]
+fn an_unreadable_approval_record_counts_as_no_approval() {
+    let mut f = fixture();
+    f.approve_and_sign_in();
+    let key = crate::keys::approval("user_admin", &f.client_id);
+    platform::KeyValueStore::set(&f.env.store, &key, b"{}").unwrap(); // unreadable: absent, not an error
+    assert_eq!(remembered_sign_in_as(&mut f, "user_admin").status(), 200, "an unreadable approval is none");
+}
+
+fn codes_and_grants(f: &Fixture) -> usize {
+    f.env.store.keys().iter().filter(|k| k.starts_with("oauth:code:") || k.starts_with("oauth:grant:")).count()
+}
+
+#[test]
+fn a_store_that_cannot_read_the_approval_after_sign_in_sends_temporarily_unavailable_and_no_code() {
+    let mut f = fixture();
+    f.approve_and_sign_in();
+    let clerk_url = location(&f.get_authorize(&[]));
+    f.prime_nonce(&clerk_url);
+    let before = codes_and_grants(&f);
+    f.env.store.break_keys("signin:approval:");
+    let q = query_of(&location(&f.callback(&clerk_url, &[("code", "clerk-code")])));
+    assert_eq!((q["error"].as_str(), q["state"].as_str()), ("temporarily_unavailable", "client-state"));
+    assert_eq!(codes_and_grants(&f), before, "no code, no grant");
+    let failed = f.env.audit.of(platform::Event::SignInFailed);
+    assert_eq!(failed.last().unwrap()["error"], "store_unavailable");
+}
+
+#[test]
+fn a_store_that_cannot_record_the_approval_sends_temporarily_unavailable_and_no_code() {
+    let mut f = fixture();
+    let clerk_url = f.approve_to_clerk();
+    f.env.store.break_keys("signin:approval:");
+    let response = f.callback(&clerk_url, &[("code", "clerk-code")]);
+    let q = query_of(&location(&response));
+    assert_eq!(q["error"], "temporarily_unavailable");
+    assert_eq!(codes_and_grants(&f), 0, "no code, no grant");
+    assert!(response.headers().get("set-cookie").is_none(), "no approval remembered in the browser either");
+    f.env.store.repair();
+    assert!(!crate::approvals::is_approved(&f.env.store, &f.env.clock, "user_admin", &f.client_id, REDIRECT).unwrap());
 }

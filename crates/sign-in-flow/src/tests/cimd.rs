@@ -21,16 +21,39 @@ fn document_fixture(name: &str) -> Fixture {
 }
 
 #[test]
-fn the_consent_page_leads_with_the_verified_host_and_shows_the_name_as_its_claim() {
+fn the_consent_page_leads_with_the_host_it_was_fetched_from_and_shows_the_name_as_its_claim() {
     let mut f = document_fixture("Doc <b>Client</b>");
     let page = f.get_authorize(&[]);
     assert_eq!(page.status(), 200, "{}", body(&page));
     let html = body(&page);
-    assert!(html.contains(r#"<h1><bdi class="client">client.example.com</bdi> wants to use"#), "{html}");
-    assert!(html.contains("Verified") && html.contains(&format!("<code>{DOC_URL}</code>")), "{html}");
+    let badge = r#"<span class="badge" title="This app's description was fetched over HTTPS from this host">fetched from client.example.com</span>"#;
+    assert!(
+        html.contains(&format!(r#"<h1><bdi class="client">client.example.com</bdi> {badge} wants to use"#)),
+        "{html}"
+    );
+    assert!(!html.contains("Verified") && !html.contains("verified"), "no more than it knows: {html}");
+    assert!(
+        html.contains(&format!("<code>{DOC_URL}</code>, a document fetched from <strong>client.example.com</strong>")),
+        "{html}"
+    );
     assert!(html.contains("It calls itself “<bdi class=\"client\">Doc &lt;b&gt;Client&lt;/b&gt;</bdi>”"), "{html}");
     assert!(html.contains("a name client.example.com chose"), "{html}");
     assert!(html.contains("127.0.0.1") && html.contains("This address is on your own computer"));
+}
+
+#[test]
+fn a_registered_client_named_like_a_document_host_gets_another_headline_without_the_badge() {
+    let mut f = fixture_with(r#""client_name":"client.example.com""#);
+    let html = body(&f.get_authorize(&[]));
+    assert!(
+        html.contains(r#"<h1>An app calling itself “<bdi class="client">client.example.com</bdi>” wants to use"#),
+        "{html}"
+    );
+    assert!(!html.contains(r#"class="badge""#), "the badge is for document clients only: {html}");
+    assert!(html.contains("this server has not checked them"), "{html}");
+    let document = body(&document_fixture("Doc Client").get_authorize(&[]));
+    let headline = |html: &str| html.split("<h1>").nth(1).and_then(|h| h.split("</h1>").next()).unwrap().to_owned();
+    assert_ne!(headline(&html), headline(&document));
 }
 
 #[test]

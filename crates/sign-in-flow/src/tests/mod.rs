@@ -1,4 +1,5 @@
-//! Every path of the flow, natively: MemoryStore, ManualClock and the fake Clerk.
+//! Every path of the flow, natively: an in-memory store (that can be made to fail for some keys),
+//! ManualClock and the fake Clerk.
 
 mod abuse;
 mod authorize_get;
@@ -11,7 +12,7 @@ use std::collections::HashMap;
 use clerk_client::fake::{API, FakeClerk, ISSUER};
 use futures::executor::block_on;
 use platform::web::{Request, Response};
-use platform::{ManualClock, MemoryAudit, MemoryStore, StaticVariables};
+use platform::{KeyValueStore, ManualClock, MemoryAudit, MemoryStore, StaticVariables, StoreError};
 
 use crate::{Env, handle};
 
@@ -19,7 +20,70 @@ pub const BASE: &str = "https://mcp.example.com";
 pub const REDIRECT: &str = "http://127.0.0.1:6274/oauth/callback";
 pub const KEY_HEX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-pub type TestEnv = Env<MemoryStore, ManualClock, FakeClerk, StaticVariables, MemoryAudit>;
+pub type TestEnv = Env<TestStore, ManualClock, FakeClerk, StaticVariables, MemoryAudit>;
+
+/// A [`MemoryStore`] whose keys under one prefix can be made to fail, as a store that is down
+/// for some requests.
+#[derive(Default)]
+pub struct TestStore {
+    memory: MemoryStore,
+    /// The prefix, and whether only writes fail.
+    broken: std::sync::Mutex<Option<(&'static str, bool)>>,
+}
+
+impl TestStore {
+    /// From now on, every operation on a key starting with `prefix` fails.
+    pub fn break_keys(&self, prefix: &'static str) {
+        *self.broken.lock().unwrap() = Some((prefix, false));
+    }
+
+    /// From now on, every write (set, delete, increment) of a key starting with `prefix` fails.
+    pub fn break_writes(&self, prefix: &'static str) {
+        *self.broken.lock().unwrap() = Some((prefix, true));
+    }
+
+    pub fn repair(&self) {
+        *self.broken.lock().unwrap() = None;
+    }
+
+    fn check(&self, key: &str, write: bool) -> Result<(), StoreError> {
+        match *self.broken.lock().unwrap() {
+            Some((prefix, writes_only)) if key.starts_with(prefix) && (write || !writes_only) => {
+                Err(StoreError::Backend("down for this test".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl std::ops::Deref for TestStore {
+    type Target = MemoryStore;
+    fn deref(&self) -> &MemoryStore {
+        &self.memory
+    }
+}
+
+impl KeyValueStore for TestStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.check(key, false)?;
+        self.memory.get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.check(key, true)?;
+        self.memory.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.check(key, true)?;
+        self.memory.delete(key)
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.check(key, true)?;
+        self.memory.increment(key, delta)
+    }
+    fn list_keys(&self) -> Result<Vec<String>, StoreError> {
+        self.memory.list_keys()
+    }
+}
 
 pub struct Fixture {
     pub env: TestEnv,
@@ -61,7 +125,7 @@ pub fn fixture_with_redirect(redirect_uri: &str) -> Fixture {
 
 fn fixture_registering(redirect_uri: &str, extra_metadata: &str) -> Fixture {
     let env = Env {
-        store: MemoryStore::new(),
+        store: TestStore::default(),
         clock: ManualClock::at(1_700_000_000),
         http: FakeClerk::new(),
         vars: variables(),
@@ -199,6 +263,13 @@ impl Fixture {
     pub fn approve_to_clerk(&mut self) -> String {
         let response = self.consent("approve");
         self.prime_nonce(&location(&response))
+    }
+
+    /// The whole sign-in, approved on the consent page: the client's redirect, with its code.
+    /// This browser then remembers the approval, and the server holds it for Clerk's user.
+    pub fn approve_and_sign_in(&mut self) -> String {
+        let clerk_url = self.approve_to_clerk();
+        location(&self.callback(&clerk_url, &[("code", "clerk-code")]))
     }
 
     pub fn prime_nonce(&self, clerk_url: &str) -> String {
