@@ -3,7 +3,8 @@
 //! the flow to finish. For `/authorize`, whatever happens next the user ends up back at their
 //! client with a code or a proper OAuth error; for `/apps`, at the connected-apps page with a
 //! session ([`crate::apps`]). Every callback of an `/authorize` sign-in ends in the audit trail
-//! as `sign_in.completed` or `sign_in.failed` (with Clerk's error, or what went wrong), as does
+//! as `sign_in.completed` or `sign_in.failed` (with what went wrong; an `error` Clerk sent back
+//! through the browser is quoted apart, as `caller_text`), as does
 //! every callback whose state cannot be used.
 
 use clerk_client::{Clerk, UpstreamRequest};
@@ -72,7 +73,10 @@ async fn finish_authorization<S: KeyValueStore, C: Clock, H: HttpClient, V: Vari
             "access_denied" => ("access_denied", "the user cancelled the sign-in at Clerk"),
             _ => ("server_error", "Clerk reported an error during sign-in"),
         };
-        failed(error, &format!("Clerk: {}", answer.param("error_description").unwrap_or(description)));
+        // What Clerk said came back through the browser: the caller's text, kept apart.
+        let clerk_said = format!("error={error} error_description={}", answer.param("error_description").unwrap_or(""));
+        let event = AuditEvent::new(Event::SignInFailed).error(ours).detail(description).caller_text(&clerk_said);
+        env.record(request, event.client_id(&validated.client_id));
         return web::redirect(&validated.error_redirect(ours, description));
     }
     let Some(code) = answer.param("code").filter(|c| !c.is_empty()) else {
@@ -115,8 +119,9 @@ async fn finish_authorization<S: KeyValueStore, C: Clock, H: HttpClient, V: Vari
     }
 }
 
-/// A `sign_in.failed` audit event: `error` is Clerk's error code or ours, `detail` what went
-/// wrong (never a code, token or secret).
+/// A `sign_in.failed` audit event: `error` is our code for what went wrong (or the one Clerk's
+/// token endpoint answered, server to server), `detail` our description of it (never a code,
+/// token or secret).
 fn sign_in_failed<S, C, H, V, A: AuditLog>(
     env: &Env<S, C, H, V, A>,
     request: &Request,

@@ -159,8 +159,8 @@ async fn token<D: UserDirectory, H: HttpClient>(
             (GrantType::RefreshToken, issued)
         }
         other => {
-            let description = format!("grant_type `{other}` is not supported");
-            return Err(OAuthError::bad_request("unsupported_grant_type", description).into());
+            let refused = OAuthError::bad_request("unsupported_grant_type", "this grant_type is not supported");
+            return Err(refused.quoting(other).into());
         }
     };
     Ok(Granted { resolved, grant_type, issued })
@@ -191,12 +191,17 @@ fn record_granted<D, H>(provider: &Provider<'_, D, H>, request: &Request, grante
     provider.audit.record(event);
 }
 
+/// A refused request in the audit trail: our error code and description, and apart from them,
+/// labelled, whatever of the caller's text the description quotes.
 fn record_refusal<D, H>(provider: &Provider<'_, D, H>, request: &Request, client_id: Option<&str>, refusal: &Refusal) {
     let mut event = provider
         .event(refusal.event, request)
         .with_outcome(Outcome::Failure)
         .error(refusal.answer.error)
         .detail(&refusal.answer.description);
+    if let Some(text) = &refusal.answer.caller_text {
+        event = event.caller_text(text);
+    }
     if let Some(client_id) = client_id {
         event = event.client_id(client_id);
     }
