@@ -26,10 +26,11 @@ pub struct RefreshRequest<'a> {
 /// The first presentation of a refresh token claims it (an atomic increment: exactly one
 /// wins, on every store) and rotates it: a new access and refresh token, exactly one pair per
 /// refresh token. Any other presentation of the same token within `rotation.grace_secs` of the
-/// rotation gets that same pair back (waiting briefly while the rotation is still being
-/// written, else `temporarily_unavailable`, never `invalid_grant`), so a client keeps a usable
-/// token whichever answer it keeps. After the window, presenting it again is a replay: the
-/// grant is revoked.
+/// rotation gets that same pair back while the new refresh token has not been used (waiting
+/// briefly while the rotation is still being written, else `temporarily_unavailable`, never
+/// `invalid_grant`), so a client keeps a usable token whichever answer it keeps. Once the new
+/// token has been used, or after the window, presenting the old one again is a replay: the
+/// grant is revoked (see [`rotation`]).
 ///
 /// The user's props are re-read from `directory` before the claim: a deleted or banned user
 /// ends the grant; an unavailable directory fails the request with `temporarily_unavailable`
@@ -94,11 +95,15 @@ pub async fn refresh(
     let user_id = props.user_id.clone();
     let issue = Issue { scope, props, previous_refresh: Some(keys::secret_hash(request.refresh_token)) };
     let minted = mint(store, clock, &grant, &issue)?;
-    rotation::keep_answer(store, rotation, request.refresh_token, &minted, now)?;
     match commit(store, clock, &grant, issue, &minted)? {
-        Committed::Live => Ok(Issued { response: minted.response, grant_id: grant.grant_id, user_id: Some(user_id) }),
-        Committed::Revoked => Err(GrantError::invalid_grant("the grant was revoked")),
+        Committed::Live => {}
+        Committed::Revoked => return Err(GrantError::invalid_grant("the grant was revoked")),
     }
+    // Only a pair the grant lists may be answered again: kept once the commit succeeded. Best
+    // effort: the pair is committed and this client gets it; without the kept answer, another
+    // presentation of the old token waits, then gets `temporarily_unavailable`.
+    let _ = rotation::keep_answer(store, rotation, request.refresh_token, &minted, now);
+    Ok(Issued { response: minted.response, grant_id: grant.grant_id, user_id: Some(user_id) })
 }
 
 /// Whether the grant lists `token` as its current refresh token (or, for tokens the previous
