@@ -73,23 +73,29 @@ pub struct Limits {
     pub register: Limit,
     /// Failed `/token` requests per client (per client address for unknown clients).
     pub token_failures: Limit,
+    /// Successful refreshes per grant.
+    pub refreshes: Limit,
 }
 
 impl Limits {
-    /// From `rate_limit_register_per_hour` and `rate_limit_token_failures_per_minute`.
+    /// From `rate_limit_register_per_hour`, `rate_limit_token_failures_per_minute` and
+    /// `rate_limit_refreshes_per_hour`.
     pub fn from_variables(vars: &dyn Variables) -> Result<Self, VariableError> {
         Ok(Self {
             register: rate_limit::REGISTER.from_variables(vars)?,
             token_failures: rate_limit::TOKEN_FAILURES.from_variables(vars)?,
+            refreshes: rate_limit::REFRESHES.from_variables(vars)?,
         })
     }
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let default = |spec: rate_limit::LimitSpec| spec.with_max(spec.default_max);
         Self {
-            register: rate_limit::REGISTER.with_max(rate_limit::REGISTER.default_max),
-            token_failures: rate_limit::TOKEN_FAILURES.with_max(rate_limit::TOKEN_FAILURES.default_max),
+            register: default(rate_limit::REGISTER),
+            token_failures: default(rate_limit::TOKEN_FAILURES),
+            refreshes: default(rate_limit::REFRESHES),
         }
     }
 }

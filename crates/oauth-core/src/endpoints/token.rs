@@ -10,7 +10,7 @@
 
 use http::StatusCode;
 use platform::HttpClient;
-use platform::rate_limit::{Subject, Verdict};
+use platform::rate_limit::{Limit, Subject, Verdict};
 use platform::web::{self, Request, Response};
 use platform::{Event, Outcome};
 
@@ -55,7 +55,7 @@ pub(super) async fn handle<D: UserDirectory, H: HttpClient>(
             response
         }
         Err(refusal) => {
-            if refusal.answer.status.is_client_error() {
+            if refusal.is_failure() {
                 let _ = limit.hit(provider.store, provider.clock, subject);
             }
             record_refusal(provider, request, presented_id.as_deref(), &refusal);
@@ -111,22 +111,36 @@ struct Refusal {
     answer: OAuthError,
     event: Event,
     grant_id: Option<String>,
+    /// The limit that refused it, if one did.
+    limit: Option<Limit>,
+}
+
+impl Refusal {
+    /// Whether it counts against `token_failures`: the client's mistakes (4xx), not a limit's
+    /// refusal of a request that would have worked.
+    fn is_failure(&self) -> bool {
+        self.answer.status.is_client_error() && self.limit.is_none()
+    }
 }
 
 impl From<OAuthError> for Refusal {
     fn from(answer: OAuthError) -> Self {
-        Self { answer, event: Event::TokenFailed, grant_id: None }
+        Self { answer, event: Event::TokenFailed, grant_id: None, limit: None }
     }
 }
 
 impl From<GrantError> for Refusal {
     fn from(error: GrantError) -> Self {
+        if let GrantError::RateLimited { grant_id, limit, retry_after } = error {
+            let answer = OAuthError::rate_limited(&limit, retry_after);
+            return Self { answer, event: Event::RateLimited, grant_id: Some(grant_id), limit: Some(limit) };
+        }
         let (event, grant_id) = match &error {
             GrantError::CodeReplayed { grant_id } => (Event::CodeReused, Some(grant_id.clone())),
             GrantError::RefreshReplayed { grant_id, .. } => (Event::RefreshTokenReused, Some(grant_id.clone())),
             _ => (Event::TokenFailed, None),
         };
-        Self { answer: grant_error(error), event, grant_id }
+        Self { answer: grant_error(error), event, grant_id, limit: None }
     }
 }
 
@@ -154,7 +168,11 @@ async fn token<D: UserDirectory, H: HttpClient>(
                 scope: form.get("scope"),
                 resource: form.get("resource"),
             };
-            let rotation = Rotation { grace_secs: provider.refresh_grace_secs, sleep: provider.sleep };
+            let rotation = Rotation {
+                grace_secs: provider.refresh_grace_secs,
+                sleep: provider.sleep,
+                per_grant: provider.limits.refreshes,
+            };
             let issued = refresh(store, clock, provider.directory, &rotation, client, &refresh_request).await?;
             (GrantType::RefreshToken, issued)
         }
@@ -194,11 +212,17 @@ fn record_granted<D, H>(provider: &Provider<'_, D, H>, request: &Request, grante
 /// A refused request in the audit trail: our error code and description, and apart from them,
 /// labelled, whatever of the caller's text the description quotes.
 fn record_refusal<D, H>(provider: &Provider<'_, D, H>, request: &Request, client_id: Option<&str>, refusal: &Refusal) {
-    let mut event = provider
-        .event(refusal.event, request)
-        .with_outcome(Outcome::Failure)
-        .error(refusal.answer.error)
-        .detail(&refusal.answer.description);
+    let mut event = match refusal.limit {
+        Some(limit) => {
+            let retry_after = refusal.answer.retry_after.map_or(0, u64::from);
+            provider.event(refusal.event, request).limit(limit.name).retry_after(retry_after)
+        }
+        None => provider
+            .event(refusal.event, request)
+            .with_outcome(Outcome::Failure)
+            .error(refusal.answer.error)
+            .detail(&refusal.answer.description),
+    };
     if let Some(text) = &refusal.answer.caller_text {
         event = event.caller_text(text);
     }

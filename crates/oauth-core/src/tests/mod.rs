@@ -51,7 +51,8 @@ fn register_public_client(store: &MemoryStore, clock: &ManualClock, name: &str) 
 
 /// The default grace window; waits block the calling thread (each test request has its own).
 pub fn rotation() -> Rotation<'static> {
-    Rotation { grace_secs: Rotation::DEFAULT_GRACE_SECS, sleep: &platform::ThreadSleep }
+    let per_grant = platform::rate_limit::REFRESHES.with_max(platform::rate_limit::REFRESHES.default_max);
+    Rotation { grace_secs: Rotation::DEFAULT_GRACE_SECS, sleep: &platform::ThreadSleep, per_grant }
 }
 
 pub fn props() -> UserProps {

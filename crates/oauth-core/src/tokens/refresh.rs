@@ -1,6 +1,7 @@
 //! `grant_type=refresh_token`: rotation with a grace window, replay detection, scope narrowing,
 //! role re-read.
 
+use platform::rate_limit::{Subject, Verdict};
 use platform::record::{self, Claim};
 use platform::{Clock, KeyValueStore};
 
@@ -34,7 +35,8 @@ pub struct RefreshRequest<'a> {
 ///
 /// The user's props are re-read from `directory` before the claim: a deleted or banned user
 /// ends the grant; an unavailable directory fails the request with `temporarily_unavailable`
-/// and leaves the token unused.
+/// and leaves the token unused. A grant that rotated `rotation.per_grant.max` times in the
+/// current window is refused before that (429, `temporarily_unavailable`), its token unused.
 pub async fn refresh(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
@@ -74,6 +76,12 @@ pub async fn refresh(
     if request.resource.is_some_and(|r| !resource::names(r, &grant.resource)) {
         return Err(GrantError::InvalidTarget);
     }
+    // Before Clerk is asked: a refused refresh costs a read, and leaves its token unused. A
+    // store that cannot count lets it through (see `platform::rate_limit`).
+    let per_grant = Subject::Grant(&grant.grant_id);
+    if let Ok(Verdict::Limited { retry_after }) = rotation.per_grant.check(store, clock, per_grant) {
+        return Err(GrantError::RateLimited { grant_id: grant.grant_id, limit: rotation.per_grant, retry_after });
+    }
     let props = match directory.refresh_props(&grant.props).await {
         Ok(props) => props,
         Err(DirectoryError::UserGone) => {
@@ -103,6 +111,7 @@ pub async fn refresh(
     // effort: the pair is committed and this client gets it; without the kept answer, another
     // presentation of the old token waits, then gets `temporarily_unavailable`.
     let _ = rotation::keep_answer(store, rotation, request.refresh_token, &minted, now);
+    let _ = rotation.per_grant.hit(store, clock, Subject::Grant(&grant.grant_id));
     Ok(Issued { response: minted.response, grant_id: grant.grant_id, user_id: Some(user_id) })
 }
 

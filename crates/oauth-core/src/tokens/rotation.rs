@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+use platform::rate_limit::Limit;
 use platform::record;
 use platform::secret::{seal, unseal};
 use platform::{Clock, KeyValueStore, Sleep};
@@ -24,7 +25,7 @@ use crate::grants;
 use crate::keys;
 use crate::records::{RECORD_VERSION, RefreshTokenRecord, RotationRecord};
 
-/// How refresh-token rotation treats a token presented again.
+/// How refresh-token rotation treats a token presented again, and how often a grant may rotate.
 #[derive(Clone, Copy)]
 pub struct Rotation<'a> {
     /// For how long after its rotation another presentation of a refresh token gets the
@@ -32,6 +33,10 @@ pub struct Rotation<'a> {
     pub grace_secs: u64,
     /// How a request waits for a rotation in flight.
     pub sleep: &'a dyn Sleep,
+    /// Successful rotations per grant (`rate_limit_refreshes_per_hour`): checked before the
+    /// user is re-read, counted once a rotation is committed. Answers within the grace window
+    /// are not rotations, so they are neither counted nor refused.
+    pub per_grant: Limit,
 }
 
 impl Rotation<'_> {
