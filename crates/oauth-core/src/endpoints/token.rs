@@ -1,12 +1,14 @@
 //! `POST /token`: `authorization_code` and `refresh_token` grants.
 //!
-//! Refused requests (4xx) count against `rate_limit_token_failures_per_minute`: per client when
-//! the request names a registered client, else per client address, so made-up client ids do
-//! not each get a fresh allowance. A caller past it gets 429 before any other work. A client id
-//! is not a secret, so whoever knows a public client's id can use up that client's allowance:
-//! the limit is generous, and the cost is that client's token requests failing until the
-//! minute ends; in exchange, a client stuck retrying a dead refresh token, or someone guessing
-//! codes or secrets for it from many addresses, is stopped.
+//! Refused requests (4xx) count against `rate_limit_token_failures_per_minute`: per registered
+//! client and client address when the request names a registered client, else per client
+//! address, so made-up client ids do not each get a fresh allowance. A caller past it gets 429
+//! before any other work. A client id is not a secret, so a count per client alone would let
+//! anyone who knows a public client's id lock every user of that client out of `/token` (and
+//! out of refreshing) with a few bogus requests a minute; counted per address too, a caller can
+//! only exhaust its own allowance. What a per-client count would add, stopping someone guessing
+//! codes, refresh tokens or secrets from many addresses, is not worth that: they are 256-bit
+//! random values. A client stuck retrying a dead refresh token is still stopped, at its address.
 
 use http::StatusCode;
 use platform::HttpClient;
@@ -33,11 +35,13 @@ pub(super) async fn handle<D: UserDirectory, H: HttpClient>(
         Err(unavailable) => return unavailable.into_response(),
     };
     let limit = &provider.limits.token_failures;
-    // Failures count against the registered client the request names, else its address.
+    // Failures count against the registered client the request names at this address, else
+    // against the address.
     let registered = caller.client.as_ref().map(|client| client.client_id.clone());
+    let address = web::client_ip(request);
     let subject = match &registered {
-        Some(client_id) => Subject::Client(client_id),
-        None => Subject::Address(web::client_ip(request)),
+        Some(client_id) => Subject::ClientAt(client_id, address),
+        None => Subject::Address(address),
     };
     // A store that cannot count lets the request through (see `platform::rate_limit`).
     if let Ok(Verdict::Limited { retry_after }) = limit.check(provider.store, provider.clock, subject) {

@@ -74,20 +74,36 @@ fn good_code(e: &Env, client_id: &str) -> Request {
 }
 
 #[test]
-fn token_failures_of_a_client_pass_up_to_the_limit_then_all_its_requests_get_429_until_the_minute_ends() {
+fn token_failures_of_a_client_at_an_address_pass_up_to_the_limit_then_its_requests_there_get_429() {
     let e = env_with(limits(100, 2));
     let into_minute = e.clock.now_unix() % 60;
     let (client, other) = (e.public_client(), e.public_client());
     for _ in 0..2 {
         assert_eq!(e.call(bad_code(&client)).status(), StatusCode::BAD_REQUEST, "under and at the limit");
     }
-    let good = good_code(&e, &client);
+    let good_here = from(HOME, e.code_exchange(&client));
     let before = e.records();
-    assert_eq!(assert_limited(&e.call(good), "token_failures"), 60 - into_minute, "even a good request, from anywhere");
+    assert_eq!(assert_limited(&e.call(good_here), "token_failures"), 60 - into_minute, "even a good request");
     assert_eq!(e.records(), before, "refused before any work: the code is unused");
-    assert_eq!(e.call(good_code(&e, &other)).status(), StatusCode::OK, "other clients are not affected");
+    assert_eq!(e.call(from(HOME, e.code_exchange(&other))).status(), StatusCode::OK, "other clients are not affected");
     e.clock.advance(60 - into_minute);
-    assert_eq!(e.call(good_code(&e, &client)).status(), StatusCode::OK, "a new window");
+    assert_eq!(e.call(from(HOME, e.code_exchange(&client))).status(), StatusCode::OK, "a new window");
+}
+
+#[test]
+fn token_failures_from_one_address_do_not_lock_the_client_out_elsewhere() {
+    let e = env_with(limits(100, 2));
+    let client = e.public_client();
+    for _ in 0..3 {
+        e.call(bad_code(&client));
+    }
+    assert_limited(&e.call(bad_code(&client)), "token_failures");
+    assert_eq!(e.call(good_code(&e, &client)).status(), StatusCode::OK, "the client's users elsewhere");
+    for _ in 0..3 {
+        let refused = e.call(from(ELSEWHERE, form_post("/token", &[("client_id", &client), ("code", "x")])));
+        assert_ne!(refused.status(), StatusCode::OK);
+    }
+    assert_limited(&e.call(good_code(&e, &client)), "token_failures");
 }
 
 #[test]
@@ -98,7 +114,7 @@ fn successful_token_requests_do_not_count() {
         assert_eq!(e.call(good_code(&e, &client)).status(), StatusCode::OK);
     }
     assert_eq!(e.call(bad_code(&client)).status(), StatusCode::BAD_REQUEST, "the first failure");
-    assert_limited(&e.call(good_code(&e, &client)), "token_failures");
+    assert_limited(&e.call(from(HOME, e.code_exchange(&client))), "token_failures");
 }
 
 #[test]
