@@ -72,7 +72,8 @@ pub struct ClientRecord {
     pub metadata: ClientMetadata,
     pub client_id_issued_at: u64,
     pub last_used_at: u64,
-    /// `last_used_at` + 90 days: clients expire after long disuse.
+    /// A day after registration until its first token exchange, then `last_used_at` + 90 days:
+    /// clients expire after long disuse, and registrations nobody used soon.
     pub expires_at: u64,
 }
 impl_record!(ClientRecord, "client");

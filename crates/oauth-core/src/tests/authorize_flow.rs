@@ -188,7 +188,7 @@ fn error_redirect_keeps_an_existing_query() {
 fn complete_authorization_fails_when_the_client_expired_meanwhile() {
     let f = fixture();
     let v = f.validated();
-    f.clock.advance(crate::lifetimes::CLIENT_IDLE_TTL);
+    f.clock.advance(crate::lifetimes::CLIENT_UNUSED_TTL);
     assert!(matches!(complete_authorization(&f.store, &f.clock, &v, props()), Err(crate::CompleteError::ClientGone)));
 }
 
