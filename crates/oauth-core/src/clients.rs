@@ -9,7 +9,7 @@ use serde_json::Value;
 use serde_path_to_error::Segment;
 use subtle::ConstantTimeEq;
 
-use crate::cimd::DocumentRefused;
+use crate::cimd::{DocumentRefused, Limited};
 use crate::keys;
 use crate::lifetimes::{CLIENT_IDLE_TTL, CLIENT_TOUCH_INTERVAL, CLIENT_UNUSED_TTL};
 use crate::records::{AuthMethod, ClientMetadata, ClientRecord, RECORD_VERSION};
@@ -119,6 +119,9 @@ pub enum ClientAuthError {
     /// A `client_id` URL whose document cannot be used: also `invalid_client`, and logged.
     #[error(transparent)]
     Document(#[from] DocumentRefused),
+    /// A `client_id` URL, and its caller named too many, or too many fetches are under way: 429.
+    #[error(transparent)]
+    Limited(#[from] Limited),
     #[error(transparent)]
     Store(#[from] RecordError),
 }

@@ -264,3 +264,13 @@ pub struct ClientDocumentRecord {
     pub expires_at: u64,
 }
 impl_record!(ClientDocumentRecord, "client metadata document");
+
+/// `oauth:cimd-refused:<sha256(URL)>`: the document at that URL was fetched and refused a moment
+/// ago, so until `expires_at` ([`crate::cimd::cache::REFUSAL_CACHE_SECS`] later) it is refused
+/// again without a fetch. It holds nothing but its expiry: why it was refused went to the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefusedDocument {
+    pub v: u32,
+    pub expires_at: u64,
+}
+impl_record!(RefusedDocument, "refused client metadata document");

@@ -63,6 +63,21 @@ pub const TOKEN_FAILURES: LimitSpec = LimitSpec {
 /// a retry within the grace window answers the same pair and is not counted.
 pub const REFRESHES: LimitSpec =
     LimitSpec { name: "refreshes", variable: "rate_limit_refreshes_per_hour", default_max: 30, window_secs: 3600 };
+/// Requests naming a client metadata document (a URL `client_id`) at `/authorize`, `/token` and
+/// `/revoke`, per client address, counted before anything is fetched.
+pub const DOCUMENT_CLIENTS: LimitSpec = LimitSpec {
+    name: "document_clients",
+    variable: "rate_limit_document_clients_per_minute",
+    default_max: 60,
+    window_secs: 60,
+};
+/// Client metadata documents and refusals written to the cache, per client address.
+pub const DOCUMENT_CACHE_WRITES: LimitSpec = LimitSpec {
+    name: "document_cache_writes",
+    variable: "rate_limit_document_cache_writes_per_hour",
+    default_max: 30,
+    window_secs: 3600,
+};
 /// MCP `tools/call` per user; off unless configured (it costs a write per call).
 pub const TOOL_CALLS: LimitSpec =
     LimitSpec { name: "tool_calls", variable: "rate_limit_tool_calls_per_minute", default_max: 0, window_secs: 60 };

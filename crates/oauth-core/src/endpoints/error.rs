@@ -23,6 +23,8 @@ pub struct OAuthError {
     /// parameter's name): the description quotes it back to the caller after our own words,
     /// which the audit trail keeps apart from it ([`OAuthError::quoting`]).
     pub caller_text: Option<String>,
+    /// The name of the limit that refused the request ([`OAuthError::rate_limited`]).
+    pub limit: Option<&'static str>,
 }
 
 /// The description of every 500 `server_error`.
@@ -46,6 +48,7 @@ impl OAuthError {
             retry_after: None,
             detail: None,
             caller_text: None,
+            limit: None,
         }
     }
 
@@ -88,6 +91,7 @@ impl OAuthError {
     pub fn rate_limited(limit: &Limit, retry_after: u64) -> Self {
         Self {
             retry_after: Some(u32::try_from(retry_after).unwrap_or(u32::MAX)),
+            limit: Some(limit.name),
             ..Self::new(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", limit.refusal(retry_after))
         }
     }

@@ -189,7 +189,9 @@ impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
                 .into_response();
         }
         match route {
-            Route::AuthorizationServerMetadata => metadata::authorization_server(&self.base_url, self.cimd.enabled),
+            Route::AuthorizationServerMetadata => {
+                metadata::authorization_server(&self.base_url, self.cimd.usable(self.http).await)
+            }
             Route::ProtectedResourceMetadata(endpoint) => metadata::protected_resource(&self.base_url, endpoint),
             Route::Register => register::handle(self, request),
             Route::Token => token::handle(self, request).await,
@@ -199,14 +201,15 @@ impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
 }
 
 impl<D, H: HttpClient> Provider<'_, D, H> {
-    /// Resolves `client_id`s, registered or documents.
-    fn clients(&self) -> ClientResolver<'_, H> {
+    /// Resolves `client_id`s, registered or documents, for the caller of `request`.
+    fn clients(&self, request: &Request) -> ClientResolver<'_, H> {
         ClientResolver {
             store: self.store,
             clock: self.clock,
             http: self.http,
             settings: self.cimd,
             redirect_policy: &self.redirect_policy,
+            caller: web::client_ip(request),
         }
     }
 }
@@ -219,11 +222,16 @@ impl<D, H> Provider<'_, D, H> {
 
     /// The 429 for a caller `limit` refused, recorded in the audit trail.
     fn refuse(&self, limit: &Limit, retry_after: u64, request: &Request, client_id: Option<&str>) -> Response {
-        let mut event = self.event(Event::RateLimited, request).limit(limit.name).retry_after(retry_after);
+        self.audit.record(self.limited_event(limit.name, retry_after, request, client_id));
+        OAuthError::rate_limited(limit, retry_after).into_response()
+    }
+
+    /// The audit event of a request the limit named `limit` refused.
+    fn limited_event(&self, limit: &str, retry_after: u64, request: &Request, client_id: Option<&str>) -> AuditEvent {
+        let mut event = self.event(Event::RateLimited, request).limit(limit).retry_after(retry_after);
         if let Some(client_id) = client_id {
             event = event.client_id(client_id);
         }
-        self.audit.record(event);
-        OAuthError::rate_limited(limit, retry_after).into_response()
+        event
     }
 }

@@ -12,7 +12,7 @@
 
 use http::StatusCode;
 use platform::HttpClient;
-use platform::rate_limit::{Limit, Subject, Verdict};
+use platform::rate_limit::{Subject, Verdict};
 use platform::web::{self, Request, Response};
 use platform::{Event, Outcome};
 
@@ -48,11 +48,11 @@ pub(super) async fn handle<D: UserDirectory, H: HttpClient>(
         return provider.refuse(limit, retry_after, request, caller.client_id());
     }
     let presented_id = caller.client_id().map(str::to_owned);
-    match token(provider, caller).await {
+    match token(provider, request, caller).await {
         Ok(granted) => {
             // Best effort: a failed touch or cache write must not cost the client its tokens.
             let _ = touch_client(provider.store, provider.clock, &granted.resolved.client.client_id);
-            granted.resolved.remember(provider.store);
+            provider.clients(request).remember(&granted.resolved);
             record_granted(provider, request, &granted);
             let mut response = web::json(StatusCode::OK, &granted.issued.response);
             web::append_header(&mut response, "pragma", "no-cache");
@@ -78,8 +78,10 @@ struct Caller {
 impl Caller {
     /// Reads the request; only a failing store is an error here (every other problem is the
     /// request's, answered after the rate limit had its say).
-    /// A document client (a URL `client_id`) counts by address, as an unknown client does:
-    /// anyone can name any URL, and nothing is fetched before the limit had its say.
+    /// A document client (a URL `client_id`) counts its failures by address, as an unknown
+    /// client does (anyone can name any URL); its request is also counted, before anything is
+    /// fetched, by the document limits (`crate::cimd::throttle`), which parallel requests cannot
+    /// outrun as they can this check-then-count.
     fn identify<D, H>(provider: &Provider<'_, D, H>, request: &Request) -> Result<Caller, OAuthError> {
         let read = Form::parse(request).and_then(|form| Presented::read(request, &form).map(|p| (form, p)));
         let client = match &read {
@@ -115,21 +117,20 @@ struct Refusal {
     answer: OAuthError,
     event: Event,
     grant_id: Option<String>,
-    /// The limit that refused it, if one did.
-    limit: Option<Limit>,
 }
 
 impl Refusal {
     /// Whether it counts against `token_failures`: the client's mistakes (4xx), not a limit's
     /// refusal of a request that would have worked.
     fn is_failure(&self) -> bool {
-        self.answer.status.is_client_error() && self.limit.is_none()
+        self.answer.status.is_client_error() && self.answer.limit.is_none()
     }
 }
 
 impl From<OAuthError> for Refusal {
     fn from(answer: OAuthError) -> Self {
-        Self { answer, event: Event::TokenFailed, grant_id: None, limit: None }
+        let event = if answer.limit.is_some() { Event::RateLimited } else { Event::TokenFailed };
+        Self { answer, event, grant_id: None }
     }
 }
 
@@ -137,23 +138,24 @@ impl From<GrantError> for Refusal {
     fn from(error: GrantError) -> Self {
         if let GrantError::RateLimited { grant_id, limit, retry_after } = error {
             let answer = OAuthError::rate_limited(&limit, retry_after);
-            return Self { answer, event: Event::RateLimited, grant_id: Some(grant_id), limit: Some(limit) };
+            return Self { answer, event: Event::RateLimited, grant_id: Some(grant_id) };
         }
         let (event, grant_id) = match &error {
             GrantError::CodeReplayed { grant_id } => (Event::CodeReused, Some(grant_id.clone())),
             GrantError::RefreshReplayed { grant_id, .. } => (Event::RefreshTokenReused, Some(grant_id.clone())),
             _ => (Event::TokenFailed, None),
         };
-        Self { answer: grant_error(error), event, grant_id, limit: None }
+        Self { answer: grant_error(error), event, grant_id }
     }
 }
 
 async fn token<D: UserDirectory, H: HttpClient>(
     provider: &Provider<'_, D, H>,
+    request: &Request,
     caller: Caller,
 ) -> Result<Granted, Refusal> {
     let (form, presented) = caller.read?;
-    let resolved = presented.authenticate(&provider.clients()).await?;
+    let resolved = presented.authenticate(&provider.clients(request)).await?;
     let client = &resolved.client;
     let (store, clock) = (provider.store, provider.clock);
     let (grant_type, issued) = match form.require("grant_type")? {
@@ -216,22 +218,23 @@ fn record_granted<D, H>(provider: &Provider<'_, D, H>, request: &Request, grante
 /// A refused request in the audit trail: our error code and description, and apart from them,
 /// labelled, whatever of the caller's text the description quotes.
 fn record_refusal<D, H>(provider: &Provider<'_, D, H>, request: &Request, client_id: Option<&str>, refusal: &Refusal) {
-    let mut event = match refusal.limit {
+    let answer = &refusal.answer;
+    let mut event = match answer.limit {
         Some(limit) => {
-            let retry_after = refusal.answer.retry_after.map_or(0, u64::from);
-            provider.event(refusal.event, request).limit(limit.name).retry_after(retry_after)
+            let retry_after = answer.retry_after.map_or(0, u64::from);
+            provider.limited_event(limit, retry_after, request, client_id)
         }
-        None => provider
-            .event(refusal.event, request)
-            .with_outcome(Outcome::Failure)
-            .error(refusal.answer.error)
-            .detail(&refusal.answer.description),
+        None => {
+            let event = provider.event(refusal.event, request).with_outcome(Outcome::Failure);
+            let event = event.error(answer.error).detail(&answer.description);
+            match client_id {
+                Some(client_id) => event.client_id(client_id),
+                None => event,
+            }
+        }
     };
-    if let Some(text) = &refusal.answer.caller_text {
+    if let Some(text) = &answer.caller_text {
         event = event.caller_text(text);
-    }
-    if let Some(client_id) = client_id {
-        event = event.client_id(client_id);
     }
     if let Some(grant_id) = &refusal.grant_id {
         event = event.grant_id(grant_id);

@@ -37,6 +37,9 @@ pub fn fixture() -> Fixture {
     Fixture { store, clock, client, documents: documents::FakeDocuments::default() }
 }
 
+/// The address test requests come from.
+pub const CALLER: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
+
 /// Documents on, for a server at [`BASE`] (not on loopback).
 pub fn cimd_on() -> CimdSettings {
     CimdSettings::new(None, BASE).unwrap()
@@ -73,6 +76,13 @@ impl Fixture {
         self.client.client.client_id.clone()
     }
 
+    /// The store without rate-limit counters, which every counted request writes.
+    pub fn records(&self) -> std::collections::HashMap<String, Vec<u8>> {
+        let mut records = self.store.snapshot();
+        records.retain(|key, _| !key.starts_with("ratelimit:"));
+        records
+    }
+
     /// A valid authorization request's query, with `extra` appended.
     pub fn authorize_query(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let id = self.client_id();
@@ -97,6 +107,7 @@ impl Fixture {
             http: &self.documents,
             settings: cimd_on(),
             redirect_policy: &STRICT_POLICY,
+            caller: Some(CALLER),
         }
     }
 

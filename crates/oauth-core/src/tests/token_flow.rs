@@ -273,12 +273,16 @@ fn a_rotation_whose_grant_commit_fails_keeps_no_answer_and_leaves_no_live_token_
     use platform::KeyValueStore;
     let f = fixture();
     let r0 = f.tokens();
-    let tokens_before: Vec<String> =
-        f.store.keys().into_iter().filter(|k| k.starts_with("oauth:access:") || k.starts_with("oauth:refresh:")).collect();
+    let tokens_before: Vec<String> = f
+        .store
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("oauth:access:") || k.starts_with("oauth:refresh:"))
+        .collect();
     let failing = GrantWritesFail(&f.store);
     let request = RefreshRequest { refresh_token: &r0.refresh_token, scope: None, resource: None };
-    let error = block_on(refresh(&failing, &f.clock, &StaticDirectory, &rotation(), &f.client.client, &request))
-        .unwrap_err();
+    let error =
+        block_on(refresh(&failing, &f.clock, &StaticDirectory, &rotation(), &f.client.client, &request)).unwrap_err();
     assert_eq!(error.code(), "temporarily_unavailable");
     assert!(!f.store.exists(&crate::keys::rotation(&r0.refresh_token)).unwrap(), "no answer to hand out again");
     let mut tokens_after: Vec<String> = f
