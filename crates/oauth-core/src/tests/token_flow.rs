@@ -300,6 +300,53 @@ fn a_rotation_whose_grant_commit_fails_keeps_no_answer_and_leaves_no_live_token_
     assert_eq!(retry.unwrap_err().code(), "temporarily_unavailable", "a retry gets no pair the grant does not list");
 }
 
+/// A store whose first read of one key returns what was there before: a request that read a
+/// refresh token just before a concurrent rotation of it.
+struct StaleFirstRead<'a> {
+    inner: &'a MemoryStore,
+    key: String,
+    stale: std::sync::Mutex<Option<Vec<u8>>>,
+}
+
+impl platform::KeyValueStore for StaleFirstRead<'_> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, platform::StoreError> {
+        if key == self.key
+            && let Some(stale) = self.stale.lock().unwrap().take()
+        {
+            return Ok(Some(stale));
+        }
+        self.inner.get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), platform::StoreError> {
+        self.inner.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), platform::StoreError> {
+        self.inner.delete(key)
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, platform::StoreError> {
+        self.inner.increment(key, delta)
+    }
+}
+
+#[test]
+fn a_racer_that_finds_the_grant_at_its_refresh_limit_gets_the_rotation_it_raced_not_a_429() {
+    use platform::KeyValueStore;
+    let f = fixture();
+    let r0 = f.tokens();
+    let key = crate::keys::refresh_token(&r0.refresh_token);
+    let before_rotation = f.store.get(&key).unwrap();
+    let one_a_hour = crate::tokens::Rotation { per_grant: platform::rate_limit::REFRESHES.with_max(1), ..rotation() };
+    let request = RefreshRequest { refresh_token: &r0.refresh_token, scope: None, resource: None };
+    let winner = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &request));
+    let winner = winner.unwrap().response;
+    let racer_store = StaleFirstRead { inner: &f.store, key, stale: std::sync::Mutex::new(before_rotation) };
+    let racer = block_on(refresh(&racer_store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &request));
+    assert_eq!(racer.unwrap().response.refresh_token, winner.refresh_token, "the limit is for rotations");
+    let next = RefreshRequest { refresh_token: &winner.refresh_token, scope: None, resource: None };
+    let refused = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &next));
+    assert_eq!(refused.unwrap_err().status(), 429, "the next rotation is refused");
+}
+
 #[test]
 fn a_replay_within_the_grace_window_of_a_revoked_grant_is_refused() {
     let f = fixture();

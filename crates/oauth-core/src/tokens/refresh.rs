@@ -80,6 +80,13 @@ pub async fn refresh(
     // store that cannot count lets it through (see `platform::rate_limit`).
     let per_grant = Subject::Grant(&grant.grant_id);
     if let Ok(Verdict::Limited { retry_after }) = rotation.per_grant.check(store, clock, per_grant) {
+        // A concurrent presentation of this very token may have rotated it, using the last
+        // allowance, since it was read: this one is then owed that rotation's answer. (A
+        // rotation is counted after its token was marked, so the mark is there to see.)
+        let rotated = record::load::<RefreshTokenRecord>(store, clock, &key)?.is_some_and(|t| t.rotated_at.is_some());
+        if rotated {
+            return rotation::answer_again(store, clock, rotation, request.refresh_token).await;
+        }
         return Err(GrantError::RateLimited { grant_id: grant.grant_id, limit: rotation.per_grant, retry_after });
     }
     let props = match directory.refresh_props(&grant.props).await {
