@@ -42,7 +42,7 @@ pub(crate) fn assert_oauth_limited(response: &Response, limit: &str, window: u64
 }
 
 /// The audit events named `event`.
-fn events(app: &TestApp, event: &str) -> Vec<Value> {
+pub(crate) fn events(app: &TestApp, event: &str) -> Vec<Value> {
     app.audit_events().into_iter().filter(|e| e["event"] == event).collect()
 }
 

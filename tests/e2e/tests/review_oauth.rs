@@ -7,24 +7,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::abuse::{assert_oauth_limited, within_one_window};
+use crate::abuse::{assert_oauth_limited, events as audit_events, within_one_window};
 use crate::cimd::{Documents, app_with, document, document_client};
+use crate::scale_out::{signed_in_tokens as signed_in, str_field};
 use e2e::http;
-use e2e::{Browser, Client, Pkce, TestApp};
+use e2e::{Browser, Pkce, TestApp};
 use serde_json::Value;
 use spin_local::testing::{TestResponse, redis_server};
 
-fn str_field(value: &Value, name: &str) -> String {
-    value[name].as_str().unwrap_or_else(|| panic!("no {name} in {value}")).to_owned()
-}
-
-/// A public client on `app` and the token response of signing in as `email`.
-fn signed_in(app: &TestApp, email: &str) -> (Client, Value) {
-    let client = app.register_client(false);
-    let auth = app.authorize_as(&mut Browser::new(), &client, email);
-    let response = app.exchange_code(&client, &auth.code, &auth.verifier);
-    assert_eq!(response.status, 200, "token: {}", response.text());
-    (client, response.json())
+/// A document server, and an app fetching from it with one more Spin variable.
+fn documents_and_app(variable: &str, value: &str) -> (Documents, TestApp) {
+    let documents = Documents::start();
+    let app = TestApp::builder().document_server(&documents.server).variable(variable, value).start();
+    (documents, app)
 }
 
 /// What a component wrote to its log (stderr), as Spin keeps it in the state dir.
@@ -40,10 +35,6 @@ fn record(app: &TestApp, key: &str) -> Value {
 
 fn now() -> u64 {
     std::time::SystemTime::UNIX_EPOCH.elapsed().unwrap().as_secs()
-}
-
-fn audit_events(app: &TestApp, event: &str) -> Vec<Value> {
-    app.audit_events().into_iter().filter(|e| e["event"] == event).collect()
 }
 
 // Finding 1: what an unauthenticated caller, or one account, can make the server store.
@@ -97,11 +88,7 @@ fn a_registration_lives_a_day_until_its_first_token_exchange_then_ninety_days_fr
 
 #[test]
 fn revoke_requests_naming_document_clients_count_per_address_before_anything_is_fetched() {
-    let documents = Documents::start();
-    let app = TestApp::builder()
-        .document_server(&documents.server)
-        .variable("rate_limit_document_clients_per_minute", "3")
-        .start();
+    let (documents, app) = documents_and_app("rate_limit_document_clients_per_minute", "3");
     within_one_window(60);
     for n in 0..6 {
         let client = document_client(&documents.url(&format!("/client-{n}.json")));
@@ -117,13 +104,8 @@ fn revoke_requests_naming_document_clients_count_per_address_before_anything_is_
 
 #[test]
 fn parallel_token_requests_naming_document_clients_cannot_outrun_the_limit() {
-    let documents = Documents::start();
-    let app = Arc::new(
-        TestApp::builder()
-            .document_server(&documents.server)
-            .variable("rate_limit_document_clients_per_minute", "4")
-            .start(),
-    );
+    let (documents, app) = documents_and_app("rate_limit_document_clients_per_minute", "4");
+    let app = Arc::new(app);
     within_one_window(60);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let responses = e2e::flow::race(16, {
@@ -157,11 +139,7 @@ fn a_refused_document_is_not_fetched_again_for_a_while() {
 
 #[test]
 fn cached_documents_and_refusals_per_address_are_capped() {
-    let documents = Documents::start();
-    let app = TestApp::builder()
-        .document_server(&documents.server)
-        .variable("rate_limit_document_cache_writes_per_hour", "2")
-        .start();
+    let (documents, app) = documents_and_app("rate_limit_document_cache_writes_per_hour", "2");
     within_one_window(3600);
     for n in 0..4 {
         let url = documents.serve_client(&format!("/valid-{n}.json"), "Valid");
