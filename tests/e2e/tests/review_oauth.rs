@@ -184,6 +184,23 @@ fn slow_document_fetches_in_flight_from_one_address_are_bounded() {
     assert!(limited.iter().all(|e| e["limit"] == "document_fetches"), "{limited:?}");
 }
 
+#[test]
+fn a_document_fetch_ends_within_its_timeout_even_when_the_server_keeps_sending() {
+    let documents = Documents::start();
+    let url = documents.url("/drip.json");
+    let slow_head_then_drip = TestResponse::json(document(&url, "Drip").to_string())
+        .delay(Duration::from_millis(4500))
+        .trickle(Duration::from_millis(4500));
+    documents.serve("/drip.json", slow_head_then_drip);
+    let app = app_with(&documents);
+    let started = std::time::Instant::now();
+    let page = http::get(&app.authorize_url(&document_client(&url), &Pkce::new(), "st"));
+    assert_eq!(page.status, 400, "{}", page.text());
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(7), "5 seconds in all, head and body: took {took:?}");
+    assert!(component_log(&app, "clerk-callback").contains("timed out"), "{}", component_log(&app, "clerk-callback"));
+}
+
 // Finding 3: what the refusal page says, and fetching only where private networks are blocked.
 
 #[test]
