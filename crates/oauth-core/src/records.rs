@@ -265,6 +265,17 @@ pub struct ClientDocumentRecord {
 }
 impl_record!(ClientDocumentRecord, "client metadata document");
 
+/// `oauth:cimd-network-check`: whether the last private-network check found private networks
+/// blocked, kept for [`crate::cimd::network_guard::ADVERTISED_CHECK_SECS`] for the metadata
+/// document's advertisement only (a fetch always checks afresh).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkCheck {
+    pub v: u32,
+    pub blocked: bool,
+    pub expires_at: u64,
+}
+impl_record!(NetworkCheck, "private-network check");
+
 /// `oauth:cimd-refused:<sha256(URL)>`: the document at that URL was fetched and refused a moment
 /// ago, so until `expires_at` ([`crate::cimd::cache::REFUSAL_CACHE_SECS`] later) it is refused
 /// again without a fetch. It holds nothing but its expiry: why it was refused went to the log.

@@ -90,10 +90,11 @@ impl CimdSettings {
         Self { enabled: false, allow_loopback: false, limits: DocumentLimits::default() }
     }
 
-    /// Whether documents can be used here, as the metadata should advertise: they are on, and
-    /// either this server runs on loopback or the runtime refuses private networks.
-    pub async fn usable<H: HttpClient>(&self, http: &H) -> bool {
-        self.enabled && (self.allow_loopback || network_guard::private_networks_blocked(http).await.is_ok())
+    /// Whether the metadata should advertise documents: they are on, and either this server
+    /// runs on loopback or the runtime was found refusing private networks
+    /// ([`network_guard::blocked_as_last_checked`]).
+    pub async fn advertised<H: HttpClient>(&self, store: &dyn KeyValueStore, clock: &dyn Clock, http: &H) -> bool {
+        self.enabled && (self.allow_loopback || network_guard::blocked_as_last_checked(store, clock, http).await)
     }
 }
 

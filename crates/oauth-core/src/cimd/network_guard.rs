@@ -19,16 +19,25 @@
 //! resolved addresses before connecting, and an IP literal resolves to itself); `spin-local`
 //! does the same.
 //!
-//! The answer is not cached: without the setting, the first probe meets a closed port on
-//! loopback at once; with it, the probes cost the runtime a table lookup each, less than a
-//! key-value read would, and a cached verdict could outlive a change of the runtime config.
-//! Probes run only when a document is about to be fetched (a cache miss, already counted by
-//! `super::throttle`) or the metadata document is built.
+//! **Cost, and what is cached.** Without the setting, the first probe meets a closed port on
+//! loopback at once; with it, each probe costs the runtime a table lookup, and Spin logs one
+//! `ERROR … all destination IP(s) prohibited by runtime config` line for it. Before a fetch (a
+//! cache miss, already counted by `super::throttle`) every probe runs, never from a cache: a
+//! cached verdict could outlive a change of the runtime config, or come from another instance
+//! of the deployment that has the setting while this one has not. The metadata document, which
+//! anyone may fetch as often as they like, only says whether documents are offered: for that
+//! the verdict is kept [`ADVERTISED_CHECK_SECS`] in the store (`oauth:cimd-network-check`), so
+//! it costs a key-value read and at most one check (ten log lines) per interval, and a wrong
+//! verdict only makes clients register instead, or see the refusal page.
 
 use std::time::Duration;
 
 use platform::outbound::ResponseLimit;
-use platform::{HttpClient, OutboundError};
+use platform::record;
+use platform::{Clock, HttpClient, KeyValueStore, OutboundError};
+
+use crate::keys;
+use crate::records::{NetworkCheck, RECORD_VERSION};
 
 /// How long one probe may take: enough for a connection refused or a TLS error on a reachable
 /// range (the first probe is loopback, so that is the usual case), never long.
@@ -48,6 +57,9 @@ pub const PROBES: [&str; 10] = [
     "https://[fd00::1]/",
     "https://[fe80::1]/",
 ];
+
+/// How long the metadata document goes by the last check.
+pub const ADVERTISED_CHECK_SECS: u64 = 5 * 60;
 
 /// A private address the component can reach, and what the runtime answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,12 +86,41 @@ pub async fn private_networks_blocked<H: HttpClient>(http: &H) -> Result<(), Rea
     Ok(())
 }
 
+/// Whether private networks were found blocked, for the metadata document: the last check's
+/// verdict while it is at most [`ADVERTISED_CHECK_SECS`] old, else a new check (kept, best
+/// effort). A store that fails makes the check run every time.
+pub async fn blocked_as_last_checked<H: HttpClient>(store: &dyn KeyValueStore, clock: &dyn Clock, http: &H) -> bool {
+    if let Ok(Some(check)) = record::load::<NetworkCheck>(store, clock, &keys::network_check()) {
+        return check.blocked;
+    }
+    let blocked = private_networks_blocked(http).await.is_ok();
+    let check = NetworkCheck { v: RECORD_VERSION, blocked, expires_at: clock.now_unix() + ADVERTISED_CHECK_SECS };
+    let _ = record::save(store, &keys::network_check(), &check);
+    blocked
+}
+
 #[cfg(test)]
 mod tests {
     use futures::executor::block_on;
+    use platform::{ManualClock, MemoryStore};
 
     use super::*;
     use crate::tests::documents::FakeDocuments;
+
+    #[test]
+    fn the_metadata_goes_by_a_check_at_most_five_minutes_old() {
+        let (store, clock, documents) = (MemoryStore::new(), ManualClock::at(1_700_000_000), FakeDocuments::default());
+        documents.open_private_network(PROBES[0]);
+        assert!(!block_on(blocked_as_last_checked(&store, &clock, &documents)));
+        assert_eq!(documents.requests(), 1);
+        clock.advance(ADVERTISED_CHECK_SECS - 1);
+        assert!(!block_on(blocked_as_last_checked(&store, &clock, &documents)), "kept");
+        assert_eq!(documents.requests(), 1, "no new check");
+        clock.advance(1);
+        let blocked = FakeDocuments::default();
+        assert!(block_on(blocked_as_last_checked(&store, &clock, &blocked)), "checked again");
+        assert_eq!(store.keys(), [keys::network_check()], "one key for the deployment");
+    }
 
     #[test]
     fn blocked_when_the_runtime_refuses_every_probe_and_nothing_left_the_host() {

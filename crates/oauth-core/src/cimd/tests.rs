@@ -247,7 +247,7 @@ fn where_private_networks_are_reachable_no_document_is_fetched_and_it_says_why()
     assert_eq!(f.records(), before, "nothing remembered: the setting may change");
     let message = DocumentRefused { client_id: URL.into(), error: refusal(block_on(f.resolver().resolve(URL))) };
     assert!(message.to_string().contains(r#"block_networks = ["private"]"#), "{message}");
-    assert!(!block_on(f.resolver().settings.usable(&f.documents)), "not advertised");
+    assert!(!block_on(f.resolver().settings.advertised(&f.store, &f.clock, &f.documents)), "not advertised");
 }
 
 #[test]
@@ -258,9 +258,11 @@ fn a_server_on_loopback_fetches_without_the_private_network_check() {
     let local = ClientResolver { settings: CimdSettings::new(None, "http://127.0.0.1:3000").unwrap(), ..f.resolver() };
     assert!(block_on(local.resolve(URL)).unwrap().is_some());
     assert_eq!(f.documents.requests(), 1, "the document alone");
-    assert!(block_on(local.settings.usable(&f.documents)));
-    assert!(block_on(f.resolver().settings.usable(&FakeDocuments::default())), "blocked: usable");
-    assert!(!block_on(CimdSettings::disabled().usable(&FakeDocuments::default())), "off: never");
+    assert!(block_on(local.settings.advertised(&f.store, &f.clock, &f.documents)));
+    let blocked = FakeDocuments::default();
+    let fresh = platform::MemoryStore::new();
+    assert!(block_on(f.resolver().settings.advertised(&fresh, &f.clock, &blocked)), "blocked: advertised");
+    assert!(!block_on(CimdSettings::disabled().advertised(&fresh, &f.clock, &blocked)), "off: never");
 }
 
 fn limited(result: Result<Option<ResolvedClient>, ResolveError>) -> throttle::Limited {

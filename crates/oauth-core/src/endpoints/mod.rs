@@ -190,7 +190,8 @@ impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
         }
         match route {
             Route::AuthorizationServerMetadata => {
-                metadata::authorization_server(&self.base_url, self.cimd.usable(self.http).await)
+                let documents = self.cimd.advertised(self.store, self.clock, self.http).await;
+                metadata::authorization_server(&self.base_url, documents)
             }
             Route::ProtectedResourceMetadata(endpoint) => metadata::protected_resource(&self.base_url, endpoint),
             Route::Register => register::handle(self, request),
