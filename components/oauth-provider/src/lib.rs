@@ -37,7 +37,7 @@ async fn respond(request: Request) -> (Response, Option<AfterResponse>) {
         Ok(base_url) => base_url,
         Err(error) => return (OAuthError::misdirected(&error).into_response(), None),
     };
-    let cimd = match CimdSettings::new(variables.get(CimdSettings::VARIABLE).ok().flatten().as_deref(), &base_url.url) {
+    let cimd = match CimdSettings::from_variables(&variables, &base_url.url) {
         Ok(settings) => settings,
         Err(error) => return (OAuthError::misconfigured(error).into_response(), None),
     };

@@ -64,10 +64,11 @@ impl ClerkError {
     /// configuration problem or an answer that will not change.
     pub fn is_temporary(&self) -> bool {
         match self {
-            // A denied host or an unbuildable request is configuration, not an outage.
-            ClerkError::Unavailable { source, .. } => {
-                !matches!(source, OutboundError::Denied { .. } | OutboundError::InvalidRequest(_))
-            }
+            // A denied host or network, or an unbuildable request, is configuration, not an outage.
+            ClerkError::Unavailable { source, .. } => !matches!(
+                source,
+                OutboundError::Denied { .. } | OutboundError::InvalidRequest(_) | OutboundError::Prohibited { .. }
+            ),
             ClerkError::Status { status, .. } => *status >= 500,
             ClerkError::Store(e) => e.is_temporary(),
             _ => false,

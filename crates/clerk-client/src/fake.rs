@@ -1,4 +1,7 @@
-//! An in-memory Clerk behind the [`HttpClient`] port, for unit tests.
+//! An in-memory Clerk behind the [`HttpClient`] port, for unit tests. Like a runtime configured
+//! with `block_networks = ["private"]`, it refuses every IP-literal host (nothing it serves has
+//! one) as prohibited, without recording a call: the private-network probes before a client
+//! metadata document is fetched (`oauth_core::cimd::network_guard`) see blocked networks.
 
 // Compiled for other crates' tests too (feature `test-support`), where `cfg(test)` is not set.
 #![allow(clippy::unwrap_used, reason = "a test fake: a poisoned lock fails the test")]
@@ -117,6 +120,10 @@ fn user(id: &str, role: &str, banned: bool) -> String {
 
 impl HttpClient for FakeClerk {
     async fn send(&self, request: Request, _timeout: Duration) -> Result<Response, OutboundError> {
+        let host = request.uri().host().unwrap_or_default();
+        if host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok() {
+            return Err(OutboundError::Prohibited { host: host.to_owned() });
+        }
         let path = request.uri().path().to_owned();
         let auth = request.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
         self.calls.lock().unwrap().push((path.clone(), auth, request.body().clone()));

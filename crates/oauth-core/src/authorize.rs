@@ -13,7 +13,7 @@ use platform::secret::{RandomError, random_token};
 use platform::web::single_value;
 use platform::{Clock, HttpClient, KeyValueStore};
 
-use crate::cimd::{self, ClientResolver, DocumentRefused, ResolveError};
+use crate::cimd::{self, ClientResolver, DocumentRefused, Limited, ResolveError};
 use crate::clients::lookup_client;
 use crate::grants;
 use crate::keys;
@@ -41,6 +41,10 @@ pub enum AuthorizeError {
     /// a 400 page, and log why.
     #[error(transparent)]
     Document(DocumentRefused),
+    /// The `client_id` is a URL, and its caller named too many document clients, or too many
+    /// fetches are under way. Must not redirect: a 429 page.
+    #[error(transparent)]
+    Limited(Limited),
     /// `redirect_uri` is missing (and the client registered several), repeated, or not
     /// registered. Must not redirect: show a 400 page.
     #[error("invalid redirect_uri: {0}")]
@@ -83,10 +87,11 @@ pub async fn validate_authorization_request<H: HttpClient>(
         Ok(Some(resolved)) => resolved,
         Ok(None) => return Err(AuthorizeError::UnknownClient),
         Err(ResolveError::Document(refused)) => return Err(AuthorizeError::Document(refused)),
+        Err(ResolveError::Limited(limited)) => return Err(AuthorizeError::Limited(limited)),
         Err(ResolveError::Store(error)) => return Err(AuthorizeError::Store(error)),
     };
     let validated = validate_for_client(&resolved.client, base_url, policy, query)?;
-    resolved.remember(clients.store);
+    clients.remember(&resolved);
     Ok(validated)
 }
 

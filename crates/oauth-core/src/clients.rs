@@ -9,15 +9,15 @@ use serde_json::Value;
 use serde_path_to_error::Segment;
 use subtle::ConstantTimeEq;
 
-use crate::cimd::DocumentRefused;
+use crate::cimd::{DocumentRefused, Limited};
 use crate::keys;
-use crate::lifetimes::{CLIENT_IDLE_TTL, CLIENT_TOUCH_INTERVAL};
+use crate::lifetimes::{CLIENT_IDLE_TTL, CLIENT_TOUCH_INTERVAL, CLIENT_UNUSED_TTL};
 use crate::records::{AuthMethod, ClientMetadata, ClientRecord, RECORD_VERSION};
 use crate::rules::display_text;
 use crate::rules::redirect_uri::{self, RedirectPolicy};
 
 /// What one registration may store. Anyone may register, without authenticating, and the
-/// record lives 90 days, so every member is bounded, and so is the whole; real clients register
+/// record lives a day, 90 days once used, so every member is bounded, and so is the whole; real clients register
 /// a few short URIs and a name (VS Code, the largest, six redirect URIs in about 300 bytes).
 pub mod limits {
     /// Most redirect URIs one client may register.
@@ -61,8 +61,9 @@ pub struct Registration {
     pub client_secret: Option<String>,
 }
 
-/// Validates RFC 7591 client metadata (a JSON object) and stores the client. Redirect URIs
-/// follow `policy` (which private-use schemes native apps may use).
+/// Validates RFC 7591 client metadata (a JSON object) and stores the client, for
+/// [`CLIENT_UNUSED_TTL`] until its first token exchange ([`touch_client`]). Redirect URIs follow
+/// `policy` (which private-use schemes native apps may use).
 pub fn register_client(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
@@ -83,7 +84,7 @@ pub fn register_client(
         metadata,
         client_id_issued_at: now,
         last_used_at: now,
-        expires_at: now + CLIENT_IDLE_TTL,
+        expires_at: now + CLIENT_UNUSED_TTL,
     };
     let key = keys::client(&client_id).ok_or(RecordError::InvalidKey { what: "client" })?;
     record::save(store, &key, &client)?;
@@ -118,6 +119,9 @@ pub enum ClientAuthError {
     /// A `client_id` URL whose document cannot be used: also `invalid_client`, and logged.
     #[error(transparent)]
     Document(#[from] DocumentRefused),
+    /// A `client_id` URL, and its caller named too many, or too many fetches are under way: 429.
+    #[error(transparent)]
+    Limited(#[from] Limited),
     #[error(transparent)]
     Store(#[from] RecordError),
 }
@@ -137,15 +141,17 @@ pub fn verify_credentials(client: &ClientRecord, presented: &PresentedCredential
     if secret_ok { Ok(()) } else { Err(ClientAuthError::InvalidClient) }
 }
 
-/// Records that the client was used, extending its life; writes at most once a day. A plain
-/// write: concurrent touches all write "used now" into an otherwise unchanged record (nothing
-/// else writes a client after registration), so whichever lands last is right.
+/// Records that the client was used (a token was issued to it), extending its life to
+/// [`CLIENT_IDLE_TTL`] from now; writes at most once a day, and at once the first time (a new
+/// registration lives only [`CLIENT_UNUSED_TTL`]). A plain write: concurrent touches all write
+/// "used now" into an otherwise unchanged record (nothing else writes a client after
+/// registration), so whichever lands last is right.
 pub fn touch_client(store: &dyn KeyValueStore, clock: &dyn Clock, client_id: &str) -> Result<(), RecordError> {
     let now = clock.now_unix();
     let (Some(client), Some(key)) = (lookup_client(store, clock, client_id)?, keys::client(client_id)) else {
         return Ok(());
     };
-    if now < client.last_used_at + CLIENT_TOUCH_INTERVAL {
+    if client.expires_at > (now + CLIENT_IDLE_TTL).saturating_sub(CLIENT_TOUCH_INTERVAL) {
         return Ok(());
     }
     record::save(store, &key, &ClientRecord { last_used_at: now, expires_at: now + CLIENT_IDLE_TTL, ..client })
@@ -593,18 +599,36 @@ mod tests {
     }
 
     #[test]
-    fn clients_expire_after_90_days_without_use() {
+    fn a_registration_never_used_expires_after_a_day() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(1000));
-        let id = register(&store, &clock, PUBLIC).unwrap().client.client_id;
-        clock.advance(CLIENT_IDLE_TTL);
-        assert_eq!(lookup_client(&store, &clock, &id).unwrap(), None);
+        let client = register(&store, &clock, PUBLIC).unwrap().client;
+        assert_eq!(client.expires_at, 1000 + CLIENT_UNUSED_TTL);
+        clock.advance(CLIENT_UNUSED_TTL - 1);
+        assert!(lookup_client(&store, &clock, &client.client_id).unwrap().is_some());
+        clock.advance(1);
+        assert_eq!(lookup_client(&store, &clock, &client.client_id).unwrap(), None);
         assert!(store.snapshot().is_empty(), "expired client is deleted when met");
     }
 
     #[test]
-    fn use_extends_a_client_but_writes_at_most_daily() {
+    fn clients_expire_after_90_days_without_use() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(1000));
         let id = register(&store, &clock, PUBLIC).unwrap().client.client_id;
+        touch_client(&store, &clock, &id).unwrap();
+        clock.advance(CLIENT_IDLE_TTL - 1);
+        assert!(lookup_client(&store, &clock, &id).unwrap().is_some());
+        clock.advance(1);
+        assert_eq!(lookup_client(&store, &clock, &id).unwrap(), None);
+    }
+
+    #[test]
+    fn the_first_use_gives_90_days_at_once_then_use_extends_a_client_but_writes_at_most_daily() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(1000));
+        let id = register(&store, &clock, PUBLIC).unwrap().client.client_id;
+        clock.advance(60);
+        touch_client(&store, &clock, &id).unwrap();
+        let first_use = lookup_client(&store, &clock, &id).unwrap().unwrap();
+        assert_eq!((first_use.last_used_at, first_use.expires_at), (1060, 1060 + CLIENT_IDLE_TTL));
         let before = store.snapshot();
         clock.advance(CLIENT_TOUCH_INTERVAL - 1);
         touch_client(&store, &clock, &id).unwrap();

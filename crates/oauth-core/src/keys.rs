@@ -14,6 +14,8 @@ const REFRESH: &str = "oauth:refresh:";
 const REVOKED: &str = "oauth:revoked:";
 const ROTATION: &str = "oauth:rotation:";
 const CLIENT_DOCUMENT: &str = "oauth:cimd:";
+const REFUSED_DOCUMENT: &str = "oauth:cimd-refused:";
+const NETWORK_CHECK: &str = "oauth:cimd-network-check";
 const USER_INDEX: &str = "oauth:user-index:";
 const USER_SLOT: &str = "oauth:user-slot:";
 
@@ -31,6 +33,10 @@ pub enum RecordKind {
     RevokedGrant,
     Rotation,
     ClientDocument,
+    /// A client metadata document refused a moment ago.
+    RefusedDocument,
+    /// The last private-network check, for the metadata document.
+    NetworkCheck,
     /// One period of a user's grant index (the owner of its entry counter).
     UserIndexPeriod,
     /// One entry of a user's grant index.
@@ -48,6 +54,8 @@ pub fn kind_of(key: &str) -> Option<RecordKind> {
         (REVOKED, RecordKind::RevokedGrant),
         (ROTATION, RecordKind::Rotation),
         (CLIENT_DOCUMENT, RecordKind::ClientDocument),
+        (REFUSED_DOCUMENT, RecordKind::RefusedDocument),
+        (NETWORK_CHECK, RecordKind::NetworkCheck),
         (USER_INDEX, RecordKind::UserIndexPeriod),
         (USER_SLOT, RecordKind::UserIndexEntry),
     ]
@@ -93,6 +101,16 @@ pub fn rotation(refresh_token: &str) -> String {
 /// and too free-form for a key).
 pub fn client_document(client_id_url: &str) -> String {
     format!("{CLIENT_DOCUMENT}{}", hash_hex(client_id_url))
+}
+
+/// `oauth:cimd-refused:<sha256(client_id URL)>`: that URL's document was refused a moment ago.
+pub fn refused_document(client_id_url: &str) -> String {
+    format!("{REFUSED_DOCUMENT}{}", hash_hex(client_id_url))
+}
+
+/// `oauth:cimd-network-check`: the last private-network check (one key for the deployment).
+pub fn network_check() -> String {
+    NETWORK_CHECK.to_owned()
 }
 
 /// `oauth:user-index:<sha256(user id)>:<period>`: one period of the user's grant index, whose
@@ -153,6 +171,8 @@ mod tests {
         assert_eq!(kind_of(&revoked("abc").unwrap()), Some(RecordKind::RevokedGrant));
         assert_eq!(kind_of(&rotation("t")), Some(RecordKind::Rotation));
         assert_eq!(kind_of(&client_document("https://a.example/c")), Some(RecordKind::ClientDocument));
+        assert_eq!(kind_of(&refused_document("https://a.example/c")), Some(RecordKind::RefusedDocument));
+        assert_eq!(kind_of(&network_check()), Some(RecordKind::NetworkCheck));
         assert_eq!(kind_of(&user_index_period("user_1", 3)), Some(RecordKind::UserIndexPeriod));
         assert_eq!(kind_of(&user_index_entry("user_1", 3, 7)), Some(RecordKind::UserIndexEntry));
         assert_eq!(kind_of("oauth:sweep:472222"), None);
@@ -186,6 +206,7 @@ mod tests {
             revoked("a").unwrap(),
             rotation("a"),
             client_document("a"),
+            refused_document("a"),
             user_index_period("a", 1),
             user_index_entry("a", 1, 1),
         ];

@@ -9,6 +9,11 @@ pub const REFRESH_TOKEN_TTL: u64 = 30 * 24 * 60 * 60;
 pub const AUTHORIZATION_CODE_TTL: u64 = 10 * 60;
 /// Registered clients expire after this long without use.
 pub const CLIENT_IDLE_TTL: u64 = 90 * 24 * 60 * 60;
+/// A registration that has never completed a token exchange expires after this long: anyone
+/// may register (100 an hour per address by default), and a client registers right before it
+/// sends its user to sign in, so a registration nobody used within a day was abandoned (or made
+/// to fill the store). Its first token exchange gives it [`CLIENT_IDLE_TTL`].
+pub const CLIENT_UNUSED_TTL: u64 = 24 * 60 * 60;
 /// A client's last-used time is written at most this often, to avoid a write per request.
 pub const CLIENT_TOUCH_INTERVAL: u64 = 24 * 60 * 60;
 /// An entry of a user's grant index ([`crate::connected_apps`]) lives this long. A live grant's

@@ -72,7 +72,8 @@ pub struct ClientRecord {
     pub metadata: ClientMetadata,
     pub client_id_issued_at: u64,
     pub last_used_at: u64,
-    /// `last_used_at` + 90 days: clients expire after long disuse.
+    /// A day after registration until its first token exchange, then `last_used_at` + 90 days:
+    /// clients expire after long disuse, and registrations nobody used soon.
     pub expires_at: u64,
 }
 impl_record!(ClientRecord, "client");
@@ -263,3 +264,24 @@ pub struct ClientDocumentRecord {
     pub expires_at: u64,
 }
 impl_record!(ClientDocumentRecord, "client metadata document");
+
+/// `oauth:cimd-network-check`: whether the last private-network check found private networks
+/// blocked, kept for [`crate::cimd::network_guard::ADVERTISED_CHECK_SECS`] for the metadata
+/// document's advertisement only (a fetch always checks afresh).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkCheck {
+    pub v: u32,
+    pub blocked: bool,
+    pub expires_at: u64,
+}
+impl_record!(NetworkCheck, "private-network check");
+
+/// `oauth:cimd-refused:<sha256(URL)>`: the document at that URL was fetched and refused a moment
+/// ago, so until `expires_at` ([`crate::cimd::cache::REFUSAL_CACHE_SECS`] later) it is refused
+/// again without a fetch. It holds nothing but its expiry: why it was refused went to the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefusedDocument {
+    pub v: u32,
+    pub expires_at: u64,
+}
+impl_record!(RefusedDocument, "refused client metadata document");

@@ -10,13 +10,18 @@
 //! `ts` (RFC 3339, UTC, seconds), `event` (a fixed name, [`Event::name`]), `component`,
 //! `outcome` ([`Outcome::name`]), then whichever of these the event carries: `client_id`,
 //! `user_id`, `client_addr` (IP address only), `grant_id`, `tool`, `duration_ms`, `error` (an
-//! error code, ours or Clerk's), `detail` (a short fixed description), `limit` (which rate
-//! limit), `retry_after` (seconds). Absent fields are omitted, never `null`.
+//! error code of ours), `detail` (a short fixed description of ours), `caller_text` (text the
+//! caller sent that the event quotes), `limit` (which rate limit), `retry_after` (seconds).
+//! Absent fields are omitted, never `null`.
 //!
 //! **Never in an event**: tokens, codes, client secrets, state handles, cookies, tool arguments
-//! or prompt text. Only identifiers (client id, user id, grant id) and our own descriptions go
-//! in. Every text field is cut at [`MAX_FIELD_CHARS`] characters, and JSON escaping keeps any
-//! text a caller influenced (a presented client id, Clerk's error) on its one line.
+//! or prompt text. Only identifiers (client id, user id, grant id) and our own codes and
+//! descriptions go in `error` and `detail`; whatever else a caller wrote (a `grant_type`, a
+//! parameter name, Clerk's `error_description` as it came back through the browser) goes in
+//! `caller_text` and nowhere else. Every text field has its control characters, line and
+//! paragraph separators and bidi/format characters escaped (`platform::text::escape_hidden`,
+//! so neither the raw line nor its parsed fields can be split, forged or reordered by a
+//! caller) and is cut at [`MAX_FIELD_CHARS`] characters.
 
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -145,6 +150,7 @@ struct Fields {
     duration_ms: Option<u64>,
     error: Option<String>,
     detail: Option<String>,
+    caller_text: Option<String>,
     limit: Option<String>,
     retry_after: Option<u64>,
 }
@@ -173,13 +179,16 @@ struct Line<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    caller_text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
 }
 
+/// A text field as it is kept: hidden characters escaped, then cut at [`MAX_FIELD_CHARS`].
 fn cut(text: &str) -> String {
-    text.chars().take(MAX_FIELD_CHARS).collect()
+    crate::text::escape_hidden(text).chars().take(MAX_FIELD_CHARS).collect()
 }
 
 impl AuditEvent {
@@ -238,17 +247,28 @@ impl AuditEvent {
         self
     }
 
-    /// An error code (`invalid_grant`, Clerk's `access_denied`, ...).
+    /// An error code of ours (`invalid_grant`, `access_denied`, ...). A code someone else sent
+    /// (Clerk's, through the browser) goes in [`caller_text`](Self::caller_text).
     #[must_use]
     pub fn error(mut self, code: &str) -> Self {
         self.fields.error = Some(cut(code));
         self
     }
 
-    /// A short description. Never a credential, a cookie or user content.
+    /// A short description of ours. Never a credential, a cookie, user content or anything a
+    /// caller wrote (that is [`caller_text`](Self::caller_text)).
     #[must_use]
     pub fn detail(mut self, detail: &str) -> Self {
         self.fields.detail = Some(cut(detail));
+        self
+    }
+
+    /// Text the caller sent that the event is about (a `grant_type` value, a parameter name,
+    /// Clerk's error as it came back through the browser): kept apart from our own words,
+    /// escaped and cut like every field. Never a credential.
+    #[must_use]
+    pub fn caller_text(mut self, text: &str) -> Self {
+        self.fields.caller_text = Some(cut(text));
         self
     }
 
@@ -293,6 +313,7 @@ impl AuditEvent {
             duration_ms: f.duration_ms,
             error: f.error.as_deref(),
             detail: f.detail.as_deref(),
+            caller_text: f.caller_text.as_deref(),
             limit: f.limit.as_deref(),
             retry_after: f.retry_after,
         };
@@ -388,11 +409,23 @@ mod tests {
             .duration(Duration::from_micros(2_500))
             .error("tool_error")
             .detail("the tool reported an error")
+            .caller_text("what they sent")
             .limit("tool_calls")
             .retry_after(7);
         let line = event.to_line("mcp-handler", 0);
-        let names =
-            ["ts", "event", "component", "outcome", "tool", "duration_ms", "error", "detail", "limit", "retry_after"];
+        let names = [
+            "ts",
+            "event",
+            "component",
+            "outcome",
+            "tool",
+            "duration_ms",
+            "error",
+            "detail",
+            "caller_text",
+            "limit",
+            "retry_after",
+        ];
         let positions: Vec<usize> = names.iter().map(|name| line.find(&format!(r#""{name}":"#)).unwrap()).collect();
         assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "{line}");
         let value: Value = serde_json::from_str(&line).unwrap();
@@ -420,6 +453,21 @@ mod tests {
         let value: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["event"], "token.failed");
         assert_eq!(value["client_id"].as_str().unwrap().chars().count(), MAX_FIELD_CHARS);
+        assert!(value["client_id"].as_str().unwrap().starts_with(r#"evil\n{"event":"forged"}\r\u{2028}x"#));
+    }
+
+    #[test]
+    fn separators_and_bidi_controls_are_escaped_in_the_line_and_in_its_parsed_fields() {
+        let hostile = "grant\u{2028}{\"event\":\"forged\"}\u{2029}\u{202e}desrever\u{200b}";
+        let event = AuditEvent::new(Event::TokenFailed).detail(hostile).caller_text(hostile).error(hostile);
+        let line = event.to_line("c", 0);
+        assert!(!crate::text::has_hidden_characters(line.trim_end_matches('\n')), "{line:?}");
+        let value: Value = serde_json::from_str(&line).unwrap();
+        for field in ["detail", "caller_text", "error"] {
+            let text = value[field].as_str().unwrap();
+            assert!(!crate::text::has_hidden_characters(text), "{field}: {text:?}");
+            assert!(text.contains(r"\u{2028}") && text.contains(r"\u{202e}"), "{field}: {text:?}");
+        }
     }
 
     #[test]

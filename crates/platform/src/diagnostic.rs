@@ -15,16 +15,17 @@ pub struct Diagnostic(pub String);
 /// The longest diagnostic kept, in characters: it may quote caller-chosen text.
 const MAX_CHARS: usize = 600;
 
-/// Attaches `line` to `response`, with control characters escaped and the length bounded, so a
-/// caller-chosen value cannot forge or flood log lines.
+/// Attaches `line` to `response`, with hidden characters escaped and the length bounded, so a
+/// caller-chosen value cannot forge, split, reorder or flood log lines.
 pub fn attach(response: &mut Response, line: &str) {
     response.extensions_mut().insert(Diagnostic(clean(line)));
 }
 
-/// `line` made safe for a log: control characters escaped, at most [`MAX_CHARS`] characters.
+/// `line` made safe for a log: control characters, line and paragraph separators and format
+/// (bidi, zero-width) characters escaped ([`crate::text::escape_hidden`]), at most
+/// [`MAX_CHARS`] characters.
 pub(crate) fn clean(line: &str) -> String {
-    let escaped: String =
-        line.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect();
+    let escaped = crate::text::escape_hidden(line);
     let mut clean: String = escaped.chars().take(MAX_CHARS).collect();
     if clean.len() < escaped.len() {
         clean.push('…');
@@ -48,6 +49,13 @@ mod tests {
         assert_eq!(of(&response), Some("refused https://a.example/x\\nFAKE LOG LINE"));
         attach(&mut response, &"x".repeat(10_000));
         assert_eq!(of(&response).map(|d| d.chars().count()), Some(MAX_CHARS + 1));
+    }
+
+    #[test]
+    fn line_separators_and_bidi_controls_are_escaped_too() {
+        let mut response = Response::new(Vec::new());
+        attach(&mut response, "client_id https://a.example/\u{2028}FORGED \u{202e}desrever");
+        assert_eq!(of(&response), Some(r"client_id https://a.example/\u{2028}FORGED \u{202e}desrever"));
     }
 
     #[test]

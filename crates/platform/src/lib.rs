@@ -16,6 +16,7 @@ pub mod rate_limit;
 pub mod record;
 pub mod secret;
 pub mod sleep;
+pub mod text;
 pub mod variables;
 pub mod web;
 

@@ -14,6 +14,11 @@ pub enum OutboundError {
     Denied { host: String },
     #[error("could not reach {host}: {reason}")]
     Unreachable { host: String, reason: String },
+    /// The runtime refused to connect: every address the host resolved to is in a network the
+    /// runtime config blocks (Spin's `[outbound_networking] block_networks`; the guest sees
+    /// `destination-ip-prohibited`), so nothing was sent.
+    #[error("{host} resolves only to addresses the runtime config blocks (destination-ip-prohibited)")]
+    Prohibited { host: String },
     #[error("response from {host} is larger than {limit} bytes")]
     TooLarge { host: String, limit: usize },
     #[error("invalid outbound request: {0}")]
@@ -34,9 +39,10 @@ pub fn response_limit(request: &Request) -> Option<usize> {
 
 /// Sends one request and buffers the response body.
 ///
-/// `timeout` bounds the whole exchange (connect, first byte, and between bytes), so a slow or
-/// hung upstream becomes [`OutboundError::Timeout`] instead of holding the request open. A
-/// [`ResponseLimit`] extension on the request caps the body.
+/// `timeout` bounds the whole exchange, from the call to the last byte of the body (connect,
+/// head and body together), so a slow, hung or trickling upstream becomes
+/// [`OutboundError::Timeout`] instead of holding the request open. A [`ResponseLimit`]
+/// extension on the request caps the body.
 pub trait HttpClient {
     fn send(&self, request: Request, timeout: Duration) -> impl Future<Output = Result<Response, OutboundError>>;
 }

@@ -58,6 +58,26 @@ pub const TOKEN_FAILURES: LimitSpec = LimitSpec {
     default_max: 60,
     window_secs: 60,
 };
+/// Successful refreshes (rotations) per grant: each writes records kept for 30 days and reads
+/// the user from Clerk. Honest clients refresh about once an hour (the access-token lifetime);
+/// a retry within the grace window answers the same pair and is not counted.
+pub const REFRESHES: LimitSpec =
+    LimitSpec { name: "refreshes", variable: "rate_limit_refreshes_per_hour", default_max: 30, window_secs: 3600 };
+/// Requests naming a client metadata document (a URL `client_id`) at `/authorize`, `/token` and
+/// `/revoke`, per client address, counted before anything is fetched.
+pub const DOCUMENT_CLIENTS: LimitSpec = LimitSpec {
+    name: "document_clients",
+    variable: "rate_limit_document_clients_per_minute",
+    default_max: 60,
+    window_secs: 60,
+};
+/// Client metadata documents and refusals written to the cache, per client address.
+pub const DOCUMENT_CACHE_WRITES: LimitSpec = LimitSpec {
+    name: "document_cache_writes",
+    variable: "rate_limit_document_cache_writes_per_hour",
+    default_max: 30,
+    window_secs: 3600,
+};
 /// MCP `tools/call` per user; off unless configured (it costs a write per call).
 pub const TOOL_CALLS: LimitSpec =
     LimitSpec { name: "tool_calls", variable: "rate_limit_tool_calls_per_minute", default_max: 0, window_secs: 60 };
@@ -116,25 +136,42 @@ pub enum Subject<'a> {
     Address(Option<IpAddr>),
     /// A registered OAuth client.
     Client(&'a str),
+    /// A registered OAuth client's requests from one address (counted per /64 for IPv6, as
+    /// [`Subject::Address`]).
+    ClientAt(&'a str, Option<IpAddr>),
     /// A signed-in user.
     User(&'a str),
+    /// A grant (one user's authorization of one client).
+    Grant(&'a str),
+    /// Every caller together: a bound for the whole deployment.
+    Everyone,
 }
 
 impl Subject<'_> {
     fn text(&self) -> String {
         match self {
-            Subject::Address(None) => "ip:unknown".to_owned(),
-            Subject::Address(Some(IpAddr::V4(ip))) => format!("ip:{ip}"),
-            Subject::Address(Some(IpAddr::V6(ip))) => match ip.to_ipv4_mapped() {
-                Some(v4) => format!("ip:{v4}"),
-                None => {
-                    let s = ip.segments();
-                    format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-                }
-            },
+            Subject::Address(addr) => address_text(*addr),
             Subject::Client(id) => format!("client:{id}"),
+            Subject::ClientAt(id, addr) => format!("client:{id}@{}", address_text(*addr)),
             Subject::User(id) => format!("user:{id}"),
+            Subject::Grant(id) => format!("grant:{id}"),
+            Subject::Everyone => "everyone".to_owned(),
         }
+    }
+}
+
+/// How an address is counted: IPv4 as is (also when mapped into IPv6), IPv6 per /64.
+fn address_text(addr: Option<IpAddr>) -> String {
+    match addr {
+        None => "ip:unknown".to_owned(),
+        Some(IpAddr::V4(ip)) => format!("ip:{ip}"),
+        Some(IpAddr::V6(ip)) => match ip.to_ipv4_mapped() {
+            Some(v4) => format!("ip:{v4}"),
+            None => {
+                let s = ip.segments();
+                format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
     }
 }
 
@@ -322,6 +359,21 @@ mod tests {
         assert_eq!(limit.hit(&store, &clock, Subject::Client("c1")).unwrap(), Verdict::Allowed);
         assert_eq!(REGISTER.with_max(1).hit(&store, &clock, HOME).unwrap(), Verdict::Allowed);
         assert!(matches!(limit.hit(&store, &clock, HOME).unwrap(), Verdict::Limited { .. }));
+    }
+
+    #[test]
+    fn a_client_counts_per_address_apart_from_the_client_and_the_address_alone() {
+        let (store, clock) = (MemoryStore::new(), ManualClock::at(START));
+        let limit = per_minute(1);
+        let (home, away) = (Some("192.0.2.7".parse().unwrap()), Some("198.51.100.9".parse().unwrap()));
+        assert_eq!(limit.hit(&store, &clock, Subject::ClientAt("c1", home)).unwrap(), Verdict::Allowed);
+        assert!(matches!(limit.hit(&store, &clock, Subject::ClientAt("c1", home)).unwrap(), Verdict::Limited { .. }));
+        for other in [Subject::ClientAt("c1", away), Subject::ClientAt("c2", home), Subject::Client("c1"), HOME] {
+            assert_eq!(limit.hit(&store, &clock, other).unwrap(), Verdict::Allowed, "{other:?}");
+        }
+        let v6 = |ip: &str| Subject::ClientAt("c1", Some(ip.parse().unwrap()));
+        assert_eq!(limit.hit(&store, &clock, v6("2001:db8:1:2::1")).unwrap(), Verdict::Allowed);
+        assert!(matches!(limit.hit(&store, &clock, v6("2001:db8:1:2::9")).unwrap(), Verdict::Limited { .. }), "/64");
     }
 
     #[test]

@@ -39,8 +39,14 @@ pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: Aud
         Ok(settings) => settings,
         Err(error) => return misconfigured_page(&error),
     };
-    let clients =
-        ClientResolver { store: &env.store, clock: &env.clock, http: &env.http, settings, redirect_policy: &policy };
+    let clients = ClientResolver {
+        store: &env.store,
+        clock: &env.clock,
+        http: &env.http,
+        settings,
+        redirect_policy: &policy,
+        caller: web::client_ip(request),
+    };
     let query = web::query_pairs(request);
     let validated = match validate_authorization_request(&clients, &base, &policy, &query).await {
         Ok(validated) => validated,
@@ -84,13 +90,16 @@ fn refused<S, C, H, V: Variables, A: AuditLog>(
         }
         AuthorizeError::Store(_) => unavailable_page(),
         AuthorizeError::Document(refused) => {
-            let mut page = error_page(
-                StatusCode::BAD_REQUEST,
-                "This app could not be verified",
-                &sentence(&format!("the app's client ID document could not be used: {}", refused.error)),
-            );
+            // One sentence whatever went wrong: the reason may quote the document server or the
+            // caller, and would map the network behind this server; it goes to the log.
+            let mut page = error_page(StatusCode::BAD_REQUEST, "This app could not be verified", DOCUMENT_REFUSED);
             platform::diagnostic::attach(&mut page, &refused.to_string());
             page
+        }
+        AuthorizeError::Limited(limited) => {
+            let event = AuditEvent::new(Event::RateLimited).limit(limited.limit.name).retry_after(limited.retry_after);
+            env.record(request, event);
+            pages::too_many_requests(limited.retry_after)
         }
         other => invalid_request_page(&other.to_string()),
     }
@@ -108,6 +117,9 @@ fn redirect_if_approved<S, C, H, V: Variables, A: AuditLog>(
     let key = config::cookie_key(&env.vars).ok()?;
     cookies::approvals(request, &key).contains(client_id, redirect_uri).then(|| web::redirect(location))
 }
+
+/// What the page says when an app's client ID metadata document cannot be used.
+const DOCUMENT_REFUSED: &str = "The app identifies itself by a web address, and what that address describes could not be used. The server's log says why.";
 
 fn invalid_request_page(problem: &str) -> Response {
     error_page(

@@ -5,8 +5,9 @@
 //! hold for the user Clerk signed in (revoked, expired, or another person's), at a consent page
 //! naming that user; for `/apps`, at the connected-apps page with a session ([`crate::apps`]).
 //! Every callback of an `/authorize` sign-in ends in the audit trail as `sign_in.completed` or
-//! `sign_in.failed` (with Clerk's error, or what went wrong), or shows that consent page; so
-//! does every callback whose state cannot be used.
+//! `sign_in.failed` (with what went wrong; an `error` Clerk sent back through the browser is
+//! quoted apart, as `caller_text`), or shows that consent page; so does every callback whose
+//! state cannot be used.
 
 use clerk_client::{Clerk, UpstreamRequest};
 use http::StatusCode;
@@ -77,7 +78,10 @@ async fn finish_authorization<S: KeyValueStore, C: Clock, H: HttpClient, V: Vari
             "access_denied" => ("access_denied", "the user cancelled the sign-in at Clerk"),
             _ => ("server_error", "Clerk reported an error during sign-in"),
         };
-        failed(error, &format!("Clerk: {}", answer.param("error_description").unwrap_or(description)));
+        // What Clerk said came back through the browser: the caller's text, kept apart.
+        let clerk_said = format!("error={error} error_description={}", answer.param("error_description").unwrap_or(""));
+        let event = AuditEvent::new(Event::SignInFailed).error(ours).detail(description).caller_text(&clerk_said);
+        env.record(request, event.client_id(&validated.client_id));
         return web::redirect(&validated.error_redirect(ours, description));
     }
     let Some(code) = answer.param("code").filter(|c| !c.is_empty()) else {
@@ -219,8 +223,9 @@ fn not_completed(validated: &ValidatedAuthorization, error: CompleteError) -> Re
     }
 }
 
-/// A `sign_in.failed` audit event: `error` is Clerk's error code or ours, `detail` what went
-/// wrong (never a code, token or secret).
+/// A `sign_in.failed` audit event: `error` is our code for what went wrong (or the one Clerk's
+/// token endpoint answered, server to server), `detail` our description of it (never a code,
+/// token or secret).
 fn sign_in_failed<S, C, H, V, A: AuditLog>(
     env: &Env<S, C, H, V, A>,
     request: &Request,

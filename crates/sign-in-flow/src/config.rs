@@ -33,9 +33,9 @@ pub fn public_base_url(vars: &impl Variables) -> Option<String> {
 }
 
 /// Whether client metadata documents are used (`client_id_metadata_documents`), for a server
-/// at `base_url`.
+/// at `base_url`, and the limits on them.
 pub fn cimd_settings(vars: &impl Variables, base_url: &str) -> Result<CimdSettings, VariableError> {
-    CimdSettings::new(vars.get(CimdSettings::VARIABLE)?.as_deref(), base_url)
+    CimdSettings::from_variables(vars, base_url)
 }
 
 /// `cookie_encryption_key`: hex of at least 32 random bytes (`openssl rand -hex 32`), used as

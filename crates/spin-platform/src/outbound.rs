@@ -1,13 +1,16 @@
 //! Outbound `wasi:http` with timeouts. `spin_sdk::http::send` offers no request options, so this
-//! sends through `outgoing-handler` directly with connect, first-byte and between-bytes timeouts.
-//! The body must also arrive whole within the timeout after its head (a server dripping a byte
-//! just inside the between-bytes timeout would otherwise hold us for as long as it likes), and
-//! is capped at the request's [`platform::outbound::ResponseLimit`] or [`MAX_RESPONSE_BYTES`].
+//! sends through `outgoing-handler` directly with connect, first-byte and between-bytes timeouts
+//! (Spin's first-byte timeout covers connecting too). The whole exchange must also end within
+//! the timeout from the call (a server dripping a byte just inside the between-bytes timeout
+//! would otherwise hold us for as long as it likes): the body is read against a deadline. It is
+//! capped at the request's [`platform::outbound::ResponseLimit`] or [`MAX_RESPONSE_BYTES`].
 
 use std::future::poll_fn;
+use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
+use futures::future::{Either, select};
 use futures::{SinkExt, StreamExt};
 use platform::outbound::{Request, Response, response_limit};
 use platform::{HttpClient, OutboundError};
@@ -24,6 +27,7 @@ pub struct SpinHttpClient;
 
 impl HttpClient for SpinHttpClient {
     async fn send(&self, request: Request, timeout: Duration) -> Result<Response, OutboundError> {
+        let deadline = monotonic_clock::now().saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
         let host = request.uri().host().unwrap_or_default().to_owned();
         let limit = response_limit(&request).map_or(MAX_RESPONSE_BYTES, |limit| limit.min(MAX_RESPONSE_BYTES));
         let (parts, body) = request.into_parts();
@@ -37,7 +41,12 @@ impl HttpClient for SpinHttpClient {
         // Dropping the sink finishes the request body.
         drop(body_sink);
         let incoming = await_response(pending).await.map_err(|e| map_error(&host, e))?;
-        read_response(&host, incoming, limit, timeout).await
+        let read = pin!(read_response(&host, incoming, limit));
+        let remaining = Duration::from_nanos(deadline.saturating_sub(monotonic_clock::now()));
+        match select(read, pin!(crate::sleep::sleep(remaining))).await {
+            Either::Left((response, _)) => response,
+            Either::Right(((), _)) => Err(OutboundError::Timeout { host: host.clone() }),
+        }
     }
 }
 
@@ -86,13 +95,8 @@ async fn await_response(pending: FutureIncomingResponse) -> Result<IncomingRespo
     .await
 }
 
-async fn read_response(
-    host: &str,
-    incoming: IncomingResponse,
-    limit: usize,
-    timeout: Duration,
-) -> Result<Response, OutboundError> {
-    let deadline = monotonic_clock::now().saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
+/// The response with its whole body (the caller bounds how long this may take).
+async fn read_response(host: &str, incoming: IncomingResponse, limit: usize) -> Result<Response, OutboundError> {
     let mut builder = http::Response::builder().status(incoming.status());
     for (name, value) in incoming.headers().entries() {
         builder = builder.header(name, value);
@@ -105,9 +109,6 @@ async fn read_response(
             return Err(OutboundError::TooLarge { host: host.to_owned(), limit });
         }
         body.extend_from_slice(&chunk);
-        if monotonic_clock::now() > deadline {
-            return Err(OutboundError::Timeout { host: host.to_owned() });
-        }
     }
     builder.body(body).map_err(|e| unreachable_error(host, e.to_string()))
 }
@@ -119,6 +120,7 @@ fn map_error(host: &str, error: ErrorCode) -> OutboundError {
             OutboundError::Timeout { host: host.to_owned() }
         }
         ErrorCode::HttpResponseTimeout | ErrorCode::DnsTimeout => OutboundError::Timeout { host: host.to_owned() },
+        ErrorCode::DestinationIpProhibited => OutboundError::Prohibited { host: host.to_owned() },
         other => unreachable_error(host, format!("{other:?}")),
     }
 }

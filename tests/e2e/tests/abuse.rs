@@ -21,7 +21,7 @@ fn retry_after(response: &Response) -> u64 {
 /// left, so that the counting a test does falls in one window (the windows are aligned on the
 /// clock) and a boundary passing mid-test cannot reset a count the test relies on.
 #[allow(clippy::expect_used, reason = "test helper: a clock before 1970 fails the test")]
-fn within_one_window(window_secs: u64) {
+pub(crate) fn within_one_window(window_secs: u64) {
     let into = std::time::SystemTime::UNIX_EPOCH.elapsed().expect("clock").as_secs() % window_secs;
     if window_secs - into < 20 {
         std::thread::sleep(Duration::from_secs(window_secs - into));
@@ -33,7 +33,7 @@ fn registration() -> Value {
 }
 
 /// Asserts an OAuth 429: `temporarily_unavailable`, the limit named, a `Retry-After`.
-fn assert_oauth_limited(response: &Response, limit: &str, window: u64) {
+pub(crate) fn assert_oauth_limited(response: &Response, limit: &str, window: u64) {
     assert_eq!(response.status, 429, "{}", response.text());
     let body = response.json();
     assert_eq!(body["error"], "temporarily_unavailable");
@@ -42,7 +42,7 @@ fn assert_oauth_limited(response: &Response, limit: &str, window: u64) {
 }
 
 /// The audit events named `event`.
-fn events(app: &TestApp, event: &str) -> Vec<Value> {
+pub(crate) fn events(app: &TestApp, event: &str) -> Vec<Value> {
     app.audit_events().into_iter().filter(|e| e["event"] == event).collect()
 }
 
@@ -84,7 +84,7 @@ fn behind_the_proxy_named_by_client_addr_header_the_last_forwarded_entry_is_the_
 }
 
 #[test]
-fn token_failures_count_per_client_and_past_the_limit_every_token_request_of_that_client_gets_429() {
+fn token_failures_count_per_client_and_address_and_past_the_limit_every_token_request_of_that_client_there_gets_429() {
     let app = TestApp::builder().variable("rate_limit_token_failures_per_minute", "2").start();
     let (stuck, other) = (app.register_client(false), app.register_client(false));
     let auth = app.authorize_as(&mut Browser::new(), &stuck, "user@example.com");

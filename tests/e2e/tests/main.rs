@@ -17,6 +17,7 @@ mod oauth_flow;
 mod real_clients;
 mod response_framing;
 mod review_sign_in;
+mod review_oauth;
 mod scale_out;
 mod security;
 mod sign_in_dev;

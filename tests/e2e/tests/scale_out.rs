@@ -66,12 +66,12 @@ impl SharedStore {
 }
 
 #[allow(clippy::panic, reason = "test helper: a missing field fails the test")]
-fn str_field(value: &serde_json::Value, name: &str) -> String {
+pub(crate) fn str_field(value: &serde_json::Value, name: &str) -> String {
     value[name].as_str().unwrap_or_else(|| panic!("no {name} in {value}")).to_owned()
 }
 
 /// A public client on `app` and the token response of signing in as `email`.
-fn signed_in_tokens(app: &TestApp, email: &str) -> (Client, serde_json::Value) {
+pub(crate) fn signed_in_tokens(app: &TestApp, email: &str) -> (Client, serde_json::Value) {
     let client = app.register_client(false);
     let auth = app.authorize_as(&mut e2e::Browser::new(), &client, email);
     let response = app.exchange_code(&client, &auth.code, &auth.verifier);

@@ -9,15 +9,20 @@
 //! [`DEFAULT_CACHE_SECS`] (1 hour). A record holds the validated metadata of a document of at
 //! most 5 KiB, so it stays a few KiB.
 //!
-//! What is written, and when: only a valid document, and only once the request that needed it
-//! succeeded, so a refused request stores nothing. Concurrent requests may each fetch and write
-//! the same document; every writer wrote a validated copy, so whichever lands last is right.
+//! What is written, and when: a valid document only once the request that needed it
+//! succeeded; a refused one as a bare marker (`oauth:cimd-refused:<sha256(URL)>`, a
+//! [`RefusedDocument`]) for [`REFUSAL_CACHE_SECS`], so that naming a broken document again and
+//! again does not fetch it again and again (the draft lets a server use error responses to
+//! inform its security policy). Either write counts against the caller's address's cache writes
+//! (`super::throttle`), and past that cap nothing is written: the next request fetches again.
+//! Concurrent requests may each fetch and write the same document; every writer wrote a
+//! validated copy, so whichever lands last is right.
 
 use platform::record::{self, RecordError};
 use platform::{Clock, KeyValueStore};
 
 use crate::keys;
-use crate::records::{ClientDocumentRecord, ClientMetadata, ClientRecord, RECORD_VERSION};
+use crate::records::{ClientDocumentRecord, ClientMetadata, ClientRecord, RECORD_VERSION, RefusedDocument};
 
 /// The shortest time a document is cached.
 pub const MIN_CACHE_SECS: u64 = 5 * 60;
@@ -25,6 +30,10 @@ pub const MIN_CACHE_SECS: u64 = 5 * 60;
 pub const DEFAULT_CACHE_SECS: u64 = 60 * 60;
 /// The longest time a document is cached.
 pub const MAX_CACHE_SECS: u64 = 24 * 60 * 60;
+/// How long a refused document is refused again without a fetch: long enough that a caller
+/// naming it in a loop costs one fetch a minute, short enough that a document host that was
+/// down a moment is tried again soon.
+pub const REFUSAL_CACHE_SECS: u64 = 60;
 
 /// How long to keep a document whose server said `max_age`.
 pub fn lifetime(max_age: Option<u64>) -> u64 {
@@ -54,6 +63,17 @@ pub(crate) fn entry(url: &str, metadata: ClientMetadata, now: u64, max_age: Opti
 
 pub(crate) fn save(store: &dyn KeyValueStore, document: &ClientDocumentRecord) -> Result<(), RecordError> {
     record::save(store, &keys::client_document(&document.client_id), document)
+}
+
+/// Whether the document at `url` was refused within the last [`REFUSAL_CACHE_SECS`].
+pub(crate) fn recently_refused(store: &dyn KeyValueStore, clock: &dyn Clock, url: &str) -> Result<bool, RecordError> {
+    Ok(record::load::<RefusedDocument>(store, clock, &keys::refused_document(url))?.is_some())
+}
+
+/// Remembers, for [`REFUSAL_CACHE_SECS`], that the document at `url` was refused `now`.
+pub(crate) fn save_refusal(store: &dyn KeyValueStore, url: &str, now: u64) -> Result<(), RecordError> {
+    let refused = RefusedDocument { v: RECORD_VERSION, expires_at: now + REFUSAL_CACHE_SECS };
+    record::save(store, &keys::refused_document(url), &refused)
 }
 
 impl ClientDocumentRecord {

@@ -1,10 +1,14 @@
 //! Why a client metadata document was refused. Callers answer `invalid_client` (or the 400
-//! page at `/authorize`) without details; the reason goes to the operator's log.
+//! page at `/authorize`, one fixed sentence whatever the reason) without details; the reason
+//! goes to the operator's log.
 
 use platform::OutboundError;
 use platform::record::RecordError;
 
+use super::cache::REFUSAL_CACHE_SECS;
 use super::client_id::UrlError;
+use super::network_guard::Reachable;
+use super::throttle::Limited;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CimdError {
@@ -30,6 +34,23 @@ pub enum CimdError {
     ClientSecret,
     #[error("the document is invalid: {0}")]
     Metadata(String),
+    #[error(
+        "no document is fetched: this component can reach private networks ({0}); refuse them in the \
+         runtime config with `[outbound_networking] block_networks = [\"private\"]` \
+         (`spin up --runtime-config-file runtime-config.toml`; README \"Deploy\")"
+    )]
+    PrivateNetworksReachable(Reachable),
+    #[error("the document was refused less than {REFUSAL_CACHE_SECS} seconds ago (an earlier line says why)")]
+    RecentlyRefused,
+}
+
+impl CimdError {
+    /// True when the document was fetched, or its fetch tried, and this is what came of it: a
+    /// refusal worth remembering for a moment, so the same URL is not fetched in a loop. (A URL
+    /// refused by its form, or a fetch refused before it started, cost nothing to refuse again.)
+    pub fn came_from_fetching(&self) -> bool {
+        !matches!(self, CimdError::Url(_) | CimdError::PrivateNetworksReachable(_) | CimdError::RecentlyRefused)
+    }
 }
 
 /// A refused `client_id` URL and why.
@@ -47,6 +68,9 @@ pub enum ResolveError {
     /// A URL `client_id` whose document cannot be used: `invalid_client`, logged.
     #[error(transparent)]
     Document(#[from] DocumentRefused),
+    /// The caller named too many document clients, or too many fetches are under way: 429.
+    #[error(transparent)]
+    Limited(#[from] Limited),
     /// The store failed: retry later.
     #[error(transparent)]
     Store(#[from] RecordError),

@@ -1,5 +1,7 @@
-//! The resolver over a fake document server: what is fetched, when, what is cached, and that
-//! every refusal stores nothing.
+//! The resolver over a fake document server: what is fetched, when, what is cached (a valid
+//! document once remembered, a refusal for a minute, within the caller's cache-write cap),
+//! what the limits on document clients refuse, and that nothing is fetched where private
+//! networks are reachable.
 
 use futures::executor::block_on;
 use platform::OutboundError;
@@ -9,7 +11,7 @@ use crate::clients::PresentedCredentials;
 use crate::keys;
 use crate::records::AuthMethod;
 use crate::tests::documents::FakeDocuments;
-use crate::tests::{BASE, fixture};
+use crate::tests::{BASE, cimd_on, fixture};
 
 const URL: &str = "https://client.example.com/oauth/metadata.json";
 
@@ -34,15 +36,15 @@ fn refusal(result: Result<Option<ResolvedClient>, ResolveError>) -> CimdError {
 fn a_document_resolves_to_a_public_client_and_is_cached_only_when_remembered() {
     let f = fixture();
     f.documents.serve(URL, &document());
-    let before = f.store.snapshot();
+    let before = f.records();
     let resolved = block_on(f.resolver().resolve(URL)).unwrap().unwrap();
     assert_eq!(resolved.client.client_id, URL);
     assert_eq!(resolved.client.secret_hash, None);
     assert_eq!(resolved.client.metadata.token_endpoint_auth_method, AuthMethod::None);
     assert_eq!(resolved.client.metadata.client_name.as_deref(), Some("Example Client"));
-    assert_eq!(f.store.snapshot(), before, "resolving alone stores nothing");
+    assert_eq!(f.records(), before, "resolving alone stores nothing");
     assert_eq!(f.documents.last_limits(), Some((Some(fetch::MAX_DOCUMENT_BYTES), fetch::FETCH_TIMEOUT)));
-    resolved.remember(&f.store);
+    f.resolver().remember(&resolved);
     assert!(f.store.exists(&keys::client_document(URL)).unwrap());
 }
 
@@ -55,7 +57,7 @@ fn a_cached_document_is_used_without_a_fetch_until_it_expires_then_refetched() {
         &[("content-type", "application/json"), ("cache-control", "public, max-age=600")],
         document().as_bytes(),
     );
-    block_on(f.resolver().resolve(URL)).unwrap().unwrap().remember(&f.store);
+    f.resolver().remember(&block_on(f.resolver().resolve(URL)).unwrap().unwrap());
     f.clock.advance(599);
     let cached = block_on(f.resolver().resolve(URL)).unwrap().unwrap();
     assert_eq!(f.documents.requests(), 1, "cache hit");
@@ -90,7 +92,7 @@ fn the_cache_lifetime_is_clamped() {
 }
 
 #[test]
-fn every_refusal_is_a_document_error_and_stores_nothing() {
+fn every_refusal_is_a_document_error_remembered_for_a_minute_without_another_fetch() {
     let big =
         format!(r#"{{"client_id":"{URL}","redirect_uris":["https://a.example.com/cb"],"pad":"{}"}}"#, "x".repeat(6000));
     let wrong_id = document().replace(URL, "https://other.example.com/meta");
@@ -137,11 +139,17 @@ fn every_refusal_is_a_document_error_and_stores_nothing() {
     for (name, setup, expected) in cases {
         let f = fixture();
         setup(&f.documents);
-        let before = f.store.snapshot();
+        let before = f.records();
         let error = refusal(block_on(f.resolver().resolve(URL)));
         assert!(expected(&error), "{name}: {error}");
-        assert_eq!(f.store.snapshot(), before, "{name}: the store changed");
-        assert_eq!(f.documents.requests(), 1, "{name}");
+        let mut stored = f.records();
+        stored.retain(|key, _| !before.contains_key(key));
+        assert_eq!(stored.keys().collect::<Vec<_>>(), [&keys::refused_document(URL)], "{name}: only the refusal");
+        assert_eq!(refusal(block_on(f.resolver().resolve(URL))), CimdError::RecentlyRefused, "{name}");
+        assert_eq!(f.documents.requests(), 1, "{name}: refused again without a fetch");
+        f.clock.advance(cache::REFUSAL_CACHE_SECS);
+        assert!(expected(&refusal(block_on(f.resolver().resolve(URL)))), "{name}: fetched again a minute later");
+        assert_eq!(f.documents.requests(), 2, "{name}");
     }
 }
 
@@ -215,11 +223,100 @@ fn a_refused_document_at_the_token_endpoint_is_a_document_error() {
 
 #[test]
 fn settings_come_from_the_variable_and_the_base_url() {
-    assert_eq!(CimdSettings::new(None, BASE), Ok(CimdSettings { enabled: true, allow_loopback: false }));
+    let limits = DocumentLimits::default();
+    assert_eq!(CimdSettings::new(None, BASE), Ok(CimdSettings { enabled: true, allow_loopback: false, limits }));
     assert_eq!(CimdSettings::new(Some("false"), BASE).map(|s| s.enabled), Ok(false));
     assert_eq!(CimdSettings::new(Some(" TRUE "), BASE).map(|s| s.enabled), Ok(true));
     assert!(CimdSettings::new(Some("nope"), BASE).is_err());
     for local in ["http://127.0.0.1:3000", "http://localhost:3000", "http://[::1]:3000"] {
         assert!(CimdSettings::new(None, local).unwrap().allow_loopback, "{local}");
     }
+}
+
+#[test]
+fn where_private_networks_are_reachable_no_document_is_fetched_and_it_says_why() {
+    let f = fixture();
+    f.documents.serve(URL, &document());
+    f.documents.open_private_networks();
+    let before = f.records();
+    match refusal(block_on(f.resolver().resolve(URL))) {
+        CimdError::PrivateNetworksReachable(reachable) => assert_eq!(reachable.probe, "https://127.0.0.1/"),
+        other => panic!("{other}"),
+    }
+    assert_eq!(f.documents.requests(), 1, "the loopback probe only, which reached a server");
+    assert_eq!(f.records(), before, "nothing remembered: the setting may change");
+    let message = DocumentRefused { client_id: URL.into(), error: refusal(block_on(f.resolver().resolve(URL))) };
+    assert!(message.to_string().contains(r#"block_networks = ["private"]"#), "{message}");
+    assert!(!block_on(f.resolver().settings.advertised(&f.store, &f.clock, &f.documents)), "not advertised");
+}
+
+#[test]
+fn a_server_on_loopback_fetches_without_the_private_network_check() {
+    let f = fixture();
+    f.documents.serve(URL, &document());
+    f.documents.open_private_networks();
+    let local = ClientResolver { settings: CimdSettings::new(None, "http://127.0.0.1:3000").unwrap(), ..f.resolver() };
+    assert!(block_on(local.resolve(URL)).unwrap().is_some());
+    assert_eq!(f.documents.requests(), 1, "the document alone");
+    assert!(block_on(local.settings.advertised(&f.store, &f.clock, &f.documents)));
+    let blocked = FakeDocuments::default();
+    let fresh = platform::MemoryStore::new();
+    assert!(block_on(f.resolver().settings.advertised(&fresh, &f.clock, &blocked)), "blocked: advertised");
+    assert!(!block_on(CimdSettings::disabled().advertised(&fresh, &f.clock, &blocked)), "off: never");
+}
+
+fn limited(result: Result<Option<ResolvedClient>, ResolveError>) -> throttle::Limited {
+    match result {
+        Err(ResolveError::Limited(limited)) => limited,
+        other => panic!("expected a limit's refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn requests_naming_documents_are_counted_per_address_before_anything_is_read_or_fetched() {
+    let f = fixture();
+    f.documents.serve(URL, &document());
+    let limits = DocumentLimits { requests: platform::rate_limit::DOCUMENT_CLIENTS.with_max(2), ..Default::default() };
+    let resolver = ClientResolver { settings: CimdSettings { limits, ..cimd_on() }, ..f.resolver() };
+    assert!(block_on(resolver.resolve(URL)).unwrap().is_some());
+    assert!(matches!(refusal(block_on(resolver.resolve("https://a.example.com/x?q"))), CimdError::Url(_)));
+    let refused = limited(block_on(resolver.resolve(URL)));
+    assert_eq!((refused.limit.name, refused.retry_after), ("document_clients", 40), "the minute ends in 40 s");
+    assert_eq!(f.documents.requests(), 1);
+    let elsewhere = ClientResolver { caller: Some("198.51.100.9".parse().unwrap()), ..resolver };
+    assert!(block_on(elsewhere.resolve(URL)).unwrap().is_some(), "another address");
+    assert!(block_on(resolver.resolve(&f.client_id())).unwrap().is_some(), "registered clients are not counted");
+}
+
+#[test]
+fn fetches_started_are_bounded_per_address_and_in_all() {
+    let f = fixture();
+    let limits = DocumentLimits {
+        fetches_per_address: platform::rate_limit::Limit { max: 2, ..throttle::FETCHES_PER_ADDRESS },
+        ..Default::default()
+    };
+    let resolver = ClientResolver { settings: CimdSettings { limits, ..cimd_on() }, ..f.resolver() };
+    for n in 0..2 {
+        let url = format!("https://client.example.com/{n}.json");
+        assert!(matches!(refusal(block_on(resolver.resolve(&url))), CimdError::Status(404)));
+    }
+    let refused = limited(block_on(resolver.resolve("https://client.example.com/2.json")));
+    assert_eq!(refused.limit.name, "document_fetches");
+    assert_eq!(f.documents.requests(), 2, "nothing fetched past the limit");
+    assert_eq!(refusal(block_on(resolver.resolve("https://client.example.com/0.json"))), CimdError::RecentlyRefused);
+}
+
+#[test]
+fn cached_documents_and_refusals_stop_at_the_callers_cache_write_cap() {
+    let f = fixture();
+    let limits =
+        DocumentLimits { cache_writes: platform::rate_limit::DOCUMENT_CACHE_WRITES.with_max(1), ..Default::default() };
+    let resolver = ClientResolver { settings: CimdSettings { limits, ..cimd_on() }, ..f.resolver() };
+    f.documents.serve(URL, &document());
+    resolver.remember(&block_on(resolver.resolve(URL)).unwrap().unwrap());
+    assert!(f.store.exists(&keys::client_document(URL)).unwrap());
+    let gone = "https://client.example.com/gone.json";
+    assert_eq!(refusal(block_on(resolver.resolve(gone))), CimdError::Status(404));
+    assert!(!f.store.exists(&keys::refused_document(gone)).unwrap(), "past the cap: not remembered");
+    assert_eq!(refusal(block_on(resolver.resolve(gone))), CimdError::Status(404), "fetched again");
 }

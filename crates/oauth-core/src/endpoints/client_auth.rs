@@ -50,6 +50,7 @@ impl Presented {
         match error {
             ClientAuthError::InvalidClient => OAuthError::invalid_client(self.used_basic),
             ClientAuthError::Document(refused) => OAuthError::invalid_client(self.used_basic).with_detail(refused),
+            ClientAuthError::Limited(limited) => OAuthError::rate_limited(&limited.limit, limited.retry_after),
             ClientAuthError::Store(e) => OAuthError::record(&e),
         }
     }

@@ -19,6 +19,12 @@ pub struct OAuthError {
     /// What went wrong inside (a store's or Clerk's error, a broken variable): attached for the
     /// component's log (`platform::diagnostic`), never sent, as it may name hosts, ports and internals.
     pub detail: Option<String>,
+    /// What the caller sent that the refusal is about (a `grant_type` value, a repeated
+    /// parameter's name): the description quotes it back to the caller after our own words,
+    /// which the audit trail keeps apart from it ([`OAuthError::quoting`]).
+    pub caller_text: Option<String>,
+    /// The name of the limit that refused the request ([`OAuthError::rate_limited`]).
+    pub limit: Option<&'static str>,
 }
 
 /// The description of every 500 `server_error`.
@@ -34,7 +40,30 @@ struct Body<'a> {
 
 impl OAuthError {
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, description: description.into(), basic_challenge: false, retry_after: None, detail: None }
+        Self {
+            status,
+            error,
+            description: description.into(),
+            basic_challenge: false,
+            retry_after: None,
+            detail: None,
+            caller_text: None,
+            limit: None,
+        }
+    }
+
+    /// `self` quoting `text`, which the caller sent: the description the caller reads ends
+    /// with it (`… is not supported: `password``), while `description` stays our own words.
+    pub fn quoting(self, text: &str) -> Self {
+        Self { caller_text: Some(text.to_owned()), ..self }
+    }
+
+    /// The description as the caller reads it: ours, then what it quotes of theirs.
+    pub fn full_description(&self) -> String {
+        match &self.caller_text {
+            Some(text) => format!("{}: `{text}`", self.description),
+            None => self.description.clone(),
+        }
     }
 
     /// `self` with `detail` for the log ([`OAuthError::detail`]).
@@ -62,6 +91,7 @@ impl OAuthError {
     pub fn rate_limited(limit: &Limit, retry_after: u64) -> Self {
         Self {
             retry_after: Some(u32::try_from(retry_after).unwrap_or(u32::MAX)),
+            limit: Some(limit.name),
             ..Self::new(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", limit.refusal(retry_after))
         }
     }
@@ -99,7 +129,8 @@ impl OAuthError {
     }
 
     pub fn into_response(self) -> Response {
-        let mut response = web::json(self.status, &Body { error: self.error, error_description: &self.description });
+        let description = self.full_description();
+        let mut response = web::json(self.status, &Body { error: self.error, error_description: &description });
         web::append_header(&mut response, "pragma", "no-cache");
         if self.basic_challenge {
             web::append_header(&mut response, "www-authenticate", "Basic realm=\"oauth\", charset=\"UTF-8\"");
@@ -153,6 +184,14 @@ mod tests {
         let mistake = OAuthError::bad_request("invalid_request", "`code` is required");
         assert_eq!(mistake.detail, None);
         assert_eq!(description(mistake), "`code` is required");
+    }
+
+    #[test]
+    fn quoted_caller_text_follows_our_own_words_on_the_wire_and_stays_apart_from_them() {
+        let error = OAuthError::bad_request("unsupported_grant_type", "this grant_type is not supported").quoting("pw");
+        assert_eq!(error.description, "this grant_type is not supported");
+        assert_eq!(error.caller_text.as_deref(), Some("pw"));
+        assert_eq!(description(error), "this grant_type is not supported: `pw`");
     }
 
     #[test]

@@ -21,7 +21,7 @@ impl Form {
         let pairs = web::decode_pairs(request.body());
         let mut seen = HashSet::new();
         if let Some((name, _)) = pairs.iter().find(|(name, _)| !seen.insert(name.as_str())) {
-            return Err(OAuthError::bad_request("invalid_request", format!("parameter `{name}` is repeated")));
+            return Err(OAuthError::bad_request("invalid_request", "a parameter is repeated").quoting(name));
         }
         Ok(Form(pairs))
     }

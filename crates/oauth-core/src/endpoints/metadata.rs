@@ -19,7 +19,7 @@ fn document(base: &BaseUrl, body: &serde_json::Value) -> Response {
 }
 
 /// `GET /.well-known/oauth-authorization-server`. `client_id_metadata_documents`: whether
-/// clients may use a metadata document URL as `client_id` (`crate::cimd`).
+/// clients may use a metadata document URL as `client_id` here (`crate::cimd::CimdSettings::advertised`).
 pub(super) fn authorization_server(base_url: &BaseUrl, client_id_metadata_documents: bool) -> Response {
     let base = &base_url.url;
     let mut metadata = json!({

@@ -73,23 +73,29 @@ pub struct Limits {
     pub register: Limit,
     /// Failed `/token` requests per client (per client address for unknown clients).
     pub token_failures: Limit,
+    /// Successful refreshes per grant.
+    pub refreshes: Limit,
 }
 
 impl Limits {
-    /// From `rate_limit_register_per_hour` and `rate_limit_token_failures_per_minute`.
+    /// From `rate_limit_register_per_hour`, `rate_limit_token_failures_per_minute` and
+    /// `rate_limit_refreshes_per_hour`.
     pub fn from_variables(vars: &dyn Variables) -> Result<Self, VariableError> {
         Ok(Self {
             register: rate_limit::REGISTER.from_variables(vars)?,
             token_failures: rate_limit::TOKEN_FAILURES.from_variables(vars)?,
+            refreshes: rate_limit::REFRESHES.from_variables(vars)?,
         })
     }
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let default = |spec: rate_limit::LimitSpec| spec.with_max(spec.default_max);
         Self {
-            register: rate_limit::REGISTER.with_max(rate_limit::REGISTER.default_max),
-            token_failures: rate_limit::TOKEN_FAILURES.with_max(rate_limit::TOKEN_FAILURES.default_max),
+            register: default(rate_limit::REGISTER),
+            token_failures: default(rate_limit::TOKEN_FAILURES),
+            refreshes: default(rate_limit::REFRESHES),
         }
     }
 }
@@ -183,7 +189,10 @@ impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
                 .into_response();
         }
         match route {
-            Route::AuthorizationServerMetadata => metadata::authorization_server(&self.base_url, self.cimd.enabled),
+            Route::AuthorizationServerMetadata => {
+                let documents = self.cimd.advertised(self.store, self.clock, self.http).await;
+                metadata::authorization_server(&self.base_url, documents)
+            }
             Route::ProtectedResourceMetadata(endpoint) => metadata::protected_resource(&self.base_url, endpoint),
             Route::Register => register::handle(self, request),
             Route::Token => token::handle(self, request).await,
@@ -193,14 +202,15 @@ impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
 }
 
 impl<D, H: HttpClient> Provider<'_, D, H> {
-    /// Resolves `client_id`s, registered or documents.
-    fn clients(&self) -> ClientResolver<'_, H> {
+    /// Resolves `client_id`s, registered or documents, for the caller of `request`.
+    fn clients(&self, request: &Request) -> ClientResolver<'_, H> {
         ClientResolver {
             store: self.store,
             clock: self.clock,
             http: self.http,
             settings: self.cimd,
             redirect_policy: &self.redirect_policy,
+            caller: web::client_ip(request),
         }
     }
 }
@@ -213,11 +223,16 @@ impl<D, H> Provider<'_, D, H> {
 
     /// The 429 for a caller `limit` refused, recorded in the audit trail.
     fn refuse(&self, limit: &Limit, retry_after: u64, request: &Request, client_id: Option<&str>) -> Response {
-        let mut event = self.event(Event::RateLimited, request).limit(limit.name).retry_after(retry_after);
+        self.audit.record(self.limited_event(limit.name, retry_after, request, client_id));
+        OAuthError::rate_limited(limit, retry_after).into_response()
+    }
+
+    /// The audit event of a request the limit named `limit` refused.
+    fn limited_event(&self, limit: &str, retry_after: u64, request: &Request, client_id: Option<&str>) -> AuditEvent {
+        let mut event = self.event(Event::RateLimited, request).limit(limit).retry_after(retry_after);
         if let Some(client_id) = client_id {
             event = event.client_id(client_id);
         }
-        self.audit.record(event);
-        OAuthError::rate_limited(limit, retry_after).into_response()
+        event
     }
 }

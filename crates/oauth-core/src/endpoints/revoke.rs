@@ -25,7 +25,13 @@ pub(super) async fn handle<D, H: HttpClient>(provider: &Provider<'_, D, H>, requ
             provider.audit.record(event);
             web::response(StatusCode::OK, &[("cache-control", "no-store")], Vec::new())
         }
-        Err(error) => error.into_response(),
+        Err(error) => {
+            if let Some(limit) = &error.limit {
+                let retry_after = error.retry_after.map_or(0, u64::from);
+                provider.audit.record(provider.limited_event(limit, retry_after, request, None));
+            }
+            error.into_response()
+        }
     }
 }
 
@@ -35,10 +41,11 @@ async fn revoke<D, H: HttpClient>(
     request: &Request,
 ) -> Result<(String, Revoked), OAuthError> {
     let form = Form::parse(request)?;
-    let resolved = authenticate_client(&provider.clients(), request, &form).await?;
+    let clients = provider.clients(request);
+    let resolved = authenticate_client(&clients, request, &form).await?;
     let token = form.require("token")?;
     let hint = TokenTypeHint::parse(form.get("token_type_hint"));
     let revoked = revoke_token(provider.store, provider.clock, &resolved.client, token, hint)?;
-    resolved.remember(provider.store);
+    clients.remember(&resolved);
     Ok((resolved.client.client_id, revoked))
 }

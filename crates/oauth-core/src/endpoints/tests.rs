@@ -62,6 +62,7 @@ impl Env {
             http: &self.documents,
             settings: self.cimd,
             redirect_policy: &crate::tests::STRICT_POLICY,
+            caller: None,
         }
     }
 
@@ -659,6 +660,46 @@ fn metadata_advertises_client_id_metadata_documents_unless_turned_off() {
 }
 
 #[test]
+fn metadata_does_not_advertise_documents_where_private_networks_are_reachable() {
+    let e = env();
+    e.documents.open_private_networks();
+    let response = e.call(get("/.well-known/oauth-authorization-server"));
+    assert_eq!(json(&response).get("client_id_metadata_document_supported"), None, "they could not be fetched");
+    e.serve_document();
+    let token = form_post("/token", &[("grant_type", "authorization_code"), ("code", "c"), ("client_id", DOC_URL)]);
+    let refused = e.refused(token, StatusCode::UNAUTHORIZED, "invalid_client");
+    assert!(platform::diagnostic::of(&refused).unwrap().contains("block_networks"));
+    assert_eq!(e.documents.requests(), 2, "two loopback probes, no document");
+}
+
+#[test]
+fn revocations_naming_document_clients_past_the_per_address_limit_get_429_before_a_fetch() {
+    let limits = crate::cimd::DocumentLimits {
+        requests: platform::rate_limit::DOCUMENT_CLIENTS.with_max(2),
+        ..Default::default()
+    };
+    let e = Env { cimd: CimdSettings { limits, ..cimd_on() }, ..env() };
+    for n in 0..3 {
+        let revoke = form_post("/revoke", &[("token", "t"), ("client_id", &format!("{DOC_URL}{n}"))]);
+        let response = e.call(revoke);
+        if n < 2 {
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "404: refused");
+        } else {
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert!(json(&response)["error_description"].as_str().unwrap().contains("`document_clients`"));
+            assert!(response.headers().get("retry-after").is_some());
+        }
+    }
+    assert_eq!(e.documents.requests(), 2);
+    let limited = e.audit.of(Event::RateLimited);
+    assert_eq!((limited.len(), limited[0]["limit"].as_str()), (1, Some("document_clients")));
+    let token = form_post("/token", &[("grant_type", "authorization_code"), ("code", "c"), ("client_id", DOC_URL)]);
+    assert_eq!(e.call(token).status(), StatusCode::TOO_MANY_REQUESTS, "at /token too");
+    let failures = e.store.keys().into_iter().filter(|k| k.starts_with("ratelimit:token_failures:")).count();
+    assert_eq!(failures, 0, "a limit's refusal is not a token failure");
+}
+
+#[test]
 fn a_document_client_exchanges_refreshes_and_revokes_as_a_public_client() {
     let env = env();
     env.serve_document();
@@ -677,12 +718,20 @@ fn a_document_client_exchanges_refreshes_and_revokes_as_a_public_client() {
 }
 
 #[test]
-fn a_refused_document_at_token_and_revoke_is_invalid_client_logged_and_stores_nothing() {
+fn a_refused_document_at_token_and_revoke_is_invalid_client_logged_and_stores_only_the_refusal() {
     let env = env();
     env.documents
         .serve(DOC_URL, r#"{"client_id":"https://other.example.com/x","redirect_uris":["http://127.0.0.1/cb"]}"#);
     let token = form_post("/token", &[("grant_type", "authorization_code"), ("code", "c"), ("client_id", DOC_URL)]);
-    let response = env.refused(token, StatusCode::UNAUTHORIZED, "invalid_client");
+    let before = env.records();
+    let response = env.call(token);
+    assert_eq!(
+        (response.status(), json(&response)["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    let mut stored = env.records();
+    stored.retain(|key, _| !before.contains_key(key));
+    assert_eq!(stored.keys().collect::<Vec<_>>(), [&crate::keys::refused_document(DOC_URL)]);
     assert_eq!(json(&response)["error_description"], "client authentication failed", "the reason is not sent");
     let log = platform::diagnostic::of(&response).unwrap();
     assert!(log.contains(DOC_URL) && log.contains("client_id is not exactly its URL"), "{log}");

@@ -1,12 +1,14 @@
 //! `POST /token`: `authorization_code` and `refresh_token` grants.
 //!
-//! Refused requests (4xx) count against `rate_limit_token_failures_per_minute`: per client when
-//! the request names a registered client, else per client address, so made-up client ids do
-//! not each get a fresh allowance. A caller past it gets 429 before any other work. A client id
-//! is not a secret, so whoever knows a public client's id can use up that client's allowance:
-//! the limit is generous, and the cost is that client's token requests failing until the
-//! minute ends; in exchange, a client stuck retrying a dead refresh token, or someone guessing
-//! codes or secrets for it from many addresses, is stopped.
+//! Refused requests (4xx) count against `rate_limit_token_failures_per_minute`: per registered
+//! client and client address when the request names a registered client, else per client
+//! address, so made-up client ids do not each get a fresh allowance. A caller past it gets 429
+//! before any other work. A client id is not a secret, so a count per client alone would let
+//! anyone who knows a public client's id lock every user of that client out of `/token` (and
+//! out of refreshing) with a few bogus requests a minute; counted per address too, a caller can
+//! only exhaust its own allowance. What a per-client count would add, stopping someone guessing
+//! codes, refresh tokens or secrets from many addresses, is not worth that: they are 256-bit
+//! random values. A client stuck retrying a dead refresh token is still stopped, at its address.
 
 use http::StatusCode;
 use platform::HttpClient;
@@ -33,29 +35,31 @@ pub(super) async fn handle<D: UserDirectory, H: HttpClient>(
         Err(unavailable) => return unavailable.into_response(),
     };
     let limit = &provider.limits.token_failures;
-    // Failures count against the registered client the request names, else its address.
+    // Failures count against the registered client the request names at this address, else
+    // against the address.
     let registered = caller.client.as_ref().map(|client| client.client_id.clone());
+    let address = web::client_ip(request);
     let subject = match &registered {
-        Some(client_id) => Subject::Client(client_id),
-        None => Subject::Address(web::client_ip(request)),
+        Some(client_id) => Subject::ClientAt(client_id, address),
+        None => Subject::Address(address),
     };
     // A store that cannot count lets the request through (see `platform::rate_limit`).
     if let Ok(Verdict::Limited { retry_after }) = limit.check(provider.store, provider.clock, subject) {
         return provider.refuse(limit, retry_after, request, caller.client_id());
     }
     let presented_id = caller.client_id().map(str::to_owned);
-    match token(provider, caller).await {
+    match token(provider, request, caller).await {
         Ok(granted) => {
             // Best effort: a failed touch or cache write must not cost the client its tokens.
             let _ = touch_client(provider.store, provider.clock, &granted.resolved.client.client_id);
-            granted.resolved.remember(provider.store);
+            provider.clients(request).remember(&granted.resolved);
             record_granted(provider, request, &granted);
             let mut response = web::json(StatusCode::OK, &granted.issued.response);
             web::append_header(&mut response, "pragma", "no-cache");
             response
         }
         Err(refusal) => {
-            if refusal.answer.status.is_client_error() {
+            if refusal.is_failure() {
                 let _ = limit.hit(provider.store, provider.clock, subject);
             }
             record_refusal(provider, request, presented_id.as_deref(), &refusal);
@@ -74,8 +78,10 @@ struct Caller {
 impl Caller {
     /// Reads the request; only a failing store is an error here (every other problem is the
     /// request's, answered after the rate limit had its say).
-    /// A document client (a URL `client_id`) counts by address, as an unknown client does:
-    /// anyone can name any URL, and nothing is fetched before the limit had its say.
+    /// A document client (a URL `client_id`) counts its failures by address, as an unknown
+    /// client does (anyone can name any URL); its request is also counted, before anything is
+    /// fetched, by the document limits (`crate::cimd::throttle`), which parallel requests cannot
+    /// outrun as they can this check-then-count.
     fn identify<D, H>(provider: &Provider<'_, D, H>, request: &Request) -> Result<Caller, OAuthError> {
         let read = Form::parse(request).and_then(|form| Presented::read(request, &form).map(|p| (form, p)));
         let client = match &read {
@@ -113,14 +119,27 @@ struct Refusal {
     grant_id: Option<String>,
 }
 
+impl Refusal {
+    /// Whether it counts against `token_failures`: the client's mistakes (4xx), not a limit's
+    /// refusal of a request that would have worked.
+    fn is_failure(&self) -> bool {
+        self.answer.status.is_client_error() && self.answer.limit.is_none()
+    }
+}
+
 impl From<OAuthError> for Refusal {
     fn from(answer: OAuthError) -> Self {
-        Self { answer, event: Event::TokenFailed, grant_id: None }
+        let event = if answer.limit.is_some() { Event::RateLimited } else { Event::TokenFailed };
+        Self { answer, event, grant_id: None }
     }
 }
 
 impl From<GrantError> for Refusal {
     fn from(error: GrantError) -> Self {
+        if let GrantError::RateLimited { grant_id, limit, retry_after } = error {
+            let answer = OAuthError::rate_limited(&limit, retry_after);
+            return Self { answer, event: Event::RateLimited, grant_id: Some(grant_id) };
+        }
         let (event, grant_id) = match &error {
             GrantError::CodeReplayed { grant_id } => (Event::CodeReused, Some(grant_id.clone())),
             GrantError::RefreshReplayed { grant_id, .. } => (Event::RefreshTokenReused, Some(grant_id.clone())),
@@ -132,10 +151,11 @@ impl From<GrantError> for Refusal {
 
 async fn token<D: UserDirectory, H: HttpClient>(
     provider: &Provider<'_, D, H>,
+    request: &Request,
     caller: Caller,
 ) -> Result<Granted, Refusal> {
     let (form, presented) = caller.read?;
-    let resolved = presented.authenticate(&provider.clients()).await?;
+    let resolved = presented.authenticate(&provider.clients(request)).await?;
     let client = &resolved.client;
     let (store, clock) = (provider.store, provider.clock);
     let (grant_type, issued) = match form.require("grant_type")? {
@@ -154,13 +174,17 @@ async fn token<D: UserDirectory, H: HttpClient>(
                 scope: form.get("scope"),
                 resource: form.get("resource"),
             };
-            let rotation = Rotation { grace_secs: provider.refresh_grace_secs, sleep: provider.sleep };
+            let rotation = Rotation {
+                grace_secs: provider.refresh_grace_secs,
+                sleep: provider.sleep,
+                per_grant: provider.limits.refreshes,
+            };
             let issued = refresh(store, clock, provider.directory, &rotation, client, &refresh_request).await?;
             (GrantType::RefreshToken, issued)
         }
         other => {
-            let description = format!("grant_type `{other}` is not supported");
-            return Err(OAuthError::bad_request("unsupported_grant_type", description).into());
+            let refused = OAuthError::bad_request("unsupported_grant_type", "this grant_type is not supported");
+            return Err(refused.quoting(other).into());
         }
     };
     Ok(Granted { resolved, grant_type, issued })
@@ -191,14 +215,26 @@ fn record_granted<D, H>(provider: &Provider<'_, D, H>, request: &Request, grante
     provider.audit.record(event);
 }
 
+/// A refused request in the audit trail: our error code and description, and apart from them,
+/// labelled, whatever of the caller's text the description quotes.
 fn record_refusal<D, H>(provider: &Provider<'_, D, H>, request: &Request, client_id: Option<&str>, refusal: &Refusal) {
-    let mut event = provider
-        .event(refusal.event, request)
-        .with_outcome(Outcome::Failure)
-        .error(refusal.answer.error)
-        .detail(&refusal.answer.description);
-    if let Some(client_id) = client_id {
-        event = event.client_id(client_id);
+    let answer = &refusal.answer;
+    let mut event = match answer.limit {
+        Some(limit) => {
+            let retry_after = answer.retry_after.map_or(0, u64::from);
+            provider.limited_event(limit, retry_after, request, client_id)
+        }
+        None => {
+            let event = provider.event(refusal.event, request).with_outcome(Outcome::Failure);
+            let event = event.error(answer.error).detail(&answer.description);
+            match client_id {
+                Some(client_id) => event.client_id(client_id),
+                None => event,
+            }
+        }
+    };
+    if let Some(text) = &answer.caller_text {
+        event = event.caller_text(text);
     }
     if let Some(grant_id) = &refusal.grant_id {
         event = event.grant_id(grant_id);

@@ -188,7 +188,7 @@ fn error_redirect_keeps_an_existing_query() {
 fn complete_authorization_fails_when_the_client_expired_meanwhile() {
     let f = fixture();
     let v = f.validated();
-    f.clock.advance(crate::lifetimes::CLIENT_IDLE_TTL);
+    f.clock.advance(crate::lifetimes::CLIENT_UNUSED_TTL);
     assert!(matches!(complete_authorization(&f.store, &f.clock, &v, props()), Err(crate::CompleteError::ClientGone)));
 }
 
@@ -240,11 +240,11 @@ fn a_document_client_is_validated_at_any_loopback_port_and_its_document_cached()
 fn a_redirect_uri_the_document_does_not_list_is_a_page_and_caches_nothing() {
     let f = fixture();
     serve_document(&f);
-    let before = f.store.snapshot();
+    let before = f.records();
     for uri in ["https://evil.example/callback", "http://127.0.0.1:5000/other", "http://localhost:5000/callback"] {
         assert!(matches!(f.validate(&document_query(uri)), Err(AuthorizeError::InvalidRedirectUri(_))), "{uri}");
     }
-    assert_eq!(f.store.snapshot(), before);
+    assert_eq!(f.records(), before);
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Client metadata documents served from memory: the outbound HTTP port for tests that resolve
-//! URL `client_id`s. Unknown URLs answer 404; every request is counted.
+//! URL `client_id`s. Unknown URLs answer 404; every request that reaches a server is counted.
+//! Like a runtime configured with `block_networks = ["private"]`, it refuses the private-network
+//! probes (`crate::cimd::network_guard`) as prohibited, unless a test opens them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -19,6 +21,8 @@ pub enum Answer {
 pub struct FakeDocuments {
     answers: Mutex<HashMap<String, Answer>>,
     requests: Mutex<Vec<(String, Option<usize>, Duration)>>,
+    /// Private-network probes that are not blocked.
+    open_probes: Mutex<HashSet<String>>,
 }
 
 impl FakeDocuments {
@@ -36,7 +40,17 @@ impl FakeDocuments {
         self.answers.lock().unwrap().insert(url.to_owned(), Answer::Fail(error));
     }
 
-    /// How many requests were sent, to any URL.
+    /// Lets the private-network probe `url` through (as a runtime without that block would).
+    pub fn open_private_network(&self, url: &str) {
+        self.open_probes.lock().unwrap().insert(url.to_owned());
+    }
+
+    /// Lets every private-network probe through: a runtime without `block_networks`.
+    pub fn open_private_networks(&self) {
+        crate::cimd::network_guard::PROBES.iter().for_each(|probe| self.open_private_network(probe));
+    }
+
+    /// How many requests reached a server, at any URL.
     pub fn requests(&self) -> usize {
         self.requests.lock().unwrap().len()
     }
@@ -50,6 +64,12 @@ impl FakeDocuments {
 impl HttpClient for FakeDocuments {
     async fn send(&self, request: Request, timeout: Duration) -> Result<Response, OutboundError> {
         let url = request.uri().to_string();
+        let host = request.uri().host().unwrap_or_default().to_owned();
+        let blocked = crate::cimd::network_guard::PROBES.contains(&url.as_str())
+            && !self.open_probes.lock().unwrap().contains(&url);
+        if blocked {
+            return Err(OutboundError::Prohibited { host });
+        }
         let limit = response_limit(&request);
         self.requests.lock().unwrap().push((url.clone(), limit, timeout));
         let answer = self.answers.lock().unwrap().get(&url).cloned();
@@ -60,7 +80,6 @@ impl HttpClient for FakeDocuments {
         };
         // As the Spin client does: stop reading at the limit.
         if limit.is_some_and(|limit| body.len() > limit) {
-            let host = request.uri().host().unwrap_or_default().to_owned();
             return Err(OutboundError::TooLarge { host, limit: limit.unwrap_or_default() });
         }
         let mut response = http::Response::builder().status(status);

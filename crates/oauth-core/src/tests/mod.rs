@@ -37,6 +37,9 @@ pub fn fixture() -> Fixture {
     Fixture { store, clock, client, documents: documents::FakeDocuments::default() }
 }
 
+/// The address test requests come from.
+pub const CALLER: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
+
 /// Documents on, for a server at [`BASE`] (not on loopback).
 pub fn cimd_on() -> CimdSettings {
     CimdSettings::new(None, BASE).unwrap()
@@ -51,7 +54,8 @@ fn register_public_client(store: &MemoryStore, clock: &ManualClock, name: &str) 
 
 /// The default grace window; waits block the calling thread (each test request has its own).
 pub fn rotation() -> Rotation<'static> {
-    Rotation { grace_secs: Rotation::DEFAULT_GRACE_SECS, sleep: &platform::ThreadSleep }
+    let per_grant = platform::rate_limit::REFRESHES.with_max(platform::rate_limit::REFRESHES.default_max);
+    Rotation { grace_secs: Rotation::DEFAULT_GRACE_SECS, sleep: &platform::ThreadSleep, per_grant }
 }
 
 pub fn props() -> UserProps {
@@ -70,6 +74,13 @@ impl Fixture {
 
     pub fn client_id(&self) -> String {
         self.client.client.client_id.clone()
+    }
+
+    /// The store without rate-limit counters, which every counted request writes.
+    pub fn records(&self) -> std::collections::HashMap<String, Vec<u8>> {
+        let mut records = self.store.snapshot();
+        records.retain(|key, _| !key.starts_with("ratelimit:"));
+        records
     }
 
     /// A valid authorization request's query, with `extra` appended.
@@ -96,6 +107,7 @@ impl Fixture {
             http: &self.documents,
             settings: cimd_on(),
             redirect_policy: &STRICT_POLICY,
+            caller: Some(CALLER),
         }
     }
 

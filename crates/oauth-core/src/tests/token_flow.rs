@@ -212,6 +212,142 @@ fn without_a_grace_window_any_second_presentation_revokes_the_grant() {
 }
 
 #[test]
+fn a_rotated_refresh_token_presented_after_its_successor_was_used_revokes_the_grant_within_the_window() {
+    let f = fixture();
+    let r0 = f.tokens();
+    let r1 = refresh_token(&f, &r0.refresh_token).unwrap();
+    let r2 = refresh_token(&f, &r1.refresh_token).unwrap();
+    let error = refresh_token(&f, &r0.refresh_token).unwrap_err();
+    assert!(matches!(error, GrantError::RefreshReplayed { .. }), "{error}");
+    assert_eq!(error.code(), "invalid_grant");
+    for access in [&r1.access_token, &r2.access_token] {
+        assert!(matches!(verify(&f, access), Err(TokenError::Invalid)), "the grant is revoked");
+    }
+    assert_eq!(refresh_token(&f, &r2.refresh_token).unwrap_err().code(), "invalid_grant");
+}
+
+#[test]
+fn a_rotated_refresh_token_is_answered_again_while_its_successor_is_unused() {
+    let f = fixture();
+    let r0 = f.tokens();
+    let r1 = refresh_token(&f, &r0.refresh_token).unwrap();
+    // The successor was presented, but refused before it was used (Clerk was down).
+    let down = refresh_with(&f, &Unavailable, &r1.refresh_token, None).unwrap_err();
+    assert_eq!(down.code(), "temporarily_unavailable");
+    let again = refresh_token(&f, &r0.refresh_token).unwrap();
+    assert_eq!(again.refresh_token, r1.refresh_token);
+    assert!(verify(&f, &r1.access_token).is_ok());
+}
+
+/// A directory that cannot answer.
+struct Unavailable;
+impl UserDirectory for Unavailable {
+    async fn refresh_props(&self, _: &UserProps) -> Result<UserProps, DirectoryError> {
+        Err(DirectoryError::Unavailable("down".into()))
+    }
+}
+
+/// A store whose grant writes fail, as a store that fails in the middle of a rotation.
+struct GrantWritesFail<'a>(&'a MemoryStore);
+
+impl platform::KeyValueStore for GrantWritesFail<'_> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, platform::StoreError> {
+        self.0.get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), platform::StoreError> {
+        if key.starts_with("oauth:grant:") {
+            return Err(platform::StoreError::Backend("the store went away".into()));
+        }
+        self.0.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), platform::StoreError> {
+        self.0.delete(key)
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, platform::StoreError> {
+        self.0.increment(key, delta)
+    }
+}
+
+#[test]
+fn a_rotation_whose_grant_commit_fails_keeps_no_answer_and_leaves_no_live_token_behind() {
+    use platform::KeyValueStore;
+    let f = fixture();
+    let r0 = f.tokens();
+    let tokens_before: Vec<String> = f
+        .store
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("oauth:access:") || k.starts_with("oauth:refresh:"))
+        .collect();
+    let failing = GrantWritesFail(&f.store);
+    let request = RefreshRequest { refresh_token: &r0.refresh_token, scope: None, resource: None };
+    let error =
+        block_on(refresh(&failing, &f.clock, &StaticDirectory, &rotation(), &f.client.client, &request)).unwrap_err();
+    assert_eq!(error.code(), "temporarily_unavailable");
+    assert!(!f.store.exists(&crate::keys::rotation(&r0.refresh_token)).unwrap(), "no answer to hand out again");
+    let mut tokens_after: Vec<String> = f
+        .store
+        .keys()
+        .into_iter()
+        .filter(|k| (k.starts_with("oauth:access:") || k.starts_with("oauth:refresh:")) && !k.contains('#'))
+        .collect();
+    tokens_after.sort();
+    let mut expected: Vec<String> = tokens_before.into_iter().filter(|k| !k.contains('#')).collect();
+    expected.sort();
+    assert_eq!(tokens_after, expected, "the minted pair, which the grant does not list, was deleted");
+    let impatient = crate::tokens::Rotation { sleep: &NoWait, ..rotation() };
+    let retry = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &impatient, &f.client.client, &request));
+    assert_eq!(retry.unwrap_err().code(), "temporarily_unavailable", "a retry gets no pair the grant does not list");
+}
+
+/// A store whose first read of one key returns what was there before: a request that read a
+/// refresh token just before a concurrent rotation of it.
+struct StaleFirstRead<'a> {
+    inner: &'a MemoryStore,
+    key: String,
+    stale: std::sync::Mutex<Option<Vec<u8>>>,
+}
+
+impl platform::KeyValueStore for StaleFirstRead<'_> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, platform::StoreError> {
+        if key == self.key
+            && let Some(stale) = self.stale.lock().unwrap().take()
+        {
+            return Ok(Some(stale));
+        }
+        self.inner.get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), platform::StoreError> {
+        self.inner.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), platform::StoreError> {
+        self.inner.delete(key)
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, platform::StoreError> {
+        self.inner.increment(key, delta)
+    }
+}
+
+#[test]
+fn a_racer_that_finds_the_grant_at_its_refresh_limit_gets_the_rotation_it_raced_not_a_429() {
+    use platform::KeyValueStore;
+    let f = fixture();
+    let r0 = f.tokens();
+    let key = crate::keys::refresh_token(&r0.refresh_token);
+    let before_rotation = f.store.get(&key).unwrap();
+    let one_a_hour = crate::tokens::Rotation { per_grant: platform::rate_limit::REFRESHES.with_max(1), ..rotation() };
+    let request = RefreshRequest { refresh_token: &r0.refresh_token, scope: None, resource: None };
+    let winner = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &request));
+    let winner = winner.unwrap().response;
+    let racer_store = StaleFirstRead { inner: &f.store, key, stale: std::sync::Mutex::new(before_rotation) };
+    let racer = block_on(refresh(&racer_store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &request));
+    assert_eq!(racer.unwrap().response.refresh_token, winner.refresh_token, "the limit is for rotations");
+    let next = RefreshRequest { refresh_token: &winner.refresh_token, scope: None, resource: None };
+    let refused = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &next));
+    assert_eq!(refused.unwrap_err().status(), 429, "the next rotation is refused");
+}
+
+#[test]
 fn a_replay_within_the_grace_window_of_a_revoked_grant_is_refused() {
     let f = fixture();
     let first = f.tokens();

@@ -72,7 +72,10 @@ pub(super) fn mint(
         rotated_at: None,
     };
     record::save(store, &keys::access_token(&access_token), &access)?;
-    record::save(store, &keys::refresh_token(&refresh_token), &refresh)?;
+    if let Err(error) = record::save(store, &keys::refresh_token(&refresh_token), &refresh) {
+        let _ = record::discard(store, &keys::access_token(&access_token));
+        return Err(error.into());
+    }
     Ok(Minted {
         access_hash: keys::secret_hash(&access_token),
         refresh_hash: keys::secret_hash(&refresh_token),
@@ -90,8 +93,30 @@ pub(super) fn mint(
 
 /// Lists the minted pair on the grant (as its single writer of the moment), then checks the
 /// revocation marker; if the grant is revoked, deletes the pair. Also deletes the records of
-/// access tokens that expired off the grant.
+/// access tokens that expired off the grant. If committing fails, the pair is deleted too (best
+/// effort): it was never handed out, and a pair the grant may not list must not stay live.
 pub(super) fn commit(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    grant: &GrantRecord,
+    issue: Issue,
+    minted: &Minted,
+) -> Result<Committed, GrantError> {
+    let committed = list_on_grant(store, clock, grant, issue, minted);
+    if committed.is_err() {
+        let _ = discard(store, minted);
+    }
+    committed
+}
+
+/// Deletes the records of a minted pair.
+fn discard(store: &dyn KeyValueStore, minted: &Minted) -> Result<(), GrantError> {
+    record::discard(store, &keys::access_token_by_hash(&minted.access_hash))?;
+    record::discard(store, &keys::refresh_token_by_hash(&minted.refresh_hash))?;
+    Ok(())
+}
+
+fn list_on_grant(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
     grant: &GrantRecord,
@@ -117,8 +142,7 @@ pub(super) fn commit(
     };
     grants::commit(store, &updated)?;
     if grants::is_revoked(store, clock, &updated)? {
-        record::discard(store, &keys::access_token_by_hash(&minted.access_hash))?;
-        record::discard(store, &keys::refresh_token_by_hash(&minted.refresh_hash))?;
+        discard(store, minted)?;
         return Ok(Committed::Revoked);
     }
     delete_expired_access_tokens(store, &expired);

@@ -14,6 +14,7 @@ pub use rotation::{GraceError, Rotation};
 pub use verify::{TokenError, verify_access_token};
 
 use platform::RecordError;
+use platform::rate_limit::Limit;
 use platform::secret::{RandomError, SealError};
 use serde::Serialize;
 
@@ -64,6 +65,10 @@ pub enum GrantError {
     /// moment with the same token to get that rotation's answer.
     #[error("this refresh token is being rotated by a concurrent request; retry with the same token")]
     RotationInFlight,
+    /// The grant was refreshed as often as `limit` allows in this window; the refresh token
+    /// stays unused, for a retry once the window ends.
+    #[error("{}", .limit.refusal(*.retry_after))]
+    RateLimited { grant_id: String, limit: Limit, retry_after: u64 },
     #[error(transparent)]
     Store(#[from] RecordError),
     #[error(transparent)]
@@ -87,14 +92,19 @@ impl GrantError {
             GrantError::InvalidScope(_) => "invalid_scope",
             GrantError::InvalidTarget => "invalid_target",
             GrantError::UnauthorizedClient => "unauthorized_client",
-            GrantError::TemporarilyUnavailable(_) | GrantError::RotationInFlight => "temporarily_unavailable",
+            GrantError::TemporarilyUnavailable(_) | GrantError::RotationInFlight | GrantError::RateLimited { .. } => {
+                "temporarily_unavailable"
+            }
             GrantError::Store(e) if e.is_temporary() => "temporarily_unavailable",
             GrantError::Store(_) | GrantError::Random(_) | GrantError::Seal(_) => "server_error",
         }
     }
 
-    /// The HTTP status: 400 for client mistakes, 503/500 for our own failures.
+    /// The HTTP status: 400 for client mistakes, 429 past a limit, 503/500 for our own failures.
     pub fn status(&self) -> u16 {
+        if matches!(self, GrantError::RateLimited { .. }) {
+            return 429;
+        }
         match self.code() {
             "temporarily_unavailable" => 503,
             "server_error" => 500,
@@ -123,6 +133,7 @@ impl GrantError {
     pub fn retry_after(&self) -> Option<u32> {
         match self {
             GrantError::RotationInFlight => Some(1),
+            GrantError::RateLimited { retry_after, .. } => Some(u32::try_from(*retry_after).unwrap_or(u32::MAX)),
             _ if self.status() == 503 => Some(5),
             _ => None,
         }

@@ -1,6 +1,7 @@
 //! `grant_type=refresh_token`: rotation with a grace window, replay detection, scope narrowing,
 //! role re-read.
 
+use platform::rate_limit::{Subject, Verdict};
 use platform::record::{self, Claim};
 use platform::{Clock, KeyValueStore};
 
@@ -26,14 +27,16 @@ pub struct RefreshRequest<'a> {
 /// The first presentation of a refresh token claims it (an atomic increment: exactly one
 /// wins, on every store) and rotates it: a new access and refresh token, exactly one pair per
 /// refresh token. Any other presentation of the same token within `rotation.grace_secs` of the
-/// rotation gets that same pair back (waiting briefly while the rotation is still being
-/// written, else `temporarily_unavailable`, never `invalid_grant`), so a client keeps a usable
-/// token whichever answer it keeps. After the window, presenting it again is a replay: the
-/// grant is revoked.
+/// rotation gets that same pair back while the new refresh token has not been used (waiting
+/// briefly while the rotation is still being written, else `temporarily_unavailable`, never
+/// `invalid_grant`), so a client keeps a usable token whichever answer it keeps. Once the new
+/// token has been used, or after the window, presenting the old one again is a replay: the
+/// grant is revoked (see [`rotation`]).
 ///
 /// The user's props are re-read from `directory` before the claim: a deleted or banned user
 /// ends the grant; an unavailable directory fails the request with `temporarily_unavailable`
-/// and leaves the token unused.
+/// and leaves the token unused. A grant that rotated `rotation.per_grant.max` times in the
+/// current window is refused before that (429, `temporarily_unavailable`), its token unused.
 pub async fn refresh(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
@@ -73,6 +76,19 @@ pub async fn refresh(
     if request.resource.is_some_and(|r| !resource::names(r, &grant.resource)) {
         return Err(GrantError::InvalidTarget);
     }
+    // Before Clerk is asked: a refused refresh costs a read, and leaves its token unused. A
+    // store that cannot count lets it through (see `platform::rate_limit`).
+    let per_grant = Subject::Grant(&grant.grant_id);
+    if let Ok(Verdict::Limited { retry_after }) = rotation.per_grant.check(store, clock, per_grant) {
+        // A concurrent presentation of this very token may have rotated it, using the last
+        // allowance, since it was read: this one is then owed that rotation's answer. (A
+        // rotation is counted after its token was marked, so the mark is there to see.)
+        let rotated = record::load::<RefreshTokenRecord>(store, clock, &key)?.is_some_and(|t| t.rotated_at.is_some());
+        if rotated {
+            return rotation::answer_again(store, clock, rotation, request.refresh_token).await;
+        }
+        return Err(GrantError::RateLimited { grant_id: grant.grant_id, limit: rotation.per_grant, retry_after });
+    }
     let props = match directory.refresh_props(&grant.props).await {
         Ok(props) => props,
         Err(DirectoryError::UserGone) => {
@@ -94,11 +110,16 @@ pub async fn refresh(
     let user_id = props.user_id.clone();
     let issue = Issue { scope, props, previous_refresh: Some(keys::secret_hash(request.refresh_token)) };
     let minted = mint(store, clock, &grant, &issue)?;
-    rotation::keep_answer(store, rotation, request.refresh_token, &minted, now)?;
     match commit(store, clock, &grant, issue, &minted)? {
-        Committed::Live => Ok(Issued { response: minted.response, grant_id: grant.grant_id, user_id: Some(user_id) }),
-        Committed::Revoked => Err(GrantError::invalid_grant("the grant was revoked")),
+        Committed::Live => {}
+        Committed::Revoked => return Err(GrantError::invalid_grant("the grant was revoked")),
     }
+    // Only a pair the grant lists may be answered again: kept once the commit succeeded. Best
+    // effort: the pair is committed and this client gets it; without the kept answer, another
+    // presentation of the old token waits, then gets `temporarily_unavailable`.
+    let _ = rotation::keep_answer(store, rotation, request.refresh_token, &minted, now);
+    let _ = rotation.per_grant.hit(store, clock, Subject::Grant(&grant.grant_id));
+    Ok(Issued { response: minted.response, grant_id: grant.grant_id, user_id: Some(user_id) })
 }
 
 /// Whether the grant lists `token` as its current refresh token (or, for tokens the previous

@@ -3,12 +3,17 @@
 //!
 //! The rotation that won the token's claim keeps its answer for the window, sealed with a key
 //! derived from the presented token (`platform::secret::seal`; the store holds only the token's
-//! hash, so a leaked store reveals no usable token). A presentation within the window gets that
-//! answer; one that arrives while the answer is still being written waits briefly; one after
-//! the window is a replay and revokes the grant.
+//! hash, so a leaked store reveals no usable token), once the grant lists the new pair (so a
+//! failed commit leaves nothing to answer with). A presentation within the window gets that
+//! answer while the new refresh token is unused: a retry after a lost response, or a racer.
+//! One that arrives while the answer is still being written waits briefly. One after the window,
+//! or after the new refresh token was used, is a replay (the old token was stolen, or the client
+//! is broken: a client that got the new pair never goes back) and revokes the grant, the rule
+//! of workers-oauth-provider.
 
 use std::time::Duration;
 
+use platform::rate_limit::Limit;
 use platform::record;
 use platform::secret::{seal, unseal};
 use platform::{Clock, KeyValueStore, Sleep};
@@ -20,7 +25,7 @@ use crate::grants;
 use crate::keys;
 use crate::records::{RECORD_VERSION, RefreshTokenRecord, RotationRecord};
 
-/// How refresh-token rotation treats a token presented again.
+/// How refresh-token rotation treats a token presented again, and how often a grant may rotate.
 #[derive(Clone, Copy)]
 pub struct Rotation<'a> {
     /// For how long after its rotation another presentation of a refresh token gets the
@@ -28,6 +33,10 @@ pub struct Rotation<'a> {
     pub grace_secs: u64,
     /// How a request waits for a rotation in flight.
     pub sleep: &'a dyn Sleep,
+    /// Successful rotations per grant (`rate_limit_refreshes_per_hour`): checked before the
+    /// user is re-read, counted once a rotation is committed. Answers within the grace window
+    /// are not rotations, so they are neither counted nor refused.
+    pub per_grant: Limit,
 }
 
 impl Rotation<'_> {
@@ -69,7 +78,8 @@ struct Answer {
 
 const SEAL_CONTEXT: &str = "refresh-token rotation";
 
-/// Keeps the answer of the rotation of `presented` for the grace window.
+/// Keeps the answer of the rotation of `presented` for the grace window. Call it only once the
+/// grant lists the minted pair.
 pub(super) fn keep_answer(
     store: &dyn KeyValueStore,
     rotation: &Rotation<'_>,
@@ -137,7 +147,8 @@ pub(super) async fn answer_again(
     Err(if revoked { GrantError::invalid_grant("the grant was revoked") } else { GrantError::RotationInFlight })
 }
 
-/// The kept answer, unless the grant was revoked since.
+/// The kept answer, unless the grant was revoked since, or its refresh token was used since
+/// (then this presentation is a replay, and the grant is revoked).
 fn reopen(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
@@ -151,6 +162,21 @@ fn reopen(
     let answer = unseal(SEAL_CONTEXT, presented, &kept.sealed)
         .and_then(|plain| serde_json::from_slice::<Answer>(&plain).ok())
         .ok_or_else(|| GrantError::invalid_grant("the refresh token was already used"))?;
+    let successor = record::load::<RefreshTokenRecord>(store, clock, &keys::refresh_token(&answer.refresh_token))?;
+    match successor {
+        Some(successor) if successor.rotated_at.is_none() => {}
+        // Its successor was claimed: whoever presents the old token now is not the client that
+        // rotated it.
+        Some(_) => {
+            grants::revoke_grant(store, clock, &token.grant_id)?;
+            return Err(GrantError::RefreshReplayed {
+                grant_id: token.grant_id.clone(),
+                message: "the refresh token was used after its successor; the grant is revoked",
+            });
+        }
+        // Deleted: the grant was revoked (or its successor's rotation failed and discarded it).
+        None => return Err(GrantError::invalid_grant("the grant was revoked")),
+    }
     Ok(TokenResponse {
         access_token: answer.access_token,
         token_type: "Bearer",

@@ -181,7 +181,8 @@ fn consent_decisions_and_the_end_of_every_sign_in_are_recorded_without_secrets()
         (failed[1]["error"].as_str(), failed[1]["client_id"].as_str()),
         (Some("access_denied"), Some(f.client_id.as_str()))
     );
-    assert_eq!(failed[1]["detail"], "Clerk: User cancelled");
+    assert_eq!(failed[1]["detail"], "the user cancelled the sign-in at Clerk");
+    assert_eq!(failed[1]["caller_text"], "error=access_denied error_description=User cancelled");
 
     let lines: String = f.env.audit.events().iter().map(|e| e.to_line("clerk-callback", 0)).collect();
     let state = query_of(&clerk_url)["state"].clone();

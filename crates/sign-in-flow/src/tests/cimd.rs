@@ -67,7 +67,7 @@ fn a_document_client_goes_through_clerk_and_gets_a_code() {
 }
 
 #[test]
-fn a_refused_document_is_a_400_page_with_a_log_line_and_nothing_stored() {
+fn a_refused_document_is_a_400_page_with_a_log_line_and_only_the_refusal_stored() {
     let mut f = fixture();
     f.env.http.respond(
         "/oauth/client.json",
@@ -82,7 +82,11 @@ fn a_refused_document_is_a_400_page_with_a_log_line_and_nothing_stored() {
     assert!(body(&page).contains("could not be verified"), "{}", body(&page));
     let log = platform::diagnostic::of(&page).expect("a log line");
     assert!(log.contains(DOC_URL) && log.contains("not exactly its URL"), "{log}");
-    assert_eq!(f.records(), before);
+    assert!(!body(&page).contains("not exactly"), "the reason is for the log only");
+    let mut stored = f.records();
+    stored.retain(|key, _| !before.contains_key(key));
+    let refusal = oauth_core::keys::refused_document(DOC_URL);
+    assert_eq!(stored.keys().collect::<Vec<_>>(), [&refusal], "remembered for a minute, not fetched again");
 }
 
 #[test]
@@ -91,7 +95,9 @@ fn a_url_that_cannot_be_a_document_is_refused_without_a_fetch() {
     f.client_id = "http://client.example.com/oauth/client.json".to_owned();
     let page = f.get_authorize(&[]);
     assert_eq!(page.status(), 400);
-    assert!(body(&page).contains("must be an https URL"), "{}", body(&page));
+    assert!(body(&page).contains("could not be verified"), "{}", body(&page));
+    assert!(!body(&page).contains("https URL"), "the reason is for the log only: {}", body(&page));
+    assert!(platform::diagnostic::of(&page).is_some_and(|log| log.contains("must be an https URL")));
     assert_eq!(f.env.http.total_calls(), 0);
 }
 
@@ -112,4 +118,17 @@ fn a_malformed_switch_is_a_500_page_naming_the_variable() {
     let page = f.get_authorize(&[]);
     assert_eq!(page.status(), 500);
     assert!(body(&page).contains("client_id_metadata_documents"), "{}", body(&page));
+}
+
+#[test]
+fn a_caller_naming_too_many_document_clients_gets_a_429_page_and_nothing_is_fetched() {
+    let mut f = document_fixture("Doc Client");
+    f.env.vars = variables().with("rate_limit_document_clients_per_minute", "1");
+    assert_eq!(f.get_authorize(&[]).status(), 200);
+    let page = f.get_authorize(&[]);
+    assert_eq!(page.status(), 429, "{}", body(&page));
+    assert!(page.headers().get("retry-after").is_some());
+    assert_eq!(f.env.http.calls_to("/oauth/client.json"), 1);
+    let limited = f.env.audit.of(platform::Event::RateLimited);
+    assert_eq!(limited[0]["limit"], "document_clients");
 }

@@ -8,6 +8,7 @@
 //! let server = HttpsServer::start(|request| match request.path.as_str() {
 //!     "/client.json" => TestResponse::json(r#"{"client_id":"..."}"#).header("cache-control", "max-age=60"),
 //!     "/slow" => TestResponse::json("{}").delay(std::time::Duration::from_secs(5)),
+//!     "/drip" => TestResponse::json("{}").trickle(std::time::Duration::from_secs(1)),
 //!     "/moved" => TestResponse::redirect(302, "https://localhost/elsewhere"),
 //!     _ => TestResponse::new(404),
 //! });
@@ -27,7 +28,8 @@
 //! runs on its own thread, so it works from blocking and async tests alike, and stops on drop.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Either, Full};
+use hyper::body::Frame;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
@@ -36,8 +38,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 use wasmtime_wasi_http::io::TokioIo;
 
@@ -124,12 +128,14 @@ pub struct TestResponse {
     pub body: Vec<u8>,
     /// How long to wait before sending the response head.
     pub delay: Duration,
+    /// If set, the body is sent one byte at a time, this long apart (after the head).
+    pub trickle: Option<Duration>,
 }
 
 impl TestResponse {
     /// `status` with an empty body.
     pub fn new(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: Vec::new(), delay: Duration::ZERO }
+        Self { status, headers: Vec::new(), body: Vec::new(), delay: Duration::ZERO, trickle: None }
     }
 
     /// 200 with `content-type: application/json`.
@@ -156,6 +162,44 @@ impl TestResponse {
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
+    }
+
+    /// Sends the head at once, then the body one byte every `interval` (a server that keeps a
+    /// client waiting while it never quite stops sending).
+    pub fn trickle(mut self, interval: Duration) -> Self {
+        self.trickle = Some(interval);
+        self
+    }
+}
+
+/// A body sent one byte at a time, `interval` apart.
+struct Trickle {
+    rest: Bytes,
+    interval: Duration,
+    wait: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Trickle {
+    fn new(body: Vec<u8>, interval: Duration) -> Self {
+        Self { rest: Bytes::from(body), interval, wait: Box::pin(tokio::time::sleep(interval)) }
+    }
+}
+
+impl hyper::body::Body for Trickle {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.rest.is_empty() {
+            return Poll::Ready(None);
+        }
+        if self.wait.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let next = tokio::time::Instant::now() + self.interval;
+        self.wait.as_mut().reset(next);
+        let byte = self.rest.split_to(1);
+        Poll::Ready(Some(Ok(Frame::data(byte))))
     }
 }
 
@@ -327,7 +371,7 @@ async fn answer(
     request: http::Request<hyper::body::Incoming>,
     handler: Handler,
     requests: Arc<AtomicUsize>,
-) -> Result<http::Response<Full<Bytes>>, Infallible> {
+) -> Result<http::Response<Either<Full<Bytes>, Trickle>>, Infallible> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
     let request = TestRequest {
@@ -343,7 +387,11 @@ async fn answer(
     requests.fetch_add(1, Ordering::SeqCst);
     let reply = handler(&request);
     tokio::time::sleep(reply.delay).await;
-    let mut response = http::Response::new(Full::new(Bytes::from(reply.body)));
+    let body = match reply.trickle {
+        Some(interval) => Either::Right(Trickle::new(reply.body, interval)),
+        None => Either::Left(Full::new(Bytes::from(reply.body))),
+    };
+    let mut response = http::Response::new(body);
     *response.status_mut() =
         http::StatusCode::from_u16(reply.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in reply.headers {

@@ -92,6 +92,30 @@ fn refused_token_requests_are_recorded_with_the_oauth_error() {
 }
 
 #[test]
+fn caller_text_in_a_refusal_is_kept_apart_from_our_words_and_escaped() {
+    let e = env();
+    let client = e.public_client();
+    let grant_type = "pass\u{2028}{\"event\":\"forged\"}\u{202e}drow";
+    let pairs = [("grant_type", grant_type), ("client_id", client.as_str())];
+    let refused = e.refused(from(HOME, form_post("/token", &pairs)), StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    assert!(json(&refused)["error_description"].as_str().unwrap().ends_with(&format!(": `{grant_type}`")));
+    let repeated = [("grant_type", "refresh_token"), ("grant_type", "refresh_token"), ("client_id", client.as_str())];
+    e.refused(from(HOME, form_post("/token", &repeated)), StatusCode::BAD_REQUEST, "invalid_request");
+
+    let failed = events(&e.audit, Event::TokenFailed);
+    assert_eq!(
+        (failed[0]["detail"].as_str(), failed[0]["caller_text"].as_str()),
+        (Some("this grant_type is not supported"), Some(r#"pass\u{2028}{"event":"forged"}\u{202e}drow"#))
+    );
+    assert_eq!(
+        (failed[1]["detail"].as_str(), failed[1]["caller_text"].as_str()),
+        (Some("a parameter is repeated"), Some("grant_type"))
+    );
+    let lines = audit_lines(&e.audit);
+    assert!(!lines.contains('\u{2028}') && !lines.contains('\u{202e}'), "{lines:?}");
+}
+
+#[test]
 fn a_reused_code_is_recorded_with_the_grant_it_revoked() {
     let e = env();
     let client = e.public_client();
