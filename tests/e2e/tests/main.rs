@@ -22,5 +22,6 @@ mod sign_in_dev;
 mod sign_in_failures;
 mod sign_in_flow;
 mod slow_clients;
+mod spin_headers;
 mod spin_local_up;
 mod store_bounded;
