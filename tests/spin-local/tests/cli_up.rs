@@ -263,3 +263,32 @@ allowed_outbound_hosts = ["{{ image_api_origin }}"]
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.get(..expected.len()), Some(&expected[..]), "{stderr}");
 }
+
+/// A server process stands for `spin up`, which runs its trigger as a child: a script that
+/// starts a child of its own, then becomes spin-local. Dropping the process ends both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_process_and_every_process_it_started_are_gone_once_it_is_dropped() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("spin-with-a-child");
+    std::fs::write(&script, "#!/bin/sh\nsleep 600 &\nexec \"$SPIN_LOCAL_BIN\" \"$@\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let manifest = fixture_manifest();
+    let args: Vec<std::ffi::OsString> =
+        vec!["--from".into(), manifest.into(), "--state-dir".into(), "".into(), "--variable".into(), "secret=s".into()];
+    let bin = std::ffi::OsString::from(BIN);
+    let envs = [("SPIN_LOCAL_BIN", bin.as_os_str())];
+    let (server, _) = spin_local::process::ServerProcess::start(&script, &args, &envs, "/.well-known/spin/health")
+        .await
+        .expect("the script serves");
+    let pids = server.group_pids();
+    assert_eq!(pids.len(), 2, "spin-local and the script's child: {pids:?}");
+    drop(server);
+    let alive =
+        |pid: &u32| std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.contains(") Z "));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while pids.iter().any(alive) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!pids.iter().any(alive), "left behind: {:?}", pids.iter().filter(|p| alive(p)).collect::<Vec<_>>());
+}
