@@ -403,6 +403,23 @@ impl TestApp {
     }
 }
 
+/// True when the apps run under a real Spin (`E2E_SPIN_BINARY`) instead of spin-local.
+pub fn under_real_spin() -> bool {
+    host::real_spin().is_some()
+}
+
+/// For a test of something spin-local does and Spin does not: true, after a loud message naming
+/// `reason`, when the apps run under a real Spin, and the test then returns without checking
+/// anything. The README lists every such test ("Spin versions").
+#[allow(clippy::print_stderr, reason = "a skipped check says so where the test runner shows it")]
+pub fn skip_under_real_spin(reason: &str) -> bool {
+    let skip = under_real_spin();
+    if skip {
+        eprintln!("\n!!!!! SKIPPED under real Spin: {reason} !!!!!\n");
+    }
+    skip
+}
+
 /// The workspace root (where `spin.toml` is).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("../.."))

@@ -168,6 +168,49 @@ async fn redis_compare_and_swap_is_spin_4_1s_unless_the_flag_or_env_asks_for_cor
     }
 }
 
+/// `rediss://user:password@host:port`: the Redis URL the README recommends, in the form Spin's
+/// Redis store takes it (redis-rs's URL syntax, TLS trusting the system roots, which
+/// `SSL_CERT_FILE` replaces for both spin-local and Spin).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_store_over_tls_with_a_user_and_password_works_and_a_wrong_password_or_an_unknown_ca_fails() {
+    let Some(redis) = spin_local::testing::secure_redis_server("app", "s3cret-pw") else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |url: &str, trust_test_ca: bool| {
+        let rc = crate::common::runtime_config(
+            dir.path(),
+            &format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"),
+        );
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut args = fixture_args(&listen, &dir.path().join("state"));
+        args.extend(["--runtime-config-file".into(), rc.display().to_string()]);
+        let mut cmd = command(dir.path(), &args_ref(&args));
+        cmd.env_remove("SSL_CERT_FILE");
+        if trust_test_ca {
+            cmd.env("SSL_CERT_FILE", &redis.ca_file);
+        }
+        up(cmd)
+    };
+    let port = redis.port;
+    let server = run(&format!("rediss://app:s3cret-pw@localhost:{port}"), true);
+    assert_eq!(post(&format!("{}/kv/spin/set/k", server.url), "over tls").await.0, 200);
+    assert_eq!(get(&format!("{}/kv/wasi/get/k", server.url)).await, (200, "over tls".into()));
+    drop(server);
+    let insecure = run(&format!("rediss://app:s3cret-pw@localhost:{port}/#insecure"), false);
+    assert_eq!(get(&format!("{}/kv/spin/get/k", insecure.url)).await, (200, "over tls".into()), "#insecure: no check");
+    drop(insecure);
+    for (url, trust, why) in [
+        (format!("rediss://app:wrong@localhost:{port}"), true, "wrong password"),
+        (format!("rediss://localhost:{port}"), true, "no user"),
+        (format!("rediss://app:s3cret-pw@localhost:{port}"), false, "a CA the system does not trust"),
+        (format!("redis://app:s3cret-pw@localhost:{port}"), true, "plain text to a TLS port"),
+    ] {
+        let server = run(&url, trust);
+        let (status, body) = get(&format!("{}/kv/spin/get/k", server.url)).await;
+        assert_ne!(status, 200, "{why}: {body}");
+        assert!(!body.contains("s3cret-pw"), "{why}: the password is not echoed: {body}");
+    }
+}
+
 #[test]
 fn an_unknown_redis_mode_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -75,6 +75,15 @@ impl Cas {
 }
 
 impl Store {
+    /// What opening the store does besides the access check: a Redis store connects the first
+    /// time, as Spin's does (an error then fails the open).
+    pub async fn opened(&self) -> Result<(), KvError> {
+        match self {
+            Store::Sqlite(_) => Ok(()),
+            Store::Redis(s) => s.opened().await,
+        }
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         match self {
             Store::Sqlite(s) => s.get(key),
