@@ -52,6 +52,7 @@
 pub mod apps;
 pub mod browser;
 pub mod build;
+pub mod fixture_app;
 pub mod flow;
 mod host;
 pub mod http;
@@ -260,6 +261,7 @@ impl TestApp {
             cache_dir: settings.cache_dir.as_deref(),
             max_instances: settings.max_instances,
             limits: settings.limits,
+            ready_path: "/.well-known/oauth-authorization-server",
         };
         let (host, base_url) = if settings.separate_process || host::real_spin().is_some() {
             host::Host::process(launch)?
@@ -341,6 +343,12 @@ impl TestApp {
     /// [`TestAppBuilder::separate_process`], else this whole test process.
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
         self.host.peak_rss_kib()
+    }
+
+    /// The processes serving the app when it runs as a child process (`spin-local up`, or a
+    /// real `spin up` and its trigger processes); empty when it runs in this process.
+    pub fn process_group(&self) -> Vec<u32> {
+        self.host.process_group()
     }
 
     /// CPU time used so far by the process running the runtime (see [`TestApp::peak_rss_kib`]).

@@ -9,6 +9,7 @@ mod mcp_support;
 mod abuse;
 mod cimd;
 mod connected_apps;
+mod host_contract;
 mod mcp_bench;
 mod mcp_sse;
 mod mcp_streamable_http;
