@@ -206,6 +206,57 @@ fn outbound_requests_to_hosts_not_in_allowed_outbound_hosts_are_denied() {
     assert!(denied.text().contains("HttpRequestDenied"), "{}", denied.text());
 }
 
+/// A plain HTTP/1.1 server on loopback answering `pong` on keep-alive connections; counts the
+/// connections it accepted.
+fn counting_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut request = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        request.drain(..end + 4);
+                        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\npong");
+                    }
+                }
+            });
+        }
+    });
+    (port, accepted)
+}
+
+#[test]
+fn outbound_connections_are_pooled_and_reused_by_later_requests() {
+    let (port, accepted) = counting_server();
+    let origin = format!("http://127.0.0.1:{port}");
+    let app = fixture(FixtureSettings {
+        variables: vec![("outbound_allowed".to_owned(), origin.clone())],
+        ..FixtureSettings::default()
+    });
+    for _ in 0..3 {
+        let fetched = outbound(&app, &format!("{origin}/ping"));
+        assert_eq!(fetched.status, 200, "{}", fetched.text());
+        assert!(fetched.text().ends_with("pong"), "{}", fetched.text());
+    }
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "three requests from three instances, one connection: a server fault that only refuses new \
+         connections does not reach them"
+    );
+}
+
 #[test]
 fn client_tls_trusts_a_private_ca_for_the_hosts_it_names() {
     let server = document_server();
