@@ -22,10 +22,13 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// Which connections a request may reuse: `(https?, host as in the URI, port)`.
 pub(super) type Origin = (bool, String, u16);
 
+/// Idle connections to one origin, each with the moment it went idle.
+type IdleConnections = Vec<(Sender, Instant)>;
+
 /// The app's idle connections (cheap to clone: one pool per app).
 #[derive(Clone, Default)]
 pub struct ConnectionPool {
-    idle: Arc<Mutex<HashMap<Origin, Vec<(Sender, Instant)>>>>,
+    idle: Arc<Mutex<HashMap<Origin, IdleConnections>>>,
 }
 
 impl std::fmt::Debug for ConnectionPool {
