@@ -194,6 +194,11 @@ async fn a_redis_store_over_tls_with_a_user_and_password_works_and_a_wrong_passw
     let server = run(&format!("rediss://app:s3cret-pw@localhost:{port}"), true);
     assert_eq!(post(&format!("{}/kv/spin/set/k", server.url), "over tls").await.0, 200);
     assert_eq!(get(&format!("{}/kv/wasi/get/k", server.url)).await, (200, "over tls".into()));
+    // Everything the app does, under the README's ACL: KEYS, INCRBY, DEL, Spin's CAS commands.
+    assert_eq!(get(&format!("{}/kv/spin/keys/", server.url)).await, (200, "k".into()));
+    assert_eq!(get(&format!("{}/kv/incr/n?delta=3", server.url)).await, (200, "3".into()));
+    assert_eq!(post(&format!("{}/kv/cas/n?from=3", server.url), "4").await, (409, "cas-failed".into()));
+    assert_eq!(post(&format!("{}/kv/spin/delete/n", server.url), "").await.0, 200);
     drop(server);
     let insecure = run(&format!("rediss://app:s3cret-pw@localhost:{port}/#insecure"), false);
     assert_eq!(get(&format!("{}/kv/spin/get/k", insecure.url)).await, (200, "over tls".into()), "#insecure: no check");

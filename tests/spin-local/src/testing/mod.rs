@@ -110,8 +110,9 @@ fn start_redis(binary: &std::path::Path) -> Option<RedisServer> {
 }
 
 /// A `redis-server` that speaks TLS only (`rediss://localhost:<port>`, a certificate for
-/// `localhost` from a throwaway CA in `ca_file`) and lets in one user with a password (the
-/// default user is off): Redis as the README tells operators to run it. Killed on drop.
+/// `localhost` from a throwaway CA in `ca_file`) and lets in one user with a password and the
+/// README's ACL (reads, writes, transactions, connection commands; the default user is off):
+/// Redis as the README tells operators to run it. Killed on drop.
 pub struct SecureRedisServer {
     child: Child,
     pub port: u16,
@@ -144,7 +145,8 @@ pub fn secure_redis_server(user: &str, password: &str) -> Option<SecureRedisServ
     let port = free_port();
     let config = format!(
         "bind 127.0.0.1\nport 0\ntls-port {port}\ntls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\n\
-         tls-auth-clients no\nsave \"\"\nappendonly no\ndir {}\nuser default off\nuser {user} on >{password} ~* &* +@all\n",
+         tls-auth-clients no\nsave \"\"\nappendonly no\ndir {}\nuser default off\n\
+         user {user} on >{password} ~* resetchannels -@all +@read +@write +@transaction +@connection\n",
         cert.display(),
         key.display(),
         ca_file.display(),
