@@ -37,14 +37,8 @@ impl FixtureApp {
         if !settings.without_required_variable && !variables.iter().any(|(name, _)| name == "secret") {
             variables.push(("secret".into(), "s3cret".into()));
         }
-        let runtime_config_file = match &settings.runtime_config {
-            Some(text) => {
-                let path = state_dir.path().join("runtime-config.toml");
-                std::fs::write(&path, text)?;
-                Some(path)
-            }
-            None => None,
-        };
+        let runtime_config_file =
+            crate::host::write_runtime_config(state_dir.path(), settings.runtime_config.as_deref())?;
         let launch = Launch {
             manifest,
             variables: &variables,

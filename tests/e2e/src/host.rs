@@ -115,6 +115,15 @@ impl Host {
     }
 }
 
+/// Writes `text`, if any, as `<state_dir>/runtime-config.toml`, the file `--runtime-config-file`
+/// then names; its path.
+pub(crate) fn write_runtime_config(state_dir: &Path, text: Option<&str>) -> std::io::Result<Option<PathBuf>> {
+    let Some(text) = text else { return Ok(None) };
+    let path = state_dir.join("runtime-config.toml");
+    std::fs::write(&path, text)?;
+    Ok(Some(path))
+}
+
 /// The real Spin CLI to run every app with (`E2E_SPIN_BINARY`), if set.
 pub(crate) fn real_spin() -> Option<PathBuf> {
     std::env::var_os("E2E_SPIN_BINARY").filter(|path| !path.is_empty()).map(PathBuf::from)

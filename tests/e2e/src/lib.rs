@@ -240,14 +240,8 @@ impl TestApp {
     ) -> anyhow::Result<TestApp> {
         let manifest_dir = build::components()?;
         let state_dir = tempfile::tempdir()?;
-        let runtime_config_file = match &settings.runtime_config {
-            Some(text) => {
-                let path = state_dir.path().join("runtime-config.toml");
-                std::fs::write(&path, text)?;
-                Some(path)
-            }
-            None => None,
-        };
+        let runtime_config_file =
+            crate::host::write_runtime_config(state_dir.path(), settings.runtime_config.as_deref())?;
         let manifest = match settings.extra_document_hosts.as_slice() {
             [] => manifest_dir.join("spin.toml"),
             extra => build::manifest_with_document_hosts(&manifest_dir.join("spin.toml"), extra, state_dir.path())?,
