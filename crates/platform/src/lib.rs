@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod clock;
 pub mod diagnostic;
+pub mod health;
 pub mod housekeeping;
 pub mod kv;
 pub mod log;

@@ -76,13 +76,15 @@ pub struct BaseUrl {
     pub configured: bool,
 }
 
-/// No `public_base_url`, and the request did not come to a loopback address: the server does not
-/// know it is the authority the request names. Answered with [`PublicBaseUrlRequired::STATUS`]:
-/// a misconfigured deployment and a DNS-rebinding attempt on a local server look the same.
+/// No `public_base_url`, and the request is not a loopback request to a loopback origin: the
+/// server does not know it is the authority the request names. Answered with
+/// [`PublicBaseUrlRequired::STATUS`]: a misconfigured deployment and a DNS-rebinding attempt on a
+/// local server look the same.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "this server answers only on loopback addresses unless the variable `public_base_url` is set \
-     (it does not take its public URL from the request's Host header)"
+     (it does not take its public URL from the request's Host header, and without it serves only \
+     loopback connections)"
 )]
 pub struct PublicBaseUrlRequired;
 
@@ -95,11 +97,16 @@ impl PublicBaseUrlRequired {
 
 /// The public origin of this server ([`BaseUrl`]).
 ///
-/// `configured` (the `public_base_url` variable) wins. Without it, only a loopback origin is
-/// taken from the request (the scheme and authority of its absolute URI, what the host saw, then
-/// its `Host` header): that is a development setup. Anywhere else the `Host` header is the
-/// caller's to choose, and the issuer, the resource and the allowed `Origin` must not be, so it
-/// is an error ([`PublicBaseUrlRequired`]). `X-Forwarded-*` headers are never trusted.
+/// `configured` (the `public_base_url` variable) wins. Without it, an origin is taken from the
+/// request (the scheme and authority of its absolute URI, then its `Host` header) only for a
+/// development setup: a request that came over a loopback connection ([`came_over_loopback`])
+/// and names a loopback origin. Both are needed. The origin is built from the `Host` header,
+/// which the caller chooses (on Spin even `spin-full-url` is), so it alone proves nothing: a
+/// remote caller can send `Host: localhost`. The connection alone is not enough either: a
+/// browser on this machine that a rebound DNS name (`evil.example` resolving to `127.0.0.1`)
+/// sends here comes over loopback, naming a foreign origin. Anything else is an error
+/// ([`PublicBaseUrlRequired`]): the issuer, the resource and the allowed `Origin` are never the
+/// caller's choice. `X-Forwarded-*` headers are never trusted.
 pub fn base_url(request: &Request, configured: Option<&str>) -> Result<BaseUrl, PublicBaseUrlRequired> {
     if let Some(configured) = configured.map(str::trim).filter(|c| !c.is_empty()) {
         return Ok(BaseUrl { url: configured.trim_end_matches('/').to_owned(), configured: true });
@@ -108,7 +115,24 @@ pub fn base_url(request: &Request, configured: Option<&str>) -> Result<BaseUrl, 
     let from_uri = uri.scheme_str().zip(uri.authority()).map(|(scheme, authority)| format!("{scheme}://{authority}"));
     let from_host = || header_str(request, "host").map(|h| format!("http://{h}"));
     let url = from_uri.or_else(from_host).unwrap_or_else(|| "http://localhost".to_owned());
-    if is_loopback_url(&url) { Ok(BaseUrl { url, configured: false }) } else { Err(PublicBaseUrlRequired) }
+    if is_loopback_url(&url) && came_over_loopback(request) {
+        Ok(BaseUrl { url, configured: false })
+    } else {
+        Err(PublicBaseUrlRequired)
+    }
+}
+
+/// True when the request reached this server over a loopback connection: the address of the
+/// connection's other end, as the host reported it ([`ClientAddr`]; on Spin the value it
+/// appended to `spin-client-addr`), is a loopback address, and so is the client's address a
+/// trusted proxy reported ([`ForwardedClient`]), if it reported one. Spin tells a component
+/// nothing about its listener, so the peer is the one fact about the connection there is; a
+/// request header never decides it. A request whose peer the host did not report is not a
+/// loopback request.
+pub fn came_over_loopback(request: &Request) -> bool {
+    let peer = client_addr(request).is_some_and(|addr| addr.ip().to_canonical().is_loopback());
+    let forwarded = request.extensions().get::<ForwardedClient>();
+    peer && forwarded.is_none_or(|client| client.0.to_canonical().is_loopback())
 }
 
 /// True for a loopback host: `localhost`, `127.0.0.0/8`, `[::1]` (RFC 8252 §7.3, RFC 6761 §6.3).
@@ -303,9 +327,20 @@ mod tests {
         http::Request::builder().uri(url).body(Vec::new()).unwrap()
     }
 
+    /// `request` as it arrives over a connection from `peer` (`ip:port`).
+    fn from_peer(url: &str, peer: &str) -> Request {
+        let mut req = request(url);
+        req.extensions_mut().insert(ClientAddr(peer.parse().unwrap()));
+        req
+    }
+
+    fn local(url: &str) -> Request {
+        from_peer(url, "127.0.0.1:50000")
+    }
+
     #[test]
     fn base_url_prefers_configured_value_without_trailing_slash() {
-        let req = request("http://127.0.0.1:3000/mcp");
+        let req = local("http://127.0.0.1:3000/mcp");
         let configured = BaseUrl { url: "https://mcp.example.com".into(), configured: true };
         assert_eq!(base_url(&req, Some("https://mcp.example.com/")), Ok(configured.clone()));
         assert_eq!(base_url(&request("http://evil.example/mcp"), Some("https://mcp.example.com")), Ok(configured));
@@ -316,21 +351,53 @@ mod tests {
 
     #[test]
     fn base_url_without_absolute_uri_uses_host_header() {
-        let req = http::Request::builder().uri("/mcp").header("host", "localhost:8080").body(Vec::new()).unwrap();
+        let mut req = http::Request::builder().uri("/mcp").header("host", "localhost:8080").body(Vec::new()).unwrap();
+        req.extensions_mut().insert(ClientAddr("[::1]:4000".parse().unwrap()));
         assert_eq!(base_url(&req, None).map(|b| b.url).as_deref(), Ok("http://localhost:8080"));
-        assert_eq!(base_url(&request("/mcp"), None).map(|b| b.url).as_deref(), Ok("http://localhost"));
+        assert_eq!(base_url(&local("/mcp"), None).map(|b| b.url).as_deref(), Ok("http://localhost"));
     }
 
     #[test]
     fn without_public_base_url_only_a_loopback_origin_is_taken_from_the_request() {
         for url in ["http://[::1]:3000/mcp", "http://127.0.0.5/mcp", "http://LOCALHOST:1/mcp"] {
-            assert!(base_url(&request(url), None).is_ok(), "{url}");
+            assert!(base_url(&local(url), None).is_ok(), "{url}");
         }
         for url in ["http://evil.example:3223/mcp", "http://localhost.evil.example/mcp", "http://10.0.0.1/mcp"] {
-            assert_eq!(base_url(&request(url), None), Err(PublicBaseUrlRequired), "{url}");
+            assert_eq!(base_url(&local(url), None), Err(PublicBaseUrlRequired), "{url}");
         }
-        let host = http::Request::builder().uri("/mcp").header("host", "evil.example").body(Vec::new()).unwrap();
-        assert_eq!(base_url(&host, None), Err(PublicBaseUrlRequired));
+        let mut host = http::Request::builder().uri("/mcp").header("host", "evil.example").body(Vec::new()).unwrap();
+        host.extensions_mut().insert(ClientAddr("127.0.0.1:1".parse().unwrap()));
+        assert_eq!(base_url(&host, None), Err(PublicBaseUrlRequired), "DNS rebinding: loopback peer, foreign Host");
+    }
+
+    #[test]
+    fn without_public_base_url_a_loopback_host_from_a_remote_peer_is_refused() {
+        for peer in ["192.0.2.7:5555", "10.0.0.2:1", "[2001:db8::1]:443", "[::ffff:192.0.2.7]:1"] {
+            for url in ["http://localhost:3000/mcp", "http://127.0.0.1:3000/mcp", "http://[::1]/mcp"] {
+                assert_eq!(base_url(&from_peer(url, peer), None), Err(PublicBaseUrlRequired), "{peer} {url}");
+            }
+        }
+        assert_eq!(base_url(&request("http://localhost/mcp"), None), Err(PublicBaseUrlRequired), "peer unknown");
+    }
+
+    #[test]
+    fn loopback_connections_are_decided_by_the_peer_and_a_trusted_proxy_s_report() {
+        for peer in ["127.0.0.1:1", "127.8.0.1:2", "[::1]:3", "[::ffff:127.0.0.1]:4"] {
+            assert!(came_over_loopback(&from_peer("/x", peer)), "{peer}");
+        }
+        for peer in ["192.0.2.7:5555", "[::2]:1", "0.0.0.0:1"] {
+            assert!(!came_over_loopback(&from_peer("/x", peer)), "{peer}");
+        }
+        assert!(!came_over_loopback(&request("/x")), "the host did not say");
+        let mut proxied = local("/x");
+        proxied.extensions_mut().insert(ForwardedClient("198.51.100.1".parse().unwrap()));
+        assert!(!came_over_loopback(&proxied), "a local proxy relaying a remote client");
+        let mut relayed = local("/x");
+        relayed.extensions_mut().insert(ForwardedClient("127.0.0.1".parse().unwrap()));
+        assert!(came_over_loopback(&relayed));
+        let mut forged = from_peer("/x", "192.0.2.7:1");
+        forged.extensions_mut().insert(ForwardedClient("127.0.0.1".parse().unwrap()));
+        assert!(!came_over_loopback(&forged), "a header cannot make a remote connection local");
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //!
 //! This is where Spin's request headers are read, so the core never needs their names: the
 //! request the core gets has an absolute URI (scheme and authority from `spin-full-url`) and
-//! the caller's address as a [`ClientAddr`] extension (from `spin-client-addr`), plus the
+//! the connection's address as a [`ClientAddr`] extension (from `spin-client-addr`), plus the
 //! client's address from the header the operator trusts, if any (`client_addr_header`,
-//! [`web::use_client_addr_header`]).
+//! [`web::use_client_addr_header`]). No `spin-*` header reaches the core: see [`SpinHeaders`]
+//! for why only the value Spin appended is read.
 
 use std::net::SocketAddr;
 
@@ -37,22 +38,18 @@ impl BodyError {
     }
 }
 
-/// The header Spin sets to the full URL of the request (`scheme://host/path?query`).
-const SPIN_FULL_URL: &str = "spin-full-url";
-/// The header Spin sets to the client's `ip:port`.
-const SPIN_CLIENT_ADDR: &str = "spin-client-addr";
-
 /// Reads `incoming` into a normalised `http::Request` (see the module docs), refusing bodies
 /// over `max_body_bytes` whether or not they declare a `Content-Length` (chunked bodies are
 /// counted as they arrive).
 pub async fn read_request(incoming: IncomingRequest, max_body_bytes: usize) -> Result<Request, BodyError> {
-    let full_url = first_header(&incoming, SPIN_FULL_URL);
-    let uri = normalised_uri(full_url.as_deref(), &incoming.uri(), incoming.path_with_query().as_deref())?;
+    let entries = incoming.headers().entries();
+    let spin = SpinHeaders::read(&entries);
+    let uri = normalised_uri(spin.full_url.as_deref(), &incoming.uri(), incoming.path_with_query().as_deref())?;
     let mut builder = http::Request::builder().method(method(&incoming.method())).uri(uri);
-    if let Some(addr) = first_header(&incoming, SPIN_CLIENT_ADDR).and_then(|a| a.parse::<SocketAddr>().ok()) {
+    if let Some(addr) = spin.client_addr {
         builder = builder.extension(ClientAddr(addr));
     }
-    for (name, value) in incoming.headers().entries() {
+    for (name, value) in SpinHeaders::without_them(entries) {
         builder = builder.header(name, value);
     }
     if declared_length(&incoming).is_some_and(|len| len > max_body_bytes) {
@@ -74,6 +71,57 @@ pub async fn read_request(incoming: IncomingRequest, max_body_bytes: usize) -> R
     Ok(request)
 }
 
+/// What Spin says about a request, in the headers it adds (`crates/trigger-http/src/headers.rs`,
+/// `compute_default_headers`).
+///
+/// Spin builds a component's request headers the same way in every release from 3.5.0 to 4.0.2
+/// and on its main branch (August 2026), and SpinKube's `containerd-shim-spin` (v0.22 to v0.24)
+/// embeds that same trigger (Spin 3.5.0 to 3.6.3): `wasi.rs` `prepare_request` copies every
+/// header the caller sent, then adds its own (`spin-full-url`, `spin-client-addr`,
+/// `spin-path-info`, ...) with `HeaderMap::extend`, which **appends**: nothing the caller sent
+/// is replaced or removed. A caller who sends `Spin-Client-Addr: 198.51.100.7:1` makes the
+/// component see two values, the caller's first. Spin appends exactly one value of each, so
+/// the **last** value is Spin's and is the only one read here; any earlier one is the caller's
+/// and is ignored, and no `spin-*` header at all is passed on to the core, which learns what
+/// Spin said only through the URI and [`ClientAddr`]. (Reading the first value let any caller
+/// choose its own address for every per-address limit and the audit trail, and pass a loopback
+/// `spin-full-url` for its own `Host`.)
+struct SpinHeaders {
+    /// `spin-full-url`: `scheme://<Host header>/path?query` (the scheme of Spin's listener; the
+    /// authority is the caller's `Host`, so it says nothing about where the server is).
+    full_url: Option<String>,
+    /// `spin-client-addr`: the `ip:port` of the connection's other end, as Spin's listener
+    /// accepted it: the one fact about the connection Spin gives a component.
+    client_addr: Option<SocketAddr>,
+}
+
+impl SpinHeaders {
+    const FULL_URL: &'static str = "spin-full-url";
+    const CLIENT_ADDR: &'static str = "spin-client-addr";
+    /// Every header Spin adds starts with this (`spin-path-match-<name>` included).
+    const PREFIX: &'static str = "spin-";
+
+    fn read(entries: &[(String, Vec<u8>)]) -> Self {
+        let client_addr = Self::appended(entries, Self::CLIENT_ADDR).and_then(|addr| addr.parse().ok());
+        Self { full_url: Self::appended(entries, Self::FULL_URL), client_addr }
+    }
+
+    /// The last value of header `name`: the one Spin appended.
+    fn appended(entries: &[(String, Vec<u8>)], name: &str) -> Option<String> {
+        let value = entries.iter().rev().find(|(entry, _)| entry.eq_ignore_ascii_case(name))?;
+        String::from_utf8(value.1.clone()).ok()
+    }
+
+    /// The request's headers without any `spin-*` one, Spin's or a caller's copy.
+    fn without_them(entries: Vec<(String, Vec<u8>)>) -> impl Iterator<Item = (String, Vec<u8>)> {
+        entries.into_iter().filter(|(name, _)| !Self::is_spins(name))
+    }
+
+    fn is_spins(name: &str) -> bool {
+        name.get(..Self::PREFIX.len()).is_some_and(|start| start.eq_ignore_ascii_case(Self::PREFIX))
+    }
+}
+
 /// The request's URI, absolute when anyone knows the scheme and authority: those from
 /// `spin-full-url` (what Spin's listener saw), else from the request itself (`own`, which
 /// spin-sdk renders absolute when the host set them); the path and query from the request line.
@@ -92,13 +140,10 @@ fn normalised_uri(full_url: Option<&str>, own: &str, path_with_query: Option<&st
     Uri::from_parts(parts).map_err(|_| BodyError::Malformed)
 }
 
-fn first_header(incoming: &IncomingRequest, name: &str) -> Option<String> {
-    let values = incoming.headers().get(name);
-    values.into_iter().next().and_then(|value| String::from_utf8(value).ok())
-}
-
 fn declared_length(incoming: &IncomingRequest) -> Option<usize> {
-    first_header(incoming, "content-length").and_then(|v| v.trim().parse().ok())
+    let values = incoming.headers().get("content-length");
+    let first = values.into_iter().next().and_then(|value| String::from_utf8(value).ok());
+    first.and_then(|v| v.trim().parse().ok())
 }
 
 fn method(method: &SpinMethod) -> http::Method {
@@ -197,6 +242,46 @@ mod tests {
     #[test]
     fn unparsable_request_line_is_malformed() {
         assert!(matches!(normalised_uri(None, "", Some("/a b")), Err(BodyError::Malformed)));
+    }
+
+    fn entries(pairs: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+        pairs.iter().map(|(name, value)| (name.to_string(), value.as_bytes().to_vec())).collect()
+    }
+
+    #[test]
+    fn spin_headers_are_the_values_spin_appended_after_the_callers_copies() {
+        let sent = entries(&[
+            ("host", "evil.example"),
+            ("spin-full-url", "http://127.0.0.1:3000/x"),
+            ("spin-client-addr", "198.51.100.7:1"),
+            ("Spin-Client-Addr", "198.51.100.8:2"),
+            ("spin-full-url", "http://evil.example/x"),
+            ("spin-client-addr", "192.0.2.1:5555"),
+        ]);
+        let spin = SpinHeaders::read(&sent);
+        assert_eq!(spin.full_url.as_deref(), Some("http://evil.example/x"));
+        assert_eq!(spin.client_addr, Some("192.0.2.1:5555".parse().unwrap()));
+    }
+
+    #[test]
+    fn spin_headers_absent_or_unparsable_are_none() {
+        assert!(SpinHeaders::read(&entries(&[("host", "h")])).client_addr.is_none());
+        let spin = SpinHeaders::read(&entries(&[("spin-client-addr", "1.2.3.4:5"), ("spin-client-addr", "junk")]));
+        assert_eq!(spin.client_addr, None, "Spin's value is unusable: the caller's is not used instead");
+    }
+
+    #[test]
+    fn no_spin_header_reaches_the_core() {
+        let sent = entries(&[
+            ("host", "h"),
+            ("spin-client-addr", "198.51.100.7:1"),
+            ("SPIN-PATH-MATCH-ID", "x"),
+            ("spinach", "kept"),
+            ("x-forwarded-for", "192.0.2.9"),
+            ("spin-client-addr", "127.0.0.1:5"),
+        ]);
+        let names: Vec<String> = SpinHeaders::without_them(sent).map(|(name, _)| name).collect();
+        assert_eq!(names, ["host", "spinach", "x-forwarded-for"]);
     }
 
     #[test]

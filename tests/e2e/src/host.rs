@@ -22,6 +22,8 @@ pub(crate) struct Launch<'a> {
     pub cache_dir: Option<&'a Path>,
     pub max_instances: Option<u32>,
     pub limits: Option<spin_local::server::Limits>,
+    /// A route that answers `200` once the app is up (for a child process).
+    pub ready_path: &'a str,
 }
 
 pub(crate) enum Host {
@@ -82,8 +84,7 @@ impl Host {
             envs.push(("SPIN_LOCAL_CACHE_DIR", dir.as_os_str()));
         }
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let ready = "/.well-known/oauth-authorization-server";
-        let (process, _) = runtime.block_on(ServerProcess::start(&binary, &args, &envs, ready))?;
+        let (process, _) = runtime.block_on(ServerProcess::start(&binary, &args, &envs, launch.ready_path))?;
         let url = process.url();
         Ok((Host::Process { process }, url))
     }
@@ -96,6 +97,15 @@ impl Host {
         }
     }
 
+    /// The processes serving the app, when it runs as a child process: the child and every
+    /// process of its group (`spin up`'s `spin trigger http`). Empty in this process.
+    pub fn process_group(&self) -> Vec<u32> {
+        match self {
+            Host::Process { process } => process.group_pids(),
+            Host::InProcess { .. } => Vec::new(),
+        }
+    }
+
     /// Peak RSS of the runtime's process in KiB (this process's, when in-process).
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
         match self {
@@ -103,6 +113,15 @@ impl Host {
             Host::InProcess { .. } => spin_local::process::peak_rss_kib(std::process::id()),
         }
     }
+}
+
+/// Writes `text`, if any, as `<state_dir>/runtime-config.toml`, the file `--runtime-config-file`
+/// then names; its path.
+pub(crate) fn write_runtime_config(state_dir: &Path, text: Option<&str>) -> std::io::Result<Option<PathBuf>> {
+    let Some(text) = text else { return Ok(None) };
+    let path = state_dir.join("runtime-config.toml");
+    std::fs::write(&path, text)?;
+    Ok(Some(path))
 }
 
 /// The real Spin CLI to run every app with (`E2E_SPIN_BINARY`), if set.

@@ -52,6 +52,7 @@
 pub mod apps;
 pub mod browser;
 pub mod build;
+pub mod fixture_app;
 pub mod flow;
 mod host;
 pub mod http;
@@ -239,14 +240,8 @@ impl TestApp {
     ) -> anyhow::Result<TestApp> {
         let manifest_dir = build::components()?;
         let state_dir = tempfile::tempdir()?;
-        let runtime_config_file = match &settings.runtime_config {
-            Some(text) => {
-                let path = state_dir.path().join("runtime-config.toml");
-                std::fs::write(&path, text)?;
-                Some(path)
-            }
-            None => None,
-        };
+        let runtime_config_file =
+            crate::host::write_runtime_config(state_dir.path(), settings.runtime_config.as_deref())?;
         let manifest = match settings.extra_document_hosts.as_slice() {
             [] => manifest_dir.join("spin.toml"),
             extra => build::manifest_with_document_hosts(&manifest_dir.join("spin.toml"), extra, state_dir.path())?,
@@ -260,6 +255,7 @@ impl TestApp {
             cache_dir: settings.cache_dir.as_deref(),
             max_instances: settings.max_instances,
             limits: settings.limits,
+            ready_path: "/.well-known/oauth-authorization-server",
         };
         let (host, base_url) = if settings.separate_process || host::real_spin().is_some() {
             host::Host::process(launch)?
@@ -343,6 +339,12 @@ impl TestApp {
         self.host.peak_rss_kib()
     }
 
+    /// The processes serving the app when it runs as a child process (`spin-local up`, or a
+    /// real `spin up` and its trigger processes); empty when it runs in this process.
+    pub fn process_group(&self) -> Vec<u32> {
+        self.host.process_group()
+    }
+
     /// CPU time used so far by the process running the runtime (see [`TestApp::peak_rss_kib`]).
     pub fn cpu_time(&self) -> anyhow::Result<std::time::Duration> {
         self.host.cpu_time()
@@ -401,6 +403,23 @@ impl TestApp {
     pub fn kv_keys(&self, prefix: &str) -> Vec<String> {
         self.kv_snapshot().into_keys().filter(|k| k.starts_with(prefix)).collect()
     }
+}
+
+/// True when the apps run under a real Spin (`E2E_SPIN_BINARY`) instead of spin-local.
+pub fn under_real_spin() -> bool {
+    host::real_spin().is_some()
+}
+
+/// For a test of something spin-local does and Spin does not: true, after a loud message naming
+/// `reason`, when the apps run under a real Spin, and the test then returns without checking
+/// anything. The README lists every such test ("Spin versions").
+#[allow(clippy::print_stderr, reason = "a skipped check says so where the test runner shows it")]
+pub fn skip_under_real_spin(reason: &str) -> bool {
+    let skip = under_real_spin();
+    if skip {
+        eprintln!("\n!!!!! SKIPPED under real Spin: {reason} !!!!!\n");
+    }
+    skip
 }
 
 /// The workspace root (where `spin.toml` is).

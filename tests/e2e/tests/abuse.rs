@@ -67,7 +67,10 @@ fn registrations_past_the_per_address_limit_get_429_and_a_client_set_forwarded_h
 
 #[test]
 fn behind_the_proxy_named_by_client_addr_header_the_last_forwarded_entry_is_the_client() {
+    // Behind a proxy the public origin is configured: without it, a request the proxy reports
+    // as coming from another machine gets a 421 (spin_headers tests that).
     let app = TestApp::builder()
+        .variable("public_base_url", "https://mcp.example.com")
         .variable("client_addr_header", "x-forwarded-for")
         .variable("rate_limit_register_per_hour", "1")
         .start();

@@ -21,7 +21,7 @@ use e2e::{Pkce, TestApp};
 const ROUNDS: usize = 25;
 
 /// One response as read from the socket.
-struct Exchange {
+pub(crate) struct Exchange {
     /// The body (after the head), as received.
     body: Vec<u8>,
     status: u16,
@@ -33,14 +33,15 @@ struct Exchange {
 }
 
 /// A raw HTTP/1.1 keep-alive connection.
-struct Connection {
+pub(crate) struct Connection {
     stream: TcpStream,
     host: String,
 }
 
 impl Connection {
-    fn open(app: &TestApp) -> Connection {
-        let host = app.base_url().trim_start_matches("http://").to_owned();
+    /// A connection to the app at `base_url` (`http://host:port`).
+    pub(crate) fn open(base_url: &str) -> Connection {
+        let host = base_url.trim_start_matches("http://").to_owned();
         let stream = TcpStream::connect(&host).expect("connect");
         stream.set_read_timeout(Some(Duration::from_secs(30))).expect("read timeout");
         // Our own requests go out at once; the server's sending is what is under test.
@@ -49,7 +50,7 @@ impl Connection {
     }
 
     /// Sends one request and reads its whole response.
-    fn exchange(&mut self, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Exchange {
+    pub(crate) fn exchange(&mut self, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Exchange {
         let mut request =
             format!("{method} {target} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\n", self.host, body.len());
         for (name, value) in headers {
@@ -94,9 +95,15 @@ fn complete(received: &[u8], first_read: usize) -> Option<Exchange> {
     Some(Exchange { body, status, content_length, first_read, total })
 }
 
-/// Sends `ROUNDS` identical requests on one connection and checks each answer's framing.
-fn assert_whole_responses(app: &TestApp, route: &str, request: impl Fn(&mut Connection) -> Exchange, status: u16) {
-    let mut connection = Connection::open(app);
+/// Sends `ROUNDS` identical requests on one connection to the app at `base_url` and checks each
+/// answer's framing.
+pub(crate) fn assert_whole_responses(
+    base_url: &str,
+    route: &str,
+    request: impl Fn(&mut Connection) -> Exchange,
+    status: u16,
+) {
+    let mut connection = Connection::open(base_url);
     let mut split = Vec::new();
     let mut without_length = 0;
     for round in 0..ROUNDS {
@@ -126,26 +133,26 @@ fn each_components_buffered_responses_arrive_head_and_body_in_one_read() {
     let mcp_headers = [("content-type", "application/json"), ("accept", JSON_AND_SSE)];
 
     assert_whole_responses(
-        &app,
+        app.base_url(),
         "oauth-provider: GET /.well-known/oauth-authorization-server",
         |c| c.exchange("GET", "/.well-known/oauth-authorization-server", &[], b""),
         200,
     );
     assert_whole_responses(
-        &app,
+        app.base_url(),
         "clerk-callback: GET /authorize (the consent page)",
         |c| c.exchange("GET", &consent_target, &[], b""),
         200,
     );
     assert_whole_responses(
-        &app,
+        app.base_url(),
         "mcp-handler: POST /mcp without a token",
         |c| c.exchange("POST", "/mcp", &mcp_headers, ADD.as_bytes()),
         401,
     );
     let authenticated = [mcp_headers[0], mcp_headers[1], ("authorization", bearer.as_str())];
     assert_whole_responses(
-        &app,
+        app.base_url(),
         "mcp-handler: POST /mcp tools/call add",
         |c| c.exchange("POST", "/mcp", &authenticated, ADD.as_bytes()),
         200,
@@ -163,7 +170,7 @@ fn a_response_larger_than_the_host_buffers_arrives_whole() {
     let bearer = format!("Bearer {}", token_for(&app, "admin@example.com"));
     let headers = [("content-type", "application/json"), ("accept", JSON_AND_SSE), ("authorization", bearer.as_str())];
     let draw = r#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"generateImage","arguments":{"prompt":"a cat","steps":4}}}"#;
-    let mut connection = Connection::open(&app);
+    let mut connection = Connection::open(app.base_url());
     for _ in 0..2 {
         let exchange = connection.exchange("POST", "/mcp", &headers, draw.as_bytes());
         assert_eq!(exchange.status, 200);

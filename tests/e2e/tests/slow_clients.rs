@@ -14,6 +14,14 @@ use crate::mcp_support::{SseStream, token_for};
 use e2e::TestApp;
 use spin_local::server::Limits;
 
+/// True, with the reason printed, under a real Spin, which has none of these limits: the tests
+/// then check nothing.
+fn not_on_real_spin() -> bool {
+    e2e::skip_under_real_spin(
+        "the slow-client limits are spin-local's own; Spin has none (README, \"Run the local runtime directly\")",
+    )
+}
+
 /// Short deadlines, so that the tests wait for them in well under a second each.
 fn short_limits() -> Limits {
     Limits {
@@ -60,6 +68,9 @@ fn get_status(app: &TestApp, path: &str) -> (u16, String) {
 
 #[test]
 fn a_request_head_not_in_by_the_header_deadline_gets_408_and_the_connection_closes() {
+    if not_on_real_spin() {
+        return;
+    }
     let app = TestApp::builder().limits(short_limits()).start();
     let host = app.base_url().trim_start_matches("http://");
     // The head never ends: no blank line.
@@ -71,6 +82,9 @@ fn a_request_head_not_in_by_the_header_deadline_gets_408_and_the_connection_clos
 
 #[test]
 fn an_idle_keep_alive_connection_has_no_head_deadline() {
+    if not_on_real_spin() {
+        return;
+    }
     let app = TestApp::builder().limits(short_limits()).start();
     let host = app.base_url().trim_start_matches("http://");
     let request = format!("GET /.well-known/oauth-authorization-server HTTP/1.1\r\nhost: {host}\r\n\r\n");
@@ -87,6 +101,9 @@ fn an_idle_keep_alive_connection_has_no_head_deadline() {
 
 #[test]
 fn a_body_not_in_by_the_request_deadline_gets_408_and_the_connection_closes() {
+    if not_on_real_spin() {
+        return;
+    }
     let app = TestApp::builder().limits(short_limits()).start();
     let mut stream = trickling_register(&app);
     let response = read_until_closed(&mut stream);
@@ -98,6 +115,9 @@ fn a_body_not_in_by_the_request_deadline_gets_408_and_the_connection_closes() {
 
 #[test]
 fn clients_trickling_their_bodies_hold_no_instance_slot() {
+    if not_on_real_spin() {
+        return;
+    }
     // Two slots, five clients trickling: if a trickling request held a slot, the next request
     // would find none free for the whole wait and get 503.
     let limits = Limits { request_read_timeout: Duration::from_secs(20), ..short_limits() };
@@ -114,6 +134,9 @@ fn clients_trickling_their_bodies_hold_no_instance_slot() {
 
 #[test]
 fn a_request_that_finds_every_instance_slot_taken_past_the_wait_gets_503() {
+    if not_on_real_spin() {
+        return;
+    }
     // Streams end after 2 s, which frees their slot.
     let app = TestApp::builder().max_instances(1).limits(short_limits()).variable("sse_max_seconds", "2").start();
     let token = token_for(&app, "user@example.com");
@@ -131,6 +154,9 @@ fn a_request_that_finds_every_instance_slot_taken_past_the_wait_gets_503() {
 
 #[test]
 fn a_body_over_spin_locals_cap_gets_413_declared_or_chunked() {
+    if not_on_real_spin() {
+        return;
+    }
     let limits = Limits { max_request_body: 1000, ..short_limits() };
     let app = TestApp::builder().limits(limits).start();
     let host = app.base_url().trim_start_matches("http://");
@@ -147,6 +173,9 @@ fn a_body_over_spin_locals_cap_gets_413_declared_or_chunked() {
 
 #[test]
 fn a_body_cut_off_by_the_client_gets_400() {
+    if not_on_real_spin() {
+        return;
+    }
     let app = TestApp::builder().limits(short_limits()).start();
     let mut stream = trickling_register(&app);
     // The client stops sending (its half of the connection ends) 999 bytes short.

@@ -1,6 +1,5 @@
 //! The HTTP/1 server loop (hyper over tokio) and the switches applied before routing.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -27,10 +26,21 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) 
     }
 }
 
+/// Why a connection was closed without an answer.
+#[derive(Debug, thiserror::Error)]
+#[error("mock Clerk refuses: the connection is closed without an answer")]
+struct Refusing;
+
+/// The answer to one request. Under [`Fault::Refused`], a request on a connection that was
+/// opened before the fault (a client's pooled keep-alive connection: Spin's outbound HTTP pools
+/// them) gets no answer either: the service's error makes hyper close the connection.
 async fn answer(
     state: Arc<State>,
     request: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+) -> Result<hyper::Response<Full<Bytes>>, Refusing> {
+    if state.fault() == Fault::Refused {
+        return Err(Refusing);
+    }
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
     let request = Request::from_parts(parts, body);

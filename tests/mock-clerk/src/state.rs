@@ -16,7 +16,8 @@ pub enum Fault {
     Slow(Duration),
     /// `503` with an HTML body, like a load balancer in front of a dead service.
     Down,
-    /// Accept the connection and close it without answering.
+    /// Accept the connection and close it without answering; a request on a connection opened
+    /// earlier (a pooled keep-alive connection) gets its connection closed without an answer too.
     Refused,
     /// `200` with a body that is not what the endpoint promises.
     Malformed,

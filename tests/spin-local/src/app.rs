@@ -206,7 +206,7 @@ async fn open_stores(
                 Store::Sqlite(SqliteDb::open_in_memory().map_err(|e| kv_err(e.to_string()))?.store(&label))
             }
             StoreConfig::Redis(url) => {
-                Store::Redis(RedisStore::connect(&url, options.redis_mode).await.map_err(|e| kv_err(e.to_string()))?)
+                Store::Redis(RedisStore::open(&url, options.redis_mode).map_err(|e| kv_err(e.to_string()))?)
             }
             StoreConfig::Sqlite(path) => Store::Sqlite(sqlite_store(&mut sqlite_files, &path, &label).map_err(kv_err)?),
         };

@@ -1,7 +1,14 @@
 //! `spin-local up` as a child process, the way users run it: for benchmarks that measure the
-//! runtime alone (start-up time, peak RSS) without the load generator in the same process.
+//! runtime alone (start-up time, peak RSS) without the load generator in the same process, and
+//! for the end-to-end tests under a real `spin up` (`E2E_SPIN_BINARY`).
+//!
+//! The child runs in a process group of its own, and stopping it ends the whole group: a real
+//! `spin up` runs each trigger as a child process of its own (`spin trigger http`) and stops
+//! them only from its SIGINT/SIGTERM handler (`src/commands/up.rs` `set_kill_on_ctrl_c`, 3.5.0
+//! to 4.0.2), so killing `spin up` alone left its trigger serving on, one per test.
 
 use std::ffi::{OsStr, OsString};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,10 +21,16 @@ use crate::bench::fetch;
 /// How long a start may take before it counts as failed (a first start compiles components).
 const START_LIMIT: Duration = Duration::from_secs(120);
 
-/// A running `spin-local up` process; killed on drop.
+/// How long the processes of a stopped server get to exit on SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// A running `spin-local up` (or `spin up`) process, in a process group of its own; the whole
+/// group is ended on drop ([`ServerProcess::stop`]), also when a test panics.
 pub struct ServerProcess {
     child: Child,
     addr: std::net::SocketAddr,
+    /// Set once [`ServerProcess::stop`] ran: the group id may belong to someone else by then.
+    stopped: bool,
 }
 
 impl ServerProcess {
@@ -37,9 +50,11 @@ impl ServerProcess {
             .args(args)
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
+            // Its own group (id = its pid), which its children join: see `stop`.
+            .process_group(0)
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
-        let mut server = ServerProcess { child, addr };
+        let mut server = ServerProcess { child, addr, stopped: false };
         let url = format!("{}{ready_path}", server.url());
         while started.elapsed() < START_LIMIT {
             if let Ok((http::StatusCode::OK, _, _)) = fetch(Method::GET, &url, &[], "").await {
@@ -95,11 +110,54 @@ pub fn peak_rss_kib(pid: u32) -> Result<u64> {
         .context("no VmHWM in /proc/<pid>/status")
 }
 
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
+impl ServerProcess {
+    /// The process and every process of its group: the trigger children of a real `spin up`.
+    pub fn group_pids(&self) -> Vec<u32> {
+        group_members(self.child.id())
+    }
+
+    /// Ends the process and everything in its group: SIGTERM (Spin's `spin up` then stops its
+    /// triggers itself), then SIGKILL to whatever is left after [`STOP_GRACE`], and reaps the
+    /// child. Idempotent.
+    pub fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        let group = rustix::process::Pid::from_child(&self.child);
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);
+        let deadline = Instant::now() + STOP_GRACE;
+        while Instant::now() < deadline {
+            // Reap our child (a zombie still counts as a member), then see whether any is left.
+            let _ = self.child.try_wait();
+            if rustix::process::test_kill_process_group(group).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
         let _ = self.child.wait();
     }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The pids whose process group is `group` (Linux: from `/proc/<pid>/stat`).
+pub fn group_members(group: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| process_group_of(*pid) == Some(group))
+        .collect()
+}
+
+fn process_group_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the parenthesised command: state, ppid, pgrp.
+    stat.rsplit_once(')')?.1.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// A loopback address with a port that was free a moment ago.

@@ -168,6 +168,54 @@ async fn redis_compare_and_swap_is_spin_4_1s_unless_the_flag_or_env_asks_for_cor
     }
 }
 
+/// `rediss://user:password@host:port`: the Redis URL the README recommends, in the form Spin's
+/// Redis store takes it (redis-rs's URL syntax, TLS trusting the system roots, which
+/// `SSL_CERT_FILE` replaces for both spin-local and Spin).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_store_over_tls_with_a_user_and_password_works_and_a_wrong_password_or_an_unknown_ca_fails() {
+    let Some(redis) = spin_local::testing::secure_redis_server("app", "s3cret-pw") else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |url: &str, trust_test_ca: bool| {
+        let rc = crate::common::runtime_config(
+            dir.path(),
+            &format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"),
+        );
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut args = fixture_args(&listen, &dir.path().join("state"));
+        args.extend(["--runtime-config-file".into(), rc.display().to_string()]);
+        let mut cmd = command(dir.path(), &args_ref(&args));
+        cmd.env_remove("SSL_CERT_FILE");
+        if trust_test_ca {
+            cmd.env("SSL_CERT_FILE", &redis.ca_file);
+        }
+        up(cmd)
+    };
+    let port = redis.port;
+    let server = run(&format!("rediss://app:s3cret-pw@localhost:{port}"), true);
+    assert_eq!(post(&format!("{}/kv/spin/set/k", server.url), "over tls").await.0, 200);
+    assert_eq!(get(&format!("{}/kv/wasi/get/k", server.url)).await, (200, "over tls".into()));
+    // Everything the app does, under the README's ACL: KEYS, INCRBY, DEL, Spin's CAS commands.
+    assert_eq!(get(&format!("{}/kv/spin/keys/", server.url)).await, (200, "k".into()));
+    assert_eq!(get(&format!("{}/kv/incr/n?delta=3", server.url)).await, (200, "3".into()));
+    assert_eq!(post(&format!("{}/kv/cas/n?from=3", server.url), "4").await, (409, "cas-failed".into()));
+    assert_eq!(post(&format!("{}/kv/spin/delete/n", server.url), "").await.0, 200);
+    drop(server);
+    let insecure = run(&format!("rediss://app:s3cret-pw@localhost:{port}/#insecure"), false);
+    assert_eq!(get(&format!("{}/kv/spin/get/k", insecure.url)).await, (200, "over tls".into()), "#insecure: no check");
+    drop(insecure);
+    for (url, trust, why) in [
+        (format!("rediss://app:wrong@localhost:{port}"), true, "wrong password"),
+        (format!("rediss://localhost:{port}"), true, "no user"),
+        (format!("rediss://app:s3cret-pw@localhost:{port}"), false, "a CA the system does not trust"),
+        (format!("redis://app:s3cret-pw@localhost:{port}"), true, "plain text to a TLS port"),
+    ] {
+        let server = run(&url, trust);
+        let (status, body) = get(&format!("{}/kv/spin/get/k", server.url)).await;
+        assert_ne!(status, 200, "{why}: {body}");
+        assert!(!body.contains("s3cret-pw"), "{why}: the password is not echoed: {body}");
+    }
+}
+
 #[test]
 fn an_unknown_redis_mode_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -262,4 +310,33 @@ allowed_outbound_hosts = ["{{ image_api_origin }}"]
     ];
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.get(..expected.len()), Some(&expected[..]), "{stderr}");
+}
+
+/// A server process stands for `spin up`, which runs its trigger as a child: a script that
+/// starts a child of its own, then becomes spin-local. Dropping the process ends both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_process_and_every_process_it_started_are_gone_once_it_is_dropped() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("spin-with-a-child");
+    std::fs::write(&script, "#!/bin/sh\nsleep 600 &\nexec \"$SPIN_LOCAL_BIN\" \"$@\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let manifest = fixture_manifest();
+    let args: Vec<std::ffi::OsString> =
+        vec!["--from".into(), manifest.into(), "--state-dir".into(), "".into(), "--variable".into(), "secret=s".into()];
+    let bin = std::ffi::OsString::from(BIN);
+    let envs = [("SPIN_LOCAL_BIN", bin.as_os_str())];
+    let (server, _) = spin_local::process::ServerProcess::start(&script, &args, &envs, "/.well-known/spin/health")
+        .await
+        .expect("the script serves");
+    let pids = server.group_pids();
+    assert_eq!(pids.len(), 2, "spin-local and the script's child: {pids:?}");
+    drop(server);
+    let alive =
+        |pid: &u32| std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.contains(") Z "));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while pids.iter().any(alive) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!pids.iter().any(alive), "left behind: {:?}", pids.iter().filter(|p| alive(p)).collect::<Vec<_>>());
 }

@@ -244,3 +244,53 @@ async fn redis_store_in_correct_mode_passes_the_cas_suite() {
     post(&format!("{url}/kv/spin/set/alpha"), "one").await;
     assert_eq!(get(&format!("{url}/kv/get-many?keys=alpha,missing")).await, (200, "alpha=one\nmissing".into()));
 }
+
+/// `(status, body, how long it took)` of a GET.
+async fn timed_get(url: &str) -> (u16, String, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let (status, body) = get(url).await;
+    (status, body, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_store_fails_at_once_while_redis_is_down_and_serves_again_within_a_second_of_its_return() {
+    let Some(mut redis) = redis_server() else { return };
+    let (app, _dir) = app_on_redis(&redis, None).await;
+    let url = app.url.as_str();
+    assert_eq!(post(&format!("{url}/kv/spin/set/kept"), "before").await.0, 200);
+    redis.stop();
+    for _ in 0..3 {
+        let (status, body, took) = timed_get(&format!("{url}/kv/spin/get/kept")).await;
+        assert_eq!(status, 500, "the store's error reaches the guest: {body}");
+        assert!(took < std::time::Duration::from_secs(2), "an answer, not a hang: {took:?}");
+    }
+    redis.start_again();
+    let back = std::time::Instant::now();
+    let mut last = timed_get(&format!("{url}/kv/spin/get/kept")).await;
+    while last.0 != 200 && back.elapsed() < std::time::Duration::from_secs(5) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        last = timed_get(&format!("{url}/kv/spin/get/kept")).await;
+    }
+    assert_eq!((last.0, last.1.as_str()), (200, "before"), "after {:?}", back.elapsed());
+    assert!(back.elapsed() < std::time::Duration::from_secs(1), "served again after {:?}", back.elapsed());
+    assert_eq!(get(&format!("{url}/kv/incr/n?delta=2")).await, (200, "2".into()), "every operation works again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_redis_fails_requests_not_the_start_as_in_spin() {
+    let port = crate::common::free_port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rc = runtime_config(
+        dir.path(),
+        &format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{port}\"\n"),
+    );
+    let app = start(|o| o.runtime_config_file = Some(rc)).await;
+    for api in ["spin", "wasi"] {
+        let (status, body) = get(&format!("{}/kv/{api}/get/x", app.url)).await;
+        assert!(
+            status == 403 && body.starts_with("open: ") && body.contains("Other("),
+            "opening the store fails: {status} {body}"
+        );
+    }
+    assert_eq!(get(&format!("{}/.well-known/spin/health", app.url)).await, (200, "OK".into()));
+}

@@ -36,6 +36,11 @@ fn build(builder: http::request::Builder, body: &str) -> Request {
     builder.body(body.as_bytes().to_vec()).unwrap()
 }
 
+/// `builder`'s request as it arrives over a connection from `peer` (`ip:port`, as the host reports it).
+fn from_peer(builder: http::request::Builder, body: &str, peer: &str) -> Request {
+    build(builder.extension(platform::web::ClientAddr(peer.parse().unwrap())), body)
+}
+
 fn header<'a>(response: &'a Response, name: &str) -> &'a str {
     response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
@@ -165,8 +170,19 @@ fn without_public_base_url_a_foreign_host_is_a_421_naming_the_variable_not_its_o
     let response = world.send(evil);
     assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST);
     assert!(String::from_utf8_lossy(response.body()).contains("public_base_url"));
-    let loopback = build(post(ADD).uri("http://127.0.0.1:3000/mcp").header("origin", "http://127.0.0.1:3000"), ADD);
+    let loopback = post(ADD).uri("http://127.0.0.1:3000/mcp").header("origin", "http://127.0.0.1:3000");
+    let loopback = from_peer(loopback, ADD, "127.0.0.1:50000");
     assert_eq!(world.send(loopback).status(), StatusCode::UNAUTHORIZED, "on loopback the request's origin is ours");
+}
+
+#[test]
+fn without_public_base_url_a_loopback_host_from_a_remote_connection_is_a_421() {
+    let mut world = world();
+    world.config.public_base_url = None;
+    let remote = post(ADD).uri("http://localhost:3000/mcp").header("origin", "http://localhost:3000");
+    let response = world.send(from_peer(remote, ADD, "192.0.2.7:5555"));
+    assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST, "Host: localhost from another machine");
+    assert!(String::from_utf8_lossy(response.body()).contains("public_base_url"));
 }
 
 #[test]
@@ -275,7 +291,7 @@ fn unknown_method_is_200_with_32601() {
 fn base_url_from_request_when_not_configured() {
     let mut world = world();
     world.config.public_base_url = None;
-    let request = build(post(INIT).uri("http://127.0.0.1:3000/mcp"), INIT);
+    let request = from_peer(post(INIT).uri("http://127.0.0.1:3000/mcp"), INIT, "127.0.0.1:50000");
     let response = world.send(request);
     // The token was issued for https://mcp.example/mcp, so this host's resource does not match.
     assert_invalid_token(&response);

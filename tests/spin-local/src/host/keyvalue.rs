@@ -25,6 +25,15 @@ impl HostState {
     }
 }
 
+/// `store`, once opened: or the backend's error on opening it (a Redis store that cannot
+/// connect the first time, as in Spin).
+async fn opened(store: Store) -> Result<Store, String> {
+    match store.opened().await {
+        Ok(()) => Ok(store),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 /// A backend result for the guest: its error as the interface's `other`, or a trap where Spin's
 /// host panics.
 fn for_guest<T, E>(result: Result<T, KvError>, other: impl FnOnce(String) -> E) -> wasmtime::Result<Result<T, E>> {
@@ -47,10 +56,14 @@ impl spin_kv::Host for HostState {}
 
 impl spin_kv::HostStore for HostState {
     async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<SpinStore>, spin_kv::Error>> {
-        match self.open_store(&label) {
+        let store = match self.open_store(&label) {
+            Ok(store) => opened(store).await,
+            Err(OpenError::AccessDenied) => return Ok(Err(spin_kv::Error::AccessDenied)),
+            Err(OpenError::NoSuchStore) => return Ok(Err(spin_kv::Error::NoSuchStore)),
+        };
+        match store {
             Ok(store) => Ok(Ok(self.table.push(SpinStore(store))?)),
-            Err(OpenError::AccessDenied) => Ok(Err(spin_kv::Error::AccessDenied)),
-            Err(OpenError::NoSuchStore) => Ok(Err(spin_kv::Error::NoSuchStore)),
+            Err(message) => Ok(Err(spin_kv::Error::Other(message))),
         }
     }
 
@@ -100,10 +113,14 @@ impl spin_kv::HostStore for HostState {
 
 impl wasi_kv::Host for HostState {
     async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<Bucket>, wasi_kv::Error>> {
-        match self.open_store(&label) {
+        let store = match self.open_store(&label) {
+            Ok(store) => opened(store).await,
+            Err(OpenError::AccessDenied) => return Ok(Err(wasi_kv::Error::AccessDenied)),
+            Err(OpenError::NoSuchStore) => return Ok(Err(wasi_kv::Error::NoSuchStore)),
+        };
+        match store {
             Ok(store) => Ok(Ok(self.table.push(Bucket(store))?)),
-            Err(OpenError::AccessDenied) => Ok(Err(wasi_kv::Error::AccessDenied)),
-            Err(OpenError::NoSuchStore) => Ok(Err(wasi_kv::Error::NoSuchStore)),
+            Err(message) => Ok(Err(wasi_kv::Error::Other(message))),
         }
     }
 }

@@ -75,6 +75,15 @@ impl Cas {
 }
 
 impl Store {
+    /// What opening the store does besides the access check: a Redis store connects the first
+    /// time, as Spin's does (an error then fails the open).
+    pub async fn opened(&self) -> Result<(), KvError> {
+        match self {
+            Store::Sqlite(_) => Ok(()),
+            Store::Redis(s) => s.opened().await,
+        }
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         match self {
             Store::Sqlite(s) => s.get(key),
@@ -103,11 +112,13 @@ impl Store {
         }
     }
 
+    /// Every key, refused past Spin 4.0's host buffer limit ([`within_result_limit`]).
     pub async fn get_keys(&self) -> Result<Vec<String>, KvError> {
-        match self {
-            Store::Sqlite(s) => s.get_keys(),
-            Store::Redis(s) => s.get_keys().await,
-        }
+        let keys = match self {
+            Store::Sqlite(s) => s.get_keys()?,
+            Store::Redis(s) => s.get_keys().await?,
+        };
+        within_result_limit(keys, MAX_HOST_BUFFERED_BYTES)
     }
 
     /// `wasi:keyvalue/batch.get-many`. Spin answers an empty list itself, before the backend.
@@ -197,6 +208,22 @@ impl std::fmt::Debug for Stores {
     }
 }
 
+/// What Spin 4.0 and later buffer in the host for one key-value answer (`spin_world::
+/// MAX_HOST_BUFFERED_BYTES`, 128 MiB; 3.x has no limit).
+pub const MAX_HOST_BUFFERED_BYTES: usize = 128 << 20;
+
+/// `keys`, or Spin 4.0's error when the answer is larger than `limit`, counted as Spin counts
+/// it (`crates/key-value-spin` and `key-value-redis`, `get_keys`): a `Vec` header plus, per key,
+/// a `String` header and its bytes. About a million keys of 100 bytes pass.
+fn within_result_limit(keys: Vec<String>, limit: usize) -> Result<Vec<String>, KvError> {
+    let size = std::mem::size_of::<Vec<String>>()
+        + keys.iter().map(|key| std::mem::size_of::<String>() + key.len()).sum::<usize>();
+    if size > limit {
+        return Err(KvError::Other(format!("query result exceeds limit of {limit} bytes")));
+    }
+    Ok(keys)
+}
+
 /// The app's stores by label.
 #[derive(Clone, Default)]
 pub struct Stores {
@@ -218,5 +245,19 @@ impl Stores {
             return Err(OpenError::AccessDenied);
         }
         self.by_label.get(label).cloned().ok_or(OpenError::NoSuchStore)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_listing_past_the_host_limit_is_spin_4s_error() {
+        let keys = vec!["a".repeat(10), "b".repeat(10)];
+        let exact = std::mem::size_of::<Vec<String>>() + 2 * (std::mem::size_of::<String>() + 10);
+        assert_eq!(within_result_limit(keys.clone(), exact).expect("fits"), keys);
+        let Err(KvError::Other(message)) = within_result_limit(keys, exact - 1) else { panic!("not refused") };
+        assert_eq!(message, format!("query result exceeds limit of {} bytes", exact - 1));
     }
 }

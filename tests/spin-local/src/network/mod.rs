@@ -4,13 +4,17 @@
 //!   dropped; when none is left the guest gets `destination-ip-prohibited` ([`blocked`]);
 //! - https uses rustls with the component's `[[client_tls]]` entry for that host, or Spin's
 //!   default roots (platform plus webpki) ([`tls`]);
-//! - the guest's `request-options` timeouts apply, 600 s each by default ([`send`]).
+//! - the guest's `request-options` timeouts apply, 600 s each by default ([`send`]);
+//! - a connection whose response was read to its end is reused by the app's next request to the
+//!   same origin, from any component ([`pool`]).
 
 mod blocked;
+mod pool;
 mod send;
 mod tls;
 
 pub use blocked::BlockedNetworks;
+pub use pool::ConnectionPool;
 pub use send::send;
 pub use tls::{ClientCert, ClientTls, ComponentTls, TlsConfigs};
 
@@ -21,12 +25,13 @@ use crate::runtime_config::OutboundNetworking;
 pub struct AppNetwork {
     blocked: BlockedNetworks,
     tls: TlsConfigs,
+    pool: ConnectionPool,
 }
 
 impl AppNetwork {
     /// Builds the TLS client configurations; an entry Spin would refuse at start-up is an error.
     pub fn new(config: OutboundNetworking) -> Result<Self, String> {
-        Ok(Self { blocked: config.blocked, tls: TlsConfigs::new(config.client_tls)? })
+        Ok(Self { blocked: config.blocked, tls: TlsConfigs::new(config.client_tls)?, pool: ConnectionPool::default() })
     }
 
     pub fn for_component(&self, component_id: &str) -> ComponentNetwork {
@@ -34,6 +39,7 @@ impl AppNetwork {
             component_id: component_id.to_string(),
             blocked: self.blocked.clone(),
             tls: self.tls.for_component(component_id),
+            pool: self.pool.clone(),
         }
     }
 }
@@ -44,4 +50,6 @@ pub struct ComponentNetwork {
     component_id: String,
     blocked: BlockedNetworks,
     tls: ComponentTls,
+    /// The app's pool, shared with every other component.
+    pool: ConnectionPool,
 }

@@ -1,6 +1,7 @@
-//! Sending one outbound request: resolve, drop blocked addresses, connect (TCP, then TLS for
-//! https), HTTP/1.1 handshake, send, and time the response, with the `wasi:http` error codes
-//! Spin gives the guest for each failure.
+//! Sending one outbound request: an idle pooled connection to the origin if there is one (see
+//! [`super::pool`]), else resolve, drop blocked addresses, connect (TCP, then TLS for https) and
+//! HTTP/1.1 handshake; then send, and time the response, with the `wasi:http` error codes Spin
+//! gives the guest for each failure.
 
 use super::ComponentNetwork;
 use bytes::Bytes;
@@ -30,6 +31,9 @@ pub type ConnectionDone = Box<dyn Future<Output = Result<(), Error>> + Send>;
 trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
 
+/// A connection's sending half: it takes the next request once this response was read.
+pub(super) type Sender = hyper::client::conn::http1::SendRequest<WasiBody>;
+
 /// Where a request goes.
 struct Target {
     tls: bool,
@@ -44,6 +48,11 @@ impl Target {
         let authority = uri.authority().ok_or(Error::HttpRequestUriInvalid)?;
         let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
         Ok(Self { tls, host: authority.host().to_string(), port })
+    }
+
+    /// The pool's key for connections to this target.
+    fn origin(&self) -> super::pool::Origin {
+        (self.tls, self.host.clone(), self.port)
     }
 
     /// The `Host` header hyper-util's client (Spin's) writes: the port only when not the default.
@@ -82,12 +91,41 @@ pub async fn send(
     let target = Target::of(request.uri())?;
     to_origin_form(&mut request, &target)?;
     let exchange = async {
+        let request = match network.pool.take(&target.origin()).await {
+            Some(sender) => match reuse(sender, request).await? {
+                Reused::Answered(response, sender) => return Ok((response, sender)),
+                Reused::Closed(request) => request,
+            },
+            None => request,
+        };
         let stream = connect(network, &target, timeouts.connect).await?;
         exchange(stream, request).await
     };
-    let (response, done) = timeout(timeouts.first_byte, exchange).await.map_err(|_| Error::ConnectionReadTimeout)??;
-    let response = response.map(|body| BetweenBytes::new(body, timeouts.between_bytes).boxed_unsync());
+    let (response, sender) =
+        timeout(timeouts.first_byte, exchange).await.map_err(|_| Error::ConnectionReadTimeout)??;
+    let back_to_pool = ReturnToPool { pool: network.pool.clone(), origin: target.origin(), sender };
+    let response = response.map(|body| BetweenBytes::new(body, timeouts.between_bytes, back_to_pool).boxed_unsync());
+    // The connection runs on its own task (see `exchange`): nothing is left to wait for here.
+    let done: ConnectionDone = Box::new(async { Ok(()) });
     Ok((response, done))
+}
+
+/// What sending on a pooled connection came to.
+enum Reused {
+    Answered(http::Response<Incoming>, Sender),
+    /// The connection closed before the request went out: it goes on a new one, as hyper-util
+    /// retries such a request.
+    Closed(http::Request<WasiBody>),
+}
+
+async fn reuse(mut sender: Sender, request: http::Request<WasiBody>) -> Result<Reused, Error> {
+    match sender.try_send_request(request).await {
+        Ok(response) => Ok(Reused::Answered(response, sender)),
+        Err(mut failed) => match failed.take_message() {
+            Some(request) => Ok(Reused::Closed(request)),
+            None => Err(protocol_error(failed.into_error())),
+        },
+    }
 }
 
 /// The request line names only the path (the URI carries scheme and authority until here); the
@@ -157,24 +195,20 @@ fn dns_error(rcode: &str) -> Error {
     Error::DnsError { rcode: Some(rcode.to_string()), info_code: Some(0) }
 }
 
-/// HTTP/1.1 over `stream`: the response head, and the connection's end.
+/// HTTP/1.1 over a new connection on `stream`: the response head, and the connection's sending
+/// half. The connection runs on a task of its own, as hyper-util runs its pooled connections,
+/// for as long as anyone holds that half (the pool, between requests): it ends when the half is
+/// dropped, and when a request's future is dropped before its answer (a timeout), hyper closes
+/// the connection.
 async fn exchange(
     stream: Box<dyn Stream>,
     request: http::Request<WasiBody>,
-) -> Result<(http::Response<Incoming>, ConnectionDone), Error> {
+) -> Result<(http::Response<Incoming>, Sender), Error> {
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(protocol_error)?;
-    let driver = tokio::spawn(connection);
-    let guard = AbortOnDrop { task: driver.abort_handle(), armed: true };
+    tokio::spawn(connection);
     let response = sender.send_request(request).await.map_err(protocol_error)?;
-    guard.disarm();
-    let done: ConnectionDone = Box::new(async move {
-        match driver.await {
-            Ok(Err(e)) => Err(protocol_error(e)),
-            Ok(Ok(())) | Err(_) => Ok(()),
-        }
-    });
-    Ok((response, done))
+    Ok((response, sender))
 }
 
 /// Spin answers any hyper failure with `HTTP-protocol-error`.
@@ -183,38 +217,43 @@ fn protocol_error(e: hyper::Error) -> Error {
     Error::HttpProtocolError
 }
 
-/// Stops the connection task if the exchange is abandoned (an error, a timeout) before the
-/// response head; after that the response body owns the connection.
-struct AbortOnDrop {
-    task: tokio::task::AbortHandle,
-    armed: bool,
+/// Where a connection goes once its response body was read to the end.
+struct ReturnToPool {
+    pool: super::ConnectionPool,
+    origin: super::pool::Origin,
+    sender: Sender,
 }
 
-impl AbortOnDrop {
-    fn disarm(mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        if self.armed {
-            self.task.abort();
-        }
+impl ReturnToPool {
+    fn now(self) {
+        self.pool.put(self.origin, self.sender);
     }
 }
 
 /// A response body that fails with `connection-read-timeout` when the next frame takes longer
-/// than `limit`, and then lets go of the connection.
+/// than `limit`, and then lets go of the connection; read to its end, it hands the connection
+/// back to the pool. (A body dropped before its end takes the connection with it.)
 struct BetweenBytes {
     body: Option<Incoming>,
     limit: Duration,
     sleep: Option<Pin<Box<Sleep>>>,
+    connection: Option<ReturnToPool>,
 }
 
 impl BetweenBytes {
-    fn new(body: Incoming, limit: Duration) -> Self {
-        Self { body: Some(body), limit, sleep: None }
+    fn new(body: Incoming, limit: Duration, connection: ReturnToPool) -> Self {
+        let mut body = Self { body: Some(body), limit, sleep: None, connection: Some(connection) };
+        // An empty body (`content-length: 0`) has ended already, whether or not it is read.
+        body.give_back_connection_if_ended();
+        body
+    }
+
+    fn give_back_connection_if_ended(&mut self) {
+        if self.body.as_ref().is_some_and(Body::is_end_stream)
+            && let Some(connection) = self.connection.take()
+        {
+            connection.now();
+        }
     }
 }
 
@@ -229,6 +268,13 @@ impl Body for BetweenBytes {
         };
         if let Poll::Ready(frame) = Pin::new(body).poll_frame(cx) {
             this.sleep = None;
+            match (&frame, this.connection.take()) {
+                (None, Some(connection)) => connection.now(),
+                (_, connection) => {
+                    this.connection = connection;
+                    this.give_back_connection_if_ended();
+                }
+            }
             return Poll::Ready(frame.map(|f| f.map_err(protocol_error)));
         }
         let limit = this.limit;
@@ -299,6 +345,50 @@ mod tests {
         let options = waiting_at_most(Duration::from_millis(200), DEFAULT_TIMEOUT);
         let result = send(&trusting(&server), get(&server.url("/")), options).await;
         assert!(matches!(result, Err(Error::ConnectionReadTimeout)), "{:?}", result.err());
+    }
+
+    /// A plain HTTP server on loopback answering `pong` with keep-alive; counts its connections.
+    async fn counting_server() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(|_| async {
+                        Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                            Bytes::from_static(b"pong"),
+                        )))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (addr, accepted)
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_response_was_read_carries_the_next_request_from_any_component() {
+        use std::sync::atomic::Ordering;
+        let (addr, accepted) = counting_server().await;
+        let app = AppNetwork::new(OutboundNetworking::default()).expect("valid");
+        for component in ["a", "b", "a"] {
+            let (response, _done) =
+                send(&app.for_component(component), get(&format!("http://{addr}/")), None).await.expect("response");
+            assert_eq!(response.into_body().collect().await.expect("body").to_bytes().as_ref(), b"pong");
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "one connection, reused");
+        let (unread, _done) = send(&app.for_component("a"), get(&format!("http://{addr}/")), None).await.expect("head");
+        drop(unread);
+        let (response, _done) =
+            send(&app.for_component("a"), get(&format!("http://{addr}/")), None).await.expect("head");
+        drop(response.into_body().collect().await);
+        assert_eq!(accepted.load(Ordering::SeqCst), 2, "a body dropped unread takes its connection with it");
     }
 
     #[tokio::test]

@@ -293,6 +293,13 @@ fn hand_to_hyper(
 }
 
 /// Spin's request headers, and an absolute URI so the guest sees scheme and authority.
+///
+/// As Spin does it (`crates/trigger-http/src/headers.rs` `prepare_request_headers` and `wasi.rs`
+/// `prepare_request`, the same from v3.5.0 to v4.0.2): the caller's headers stay, all of them,
+/// and Spin's are **appended** after them in this order (`HeaderMap::extend` appends), so a
+/// caller who sends its own `spin-client-addr` makes the guest see two values, the caller's
+/// first. Nothing is replaced: replacing would hide from the tests what a component meets on
+/// Spin. `spin-full-url` is built from the first `Host` header (`localhost` without one).
 fn with_spin_headers<B>(mut req: Request<B>, m: &RouteMatch<'_>, client: SocketAddr) -> Request<B> {
     let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_string();
     let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str()).to_string();
@@ -301,20 +308,20 @@ fn with_spin_headers<B>(mut req: Request<B>, m: &RouteMatch<'_>, client: SocketA
         *req.uri_mut() = uri;
     }
     let route = m.route;
-    let mut set = |name: String, value: &str| {
+    let mut append = |name: String, value: &str| {
         if let (Ok(name), Ok(value)) = (http::HeaderName::try_from(name), HeaderValue::from_str(value)) {
-            req.headers_mut().insert(name, value);
+            req.headers_mut().append(name, value);
         }
     };
-    set("spin-full-url".into(), &full_url);
-    set("spin-path-info".into(), &m.path_info);
-    set("spin-matched-route".into(), &route.raw);
-    set("spin-raw-component-route".into(), &route.raw);
-    set("spin-component-route".into(), route.component_route());
-    set("spin-base-path".into(), "/");
-    set("spin-client-addr".into(), &client.to_string());
+    append("spin-path-info".into(), &m.path_info);
+    append("spin-full-url".into(), &full_url);
+    append("spin-matched-route".into(), &route.raw);
+    append("spin-base-path".into(), "/");
+    append("spin-raw-component-route".into(), &route.raw);
+    append("spin-component-route".into(), route.component_route());
+    append("spin-client-addr".into(), &client.to_string());
     for (name, value) in &m.params {
-        set(format!("spin-path-match-{name}"), value);
+        append(format!("spin-path-match-{name}"), value);
     }
     req
 }

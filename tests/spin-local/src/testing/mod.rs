@@ -22,7 +22,37 @@ pub struct RedisServer {
     child: Child,
     /// `redis://127.0.0.1:<port>`
     pub url: String,
-    _dir: tempfile::TempDir,
+    port: u16,
+    binary: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// Stops the server the way an operator restarting it would: `SHUTDOWN SAVE` (its data goes
+    /// to a snapshot in its dir), then waits until the process is gone. Connections to it close.
+    pub fn stop(&mut self) {
+        use std::io::Write;
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = stream.write_all(b"*2\r\n$8\r\nSHUTDOWN\r\n$4\r\nSAVE\r\n");
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !matches!(self.child.try_wait(), Ok(Some(_))) {
+            assert!(Instant::now() < deadline, "redis-server on port {} did not shut down", self.port);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Starts the server again after [`RedisServer::stop`], on the same port with the same data.
+    pub fn start_again(&mut self) {
+        let child = spawn_redis(&self.binary, self.port, self.dir.path());
+        let started = Instant::now();
+        self.child = child;
+        while redis_pid(self.port) != Some(self.child.id()) {
+            assert!(started.elapsed() < Duration::from_secs(10), "redis-server did not come back on {}", self.port);
+            assert!(!matches!(self.child.try_wait(), Ok(Some(_))), "redis-server could not take port {}", self.port);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 impl Drop for RedisServer {
@@ -35,14 +65,7 @@ impl Drop for RedisServer {
 /// Starts redis-server, or `None` (after a loud message) when it is not installed. Under CI
 /// (env `CI` set) a missing redis-server fails the test instead.
 pub fn redis_server() -> Option<RedisServer> {
-    let Some(binary) = find_in_path("redis-server") else {
-        let msg = "redis-server is not installed (Debian: apt-get install redis-server)";
-        if std::env::var_os("CI").is_some() {
-            panic!("{msg}: the Redis tests cannot run");
-        }
-        eprintln!("\n!!!!! SKIPPING the Redis test: {msg} !!!!!\n");
-        return None;
-    };
+    let binary = redis_binary()?;
     // Another process may take the free port before redis-server binds it (several test
     // processes run at once): then ours exits, and we try another port.
     for _ in 0..5 {
@@ -53,19 +76,26 @@ pub fn redis_server() -> Option<RedisServer> {
     panic!("redis-server did not start on any of 5 free ports");
 }
 
+/// The installed redis-server, or `None` after a loud message (under CI: a failed test).
+fn redis_binary() -> Option<PathBuf> {
+    let binary = find_in_path("redis-server");
+    if binary.is_none() {
+        let msg = "redis-server is not installed (Debian: apt-get install redis-server)";
+        if std::env::var_os("CI").is_some() {
+            panic!("{msg}: the Redis tests cannot run");
+        }
+        eprintln!("\n!!!!! SKIPPING the Redis test: {msg} !!!!!\n");
+    }
+    binary
+}
+
 /// One attempt: `None` when the redis-server answering on the port is not the one started here.
 fn start_redis(binary: &std::path::Path) -> Option<RedisServer> {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let child = Command::new(binary)
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
-        .arg("--dir")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server starts");
-    let mut server = RedisServer { child, url: format!("redis://127.0.0.1:{port}"), _dir: dir };
+    let child = spawn_redis(binary, port, dir.path());
+    let url = format!("redis://127.0.0.1:{port}");
+    let mut server = RedisServer { child, url, port, binary: binary.to_path_buf(), dir };
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(10) {
         if matches!(server.child.try_wait(), Ok(Some(_))) {
@@ -77,6 +107,77 @@ fn start_redis(binary: &std::path::Path) -> Option<RedisServer> {
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("redis-server on port {port} did not answer within 10 s");
+}
+
+/// A `redis-server` that speaks TLS only (`rediss://localhost:<port>`, a certificate for
+/// `localhost` from a throwaway CA in `ca_file`) and lets in one user with a password and the
+/// README's ACL (reads, writes, transactions, connection commands; the default user is off):
+/// Redis as the README tells operators to run it. Killed on drop.
+pub struct SecureRedisServer {
+    child: Child,
+    pub port: u16,
+    /// The CA certificate (PEM) that signed the server's certificate.
+    pub ca_file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for SecureRedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a [`SecureRedisServer`] for `user` / `password`, or `None` when redis-server is not
+/// installed (as [`redis_server`]).
+pub fn secure_redis_server(user: &str, password: &str) -> Option<SecureRedisServer> {
+    let binary = redis_binary()?;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = TestCa::new();
+    let issued = ca.server_certificate(&["localhost"]);
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write a TLS file");
+        path
+    };
+    let (cert, key, ca_file) =
+        (file("cert.pem", &issued.cert_pem), file("key.pem", &issued.key_pem), file("ca.pem", ca.ca_pem()));
+    let port = free_port();
+    let config = format!(
+        "bind 127.0.0.1\nport 0\ntls-port {port}\ntls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\n\
+         tls-auth-clients no\nsave \"\"\nappendonly no\ndir {}\nuser default off\n\
+         user {user} on >{password} ~* resetchannels -@all +@read +@write +@transaction +@connection\n",
+        cert.display(),
+        key.display(),
+        ca_file.display(),
+        dir.path().display()
+    );
+    let config_file = file("redis.conf", &config);
+    let mut child = Command::new(binary)
+        .arg(&config_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server starts");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(!matches!(child.try_wait(), Ok(Some(_))), "redis-server with TLS exited (port {port} taken?)");
+        assert!(started.elapsed() < Duration::from_secs(10), "redis-server with TLS did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(SecureRedisServer { child, port, ca_file, _dir: dir })
+}
+
+/// redis-server on loopback `port`, its data in `dir`, saving only when told (`SHUTDOWN SAVE`).
+fn spawn_redis(binary: &std::path::Path, port: u16, dir: &std::path::Path) -> Child {
+    Command::new(binary)
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server starts")
 }
 
 /// The `process_id` of the Redis answering on loopback `port` (`INFO server`), if any.

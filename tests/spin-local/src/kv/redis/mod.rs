@@ -8,9 +8,13 @@
 //! 4.1): `swap` and `get-many`. [`RedisMode`] picks Spin's behaviour (the default, so tests see
 //! what real Spin does) or the correct one.
 
+mod link;
+
 use super::{KeyValues, KvError};
+use link::{Link, RedisOrDown};
 use redis::aio::MultiplexedConnection;
-use redis::{Client, Value, cmd};
+use redis::{Client, Cmd, FromRedisValue, Value, cmd};
+use std::sync::Arc;
 
 /// How the Redis store does `swap` and `get-many`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -56,78 +60,82 @@ impl std::fmt::Display for RedisMode {
     }
 }
 
+/// The Redis store: one shared, pipelined connection ([`link`]: remade after Redis restarts)
+/// plus a connection of its own per compare-and-swap.
 #[derive(Clone)]
 pub struct RedisStore {
-    client: Client,
-    shared: MultiplexedConnection,
+    link: Arc<Link>,
     mode: RedisMode,
 }
 
 impl RedisStore {
-    pub async fn connect(url: &str, mode: RedisMode) -> Result<Self, KvError> {
-        let client = Client::open(url).map_err(KvError::from_display)?;
-        let shared = client
-            .get_multiplexed_async_connection()
-            .await
-            .map_err(|e| KvError::Other(format!("cannot connect to {url}: {e}")))?;
-        Ok(Self { client, shared, mode })
+    /// The store for `url`, which must be one of the URLs Spin's Redis store takes
+    /// (`redis://[user[:password]@]host[:port][/db]`, `rediss://` for TLS, `redis+unix://`,
+    /// `unix://`, `valkey://`, `valkeys://`; the README lists them). It connects on first use,
+    /// as Spin does: an unreachable server is an error of the requests, not of the start.
+    pub fn open(url: &str, mode: RedisMode) -> Result<Self, KvError> {
+        if redis::parse_redis_url(url).is_none() {
+            return Err(KvError::Other(format!("invalid Redis URL `{}`", redacted(url))));
+        }
+        let client = Client::open(url).map_err(|e| KvError::Other(format!("Redis URL `{}`: {e}", redacted(url))))?;
+        Ok(Self { link: Arc::new(Link::new(client)), mode })
     }
 
-    fn conn(&self) -> MultiplexedConnection {
-        // Clones share one socket and pipeline requests; cheap by design.
-        self.shared.clone()
+    /// Called when a component opens the store: connects the first time, as Spin does ([`Link::opened`]).
+    pub async fn opened(&self) -> Result<(), KvError> {
+        self.link.opened().await.map_err(link_err)
+    }
+
+    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, KvError> {
+        self.link.query(command).await.map_err(link_err)
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        cmd("GET").arg(key).query_async(&mut self.conn()).await.map_err(redis_err)
+        self.query(cmd("GET").arg(key)).await
     }
 
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
-        cmd("SET").arg(key).arg(value).query_async::<()>(&mut self.conn()).await.map_err(redis_err)
+        self.query(cmd("SET").arg(key).arg(value)).await
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), KvError> {
-        cmd("DEL").arg(key).query_async::<()>(&mut self.conn()).await.map_err(redis_err)
+        self.query(cmd("DEL").arg(key)).await
     }
 
     pub async fn exists(&self, key: &str) -> Result<bool, KvError> {
-        cmd("EXISTS").arg(key).query_async(&mut self.conn()).await.map_err(redis_err)
+        self.query(cmd("EXISTS").arg(key)).await
     }
 
     pub async fn get_keys(&self) -> Result<Vec<String>, KvError> {
-        cmd("KEYS").arg("*").query_async(&mut self.conn()).await.map_err(redis_err)
+        self.query(cmd("KEYS").arg("*")).await
     }
 
     pub async fn get_many(&self, keys: &[String]) -> Result<KeyValues, KvError> {
         match self.mode {
-            RedisMode::Spin41 => {
-                let reply = cmd("KEYS").arg(keys).query_async::<Value>(&mut self.conn()).await.map_err(redis_err)?;
-                spin41_pairs_from_keys_reply(reply)
-            }
+            RedisMode::Spin41 => spin41_pairs_from_keys_reply(self.query(cmd("KEYS").arg(keys)).await?),
             RedisMode::Correct => {
-                let values: Vec<Option<Vec<u8>>> =
-                    cmd("MGET").arg(keys).query_async(&mut self.conn()).await.map_err(redis_err)?;
+                let values: Vec<Option<Vec<u8>>> = self.query(cmd("MGET").arg(keys)).await?;
                 Ok(keys.iter().cloned().zip(values).collect())
             }
         }
     }
 
     pub async fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), KvError> {
-        cmd("MSET").arg(pairs).query_async::<()>(&mut self.conn()).await.map_err(redis_err)
+        self.query(cmd("MSET").arg(pairs)).await
     }
 
     pub async fn delete_many(&self, keys: &[String]) -> Result<(), KvError> {
-        cmd("DEL").arg(keys).query_async::<()>(&mut self.conn()).await.map_err(redis_err)
+        self.query(cmd("DEL").arg(keys)).await
     }
 
     /// INCRBY: atomic; a value that is not a decimal integer is Redis's error.
     pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
-        cmd("INCRBY").arg(key).arg(delta).query_async(&mut self.conn()).await.map_err(redis_err)
+        self.query(cmd("INCRBY").arg(key).arg(delta)).await
     }
 
     /// A new connection for one CAS, because WATCH is per connection.
     pub(crate) async fn cas_connection(&self) -> Result<MultiplexedConnection, KvError> {
-        self.client.get_multiplexed_async_connection().await.map_err(redis_err)
+        self.link.client().get_multiplexed_async_connection().await.map_err(redis_err)
     }
 
     /// `current`: WATCH the key on the CAS's connection, then read it.
@@ -171,9 +179,27 @@ async fn multi_set_exec(conn: &mut MultiplexedConnection, key: &str, value: &[u8
     cmd("EXEC").query_async(conn).await
 }
 
+fn link_err(failure: RedisOrDown) -> KvError {
+    match failure {
+        RedisOrDown::Redis(error) => redis_err(error),
+        RedisOrDown::Down(reason) => KvError::Other(format!("not connected to Redis: {reason}")),
+    }
+}
+
 /// Spin formats backend errors with `{:?}`.
 fn redis_err(e: redis::RedisError) -> KvError {
     KvError::Other(format!("{e:?}"))
+}
+
+/// `url` without its password, for messages.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// What Spin's `get_many` makes of its `KEYS <keys>` reply: the redis crate reads the list of
@@ -218,6 +244,28 @@ mod tests {
         assert!(matches!(spin41_pairs_from_keys_reply(Value::Array(vec![bulk("a")])), Err(KvError::Trap(_))));
         let pairs = spin41_pairs_from_keys_reply(Value::Array(vec![bulk("a1"), bulk("a2")])).expect("pairs");
         assert_eq!(pairs, vec![("a1".to_string(), Some(b"a2".to_vec()))]);
+    }
+
+    #[test]
+    fn the_url_forms_spin_takes_open_and_others_are_refused_without_the_password() {
+        for url in [
+            "redis://127.0.0.1:6379",
+            "redis://:secret@127.0.0.1:6379/2",
+            "redis://app:secret@redis.internal:6380",
+            "rediss://app:secret@redis.internal:6380",
+            "rediss://redis.internal/#insecure",
+            "redis+unix:///run/redis.sock?db=1&pass=secret",
+            "unix:///run/redis.sock",
+            "valkey://127.0.0.1",
+        ] {
+            assert!(RedisStore::open(url, RedisMode::Spin41).is_ok(), "{url}");
+        }
+        for url in ["http://127.0.0.1:6379", "127.0.0.1:6379", "redis://app:secret@h/notadb"] {
+            let Err(KvError::Other(message)) = RedisStore::open(url, RedisMode::Spin41) else {
+                panic!("{url} accepted")
+            };
+            assert!(!message.contains("secret"), "{message}");
+        }
     }
 
     #[test]
