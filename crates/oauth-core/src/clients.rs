@@ -598,7 +598,7 @@ mod tests {
         let id = register(&store, &clock, PUBLIC).unwrap().client.client_id;
         clock.advance(CLIENT_IDLE_TTL);
         assert_eq!(lookup_client(&store, &clock, &id).unwrap(), None);
-        assert!(store.snapshot().is_empty(), "expired client is deleted when met");
+        assert!(store.record_keys().is_empty(), "expired client is deleted when met");
     }
 
     #[test]

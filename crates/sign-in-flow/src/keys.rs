@@ -19,11 +19,3 @@ pub(crate) fn apps_session(token: &str) -> String {
 }
 
 const APPS_SESSION: &str = "signin:apps-session:v1:";
-
-/// The prefix of the hourly sweep's turn counters ([`crate::sweep`]).
-pub(crate) const SWEEP_MARKER: &str = "signin:sweep:";
-
-/// True for the keys of sign-in records and their claim counters (not the sweep's turns).
-pub(crate) fn is_record(key: &str) -> bool {
-    key.starts_with("signin:consent:") || key.starts_with("signin:upstream:") || key.starts_with(APPS_SESSION)
-}

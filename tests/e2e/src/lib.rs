@@ -55,6 +55,7 @@ pub mod build;
 pub mod flow;
 mod host;
 pub mod http;
+pub mod store;
 
 pub use browser::Browser;
 pub use flow::{Authorized, Client, Pkce};
@@ -301,12 +302,12 @@ impl TestApp {
         read().unwrap_or_default()
     }
 
-    /// [`kv_snapshot`](Self::kv_snapshot) without the sweeps' turn counters (`<namespace>:sweep:<hour>`).
-    /// A successful `/register`, `/token` or `/callback` takes its turn *after* its response is
-    /// sent, so a snapshot taken right after one can race with that increment.
+    /// [`kv_snapshot`](Self::kv_snapshot) without the expiry index and the sweep's keys
+    /// (`expiry:`). A request that stores something sweeps its share *after* its response is
+    /// sent, so a snapshot taken right after one can race with that housekeeping.
     pub fn kv_without_housekeeping(&self) -> BTreeMap<String, Vec<u8>> {
         let mut records = self.kv_snapshot();
-        records.retain(|key, _| !key.contains(":sweep:"));
+        records.retain(|key, _| !platform::housekeeping::is_housekeeping_key(key));
         records
     }
 
@@ -373,22 +374,31 @@ impl TestApp {
         self.kv_write(key, Some(&serde_json::to_vec(&record).expect("JSON")));
     }
 
-    /// Hands an hourly sweep its turn back, as the next hour would: deletes its turn counters
-    /// (`<marker prefix><hour>`, e.g. `oauth:sweep:`), straight in the SQLite file.
-    pub fn hand_back_sweep_turn(&self, marker_prefix: &str) {
-        self.kv_keys(marker_prefix).iter().for_each(|key| self.kv_write(key, None));
+    /// The `default` store, straight in its SQLite file (see [`store::SqliteFile`]).
+    pub fn store(&self) -> store::SqliteFile {
+        store::SqliteFile::new(self.state_dir.path().join("sqlite_key_value.db"))
     }
 
-    /// Takes this hour's turn of an hourly sweep (`<marker prefix><hour>`, an 8-byte little-endian
-    /// counter as Spin's SQLite `increment` writes it), as an earlier request of this hour would
-    /// have: that namespace is not swept until [`TestApp::hand_back_sweep_turn`].
-    pub fn take_sweep_turn(&self, marker_prefix: &str) {
-        let hour = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 3600;
-        self.kv_write(&format!("{marker_prefix}{hour}"), Some(&1i64.to_le_bytes()));
+    /// Ages the record at `key` (with `helpers`, its claim or sequence counters) as if it had
+    /// been saved long enough ago to have expired ten minutes ago: its `expires_at` moves there,
+    /// and it is registered in the expiry index under that minute, as its save then would have
+    /// done (the cursor is moved back to it if the sweep is past it). Its current entry, under
+    /// its real expiry, stays, as a renewed record's does.
+    pub fn age_record(&self, key: &str, helpers: &[platform::record::Helper]) {
+        let store = self.store();
+        let raw = self.kv_snapshot().remove(key).unwrap_or_else(|| panic!("no record at {key}"));
+        let mut record: serde_json::Value = serde_json::from_slice(&raw).expect("a JSON record");
+        let expired_at =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) - 600;
+        record["expires_at"] = serde_json::json!(expired_at);
+        platform::housekeeping::index::register(&store, key, expired_at, helpers).expect("register the aged record");
+        platform::housekeeping::sweep::rewind(&store, platform::housekeeping::index::bucket_of(expired_at))
+            .expect("rewind the sweep");
+        self.kv_write(key, Some(&serde_json::to_vec(&record).expect("JSON")));
     }
 
     /// Waits, up to 10 seconds, until `done` holds, for what the app does after its response is
-    /// out (the hourly sweeps); panics naming `what` otherwise.
+    /// out (its share of the sweep); panics naming `what` otherwise.
     pub fn wait_until(&self, what: &str, done: impl Fn() -> bool) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while !done() {

@@ -14,9 +14,11 @@
 //! refused, taking its increments back, when that goes past a cap: the increment is atomic, so
 //! concurrent opens are admitted exactly up to the cap. Counters are expiring counters
 //! (`mcp:sse:streams:<scope>:<window>#until=<window end>`) and the stream that first counts
-//! itself in a window deletes the window before the previous one; the mailbox sweep takes what
+//! itself in a window deletes the window before the previous one; the sweep
+//! (`platform::housekeeping`, where the stream that creates a counter registers it) takes what
 //! is left once it expired.
 
+use platform::record;
 use platform::{Clock, KeyValueStore, StoreError};
 
 use super::keys;
@@ -96,7 +98,7 @@ pub fn enter(
         if max == 0 {
             continue;
         }
-        match store.increment(&key(&scope, window), 1) {
+        match record::add_to_counter(store, &key(&scope, window), 1) {
             Ok(count) if count > i64::try_from(max).unwrap_or(i64::MAX) => {
                 for counted in entered.iter().chain(std::iter::once(&scope)) {
                     let _ = store.increment(&key(counted, window), -1);
@@ -121,7 +123,7 @@ impl Presence {
             return;
         }
         for scope in &self.scopes {
-            if let Ok(1) = store.increment(&key(scope, next), 1) {
+            if let Ok(1) = record::add_to_counter(store, &key(scope, next), 1) {
                 // The first stream counted in this window: the one two before has ended.
                 let _ = delete_ended(store, scope, next);
             }
@@ -237,9 +239,9 @@ mod tests {
             clock.advance(WINDOW_SECS);
             stream.renew(&store, &clock);
         }
-        let counters = store.keys();
+        let counters = store.record_keys();
         assert_eq!(counters.len(), 2 * 2, "user and total, for this window and the next: {counters:?}");
-        assert!(counters.iter().all(|k| keys::is_swept(k) && platform::record::counter_expiry(k).is_some()));
+        assert!(counters.iter().all(|k| keys::is_stream_counter(k) && platform::record::counter_expiry(k).is_some()));
     }
 
     #[test]

@@ -173,7 +173,7 @@ mod tests {
         assert!(store.keys().iter().all(|k| !k.contains(&session.token)), "only the hash is stored");
         clock.advance(SESSION_TTL);
         assert_eq!(current(&store, &clock, &request).unwrap(), None);
-        assert!(store.keys().is_empty(), "the expired session is deleted when met");
+        assert!(store.record_keys().is_empty(), "the expired session is deleted when met");
     }
 
     #[test]
