@@ -48,10 +48,15 @@ async fn stream(opened: OpenedStream, store: &SpinStore, out: ResponseOutparam) 
     spin_platform::run_housekeeping(crate::COMPONENT, store);
 }
 
-/// Polls and writes until the stream is finished or a write fails (the client left).
+/// Polls and writes until the stream is finished or the client left: noticed at the first
+/// poll after its connection closed (at most the idle poll interval, half a second), not at
+/// the next write, so its place in the stream caps is free within a second.
 async fn pump(stream: &mut SseStream, store: &SpinStore, body: &mut BodyWriter, started: Instant) {
     loop {
         sleep(stream.poll_interval()).await;
+        if body.client_gone() {
+            return;
+        }
         let poll = stream.poll(store, &SystemClock, started.elapsed());
         for chunk in poll.chunks {
             if body.write_all(chunk.as_bytes()).await.is_err() {

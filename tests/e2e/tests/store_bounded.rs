@@ -488,3 +488,60 @@ fn two_thousand_abandoned_sign_ins_and_consent_pages_are_all_gone_after_the_next
     assert_eq!(count(&d.store, "signin:consent:"), 3 * 6, "only the ordinary traffic's consent pages");
     assert_eq!(count(&d.store, "ratelimit:sign_in:"), 1, "only the ordinary traffic's window");
 }
+
+/// One unauthenticated address at every default limit for an hour, through every endpoint
+/// that stores something for such a caller: each second, a sign-in started and abandoned at
+/// Clerk (consent page and approval), a consent page never submitted, a bare `/apps`, a
+/// `/callback` with a made-up state (five sign-in requests: 300 a minute, the `sign_in`
+/// limit), a failed `/token` (60 a minute, `token_failures`), a `/revoke` of an unknown token,
+/// an unauthenticated `/sse` and `/mcp`; and a registration every 36 seconds (100 an hour,
+/// `register`). The store stays bounded while it goes on, and once every record the caller
+/// made has expired, the following sweeps leave only live records: the clients it registered
+/// (90 days unless used) and nothing else of its.
+#[test]
+fn a_store_filled_by_an_unauthenticated_caller_at_the_default_limits_for_an_hour_shrinks_back_to_its_live_records() {
+    let start = 1_800_000_000 - 1_800_000_000 % HOUR;
+    let d = Deployment::new(start);
+    let legit = d.register("192.0.2.1");
+    let caller = "203.0.113.9";
+    let mut registered = Vec::new();
+    let mut largest = 0;
+    for second in 0..HOUR {
+        d.clock.advance(1);
+        if second % 36 == 0 {
+            registered.push(d.register(caller));
+        }
+        let client = registered.last().unwrap();
+        drop(Browser::new(&d, caller).approve(client));
+        assert_eq!(Browser::new(&d, caller).authorize(client).status(), StatusCode::OK);
+        assert_ne!(Browser::new(&d, caller).apps().status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(Browser::new(&d, caller).made_up_callback(second).status(), StatusCode::BAD_REQUEST);
+        let failed =
+            d.token(caller, &[("grant_type", "refresh_token"), ("client_id", "made-up"), ("refresh_token", "x")]);
+        assert_eq!(failed.status(), StatusCode::UNAUTHORIZED, "{}", String::from_utf8_lossy(failed.body()));
+        assert_eq!(d.oauth(from(caller, revoke_request(client, "unknown-token"))).status(), StatusCode::OK);
+        unauthenticated_mcp(&d, caller);
+        if second % 60 == 59 {
+            largest = largest.max(d.store.keys().len());
+        }
+    }
+    assert_eq!(registered.len(), 100);
+    // Ten minutes of sign-in records are live at any time (about 240 a minute, each with its
+    // index entry), and the sweep runs at most two minutes behind.
+    assert!(largest < 2 * 13 * 240 + 1_000, "the store grew to {largest} keys");
+
+    // Ordinary traffic goes on after the caller stopped: every record it made that expires
+    // goes, and the store shrinks back to what is live.
+    d.ordinary_traffic(&legit, 15, 10);
+    assert_only_live(&d.store, d.clock.now_unix());
+    assert_eq!(count(&d.store, "signin:upstream:"), 0);
+    let consent = count(&d.store, "signin:consent:");
+    assert!((60..=72).contains(&consent), "only the ordinary traffic's last minutes: {consent}");
+    assert_eq!(count(&d.store, "oauth:client:"), 101, "the clients live 90 days unless used");
+    for gone in ["ratelimit:register:", "ratelimit:token_failures:"] {
+        assert_eq!(count(&d.store, gone), 0, "{gone}");
+    }
+    let live = d.store.keys().len();
+    eprintln!("largest {largest} keys during the hour, {live} after");
+    assert!(live < 101 * 3 + 100 * 3, "{live} keys: the clients, their index entries, the ordinary traffic's records");
+}

@@ -28,6 +28,9 @@ pub fn is_mailbox_key(key: &str) -> bool {
 /// The scope counting every stream ([`super::presence`]).
 pub const ALL_STREAMS: &str = "all";
 
+/// The scope counting users' extra streams, those beyond their first few ([`super::presence`]).
+pub const EXTRA_STREAMS: &str = "extra";
+
 /// The scope counting one user's streams; the user id appears only hashed.
 pub fn user_streams(user_id: &str) -> String {
     format!("user:{}", hash_hex(user_id))

@@ -144,6 +144,43 @@ impl SseStream {
         Some(String::from_utf8_lossy(&chunk).into_owned())
     }
 
+    /// Reads (and drops) events until the server ends the stream; how long that took, or `None`
+    /// if it was still open after `within` (a read timing out is not an end).
+    pub fn wait_for_end(&mut self, within: Duration) -> Option<Duration> {
+        let started = std::time::Instant::now();
+        loop {
+            let left = within.checked_sub(started.elapsed()).filter(|left| !left.is_zero())?;
+            self.reader.get_ref().set_read_timeout(Some(left)).expect("timeout");
+            match self.read_chunk() {
+                Chunk::Data => continue,
+                Chunk::End => return Some(started.elapsed()),
+                Chunk::TimedOut => return None,
+            }
+        }
+    }
+
+    fn read_chunk(&mut self) -> Chunk {
+        let timed_out = |error: &std::io::Error| {
+            matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+        };
+        let mut line = String::new();
+        let read = if self.chunked { self.reader.read_line(&mut line) } else { self.reader.read(&mut [0u8; 4096]) };
+        match read {
+            Err(error) if timed_out(&error) => Chunk::TimedOut,
+            Err(_) | Ok(0) => Chunk::End,
+            Ok(_) if self.chunked && line.trim() == "0" => Chunk::End,
+            Ok(_) if self.chunked => {
+                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16).unwrap_or(0);
+                let mut chunk = vec![0u8; size + 2];
+                if self.reader.read_exact(&mut chunk).is_err() {
+                    return Chunk::End;
+                }
+                Chunk::Data
+            }
+            Ok(_) => Chunk::Data,
+        }
+    }
+
     /// The message path from the first (`endpoint`) event.
     pub fn endpoint(&mut self) -> String {
         let (name, data) = self.next_event().expect("endpoint event");
@@ -157,6 +194,13 @@ impl SseStream {
         assert_eq!(name, "message");
         serde_json::from_str(&data).expect("JSON data")
     }
+}
+
+/// What one read of a stream found.
+enum Chunk {
+    Data,
+    End,
+    TimedOut,
 }
 
 /// POST a message to the legacy endpoint.
