@@ -379,22 +379,9 @@ impl TestApp {
         store::SqliteFile::new(self.state_dir.path().join("sqlite_key_value.db"))
     }
 
-    /// Ages the record at `key` (with `helpers`, its claim or sequence counters) as if it had
-    /// been saved long enough ago to have expired ten minutes ago: its `expires_at` moves there,
-    /// and it is registered in the expiry index under that minute, as its save then would have
-    /// done (the cursor is moved back to it if the sweep is past it). Its current entry, under
-    /// its real expiry, stays, as a renewed record's does.
+    /// [`store::age_record`] in this app's SQLite store.
     pub fn age_record(&self, key: &str, helpers: &[platform::record::Helper]) {
-        let store = self.store();
-        let raw = self.kv_snapshot().remove(key).unwrap_or_else(|| panic!("no record at {key}"));
-        let mut record: serde_json::Value = serde_json::from_slice(&raw).expect("a JSON record");
-        let expired_at =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) - 600;
-        record["expires_at"] = serde_json::json!(expired_at);
-        platform::housekeeping::index::register(&store, key, expired_at, helpers).expect("register the aged record");
-        platform::housekeeping::sweep::rewind(&store, platform::housekeeping::index::bucket_of(expired_at))
-            .expect("rewind the sweep");
-        self.kv_write(key, Some(&serde_json::to_vec(&record).expect("JSON")));
+        store::age_record(&self.store(), key, helpers);
     }
 
     /// Waits, up to 10 seconds, until `done` holds, for what the app does after its response is
