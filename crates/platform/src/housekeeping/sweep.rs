@@ -115,7 +115,7 @@ pub fn sweep_due(store: &dyn KeyValueStore, clock: &dyn Clock, budget: usize) ->
 fn quiet_span(store: &dyn KeyValueStore, bucket: u64, last_due: u64) -> Result<Option<u64>, StoreError> {
     for span in index::SPANS {
         let over = bucket + span - 1 <= last_due;
-        if bucket % span == 0 && over && !store.exists(&index::span_key(span, bucket / span))? {
+        if bucket.is_multiple_of(span) && over && !store.exists(&index::span_key(span, bucket / span))? {
             return Ok(Some(span));
         }
     }
@@ -126,7 +126,7 @@ fn quiet_span(store: &dyn KeyValueStore, bucket: u64, last_due: u64) -> Result<O
 /// there by a step of `step` buckets (a quiet span it passed had no marker to delete).
 fn unmark_finished_spans(store: &dyn KeyValueStore, next: u64, step: u64) -> Result<(), StoreError> {
     for span in index::SPANS.into_iter().filter(|span| *span > step) {
-        if next % span == 0 {
+        if next.is_multiple_of(span) {
             store.delete(&index::span_key(span, next / span - 1))?;
         }
     }

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The start of a minute.
-const T0: u64 = 1_800_000_000 - 1_800_000_000 % 60;
+/// The start of a minute (1,800,000,000 is a multiple of 60).
+const T0: u64 = 1_800_000_000;
 const MINUTE: u64 = 60;
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
