@@ -306,6 +306,7 @@ pub fn header(raw: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faulty::{Fails, Faulty};
     use crate::{ManualClock, MemoryStore};
     use serde::Deserialize;
     use std::sync::Arc;
@@ -418,25 +419,10 @@ mod tests {
 
     #[test]
     fn a_save_that_cannot_register_writes_nothing() {
-        struct NoCounters(MemoryStore);
-        impl KeyValueStore for NoCounters {
-            fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-                self.0.get(key)
-            }
-            fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-                self.0.set(key, value)
-            }
-            fn delete(&self, key: &str) -> Result<(), StoreError> {
-                self.0.delete(key)
-            }
-            fn increment(&self, _: &str, _: i64) -> Result<i64, StoreError> {
-                Err(StoreError::Backend("down".into()))
-            }
-        }
-        let store = NoCounters(MemoryStore::new());
+        let store = Faulty::new(MemoryStore::new(), Fails::Increments);
         let error = save(&store, "n:1", &note(6_030)).unwrap_err();
         assert!(error.is_temporary());
-        assert!(store.0.keys().is_empty(), "{:?}", store.0.keys());
+        assert!(store.inner.keys().is_empty(), "{:?}", store.inner.keys());
     }
 
     #[test]

@@ -94,10 +94,7 @@ fn stream_ends_after_its_lifetime_and_cleans_up() {
 #[test]
 fn a_stream_ends_within_seconds_once_its_grant_is_revoked() {
     let app = TestApp::start();
-    let client = app.register_client(false);
-    let auth = app.authorize_as(&mut e2e::Browser::new(), &client, "user@example.com");
-    let tokens = app.exchange_code(&client, &auth.code, &auth.verifier).json();
-    let access = tokens["access_token"].as_str().expect("access token").to_owned();
+    let (client, access, tokens) = signed_in_client(&app, "user@example.com");
     let mut stream = SseStream::open(&app, &access);
     let endpoint = stream.endpoint();
     assert_eq!(sse_post(&app, &access, &endpoint, ADD).status, 202, "the stream works");

@@ -1,4 +1,5 @@
 use super::*;
+use crate::faulty::{Fails, Faulty};
 use crate::record::{Claim, Helper, VERSION, claim, discard, expiring_counter_key, save};
 use crate::{ManualClock, MemoryStore, StoreError};
 use serde::{Deserialize, Serialize};
@@ -388,23 +389,8 @@ fn the_set_up_of_an_upgraded_store_keeps_live_records_deletes_expired_ones_and_s
 
 #[test]
 fn a_set_up_that_cannot_list_the_store_fails_and_changes_nothing() {
-    struct NoListing(MemoryStore);
-    impl KeyValueStore for NoListing {
-        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-            self.0.get(key)
-        }
-        fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-            self.0.set(key, value)
-        }
-        fn delete(&self, key: &str) -> Result<(), StoreError> {
-            self.0.delete(key)
-        }
-        fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
-            self.0.increment(key, delta)
-        }
-    }
-    let store = NoListing(old_release_store(T0));
-    let before = store.0.snapshot();
+    let store = Faulty::new(old_release_store(T0), Fails::Listing);
+    let before = store.inner.snapshot();
     assert!(migration::step(&store, &ManualClock::at(T0), 100).unwrap_err().is_temporary());
-    assert_eq!(store.0.snapshot(), before);
+    assert_eq!(store.inner.snapshot(), before);
 }

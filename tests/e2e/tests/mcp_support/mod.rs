@@ -22,6 +22,15 @@ pub fn token_for(app: &TestApp, email: &str) -> String {
     app.tokens_for(email)["access_token"].as_str().expect("access_token").to_owned()
 }
 
+/// A public client signed in as `email`: the client, its access token and its token answer.
+pub fn signed_in_client(app: &TestApp, email: &str) -> (e2e::flow::Client, String, Value) {
+    let client = app.register_client(false);
+    let auth = app.authorize_as(&mut e2e::Browser::new(), &client, email);
+    let tokens = app.exchange_code(&client, &auth.code, &auth.verifier).json();
+    let access = tokens["access_token"].as_str().expect("access token").to_owned();
+    (client, access, tokens)
+}
+
 /// Opens `GET /sse` on `stream_app`, checks it started with an endpoint event, sends
 /// `initialize` (2024-11-05) to that endpoint on `post_app` (the same app, or a peer sharing its
 /// store) and reads the answer from the stream. Returns the stream and its message endpoint.
