@@ -387,7 +387,12 @@ impl TestApp {
     /// Waits, up to 10 seconds, until `done` holds, for what the app does after its response is
     /// out (its share of the sweep); panics naming `what` otherwise.
     pub fn wait_until(&self, what: &str, done: impl Fn() -> bool) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        self.wait_until_within(what, std::time::Duration::from_secs(10), done);
+    }
+
+    /// [`wait_until`](Self::wait_until) with a deadline of `within`.
+    pub fn wait_until_within(&self, what: &str, within: std::time::Duration, done: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + within;
         while !done() {
             assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
             std::thread::sleep(std::time::Duration::from_millis(20));

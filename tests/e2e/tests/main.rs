@@ -24,3 +24,4 @@ mod sign_in_flow;
 mod slow_clients;
 mod spin_local_up;
 mod store_bounded;
+mod sweep_bench;
