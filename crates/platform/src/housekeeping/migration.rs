@@ -19,6 +19,9 @@ use super::sweep;
 use crate::record::{self, Helper, RecordError};
 use crate::{Clock, KeyValueStore};
 
+/// The most keys deleted in one `delete-many`.
+const DELETE_BATCH: usize = 500;
+
 /// The last key an unfinished set-up handled.
 const PROGRESS: &str = "expiry:migration";
 
@@ -50,10 +53,12 @@ pub fn step(store: &dyn KeyValueStore, clock: &dyn Clock, budget: usize) -> Resu
         .filter(|key| !key.starts_with(PREFIX))
         .collect();
     let mut migrated = Migrated::default();
+    let mut doomed = Vec::new();
     for key in pending.iter().take(budget) {
-        migrated.deleted += migrate(store, now, key, &keys)?;
+        migrated.deleted += migrate(store, now, key, &keys, &mut doomed)?;
         migrated.keys += 1;
     }
+    doomed.chunks(DELETE_BATCH).try_for_each(|batch| store.delete_many(batch))?;
     match pending.get(budget) {
         Some(_) => {
             if let Some(last) = pending.get(budget.saturating_sub(1)) {
@@ -70,43 +75,51 @@ pub fn step(store: &dyn KeyValueStore, clock: &dyn Clock, budget: usize) -> Resu
     Ok(migrated)
 }
 
-/// Handles one listed key; how many keys it deleted. `listed` is the sorted listing.
-fn migrate(store: &dyn KeyValueStore, now: u64, key: &str, listed: &[String]) -> Result<usize, RecordError> {
+/// Handles one listed key; the keys to delete go to `doomed`, and how many of the listed ones
+/// that is is returned. `listed` is the sorted listing.
+fn migrate(
+    store: &dyn KeyValueStore,
+    now: u64,
+    key: &str,
+    listed: &[String],
+    doomed: &mut Vec<String>,
+) -> Result<usize, RecordError> {
     if OLD_SWEEP_TURNS.iter().any(|prefix| key.starts_with(prefix)) {
-        store.delete(key)?;
+        doomed.push(key.to_owned());
         return Ok(1);
     }
     if let Some(expires_at) = record::counter_expiry(key) {
-        return settle_or_register(store, now, key, expires_at, &[]);
+        return settle_or_register(store, now, key, expires_at, &[], doomed);
     }
     if let Some(owner) = record::helper_owner(key) {
         if listed.binary_search_by(|listed| listed.as_str().cmp(owner)).is_ok() {
             return Ok(0); // handled with its record
         }
-        store.delete(key)?;
+        doomed.push(key.to_owned());
         return Ok(1);
     }
     let Some(raw) = store.get(key)? else { return Ok(0) };
     match record::header(&raw) {
-        Some(expires_at) => settle_or_register(store, now, key, expires_at, &helpers_listed(key, listed)),
+        Some(expires_at) => settle_or_register(store, now, key, expires_at, &helpers_listed(key, listed), doomed),
         None => Ok(0),
     }
 }
 
-/// Deletes `key` (and `helpers`) when it has expired, else registers it; how many keys went.
+/// Dooms `key` (and `helpers`) when it has expired, else registers it; how many keys that dooms.
 fn settle_or_register(
     store: &dyn KeyValueStore,
     now: u64,
     key: &str,
     expires_at: u64,
     helpers: &[Helper],
+    doomed: &mut Vec<String>,
 ) -> Result<usize, RecordError> {
     if expires_at > now {
         index::register(store, key, expires_at, helpers)?;
         return Ok(0);
     }
-    store.delete(key)?;
-    helpers.iter().try_for_each(|helper| store.delete(&helper.key(key)))?;
+    doomed.push(key.to_owned());
+    doomed.extend(helpers.iter().map(|helper| helper.key(key)));
     Ok(1)
 }
 

@@ -40,8 +40,8 @@ const MAX_SHARE: u64 = 64;
 
 /// Entries the catch-up turn sweeps.
 pub const CATCH_UP_ENTRIES: usize = 1_000;
-/// Keys one turn of the index set-up handles.
-pub const MIGRATION_KEYS_PER_TURN: usize = 2_000;
+/// Keys one turn of the index set-up handles (a read and, for a live record, two writes each).
+pub const MIGRATION_KEYS_PER_TURN: usize = 1_000;
 
 /// The catch-up turns: one per [`TURN_SECS`], an expiring counter that the sweep deletes.
 const TURN: &str = "expiry:turn:";

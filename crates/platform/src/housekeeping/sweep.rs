@@ -8,10 +8,18 @@
 //!
 //! **Sharing a bucket.** Sweeps that run at once split a bucket's entries between them without
 //! compare-and-swap: each takes the next run of entry numbers with one `increment` of
-//! `expiry:claimed:<minute>`, so no two take the same entry. The sweep whose run reaches the
-//! bucket's last entry deletes the bucket's two counters and moves on. A late sweep that
-//! recreates a counter of a finished bucket (its `increment` landed after the delete) finds no
-//! entries left there and deletes the counters again, so finished buckets leave nothing behind.
+//! `expiry:claimed:<minute>`, so no two take the same entry; it reads the bucket's entry count
+//! before its claim, since the count may be gone right after. The sweep whose run reaches the
+//! bucket's last entry deletes the bucket's two counters and moves on. A late sweep whose claim
+//! makes the claim counter anew (its `increment` landed after the delete) settles entries that
+//! are gone or settled already (harmless: every decision reads the key as it is), then finds
+//! the entry counter gone and deletes the claim counter again, so finished buckets leave
+//! nothing behind.
+//!
+//! **Cost.** A run of entries costs two reads per entry (its slot and its key) and one
+//! `delete-many` for everything it deletes (expired keys with their helpers, the slots, and the
+//! bucket's counters when it is the last run): on Spin's SQLite store a write is a transaction of
+//! its own, so one per run instead of several per entry.
 //!
 //! **Quiet spells.** A day or hour that is over and has no marker (`expiry:day:<n>`,
 //! `expiry:hour:<n>`) had no entries: the sweep passes it with that one read. Passing the end of
@@ -146,68 +154,73 @@ fn sweep_run(
     if !store.exists(&count_key)? {
         return Ok(true); // nothing was registered for this minute, or it is finished
     }
+    // The count before the claim: a sweep that read it after its claim could find it deleted
+    // by the sweep that took the last entries meanwhile, and lose its own run.
+    let count = store.increment(&count_key, 0)?;
     let run = i64::try_from(run).unwrap_or(1);
     let taken_to = store.increment(&index::claimed_key(bucket), run)?;
-    let count = store.increment(&count_key, 0)?;
+    let mut doomed = Vec::new();
     for number in (taken_to - run + 1)..=taken_to.min(count) {
-        swept.deleted += settle_slot(store, now, bucket, number)?;
+        let slot = index::slot_key(bucket, number);
+        if let Some(raw) = store.get(&slot)? {
+            if let Some(entry) = Entry::decode(&raw) {
+                swept.deleted += settle(store, now, &entry, &mut doomed)?;
+            }
+            doomed.push(slot);
+        }
         swept.entries += 1;
     }
-    if taken_to < count {
-        return Ok(false);
+    let finished = taken_to >= count;
+    if finished {
+        // The entry counter before the claim counter (a store whose delete-many is not atomic
+        // deletes in order): a sweep that makes the claim counter anew after this finds the
+        // entry counter gone, and cleans up after itself.
+        doomed.extend([count_key.clone(), index::claimed_key(bucket)]);
     }
-    // The entry counter first: a sweep that recreates the claim counter after this finds the
-    // entry counter gone (it reads it after its claim) and cleans up after itself.
-    store.delete(&count_key)?;
-    store.delete(&index::claimed_key(bucket))?;
-    Ok(true)
+    store.delete_many(&doomed)?;
+    if !finished && !store.exists(&count_key)? {
+        // Another sweep took the last entries and finished the bucket meanwhile; if this claim
+        // came after that, it made the claim counter anew (the entries it named were settled
+        // again, harmlessly): take the counter away again.
+        store.delete(&index::claimed_key(bucket))?;
+        return Ok(true);
+    }
+    Ok(finished)
 }
 
-/// Settles entry `number` of `bucket` and deletes it; how many keys went with it.
-fn settle_slot(store: &dyn KeyValueStore, now: u64, bucket: u64, number: i64) -> Result<usize, RecordError> {
-    let slot = index::slot_key(bucket, number);
-    let Some(raw) = store.get(&slot)? else { return Ok(0) };
-    let deleted = match Entry::decode(&raw) {
-        Some(entry) => settle(store, now, &entry)?,
-        None => 0,
-    };
-    store.delete(&slot)?;
-    Ok(deleted)
-}
-
-/// The decision for one entry, by what its key holds now:
-/// - an expiring counter (`…#until=<time>`) whose time is up is deleted (one not yet up is
+/// The decision for one entry, by what its key holds now; the keys to delete go to `doomed`:
+/// - an expiring counter (`…#until=<time>`) whose time is up goes (one not yet up is
 ///   registered again under its own time);
-/// - a record that has expired is deleted with its helper keys;
+/// - a record that has expired goes with its helper keys;
 /// - a record that is gone (used up, revoked, met expired by a request) takes its helper keys
 ///   with it, which outlived it so that a claim in flight still counted;
 /// - a record that is live was renewed (and registered again under its new expiry), and one
 ///   this release cannot read is not its to judge: both stay.
 ///
-/// Returns how many keys it deleted.
-pub(crate) fn settle(store: &dyn KeyValueStore, now: u64, entry: &Entry) -> Result<usize, RecordError> {
+/// Returns how many keys (records and counters, not their helpers) it dooms.
+fn settle(store: &dyn KeyValueStore, now: u64, entry: &Entry, doomed: &mut Vec<String>) -> Result<usize, RecordError> {
     if let Some(expires_at) = record::counter_expiry(&entry.key) {
         if expires_at > now {
             index::register(store, &entry.key, expires_at, &[])?;
             return Ok(0);
         }
-        store.delete(&entry.key)?;
+        doomed.push(entry.key.clone());
         return Ok(1);
     }
     let Some(raw) = store.get(&entry.key)? else {
-        delete_helpers(store, entry)?;
+        doomed.extend(helper_keys(entry));
         return Ok(0);
     };
     match record::header(&raw) {
         Some(expires_at) if expires_at <= now => {
-            store.delete(&entry.key)?;
-            delete_helpers(store, entry)?;
+            doomed.push(entry.key.clone());
+            doomed.extend(helper_keys(entry));
             Ok(1)
         }
         _ => Ok(0),
     }
 }
 
-fn delete_helpers(store: &dyn KeyValueStore, entry: &Entry) -> Result<(), StoreError> {
-    entry.helpers.iter().try_for_each(|helper| store.delete(&helper.key(&entry.key)))
+fn helper_keys(entry: &Entry) -> impl Iterator<Item = String> + '_ {
+    entry.helpers.iter().map(|helper| helper.key(&entry.key))
 }
