@@ -11,26 +11,21 @@ use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 spin_platform::export_http_handler!(crate::handle);
 
+const COMPONENT: &str = "clerk-callback";
+
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     spin_platform::serve_then(request, response_out, MAX_BODY_BYTES, respond).await;
 }
 
-/// The response, and the hourly sweep of sign-in records to run once it is out when this
-/// exchange calls for it.
+/// The response, and the housekeeping to run once it is out (the request's share of the sweep).
 async fn respond(request: Request) -> (Response, Option<AfterResponse>) {
     let store = match SpinStore::open_default() {
         Ok(store) => store,
         Err(_) => return (pages::unavailable_page(), None),
     };
-    let audit = StdoutAudit::new("clerk-callback");
+    let audit = StdoutAudit::new(COMPONENT);
     let env = Env { store, clock: SystemClock, http: SpinHttpClient, vars: SpinVariables, audit };
     let response = sign_in_flow::handle(&env, &request).await;
-    spin_platform::log_diagnostic("clerk-callback", &response);
-    if !sign_in_flow::sweeps_after(&request, &response) {
-        return (response, None);
-    }
-    let sweep = move || {
-        let _ = sign_in_flow::sweep::sweep_if_due(&env.store, &env.clock);
-    };
-    (response, Some(Box::new(sweep)))
+    spin_platform::log_diagnostic(COMPONENT, &response);
+    (response, Some(spin_platform::housekeeping_after(COMPONENT, env.store)))
 }

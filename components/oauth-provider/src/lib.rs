@@ -18,14 +18,15 @@ use directory::ClerkDirectory;
 
 spin_platform::export_http_handler!(crate::handle);
 
+const COMPONENT: &str = "oauth-provider";
 /// This component's audit lines say `"component":"oauth-provider"`.
-const AUDIT: StdoutAudit = StdoutAudit::new("oauth-provider");
+const AUDIT: StdoutAudit = StdoutAudit::new(COMPONENT);
 
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     spin_platform::serve_then(request, response_out, MAX_BODY_BYTES, respond).await;
 }
 
-/// The response, and the hourly sweep to run once it is out when this exchange calls for it.
+/// The response, and the housekeeping to run once it is out (the request's share of the sweep).
 async fn respond(request: Request) -> (Response, Option<AfterResponse>) {
     let (store, settings) = match environment() {
         Ok(environment) => environment,
@@ -60,15 +61,8 @@ async fn respond(request: Request) -> (Response, Option<AfterResponse>) {
         audit: &AUDIT,
     };
     let response = provider.handle(&request).await;
-    spin_platform::log_diagnostic("oauth-provider", &response);
-    if !oauth_core::endpoints::sweeps_after(&request, &response) {
-        return (response, None);
-    }
-    let sweep = move || {
-        let _ = oauth_core::sweep::sweep_if_due(&store, &SystemClock);
-        let _ = platform::rate_limit::sweep_if_due(&store, &SystemClock);
-    };
-    (response, Some(Box::new(sweep)))
+    spin_platform::log_diagnostic(COMPONENT, &response);
+    (response, Some(spin_platform::housekeeping_after(COMPONENT, store)))
 }
 
 /// What the provider reads from Spin variables besides the base URL.

@@ -125,7 +125,7 @@ mod tests {
         fake.respond("/.well-known/openid-configuration", 200, "<html>oops</html>");
         let err = block_on(discover(&fake, &store, &ManualClock::at(0), ISSUER)).unwrap_err();
         assert!(matches!(err, ClerkError::Malformed { .. }));
-        assert!(store.keys().is_empty());
+        assert!(store.record_keys().is_empty());
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct SseSettings {
     pub idle_poll_interval: Duration,
     /// A comment line is sent when nothing else was for this long, so proxies keep the stream.
     pub keepalive_interval: Duration,
+    /// How often an open stream reads its access token again, and ends once it is revoked or
+    /// expired (one key-value read each time).
+    pub token_check_interval: Duration,
     /// Open streams one user may have across all instances (0: no cap).
     pub max_streams_per_user: u64,
     /// Open streams of all users across all instances (0: no cap).
@@ -51,6 +54,7 @@ impl Default for SseSettings {
             poll_interval: Duration::from_millis(15),
             idle_poll_interval: Duration::from_millis(500),
             keepalive_interval: Duration::from_secs(15),
+            token_check_interval: Duration::from_secs(5),
             max_streams_per_user: 10,
             max_streams: 100,
         }

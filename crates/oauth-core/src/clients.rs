@@ -607,7 +607,7 @@ mod tests {
         assert!(lookup_client(&store, &clock, &client.client_id).unwrap().is_some());
         clock.advance(1);
         assert_eq!(lookup_client(&store, &clock, &client.client_id).unwrap(), None);
-        assert!(store.snapshot().is_empty(), "expired client is deleted when met");
+        assert!(store.record_keys().is_empty(), "expired client is deleted when met");
     }
 
     #[test]

@@ -19,9 +19,6 @@ const NETWORK_CHECK: &str = "oauth:cimd-network-check";
 const USER_INDEX: &str = "oauth:user-index:";
 const USER_SLOT: &str = "oauth:user-slot:";
 
-/// The prefix of the hourly sweep's turn counters ([`crate::sweep`]; `platform::housekeeping`).
-pub const SWEEP_MARKER: &str = "oauth:sweep:";
-
 /// Which record a key of this namespace holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordKind {
@@ -175,7 +172,7 @@ mod tests {
         assert_eq!(kind_of(&network_check()), Some(RecordKind::NetworkCheck));
         assert_eq!(kind_of(&user_index_period("user_1", 3)), Some(RecordKind::UserIndexPeriod));
         assert_eq!(kind_of(&user_index_entry("user_1", 3, 7)), Some(RecordKind::UserIndexEntry));
-        assert_eq!(kind_of("oauth:sweep:472222"), None);
+        assert_eq!(kind_of("expiry:slot:29000000:1"), None);
         assert_eq!(kind_of("signin:state:x"), None);
     }
 

@@ -27,7 +27,6 @@ pub mod lifetimes;
 pub mod props;
 pub mod records;
 pub mod rules;
-pub mod sweep;
 pub mod tokens;
 pub mod validated;
 

@@ -19,11 +19,18 @@ pub enum StoreError {
 /// A key-value store with an atomic counter.
 ///
 /// Keys are short ASCII strings (< 250 bytes); values are bytes (< 1 MB). There is no TTL and no
-/// prefix scan: records carry their own expiry ([`crate::record`]), and housekeeping lists every key.
+/// prefix scan: records carry their own expiry ([`crate::record`]) and are written down in an
+/// expiry index the sweep reads ([`crate::housekeeping`]).
 pub trait KeyValueStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Deletes every key of `keys` (Spin's `wasi:keyvalue/batch.delete-many`: one statement on
+    /// SQLite, one `DEL` on Redis, so one write instead of one per key). Not atomic on every
+    /// store: on failure, some keys may be gone.
+    fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        keys.iter().try_for_each(|key| self.delete(key))
+    }
     fn exists(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.get(key)?.is_some())
     }
@@ -34,7 +41,8 @@ pub trait KeyValueStore {
     /// Backends store counters differently (Spin's SQLite: 8-byte little-endian; Redis: decimal
     /// text), so a counter is read only as `increment(key, 0)`, never with [`get`](Self::get).
     fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError>;
-    /// Every key in the store (Spin's `get-keys`): for occasional housekeeping, never a hot path.
+    /// Every key in the store (Spin's `get-keys`): only for the one-time set-up of the expiry
+    /// index on a store written by an older release ([`crate::housekeeping`]), never a hot path.
     /// Stores that cannot list (test wrappers) say so with an error.
     fn list_keys(&self) -> Result<Vec<String>, StoreError> {
         Err(StoreError::Backend("this store cannot list its keys".to_owned()))
@@ -50,6 +58,9 @@ impl<T: KeyValueStore + ?Sized> KeyValueStore for &T {
     }
     fn delete(&self, key: &str) -> Result<(), StoreError> {
         (**self).delete(key)
+    }
+    fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        (**self).delete_many(keys)
     }
     fn exists(&self, key: &str) -> Result<bool, StoreError> {
         (**self).exists(key)
@@ -84,6 +95,12 @@ impl MemoryStore {
         let mut keys: Vec<String> = self.lock().keys().cloned().collect();
         keys.sort();
         keys
+    }
+
+    /// [`keys`](Self::keys) without the expiry index and the sweep's own keys
+    /// ([`crate::housekeeping`]): what the app's records and counters are.
+    pub fn record_keys(&self) -> Vec<String> {
+        self.keys().into_iter().filter(|key| !crate::housekeeping::is_housekeeping_key(key)).collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<u8>>> {

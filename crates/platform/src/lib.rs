@@ -8,6 +8,8 @@
 pub mod audit;
 pub mod clock;
 pub mod diagnostic;
+#[cfg(test)]
+mod faulty;
 pub mod health;
 pub mod housekeeping;
 pub mod kv;

@@ -13,8 +13,9 @@
 //! **Keys and lifetimes.** `ratelimit:<limit>:<sha256 of the subject>#until=<window end>`, an
 //! expiring counter (`crate::record::expiring_counter_key`): client addresses and ids appear
 //! only hashed. The request that opens a subject's new window (its increment returns 1)
-//! deletes the subject's previous window, so a subject that keeps coming holds one counter;
-//! what a subject that went away left is deleted by [`sweep_if_due`] once its window ended.
+//! registers the counter in the expiry index and deletes the subject's previous window, so a
+//! subject that keeps coming holds one counter; what a subject that went away left is deleted
+//! by the sweep ([`crate::housekeeping`]) once its window ended.
 //!
 //! **Store failures** let the request through (the limit fails open): the request then meets
 //! the same store and answers 503 itself if it needs it, and a flaky store must not turn into
@@ -22,18 +23,12 @@
 
 use std::net::IpAddr;
 
-use crate::housekeeping;
 use crate::record::{self, RecordError};
 use crate::secret::hash_hex;
-use crate::{Clock, KeyValueStore, StoreError, VariableError, Variables};
+use crate::{Clock, KeyValueStore, VariableError, Variables};
 
 /// The namespace of every rate-limit counter.
 const PREFIX: &str = "ratelimit:";
-/// The prefix of the sweep's turn counters.
-const SWEEP_MARKER: &str = "ratelimit:sweep:";
-/// How often the sweep of expired counters runs at most: windows are short, so more often than
-/// the hourly record sweeps.
-pub const SWEEP_INTERVAL_SECS: u64 = 600;
 
 /// One configurable limit: its name (in keys, the audit trail's `limit` field and messages), the
 /// Spin variable that sets its maximum, the maximum when the variable is unset, and the window.
@@ -214,7 +209,8 @@ impl Limit {
             return Ok(Verdict::Allowed);
         }
         let window = Window::of(self, clock.now_unix(), &subject);
-        let here = store.increment(&window.live_key(), 1)?;
+        // Created here, registered in the expiry index so the sweep removes it after its two windows.
+        let here = record::add_to_counter(store, &window.live_key(), 1)?;
         let previous = window.previous();
         if here == 1 {
             // The window before the previous one holds nothing that can still be alive.
@@ -239,7 +235,7 @@ impl Limit {
         let key = window.key();
         let past_max = match tally {
             Tally::ThisRequest => {
-                let count = store.increment(&key, 1)?;
+                let count = record::add_to_counter(store, &key, 1)?;
                 if count == 1 {
                     // This request opened the subject's window: the previous one is of no more use.
                     store.delete(&window.previous().key())?;
@@ -253,7 +249,7 @@ impl Limit {
 }
 
 /// A limit's answer, or the store's failure (which callers treat as "allowed": see the module).
-pub type Outcome = Result<Verdict, StoreError>;
+pub type Outcome = Result<Verdict, RecordError>;
 
 /// Whether [`Limit::tally`] counts the request it is asked about.
 #[derive(Clone, Copy)]
@@ -307,17 +303,6 @@ impl Window {
     fn verdict(&self, over: bool) -> Verdict {
         if over { Verdict::Limited { retry_after: (self.end() - self.now).max(1) } } else { Verdict::Allowed }
     }
-}
-
-/// True for rate-limit counters (not the sweep's turns).
-fn is_counter(key: &str) -> bool {
-    key.starts_with(PREFIX) && !key.starts_with(SWEEP_MARKER)
-}
-
-/// Every [`SWEEP_INTERVAL_SECS`] at most (across instances): deletes counters whose window has
-/// ended, up to the standard budget. Returns how many it deleted.
-pub fn sweep_if_due(store: &dyn KeyValueStore, clock: &dyn Clock) -> Result<usize, RecordError> {
-    housekeeping::sweep_if_due_every(store, clock, SWEEP_MARKER, SWEEP_INTERVAL_SECS, is_counter)
 }
 
 #[cfg(test)]
@@ -432,31 +417,33 @@ mod tests {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(START));
         let limit = per_minute(5);
         limit.hit(&store, &clock, Subject::Client("secretive-client")).unwrap();
-        let keys = store.keys();
+        let keys = store.record_keys();
         assert_eq!(keys.len(), 1);
         assert!(keys[0].starts_with("ratelimit:sign_in:") && !keys[0].contains("secretive"), "{keys:?}");
         assert_eq!(record::counter_expiry(&keys[0]), Some(START + 20));
         assert!(keys[0].len() < 250);
         clock.advance(60);
         limit.hit(&store, &clock, Subject::Client("secretive-client")).unwrap();
-        assert_eq!(store.keys().len(), 1, "one counter per subject that keeps coming: {:?}", store.keys());
+        assert_eq!(store.record_keys().len(), 1, "one counter per subject that keeps coming: {:?}", store.keys());
     }
 
     #[test]
-    fn the_sweep_deletes_ended_windows_only() {
+    fn a_new_window_is_registered_for_the_sweep_once_and_goes_when_it_has_ended() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(START));
+        crate::housekeeping::migration::step(&store, &clock, 10).unwrap();
         for n in 0..50 {
-            per_minute(5).hit(&store, &clock, Subject::Client(&format!("gone-{n}"))).unwrap();
+            for _ in 0..3 {
+                per_minute(5).hit(&store, &clock, Subject::Client(&format!("gone-{n}"))).unwrap();
+            }
         }
         REGISTER.with_max(5).hit(&store, &clock, HOME).unwrap();
-        store.set("other:namespace", b"kept").unwrap();
-        clock.advance(SWEEP_INTERVAL_SECS);
+        assert_eq!(store.increment(&crate::housekeeping::index::count_key((START + 20) / 60), 0).unwrap(), 50);
+        clock.advance(180);
         per_minute(5).hit(&store, &clock, HOME).unwrap();
-        assert_eq!(sweep_if_due(&store, &clock).unwrap(), 50, "the ended minute windows");
-        let left: Vec<String> = store.keys().into_iter().filter(|k| is_counter(k)).collect();
+        let swept = crate::housekeeping::sweep::sweep_due(&store, &clock, 1_000).unwrap().unwrap();
+        assert_eq!(swept.deleted, 50, "the ended minute windows");
+        let left: Vec<String> = store.record_keys();
         assert_eq!(left.len(), 2, "the hour window and the live minute window: {left:?}");
-        assert_eq!(sweep_if_due(&store, &clock).unwrap(), 0, "one turn per interval");
-        assert_eq!(store.get("other:namespace").unwrap().unwrap(), b"kept");
     }
 
     #[test]
@@ -497,7 +484,7 @@ mod tests {
             assert_eq!(cap.hit_live(&store, &clock, HOME).unwrap(), Verdict::Allowed, "refusals were not counted");
         }
         assert!(matches!(cap.hit_live(&store, &clock, HOME).unwrap(), Verdict::Limited { .. }));
-        assert_eq!(store.keys().len(), 2, "this window and the previous one: {:?}", store.keys());
+        assert_eq!(store.record_keys().len(), 2, "this window and the previous one: {:?}", store.keys());
     }
 
     #[test]
@@ -518,13 +505,15 @@ mod tests {
     fn a_live_caps_counters_outlive_their_window_by_one_window_and_then_are_swept() {
         let start = START - START % TEN_MINUTES;
         let (store, clock) = (MemoryStore::new(), ManualClock::at(start));
+        crate::housekeeping::migration::step(&store, &clock, 10).unwrap();
         live_cap(5).hit_live(&store, &clock, HOME).unwrap();
-        let keys = store.keys();
+        let keys = store.record_keys();
         assert_eq!(record::counter_expiry(&keys[0]), Some(start + 2 * TEN_MINUTES), "{keys:?}");
         assert!(keys[0].starts_with("ratelimit:sign_in_pending:"));
-        clock.advance(2 * TEN_MINUTES);
-        assert_eq!(sweep_if_due(&store, &clock).unwrap(), 1);
-        assert!(store.keys().iter().all(|k| !is_counter(k)));
+        clock.advance(2 * TEN_MINUTES + 120);
+        let swept = crate::housekeeping::sweep::sweep_due(&store, &clock, 1_000).unwrap().unwrap();
+        assert_eq!(swept.deleted, 1, "the live cap's counter, registered in the expiry index");
+        assert!(store.record_keys().is_empty(), "{:?}", store.keys());
         assert!(live_cap(0).is_off());
         assert_eq!(live_cap(0).hit_live(&store, &clock, HOME).unwrap(), Verdict::Allowed);
     }

@@ -2,21 +2,23 @@
 //!
 //! **Format.** A record is a JSON object with at least `v` (the format version, [`VERSION`]) and
 //! `expires_at` (Unix seconds). Every record this app has ever written has both at the top
-//! level, so the sweep ([`sweep_one`]) can judge any record, of any namespace and any release,
-//! from that header alone. A record with another `v` is treated as absent (a newer
-//! deployment's data is never misread) and left alone.
+//! level, so the sweep can judge any record, of any namespace and any release, from that header
+//! alone ([`header`]). A record with another `v` is treated as absent (a newer deployment's data
+//! is never misread) and left alone.
 //!
 //! **Operations.**
 //! - [`read`] / [`load`]: an expired record is deleted when met, with its helper keys, and is absent.
-//! - [`save`]: a plain write. Used to create a record under a fresh key, and to update one by the
-//!   single writer that owns it at that moment (the caller that won its claim).
+//! - [`save`]: a plain write, which also registers the key in the expiry index
+//!   ([`crate::housekeeping`]) under the minute it expires in, so the sweep finds it there once it
+//!   has expired. Used to create a record under a fresh key, and to update one by the single
+//!   writer that owns it at that moment (the caller that won its claim).
+//! - [`rewrite`]: writes back a record read live, keeping its expiry, without a new index entry.
 //! - [`claim`]: single use without compare-and-swap. The record's claim counter
 //!   (`<record key>#claim`) is incremented; the caller that gets 1 wins, every later one learns
 //!   it lost and how many tried. A record that must recognise a replay after its use is kept as
 //!   a tombstone (a flag in the record, written by the winner) until it expires.
 //! - [`discard`]: deletes a record before it expires (revocation); its helpers stay until the
-//!   sweep finds them orphaned, so a claim already in flight still counts.
-//! - [`sweep_one`]: the housekeeping decision for one key of a namespace.
+//!   sweep reaches the record's entry, so a claim already in flight still counts.
 //!
 //! **Helper keys** (`<record key>#<helper>`, see [`Helper`]) are counters that belong to a
 //! record. They are never read with `get` (see [`KeyValueStore::increment`]). They are deleted
@@ -28,11 +30,13 @@
 //! **Expiring counters** (`<name>#until=<unix seconds>`, [`expiring_counter_key`]) are counters
 //! that belong to no record and live until a time fixed when they are made (a rate-limit
 //! window, an SSE stream-presence window). A counter cannot carry a JSON header, so its expiry
-//! is written into its key, where the sweep reads it without touching the value.
+//! is written into its key, where the sweep reads it without touching the value; the caller
+//! whose [`add_to_counter`] creates one registers it in the expiry index.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::housekeeping::index;
 use crate::{Clock, KeyValueStore, StoreError};
 
 /// The record format version every record carries as `v`.
@@ -84,13 +88,17 @@ pub enum Helper {
 }
 
 impl Helper {
-    const ALL: [Helper; 2] = [Helper::Claim, Helper::Sequence];
+    pub(crate) const ALL: [Helper; 2] = [Helper::Claim, Helper::Sequence];
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Helper::Claim => "claim",
             Helper::Sequence => "seq",
         }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<Helper> {
+        Helper::ALL.into_iter().find(|helper| helper.name() == name)
     }
 
     /// The key of this helper of the record at `record_key`.
@@ -111,6 +119,19 @@ pub fn expiring_counter_key(name: &str, expires_at: u64) -> String {
 /// When the counter at `key` expires, if `key` names an expiring counter.
 pub fn counter_expiry(key: &str) -> Option<u64> {
     key.rsplit_once(HELPER_SEPARATOR)?.1.strip_prefix(UNTIL)?.parse().ok()
+}
+
+/// Adds `delta` to the expiring counter at `key` (named by [`expiring_counter_key`]) and returns
+/// its new value. The caller that creates it (a positive `delta` that comes back as the value)
+/// registers it in the expiry index, so it is swept once its time is up. A key without an
+/// expiry is a bug of the caller: [`RecordError::InvalidKey`].
+pub fn add_to_counter(store: &dyn KeyValueStore, key: &str, delta: i64) -> Result<i64, RecordError> {
+    let expires_at = counter_expiry(key).ok_or(RecordError::InvalidKey { what: "expiring counter" })?;
+    let value = store.increment(key, delta)?;
+    if delta > 0 && value == delta {
+        index::register(store, key, expires_at, &[])?;
+    }
+    Ok(value)
 }
 
 /// The record key a helper key belongs to, or `None` when `key` is not a helper key.
@@ -189,7 +210,29 @@ pub fn encode<T: Record>(record: &T) -> Result<Vec<u8>, RecordError> {
 
 /// Writes `record` at `key`, whatever was there. Only for a fresh key or by the record's single
 /// writer of the moment (see the module documentation).
+///
+/// The key is registered in the expiry index first (two writes), so a failure between the two
+/// leaves an index entry for a key that does not exist, never a record nobody will sweep.
 pub fn save<T: Record>(store: &dyn KeyValueStore, key: &str, record: &T) -> Result<(), RecordError> {
+    let value = encode(record)?;
+    index::register(store, key, record.expires_at(), T::HELPERS)?;
+    store.set(key, &value)?;
+    Ok(())
+}
+
+/// Writes `record` back at `key`, where the caller read it live with an expiry of
+/// `read_expires_at` (a tombstone, a mark of use), as its single writer of the moment. The
+/// index entry of its earlier save still stands for an expiry in the same minute, so this costs
+/// one write; a record whose expiry moved is registered again, as [`save`] does.
+pub fn rewrite<T: Record>(
+    store: &dyn KeyValueStore,
+    key: &str,
+    read_expires_at: u64,
+    record: &T,
+) -> Result<(), RecordError> {
+    if index::bucket_of(record.expires_at()) != index::bucket_of(read_expires_at) {
+        return save(store, key, record);
+    }
     store.set(key, &encode(record)?)?;
     Ok(())
 }
@@ -255,44 +298,15 @@ struct Header {
     expires_at: u64,
 }
 
-/// The sweep's decision for one key of a namespace: an expired record is deleted with every
-/// helper it may have; a helper whose record is gone is deleted; an expiring counter is deleted
-/// once its time is up (without reading it). Returns whether it deleted something. Records it
-/// cannot read, and other format versions, are left alone.
-pub fn sweep_one(store: &dyn KeyValueStore, now: u64, key: &str) -> Result<bool, RecordError> {
-    if let Some(expires_at) = counter_expiry(key) {
-        if now < expires_at {
-            return Ok(false);
-        }
-        store.delete(key)?;
-        return Ok(true);
-    }
-    if let Some(owner) = helper_owner(key) {
-        // Gone already when its record was swept a moment ago.
-        if store.exists(owner)? || !store.exists(key)? {
-            return Ok(false);
-        }
-        store.delete(key)?;
-        return Ok(true);
-    }
-    let Some(raw) = store.get(key)? else {
-        return Ok(false);
-    };
-    match serde_json::from_slice::<Header>(&raw) {
-        Ok(header) if header.v == VERSION && header.expires_at <= now => {
-            store.delete(key)?;
-            for helper in Helper::ALL {
-                store.delete(&helper.key(key))?;
-            }
-            Ok(true)
-        }
-        _ => Ok(false),
-    }
+/// When the record stored as `raw` expires, if it is a record of this format version.
+pub fn header(raw: &[u8]) -> Option<u64> {
+    serde_json::from_slice::<Header>(raw).ok().filter(|header| header.v == VERSION).map(|header| header.expires_at)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faulty::{Fails, Faulty};
     use crate::{ManualClock, MemoryStore};
     use serde::Deserialize;
     use std::sync::Arc;
@@ -317,7 +331,7 @@ mod tests {
         assert_eq!(load::<Note>(&store, &clock, "n:1").unwrap(), Some(note(110)));
         clock.advance(10);
         assert!(matches!(read::<Note>(&store, &clock, "n:1").unwrap(), Found::Expired));
-        assert!(store.keys().is_empty(), "record and claim counter deleted: {:?}", store.keys());
+        assert!(store.record_keys().is_empty(), "record and claim counter deleted: {:?}", store.keys());
         assert!(matches!(read::<Note>(&store, &clock, "n:1").unwrap(), Found::Absent));
     }
 
@@ -383,38 +397,59 @@ mod tests {
     }
 
     #[test]
-    fn the_sweep_deletes_expired_records_with_their_helpers_and_orphaned_helpers() {
+    fn a_save_registers_the_key_under_the_minute_it_expires_in_with_its_helpers() {
         let store = MemoryStore::new();
-        let clock = ManualClock::at(40);
-        save(&store, "n:old", &note(50)).unwrap();
-        claim(&store, &clock, "n:old", &note(50)).unwrap();
-        save(&store, "n:live", &note(500)).unwrap();
-        claim(&store, &clock, "n:live", &note(500)).unwrap();
-        store.increment("n:gone#seq", 1).unwrap();
-        // Any earlier release's record shape: only the header matters.
-        store.set("n:legacy", br#"{"v":1,"expires_at":60,"consumed":true}"#).unwrap();
-        store.set("n:garbage", b"{").unwrap();
-        let keys = store.keys();
-        let deleted = keys.iter().filter(|k| sweep_one(&store, 100, k).unwrap()).count();
-        assert_eq!(deleted, 3, "n:old (with its claim), n:gone#seq, n:legacy");
-        assert_eq!(store.keys(), ["n:garbage", "n:live", "n:live#claim"]);
+        save(&store, "n:1", &note(6_030)).unwrap();
+        save(&store, "n:1", &note(6_030)).unwrap(); // rewritten (a tombstone): registered again
+        assert_eq!(store.increment(&index::count_key(100), 0).unwrap(), 2);
+        let entry = index::Entry::decode(&store.get(&index::slot_key(100, 1)).unwrap().unwrap()).unwrap();
+        assert_eq!(entry, index::Entry { key: "n:1".into(), helpers: vec![Helper::Claim] });
     }
 
     #[test]
-    fn expiring_counters_carry_their_expiry_in_the_key_and_the_sweep_reads_it_there() {
+    fn a_rewrite_with_the_same_expiry_adds_no_entry_and_one_with_a_later_expiry_does() {
         let store = MemoryStore::new();
-        let (old, live) = (expiring_counter_key("rl:a", 100), expiring_counter_key("rl:b", 101));
-        assert_eq!(old, "rl:a#until=100");
+        save(&store, "n:1", &note(6_030)).unwrap();
+        rewrite(&store, "n:1", 6_030, &Note { text: "used".into(), ..note(6_030) }).unwrap();
+        assert_eq!(store.increment(&index::count_key(100), 0).unwrap(), 1);
+        assert_eq!(load::<Note>(&store, &ManualClock::at(6_000), "n:1").unwrap().unwrap().text, "used");
+        rewrite(&store, "n:1", 6_030, &note(9_000)).unwrap();
+        assert_eq!(store.increment(&index::count_key(150), 0).unwrap(), 1, "registered under its new minute");
+    }
+
+    #[test]
+    fn a_save_that_cannot_register_writes_nothing() {
+        let store = Faulty::new(MemoryStore::new(), Fails::Increments);
+        let error = save(&store, "n:1", &note(6_030)).unwrap_err();
+        assert!(error.is_temporary());
+        assert!(store.inner.keys().is_empty(), "{:?}", store.inner.keys());
+    }
+
+    #[test]
+    fn expiring_counters_carry_their_expiry_in_the_key_and_their_creator_registers_them() {
+        let store = MemoryStore::new();
+        let (counter, other) = (expiring_counter_key("rl:a", 6_000), expiring_counter_key("rl:b", 6_000));
+        assert_eq!(counter, "rl:a#until=6000");
         assert_eq!(
-            (counter_expiry(&old), counter_expiry("rl:a#claim"), counter_expiry("rl:a")),
-            (Some(100), None, None)
+            (counter_expiry(&counter), counter_expiry("rl:a#claim"), counter_expiry("rl:a")),
+            (Some(6_000), None, None)
         );
-        assert_eq!(helper_owner(&old), None, "not a record's helper");
-        store.increment(&old, 3).unwrap();
-        store.increment(&live, 1).unwrap();
-        assert!(sweep_one(&store, 100, &old).unwrap());
-        assert!(!sweep_one(&store, 100, &live).unwrap());
-        assert_eq!(store.keys(), [live]);
+        assert_eq!(helper_owner(&counter), None, "not a record's helper");
+        assert_eq!(add_to_counter(&store, &counter, 1).unwrap(), 1);
+        assert_eq!(add_to_counter(&store, &counter, 1).unwrap(), 2);
+        assert_eq!(add_to_counter(&store, &counter, -1).unwrap(), 1);
+        assert_eq!(add_to_counter(&store, &other, 3).unwrap(), 3);
+        assert_eq!(store.increment(&index::count_key(100), 0).unwrap(), 2, "each registered once, by its creator");
+        assert!(matches!(add_to_counter(&store, "rl:c", 1), Err(RecordError::InvalidKey { .. })));
+        assert!(!store.exists("rl:c").unwrap());
+    }
+
+    #[test]
+    fn the_header_is_read_from_any_record_of_this_version() {
+        assert_eq!(header(br#"{"v":1,"expires_at":60,"consumed":true}"#), Some(60));
+        assert_eq!(header(br#"{"v":2,"expires_at":60}"#), None);
+        assert_eq!(header(br#"{"v":1}"#), None);
+        assert_eq!(header(b"{"), None);
     }
 
     #[test]

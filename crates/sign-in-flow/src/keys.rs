@@ -29,11 +29,3 @@ const CONSENT: &str = "signin:consent:";
 const UPSTREAM: &str = "signin:upstream:";
 const APPS_SESSION: &str = "signin:apps-session:v1:";
 const APPROVAL: &str = "signin:approval:v1:";
-
-/// The prefix of the hourly sweep's turn counters ([`crate::sweep`]).
-pub(crate) const SWEEP_MARKER: &str = "signin:sweep:";
-
-/// True for the keys of sign-in records and their claim counters (not the sweep's turns).
-pub(crate) fn is_record(key: &str) -> bool {
-    [CONSENT, UPSTREAM, APPS_SESSION, APPROVAL].iter().any(|prefix| key.starts_with(prefix))
-}

@@ -34,7 +34,6 @@ pub mod cookies;
 mod keys;
 pub mod pages;
 pub mod records;
-pub mod sweep;
 mod upstream;
 
 use http::StatusCode;
@@ -139,16 +138,6 @@ fn refused_by<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
     };
     env.record(request, AuditEvent::new(Event::RateLimited).limit(limit.name).retry_after(retry_after));
     Some(page(retry_after))
-}
-
-/// Whether the hourly sweep of sign-in records ([`sweep::sweep_if_due`]) should follow this
-/// exchange: a sign-in just ended (`/callback` sent the browser back to the client, with a code
-/// or an error). The component runs it after the response is sent, so neither its time nor its
-/// failure reaches the user.
-pub fn sweeps_after(request: &Request, response: &Response) -> bool {
-    platform::web::path(request) == "/callback"
-        && request.method() == http::Method::GET
-        && response.status().is_redirection()
 }
 
 #[cfg(test)]

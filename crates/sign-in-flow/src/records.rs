@@ -209,7 +209,7 @@ pub fn take<T: Serialize + DeserializeOwned, E>(
         Claim::Expired => return Err(TakeError::Missing),
     }
     // The winner is the record's only writer now: the tombstone drops the secrets inside.
-    record::save(store, &key, &tombstone)?;
+    record::rewrite(store, &key, expires_at, &tombstone)?;
     Ok(data)
 }
 
@@ -239,7 +239,8 @@ mod tests {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
         let data = "pkce-verifier-and-nonce".to_owned();
         create(&store, "the-state", &data, 100).unwrap();
-        let (key, stored) = store.snapshot().into_iter().next().unwrap();
+        let key = store.record_keys().remove(0);
+        let stored = store.get(&key).unwrap().unwrap();
         let stored = String::from_utf8(stored).unwrap();
         assert!(!stored.contains("pkce-verifier") && !stored.contains("the-state") && !key.contains("the-state"));
         let sealed = serde_json::from_str::<serde_json::Value>(&stored).unwrap()["sealed"].as_str().unwrap().to_owned();
@@ -309,14 +310,14 @@ mod tests {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(100));
         create(&store, "h", &1u32, 100).unwrap();
         assert!(matches!(find::<u32>(&store, &clock, "h").unwrap(), Lookup::Missing));
-        assert!(store.keys().is_empty());
+        assert!(store.record_keys().is_empty());
     }
 
     #[test]
     fn keys_hold_only_hashes_of_the_secret() {
         let store = MemoryStore::new();
         create(&store, "secret-handle", &1u32, 100).unwrap();
-        let keys = store.keys();
+        let keys = store.record_keys();
         assert_eq!(keys.len(), 1);
         assert!(!keys[0].contains("secret-handle") && keys[0].len() < 250);
     }

@@ -194,7 +194,7 @@ where
 pub type AfterResponse = Box<dyn FnOnce()>;
 
 /// Like [`serve`], for a handler that also returns work to do once its response is out
-/// (housekeeping such as the hourly sweeps): the response is written and its body finished
+/// (housekeeping such as the expiry sweep): the response is written and its body finished
 /// first, so the client has its whole answer, and then the work runs. A Spin guest may keep
 /// running after its response is complete, so that work costs the client nothing.
 pub async fn serve_then<F, Fut>(incoming: IncomingRequest, out: ResponseOutparam, max_body_bytes: usize, handler: F)

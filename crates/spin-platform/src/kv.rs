@@ -2,7 +2,7 @@ use std::cell::OnceCell;
 
 use platform::{KeyValueStore, StoreError};
 use spin_sdk::key_value::{Error as SpinKvError, Store};
-use spin_sdk::wit::wasi::keyvalue::{atomics, store as wasi_store};
+use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store as wasi_store};
 
 const STORE_LABEL: &str = "default";
 
@@ -10,7 +10,9 @@ const STORE_LABEL: &str = "default";
 ///
 /// It implements no compare-and-swap: Spin 4.1's Redis store writes the value and then reports
 /// a conflict, so the port has none (see `platform::kv`). `increment` (Redis `INCR`, a SQLite
-/// transaction) is atomic on every Spin store.
+/// transaction) is atomic on every Spin store. `delete_many` goes through
+/// `wasi:keyvalue/batch` (one SQL statement, one Redis `DEL`); `get-many` is not used (Spin's
+/// Redis store gets it wrong).
 pub struct SpinStore {
     store: Store,
     /// Opened only when an increment happens, so read-only requests cost no extra call.
@@ -47,6 +49,13 @@ impl KeyValueStore for SpinStore {
 
     fn exists(&self, key: &str) -> Result<bool, StoreError> {
         self.store.exists(key).map_err(map_spin_error)
+    }
+
+    fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        batch::delete_many(self.bucket()?, keys).map_err(map_wasi_error)
     }
 
     fn list_keys(&self) -> Result<Vec<String>, StoreError> {

@@ -13,9 +13,12 @@
 //!   and writes its response with its `content-length`, head and body in one write on Spin
 //!   ([`response_body`]); [`serve_then`] also runs work the handler leaves for after it;
 //!   [`start_streaming`] for streamed answers (`/sse`).
+//! - [`run_housekeeping`] / [`housekeeping_after`]: the sweep a request owes once its response is
+//!   out (`platform::housekeeping`).
 //! - [`export_http_handler!`]: makes a function the component's `wasi:http` entry point.
 
 mod audit;
+mod housekeeping;
 mod inbound;
 mod kv;
 mod log;
@@ -25,6 +28,7 @@ mod sleep;
 mod variables;
 
 pub use audit::StdoutAudit;
+pub use housekeeping::{housekeeping_after, run_housekeeping};
 pub use inbound::{AfterResponse, BodyError, fields, read_request, serve, serve_then, write_response};
 pub use kv::SpinStore;
 pub use log::log_diagnostic;

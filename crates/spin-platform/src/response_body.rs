@@ -85,6 +85,15 @@ impl BodyWriter {
         written
     }
 
+    /// Whether the client is gone, asked without writing anything: the host's `check-write`
+    /// fails once hyper has dropped the body, which it does as soon as it reads the end of the
+    /// connection (wasmtime-wasi-http's body stream reports its channel closed; Spin 3.5 to 4.0
+    /// and spin-local serve with hyper, half-close off). A client that vanished without closing
+    /// its connection is noticed only when a write fails.
+    pub fn client_gone(&self) -> bool {
+        self.stream.as_ref().is_none_or(|stream| stream.check_write().is_err())
+    }
+
     /// Writes all of `bytes`, waiting whenever the host's buffer is full.
     pub async fn write_all(&mut self, bytes: &[u8]) -> Result<(), BodyClosed> {
         let stream = self.stream.as_ref().ok_or(BodyClosed)?;

@@ -56,6 +56,7 @@ pub mod fixture_app;
 pub mod flow;
 mod host;
 pub mod http;
+pub mod store;
 
 pub use browser::Browser;
 pub use flow::{Authorized, Client, Pkce};
@@ -297,12 +298,12 @@ impl TestApp {
         read().unwrap_or_default()
     }
 
-    /// [`kv_snapshot`](Self::kv_snapshot) without the sweeps' turn counters (`<namespace>:sweep:<hour>`).
-    /// A successful `/register`, `/token` or `/callback` takes its turn *after* its response is
-    /// sent, so a snapshot taken right after one can race with that increment.
+    /// [`kv_snapshot`](Self::kv_snapshot) without the expiry index and the sweep's keys
+    /// (`expiry:`). A request that stores something sweeps its share *after* its response is
+    /// sent, so a snapshot taken right after one can race with that housekeeping.
     pub fn kv_without_housekeeping(&self) -> BTreeMap<String, Vec<u8>> {
         let mut records = self.kv_snapshot();
-        records.retain(|key, _| !key.contains(":sweep:"));
+        records.retain(|key, _| !platform::housekeeping::is_housekeeping_key(key));
         records
     }
 
@@ -375,24 +376,25 @@ impl TestApp {
         self.kv_write(key, Some(&serde_json::to_vec(&record).expect("JSON")));
     }
 
-    /// Hands an hourly sweep its turn back, as the next hour would: deletes its turn counters
-    /// (`<marker prefix><hour>`, e.g. `oauth:sweep:`), straight in the SQLite file.
-    pub fn hand_back_sweep_turn(&self, marker_prefix: &str) {
-        self.kv_keys(marker_prefix).iter().for_each(|key| self.kv_write(key, None));
+    /// The `default` store, straight in its SQLite file (see [`store::SqliteFile`]).
+    pub fn store(&self) -> store::SqliteFile {
+        store::SqliteFile::new(self.state_dir.path().join("sqlite_key_value.db"))
     }
 
-    /// Takes this hour's turn of an hourly sweep (`<marker prefix><hour>`, an 8-byte little-endian
-    /// counter as Spin's SQLite `increment` writes it), as an earlier request of this hour would
-    /// have: that namespace is not swept until [`TestApp::hand_back_sweep_turn`].
-    pub fn take_sweep_turn(&self, marker_prefix: &str) {
-        let hour = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) / 3600;
-        self.kv_write(&format!("{marker_prefix}{hour}"), Some(&1i64.to_le_bytes()));
+    /// [`store::age_record`] in this app's SQLite store.
+    pub fn age_record(&self, key: &str, helpers: &[platform::record::Helper]) {
+        store::age_record(&self.store(), key, helpers);
     }
 
     /// Waits, up to 10 seconds, until `done` holds, for what the app does after its response is
-    /// out (the hourly sweeps); panics naming `what` otherwise.
+    /// out (its share of the sweep); panics naming `what` otherwise.
     pub fn wait_until(&self, what: &str, done: impl Fn() -> bool) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        self.wait_until_within(what, std::time::Duration::from_secs(10), done);
+    }
+
+    /// [`wait_until`](Self::wait_until) with a deadline of `within`.
+    pub fn wait_until_within(&self, what: &str, within: std::time::Duration, done: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + within;
         while !done() {
             assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
             std::thread::sleep(std::time::Duration::from_millis(20));

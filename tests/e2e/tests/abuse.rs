@@ -343,3 +343,22 @@ fn the_audit_trail_is_one_json_line_per_event_with_fixed_fields_and_holds_no_sec
         assert!(!trail.contains(&secret), "the audit trail holds a secret: {secret}");
     }
 }
+
+#[test]
+fn a_few_accounts_at_their_stream_cap_cannot_take_the_slots_kept_for_everyone_else() {
+    // 8 in all: users' streams beyond their first two may take at most half of them.
+    let app = TestApp::builder().variable("sse_max_streams", "8").start();
+    let (heavy, other) = (token_for(&app, "user@example.com"), token_for(&app, "admin@example.com"));
+    let held: Vec<SseStream> = (0..6).map(|_| SseStream::open(&app, &heavy)).collect();
+    assert!(held.iter().all(|stream| stream.status == 200), "two first streams and four extra ones");
+    let refused = SseStream::open(&app, &heavy);
+    assert_eq!(refused.status, 429, "the extra share is full, though the user's cap (10) is not");
+    assert!(refused.head.to_ascii_lowercase().contains("retry-after:"), "{}", refused.head);
+    let others: Vec<SseStream> = (0..2).map(|_| SseStream::open(&app, &other)).collect();
+    assert!(others.iter().all(|stream| stream.status == 200), "the slots kept free");
+    let third = token_for(&app, "premium@example.com");
+    assert_eq!(SseStream::open(&app, &third).status, 429, "the server is full now");
+    let limited = events(&app, "rate_limited");
+    let limits: Vec<&str> = limited.iter().filter_map(|e| e["limit"].as_str()).collect();
+    assert_eq!(limits, ["sse_streams_extra", "sse_streams"]);
+}

@@ -28,3 +28,4 @@ mod slow_clients;
 mod spin_headers;
 mod spin_local_up;
 mod store_bounded;
+mod sweep_bench;

@@ -90,3 +90,48 @@ fn stream_ends_after_its_lifetime_and_cleans_up() {
     assert_eq!(sse_post(&app, &token, &endpoint, ADD).status, 404);
     assert_eq!(SseStream::open(&app, &token).status, 200, "the closed stream's slot is free");
 }
+
+#[test]
+fn a_stream_ends_within_seconds_once_its_grant_is_revoked() {
+    let app = TestApp::start();
+    let (client, access, tokens) = signed_in_client(&app, "user@example.com");
+    let mut stream = SseStream::open(&app, &access);
+    let endpoint = stream.endpoint();
+    assert_eq!(sse_post(&app, &access, &endpoint, ADD).status, 202, "the stream works");
+    assert_eq!(stream.next_message()["id"], 3);
+
+    let refresh = tokens["refresh_token"].as_str().expect("refresh token");
+    assert_eq!(app.revoke(&client, refresh).status, 200);
+    // The stream reads its token again every 5 seconds; keep-alives come every 15.
+    let ended = stream.wait_for_end(Duration::from_secs(12));
+    assert!(ended.is_some_and(|after| after < Duration::from_secs(12)), "the stream is still open");
+    assert_eq!(SseStream::open(&app, &access).status, 401, "and cannot be opened again");
+}
+
+#[test]
+fn streams_whose_client_went_away_free_their_slots_within_seconds() {
+    let app = TestApp::start(); // 10 streams per user
+    let token = token_for(&app, "user@example.com");
+    let mut streams: Vec<SseStream> = (0..10).map(|_| SseStream::open(&app, &token)).collect();
+    for stream in &mut streams {
+        assert_eq!(stream.status, 200);
+        stream.endpoint();
+    }
+    assert_eq!(SseStream::open(&app, &token).status, 429, "at the cap");
+    // A network blip: every connection closes at once, and the client reconnects.
+    drop(streams);
+    let dropped = Instant::now();
+    let reopened = loop {
+        let stream = SseStream::open(&app, &token);
+        if stream.status == 200 || dropped.elapsed() > Duration::from_secs(6) {
+            break stream;
+        }
+        assert_eq!(stream.status, 429);
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let waited = dropped.elapsed();
+    assert_eq!(reopened.status, 200, "still refused {waited:?} after the streams were dropped");
+    // Noticed at each stream's next poll (at most half a second), not at its next keep-alive
+    // (15 seconds): the deadline above leaves room for a loaded machine.
+    println!("a slot was free again {waited:?} after the client dropped its streams");
+}

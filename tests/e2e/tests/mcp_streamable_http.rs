@@ -106,10 +106,7 @@ fn unauthenticated_and_bad_tokens_get_401_challenges() {
 #[test]
 fn revoked_and_expired_tokens_are_refused() {
     let app = TestApp::start();
-    let client = app.register_client(false);
-    let auth = app.authorize_as(&mut e2e::Browser::new(), &client, "user@example.com");
-    let tokens = app.exchange_code(&client, &auth.code, &auth.verifier).json();
-    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let (client, access, _) = signed_in_client(&app, "user@example.com");
     assert_eq!(mcp(&app, &access, TOOLS_LIST).status, 200);
     assert_eq!(app.revoke(&client, &access).status, 200);
     let revoked = mcp(&app, &access, TOOLS_LIST);

@@ -201,17 +201,38 @@ fn revocation_error_paths() {
 #[test]
 fn a_registration_sweeps_records_that_expired_unread_after_answering() {
     let app = TestApp::start();
-    app.take_sweep_turn("oauth:sweep:");
     let abandoned = app.register_client(false);
     let key = format!("oauth:client:{}", abandoned.client_id);
-    // Age that client past its expiry and hand the sweep its turn back, as an hour would.
-    app.expire_record(&key);
-    app.hand_back_sweep_turn("oauth:sweep:");
+    // Age that client past its expiry, as 90 days without use would.
+    app.age_record(&key, &[]);
 
     let fresh = app.register_client(false);
     let only_fresh = [format!("oauth:client:{}", fresh.client_id)];
     app.wait_until("the sweep after the registration removed the expired client", || {
         app.kv_keys("oauth:client:") == only_fresh
     });
-    assert!(app.kv_keys("oauth:sweep:").len() == 1, "the turn is taken again");
+}
+
+#[test]
+fn on_a_redis_store_the_sweep_removes_what_expired_and_leaves_nothing_of_finished_minutes() {
+    let Some(redis) = spin_local::testing::redis_server() else { return };
+    let app = TestApp::builder().redis(&redis.url).start();
+    let store = e2e::store::RedisStore::new(&redis.url);
+    let abandoned = app.register_client(false);
+    let key = format!("oauth:client:{}", abandoned.client_id);
+    e2e::store::age_record(&store, &key, &[]);
+
+    let fresh = app.register_client(false);
+    // The aged entry's minute is finished: its counters and slot go; index keys are left only
+    // for minutes not yet due (the clients' real expiry, 90 days on; this minute's catch-up turn).
+    let now_minute = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 60;
+    let finished_minutes = |keys: &[String]| -> Vec<String> {
+        let index = keys.iter().filter(|k| k.starts_with("expiry:bucket:") || k.starts_with("expiry:slot:"));
+        index.filter(|k| k.split(':').nth(2).unwrap().parse::<u64>().unwrap() + 2 <= now_minute).cloned().collect()
+    };
+    app.wait_until("the sweep after the registration removed the expired client and its entry from Redis", || {
+        let keys = store.keys();
+        !keys.contains(&key) && finished_minutes(&keys).is_empty()
+    });
+    assert!(store.keys().contains(&format!("oauth:client:{}", fresh.client_id)));
 }

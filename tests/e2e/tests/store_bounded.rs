@@ -1,11 +1,14 @@
 //! Bounded storage, across the whole store: the request handlers of all three components, run
 //! natively on one in-memory store with a clock the test moves (the components run exactly
-//! these handlers; on spin-local time cannot be moved), leave behind what abandoned and finished
-//! work leaves: consent pages never submitted, sign-ins that never came back from Clerk, codes
-//! never redeemed, tokens that expired, a revoked grant, SSE sessions whose stream died with
-//! messages still queued, rate-limit counters and stream-presence counters. The clock then
-//! passes every lifetime, one client keeps working, the sweeps run (each namespace's, as its
-//! trigger runs it), and the store holds live records only.
+//! these handlers, each followed by the housekeeping it owes, `platform::housekeeping::
+//! after_response`, as the components run it once the response is out; on spin-local time
+//! cannot be moved), leave behind what abandoned and finished work leaves: consent pages never
+//! submitted, sign-ins that never came back from Clerk, codes never redeemed, tokens that
+//! expired, a revoked grant, SSE sessions whose stream died with messages still queued,
+//! rate-limit counters and stream-presence counters. The clock then passes every lifetime,
+//! ordinary traffic goes on, and the store holds live records only. The same holds at scale: an
+//! unauthenticated caller at every default limit for an hour, and thousands of abandoned
+//! sign-ins expiring at once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code")]
 
@@ -83,7 +86,18 @@ impl Deployment {
         }
     }
 
+    /// The housekeeping a request owes once its response is out, as the components run it.
+    fn housekeeping(&self) {
+        platform::housekeeping::after_response(&self.store, &self.clock).unwrap();
+    }
+
     fn oauth(&self, request: Request) -> Response {
+        let response = self.oauth_handler(request);
+        self.housekeeping();
+        response
+    }
+
+    fn oauth_handler(&self, request: Request) -> Response {
         let provider = Provider {
             store: &self.store,
             clock: &self.clock,
@@ -108,7 +122,9 @@ impl Deployment {
             vars: self.vars.clone(),
             audit: &self.audit,
         };
-        block_on(sign_in_flow::handle(&env, &request))
+        let response = block_on(sign_in_flow::handle(&env, &request));
+        self.housekeeping();
+        response
     }
 
     fn services(&self) -> mcp_server::Services<'_, NoOutbound> {
@@ -137,14 +153,13 @@ impl Deployment {
         self.oauth(from(addr, request.body(body).unwrap()))
     }
 
-    /// Every sweep, as its trigger runs it (the oauth and rate-limit sweeps ride on successful
-    /// `/register` and `/token`, the sign-in sweep on a finished `/callback`, the mailbox sweep
-    /// on an opened `/sse`).
-    fn sweep(&self) {
-        oauth_core::sweep::sweep_if_due(&self.store, &self.clock).unwrap();
-        platform::rate_limit::sweep_if_due(&self.store, &self.clock).unwrap();
-        sign_in_flow::sweep::sweep_if_due(&self.store, &self.clock).unwrap();
-        mcp_server::sse::mailbox::sweep_if_due(&self.store, &self.clock).unwrap();
+    /// Ordinary traffic for `minutes`: every `every` seconds, a browser opens a consent page (a
+    /// sign-in starts, storing a record for ten minutes, and sweeps its share after the response).
+    fn ordinary_traffic(&self, client_id: &str, minutes: u64, every: u64) {
+        for _ in 0..minutes * 60 / every {
+            self.clock.advance(every);
+            assert_eq!(Browser::new(self, "192.0.2.200").authorize(client_id).status(), StatusCode::OK);
+        }
     }
 }
 
@@ -266,6 +281,7 @@ fn abandoned_stream(deployment: &Deployment, access_token: &str, messages: usize
     let opened = mcp_server::sse::open_stream(&open, &deployment.services()).unwrap_or_else(|refused| {
         panic!("the stream does not open: {} {}", refused.status(), String::from_utf8_lossy(refused.body()))
     });
+    deployment.housekeeping(); // the component's, after the first event
     let endpoint = opened.first_event.lines().find_map(|l| l.strip_prefix("data: ")).unwrap().to_owned();
     for n in 0..messages {
         let body = format!(
@@ -280,24 +296,35 @@ fn abandoned_stream(deployment: &Deployment, access_token: &str, messages: usize
             block_on(mcp_server::sse::handle_message(&post, &deployment.services())).status(),
             StatusCode::ACCEPTED
         );
+        deployment.housekeeping();
     }
 }
 
-/// Every key is live: a record not yet expired, a helper of a record that exists, an expiring
-/// counter whose time is not up, or the current turn of a sweep.
+/// Every key is live or not yet due to be swept: a record or an expiring counter whose minute of
+/// expiry ended less than a minute ago (the sweep's margin, `platform::housekeeping::sweep::
+/// MARGIN_SECS`), a helper of a record that exists, or a key of the expiry index for such a
+/// minute (or an hour or day marker for a span that ends in such a minute).
 fn assert_only_live(store: &MemoryStore, now: u64) {
-    let turns = [("oauth:sweep:", HOUR), ("signin:sweep:", HOUR), ("mcp:sweep:", HOUR), ("ratelimit:sweep:", 600)];
+    let swept_through = now / 60 - 2;
+    let due = |expires_at: u64| expires_at / 60 <= swept_through;
     for key in store.keys() {
         if let Some(expires_at) = counter_expiry(&key) {
-            assert!(expires_at > now, "an expired counter is left: {key}");
+            assert!(!due(expires_at), "an expired counter is left: {key}");
         } else if let Some(owner) = helper_owner(&key) {
             assert!(store.exists(owner).unwrap(), "a helper without its record is left: {key}");
-        } else if let Some((prefix, interval)) = turns.iter().find(|(prefix, _)| key.starts_with(prefix)) {
-            assert_eq!(key, format!("{prefix}{}", now / interval), "a past sweep turn is left");
+        } else if platform::housekeeping::is_housekeeping_key(&key) {
+            let number = key.split(':').nth(2).and_then(|m| m.parse::<u64>().ok());
+            let minutes = match key.split(':').nth(1) {
+                Some("day") => 24 * 60,
+                Some("hour") => 60,
+                _ => 1,
+            };
+            let last_minute = number.map(|n| (n + 1) * minutes - 1);
+            assert!(last_minute.is_none_or(|last| last > swept_through), "a swept index key is left: {key}");
         } else {
             let record: Value = serde_json::from_slice(&store.get(&key).unwrap().unwrap()).unwrap();
             let expires_at = record["expires_at"].as_u64().unwrap_or_else(|| panic!("no expiry: {key}"));
-            assert!(expires_at > now, "an expired record is left: {key}");
+            assert!(!due(expires_at), "an expired record is left: {key}");
         }
     }
 }
@@ -339,7 +366,7 @@ fn after_every_lifetime_has_passed_the_sweeps_leave_only_live_records() {
             d.token(&address(n), &[("grant_type", "refresh_token"), ("client_id", client), ("refresh_token", "dead")]);
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "a failure counter");
     }
-    let before = d.store.keys().len();
+    let before = d.store.record_keys().len();
     for namespace in [
         "oauth:code:",
         "oauth:grant:",
@@ -364,23 +391,22 @@ fn after_every_lifetime_has_passed_the_sweeps_leave_only_live_records() {
     let code = browser.come_back(&clerk_url);
     let live = redeem(&d, "192.0.2.7", live_client, &code);
 
-    // The next hour: the sweeps take their turns.
-    let now = d.clock.now_unix();
-    d.clock.advance(HOUR - now % HOUR + 1);
-    d.sweep();
+    // Ordinary traffic goes on for a quarter of an hour: the sweeps it runs catch up.
+    d.ordinary_traffic(live_client, 15, 60);
     let now = d.clock.now_unix();
     assert_only_live(&d.store, now);
 
-    let after = d.store.keys();
+    let after = d.store.record_keys();
     assert!(after.len() < before / 4, "{} keys before, {} after: {after:?}", before, after.len());
+    let consent = count(&d.store, "signin:consent:");
+    assert!((10..=13).contains(&consent), "the ordinary traffic's last minutes of consent pages: {consent}");
+    assert_eq!(count(&d.store, "ratelimit:sign_in:"), 1, "the ordinary traffic's current window");
     for gone in [
         "oauth:code:",
-        "signin:consent:",
         "signin:upstream:",
         "oauth:revoked:",
         "mcp:sse:",
         "ratelimit:register:",
-        "ratelimit:sign_in:",
         "ratelimit:token_failures:",
         "ratelimit:tool_calls:",
     ] {
@@ -402,4 +428,121 @@ fn revoke_request(client_id: &str, token: &str) -> Request {
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
         .unwrap()
+}
+
+impl Browser<'_> {
+    /// A bare `GET /apps` with no session.
+    fn apps(&mut self) -> Response {
+        self.send("GET", "/apps", None)
+    }
+
+    /// `GET /callback` with a made-up state, as a scanner would send it.
+    fn made_up_callback(&mut self, n: u64) -> Response {
+        self.send("GET", &format!("/callback?code=c&state=made-up-{n}"), None)
+    }
+}
+
+/// Unauthenticated `GET /sse` and `POST /mcp`: 401, nothing stored.
+fn unauthenticated_mcp(d: &Deployment, addr: &str) {
+    let sse = http::Request::get(format!("{BASE}/sse")).header("accept", "text/event-stream").body(Vec::new()).unwrap();
+    let refused = mcp_server::sse::open_stream(&from(addr, sse), &d.services()).err().expect("refused");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    d.housekeeping();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.as_bytes().to_vec();
+    let mcp = http::Request::post(format!("{BASE}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body)
+        .unwrap();
+    assert_eq!(block_on(mcp_server::handle_mcp(&from(addr, mcp), &d.services())).status(), StatusCode::UNAUTHORIZED);
+    d.housekeeping();
+}
+
+/// Keys of the store left by `prefix`es, without the index.
+fn records_under(store: &MemoryStore, prefixes: &[&str]) -> usize {
+    store.record_keys().iter().filter(|k| prefixes.iter().any(|p| k.starts_with(p))).count()
+}
+
+#[test]
+fn two_thousand_abandoned_sign_ins_and_consent_pages_are_all_gone_after_the_next_sweeps() {
+    let start = 1_800_000_000 - 1_800_000_000 % HOUR + 60;
+    let d = Deployment::new(start);
+    let client = d.register("192.0.2.1");
+    for n in 0..2_000u64 {
+        if n % 50 == 49 {
+            d.clock.advance(1);
+        }
+        let address = format!("198.51.100.{}", n % 25 + 1); // 240 sign-in requests each, under the limit
+        let mut browser = Browser::new(&d, &address);
+        drop(browser.approve(&client)); // off to Clerk, never back
+        assert_eq!(Browser::new(&d, &address).authorize(&client).status(), StatusCode::OK, "a page never submitted");
+    }
+    let abandoned = records_under(&d.store, &["signin:", "ratelimit:sign_in:"]);
+    assert_eq!(abandoned, 2_000 * 4 + 25, "consent tombstones with their claims, pages, upstream states, counters");
+
+    // Their ten minutes pass; then ordinary traffic, a sign-in started every ten seconds: two
+    // minutes later (the sweep's margin), the expired records are due, and a minute on, gone.
+    d.clock.advance(10 * 60);
+    d.ordinary_traffic(&client, 3, 10);
+    assert_only_live(&d.store, d.clock.now_unix());
+    assert_eq!(count(&d.store, "signin:upstream:"), 0);
+    assert_eq!(count(&d.store, "signin:consent:"), 3 * 6, "only the ordinary traffic's consent pages");
+    assert_eq!(count(&d.store, "ratelimit:sign_in:"), 1, "only the ordinary traffic's window");
+}
+
+/// One unauthenticated address at every default limit for an hour, through every endpoint
+/// that stores something for such a caller: each second, a sign-in started and abandoned at
+/// Clerk (consent page and approval), a consent page never submitted, a bare `/apps`, a
+/// `/callback` with a made-up state (five sign-in requests: 300 a minute, the `sign_in`
+/// limit), a failed `/token` (60 a minute, `token_failures`), a `/revoke` of an unknown token,
+/// an unauthenticated `/sse` and `/mcp`; and a registration every 36 seconds (100 an hour,
+/// `register`). The store stays bounded while it goes on, and once every record the caller
+/// made has expired, the following sweeps leave only live records: the clients it registered
+/// (90 days unless used) and nothing else of its.
+#[test]
+fn a_store_filled_by_an_unauthenticated_caller_at_the_default_limits_for_an_hour_shrinks_back_to_its_live_records() {
+    let start = 1_800_000_000 - 1_800_000_000 % HOUR;
+    let d = Deployment::new(start);
+    let legit = d.register("192.0.2.1");
+    let caller = "203.0.113.9";
+    let mut registered = Vec::new();
+    let mut largest = 0;
+    for second in 0..HOUR {
+        d.clock.advance(1);
+        if second % 36 == 0 {
+            registered.push(d.register(caller));
+        }
+        let client = registered.last().unwrap();
+        drop(Browser::new(&d, caller).approve(client));
+        assert_eq!(Browser::new(&d, caller).authorize(client).status(), StatusCode::OK);
+        assert_ne!(Browser::new(&d, caller).apps().status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(Browser::new(&d, caller).made_up_callback(second).status(), StatusCode::BAD_REQUEST);
+        let failed =
+            d.token(caller, &[("grant_type", "refresh_token"), ("client_id", "made-up"), ("refresh_token", "x")]);
+        assert_eq!(failed.status(), StatusCode::UNAUTHORIZED, "{}", String::from_utf8_lossy(failed.body()));
+        assert_eq!(d.oauth(from(caller, revoke_request(client, "unknown-token"))).status(), StatusCode::OK);
+        unauthenticated_mcp(&d, caller);
+        if second % 60 == 59 {
+            largest = largest.max(d.store.keys().len());
+        }
+    }
+    assert_eq!(registered.len(), 100);
+    // Ten minutes of sign-in records are live at any time (about 240 a minute, each with its
+    // index entry), and the sweep runs at most two minutes behind.
+    assert!(largest < 2 * 13 * 240 + 1_000, "the store grew to {largest} keys");
+
+    // Ordinary traffic goes on after the caller stopped: every record it made that expires
+    // goes, and the store shrinks back to what is live.
+    d.ordinary_traffic(&legit, 15, 10);
+    assert_only_live(&d.store, d.clock.now_unix());
+    assert_eq!(count(&d.store, "signin:upstream:"), 0);
+    let consent = count(&d.store, "signin:consent:");
+    assert!((60..=72).contains(&consent), "only the ordinary traffic's last minutes: {consent}");
+    assert_eq!(count(&d.store, "oauth:client:"), 101, "the clients live 90 days unless used");
+    for gone in ["ratelimit:register:", "ratelimit:token_failures:"] {
+        assert_eq!(count(&d.store, gone), 0, "{gone}");
+    }
+    let live = d.store.keys().len();
+    eprintln!("largest {largest} keys during the hour, {live} after");
+    assert!(live < 101 * 3 + 100 * 3, "{live} keys: the clients, their index entries, the ordinary traffic's records");
 }

@@ -9,9 +9,6 @@ const SESSION: &str = "mcp:sse:session:";
 const MESSAGE: &str = "mcp:sse:msg:";
 const STREAMS: &str = "mcp:sse:streams:";
 
-/// The prefix of the hourly sweep's turn counters ([`super::mailbox::sweep_if_due`]).
-pub const SWEEP_MARKER: &str = "mcp:sweep:";
-
 /// `mcp:sse:session:<sha256(session id)>`: the session (owner, expiry). Its message numbers are
 /// counted at `...#seq` (`platform::record::next_number`).
 pub fn session(session_id: &str) -> String {
@@ -31,6 +28,9 @@ pub fn is_mailbox_key(key: &str) -> bool {
 /// The scope counting every stream ([`super::presence`]).
 pub const ALL_STREAMS: &str = "all";
 
+/// The scope counting users' extra streams, those beyond their first few ([`super::presence`]).
+pub const EXTRA_STREAMS: &str = "extra";
+
 /// The scope counting one user's streams; the user id appears only hashed.
 pub fn user_streams(user_id: &str) -> String {
     format!("user:{}", hash_hex(user_id))
@@ -42,9 +42,9 @@ pub fn stream_counter(scope: &str, window: u64, expires_at: u64) -> String {
     record::expiring_counter_key(&format!("{STREAMS}{scope}:{window}"), expires_at)
 }
 
-/// True for every key the hourly sweep of this namespace visits: mailboxes and stream counters.
-pub fn is_swept(key: &str) -> bool {
-    is_mailbox_key(key) || key.starts_with(STREAMS)
+/// True for the stream-counting windows' counters ([`super::presence`]).
+pub fn is_stream_counter(key: &str) -> bool {
+    key.starts_with(STREAMS)
 }
 
 #[cfg(test)]
@@ -58,9 +58,9 @@ mod tests {
         assert!(!session(&id).contains(&id) && !key.contains(&id));
         assert!(key.len() < 250);
         assert_ne!(session(&id), session("other"));
-        assert!(is_mailbox_key(&key) && is_mailbox_key(&session(&id)) && !is_mailbox_key(SWEEP_MARKER));
+        assert!(is_mailbox_key(&key) && is_mailbox_key(&session(&id)));
         let counter = stream_counter(&user_streams("user_secret_id"), 60_000_000, 1_800_000_030);
-        assert!(is_swept(&counter) && !is_mailbox_key(&counter) && !is_swept(SWEEP_MARKER));
+        assert!(is_stream_counter(&counter) && !is_mailbox_key(&counter) && !is_stream_counter(&key));
         assert!(!counter.contains("user_secret_id") && counter.len() < 250, "{counter}");
     }
 }

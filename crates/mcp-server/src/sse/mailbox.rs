@@ -6,13 +6,12 @@
 //! written under its own key. The stream, the only reader (one instance), reads the numbers in
 //! order with an in-memory [`Cursor`] and deletes what it delivered. A number whose message has
 //! not landed yet (its post took the number a moment ago) is waited for briefly, then skipped.
-//! Everything of a session carries the session's expiry and is swept after it
-//! ([`sweep_if_due`]), so a stream whose instance died leaves nothing behind for good.
+//! Everything of a session carries the session's expiry and is registered for the sweep
+//! (`platform::housekeeping`), so a stream whose instance died leaves nothing behind for good.
 
 use std::time::Duration;
 
 use super::keys;
-use platform::housekeeping;
 use platform::record::{self, Helper, RecordError};
 use platform::secret::{RandomError, random_token};
 use platform::{Clock, KeyValueStore};
@@ -154,13 +153,6 @@ pub fn close(store: &dyn KeyValueStore, session_id: &str, cursor: &Cursor) -> Re
     Ok(())
 }
 
-/// Once an hour (across instances), deletes expired sessions with their counters, expired
-/// messages, counters whose session is gone, and ended stream-counting windows
-/// ([`super::presence`]): what streams whose instance died left behind.
-pub fn sweep_if_due(store: &dyn KeyValueStore, clock: &dyn Clock) -> Result<usize, RecordError> {
-    housekeeping::sweep_if_due(store, clock, keys::SWEEP_MARKER, keys::is_swept)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,7 +180,11 @@ mod tests {
         post(&store, &clock, &id, "m5".into()).unwrap();
         assert_eq!(drain(&store, &clock, &id, &mut cursor, TICK * 3).unwrap(), ["m5"]);
         let session = keys::session(&id);
-        assert_eq!(store.keys(), [session.clone(), Helper::Sequence.key(&session)], "message bodies are deleted");
+        assert_eq!(
+            store.record_keys(),
+            [session.clone(), Helper::Sequence.key(&session)],
+            "message bodies are deleted"
+        );
     }
 
     #[test]
@@ -257,10 +253,10 @@ mod tests {
         post(&store, &clock, &id, "late".into()).unwrap();
         clock.advance(300);
         assert_eq!(check_owner(&store, &clock, &id, "user_1"), Err(MailboxError::NotFound));
-        assert_eq!(store.keys(), [keys::message(&id, 1)], "the session and its counter went at once");
-        clock.advance(platform::housekeeping::SWEEP_INTERVAL_SECS);
-        sweep_if_due(&store, &clock).unwrap();
-        assert!(store.keys().iter().all(|k| !keys::is_mailbox_key(k)), "{:?}", store.keys());
+        assert_eq!(store.record_keys(), [keys::message(&id, 1)], "the session and its counter went at once");
+        clock.advance(120);
+        platform::housekeeping::sweep_all(&store, &clock).unwrap();
+        assert!(store.record_keys().is_empty(), "{:?}", store.keys());
     }
 
     #[test]
@@ -271,9 +267,9 @@ mod tests {
         drain(&store, &clock, &id, &mut cursor, TICK).unwrap();
         post(&store, &clock, &id, "unread".into()).unwrap();
         close(&store, &id, &cursor).unwrap();
-        assert!(store.keys().is_empty(), "{:?}", store.keys());
+        assert!(store.record_keys().is_empty(), "{:?}", store.keys());
         assert_eq!(post(&store, &clock, &id, "x".into()), Err(MailboxError::NotFound));
-        assert!(store.keys().is_empty(), "a post to a closed session leaves nothing behind");
+        assert!(store.record_keys().is_empty(), "a post to a closed session leaves nothing behind");
     }
 
     #[test]
@@ -285,17 +281,13 @@ mod tests {
                 post(&store, &clock, &id, format!("s{n} m{m}")).unwrap();
             }
         }
-        // Sweep turns go by clock hour: move to the start of a later one.
-        clock.advance(
-            platform::housekeeping::SWEEP_INTERVAL_SECS * 2 - NOW % platform::housekeeping::SWEEP_INTERVAL_SECS,
-        );
+        clock.advance(330 + 120);
         let live = create(&store, "user_2", clock.now_unix() + 330).unwrap();
         post(&store, &clock, &live, "live".into()).unwrap();
-        assert_eq!(store.keys().len(), 60 * 5 + 3);
-        assert!(sweep_if_due(&store, &clock).unwrap() >= 60 * 4, "sessions (with counters) and messages");
+        assert_eq!(store.record_keys().len(), 60 * 5 + 3);
+        let deleted = platform::housekeeping::sweep_all(&store, &clock).unwrap();
+        assert_eq!(deleted, 60 * 4, "sessions (with their counters) and messages");
         let session = keys::session(&live);
-        let mut left = store.keys();
-        left.retain(|k| keys::is_mailbox_key(k));
-        assert_eq!(left, [keys::message(&live, 1), session.clone(), Helper::Sequence.key(&session)]);
+        assert_eq!(store.record_keys(), [keys::message(&live, 1), session.clone(), Helper::Sequence.key(&session)]);
     }
 }

@@ -8,8 +8,11 @@
 //! backs off while the stream is idle and snaps back when a message arrives.
 //!
 //! Each open stream holds an instance of the runtime for up to `sse_max_seconds`, so the number
-//! of open streams is capped per user and in all ([`presence`]); past a cap `GET /sse` is a 429.
+//! of open streams is capped per user and in all, with a share kept for users with few streams
+//! ([`presence`]); past a cap `GET /sse` is a 429. While it lives, a stream checks its access
+//! token again every few seconds and ends once the grant is revoked ([`access`]).
 
+pub mod access;
 pub mod keys;
 pub mod mailbox;
 pub mod presence;
@@ -17,8 +20,9 @@ pub mod presence;
 use crate::config::SseSettings;
 use crate::dispatch::{Envelope, Reply, dispatch};
 use crate::tools::Toolbox;
-use crate::transport::auth::Transport;
+use crate::transport::auth::{self, Transport};
 use crate::transport::{self, Endpoint, Services, body_refusal, checks};
+use access::StreamAccess;
 use http::{Method, StatusCode};
 use mailbox::{Cursor, MailboxError};
 use platform::web::{self, Cors, Request, Response};
@@ -89,7 +93,15 @@ pub fn open_stream<C>(request: &Request, services: &Services<'_, C>) -> Result<O
     );
     SSE_CORS.apply(request, &mut head);
     let first_event = event("endpoint", &format!("{MESSAGE_PATH}?sessionId={session_id}"));
-    Ok(OpenedStream { head, first_event, stream: SseStream::new(session_id, settings, presence) })
+    let access = stream_access(request, services, &settings);
+    Ok(OpenedStream { head, first_event, stream: SseStream::new(session_id, settings, presence, access) })
+}
+
+/// The token `request` was admitted with, to check again while the stream lives.
+fn stream_access<C>(request: &Request, services: &Services<'_, C>, settings: &SseSettings) -> Option<StreamAccess> {
+    let token = auth::bearer_token(request)?;
+    let base = services.base_url(request).ok()?;
+    Some(StreamAccess::new(token, oauth_core::mcp_resource(&base), settings.token_check_interval))
 }
 
 /// 429 for a stream past a cap, with `Retry-After`.
@@ -104,7 +116,8 @@ fn too_many_streams(full: Full) -> Response {
 pub struct Poll {
     /// SSE text to write, in order.
     pub chunks: Vec<String>,
-    /// The stream should end (time is up or the session is gone); call [`SseStream::close`].
+    /// The stream should end (time is up, the session is gone, or its access token was revoked
+    /// or expired); call [`SseStream::close`].
     pub finished: bool,
 }
 
@@ -115,14 +128,17 @@ pub struct SseStream {
     last_write: Duration,
     cursor: Cursor,
     presence: Presence,
+    /// `None` only if the admitted request had no token to keep, which `admit` rules out.
+    access: Option<StreamAccess>,
     /// How long to wait before the next poll.
     interval: Duration,
 }
 
 impl SseStream {
-    fn new(session_id: String, settings: SseSettings, presence: Presence) -> Self {
+    fn new(session_id: String, settings: SseSettings, presence: Presence, access: Option<StreamAccess>) -> Self {
         let interval = settings.poll_interval;
-        Self { session_id, settings, last_write: Duration::ZERO, cursor: Cursor::default(), presence, interval }
+        let cursor = Cursor::default();
+        Self { session_id, settings, last_write: Duration::ZERO, cursor, presence, access, interval }
     }
 
     pub fn session_id(&self) -> &str {
@@ -137,7 +153,8 @@ impl SseStream {
 
     /// Delivers queued messages; `elapsed` is the time since the stream opened.
     pub fn poll(&mut self, store: &dyn KeyValueStore, clock: &dyn Clock, elapsed: Duration) -> Poll {
-        if elapsed >= self.settings.max_duration {
+        let revoked = self.access.as_mut().is_some_and(|access| !access.still_valid(store, clock, elapsed));
+        if elapsed >= self.settings.max_duration || revoked {
             return Poll { chunks: Vec::new(), finished: true };
         }
         self.presence.renew(store, clock);

@@ -261,3 +261,42 @@ fn tool_calls_over_sse_are_recorded_and_a_refused_one_is_answered_on_the_post() 
     assert_eq!(world.audit.of(platform::Event::ToolCalled)[0]["tool"], "add");
     assert_eq!(world.audit.of(platform::Event::RateLimited)[0]["limit"], "tool_calls");
 }
+
+#[test]
+fn a_stream_ends_at_its_next_token_check_once_its_grant_is_revoked() {
+    let world = world();
+    let mut opened = world.open("alice-token").ok().unwrap();
+    let every = SseSettings::default().token_check_interval;
+    assert!(!opened.stream.poll(&world.store, &world.clock, every).finished, "checked: still valid");
+    // Revocation deletes the grant's access tokens.
+    world.store.inner.delete(&oauth_core::keys::access_token("alice-token")).unwrap();
+    assert!(!opened.stream.poll(&world.store, &world.clock, every + every / 2).finished, "not checked again yet");
+    assert!(opened.stream.poll(&world.store, &world.clock, every * 2).finished, "ended at the next check");
+}
+
+#[test]
+fn a_stream_ends_once_its_token_expires() {
+    let world = world();
+    let mut opened = world.open("alice-token").ok().unwrap();
+    world.clock.advance(3_600);
+    assert!(opened.stream.poll(&world.store, &world.clock, SseSettings::default().token_check_interval).finished);
+}
+
+#[test]
+fn the_token_check_costs_one_read_per_interval_and_a_failing_store_does_not_end_the_stream() {
+    let world = world();
+    let mut opened = world.open("alice-token").ok().unwrap();
+    let every = SseSettings::default().token_check_interval;
+    let quiet = |stream: &mut SseStream, at: Duration| {
+        let reads = world.store.reads.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(!stream.poll(&world.store, &world.clock, at).finished);
+        world.store.reads.load(std::sync::atomic::Ordering::SeqCst) - reads
+    };
+    let without = quiet(&mut opened.stream, every / 2);
+    let with = quiet(&mut opened.stream, every);
+    assert_eq!(with, without + 1, "the token's record, read once");
+    world.store.broken.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(!opened.stream.poll(&world.store, &world.clock, every * 2).finished, "a store hiccup is no revocation");
+    world.store.broken.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(!opened.stream.poll(&world.store, &world.clock, every * 3).finished);
+}

@@ -51,7 +51,7 @@ pub fn authenticate(
 }
 
 /// The token from `Authorization: Bearer <token>` (scheme case-insensitive).
-fn bearer_token(request: &Request) -> Option<String> {
+pub(crate) fn bearer_token(request: &Request) -> Option<String> {
     let bearer = request.headers().typed_get::<Authorization<Bearer>>()?;
     Some(bearer.token().trim()).filter(|token| !token.is_empty()).map(str::to_owned)
 }

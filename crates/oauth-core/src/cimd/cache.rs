@@ -1,6 +1,6 @@
 //! The document cache: one record per URL (`oauth:cimd:<sha256(URL)>`, a
-//! [`ClientDocumentRecord`]), read with the record format's expiry and swept hourly with the
-//! rest of `oauth:`.
+//! [`ClientDocumentRecord`]), read with the record format's expiry and swept, once expired, through
+//! the expiry index like every record.
 //!
 //! Lifetime: the document's `Cache-Control: max-age`, clamped to [`MIN_CACHE_SECS`] (5 minutes:
 //! a document is fetched at most that often while it is in use, whatever it says, which also

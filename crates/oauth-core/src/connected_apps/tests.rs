@@ -213,7 +213,7 @@ fn expired_entries_and_their_period_counters_are_swept() {
     let f = fixture();
     f.tokens();
     f.clock.advance(USER_INDEX_ENTRY_TTL + crate::lifetimes::USER_INDEX_PERIOD + 2 * 24 * 3600);
-    crate::sweep::sweep_expired(&f.store, &f.clock, usize::MAX).unwrap();
+    platform::housekeeping::sweep_all(&f.store, &f.clock).unwrap();
     let left: Vec<String> = f.store.keys().into_iter().filter(|k| k.starts_with("oauth:user-")).collect();
     assert!(left.is_empty(), "{left:?}");
 }

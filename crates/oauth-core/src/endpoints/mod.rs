@@ -12,9 +12,8 @@
 //! answers other methods with 405 + `Allow`. Client mistakes are 4xx with an OAuth JSON error;
 //! store failures are 503 `temporarily_unavailable`; a caller past a rate limit ([`Limits`]) gets
 //! 429 ([`OAuthError::rate_limited`]). Registrations, issued, refreshed, revoked and refused
-//! tokens and rate-limit refusals go to the audit trail. A successful `/register` or `/token` is
-//! followed, once its response is out, by the hourly [`crate::sweep`] of expired records and
-//! the sweep of ended rate-limit windows ([`sweeps_after`]).
+//! tokens and rate-limit refusals go to the audit trail. The component runs the housekeeping a
+//! request owes (`platform::housekeeping::after_response`) once its response is out.
 
 mod client_auth;
 mod error;
@@ -150,17 +149,6 @@ impl Route {
             _ => method == Method::POST,
         }
     }
-}
-
-/// Whether the hourly sweep ([`crate::sweep::sweep_if_due`]) should follow this exchange:
-/// housekeeping rides on successful writes (`/register`, `/token`), at most hourly. The
-/// component runs it after the response is sent, so neither its time nor its failure (a store
-/// that cannot list keys) reaches the client.
-pub fn sweeps_after(request: &Request, response: &Response) -> bool {
-    let route = Route::of(web::path(request));
-    matches!(route, Some(Route::Register | Route::Token))
-        && request.method() == Method::POST
-        && response.status().is_success()
 }
 
 impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {

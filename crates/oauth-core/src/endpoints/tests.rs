@@ -51,7 +51,7 @@ impl Env {
     /// The store without rate-limit counters, which every counted request writes.
     fn records(&self) -> std::collections::HashMap<String, Vec<u8>> {
         let mut records = self.store.snapshot();
-        records.retain(|key, _| !key.starts_with("ratelimit:"));
+        records.retain(|key, _| !key.starts_with("ratelimit:") && !platform::housekeeping::is_housekeeping_key(key));
         records
     }
 
@@ -130,8 +130,8 @@ impl Env {
 /// Events no test looks at.
 static UNHEARD: std::sync::LazyLock<MemoryAudit> = std::sync::LazyLock::new(MemoryAudit::new);
 
-/// Answers `request` as the component does: the response, then (once it is out) the sweeps when
-/// [`super::sweeps_after`] asks for them.
+/// Answers `request` as the component does: the response, then (once it is out) the
+/// housekeeping the request owes.
 fn answer(
     provider: &Provider<'_, StaticDirectory, FakeDocuments>,
     store: &dyn KeyValueStore,
@@ -139,10 +139,7 @@ fn answer(
     request: Request,
 ) -> Response {
     let response = block_on(provider.handle(&request));
-    if super::sweeps_after(&request, &response) {
-        let _ = crate::sweep::sweep_if_due(store, clock);
-        let _ = platform::rate_limit::sweep_if_due(store, clock);
-    }
+    let _ = platform::housekeeping::after_response(store, clock);
     response
 }
 
@@ -623,20 +620,21 @@ fn store_failures_are_503_temporarily_unavailable_not_500() {
 }
 
 #[test]
-fn a_successful_write_sweeps_expired_records_at_most_hourly() {
+fn the_records_a_request_leaves_behind_are_swept_after_the_answers_of_later_requests() {
     use crate::keys;
-    use platform::housekeeping::SWEEP_INTERVAL_SECS;
     let e = env();
-    let client = e.public_client(); // takes the first hourly turn
+    let client = e.public_client();
     let abandoned = e.code(&client);
-    e.clock.advance(SWEEP_INTERVAL_SECS);
-    let refused = form_post("/token", &[("grant_type", "authorization_code"), ("client_id", &client), ("code", "x")]);
-    e.refused(refused, StatusCode::BAD_REQUEST, "invalid_grant");
-    assert!(e.store.exists(&keys::code(&abandoned)).unwrap(), "a refused request does not sweep");
-    e.exchange(&client);
+    e.clock.advance(crate::lifetimes::AUTHORIZATION_CODE_TTL + 120);
+    let register = json_post("/register", &format!(r#"{{"redirect_uris":["{REDIRECT}"]}}"#));
+    let provider = provider(&e.store, &e.clock, &e.documents, e.cimd);
+    let response = block_on(provider.handle(&register));
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(e.store.exists(&keys::code(&abandoned)).unwrap(), "answering does not sweep");
+    platform::housekeeping::after_response(&e.store, &e.clock).unwrap();
     assert!(!e.store.exists(&keys::code(&abandoned)).unwrap(), "the abandoned code is gone");
     let pending = e.store.keys().into_iter().filter(|k| k.starts_with("oauth:grant:")).count();
-    assert_eq!(pending, 1, "only the new grant is left");
+    assert_eq!(pending, 0, "its pending grant too");
 }
 
 const DOC_URL: &str = "https://client.example.com/oauth/metadata.json";
@@ -759,38 +757,6 @@ fn with_documents_off_a_url_client_id_is_an_unknown_client_at_token() {
     let response = env.refused(token, StatusCode::UNAUTHORIZED, "invalid_client");
     assert_eq!(platform::diagnostic::of(&response), None);
     assert_eq!(env.documents.requests(), 0);
-}
-
-#[test]
-fn the_sweep_is_not_part_of_answering_the_request() {
-    use crate::keys;
-    use platform::housekeeping::SWEEP_INTERVAL_SECS;
-    let e = env();
-    let client = e.public_client();
-    let abandoned = e.code(&client);
-    e.clock.advance(SWEEP_INTERVAL_SECS);
-    let register = json_post("/register", &format!(r#"{{"redirect_uris":["{REDIRECT}"]}}"#));
-    let provider = provider(&e.store, &e.clock, &e.documents, e.cimd);
-    let response = block_on(provider.handle(&register));
-    assert_eq!(response.status(), StatusCode::CREATED);
-    assert!(e.store.exists(&keys::code(&abandoned)).unwrap(), "answering swept");
-    let this_hour = format!("{}{}", keys::SWEEP_MARKER, platform::Clock::now_unix(&e.clock) / SWEEP_INTERVAL_SECS);
-    assert!(!e.store.exists(&this_hour).unwrap(), "answering took this hour's turn");
-    assert!(super::sweeps_after(&register, &response));
-    crate::sweep::sweep_if_due(&e.store, &e.clock).unwrap();
-    assert!(!e.store.exists(&keys::code(&abandoned)).unwrap());
-}
-
-#[test]
-fn only_successful_registrations_and_token_requests_are_followed_by_a_sweep() {
-    let ok = |status: u16| http::Response::builder().status(status).body(Vec::new()).unwrap();
-    for path in ["/register", "/token"] {
-        assert!(super::sweeps_after(&json_post(path, "{}"), &ok(200)), "{path}");
-        assert!(!super::sweeps_after(&json_post(path, "{}"), &ok(400)), "{path}");
-    }
-    assert!(!super::sweeps_after(&json_post("/revoke", "{}"), &ok(200)));
-    assert!(!super::sweeps_after(&get("/.well-known/oauth-authorization-server"), &ok(200)));
-    assert!(!super::sweeps_after(&request("OPTIONS", "/token").body(Vec::new()).unwrap(), &ok(204)));
 }
 
 mod audit;

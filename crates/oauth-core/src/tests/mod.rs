@@ -3,6 +3,7 @@
 mod authorize_flow;
 mod concurrency;
 pub mod documents;
+mod expiry;
 mod token_flow;
 
 use futures::executor::block_on;

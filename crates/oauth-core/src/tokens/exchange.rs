@@ -50,7 +50,7 @@ pub fn exchange_code(
     }
     // The claim's winner is the code record's only writer from here: mark it used, so later
     // presentations are recognised without claiming.
-    record::save(store, &key, &CodeRecord { redeemed: true, ..code.clone() })?;
+    record::rewrite(store, &key, code.expires_at, &CodeRecord { redeemed: true, ..code.clone() })?;
     let grant = grants::load(store, clock, &code.grant_id)?
         .filter(|g| g.state == GrantState::Pending)
         .ok_or_else(|| GrantError::invalid_grant("the grant for this code no longer exists"))?;

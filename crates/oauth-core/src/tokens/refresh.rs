@@ -106,7 +106,7 @@ pub async fn refresh(
     }
     // The claim's winner owns the old token's record now: start its grace window.
     let now = clock.now_unix();
-    record::save(store, &key, &RefreshTokenRecord { rotated_at: Some(now), ..token })?;
+    record::rewrite(store, &key, token.expires_at, &RefreshTokenRecord { rotated_at: Some(now), ..token.clone() })?;
     let user_id = props.user_id.clone();
     let issue = Issue { scope, props, previous_refresh: Some(keys::secret_hash(request.refresh_token)) };
     let minted = mint(store, clock, &grant, &issue)?;

@@ -129,7 +129,12 @@ pub(super) async fn answer_again(
         match token.rotated_at {
             // Claimed a moment ago and not yet marked (or its rotation failed right after the
             // claim): start the window here, so it ends either way.
-            None => record::save(store, &key, &RefreshTokenRecord { rotated_at: Some(now), ..token })?,
+            None => record::rewrite(
+                store,
+                &key,
+                token.expires_at,
+                &RefreshTokenRecord { rotated_at: Some(now), ..token.clone() },
+            )?,
             Some(rotated_at) if now >= rotated_at + rotation.grace_secs => {
                 grants::revoke_grant(store, clock, &token.grant_id)?;
                 return Err(GrantError::RefreshReplayed {

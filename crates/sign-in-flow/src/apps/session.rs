@@ -1,7 +1,7 @@
 //! The connected-apps page's sessions: a random token in a `__Host-` cookie (HttpOnly, Secure,
 //! SameSite=Lax, 15 minutes), standing for a server-side record of who signed in. The record,
 //! not the cookie, is the session: signing out deletes it, and an expired one is deleted when
-//! met (or by the hourly sign-in sweep). Only `/apps` reads this cookie.
+//! met (or by the expiry index's sweep). Only `/apps` reads this cookie.
 //!
 //! Forms carry a CSRF token derived from the session (HMAC-SHA256 with the cookie key), so it
 //! needs no storage and dies with the session.
@@ -193,7 +193,7 @@ mod tests {
         assert!(store.keys().iter().all(|k| !k.contains(&session.token)), "only the hash is stored");
         clock.advance(SESSION_TTL);
         assert_eq!(current(&store, &clock, &request).unwrap(), None);
-        assert!(store.keys().is_empty(), "the expired session is deleted when met");
+        assert!(store.record_keys().is_empty(), "the expired session is deleted when met");
     }
 
     #[test]

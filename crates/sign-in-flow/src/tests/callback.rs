@@ -118,39 +118,21 @@ fn banned_user_is_access_denied() {
 }
 
 #[test]
-fn a_finished_sign_in_sweeps_expired_sign_in_records_hourly() {
-    // Records and their claim counters.
-    let signin_records = |f: &Fixture| f.env.store.keys().into_iter().filter(|k| crate::keys::is_record(k)).count();
+fn every_sign_in_s_records_are_swept_after_they_expired_with_their_claim_counters() {
+    let signin_records =
+        |f: &Fixture| f.env.store.keys().into_iter().filter(|k| k.starts_with("signin:")).collect::<Vec<_>>();
     let mut f = fixture();
-    let clerk_url = f.approve_to_clerk();
-    location(&f.callback(&clerk_url, &[("code", "clerk-code")])); // takes the first hourly turn
-    assert_eq!(signin_records(&f), 5, "the consent and upstream tombstones with their claims, the approval");
-    f.env.clock.advance(platform::housekeeping::SWEEP_INTERVAL_SECS);
-    let refused = f.send("GET", "/callback?code=x&state=unknown", None);
-    assert_eq!(refused.status(), 400);
-    assert_eq!(signin_records(&f), 5, "a refused callback does not sweep");
-    f.cookies.remove(crate::cookies::APPROVAL_COOKIE); // see the consent page again
     let clerk_url = f.approve_to_clerk();
     location(&f.callback(&clerk_url, &[("code", "clerk-code")]));
-    assert_eq!(signin_records(&f), 5, "only this sign-in's tombstones and claims are left, and the approval");
-}
-
-#[test]
-fn answering_a_callback_does_not_sweep_the_component_does_it_afterwards() {
-    let mut f = fixture();
-    let clerk_url = f.approve_to_clerk();
-    let state = query_of(&clerk_url)["state"].clone();
-    let request = http::Request::builder()
-        .uri(format!("/callback?code=c&state={state}"))
-        .header("cookie", format!("{}={}", crate::cookies::BROWSER_COOKIE, f.cookies[crate::cookies::BROWSER_COOKIE]))
-        .body(Vec::new())
-        .unwrap();
-    let response = futures::executor::block_on(crate::handle(&f.env, &request));
-    assert_eq!(response.status(), 302);
-    assert!(f.env.store.keys().iter().all(|k| !k.starts_with(crate::keys::SWEEP_MARKER)), "answering swept");
-    assert!(crate::sweeps_after(&request, &response));
-    let refused = http::Request::builder().uri("/callback?state=x").body(Vec::new()).unwrap();
-    assert!(!crate::sweeps_after(&refused, &futures::executor::block_on(crate::handle(&f.env, &refused))));
+    let first = signin_records(&f);
+    assert_eq!(first.len(), 5, "the consent and upstream tombstones with their claim counters, and the approval");
+    f.env.clock.advance(crate::consent::CONSENT_TTL + 120);
+    f.cookies.remove(crate::cookies::APPROVAL_COOKIE); // see the consent page again
+    f.approve_to_clerk(); // a new sign-in stores its state: it sweeps its share
+    let left = signin_records(&f);
+    let expired: Vec<&String> = first.iter().filter(|k| !k.starts_with("signin:approval:")).collect();
+    assert!(expired.iter().all(|k| !left.contains(k)), "expired sign-in records are gone: {left:?}");
+    assert!(first.iter().any(|k| k.starts_with("signin:approval:") && left.contains(k)), "the approval stays");
 }
 
 /// A sign-in whose approval this browser remembers, back from Clerk as `sub`: the callback's

@@ -171,10 +171,11 @@ pub fn hidden(page: &str, name: &str) -> String {
 }
 
 impl Fixture {
-    /// The store without rate-limit counters, which every counted request writes.
+    /// The store without rate-limit counters, which every counted request writes, and without
+    /// the expiry index and the sweep's keys.
     pub fn records(&self) -> HashMap<String, Vec<u8>> {
         let mut records = self.env.store.snapshot();
-        records.retain(|key, _| !key.starts_with("ratelimit:"));
+        records.retain(|key, _| !key.starts_with("ratelimit:") && !platform::housekeeping::is_housekeeping_key(key));
         records
     }
 
@@ -230,9 +231,7 @@ impl Fixture {
         }
         let response = block_on(handle(&self.env, &request));
         // As the component does, once the response is out.
-        if crate::sweeps_after(&request, &response) {
-            let _ = crate::sweep::sweep_if_due(&self.env.store, &self.env.clock);
-        }
+        let _ = platform::housekeeping::after_response(&self.env.store, &self.env.clock);
         for value in response.headers().get_all("set-cookie") {
             let pair = value.to_str().unwrap().split(';').next().unwrap();
             let (name, value) = pair.split_once('=').unwrap();

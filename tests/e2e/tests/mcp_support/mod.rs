@@ -22,6 +22,15 @@ pub fn token_for(app: &TestApp, email: &str) -> String {
     app.tokens_for(email)["access_token"].as_str().expect("access_token").to_owned()
 }
 
+/// A public client signed in as `email`: the client, its access token and its token answer.
+pub fn signed_in_client(app: &TestApp, email: &str) -> (e2e::flow::Client, String, Value) {
+    let client = app.register_client(false);
+    let auth = app.authorize_as(&mut e2e::Browser::new(), &client, email);
+    let tokens = app.exchange_code(&client, &auth.code, &auth.verifier).json();
+    let access = tokens["access_token"].as_str().expect("access token").to_owned();
+    (client, access, tokens)
+}
+
 /// Opens `GET /sse` on `stream_app`, checks it started with an endpoint event, sends
 /// `initialize` (2024-11-05) to that endpoint on `post_app` (the same app, or a peer sharing its
 /// store) and reads the answer from the stream. Returns the stream and its message endpoint.
@@ -144,6 +153,43 @@ impl SseStream {
         Some(String::from_utf8_lossy(&chunk).into_owned())
     }
 
+    /// Reads (and drops) events until the server ends the stream; how long that took, or `None`
+    /// if it was still open after `within` (a read timing out is not an end).
+    pub fn wait_for_end(&mut self, within: Duration) -> Option<Duration> {
+        let started = std::time::Instant::now();
+        loop {
+            let left = within.checked_sub(started.elapsed()).filter(|left| !left.is_zero())?;
+            self.reader.get_ref().set_read_timeout(Some(left)).expect("timeout");
+            match self.read_chunk() {
+                Chunk::Data => continue,
+                Chunk::End => return Some(started.elapsed()),
+                Chunk::TimedOut => return None,
+            }
+        }
+    }
+
+    fn read_chunk(&mut self) -> Chunk {
+        let timed_out = |error: &std::io::Error| {
+            matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+        };
+        let mut line = String::new();
+        let read = if self.chunked { self.reader.read_line(&mut line) } else { self.reader.read(&mut [0u8; 4096]) };
+        match read {
+            Err(error) if timed_out(&error) => Chunk::TimedOut,
+            Err(_) | Ok(0) => Chunk::End,
+            Ok(_) if self.chunked && line.trim() == "0" => Chunk::End,
+            Ok(_) if self.chunked => {
+                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16).unwrap_or(0);
+                let mut chunk = vec![0u8; size + 2];
+                if self.reader.read_exact(&mut chunk).is_err() {
+                    return Chunk::End;
+                }
+                Chunk::Data
+            }
+            Ok(_) => Chunk::Data,
+        }
+    }
+
     /// The message path from the first (`endpoint`) event.
     pub fn endpoint(&mut self) -> String {
         let (name, data) = self.next_event().expect("endpoint event");
@@ -157,6 +203,13 @@ impl SseStream {
         assert_eq!(name, "message");
         serde_json::from_str(&data).expect("JSON data")
     }
+}
+
+/// What one read of a stream found.
+enum Chunk {
+    Data,
+    End,
+    TimedOut,
 }
 
 /// POST a message to the legacy endpoint.
