@@ -93,7 +93,7 @@ mod tests {
         assert!(!is_approved(&store, &clock, "user_1", "c1", B).unwrap(), "another port");
         assert!(!is_approved(&store, &clock, "user_2", "c1", A).unwrap(), "another user");
         assert!(!is_approved(&store, &clock, "user_1", "c2", A).unwrap(), "another client");
-        let keys = store.keys();
+        let keys = store.record_keys();
         assert!(keys.len() == 1 && !keys[0].contains("user_1") && !keys[0].contains("c1"), "{keys:?}");
     }
 
@@ -109,7 +109,7 @@ mod tests {
         assert!(is_approved(&store, &clock, "u", "c", B).unwrap());
         clock.advance(APPROVAL_TTL);
         assert!(!is_approved(&store, &clock, "u", "c", B).unwrap());
-        assert!(store.keys().is_empty(), "the expired record is deleted when met");
+        assert!(store.record_keys().is_empty(), "the expired record is deleted when met");
     }
 
     #[test]

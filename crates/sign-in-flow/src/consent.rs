@@ -173,7 +173,7 @@ mod tests {
         assert!(claim(&store, &clock, "token", &form(100)).is_ok());
         assert!(matches!(claim(&store, &clock, "token", &form(100)), Err(TakeError::Used)));
         assert!(claim(&store, &clock, "another", &form(100)).is_ok());
-        let keys = store.keys();
+        let keys = store.record_keys();
         assert!(keys.iter().all(|k| k.starts_with("signin:consent:v2:") && !k.contains("token")), "{keys:?}");
     }
 

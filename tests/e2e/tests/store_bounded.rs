@@ -153,14 +153,21 @@ impl Deployment {
         self.oauth(from(addr, request.body(body).unwrap()))
     }
 
-    /// Ordinary traffic for `minutes`: every `every` seconds, a browser opens a consent page (a
-    /// sign-in starts, storing a record for ten minutes, and sweeps its share after the response).
+    /// Ordinary traffic for `minutes`: every `every` seconds, someone approves a consent page
+    /// and goes to Clerk (a sign-in starts, storing its consent tombstone with its claim counter
+    /// and its Clerk state for ten minutes, and sweeps its share after the response). People
+    /// come from ten addresses, so none meets the cap on pending sign-ins.
     fn ordinary_traffic(&self, client_id: &str, minutes: u64, every: u64) {
-        for _ in 0..minutes * 60 / every {
+        for n in 0..minutes * 60 / every {
             self.clock.advance(every);
-            assert_eq!(Browser::new(self, "192.0.2.200").authorize(client_id).status(), StatusCode::OK);
+            drop(Browser::new(self, &ordinary_address(n)).approve(client_id));
         }
     }
+}
+
+/// The addresses ordinary traffic comes from, in turn.
+fn ordinary_address(n: u64) -> String {
+    format!("192.0.2.{}", 100 + n % 10)
 }
 
 fn from(addr: &str, mut request: Request) -> Request {
@@ -233,9 +240,14 @@ impl<'a> Browser<'a> {
 
     /// Approves the consent page: the redirect to Clerk's authorization URL.
     fn approve(&mut self, client_id: &str) -> String {
+        location(&self.try_approve(client_id))
+    }
+
+    /// Approves the consent page: the answer (the redirect to Clerk, or a refusal).
+    fn try_approve(&mut self, client_id: &str) -> Response {
         let page = self.authorize(client_id);
         if page.status() == StatusCode::FOUND {
-            return location(&page); // remembered
+            return page; // remembered
         }
         let html = String::from_utf8_lossy(page.body()).into_owned();
         let hidden = |name: &str| {
@@ -245,7 +257,7 @@ impl<'a> Browser<'a> {
         };
         let (handle, csrf) = (hidden("handle"), hidden("csrf_token"));
         let form = [("handle", handle.as_str()), ("csrf_token", csrf.as_str()), ("decision", "approve")];
-        location(&self.send("POST", "/authorize", Some(&form)))
+        self.send("POST", "/authorize", Some(&form))
     }
 
     /// Clerk signs the user in and sends the browser back: our code for the client.
@@ -398,12 +410,15 @@ fn after_every_lifetime_has_passed_the_sweeps_leave_only_live_records() {
 
     let after = d.store.record_keys();
     assert!(after.len() < before / 4, "{} keys before, {} after: {after:?}", before, after.len());
+    // Each ordinary sign-in leaves a consent tombstone with its claim counter and a Clerk state.
     let consent = count(&d.store, "signin:consent:");
-    assert!((10..=13).contains(&consent), "the ordinary traffic's last minutes of consent pages: {consent}");
-    assert_eq!(count(&d.store, "ratelimit:sign_in:"), 1, "the ordinary traffic's current window");
+    assert!((2 * 10..=2 * 13).contains(&consent), "the ordinary traffic's last minutes of sign-ins: {consent}");
+    assert_eq!(count(&d.store, "signin:upstream:") * 2, consent, "the same sign-ins' Clerk states");
+    // The sign-in limit's counters of the ordinary traffic's last minutes (one per address and
+    // minute), and nothing older.
+    assert!(count(&d.store, "ratelimit:sign_in:") <= 3, "the ordinary traffic's last windows");
     for gone in [
         "oauth:code:",
-        "signin:upstream:",
         "oauth:revoked:",
         "mcp:sse:",
         "ratelimit:register:",
@@ -477,17 +492,20 @@ fn two_thousand_abandoned_sign_ins_and_consent_pages_are_all_gone_after_the_next
         drop(browser.approve(&client)); // off to Clerk, never back
         assert_eq!(Browser::new(&d, &address).authorize(&client).status(), StatusCode::OK, "a page never submitted");
     }
+    // A page never submitted stores nothing; each sign-in that went to Clerk stores three keys.
     let abandoned = records_under(&d.store, &["signin:", "ratelimit:sign_in:"]);
-    assert_eq!(abandoned, 2_000 * 4 + 25, "consent tombstones with their claims, pages, upstream states, counters");
+    assert_eq!(abandoned, 2_000 * 3 + 25, "consent tombstones with their claims, upstream states, counters");
 
     // Their ten minutes pass; then ordinary traffic, a sign-in started every ten seconds: two
     // minutes later (the sweep's margin), the expired records are due, and a minute on, gone.
     d.clock.advance(10 * 60);
     d.ordinary_traffic(&client, 3, 10);
     assert_only_live(&d.store, d.clock.now_unix());
-    assert_eq!(count(&d.store, "signin:upstream:"), 0);
-    assert_eq!(count(&d.store, "signin:consent:"), 3 * 6, "only the ordinary traffic's consent pages");
-    assert_eq!(count(&d.store, "ratelimit:sign_in:"), 1, "only the ordinary traffic's window");
+    assert_eq!(count(&d.store, "signin:upstream:"), 3 * 6, "only the ordinary traffic's Clerk states");
+    assert_eq!(count(&d.store, "signin:consent:"), 2 * 3 * 6, "only the ordinary traffic's consent tombstones");
+    // One sign-in counter per address and minute: the ordinary traffic's 18 requests came from
+    // its ten addresses; the 25 abandoning addresses' counters are gone.
+    assert!(count(&d.store, "ratelimit:sign_in:") <= 18, "only the ordinary traffic's windows");
 }
 
 /// One unauthenticated address at every default limit for an hour, through every endpoint
@@ -506,14 +524,19 @@ fn a_store_filled_by_an_unauthenticated_caller_at_the_default_limits_for_an_hour
     let legit = d.register("192.0.2.1");
     let caller = "203.0.113.9";
     let mut registered = Vec::new();
-    let mut largest = 0;
+    let (mut largest, mut approved, mut capped) = (0, 0, 0);
     for second in 0..HOUR {
         d.clock.advance(1);
         if second % 36 == 0 {
             registered.push(d.register(caller));
         }
         let client = registered.last().unwrap();
-        drop(Browser::new(&d, caller).approve(client));
+        // Past `sign_in_max_pending_per_address` (100 sign-ins in progress) the caller is refused.
+        match Browser::new(&d, caller).try_approve(client).status() {
+            StatusCode::FOUND => approved += 1,
+            StatusCode::TOO_MANY_REQUESTS => capped += 1,
+            other => panic!("approving answered {other}"),
+        }
         assert_eq!(Browser::new(&d, caller).authorize(client).status(), StatusCode::OK);
         assert_ne!(Browser::new(&d, caller).apps().status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(Browser::new(&d, caller).made_up_callback(second).status(), StatusCode::BAD_REQUEST);
@@ -527,22 +550,29 @@ fn a_store_filled_by_an_unauthenticated_caller_at_the_default_limits_for_an_hour
         }
     }
     assert_eq!(registered.len(), 100);
-    // Ten minutes of sign-in records are live at any time (about 240 a minute, each with its
-    // index entry), and the sweep runs at most two minutes behind.
+    assert!(capped > 0 && approved <= 100 * 7, "the cap held the caller's sign-ins: {approved} went to Clerk");
+    // At most 100 of the caller's sign-ins are in progress at any time (three keys each, with
+    // their index entries), and the sweep runs at most two minutes behind.
     assert!(largest < 2 * 13 * 240 + 1_000, "the store grew to {largest} keys");
 
     // Ordinary traffic goes on after the caller stopped: every record it made that expires
     // goes, and the store shrinks back to what is live.
     d.ordinary_traffic(&legit, 15, 10);
     assert_only_live(&d.store, d.clock.now_unix());
-    assert_eq!(count(&d.store, "signin:upstream:"), 0);
     let consent = count(&d.store, "signin:consent:");
-    assert!((60..=72).contains(&consent), "only the ordinary traffic's last minutes: {consent}");
+    assert!((2 * 60..=2 * 78).contains(&consent), "only the ordinary traffic's last minutes: {consent}");
+    assert_eq!(count(&d.store, "signin:upstream:") * 2, consent, "the same sign-ins' Clerk states");
     assert_eq!(count(&d.store, "oauth:client:"), 101, "the clients live 90 days unless used");
     for gone in ["ratelimit:register:", "ratelimit:token_failures:"] {
         assert_eq!(count(&d.store, gone), 0, "{gone}");
     }
     let live = d.store.keys().len();
     eprintln!("largest {largest} keys during the hour, {live} after");
-    assert!(live < 101 * 3 + 100 * 3, "{live} keys: the clients, their index entries, the ordinary traffic's records");
+    // The clients with their index entries, and the ordinary traffic's last 13 minutes of
+    // sign-ins (6 a minute, three keys and two index entries each), their addresses' counters,
+    // and the index's minute, hour and day markers.
+    // The ten ordinary addresses hold a sign-in counter for each of the last three minutes and
+    // a pending-sign-in counter for each of two ten-minute windows (each with an index entry).
+    let bound = 101 * 2 + 13 * 6 * 5 + 10 * (3 + 2) * 2 + 30;
+    assert!(live < bound, "{live} keys: the clients, their index entries, the ordinary traffic's records");
 }

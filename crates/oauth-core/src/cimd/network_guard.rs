@@ -119,7 +119,7 @@ mod tests {
         clock.advance(1);
         let blocked = FakeDocuments::default();
         assert!(block_on(blocked_as_last_checked(&store, &clock, &blocked)), "checked again");
-        assert_eq!(store.keys(), [keys::network_check()], "one key for the deployment");
+        assert_eq!(store.record_keys(), [keys::network_check()], "one key for the deployment");
     }
 
     #[test]

@@ -77,10 +77,11 @@ impl Fixture {
         self.client.client.client_id.clone()
     }
 
-    /// The store without rate-limit counters, which every counted request writes.
+    /// The store without rate-limit counters, which every counted request writes, and without the
+    /// expiry index's entries.
     pub fn records(&self) -> std::collections::HashMap<String, Vec<u8>> {
         let mut records = self.store.snapshot();
-        records.retain(|key, _| !key.starts_with("ratelimit:"));
+        records.retain(|key, _| !key.starts_with("ratelimit:") && !platform::housekeeping::is_housekeeping_key(key));
         records
     }
 
