@@ -5,8 +5,11 @@
 //! implements them once for all three components; tests use the in-memory implementations
 //! ([`MemoryStore`], [`ManualClock`], [`StaticVariables`], [`MemoryAudit`]).
 
+pub mod accept;
 pub mod audit;
+pub mod calendar;
 pub mod clock;
+pub mod counter_keys;
 pub mod diagnostic;
 #[cfg(test)]
 mod faulty;

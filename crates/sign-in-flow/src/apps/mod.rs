@@ -22,8 +22,8 @@ mod view;
 pub(crate) use sign_in::finish as finish_sign_in;
 
 use http::StatusCode;
-use mediatype::{MediaTypeList, ReadParams, names};
 use oauth_core::connected_apps;
+use platform::accept::Accept;
 use platform::web::{self, Request, Response};
 use platform::{AuditLog, Clock, HttpClient, KeyValueStore, Variables};
 
@@ -106,18 +106,8 @@ fn server_host(base: &str) -> String {
 /// True when the client asks for JSON and not for HTML: a script's `Accept: application/json`,
 /// never a browser's navigation (which names `text/html`).
 fn wants_json(request: &Request) -> bool {
-    let ranges: Vec<(String, String)> = request
-        .headers()
-        .get_all("accept")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(MediaTypeList::new)
-        .filter_map(Result::ok)
-        .filter(|range| range.get_param(names::Q).is_none_or(|q| !q.as_str().bytes().all(|b| b == b'0' || b == b'.')))
-        .map(|range| (range.ty.as_str().to_ascii_lowercase(), range.subty.as_str().to_ascii_lowercase()))
-        .collect();
-    let names = |ty: &str, subty: &str| ranges.iter().any(|(t, s)| t == ty && s == subty);
-    names("application", "json") && !names("text", "html")
+    let accept = Accept::of(request);
+    accept.names("application/json") && !accept.names("text/html")
 }
 
 /// A failure, as a page or as JSON.
