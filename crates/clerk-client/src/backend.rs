@@ -1,8 +1,9 @@
 //! Clerk's Backend API (`GET <clerk_api_url>/v1/users/{id}`, Bearer `clerk_secret_key`): the
 //! authoritative profile and `public_metadata.role`, read at sign-in and on every token refresh.
 
+use oauth_core::directory::Refreshing;
 use oauth_core::{DirectoryError, UserDirectory, UserProps};
-use platform::HttpClient;
+use platform::{HttpClient, VariableError, Variables};
 use serde::Deserialize;
 
 use crate::claims::role_of;
@@ -58,14 +59,14 @@ impl ClerkUser {
 }
 
 /// A handle on the Backend API: base URL, secret key and the HTTP port.
-pub struct BackendApi<H> {
+pub struct BackendApi<'a> {
     api_url: String,
     secret_key: String,
-    http: H,
+    http: &'a dyn HttpClient,
 }
 
-impl<H: HttpClient> BackendApi<H> {
-    pub fn new(config: &BackendConfig, http: H) -> Self {
+impl<'a> BackendApi<'a> {
+    pub fn new(config: &BackendConfig, http: &'a dyn HttpClient) -> Self {
         let api_url = config.api_url.trim_end_matches('/').to_owned();
         Self { api_url, secret_key: config.secret_key.clone(), http }
     }
@@ -77,7 +78,7 @@ impl<H: HttpClient> BackendApi<H> {
             return Err(ClerkError::UserGone { user_id: user_id.to_owned(), reason: "not a valid Clerk user id" });
         }
         let url = format!("{}/v1/users/{user_id}", self.api_url);
-        let response = transport::get(&self.http, &url, Some(&self.secret_key), WHAT).await?;
+        let response = transport::get(self.http, &url, Some(&self.secret_key), WHAT).await?;
         match response.status().as_u16() {
             200 => {}
             401 | 403 => return Err(ClerkError::BackendUnauthorized),
@@ -100,15 +101,17 @@ impl<H: HttpClient> BackendApi<H> {
 
 /// The token endpoint re-reads the user on every refresh, so role changes, deletions and bans
 /// take effect within one access-token lifetime.
-impl<H: HttpClient> UserDirectory for BackendApi<H> {
-    async fn refresh_props(&self, props: &UserProps) -> Result<UserProps, DirectoryError> {
-        match self.get_user(&props.user_id).await {
-            Ok(user) => Ok(user.props(props.session_id.clone())),
-            Err(ClerkError::UserGone { .. }) => Err(DirectoryError::UserGone),
-            // Down, slow, garbage or a rejected key: the refresh must not go ahead with a role
-            // that may be stale, and must not end the grant either.
-            Err(other) => Err(DirectoryError::Unavailable(other.to_string())),
-        }
+impl UserDirectory for BackendApi<'_> {
+    fn refresh_props<'a>(&'a self, props: &'a UserProps) -> Refreshing<'a> {
+        Box::pin(async move {
+            match self.get_user(&props.user_id).await {
+                Ok(user) => Ok(user.props(props.session_id.clone())),
+                Err(ClerkError::UserGone { .. }) => Err(DirectoryError::UserGone),
+                // Down, slow, garbage or a rejected key: the refresh must not go ahead with a
+                // role that may be stale, and must not end the grant either.
+                Err(other) => Err(DirectoryError::Unavailable(other.to_string())),
+            }
+        })
     }
 }
 
@@ -117,13 +120,36 @@ fn is_clerk_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// The user directory the token endpoint re-reads users from at refresh: Clerk's Backend API,
+/// configured from the variables. A missing or malformed `clerk_secret_key` only matters when a
+/// refresh happens, so it surfaces there (as `temporarily_unavailable`, the log naming the
+/// variable), not as a failure of every request.
+pub struct ClerkDirectory<'a> {
+    backend: Result<BackendApi<'a>, VariableError>,
+}
+
+impl<'a> ClerkDirectory<'a> {
+    pub fn from_variables(variables: &dyn Variables, http: &'a dyn HttpClient) -> Self {
+        Self { backend: BackendConfig::from_variables(variables).map(|config| BackendApi::new(&config, http)) }
+    }
+}
+
+impl UserDirectory for ClerkDirectory<'_> {
+    fn refresh_props<'a>(&'a self, props: &'a UserProps) -> Refreshing<'a> {
+        match &self.backend {
+            Ok(backend) => backend.refresh_props(props),
+            Err(config) => Box::pin(std::future::ready(Err(DirectoryError::Unavailable(config.to_string())))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fake::FakeClerk;
     use futures::executor::block_on;
 
-    fn api(fake: &FakeClerk) -> BackendApi<&FakeClerk> {
+    fn api(fake: &FakeClerk) -> BackendApi<'_> {
         let config = BackendConfig { api_url: "https://api.clerk.test/".into(), secret_key: "sk_test_key".into() };
         BackendApi::new(&config, fake)
     }

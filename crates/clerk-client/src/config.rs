@@ -1,4 +1,5 @@
-//! Clerk settings, read from Spin variables (DESIGN §4) and checked once per request.
+//! Clerk settings, read from Spin variables (README "Configuration reference") and checked once
+//! per request.
 
 use platform::{VariableError, Variables};
 
@@ -26,7 +27,7 @@ pub const DEFAULT_API_URL: &str = "https://api.clerk.com";
 
 impl ClerkConfig {
     /// Reads and validates the Clerk variables; a missing or malformed one is an error naming it.
-    pub fn from_variables(vars: &impl Variables) -> Result<Self, VariableError> {
+    pub fn from_variables(vars: &dyn Variables) -> Result<Self, VariableError> {
         Ok(Self {
             frontend_api: origin_variable(vars, "clerk_frontend_api", None)?,
             client_id: vars.require("clerk_client_id")?,
@@ -38,7 +39,7 @@ impl ClerkConfig {
 
 impl BackendConfig {
     /// `clerk_secret_key` and `clerk_api_url` (with its default); an error names the variable.
-    pub fn from_variables(vars: &impl Variables) -> Result<Self, VariableError> {
+    pub fn from_variables(vars: &dyn Variables) -> Result<Self, VariableError> {
         Ok(Self {
             secret_key: vars.require("clerk_secret_key")?,
             api_url: origin_variable(vars, "clerk_api_url", Some(DEFAULT_API_URL))?,
@@ -51,7 +52,7 @@ impl BackendConfig {
 /// answers over these URLs is trusted because TLS says it comes from Clerk (the ID token from
 /// the token endpoint, the user's role from the Backend API), and the Backend API key travels
 /// over them.
-fn origin_variable(vars: &impl Variables, name: &str, default: Option<&str>) -> Result<String, VariableError> {
+fn origin_variable(vars: &dyn Variables, name: &str, default: Option<&str>) -> Result<String, VariableError> {
     let value = match (vars.get(name)?, default) {
         (Some(value), _) => value,
         (None, Some(default)) => default.to_owned(),

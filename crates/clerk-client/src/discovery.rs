@@ -35,9 +35,9 @@ platform::impl_record!(CachedDiscovery, "Clerk discovery");
 
 /// The discovery document of `frontend_api`, from the cache when fresh, otherwise from Clerk.
 pub async fn discover(
-    http: &impl HttpClient,
-    store: &impl KeyValueStore,
-    clock: &impl Clock,
+    http: &dyn HttpClient,
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
     frontend_api: &str,
 ) -> Result<ProviderMetadata, ClerkError> {
     let key = keys::discovery(frontend_api);
@@ -51,7 +51,7 @@ pub async fn discover(
     Ok(cached.metadata)
 }
 
-async fn fetch(http: &impl HttpClient, frontend_api: &str) -> Result<ProviderMetadata, ClerkError> {
+async fn fetch(http: &dyn HttpClient, frontend_api: &str) -> Result<ProviderMetadata, ClerkError> {
     let url = format!("{frontend_api}/.well-known/openid-configuration");
     let response = transport::get(http, &url, None, WHAT).await?;
     if !response.status().is_success() {

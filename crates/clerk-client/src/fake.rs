@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use platform::outbound::{Request, Response};
+use platform::outbound::{Request, Response, Sending};
 use platform::{HttpClient, OutboundError};
 use serde_json::json;
 
@@ -119,7 +119,13 @@ fn user(id: &str, role: &str, banned: bool) -> String {
 }
 
 impl HttpClient for FakeClerk {
-    async fn send(&self, request: Request, _timeout: Duration) -> Result<Response, OutboundError> {
+    fn send(&self, request: Request, _timeout: Duration) -> Sending<'_> {
+        Box::pin(std::future::ready(self.answer_request(request)))
+    }
+}
+
+impl FakeClerk {
+    fn answer_request(&self, request: Request) -> Result<Response, OutboundError> {
         let host = request.uri().host().unwrap_or_default();
         if host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok() {
             return Err(OutboundError::Prohibited { host: host.to_owned() });

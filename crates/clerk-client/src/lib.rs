@@ -28,7 +28,7 @@ mod transport;
 pub mod upstream;
 mod userinfo;
 
-pub use backend::{BackendApi, ClerkUser};
+pub use backend::{BackendApi, ClerkDirectory, ClerkUser};
 pub use config::{BackendConfig, ClerkConfig};
 pub use discovery::ProviderMetadata;
 pub use error::ClerkError;

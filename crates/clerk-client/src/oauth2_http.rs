@@ -9,7 +9,7 @@ use platform::{HttpClient, OutboundError};
 use crate::{CLERK_TIMEOUT, MAX_RESPONSE_BYTES};
 
 /// Adapts an [`HttpClient`] to [`oauth2::AsyncHttpClient`], with Clerk's timeout.
-pub(crate) struct OAuth2Http<'a, H>(pub &'a H);
+pub(crate) struct OAuth2Http<'a>(pub &'a dyn HttpClient);
 
 /// [`OutboundError`] as the `std::error::Error` oauth2 wants, plus the size limit.
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +23,7 @@ pub(crate) enum OAuth2HttpError {
     ServerStatus(u16),
 }
 
-impl<'c, H: HttpClient> oauth2::AsyncHttpClient<'c> for OAuth2Http<'_, H> {
+impl<'c> oauth2::AsyncHttpClient<'c> for OAuth2Http<'_> {
     type Error = OAuth2HttpError;
     type Future = Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, Self::Error>> + 'c>>;
 

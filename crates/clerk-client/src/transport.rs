@@ -7,7 +7,7 @@ use platform::outbound::{Request, Response};
 use crate::{CLERK_TIMEOUT, ClerkError, MAX_RESPONSE_BYTES};
 
 /// Sends `request`; `what` names the Clerk endpoint in errors.
-pub(crate) async fn send(http: &impl HttpClient, request: Request, what: &'static str) -> Result<Response, ClerkError> {
+pub(crate) async fn send(http: &dyn HttpClient, request: Request, what: &'static str) -> Result<Response, ClerkError> {
     let response =
         http.send(request, CLERK_TIMEOUT).await.map_err(|source| ClerkError::Unavailable { what, source })?;
     if response.body().len() > MAX_RESPONSE_BYTES {
@@ -18,7 +18,7 @@ pub(crate) async fn send(http: &impl HttpClient, request: Request, what: &'stati
 
 /// A GET with `Accept: application/json` and an optional bearer token.
 pub(crate) async fn get(
-    http: &impl HttpClient,
+    http: &dyn HttpClient,
     url: &str,
     bearer: Option<&str>,
     what: &'static str,

@@ -11,7 +11,7 @@ use oauth2::{
     TokenResponse, TokenUrl,
 };
 use platform::secret::{RandomError, random_token};
-use platform::{Clock, HttpClient, KeyValueStore};
+use platform::{Clock, HttpClient, KeyValueStore, Ports};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendApi;
@@ -70,27 +70,28 @@ type ClerkOAuthClient = oauth2::Client<
     BasicRevocationErrorResponse,
 >;
 
-/// Clerk, as the sign-in flow sees it.
-pub struct Clerk<H, S, C> {
-    pub config: ClerkConfig,
-    http: H,
-    store: S,
-    clock: C,
+/// Clerk, as the sign-in flow sees it: its settings and the ports of the request (outbound
+/// HTTP, and the store and clock its discovery document is cached with).
+pub struct Clerk<'a> {
+    pub config: &'a ClerkConfig,
+    http: &'a dyn HttpClient,
+    store: &'a dyn KeyValueStore,
+    clock: &'a dyn Clock,
 }
 
-impl<H: HttpClient, S: KeyValueStore, C: Clock> Clerk<H, S, C> {
-    pub fn new(config: ClerkConfig, http: H, store: S, clock: C) -> Self {
-        Self { config, http, store, clock }
+impl<'a> Clerk<'a> {
+    pub fn new(config: &'a ClerkConfig, ports: &Ports<'a>) -> Self {
+        Self { config, http: ports.http, store: ports.store, clock: ports.clock }
     }
 
     /// The Backend API with this configuration, e.g. to re-read a user's role.
-    pub fn backend(&self) -> BackendApi<&H> {
-        BackendApi::new(&self.config.backend, &self.http)
+    pub fn backend(&self) -> BackendApi<'a> {
+        BackendApi::new(&self.config.backend, self.http)
     }
 
     /// Clerk's discovery document (cached).
     pub async fn metadata(&self) -> Result<ProviderMetadata, ClerkError> {
-        discover(&self.http, &self.store, &self.clock, &self.config.frontend_api).await
+        discover(self.http, self.store, self.clock, &self.config.frontend_api).await
     }
 
     /// Clerk's authorization URL for this trip: `response_type=code`, our client id, the
@@ -150,7 +151,7 @@ impl<H: HttpClient, S: KeyValueStore, C: Clock> Clerk<H, S, C> {
             .set_auth_type(AuthType::BasicAuth)
             .set_token_uri(token_url)
             .set_redirect_uri(redirect_url(redirect_uri)?);
-        let http = OAuth2Http(&self.http);
+        let http = OAuth2Http(self.http);
         client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
@@ -172,7 +173,7 @@ impl<H: HttpClient, S: KeyValueStore, C: Clock> Clerk<H, S, C> {
             Err(e @ (ClerkError::UserGone { .. } | ClerkError::BackendUnauthorized)) => Err(e),
             Err(_) => {
                 let info = match &metadata.userinfo_endpoint {
-                    Some(endpoint) => userinfo::fetch(&self.http, endpoint, access_token).await.ok(),
+                    Some(endpoint) => userinfo::fetch(self.http, endpoint, access_token).await.ok(),
                     None => None,
                 };
                 Ok(profile::from_claims(claims, info.as_ref()))

@@ -17,7 +17,7 @@ pub(crate) struct UserInfo {
     pub profile: ProfileClaims,
 }
 
-pub(crate) async fn fetch(http: &impl HttpClient, endpoint: &str, access_token: &str) -> Result<UserInfo, ClerkError> {
+pub(crate) async fn fetch(http: &dyn HttpClient, endpoint: &str, access_token: &str) -> Result<UserInfo, ClerkError> {
     let response = transport::get(http, endpoint, Some(access_token), WHAT).await?;
     if response.status().as_u16() != 200 {
         return Err(ClerkError::Status { what: WHAT, status: response.status().as_u16() });

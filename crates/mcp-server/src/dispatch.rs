@@ -9,7 +9,6 @@ use crate::protocol::jsonrpc::{self, Failure, Incoming};
 use crate::protocol::version;
 use crate::tools::{CallError, Toolbox};
 use http::StatusCode;
-use platform::HttpClient;
 use rmcp::model::{
     CallToolRequestParams, DiscoverResult, EmptyResult, ErrorCode, Implementation, InitializeResult, JsonObject,
     ListToolsResult, ProtocolVersion, RequestId, RequestMetaObject, ServerCapabilities, ServerResult,
@@ -49,12 +48,7 @@ impl From<Failure> for Reply {
 }
 
 /// Handles one message for the user `toolbox` belongs to; `calls` watches its tool calls.
-pub async fn dispatch<C: HttpClient + 'static>(
-    toolbox: &Toolbox<C>,
-    body: &[u8],
-    envelope: Envelope<'_>,
-    calls: &ToolCalls<'_>,
-) -> Reply {
+pub async fn dispatch(toolbox: &Toolbox<'_>, body: &[u8], envelope: Envelope<'_>, calls: &ToolCalls<'_>) -> Reply {
     let (id, method, params) = match jsonrpc::parse(body) {
         Ok(Incoming::Request { id, method, params }) => (id, method, params),
         Ok(Incoming::Notification { .. } | Incoming::Response) => return Reply::Accepted,
@@ -66,8 +60,8 @@ pub async fn dispatch<C: HttpClient + 'static>(
     }
 }
 
-async fn answer<C: HttpClient + 'static>(
-    toolbox: &Toolbox<C>,
+async fn answer(
+    toolbox: &Toolbox<'_>,
     id: &RequestId,
     method: &str,
     params: Option<JsonObject>,
@@ -203,8 +197,8 @@ fn check_method_header(id: &RequestId, method: &str, envelope: Envelope<'_>) -> 
     }
 }
 
-async fn call_tool<C: HttpClient + 'static>(
-    toolbox: &Toolbox<C>,
+async fn call_tool(
+    toolbox: &Toolbox<'_>,
     id: &RequestId,
     params: Option<JsonObject>,
     envelope: Envelope<'_>,

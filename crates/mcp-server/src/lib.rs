@@ -7,13 +7,15 @@
 pub mod tools;
 
 pub mod calls;
-pub mod config;
 pub mod dispatch;
 pub mod protocol;
+pub mod routes;
+pub mod settings;
 pub mod sse;
 #[cfg(test)]
 mod test_support;
 pub mod transport;
 
-pub use config::{MAX_BODY_BYTES, McpConfig};
-pub use transport::{Route, Services, handle_mcp, route, route_path};
+pub use routes::{Route, respond, route, route_path};
+pub use settings::{MAX_BODY_BYTES, Settings};
+pub use transport::{Services, handle_mcp};

@@ -36,11 +36,22 @@ impl FakeHttp {
 }
 
 impl HttpClient for FakeHttp {
-    async fn send(&self, request: Sent, _timeout: Duration) -> Result<http::Response<Vec<u8>>, OutboundError> {
+    fn send(&self, request: Sent, _timeout: Duration) -> platform::outbound::Sending<'_> {
         self.sent.lock().unwrap().push(request);
-        let (status, body) = self.answer.clone()?;
-        Ok(http::Response::builder().status(status).body(body).unwrap())
+        let answer =
+            self.answer.clone().map(|(status, body)| http::Response::builder().status(status).body(body).unwrap());
+        Box::pin(std::future::ready(answer))
     }
+}
+
+/// A toolbox for `user` with `settings` and `http`, which live as long as the test process
+/// (a test's toolbox borrows them, as a request's borrows its ports).
+pub fn toolbox_for(
+    user: UserProps,
+    settings: crate::tools::ToolSettings,
+    http: FakeHttp,
+) -> crate::tools::Toolbox<'static> {
+    crate::tools::Toolbox::new(user, Box::leak(Box::new(settings)), Box::leak(Box::new(http)))
 }
 
 use oauth_core::{AccessTokenRecord, UserProps};
@@ -117,25 +128,29 @@ impl KeyValueStore for CountingStore {
     }
 }
 
-/// A store, clock, config and audit trail for driving the handlers, with access tokens already
-/// issued.
+/// A store, clock, settings and audit trail for driving the handlers, with access tokens
+/// already issued.
 pub struct World {
     pub store: CountingStore,
     pub clock: platform::ManualClock,
-    pub config: crate::McpConfig,
+    pub config: crate::Settings,
     pub audit: platform::MemoryAudit,
+    /// Outbound HTTP, where none is expected.
+    http: FakeHttp,
+    pub vars: platform::StaticVariables,
 }
 
 impl World {
-    /// `config` with `public_base_url` = [`BASE`]; each `(token, user_id)` gets a live token for
-    /// `<BASE>/mcp` with scope `mcp`.
-    pub fn new(config: crate::McpConfig, users: &[(&str, &str)]) -> Self {
-        let config = crate::McpConfig { public_base_url: Some(BASE.into()), ..config };
+    /// A server at [`BASE`] (its `public_base_url`, which [`World::configured`] applies) with
+    /// `config`; each `(token, user_id)` gets a live token for `<BASE>/mcp` with scope `mcp`.
+    pub fn new(config: crate::Settings, users: &[(&str, &str)]) -> Self {
         let world = Self {
             store: CountingStore::default(),
             clock: platform::ManualClock::at(NOW),
             config,
             audit: platform::MemoryAudit::new(),
+            http: FakeHttp::unused(),
+            vars: platform::StaticVariables::new([("public_base_url", BASE)]),
         };
         for (token, user_id) in users {
             let resource = format!("{BASE}/mcp");
@@ -144,14 +159,25 @@ impl World {
         world
     }
 
+    /// `request` as the host hands it over: with the shared settings applied.
+    pub fn configured(&self, request: &platform::web::Request) -> platform::web::Request {
+        let mut request = request.clone();
+        platform::Settings::from_variables(&self.vars).apply(&mut request);
+        request
+    }
+
     /// The handlers' services over this world, with no outbound HTTP expected.
-    pub fn services(&self) -> crate::Services<'_, FakeHttp> {
+    pub fn services(&self) -> crate::Services<'_> {
         crate::Services {
-            store: &self.store,
-            clock: &self.clock,
-            http: FakeHttp::unused(),
-            config: &self.config,
-            audit: &self.audit,
+            ports: platform::Ports {
+                store: &self.store,
+                clock: &self.clock,
+                http: &self.http,
+                sleep: &platform::ThreadSleep,
+                audit: &self.audit,
+                variables: &self.vars,
+            },
+            settings: &self.config,
         }
     }
 }

@@ -11,7 +11,7 @@
 use platform::record::{self, RecordError};
 use platform::secret::{RandomError, random_token};
 use platform::web::single_value;
-use platform::{Clock, HttpClient, KeyValueStore};
+use platform::{Clock, KeyValueStore};
 
 use crate::cimd::{self, ClientResolver, DocumentRefused, Limited, ResolveError};
 use crate::clients::lookup_client;
@@ -72,8 +72,8 @@ impl AuthorizeError {
 ///
 /// `base_url` is our public origin (issuer); the resource is `<base>/mcp`. The redirect URI
 /// must be registered and still acceptable under today's `policy`.
-pub async fn validate_authorization_request<H: HttpClient>(
-    clients: &ClientResolver<'_, H>,
+pub async fn validate_authorization_request(
+    clients: &ClientResolver<'_>,
     base_url: &str,
     policy: &RedirectPolicy,
     query: &[(String, String)],

@@ -9,7 +9,6 @@ use serde_json::Value;
 use serde_path_to_error::Segment;
 use subtle::ConstantTimeEq;
 
-use crate::cimd::{DocumentRefused, Limited};
 use crate::keys;
 use crate::lifetimes::{CLIENT_IDLE_TTL, CLIENT_TOUCH_INTERVAL, CLIENT_UNUSED_TTL};
 use crate::records::{AuthMethod, ClientMetadata, ClientRecord, RECORD_VERSION};
@@ -111,34 +110,25 @@ pub struct PresentedCredentials {
     pub method: AuthMethod,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ClientAuthError {
-    /// Unknown client, wrong secret or wrong method: RFC 6749 `invalid_client`.
-    #[error("client authentication failed")]
-    InvalidClient,
-    /// A `client_id` URL whose document cannot be used: also `invalid_client`, and logged.
-    #[error(transparent)]
-    Document(#[from] DocumentRefused),
-    /// A `client_id` URL, and its caller named too many, or too many fetches are under way: 429.
-    #[error(transparent)]
-    Limited(#[from] Limited),
-    #[error(transparent)]
-    Store(#[from] RecordError),
-}
+/// Presented credentials that do not match the client: an unknown client, a wrong secret or the
+/// wrong method (RFC 6749 `invalid_client`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("client authentication failed")]
+pub struct CredentialsRefused;
 
 /// Checks the credentials a client presented at the token or revocation endpoint against the
 /// client (as [`crate::cimd::ClientResolver::authenticate`] resolved it). The method used must
 /// be the registered one, and secrets are compared (as hashes) in constant time.
-pub fn verify_credentials(client: &ClientRecord, presented: &PresentedCredentials) -> Result<(), ClientAuthError> {
+pub fn verify_credentials(client: &ClientRecord, presented: &PresentedCredentials) -> Result<(), CredentialsRefused> {
     if client.client_id != presented.client_id || client.metadata.token_endpoint_auth_method != presented.method {
-        return Err(ClientAuthError::InvalidClient);
+        return Err(CredentialsRefused);
     }
     let secret_ok = match (&client.secret_hash, &presented.client_secret) {
         (None, None) => true,
         (Some(stored), Some(secret)) => bool::from(keys::secret_hash(secret).as_bytes().ct_eq(stored.as_bytes())),
         _ => false,
     };
-    if secret_ok { Ok(()) } else { Err(ClientAuthError::InvalidClient) }
+    if secret_ok { Ok(()) } else { Err(CredentialsRefused) }
 }
 
 /// Records that the client was used (a token was issued to it), extending its life to
@@ -574,15 +564,15 @@ mod tests {
         assert!(verify_credentials(&client, &creds(secret.clone(), AuthMethod::ClientSecretPost)).is_ok());
         assert!(matches!(
             verify_credentials(&client, &creds(secret.clone(), AuthMethod::ClientSecretBasic)),
-            Err(ClientAuthError::InvalidClient)
+            Err(CredentialsRefused)
         ));
         assert!(matches!(
             verify_credentials(&client, &creds(Some("wrong".into()), AuthMethod::ClientSecretPost)),
-            Err(ClientAuthError::InvalidClient)
+            Err(CredentialsRefused)
         ));
         assert!(matches!(
             verify_credentials(&client, &creds(None, AuthMethod::ClientSecretPost)),
-            Err(ClientAuthError::InvalidClient)
+            Err(CredentialsRefused)
         ));
     }
 
@@ -595,7 +585,7 @@ mod tests {
             client_secret: Some("x".into()),
             method: AuthMethod::None,
         };
-        assert!(matches!(verify_credentials(&reg.client, &creds), Err(ClientAuthError::InvalidClient)));
+        assert!(matches!(verify_credentials(&reg.client, &creds), Err(CredentialsRefused)));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! effect within one access-token lifetime.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use crate::props::UserProps;
 
@@ -17,18 +18,15 @@ pub enum DirectoryError {
     Unavailable(String),
 }
 
+/// What [`UserDirectory::refresh_props`] returns (boxed, so the directory can be a trait object).
+pub type Refreshing<'a> = Pin<Box<dyn Future<Output = Result<UserProps, DirectoryError>> + 'a>>;
+
 /// Where the current user profile comes from (Clerk's Backend API in production:
 /// `clerk_client::BackendApi`).
 pub trait UserDirectory {
     /// The user's current props, starting from the stored ones (fields the directory does not
     /// know, such as `session_id`, are kept by the implementation).
-    fn refresh_props(&self, props: &UserProps) -> impl Future<Output = Result<UserProps, DirectoryError>>;
-}
-
-impl<T: UserDirectory + ?Sized> UserDirectory for &T {
-    fn refresh_props(&self, props: &UserProps) -> impl Future<Output = Result<UserProps, DirectoryError>> {
-        (**self).refresh_props(props)
-    }
+    fn refresh_props<'a>(&'a self, props: &'a UserProps) -> Refreshing<'a>;
 }
 
 /// A directory that returns the stored props unchanged (tests, or deployments without a
@@ -37,7 +35,7 @@ impl<T: UserDirectory + ?Sized> UserDirectory for &T {
 pub struct StaticDirectory;
 
 impl UserDirectory for StaticDirectory {
-    async fn refresh_props(&self, props: &UserProps) -> Result<UserProps, DirectoryError> {
-        Ok(props.clone())
+    fn refresh_props<'a>(&'a self, props: &'a UserProps) -> Refreshing<'a> {
+        Box::pin(std::future::ready(Ok(props.clone())))
     }
 }

@@ -27,6 +27,7 @@ pub mod lifetimes;
 pub mod props;
 pub mod records;
 pub mod rules;
+pub mod settings;
 pub mod tokens;
 pub mod validated;
 
@@ -40,5 +41,6 @@ pub use directory::{DirectoryError, StaticDirectory, UserDirectory};
 pub use props::UserProps;
 pub use records::{AccessTokenRecord, ClientRecord};
 pub use rules::resource::{mcp_resource, sse_resource};
+pub use settings::{ClientSettings, Settings};
 pub use tokens::{TokenError, verify_access_token};
 pub use validated::{ErrorRedirect, ValidatedAuthorization};

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::{redirect_uri, scope};
+use crate::rules::redirect_uri;
 
 /// A validated authorization request: what the consent page shows and what
 /// [`crate::complete_authorization`] needs. Serialisable so the sign-in flow can keep it server-side
@@ -43,11 +43,6 @@ impl ValidatedAuthorization {
     /// True when the redirect goes to a loopback address (the consent page warns).
     pub fn redirect_is_loopback(&self) -> bool {
         redirect_uri::is_loopback(&self.redirect_uri)
-    }
-
-    /// The granted scopes, space-separated.
-    pub fn scope_string(&self) -> String {
-        scope::join(&self.scope)
     }
 
     /// An error redirect to this client (`access_denied`, `server_error`, ...).

@@ -24,7 +24,7 @@ pub fn attach(response: &mut Response, line: &str) {
 /// `line` made safe for a log: control characters, line and paragraph separators and format
 /// (bidi, zero-width) characters escaped ([`crate::text::escape_hidden`]), at most
 /// [`MAX_CHARS`] characters.
-pub(crate) fn clean(line: &str) -> String {
+pub fn clean(line: &str) -> String {
     let escaped = crate::text::escape_hidden(line);
     let mut clean: String = escaped.chars().take(MAX_CHARS).collect();
     if clean.len() < escaped.len() {

@@ -1,7 +1,8 @@
 //! The key-value port: the operations every Spin key-value store offers reliably.
 //!
-//! Deliberately absent: compare-and-swap. Spin 4.1's Redis backend writes the new value and then
-//! reports `cas-failed` (DESIGN.md §12), so no answer of it can be trusted. Everything that needs
+//! Deliberately absent: compare-and-swap. Spin's Redis backend (every release from 3.0 through
+//! 4.1: `crates/key-value-redis/src/store.rs`) writes the new value and then reports `cas-failed`
+//! (README "Scale out"), so no answer of it can be trusted. Everything that needs
 //! "exactly one winner" claims with [`KeyValueStore::increment`] instead (see [`crate::record`]).
 
 use std::collections::HashMap;

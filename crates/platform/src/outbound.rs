@@ -1,6 +1,7 @@
 //! Outbound HTTP, for calls to Clerk, the image backends and client metadata documents.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 pub type Request = http::Request<Vec<u8>>;
@@ -37,6 +38,10 @@ pub fn response_limit(request: &Request) -> Option<usize> {
     request.extensions().get::<ResponseLimit>().map(|limit| limit.0)
 }
 
+/// What [`HttpClient::send`] returns: the response, once it is in (boxed, so the port can be a
+/// trait object; one allocation per outbound request).
+pub type Sending<'a> = Pin<Box<dyn Future<Output = Result<Response, OutboundError>> + 'a>>;
+
 /// Sends one request and buffers the response body.
 ///
 /// `timeout` bounds the whole exchange, from the call to the last byte of the body (connect,
@@ -44,11 +49,5 @@ pub fn response_limit(request: &Request) -> Option<usize> {
 /// [`OutboundError::Timeout`] instead of holding the request open. A [`ResponseLimit`]
 /// extension on the request caps the body.
 pub trait HttpClient {
-    fn send(&self, request: Request, timeout: Duration) -> impl Future<Output = Result<Response, OutboundError>>;
-}
-
-impl<T: HttpClient + ?Sized> HttpClient for &T {
-    fn send(&self, request: Request, timeout: Duration) -> impl Future<Output = Result<Response, OutboundError>> {
-        (**self).send(request, timeout)
-    }
+    fn send(&self, request: Request, timeout: Duration) -> Sending<'_>;
 }

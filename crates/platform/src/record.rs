@@ -36,14 +36,12 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use crate::counter_keys::{Helper, counter_expiry, expiring_counter_key, helper_owner};
 use crate::housekeeping::index;
 use crate::{Clock, KeyValueStore, StoreError};
 
 /// The record format version every record carries as `v`.
 pub const VERSION: u32 = 1;
-
-/// Separates a record key from the name of one of its helper keys.
-const HELPER_SEPARATOR: char = '#';
 
 /// What a stored record offers this module. Implement it with [`impl_record!`](crate::impl_record).
 pub trait Record: Serialize + DeserializeOwned {
@@ -78,49 +76,6 @@ macro_rules! impl_record {
     };
 }
 
-/// A counter that belongs to a record, at `<record key>#<name>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Helper {
-    /// How many callers tried to claim the record ([`claim`]).
-    Claim,
-    /// The last number handed out by [`next_number`] (e.g. an SSE session's message sequence).
-    Sequence,
-}
-
-impl Helper {
-    pub(crate) const ALL: [Helper; 2] = [Helper::Claim, Helper::Sequence];
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Helper::Claim => "claim",
-            Helper::Sequence => "seq",
-        }
-    }
-
-    pub(crate) fn from_name(name: &str) -> Option<Helper> {
-        Helper::ALL.into_iter().find(|helper| helper.name() == name)
-    }
-
-    /// The key of this helper of the record at `record_key`.
-    pub fn key(self, record_key: &str) -> String {
-        format!("{record_key}{HELPER_SEPARATOR}{}", self.name())
-    }
-}
-
-/// What follows [`HELPER_SEPARATOR`] in the key of an expiring counter, before its expiry.
-const UNTIL: &str = "until=";
-
-/// The key of a counter named `name` that expires at `expires_at` (Unix seconds):
-/// `<name>#until=<expires_at>`. Read it only with `increment(key, 0)`, like every counter.
-pub fn expiring_counter_key(name: &str, expires_at: u64) -> String {
-    format!("{name}{HELPER_SEPARATOR}{UNTIL}{expires_at}")
-}
-
-/// When the counter at `key` expires, if `key` names an expiring counter.
-pub fn counter_expiry(key: &str) -> Option<u64> {
-    key.rsplit_once(HELPER_SEPARATOR)?.1.strip_prefix(UNTIL)?.parse().ok()
-}
-
 /// Adds `delta` to the expiring counter at `key` (named by [`expiring_counter_key`]) and returns
 /// its new value. The caller that creates it (a positive `delta` that comes back as the value)
 /// registers it in the expiry index, so it is swept once its time is up. A key without an
@@ -132,12 +87,6 @@ pub fn add_to_counter(store: &dyn KeyValueStore, key: &str, delta: i64) -> Resul
         index::register(store, key, expires_at, &[])?;
     }
     Ok(value)
-}
-
-/// The record key a helper key belongs to, or `None` when `key` is not a helper key.
-pub fn helper_owner(key: &str) -> Option<&str> {
-    let (owner, name) = key.rsplit_once(HELPER_SEPARATOR)?;
-    Helper::ALL.iter().any(|h| h.name() == name).then_some(owner)
 }
 
 /// Why a record operation failed.

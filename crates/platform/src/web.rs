@@ -6,7 +6,9 @@
 //! URI is absolute when the host knows the scheme and authority, and the caller's address is
 //! a [`ClientAddr`] extension. Behind a reverse proxy that address is the proxy's; an operator
 //! who names the proxy's header in `client_addr_header` gets the client's from it instead
-//! ([`use_client_addr_header`], [`client_ip`]).
+//! ([`use_client_addr_header`], [`client_ip`]). The operator's `public_base_url`, when set, comes
+//! as a [`PublicBaseUrl`] extension ([`base_url`]). Both settings are read once per request,
+//! by the host adapter ([`crate::settings`]).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -25,10 +27,6 @@ pub struct ClientAddr(pub SocketAddr);
 pub fn client_addr(request: &Request) -> Option<SocketAddr> {
     request.extensions().get::<ClientAddr>().map(|addr| addr.0)
 }
-
-/// The variable naming the request header a trusted reverse proxy puts the client's address in
-/// (e.g. `x-forwarded-for`). Empty, the default: no header is trusted.
-pub const CLIENT_ADDR_HEADER_VARIABLE: &str = "client_addr_header";
 
 /// The client's address as the trusted proxy reported it (a request extension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,9 +93,13 @@ impl PublicBaseUrlRequired {
     pub const STATUS: StatusCode = StatusCode::MISDIRECTED_REQUEST;
 }
 
+/// The operator's `public_base_url` (a request extension the host sets, [`crate::settings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicBaseUrl(pub String);
+
 /// The public origin of this server ([`BaseUrl`]).
 ///
-/// `configured` (the `public_base_url` variable) wins. Without it, an origin is taken from the
+/// The configured one (the `public_base_url` variable, a [`PublicBaseUrl`] extension) wins. Without it, an origin is taken from the
 /// request (the scheme and authority of its absolute URI, then its `Host` header) only for a
 /// development setup: a request that came over a loopback connection ([`came_over_loopback`])
 /// and names a loopback origin. Both are needed. The origin is built from the `Host` header,
@@ -107,8 +109,9 @@ impl PublicBaseUrlRequired {
 /// sends here comes over loopback, naming a foreign origin. Anything else is an error
 /// ([`PublicBaseUrlRequired`]): the issuer, the resource and the allowed `Origin` are never the
 /// caller's choice. `X-Forwarded-*` headers are never trusted.
-pub fn base_url(request: &Request, configured: Option<&str>) -> Result<BaseUrl, PublicBaseUrlRequired> {
-    if let Some(configured) = configured.map(str::trim).filter(|c| !c.is_empty()) {
+pub fn base_url(request: &Request) -> Result<BaseUrl, PublicBaseUrlRequired> {
+    let configured = request.extensions().get::<PublicBaseUrl>().map(|configured| configured.0.trim());
+    if let Some(configured) = configured.filter(|c| !c.is_empty()) {
         return Ok(BaseUrl { url: configured.trim_end_matches('/').to_owned(), configured: true });
     }
     let uri = request.uri();
@@ -338,46 +341,59 @@ mod tests {
         from_peer(url, "127.0.0.1:50000")
     }
 
+    /// The base URL of `request` with the operator's `public_base_url` at `configured`.
+    fn base_url_with(request: &Request, configured: Option<&str>) -> Result<BaseUrl, PublicBaseUrlRequired> {
+        let mut request = request.clone();
+        if let Some(configured) = configured {
+            request.extensions_mut().insert(PublicBaseUrl(configured.to_owned()));
+        }
+        base_url(&request)
+    }
+
     #[test]
     fn base_url_prefers_configured_value_without_trailing_slash() {
         let req = local("http://127.0.0.1:3000/mcp");
         let configured = BaseUrl { url: "https://mcp.example.com".into(), configured: true };
-        assert_eq!(base_url(&req, Some("https://mcp.example.com/")), Ok(configured.clone()));
-        assert_eq!(base_url(&request("http://evil.example/mcp"), Some("https://mcp.example.com")), Ok(configured));
+        assert_eq!(base_url_with(&req, Some("https://mcp.example.com/")), Ok(configured.clone()));
+        assert_eq!(base_url_with(&request("http://evil.example/mcp"), Some("https://mcp.example.com")), Ok(configured));
         let derived = BaseUrl { url: "http://127.0.0.1:3000".into(), configured: false };
-        assert_eq!(base_url(&req, Some("")), Ok(derived.clone()));
-        assert_eq!(base_url(&req, None), Ok(derived));
+        assert_eq!(base_url_with(&req, Some("")), Ok(derived.clone()));
+        assert_eq!(base_url_with(&req, None), Ok(derived));
     }
 
     #[test]
     fn base_url_without_absolute_uri_uses_host_header() {
         let mut req = http::Request::builder().uri("/mcp").header("host", "localhost:8080").body(Vec::new()).unwrap();
         req.extensions_mut().insert(ClientAddr("[::1]:4000".parse().unwrap()));
-        assert_eq!(base_url(&req, None).map(|b| b.url).as_deref(), Ok("http://localhost:8080"));
-        assert_eq!(base_url(&local("/mcp"), None).map(|b| b.url).as_deref(), Ok("http://localhost"));
+        assert_eq!(base_url_with(&req, None).map(|b| b.url).as_deref(), Ok("http://localhost:8080"));
+        assert_eq!(base_url_with(&local("/mcp"), None).map(|b| b.url).as_deref(), Ok("http://localhost"));
     }
 
     #[test]
     fn without_public_base_url_only_a_loopback_origin_is_taken_from_the_request() {
         for url in ["http://[::1]:3000/mcp", "http://127.0.0.5/mcp", "http://LOCALHOST:1/mcp"] {
-            assert!(base_url(&local(url), None).is_ok(), "{url}");
+            assert!(base_url_with(&local(url), None).is_ok(), "{url}");
         }
         for url in ["http://evil.example:3223/mcp", "http://localhost.evil.example/mcp", "http://10.0.0.1/mcp"] {
-            assert_eq!(base_url(&local(url), None), Err(PublicBaseUrlRequired), "{url}");
+            assert_eq!(base_url_with(&local(url), None), Err(PublicBaseUrlRequired), "{url}");
         }
         let mut host = http::Request::builder().uri("/mcp").header("host", "evil.example").body(Vec::new()).unwrap();
         host.extensions_mut().insert(ClientAddr("127.0.0.1:1".parse().unwrap()));
-        assert_eq!(base_url(&host, None), Err(PublicBaseUrlRequired), "DNS rebinding: loopback peer, foreign Host");
+        assert_eq!(
+            base_url_with(&host, None),
+            Err(PublicBaseUrlRequired),
+            "DNS rebinding: loopback peer, foreign Host"
+        );
     }
 
     #[test]
     fn without_public_base_url_a_loopback_host_from_a_remote_peer_is_refused() {
         for peer in ["192.0.2.7:5555", "10.0.0.2:1", "[2001:db8::1]:443", "[::ffff:192.0.2.7]:1"] {
             for url in ["http://localhost:3000/mcp", "http://127.0.0.1:3000/mcp", "http://[::1]/mcp"] {
-                assert_eq!(base_url(&from_peer(url, peer), None), Err(PublicBaseUrlRequired), "{peer} {url}");
+                assert_eq!(base_url_with(&from_peer(url, peer), None), Err(PublicBaseUrlRequired), "{peer} {url}");
             }
         }
-        assert_eq!(base_url(&request("http://localhost/mcp"), None), Err(PublicBaseUrlRequired), "peer unknown");
+        assert_eq!(base_url_with(&request("http://localhost/mcp"), None), Err(PublicBaseUrlRequired), "peer unknown");
     }
 
     #[test]

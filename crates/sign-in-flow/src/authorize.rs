@@ -2,20 +2,19 @@
 //! consent page, which stores nothing) and `POST /authorize` (the consent form: deny -> our own
 //! page, approve -> Clerk, or, on a consent page shown after sign-in, straight to the client).
 
-use clerk_client::ClerkError;
 use http::StatusCode;
-use oauth_core::rules::redirect_uri::RedirectPolicy;
-use oauth_core::{AuthorizeError, ClientResolver, ValidatedAuthorization, validate_authorization_request};
+use oauth_core::{AuthorizeError, ValidatedAuthorization, validate_authorization_request};
 use platform::secret::{hash_hex, random_token};
 use platform::web::{self, Request, Response, append_header};
-use platform::{AuditEvent, AuditLog, Clock, Event, HttpClient, KeyValueStore, Variables};
+use platform::{AuditEvent, Clock, Event};
 
-use crate::config::{self, FlowConfig};
+use crate::complete::{self, clerk_failure, misconfigured_redirect};
+use crate::config::FlowConfig;
 use crate::consent::{self, CONSENT_TTL, ConsentForm, SignedInUser};
 use crate::pages::{self, ConsentView, OneTime, error_page, unavailable_page};
 use crate::records::{Flow, TakeError};
 use crate::upstream::{self, StartError};
-use crate::{Env, MAX_BODY_BYTES, approvals, callback, cookies};
+use crate::{Env, MAX_BODY_BYTES, approvals, cookies};
 
 /// `GET /authorize`.
 ///
@@ -23,41 +22,26 @@ use crate::{Env, MAX_BODY_BYTES, approvals, callback, cookies};
 /// URI for that client (RFC 9700 §4.11.2): a registered redirect URI is not a trusted one, since
 /// anyone may register a client. Errors go back to the client only when this browser's signed
 /// approval cookie names the pair; otherwise they are shown on a page.
-pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-) -> Response {
-    let base = match web::base_url(request, config::public_base_url(&env.vars).as_deref()) {
+pub async fn get(env: &Env<'_>, request: &Request) -> Response {
+    let base = match web::base_url(request) {
         Ok(base) => base.url,
         Err(error) => return misdirected_page(&error),
     };
-    let policy = match RedirectPolicy::from_variables(&env.vars) {
-        Ok(policy) => policy,
-        Err(error) => return misconfigured_page(&error),
+    let clients = match &env.settings.clients {
+        Ok(clients) => clients,
+        Err(error) => return misconfigured_page(error),
     };
-    let settings = match config::cimd_settings(&env.vars, &base) {
-        Ok(settings) => settings,
-        Err(error) => return misconfigured_page(&error),
-    };
-    let clients = ClientResolver {
-        store: &env.store,
-        clock: &env.clock,
-        http: &env.http,
-        settings,
-        redirect_policy: &policy,
-        caller: web::client_ip(request),
-    };
+    let resolver = clients.resolver(&env.ports, &base, web::client_ip(request));
     let query = web::query_pairs(request);
-    let validated = match validate_authorization_request(&clients, &base, &policy, &query).await {
+    let validated = match validate_authorization_request(&resolver, &base, &clients.redirect_policy, &query).await {
         Ok(validated) => validated,
         Err(error) => return refused(env, request, error),
     };
-    let config = match FlowConfig::from_variables(&env.vars) {
+    let config = match env.settings.flow() {
         Ok(config) => config,
         Err(error) => {
-            let redirect = misconfigured_redirect(&validated, &error);
-            return redirect_if_approved(env, request, &validated.client_id, &validated.redirect_uri, &redirect)
-                .unwrap_or_else(|| misconfigured_page(&error));
+            let approved = approved_by_browser(env, request, &validated.client_id, &validated.redirect_uri);
+            return if approved { misconfigured_redirect(&validated, &error) } else { misconfigured_page(&error) };
         }
     };
     let Ok((browser, set_cookies)) = cookies::browser_or_new(request) else {
@@ -70,18 +54,14 @@ pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: Aud
         }
         return go_upstream(env, &config, validated, &base, &browser, false, set_cookies).await;
     }
-    let mut response = consent_page(&env.clock, &config, validated, &browser, None);
+    let mut response = consent_page(env.ports.clock, &config, validated, &browser, None);
     set_cookies.iter().for_each(|c| append_header(&mut response, "set-cookie", c));
     response
 }
 
 /// A refused request: back to the client when its error may go there and this browser approved
 /// the client's redirect URI; otherwise a page.
-fn refused<S, C, H, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-    error: AuthorizeError,
-) -> Response {
+fn refused(env: &Env<'_>, request: &Request, error: AuthorizeError) -> Response {
     match error {
         AuthorizeError::Redirect(redirect) => {
             let location = redirect.location();
@@ -107,15 +87,19 @@ fn refused<S, C, H, V: Variables, A: AuditLog>(
 
 /// A redirect to `location` if this browser approved `redirect_uri` for `client_id` (checked with
 /// the cookie key alone, so a broken Clerk configuration still reaches the client).
-fn redirect_if_approved<S, C, H, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
+fn redirect_if_approved(
+    env: &Env<'_>,
     request: &Request,
     client_id: &str,
     redirect_uri: &str,
     location: &str,
 ) -> Option<Response> {
-    let key = config::cookie_key(&env.vars).ok()?;
-    cookies::approvals(request, &key).contains(client_id, redirect_uri).then(|| web::redirect(location))
+    approved_by_browser(env, request, client_id, redirect_uri).then(|| web::redirect(location))
+}
+
+/// Whether this browser's approval cookie names `redirect_uri` for `client_id`.
+fn approved_by_browser(env: &Env<'_>, request: &Request, client_id: &str, redirect_uri: &str) -> bool {
+    env.settings.cookie_key().is_ok_and(|key| cookies::approvals(request, key).contains(client_id, redirect_uri))
 }
 
 /// What the page says when an app's client ID metadata document cannot be used.
@@ -191,8 +175,8 @@ pub(crate) fn consent_page(
 /// Creates the upstream state and redirects the browser to Clerk (with `set_cookies`).
 /// `approved_on_page`: the user just approved on the consent page (otherwise the browser only
 /// remembered an approval, which `/callback` checks for the user Clerk signs in).
-pub(crate) async fn go_upstream<S: KeyValueStore, C: Clock, H: HttpClient, V, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
+pub(crate) async fn go_upstream(
+    env: &Env<'_>,
     config: &FlowConfig,
     validated: ValidatedAuthorization,
     base: &str,
@@ -204,44 +188,15 @@ pub(crate) async fn go_upstream<S: KeyValueStore, C: Clock, H: HttpClient, V, A:
     match upstream::start(env, config, base, browser, flow, approved_on_page).await {
         Ok(url) => upstream::redirect_with_cookies(&url, &set_cookies),
         Err(StartError::Random) => web::redirect(&validated.error_redirect("server_error", "no randomness")),
-        Err(StartError::Clerk(e)) => web::redirect(&clerk_failure(&validated, &e)),
+        Err(StartError::Clerk(e)) => clerk_failure(&validated, &e),
         Err(StartError::Store) => {
             web::redirect(&validated.error_redirect("temporarily_unavailable", "storage is unavailable"))
         }
     }
 }
 
-/// The client-facing error for a broken configuration: generic (the variable is named in the
-/// log, for the operator, not to a client app).
-pub(crate) fn misconfigured_redirect(validated: &ValidatedAuthorization, error: &impl std::fmt::Display) -> String {
-    log_failure("misconfigured", error);
-    validated.error_redirect("server_error", "the server is misconfigured")
-}
-
-/// Writes an internal failure to the component's log, where the operator sees what the
-/// client's generic description leaves out.
-pub(crate) fn log_failure(what: &str, detail: &impl std::fmt::Display) {
-    platform::log::failure("clerk-callback", what, detail);
-}
-
-/// The client-facing error for a Clerk failure: retryable ones are `temporarily_unavailable`.
-/// The description is generic; what Clerk (or the network) said goes to the log.
-pub(crate) fn clerk_failure(validated: &ValidatedAuthorization, error: &ClerkError) -> String {
-    log_failure("signing in with Clerk failed", error);
-    match error {
-        ClerkError::UserGone { .. } => validated.error_redirect("access_denied", "this account may not sign in"),
-        e if e.is_temporary() => {
-            validated.error_redirect("temporarily_unavailable", "the sign-in service (Clerk) is unavailable")
-        }
-        _ => validated.error_redirect("server_error", "signing in with Clerk failed"),
-    }
-}
-
 /// `POST /authorize`: the consent form.
-pub async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-) -> Response {
+pub async fn post(env: &Env<'_>, request: &Request) -> Response {
     if web::media_type(request).as_deref() != Some("application/x-www-form-urlencoded") {
         return bad_form("The form was not submitted as a form.");
     }
@@ -256,12 +211,12 @@ pub async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: Au
     if decision != "approve" && decision != "deny" {
         return bad_form("Choose Approve or Deny.");
     }
-    let key = match config::cookie_key(&env.vars) {
+    let key = match env.settings.cookie_key() {
         Ok(key) => key,
-        Err(error) => return misconfigured_page(&error),
+        Err(error) => return misconfigured_page(error),
     };
     // Sealed by this server, shown to this browser, with this form's token, then used up.
-    let Some(form) = ConsentForm::open(&key, handle, env.clock.now_unix()) else {
+    let Some(form) = ConsentForm::open(key, handle, env.ports.clock.now_unix()) else {
         return pages::cannot_use(OneTime::ConsentForm, TakeError::Missing);
     };
     if !(cookies::is_same_browser(request, &form.browser_hash) && form.has_token(csrf)) {
@@ -270,19 +225,19 @@ pub async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: Au
     if let Some(refused) = crate::admit_sign_in(env, request) {
         return refused;
     }
-    if let Err(error) = consent::claim(&env.store, &env.clock, csrf, &form) {
+    if let Err(error) = consent::claim(env.ports.store, env.ports.clock, csrf, &form) {
         return pages::cannot_use(OneTime::ConsentForm, error);
     }
     let client_id = form.validated.client_id.clone();
     if decision == "deny" {
         env.record(request, AuditEvent::new(Event::ConsentDenied).client_id(&client_id));
-        return deny(env, request, &key, &form);
+        return deny(env, request, key, &form);
     }
     let approved = AuditEvent::new(Event::ConsentApproved).client_id(&client_id);
     match form.signed_in {
         Some(user) => {
             env.record(request, approved.detail("on the consent page after sign-in"));
-            callback::approve_signed_in(env, request, &form.validated, user).await
+            complete::approve_signed_in(env, request, &form.validated, user).await
         }
         None => {
             env.record(request, approved.detail("on the consent page"));
@@ -294,16 +249,12 @@ pub async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: Au
 /// Deny: our own page, unless this browser (and the signed-in user, when the page came after
 /// sign-in) already approved this client and redirect URI, whose `access_denied` then goes back
 /// to the client. Anything else would redirect to a URI nobody approved.
-fn deny<S: KeyValueStore, C: Clock, H, V, A>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-    key: &[u8],
-    form: &ConsentForm,
-) -> Response {
+fn deny(env: &Env<'_>, request: &Request, key: &[u8], form: &ConsentForm) -> Response {
     let v = &form.validated;
     let browser_approved = cookies::approvals(request, key).contains(&v.client_id, &v.redirect_uri);
     let user_approved = form.signed_in.as_ref().is_none_or(|user| {
-        approvals::is_approved(&env.store, &env.clock, &user.user_id, &v.client_id, &v.redirect_uri).unwrap_or(false)
+        approvals::is_approved(env.ports.store, env.ports.clock, &user.user_id, &v.client_id, &v.redirect_uri)
+            .unwrap_or(false)
     });
     if browser_approved && user_approved {
         web::redirect(&v.error_redirect("access_denied", "the user denied the request"))
@@ -318,19 +269,15 @@ fn bad_form(message: &str) -> Response {
 
 /// Approve before sign-in: go to Clerk. The approval is recorded (server-side for the user, and
 /// as a hint in this browser) when the sign-in completes.
-async fn approve<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-    validated: ValidatedAuthorization,
-) -> Response {
-    let config = match FlowConfig::from_variables(&env.vars) {
+async fn approve(env: &Env<'_>, request: &Request, validated: ValidatedAuthorization) -> Response {
+    let config = match env.settings.flow() {
         Ok(config) => config,
-        Err(e) => return web::redirect(&misconfigured_redirect(&validated, &e)),
+        Err(e) => return misconfigured_redirect(&validated, &e),
     };
     let Some(browser) = cookies::browser_id(request) else {
         return bad_form("This browser's cookie is missing.");
     };
-    let base = match web::base_url(request, config.public_base_url.as_deref()) {
+    let base = match web::base_url(request) {
         Ok(base) => base.url,
         Err(error) => return misdirected_page(&error),
     };

@@ -9,31 +9,30 @@
 //! quoted apart, as `caller_text`), or shows that consent page; so does every callback whose
 //! state cannot be used.
 
-use clerk_client::{Clerk, UpstreamRequest};
+use clerk_client::Clerk;
 use http::StatusCode;
-use oauth_core::{CompleteError, UserProps, ValidatedAuthorization, complete_authorization};
-use platform::web::{self, Request, Response, append_header};
-use platform::{AuditEvent, AuditLog, Clock, Event, HttpClient, KeyValueStore, Variables};
+use oauth_core::{UserProps, ValidatedAuthorization};
+use platform::web::{self, Request, Response};
+use platform::{AuditEvent, Clock, Event};
 
-use crate::authorize::{clerk_failure, consent_page, misconfigured_redirect};
+use crate::authorize::consent_page;
+use crate::complete::{clerk_failure, complete, misconfigured_redirect, sign_in_failed};
 use crate::config::FlowConfig;
 use crate::consent::SignedInUser;
 use crate::pages::{self, OneTime, error_page};
 use crate::records::{self, Flow, TakeError, Upstream};
+use crate::upstream::ClerkAnswer;
 use crate::{Env, approvals, apps, cookies};
 
 /// `GET /callback`.
-pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-) -> Response {
+pub async fn get(env: &Env<'_>, request: &Request) -> Response {
     let query = web::query_pairs(request);
     let Some(state) = web::first_value(&query, "state").filter(|s| !s.is_empty()) else {
         sign_in_failed(env, request, None, "invalid_state", "the callback has no state");
         return bad_callback("The sign-in response has no state.");
     };
     // This browser's sign-in, then used up.
-    let taken = records::take_for_browser(&env.store, &env.clock, state, request);
+    let taken = records::take_for_browser(env.ports.store, env.ports.clock, state, request);
     let Upstream { flow, upstream, callback_url, approved_on_page, .. } = match taken {
         Ok(upstream) => upstream,
         Err(error) => {
@@ -49,23 +48,10 @@ pub async fn get<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: Aud
     }
 }
 
-/// What Clerk sent back, with the trip it answers.
-pub(crate) struct ClerkAnswer<'a> {
-    pub query: &'a [(String, String)],
-    pub upstream: &'a UpstreamRequest,
-    pub callback_url: &'a str,
-}
-
-impl ClerkAnswer<'_> {
-    pub fn param(&self, name: &str) -> Option<&str> {
-        web::first_value(self.query, name)
-    }
-}
-
 /// The `/authorize` flow: the MCP client gets a code, or a proper OAuth error, or the user a
 /// consent page when their approval was only remembered by the browser.
-async fn finish_authorization<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
+async fn finish_authorization(
+    env: &Env<'_>,
     request: &Request,
     validated: ValidatedAuthorization,
     approved_on_page: bool,
@@ -88,19 +74,19 @@ async fn finish_authorization<S: KeyValueStore, C: Clock, H: HttpClient, V: Vari
         failed("no_code", "Clerk returned no code");
         return web::redirect(&validated.error_redirect("server_error", "Clerk returned no code"));
     };
-    let config = match FlowConfig::from_variables(&env.vars) {
+    let config = match env.settings.flow() {
         Ok(config) => config,
         Err(e) => {
             failed("server_misconfigured", &e.to_string());
-            return web::redirect(&misconfigured_redirect(&validated, &e));
+            return misconfigured_redirect(&validated, &e);
         }
     };
-    let clerk = Clerk::new(config.clerk.clone(), &env.http, &env.store, &env.clock);
+    let clerk = Clerk::new(&config.clerk, &env.ports);
     let props = match clerk.sign_in(code, answer.callback_url, answer.upstream).await {
         Ok(signed_in) => signed_in.props,
         Err(e) => {
             failed(e.code(), &e.log_detail());
-            return web::redirect(&clerk_failure(&validated, &e));
+            return clerk_failure(&validated, &e);
         }
     };
     if !approved_on_page && let Some(answer) = unless_held_by_server(env, request, &config, &validated, &props) {
@@ -113,21 +99,21 @@ async fn finish_authorization<S: KeyValueStore, C: Clock, H: HttpClient, V: Vari
 /// Clerk signed in, this client and this exact redirect URI (recorded as `consent.approved`);
 /// otherwise the answer: the consent page naming that user, or `temporarily_unavailable` for a
 /// store failure.
-fn unless_held_by_server<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
+fn unless_held_by_server(
+    env: &Env<'_>,
     request: &Request,
     config: &FlowConfig,
     validated: &ValidatedAuthorization,
     props: &UserProps,
 ) -> Option<Response> {
     let (user_id, client_id) = (&props.user_id, &validated.client_id);
-    match approvals::is_approved(&env.store, &env.clock, user_id, client_id, &validated.redirect_uri) {
+    match approvals::is_approved(env.ports.store, env.ports.clock, user_id, client_id, &validated.redirect_uri) {
         Ok(true) => {
             let approved = AuditEvent::new(Event::ConsentApproved).client_id(client_id).user_id(user_id);
             env.record(request, approved.detail("remembered approval"));
             None
         }
-        Ok(false) => Some(consent_after_sign_in(&env.clock, request, config, validated.clone(), props)),
+        Ok(false) => Some(consent_after_sign_in(env.ports.clock, request, config, validated.clone(), props)),
         Err(error) => {
             sign_in_failed(env, request, Some(client_id), "store_unavailable", &error.to_string());
             Some(web::redirect(&validated.error_redirect("temporarily_unavailable", "storage is unavailable")))
@@ -150,94 +136,6 @@ fn consent_after_sign_in(
         return bad_callback("This browser's cookie is missing. Start again from your app.");
     };
     consent_page(clock, config, validated, &browser, Some(SignedInUser::new(props)))
-}
-
-/// Approve on a consent page shown after sign-in: the user's profile is read again from Clerk's
-/// Backend API (as a refresh does: a banned or deleted user is refused), then the sign-in
-/// completes.
-pub(crate) async fn approve_signed_in<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-    validated: &ValidatedAuthorization,
-    user: SignedInUser,
-) -> Response {
-    let config = match FlowConfig::from_variables(&env.vars) {
-        Ok(config) => config,
-        Err(e) => return web::redirect(&misconfigured_redirect(validated, &e)),
-    };
-    let clerk = Clerk::new(config.clerk.clone(), &env.http, &env.store, &env.clock);
-    let props = match clerk.backend().get_user(&user.user_id).await {
-        Ok(clerk_user) => clerk_user.props(user.session_id),
-        Err(e) => {
-            sign_in_failed(env, request, Some(&validated.client_id), e.code(), &e.log_detail());
-            return web::redirect(&clerk_failure(validated, &e));
-        }
-    };
-    complete(env, request, &config.cookie_key, validated, props, true)
-}
-
-/// Ends an approved sign-in: records the approval for this user when they just gave it
-/// (`remember`), creates the grant and its code, and sends the browser to the client, with the
-/// approval remembered in this browser for this user.
-fn complete<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-    cookie_key: &[u8],
-    validated: &ValidatedAuthorization,
-    props: UserProps,
-    remember: bool,
-) -> Response {
-    let (client_id, user_id) = (validated.client_id.clone(), props.user_id.clone());
-    let failed = |detail: &str| sign_in_failed(env, request, Some(&client_id), "not_completed", detail);
-    if remember
-        && let Err(error) = approvals::remember(&env.store, &env.clock, &user_id, &client_id, &validated.redirect_uri)
-    {
-        failed(&error.to_string());
-        return web::redirect(&validated.error_redirect("temporarily_unavailable", "storage is unavailable"));
-    }
-    let location = match complete_authorization(&env.store, &env.clock, validated, props) {
-        Ok(location) => location,
-        Err(error) => {
-            failed(&error.to_string());
-            return not_completed(validated, error);
-        }
-    };
-    env.record(request, AuditEvent::new(Event::SignInCompleted).client_id(&client_id).user_id(&user_id));
-    let mut response = web::redirect(&location);
-    let existing = cookies::approvals(request, cookie_key);
-    let hint = cookies::approval_set_cookie(cookie_key, &existing, &user_id, &client_id, &validated.redirect_uri);
-    hint.iter().for_each(|c| append_header(&mut response, "set-cookie", c));
-    response
-}
-
-/// Where a sign-in that could not complete ends.
-fn not_completed(validated: &ValidatedAuthorization, error: CompleteError) -> Response {
-    match error {
-        CompleteError::ClientGone => {
-            error_page(StatusCode::BAD_REQUEST, "The app is no longer registered", "Start again from your app.")
-        }
-        CompleteError::Store(_) => {
-            web::redirect(&validated.error_redirect("temporarily_unavailable", "storage is unavailable"))
-        }
-        CompleteError::Random(_) => web::redirect(&validated.error_redirect("server_error", "no randomness")),
-    }
-}
-
-/// A `sign_in.failed` audit event: `error` is our code for what went wrong (or the one Clerk's
-/// token endpoint answered, server to server), `detail` our description of it (never a code,
-/// token or secret).
-fn sign_in_failed<S, C, H, V, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-    client_id: Option<&str>,
-    error: &str,
-    detail: &str,
-) {
-    let mut event = AuditEvent::new(Event::SignInFailed).error(error).detail(detail);
-    if let Some(client_id) = client_id {
-        event = event.client_id(client_id);
-    }
-    env.record(request, event);
 }
 
 /// The audit trail's name for why a state could not be used.

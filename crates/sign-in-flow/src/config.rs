@@ -1,46 +1,64 @@
-//! The flow's configuration: Clerk's settings plus the cookie key and the public base URL.
+//! The flow's settings: Clerk's, the cookie key, the client rules and the sign-in limits.
 
 use clerk_client::ClerkConfig;
-use oauth_core::CimdSettings;
+use oauth_core::ClientSettings;
+use platform::rate_limit::{self, Limit};
 use platform::{VariableError, Variables};
 
 /// The minimum length of `cookie_encryption_key`, in bytes (hex-encoded in the variable).
 pub const MIN_COOKIE_KEY_BYTES: usize = 32;
 
+/// Clerk and the cookie key, for the routes that sign in.
 #[derive(Debug, Clone)]
 pub struct FlowConfig {
     pub clerk: ClerkConfig,
     /// `cookie_encryption_key` (decoded from hex): the HMAC-SHA256 key of the approval cookie and
     /// the forms' tokens, and the secret the consent forms are sealed under (`crate::consent`).
     pub cookie_key: Vec<u8>,
-    /// `public_base_url` when set.
-    pub public_base_url: Option<String>,
 }
 
-impl FlowConfig {
-    pub fn from_variables(vars: &impl Variables) -> Result<Self, VariableError> {
-        Ok(Self {
-            clerk: ClerkConfig::from_variables(vars)?,
-            cookie_key: cookie_key(vars)?,
-            public_base_url: vars.get("public_base_url")?,
-        })
+/// Everything the flow reads from variables, read once per request ([`crate::handle`]). Each
+/// part keeps its own error, reported by the routes that need that part only: a request that
+/// needs no Clerk (a refused `/authorize`, the sign-in page's limit) is answered whatever
+/// Clerk's variables say. (`public_base_url` and `client_addr_header` are `platform::Settings`,
+/// applied to the request by the host.)
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub clerk: Result<ClerkConfig, VariableError>,
+    pub cookie_key: Result<Vec<u8>, VariableError>,
+    /// How `client_id`s are resolved (oauth-core's rules, the same as the token endpoints').
+    pub clients: Result<ClientSettings, VariableError>,
+    /// `rate_limit_sign_in_per_minute` (`platform::rate_limit::SIGN_IN`).
+    pub sign_in_limit: Result<Limit, VariableError>,
+    /// `sign_in_max_pending_per_address` (`platform::rate_limit::SIGN_IN_PENDING`).
+    pub pending_limit: Result<Limit, VariableError>,
+}
+
+impl Settings {
+    pub fn from_variables(vars: &dyn Variables) -> Self {
+        Self {
+            clerk: ClerkConfig::from_variables(vars),
+            cookie_key: cookie_key(vars),
+            clients: ClientSettings::from_variables(vars),
+            sign_in_limit: rate_limit::SIGN_IN.from_variables(vars),
+            pending_limit: rate_limit::SIGN_IN_PENDING.from_variables(vars),
+        }
     }
-}
 
-/// `public_base_url` alone (needed before the rest of the configuration is read).
-pub fn public_base_url(vars: &impl Variables) -> Option<String> {
-    vars.get("public_base_url").ok().flatten()
-}
+    /// Clerk and the cookie key, or the first error (Clerk's, then the key's).
+    pub fn flow(&self) -> Result<FlowConfig, VariableError> {
+        Ok(FlowConfig { clerk: self.clerk.clone()?, cookie_key: self.cookie_key.clone()? })
+    }
 
-/// Whether client metadata documents are used (`client_id_metadata_documents`), for a server
-/// at `base_url`, and the limits on them.
-pub fn cimd_settings(vars: &impl Variables, base_url: &str) -> Result<CimdSettings, VariableError> {
-    CimdSettings::from_variables(vars, base_url)
+    /// The cookie key alone (what a browser's approval cookie is checked with).
+    pub fn cookie_key(&self) -> Result<&[u8], &VariableError> {
+        self.cookie_key.as_deref()
+    }
 }
 
 /// `cookie_encryption_key`: hex of at least 32 random bytes (`openssl rand -hex 32`), used as
 /// the HMAC-SHA256 key of the approval cookie and the forms' tokens, and to seal consent forms.
-pub fn cookie_key(vars: &impl Variables) -> Result<Vec<u8>, VariableError> {
+pub fn cookie_key(vars: &dyn Variables) -> Result<Vec<u8>, VariableError> {
     const NAME: &str = "cookie_encryption_key";
     let text = vars.require(NAME)?;
     let invalid = |reason: &str| VariableError::Invalid { name: NAME.into(), reason: reason.into() };

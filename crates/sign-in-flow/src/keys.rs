@@ -24,7 +24,6 @@ pub(crate) fn approval(user_id: &str, client_id: &str) -> String {
     format!("{APPROVAL}{}", hash_hex(&format!("{user_id}\n{client_id}")))
 }
 
-/// `v1:` are the consent records of the previous release, which stored each consent page.
 const CONSENT: &str = "signin:consent:";
 const UPSTREAM: &str = "signin:upstream:";
 const APPS_SESSION: &str = "signin:apps-session:v1:";

@@ -28,6 +28,7 @@ pub mod approvals;
 pub mod apps;
 pub mod authorize;
 pub mod callback;
+mod complete;
 pub mod config;
 pub mod consent;
 pub mod cookies;
@@ -37,49 +38,40 @@ pub mod records;
 mod upstream;
 
 use http::StatusCode;
-use platform::rate_limit::{self, Limit, LimitSpec, Subject, Verdict};
+use platform::rate_limit::{self, Limit, Subject, Verdict};
 use platform::web::{self, Request, Response};
-use platform::{AuditEvent, AuditLog, Clock, Event, HttpClient, KeyValueStore, Variables};
+use platform::{AuditEvent, Clock, Event, KeyValueStore, Ports, VariableError};
 
-pub use config::FlowConfig;
+pub use config::{FlowConfig, Settings};
 
 /// The largest request body `/authorize` accepts (the consent form is tiny).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// The ports a request runs with.
-pub struct Env<S, C, H, V, A> {
-    pub store: S,
-    pub clock: C,
-    pub http: H,
-    pub vars: V,
-    /// Where security events go.
-    pub audit: A,
+/// One request: the ports the component built, and this crate's [`Settings`], read once.
+pub struct Env<'a> {
+    pub ports: Ports<'a>,
+    pub settings: Settings,
 }
 
-impl<S, C, H, V, A: AuditLog> Env<S, C, H, V, A> {
+impl Env<'_> {
     /// Records `event` about `request` (with the caller's address).
     pub(crate) fn record(&self, request: &Request, event: AuditEvent) {
-        self.audit.record(event.client_addr(web::client_ip(request)));
+        self.ports.audit.record(event.client_addr(web::client_ip(request)));
     }
 }
 
-/// Routes `/authorize`, `/callback` and `/apps`.
-pub async fn handle<S, C, H, V, A>(env: &Env<S, C, H, V, A>, request: &Request) -> Response
-where
-    S: KeyValueStore,
-    C: Clock,
-    H: HttpClient,
-    V: Variables,
-    A: AuditLog,
-{
+/// Routes `/authorize`, `/callback` and `/apps`, with the settings read from `ports`' variables.
+pub async fn handle(ports: Ports<'_>, request: &Request) -> Response {
+    let env = Env { ports, settings: Settings::from_variables(ports.variables) };
     let method = request.method().as_str();
     let path = platform::web::path(request);
     // Every route here can start a trip to Clerk (and store its state) or finish one.
     if (matches!(path, "/authorize" | "/callback") || path == "/apps" || path.starts_with("/apps/"))
-        && let Some(refusal) = rate_limited(env, request)
+        && let Some(refusal) = rate_limited(&env, request)
     {
         return refusal;
     }
+    let env = &env;
     match (path, method) {
         ("/authorize", "GET") => authorize::get(env, request).await,
         ("/authorize", "POST") => authorize::post(env, request).await,
@@ -93,11 +85,8 @@ where
 
 /// The 429 page when this address is past the sign-in limit (recorded in the audit trail), or
 /// `None`. A store that cannot count lets the request through (see `platform::rate_limit`).
-fn rate_limited<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-) -> Option<Response> {
-    refused_by(env, request, &rate_limit::SIGN_IN, Limit::hit, pages::too_many_requests)
+fn rate_limited(env: &Env<'_>, request: &Request) -> Option<Response> {
+    refused_by(env, request, &env.settings.sign_in_limit, Limit::hit, pages::too_many_requests)
 }
 
 /// Admits one more piece of sign-in state from this request's address (a used consent form, a
@@ -105,26 +94,23 @@ fn rate_limited<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
 /// (`platform::rate_limit::SIGN_IN_PENDING`), or the 429 page (recorded in the audit trail). Call
 /// it after every check of the request, just before storing. A store that cannot count lets the
 /// request through (it then meets the same store).
-pub(crate) fn admit_sign_in<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-) -> Option<Response> {
-    refused_by(env, request, &rate_limit::SIGN_IN_PENDING, Limit::hit_live, pages::too_many_pending)
+pub(crate) fn admit_sign_in(env: &Env<'_>, request: &Request) -> Option<Response> {
+    refused_by(env, request, &env.settings.pending_limit, Limit::hit_live, pages::too_many_pending)
 }
 
 /// How a limit counts a request ([`Limit::hit`], [`Limit::hit_live`]).
 type Count = fn(&Limit, &dyn KeyValueStore, &dyn Clock, Subject<'_>) -> rate_limit::Outcome;
 
 /// `page` (recorded in the audit trail) when `count`ing this request's address against the limit
-/// `spec` refuses it; a 500 page naming the variable when `spec`'s variable is malformed.
-fn refused_by<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
+/// `limit` refuses it; a 500 page naming the variable when its variable is malformed.
+fn refused_by(
+    env: &Env<'_>,
     request: &Request,
-    spec: &LimitSpec,
+    limit: &Result<Limit, VariableError>,
     count: Count,
     page: fn(u64) -> Response,
 ) -> Option<Response> {
-    let limit = match spec.from_variables(&env.vars) {
+    let limit = match limit {
         Ok(limit) => limit,
         Err(error) => {
             let page = pages::error_page(StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured", &error.to_string());
@@ -132,7 +118,7 @@ fn refused_by<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
         }
     };
     let Ok(Verdict::Limited { retry_after }) =
-        count(&limit, &env.store, &env.clock, Subject::Address(web::client_ip(request)))
+        count(limit, env.ports.store, env.ports.clock, Subject::Address(web::client_ip(request)))
     else {
         return None;
     };

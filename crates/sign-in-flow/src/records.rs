@@ -40,14 +40,12 @@ pub struct Upstream {
     pub callback_url: String,
     /// For [`Flow::Authorize`]: the user approved the client on the consent page of this
     /// sign-in. Otherwise the browser only remembered an approval, which the server checks for
-    /// the user Clerk signs in (records of the previous release read as `false`: checked).
-    #[serde(default)]
+    /// the user Clerk signs in.
     pub approved_on_page: bool,
 }
 
 /// The sign-ins that go through Clerk and come back to `/callback`. Stored as one member named
-/// after the flow (`validated` is the member the previous release wrote, so its records in
-/// flight still read as [`Flow::Authorize`]).
+/// after the flow: `validated` (the validated request) or `apps`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Flow {
     /// `/authorize`: the validated request of an MCP client, finished with a code for it.
@@ -63,39 +61,35 @@ pub enum Flow {
 pub struct AppsSignIn {}
 
 /// The stored envelope: versioned, expiring, and a tombstone once consumed. The data is
-/// `sealed`; `data` in clear is only read, from records the previous release wrote.
+/// `sealed`; a tombstone has none.
 #[derive(Serialize, Deserialize)]
-struct OneTime<T> {
+struct OneTime {
     v: u32,
     expires_at: u64,
     #[serde(default)]
     consumed: bool,
-    #[serde(default = "none", skip_serializing_if = "Option::is_none")]
-    data: Option<T>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sealed: Option<String>,
 }
 
-impl<T: Serialize + DeserializeOwned> OneTime<T> {
-    /// The data, if this record is live and was sealed with `secret` (or is a clear record of
-    /// the previous release).
-    fn open(self, secret: &str) -> Option<T> {
+impl OneTime {
+    fn new(expires_at: u64, consumed: bool, sealed: Option<String>) -> Self {
+        Self { v: record::VERSION, expires_at, consumed, sealed }
+    }
+
+    /// The data, if this record is live and was sealed with `secret`.
+    fn open<T: DeserializeOwned>(self, secret: &str) -> Option<T> {
         match self {
-            OneTime { consumed: true, .. } => None,
-            OneTime { sealed: Some(sealed), .. } => {
+            OneTime { consumed: false, sealed: Some(sealed), .. } => {
                 let json = secret::unseal(SEAL_CONTEXT, secret, &sealed)?;
                 serde_json::from_slice(&json).ok()
             }
-            OneTime { data, .. } => data,
+            _ => None,
         }
     }
 }
 
-fn none<T>() -> Option<T> {
-    None
-}
-
-impl<T: Serialize + DeserializeOwned> Record for OneTime<T> {
+impl Record for OneTime {
     const WHAT: &'static str = "sign-in";
     const HELPERS: &'static [Helper] = &[Helper::Claim];
     fn version(&self) -> u32 {
@@ -117,7 +111,7 @@ pub enum Lookup<T> {
     Live(T),
 }
 
-/// The sealing context of upstream records (the previous release's consent records had another).
+/// The sealing context of upstream records.
 const SEAL_CONTEXT: &str = "signin:upstream";
 
 /// Why [`create`] stored nothing.
@@ -138,7 +132,7 @@ pub fn create<T: Serialize + DeserializeOwned>(
 ) -> Result<(), CreateError> {
     let json = serde_json::to_vec(data).map_err(|_| SealError::TooLarge)?;
     let sealed = secret::seal(SEAL_CONTEXT, secret, &json)?;
-    let record = OneTime::<T> { v: record::VERSION, expires_at, consumed: false, data: None, sealed: Some(sealed) };
+    let record = OneTime::new(expires_at, false, Some(sealed));
     Ok(record::save(store, &keys::upstream(secret), &record)?)
 }
 
@@ -148,7 +142,7 @@ pub fn find<T: Serialize + DeserializeOwned>(
     clock: &dyn Clock,
     secret: &str,
 ) -> Result<Lookup<T>, RecordError> {
-    Ok(match record::load::<OneTime<T>>(store, clock, &keys::upstream(secret))? {
+    Ok(match record::load::<OneTime>(store, clock, &keys::upstream(secret))? {
         None => Lookup::Missing,
         Some(OneTime { consumed: true, .. }) => Lookup::Consumed,
         Some(found) => found.open(secret).map_or(Lookup::Missing, Lookup::Live),
@@ -195,14 +189,14 @@ pub fn take<T: Serialize + DeserializeOwned, E>(
     check: impl FnOnce(&T) -> Result<(), E>,
 ) -> Result<T, TakeError<E>> {
     let key = keys::upstream(secret);
-    let found = record::load::<OneTime<T>>(store, clock, &key)?.ok_or(TakeError::Missing)?;
+    let found = record::load::<OneTime>(store, clock, &key)?.ok_or(TakeError::Missing)?;
     let expires_at = found.expires_at;
     if found.consumed {
         return Err(TakeError::Used);
     }
     let data = found.open(secret).ok_or(TakeError::Missing)?;
     check(&data).map_err(TakeError::Refused)?;
-    let tombstone = OneTime::<T> { v: record::VERSION, expires_at, consumed: true, data: None, sealed: None };
+    let tombstone = OneTime::new(expires_at, true, None);
     match record::claim(store, clock, &key, &tombstone)? {
         Claim::Won => {}
         Claim::Lost { .. } => return Err(TakeError::Used),
@@ -250,14 +244,6 @@ mod tests {
     }
 
     #[test]
-    fn a_record_the_previous_release_wrote_in_clear_is_still_taken_once() {
-        let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
-        store.set(&keys::upstream("s"), br#"{"v":1,"expires_at":100,"consumed":false,"data":7}"#).unwrap();
-        assert_eq!(take(&store, &clock, "s", accept).unwrap(), 7);
-        assert!(matches!(take(&store, &clock, "s", accept), Err(TakeError::Used)));
-    }
-
-    #[test]
     fn a_record_that_does_not_open_is_missing() {
         let (store, clock) = (MemoryStore::new(), ManualClock::at(10));
         store.set(&keys::upstream("s"), br#"{"v":1,"expires_at":100,"sealed":"AAAA"}"#).unwrap();
@@ -278,7 +264,7 @@ mod tests {
     }
 
     #[test]
-    fn an_upstream_record_names_its_flow_and_the_previous_releases_records_still_read() {
+    fn an_upstream_record_names_its_flow() {
         let upstream =
             clerk_client::UpstreamRequest { state: "s".repeat(8), pkce_verifier: "v".into(), nonce: "n".into() };
         let apps = Upstream {
@@ -297,11 +283,12 @@ mod tests {
             "state": null, "scope": ["mcp"], "code_challenge": "x", "resource": "https://mcp.example/mcp",
             "issuer": "https://mcp.example"
         });
-        let previous = serde_json::json!({
-            "validated": validated, "upstream": upstream, "browser_hash": "b", "callback_url": "https://mcp.example/callback"
+        let stored = serde_json::json!({
+            "validated": validated, "upstream": upstream, "browser_hash": "b",
+            "callback_url": "https://mcp.example/callback", "approved_on_page": true
         });
-        let read: Upstream = serde_json::from_value(previous).unwrap();
-        assert!(!read.approved_on_page, "an approval it remembered is checked for the signed-in user");
+        let read: Upstream = serde_json::from_value(stored).unwrap();
+        assert!(read.approved_on_page);
         assert!(matches!(read.flow, Flow::Authorize(v) if v.client_id == "c"));
     }
 

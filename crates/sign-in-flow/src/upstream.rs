@@ -1,11 +1,10 @@
 //! Starting a trip to Clerk, for either flow that signs in there (`/authorize` and `/apps`):
 //! fresh `state`, PKCE verifier and `nonce`, kept server-side behind the state for 10 minutes,
 //! bound to the browser by the hash of its browser cookie, and naming the flow `/callback` must
-//! finish.
+//! finish; and what Clerk sends back at the end of the trip ([`ClerkAnswer`]).
 
 use clerk_client::{Clerk, ClerkError, UpstreamRequest};
 use platform::web;
-use platform::{AuditLog, Clock, HttpClient, KeyValueStore};
 
 use crate::config::FlowConfig;
 use crate::records::{self, CreateError, Flow, Upstream};
@@ -24,8 +23,8 @@ pub(crate) enum StartError {
 
 /// Stores the upstream state for `flow`, bound to `browser`, and returns Clerk's authorization
 /// URL, whose `redirect_uri` is `<base>/callback`. (`approved_on_page`: see [`Upstream`].)
-pub(crate) async fn start<S: KeyValueStore, C: Clock, H: HttpClient, V, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
+pub(crate) async fn start(
+    env: &Env<'_>,
     config: &FlowConfig,
     base: &str,
     browser: &str,
@@ -34,13 +33,13 @@ pub(crate) async fn start<S: KeyValueStore, C: Clock, H: HttpClient, V, A: Audit
 ) -> Result<String, StartError> {
     let upstream = UpstreamRequest::random().map_err(|_| StartError::Random)?;
     let callback_url = format!("{}/callback", base.trim_end_matches('/'));
-    let clerk = Clerk::new(config.clerk.clone(), &env.http, &env.store, &env.clock);
+    let clerk = Clerk::new(&config.clerk, &env.ports);
     let url = clerk.authorization_url(&callback_url, &upstream).await.map_err(StartError::Clerk)?;
     let state = upstream.state.clone();
     let record =
         Upstream { flow, upstream, browser_hash: cookies::browser_hash(browser), callback_url, approved_on_page };
-    let expires_at = env.clock.now_unix() + records::UPSTREAM_TTL;
-    records::create(&env.store, &state, &record, expires_at).map_err(|error| match error {
+    let expires_at = env.ports.clock.now_unix() + records::UPSTREAM_TTL;
+    records::create(env.ports.store, &state, &record, expires_at).map_err(|error| match error {
         CreateError::Store(_) => StartError::Store,
         CreateError::Seal(_) => StartError::Random,
     })?;
@@ -52,4 +51,17 @@ pub(crate) fn redirect_with_cookies(url: &str, set_cookies: &[String]) -> web::R
     let mut response = web::redirect(url);
     set_cookies.iter().for_each(|c| web::append_header(&mut response, "set-cookie", c));
     response
+}
+
+/// What Clerk sent back, with the trip it answers.
+pub(crate) struct ClerkAnswer<'a> {
+    pub query: &'a [(String, String)],
+    pub upstream: &'a UpstreamRequest,
+    pub callback_url: &'a str,
+}
+
+impl ClerkAnswer<'_> {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        web::first_value(self.query, name)
+    }
 }

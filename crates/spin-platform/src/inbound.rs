@@ -2,10 +2,10 @@
 //!
 //! This is where Spin's request headers are read, so the core never needs their names: the
 //! request the core gets has an absolute URI (scheme and authority from `spin-full-url`) and
-//! the connection's address as a [`ClientAddr`] extension (from `spin-client-addr`), plus the
-//! client's address from the header the operator trusts, if any (`client_addr_header`,
-//! [`web::use_client_addr_header`]). No `spin-*` header reaches the core: see [`SpinHeaders`]
-//! for why only the value Spin appended is read.
+//! the connection's address as a [`ClientAddr`] extension (from `spin-client-addr`), with the
+//! shared settings applied ([`platform::Settings::apply`]: the client's address from the header
+//! the operator trusts, if any, and the configured public origin). No `spin-*` header reaches
+//! the core: see [`SpinHeaders`] for why only the value Spin appended is read.
 
 use std::net::SocketAddr;
 
@@ -13,7 +13,7 @@ use crate::response_body;
 use futures::StreamExt;
 use http::StatusCode;
 use http::uri::{PathAndQuery, Uri};
-use platform::Variables;
+use platform::Settings;
 use platform::web::{self, ClientAddr, Request, Response};
 use spin_sdk::http::{Fields, IncomingRequest, Method as SpinMethod, OutgoingResponse, ResponseOutparam};
 
@@ -38,10 +38,14 @@ impl BodyError {
     }
 }
 
-/// Reads `incoming` into a normalised `http::Request` (see the module docs), refusing bodies
-/// over `max_body_bytes` whether or not they declare a `Content-Length` (chunked bodies are
-/// counted as they arrive).
-pub async fn read_request(incoming: IncomingRequest, max_body_bytes: usize) -> Result<Request, BodyError> {
+/// Reads `incoming` into a normalised `http::Request` with `settings` applied (see the module
+/// docs), refusing bodies over `max_body_bytes` whether or not they declare a `Content-Length`
+/// (chunked bodies are counted as they arrive).
+pub async fn read_request(
+    incoming: IncomingRequest,
+    max_body_bytes: usize,
+    settings: &Settings,
+) -> Result<Request, BodyError> {
     let entries = incoming.headers().entries();
     let spin = SpinHeaders::read(&entries);
     let uri = normalised_uri(spin.full_url.as_deref(), &incoming.uri(), incoming.path_with_query().as_deref())?;
@@ -65,9 +69,7 @@ pub async fn read_request(incoming: IncomingRequest, max_body_bytes: usize) -> R
         body.extend_from_slice(&chunk);
     }
     let mut request = builder.body(body).map_err(|_| BodyError::Malformed)?;
-    if let Ok(Some(header)) = crate::SpinVariables.get(web::CLIENT_ADDR_HEADER_VARIABLE) {
-        web::use_client_addr_header(&mut request, &header);
-    }
+    settings.apply(&mut request);
     Ok(request)
 }
 
@@ -174,43 +176,6 @@ pub fn fields(headers: &http::HeaderMap) -> Fields {
         headers.iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
     // Header names and values come from `http` types, which already validated them.
     Fields::from_list(&headers).unwrap_or_else(|_| Fields::new())
-}
-
-/// Reads the request (answering 413/400 itself when the body is refused), runs `handler`, and
-/// writes its response. Components whose answers are buffered use this as their whole body.
-pub async fn serve<F, Fut>(incoming: IncomingRequest, out: ResponseOutparam, max_body_bytes: usize, handler: F)
-where
-    F: FnOnce(Request) -> Fut,
-    Fut: std::future::Future<Output = Response>,
-{
-    let response = match read_request(incoming, max_body_bytes).await {
-        Ok(request) => handler(request).await,
-        Err(error) => error.into_response(),
-    };
-    write_response(response, out).await;
-}
-
-/// Work a handler leaves for after its response ([`serve_then`]).
-pub type AfterResponse = Box<dyn FnOnce()>;
-
-/// Like [`serve`], for a handler that also returns work to do once its response is out
-/// (housekeeping such as the expiry sweep): the response is written and its body finished
-/// first, so the client has its whole answer, and then the work runs. A Spin guest may keep
-/// running after its response is complete, so that work costs the client nothing.
-pub async fn serve_then<F, Fut>(incoming: IncomingRequest, out: ResponseOutparam, max_body_bytes: usize, handler: F)
-where
-    F: FnOnce(Request) -> Fut,
-    Fut: std::future::Future<Output = (Response, Option<AfterResponse>)>,
-{
-    let (response, after) = match read_request(incoming, max_body_bytes).await {
-        Ok(request) => handler(request).await,
-        Err(error) => (error.into_response(), None),
-    };
-    // `write_response` drops the body sink, which finishes the body, before it returns.
-    write_response(response, out).await;
-    if let Some(after) = after {
-        after();
-    }
 }
 
 #[cfg(test)]

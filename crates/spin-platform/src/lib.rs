@@ -8,17 +8,17 @@
 //! - [`SpinSleep`] / [`sleep`]: waiting on a monotonic-clock pollable.
 //! - [`SpinVariables`]: component variables (`spin.toml` `[component.*.variables]`).
 //! - [`SpinHttpClient`]: outbound `wasi:http` with connect/first-byte/between-bytes timeouts.
-//! - [`log_diagnostic`]: writes a response's `platform::diagnostic` to the component's log.
-//! - [`serve`]: reads an incoming request with a body limit, runs a handler over `http` types
-//!   and writes its response with its `content-length`, head and body in one write on Spin
-//!   ([`response_body`]); [`serve_then`] also runs work the handler leaves for after it;
-//!   [`start_streaming`] for streamed answers (`/sse`).
-//! - [`run_housekeeping`] / [`housekeeping_after`]: the sweep a request owes once its response is
-//!   out (`platform::housekeeping`).
+//! - [`SpinPorts`]: all of them as the `platform::Ports` of one request.
+//! - [`ComponentLog`]: the operator's log, the component's stderr (the one log channel).
+//! - [`Component`] and [`serve`]: the edge every component shares: reads an incoming request
+//!   with a body limit and the shared `platform::Settings` applied, opens the ports, runs the
+//!   library over `http` types, logs the response's diagnostic, writes the response with its
+//!   `content-length` (head and body in one write on Spin, [`response_body`]), then runs the
+//!   housekeeping the request owes; [`start_streaming`] for streamed answers (`/sse`).
 //! - [`export_http_handler!`]: makes a function the component's `wasi:http` entry point.
 
 mod audit;
-mod housekeeping;
+mod component;
 mod inbound;
 mod kv;
 mod log;
@@ -28,10 +28,10 @@ mod sleep;
 mod variables;
 
 pub use audit::StdoutAudit;
-pub use housekeeping::{housekeeping_after, run_housekeeping};
-pub use inbound::{AfterResponse, BodyError, fields, read_request, serve, serve_then, write_response};
+pub use component::{Component, SpinPorts, serve};
+pub use inbound::{BodyError, fields, read_request, write_response};
 pub use kv::SpinStore;
-pub use log::log_diagnostic;
+pub use log::ComponentLog;
 pub use outbound::SpinHttpClient;
 pub use response_body::{BodyClosed, BodyWriter, start_streaming};
 pub use sleep::{SpinSleep, sleep};

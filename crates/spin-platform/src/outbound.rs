@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures::future::{Either, select};
 use futures::{SinkExt, StreamExt};
-use platform::outbound::{Request, Response, response_limit};
+use platform::outbound::{Request, Response, Sending, response_limit};
 use platform::{HttpClient, OutboundError};
 use spin_sdk::http::{Fields, IncomingResponse, Method as SpinMethod, OutgoingRequest, Scheme};
 use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
@@ -26,27 +26,31 @@ const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 pub struct SpinHttpClient;
 
 impl HttpClient for SpinHttpClient {
-    async fn send(&self, request: Request, timeout: Duration) -> Result<Response, OutboundError> {
-        let deadline = monotonic_clock::now().saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
-        let host = request.uri().host().unwrap_or_default().to_owned();
-        let limit = response_limit(&request).map_or(MAX_RESPONSE_BYTES, |limit| limit.min(MAX_RESPONSE_BYTES));
-        let (parts, body) = request.into_parts();
-        let outgoing = outgoing_request(&parts)?;
-        let options = request_options(timeout);
-        let mut body_sink = outgoing.take_body();
-        let pending = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| map_error(&host, e))?;
-        if !body.is_empty() {
-            body_sink.send(body).await.map_err(|e| unreachable_error(&host, e.to_string()))?;
-        }
-        // Dropping the sink finishes the request body.
-        drop(body_sink);
-        let incoming = await_response(pending).await.map_err(|e| map_error(&host, e))?;
-        let read = pin!(read_response(&host, incoming, limit));
-        let remaining = Duration::from_nanos(deadline.saturating_sub(monotonic_clock::now()));
-        match select(read, pin!(crate::sleep::sleep(remaining))).await {
-            Either::Left((response, _)) => response,
-            Either::Right(((), _)) => Err(OutboundError::Timeout { host: host.clone() }),
-        }
+    fn send(&self, request: Request, timeout: Duration) -> Sending<'_> {
+        Box::pin(send(request, timeout))
+    }
+}
+
+async fn send(request: Request, timeout: Duration) -> Result<Response, OutboundError> {
+    let deadline = monotonic_clock::now().saturating_add(u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX));
+    let host = request.uri().host().unwrap_or_default().to_owned();
+    let limit = response_limit(&request).map_or(MAX_RESPONSE_BYTES, |limit| limit.min(MAX_RESPONSE_BYTES));
+    let (parts, body) = request.into_parts();
+    let outgoing = outgoing_request(&parts)?;
+    let options = request_options(timeout);
+    let mut body_sink = outgoing.take_body();
+    let pending = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| map_error(&host, e))?;
+    if !body.is_empty() {
+        body_sink.send(body).await.map_err(|e| unreachable_error(&host, e.to_string()))?;
+    }
+    // Dropping the sink finishes the request body.
+    drop(body_sink);
+    let incoming = await_response(pending).await.map_err(|e| map_error(&host, e))?;
+    let read = pin!(read_response(&host, incoming, limit));
+    let remaining = Duration::from_nanos(deadline.saturating_sub(monotonic_clock::now()));
+    match select(read, pin!(crate::sleep::sleep(remaining))).await {
+        Either::Left((response, _)) => response,
+        Either::Right(((), _)) => Err(OutboundError::Timeout { host: host.clone() }),
     }
 }
 

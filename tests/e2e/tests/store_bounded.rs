@@ -39,8 +39,8 @@ const DAY: u64 = 24 * HOUR;
 struct NoOutbound;
 
 impl HttpClient for NoOutbound {
-    async fn send(&self, _: http::Request<Vec<u8>>, _: Duration) -> Result<http::Response<Vec<u8>>, OutboundError> {
-        Err(OutboundError::InvalidRequest("no outbound calls in this test".into()))
+    fn send(&self, _: http::Request<Vec<u8>>, _: Duration) -> platform::outbound::Sending<'_> {
+        Box::pin(std::future::ready(Err(OutboundError::InvalidRequest("no outbound calls in this test".into()))))
     }
 }
 
@@ -51,7 +51,7 @@ struct Deployment {
     clerk: FakeClerk,
     audit: MemoryAudit,
     vars: StaticVariables,
-    mcp: mcp_server::McpConfig,
+    mcp: mcp_server::Settings,
 }
 
 impl Deployment {
@@ -65,16 +65,15 @@ impl Deployment {
             ("cookie_encryption_key", &"ab".repeat(32)),
             ("public_base_url", BASE),
         ]);
-        let mcp = mcp_server::McpConfig {
-            public_base_url: Some(BASE.into()),
+        let mcp = mcp_server::Settings {
             // On here, so tool calls leave counters too.
             tool_calls: platform::rate_limit::TOOL_CALLS.with_max(1000),
             // The fake Clerk signs every browser in as one user, who opens every stream here.
-            sse: mcp_server::config::SseSettings {
+            sse: mcp_server::settings::SseSettings {
                 max_streams_per_user: 100,
-                ..mcp_server::config::SseSettings::default()
+                ..mcp_server::settings::SseSettings::default()
             },
-            ..mcp_server::McpConfig::default()
+            ..mcp_server::Settings::default()
         };
         Self {
             store: MemoryStore::new(),
@@ -98,43 +97,43 @@ impl Deployment {
     }
 
     fn oauth_handler(&self, request: Request) -> Response {
-        let provider = Provider {
-            store: &self.store,
-            clock: &self.clock,
-            directory: &StaticDirectory,
-            base_url: platform::web::BaseUrl { url: BASE.into(), configured: true },
+        let settings = oauth_core::Settings {
+            clients: oauth_core::ClientSettings {
+                redirect_policy: Default::default(),
+                documents: oauth_core::CimdSettings::disabled(),
+            },
             refresh_grace_secs: 60,
-            sleep: &platform::ThreadSleep,
-            http: &NoOutbound,
-            cimd: oauth_core::CimdSettings::disabled(),
-            redirect_policy: Default::default(),
             limits: Limits::default(),
-            audit: &self.audit,
+        };
+        let provider = Provider {
+            ports: self.ports(&NoOutbound),
+            directory: &StaticDirectory,
+            settings,
+            base_url: platform::web::BaseUrl { url: BASE.into(), configured: true },
         };
         block_on(provider.handle(&request))
     }
 
     fn sign_in(&self, request: Request) -> Response {
-        let env = sign_in_flow::Env {
-            store: &self.store,
-            clock: &self.clock,
-            http: &self.clerk,
-            vars: self.vars.clone(),
-            audit: &self.audit,
-        };
-        let response = block_on(sign_in_flow::handle(&env, &request));
+        let response = block_on(sign_in_flow::handle(self.ports(&self.clerk), &request));
         self.housekeeping();
         response
     }
 
-    fn services(&self) -> mcp_server::Services<'_, NoOutbound> {
-        mcp_server::Services {
+    /// The ports of one request, with `http` for its outbound calls.
+    fn ports<'a>(&'a self, http: &'a dyn HttpClient) -> platform::Ports<'a> {
+        platform::Ports {
             store: &self.store,
             clock: &self.clock,
-            http: NoOutbound,
-            config: &self.mcp,
+            http,
+            sleep: &platform::ThreadSleep,
             audit: &self.audit,
+            variables: &self.vars,
         }
+    }
+
+    fn services(&self) -> mcp_server::Services<'_> {
+        mcp_server::Services { ports: self.ports(&NoOutbound), settings: &self.mcp }
     }
 
     /// A public client, registered from `addr`.
@@ -170,9 +169,17 @@ fn ordinary_address(n: u64) -> String {
     format!("192.0.2.{}", 100 + n % 10)
 }
 
+/// `request` from `addr` as the host hands it to the components: with the deployment's
+/// `public_base_url` applied.
 fn from(addr: &str, mut request: Request) -> Request {
     let addr: SocketAddr = format!("{addr}:40000").parse().unwrap();
     request.extensions_mut().insert(ClientAddr(addr));
+    hosted(request)
+}
+
+/// `request` with the deployment's `public_base_url` applied, as the host hands it over.
+fn hosted(mut request: Request) -> Request {
+    platform::Settings { public_base_url: Some(BASE.into()), client_addr_header: None }.apply(&mut request);
     request
 }
 
@@ -290,7 +297,7 @@ fn abandoned_stream(deployment: &Deployment, access_token: &str, messages: usize
         .header("accept", "text/event-stream")
         .body(Vec::new())
         .unwrap();
-    let opened = mcp_server::sse::open_stream(&open, &deployment.services()).unwrap_or_else(|refused| {
+    let opened = mcp_server::sse::open_stream(&hosted(open), &deployment.services()).unwrap_or_else(|refused| {
         panic!("the stream does not open: {} {}", refused.status(), String::from_utf8_lossy(refused.body()))
     });
     deployment.housekeeping(); // the component's, after the first event
@@ -305,7 +312,7 @@ fn abandoned_stream(deployment: &Deployment, access_token: &str, messages: usize
             .body(body.into_bytes())
             .unwrap();
         assert_eq!(
-            block_on(mcp_server::sse::handle_message(&post, &deployment.services())).status(),
+            block_on(mcp_server::sse::handle_message(&hosted(post), &deployment.services())).status(),
             StatusCode::ACCEPTED
         );
         deployment.housekeeping();

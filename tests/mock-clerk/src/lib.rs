@@ -1,6 +1,6 @@
 //! A mock Clerk for tests and for the development sign-in.
 //!
-//! It speaks the shapes of Clerk's real endpoints (DESIGN §8, `reference/clerk-api.md`) on one
+//! It speaks the shapes of Clerk's real endpoints on one
 //! loopback origin, which is both the Frontend API (the OIDC issuer) and the Backend API (`/v1`):
 //!
 //! | Endpoint | Behaviour |

@@ -3,7 +3,7 @@ use crate::config::BackendConfig;
 use crate::fake::{API, FakeClerk, ISSUER};
 use base64::Engine;
 use futures::executor::block_on;
-use platform::{ManualClock, MemoryStore, OutboundError};
+use platform::{ManualClock, MemoryAudit, MemoryStore, OutboundError, StaticVariables, ThreadSleep};
 
 const CALLBACK: &str = "http://127.0.0.1:3000/callback";
 
@@ -20,6 +20,9 @@ struct Setup {
     fake: FakeClerk,
     store: MemoryStore,
     clock: ManualClock,
+    config: ClerkConfig,
+    audit: MemoryAudit,
+    vars: StaticVariables,
     request: UpstreamRequest,
 }
 
@@ -29,13 +32,24 @@ impl Setup {
             fake: FakeClerk::new(),
             store: MemoryStore::new(),
             clock: ManualClock::at(1_700_000_000),
+            config: config(),
+            audit: MemoryAudit::new(),
+            vars: StaticVariables::default(),
             request: UpstreamRequest::random().unwrap(),
         };
         setup.fake.id_claims.lock().unwrap()["nonce"] = serde_json::json!(setup.request.nonce);
         setup
     }
-    fn clerk(&self) -> Clerk<&FakeClerk, &MemoryStore, &ManualClock> {
-        Clerk::new(config(), &self.fake, &self.store, &self.clock)
+    fn clerk(&self) -> Clerk<'_> {
+        let ports = Ports {
+            store: &self.store,
+            clock: &self.clock,
+            http: &self.fake,
+            sleep: &ThreadSleep,
+            audit: &self.audit,
+            variables: &self.vars,
+        };
+        Clerk::new(&self.config, &ports)
     }
     fn sign_in(&self) -> Result<SignedIn, ClerkError> {
         block_on(self.clerk().sign_in("code1", CALLBACK, &self.request))

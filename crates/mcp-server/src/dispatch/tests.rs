@@ -7,18 +7,18 @@ use oauth_core::UserProps;
 
 const META_2026: &str = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
 
-fn toolbox(role: Option<&str>) -> Toolbox<FakeHttp> {
+fn toolbox(role: Option<&str>) -> Toolbox<'static> {
     let user = UserProps { user_id: "user_1".into(), role: role.map(str::to_owned), ..UserProps::default() };
-    Toolbox::new(user, ToolSettings::default(), FakeHttp::unused())
+    crate::test_support::toolbox_for(user, ToolSettings::default(), FakeHttp::unused())
 }
 
-fn run_with(toolbox: &Toolbox<FakeHttp>, body: &str, envelope: Envelope<'_>) -> (StatusCode, Value) {
+fn run_with(toolbox: &Toolbox<'static>, body: &str, envelope: Envelope<'_>) -> (StatusCode, Value) {
     let (store, clock, audit) =
         (platform::MemoryStore::new(), platform::ManualClock::at(0), platform::MemoryAudit::new());
     let calls = ToolCalls {
         store: &store,
         clock: &clock,
-        limit: crate::McpConfig::default().tool_calls,
+        limit: crate::Settings::default().tool_calls,
         audit: &audit,
         user_id: "user_1",
         client_id: "client_1",
@@ -104,7 +104,7 @@ fn tools_list_for_2026_peer_has_result_type_and_cache_hints() {
 #[test]
 fn tools_list_differs_by_role() {
     let settings = ToolSettings { image_backend: Some(cloudflare()), ..ToolSettings::default() };
-    let admin = Toolbox::new(
+    let admin = crate::test_support::toolbox_for(
         UserProps { user_id: "u".into(), role: Some("admin".into()), ..UserProps::default() },
         settings,
         FakeHttp::unused(),
@@ -134,7 +134,7 @@ fn tools_call_add_legacy_and_stateless() {
 fn generate_image_call_returns_image_content() {
     let settings = ToolSettings { image_backend: Some(cloudflare()), ..ToolSettings::default() };
     let http = FakeHttp::json(200, json!({"result": {"image": JPEG_B64}, "success": true}));
-    let admin = Toolbox::new(
+    let admin = crate::test_support::toolbox_for(
         UserProps { user_id: "u".into(), role: Some("premium".into()), ..UserProps::default() },
         settings,
         http,

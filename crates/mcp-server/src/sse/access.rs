@@ -3,7 +3,7 @@
 //! A `GET /sse` stream is authorised once, when it opens, but may stay open for
 //! `sse_max_seconds`. Revoking the grant (`POST /revoke`, `/apps`, a refresh-token replay)
 //! deletes its access tokens, so the stream reads its own token's record again every
-//! [`SseSettings::token_check_interval`](crate::config::SseSettings::token_check_interval) (one
+//! [`SseSettings::token_check_interval`](crate::settings::SseSettings::token_check_interval) (one
 //! key-value read, the read `/mcp` makes per call) and ends once the token is gone or has
 //! expired. A store that fails the read leaves the stream open until the next check.
 

@@ -17,8 +17,8 @@ pub mod keys;
 pub mod mailbox;
 pub mod presence;
 
-use crate::config::SseSettings;
 use crate::dispatch::{Envelope, Reply, dispatch};
+use crate::settings::SseSettings;
 use crate::tools::Toolbox;
 use crate::transport::auth::{self, Transport};
 use crate::transport::{self, Endpoint, Services, body_refusal, checks};
@@ -26,7 +26,7 @@ use access::StreamAccess;
 use http::{Method, StatusCode};
 use mailbox::{Cursor, MailboxError};
 use platform::web::{self, Cors, Request, Response};
-use platform::{AuditEvent, Clock, Event, HttpClient, KeyValueStore};
+use platform::{AuditEvent, Clock, Event, KeyValueStore};
 use presence::{Full, Presence};
 use std::time::Duration;
 
@@ -67,25 +67,25 @@ pub struct OpenedStream {
 }
 
 /// `GET /sse`: checks the request and opens a session, or says why not.
-pub fn open_stream<C>(request: &Request, services: &Services<'_, C>) -> Result<OpenedStream, Box<Response>> {
+pub fn open_stream(request: &Request, services: &Services<'_>) -> Result<OpenedStream, Box<Response>> {
     let record = transport::admit(request, services, &STREAM_ENDPOINT)?;
     if !checks::accepts(request, "text/event-stream") {
         return Err(Box::new(checks::not_acceptable("text/event-stream")));
     }
-    let settings = services.config.sse;
-    let presence =
-        presence::enter(services.store, services.clock, &record.props.user_id, &settings).map_err(|full| {
+    let settings = services.settings.sse;
+    let presence = presence::enter(services.ports.store, services.ports.clock, &record.props.user_id, &settings)
+        .map_err(|full| {
             let event = AuditEvent::new(Event::RateLimited)
                 .limit(full.cap.name())
                 .retry_after(full.retry_after)
                 .user_id(&record.props.user_id)
                 .client_id(&record.client_id)
                 .client_addr(web::client_ip(request));
-            services.audit.record(event);
+            services.ports.audit.record(event);
             Box::new(too_many_streams(full))
         })?;
-    let expires_at = services.clock.now_unix() + settings.max_duration.as_secs() + SESSION_GRACE_SECONDS;
-    let session_id = mailbox::create(services.store, &record.props.user_id, expires_at).map_err(unavailable)?;
+    let expires_at = services.ports.clock.now_unix() + settings.max_duration.as_secs() + SESSION_GRACE_SECONDS;
+    let session_id = mailbox::create(services.ports.store, &record.props.user_id, expires_at).map_err(unavailable)?;
     let mut head = web::response(
         StatusCode::OK,
         &[("content-type", "text/event-stream"), ("cache-control", "no-cache, no-store"), ("x-accel-buffering", "no")],
@@ -98,7 +98,7 @@ pub fn open_stream<C>(request: &Request, services: &Services<'_, C>) -> Result<O
 }
 
 /// The token `request` was admitted with, to check again while the stream lives.
-fn stream_access<C>(request: &Request, services: &Services<'_, C>, settings: &SseSettings) -> Option<StreamAccess> {
+fn stream_access(request: &Request, services: &Services<'_>, settings: &SseSettings) -> Option<StreamAccess> {
     let token = auth::bearer_token(request)?;
     let base = services.base_url(request).ok()?;
     Some(StreamAccess::new(token, oauth_core::mcp_resource(&base), settings.token_check_interval))
@@ -187,16 +187,13 @@ impl SseStream {
 }
 
 /// `POST /sse/message?sessionId=..`: runs the message and queues the answer for the stream.
-pub async fn handle_message<C: HttpClient + Clone + 'static>(
-    request: &Request,
-    services: &Services<'_, C>,
-) -> Response {
+pub async fn handle_message(request: &Request, services: &Services<'_>) -> Response {
     let mut response = message_response(request, services).await;
     SSE_CORS.apply(request, &mut response);
     response
 }
 
-async fn message_response<C: HttpClient + Clone + 'static>(request: &Request, services: &Services<'_, C>) -> Response {
+async fn message_response(request: &Request, services: &Services<'_>) -> Response {
     let record = match transport::admit(request, services, &MESSAGE_ENDPOINT) {
         Ok(record) => record,
         Err(response) => return *response,
@@ -205,7 +202,9 @@ async fn message_response<C: HttpClient + Clone + 'static>(request: &Request, se
     let Some(session_id) = web::first_value(&query, "sessionId") else {
         return checks::plain(StatusCode::BAD_REQUEST, "Bad Request: missing sessionId");
     };
-    if let Err(error) = mailbox::check_owner(services.store, services.clock, session_id, &record.props.user_id) {
+    if let Err(error) =
+        mailbox::check_owner(services.ports.store, services.ports.clock, session_id, &record.props.user_id)
+    {
         return mailbox_error(error);
     }
     // The answer goes on the stream, so the client only needs to accept our 202.
@@ -216,7 +215,7 @@ async fn message_response<C: HttpClient + Clone + 'static>(request: &Request, se
         Ok(version) => version,
         Err(response) => return *response,
     };
-    let toolbox = Toolbox::new(record.props.clone(), services.config.tools.clone(), services.http.clone());
+    let toolbox = Toolbox::new(record.props.clone(), &services.settings.tools, services.ports.http);
     let envelope = Envelope { protocol_version, ..Envelope::default() };
     match dispatch(&toolbox, request.body(), envelope, &services.tool_calls(request, &record)).await {
         Reply::Accepted => accepted(),
@@ -226,7 +225,7 @@ async fn message_response<C: HttpClient + Clone + 'static>(request: &Request, se
         }
         Reply::Json { body, .. } => {
             let body = String::from_utf8_lossy(&body).into_owned();
-            match mailbox::post(services.store, services.clock, session_id, body) {
+            match mailbox::post(services.ports.store, services.ports.clock, session_id, body) {
                 Ok(()) => accepted(),
                 Err(error) => mailbox_error(error),
             }

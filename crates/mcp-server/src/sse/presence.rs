@@ -31,7 +31,7 @@ use platform::record;
 use platform::{Clock, KeyValueStore, StoreError};
 
 use super::keys;
-use crate::config::SseSettings;
+use crate::settings::SseSettings;
 
 /// The length of one counting window.
 pub const WINDOW_SECS: u64 = 30;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::McpConfig;
+use crate::settings::Settings;
 use crate::test_support::{BASE, World};
 use futures::executor::block_on;
 
@@ -9,7 +9,7 @@ trait SseWorld {
 }
 
 fn world() -> World {
-    World::new(McpConfig::default(), &[("alice-token", "alice"), ("bob-token", "bob")])
+    World::new(Settings::default(), &[("alice-token", "alice"), ("bob-token", "bob")])
 }
 
 impl SseWorld for World {
@@ -19,7 +19,7 @@ impl SseWorld for World {
             .header("accept", "text/event-stream")
             .body(Vec::new())
             .unwrap();
-        open_stream(&request, &self.services())
+        open_stream(&self.configured(&request), &self.services())
     }
 
     fn post(&self, token: &str, path: &str, body: &str) -> Response {
@@ -28,7 +28,7 @@ impl SseWorld for World {
             .header("content-type", "application/json")
             .body(body.as_bytes().to_vec())
             .unwrap();
-        block_on(handle_message(&request, &self.services()))
+        block_on(handle_message(&self.configured(&request), &self.services()))
     }
 }
 
@@ -104,7 +104,10 @@ fn stream_refuses_clients_that_do_not_accept_event_streams() {
         .header("accept", "application/json")
         .body(Vec::new())
         .unwrap();
-    assert_eq!(open_stream(&request, &world.services()).err().unwrap().status(), StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(
+        open_stream(&world.configured(&request), &world.services()).err().unwrap().status(),
+        StatusCode::NOT_ACCEPTABLE
+    );
 }
 
 #[test]
@@ -115,9 +118,15 @@ fn stream_refuses_foreign_origin_and_post_method() {
         .header("origin", "https://evil.example")
         .body(Vec::new())
         .unwrap();
-    assert_eq!(open_stream(&request, &world.services()).err().unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        open_stream(&world.configured(&request), &world.services()).err().unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     let request = http::Request::post("/sse").header("authorization", "Bearer alice-token").body(Vec::new()).unwrap();
-    assert_eq!(open_stream(&request, &world.services()).err().unwrap().status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        open_stream(&world.configured(&request), &world.services()).err().unwrap().status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
 }
 
 #[test]
@@ -130,7 +139,10 @@ fn malformed_post_is_refused_directly() {
         .header("content-type", "text/plain")
         .body(PING.as_bytes().to_vec())
         .unwrap();
-    assert_eq!(block_on(handle_message(&request, &world.services())).status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        block_on(handle_message(&world.configured(&request), &world.services())).status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
 }
 
 #[test]
@@ -196,7 +208,7 @@ fn sse_challenge_points_at_the_sse_protected_resource_document() {
 #[test]
 fn streams_past_the_per_user_cap_get_429_with_retry_after_and_are_recorded() {
     let config =
-        McpConfig { sse: SseSettings { max_streams_per_user: 2, ..SseSettings::default() }, ..McpConfig::default() };
+        Settings { sse: SseSettings { max_streams_per_user: 2, ..SseSettings::default() }, ..Settings::default() };
     let world = World::new(config, &[("alice-token", "alice"), ("bob-token", "bob")]);
     let _first = world.open("alice-token").ok().unwrap();
     let _second = world.open("alice-token").ok().unwrap();
@@ -216,7 +228,7 @@ fn streams_past_the_per_user_cap_get_429_with_retry_after_and_are_recorded() {
 
 #[test]
 fn streams_past_the_total_cap_get_429() {
-    let config = McpConfig { sse: SseSettings { max_streams: 1, ..SseSettings::default() }, ..McpConfig::default() };
+    let config = Settings { sse: SseSettings { max_streams: 1, ..SseSettings::default() }, ..Settings::default() };
     let world = World::new(config, &[("alice-token", "alice"), ("bob-token", "bob")]);
     let _alice = world.open("alice-token").ok().unwrap();
     let refused = *world.open("bob-token").err().unwrap();
@@ -249,7 +261,7 @@ fn an_idle_stream_polls_less_and_less_often_and_snaps_back_when_a_message_arrive
 #[test]
 fn tool_calls_over_sse_are_recorded_and_a_refused_one_is_answered_on_the_post() {
     let limit = platform::rate_limit::TOOL_CALLS.with_max(1);
-    let world = World::new(McpConfig { tool_calls: limit, ..McpConfig::default() }, &[("alice-token", "alice")]);
+    let world = World::new(Settings { tool_calls: limit, ..Settings::default() }, &[("alice-token", "alice")]);
     let opened = world.open("alice-token").ok().unwrap();
     let path = message_path(&opened);
     assert_eq!(world.post("alice-token", &path, ADD).status(), StatusCode::ACCEPTED);

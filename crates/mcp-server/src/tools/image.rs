@@ -85,9 +85,9 @@ fn openai_endpoint(base_url: &str) -> String {
 }
 
 /// Runs one generation on `backend`.
-pub async fn generate<C: HttpClient>(
+pub async fn generate(
     backend: &ImageBackend,
-    client: &C,
+    client: &dyn HttpClient,
     prompt: &str,
     steps: u8,
     timeout: Duration,

@@ -13,7 +13,7 @@ use oauth_core::UserProps;
 use platform::HttpClient;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock as Content, JsonObject, Tool};
-use rmcp::{tool, tool_router};
+use rmcp::tool;
 use std::time::Duration;
 
 pub const ADD: &str = "add";
@@ -54,14 +54,16 @@ pub enum CallError {
 }
 
 /// The tools as one signed-in user sees them.
-pub struct Toolbox<C> {
+pub struct Toolbox<'a> {
     user: UserProps,
-    settings: ToolSettings,
-    http: C,
+    settings: &'a ToolSettings,
+    /// Outbound HTTP for the image backends.
+    http: &'a dyn HttpClient,
 }
 
-#[tool_router(vis = "pub(crate)")]
-impl<C: HttpClient + 'static> Toolbox<C> {
+/// The tools, described by `#[tool]` (their names, descriptions and argument schemas) and
+/// dispatched by [`Toolbox::call`]; no rmcp router, which would need a `'static` toolbox.
+impl<'a> Toolbox<'a> {
     /// Adds two numbers.
     #[tool(name = "add", description = "Add two numbers and return the sum.")]
     fn add(&self, Parameters(AddArgs { a, b }): Parameters<AddArgs>) -> CallToolResult {
@@ -87,15 +89,15 @@ impl<C: HttpClient + 'static> Toolbox<C> {
         let Some(backend) = &self.settings.image_backend else {
             return CallToolResult::error(vec![Content::text("image generation is not configured")]);
         };
-        match image::generate(backend, &self.http, &args.prompt, args.steps, self.settings.image_timeout).await {
+        match image::generate(backend, self.http, &args.prompt, args.steps, self.settings.image_timeout).await {
             Ok(image) => CallToolResult::success(vec![Content::image(image.data_base64, image.mime_type)]),
             Err(error) => CallToolResult::error(vec![Content::text(format!("Image generation failed: {error}"))]),
         }
     }
 }
 
-impl<C: HttpClient + 'static> Toolbox<C> {
-    pub fn new(user: UserProps, settings: ToolSettings, http: C) -> Self {
+impl<'a> Toolbox<'a> {
+    pub fn new(user: UserProps, settings: &'a ToolSettings, http: &'a dyn HttpClient) -> Self {
         Self { user, settings, http }
     }
 
@@ -107,7 +109,7 @@ impl<C: HttpClient + 'static> Toolbox<C> {
 
     /// The tools this user may call, in a stable order.
     pub fn list(&self) -> Vec<Tool> {
-        let mut tools = Self::tool_router().list_all();
+        let mut tools = vec![Self::add_tool_attr(), Self::user_info_tool_attr(), Self::generate_image_tool_attr()];
         tools.retain(|tool| tool.name != GENERATE_IMAGE || self.can_generate_images());
         tools.sort_by(|a, b| a.name.cmp(&b.name));
         tools
@@ -165,7 +167,7 @@ mod tests {
 
     #[test]
     fn add_schema_requires_two_numbers() {
-        let tool = Toolbox::<FakeHttp>::add_tool_attr();
+        let tool = Toolbox::add_tool_attr();
         let schema = Value::Object((*tool.input_schema).clone());
         assert_eq!(schema["type"], "object");
         assert_eq!(schema["properties"]["a"]["type"], "number");
@@ -177,7 +179,7 @@ mod tests {
 
     #[test]
     fn generate_image_schema_bounds_steps_with_default() {
-        let tool = Toolbox::<FakeHttp>::generate_image_tool_attr();
+        let tool = Toolbox::generate_image_tool_attr();
         let schema = Value::Object((*tool.input_schema).clone());
         let steps = &schema["properties"]["steps"];
         assert_eq!(steps["type"], "integer");
@@ -189,14 +191,14 @@ mod tests {
 
     #[test]
     fn user_info_schema_takes_no_arguments() {
-        let schema = Value::Object((*Toolbox::<FakeHttp>::user_info_tool_attr().input_schema).clone());
+        let schema = Value::Object((*Toolbox::user_info_tool_attr().input_schema).clone());
         assert_eq!(schema["type"], "object");
         assert!(schema.get("required").is_none());
     }
 
     #[test]
     fn add_returns_sum_as_text() {
-        let tools = Toolbox::new(user(None), ToolSettings::default(), FakeHttp::unused());
+        let tools = crate::test_support::toolbox_for(user(None), ToolSettings::default(), FakeHttp::unused());
         let result = block_on(tools.call(ADD, Some(&obj(json!({"a": 2, "b": 3.5}))))).unwrap();
         assert_eq!(text(&result), "5.5");
         assert_eq!(result.is_error, Some(false));
@@ -204,14 +206,15 @@ mod tests {
 
     #[test]
     fn add_with_string_argument_names_field() {
-        let tools = Toolbox::new(user(None), ToolSettings::default(), FakeHttp::unused());
+        let tools = crate::test_support::toolbox_for(user(None), ToolSettings::default(), FakeHttp::unused());
         let err = block_on(tools.call(ADD, Some(&obj(json!({"a": 1, "b": "2"}))))).unwrap_err();
         assert_eq!(err.to_string(), "argument `b` must be a number");
     }
 
     #[test]
     fn user_info_returns_props_json() {
-        let tools = Toolbox::new(user(Some("premium")), ToolSettings::default(), FakeHttp::unused());
+        let tools =
+            crate::test_support::toolbox_for(user(Some("premium")), ToolSettings::default(), FakeHttp::unused());
         let result = block_on(tools.call(USER_INFO, None)).unwrap();
         let json: Value = serde_json::from_str(&text(&result)).unwrap();
         assert_eq!(json["userId"], "user_1");
@@ -230,7 +233,7 @@ mod tests {
             (None, false),
         ] {
             let (settings, http) = with_images(FakeHttp::unused());
-            let listed = names(&Toolbox::new(user(role), settings, http).list());
+            let listed = names(&crate::test_support::toolbox_for(user(role), settings, http).list());
             assert_eq!(listed.contains(&GENERATE_IMAGE.to_owned()), expected, "role {role:?}");
             assert!(listed.contains(&ADD.to_owned()) && listed.contains(&USER_INFO.to_owned()));
         }
@@ -238,7 +241,7 @@ mod tests {
 
     #[test]
     fn generate_image_hidden_without_backend_even_for_admin() {
-        let tools = Toolbox::new(user(Some("admin")), ToolSettings::default(), FakeHttp::unused());
+        let tools = crate::test_support::toolbox_for(user(Some("admin")), ToolSettings::default(), FakeHttp::unused());
         assert_eq!(names(&tools.list()), ["add", "userInfo"]);
         let err = block_on(tools.call(GENERATE_IMAGE, Some(&obj(json!({"prompt": "x"}))))).unwrap_err();
         assert_eq!(err, CallError::UnknownTool(GENERATE_IMAGE.into()));
@@ -251,14 +254,19 @@ mod tests {
             image_roles: vec!["artist".into()],
             ..ToolSettings::default()
         };
-        assert!(Toolbox::new(user(Some("artist")), settings.clone(), FakeHttp::unused()).can_generate_images());
-        assert!(!Toolbox::new(user(Some("admin")), settings, FakeHttp::unused()).can_generate_images());
+        assert!(
+            crate::test_support::toolbox_for(user(Some("artist")), settings.clone(), FakeHttp::unused())
+                .can_generate_images()
+        );
+        assert!(
+            !crate::test_support::toolbox_for(user(Some("admin")), settings, FakeHttp::unused()).can_generate_images()
+        );
     }
 
     #[test]
     fn unprivileged_call_to_generate_image_is_unknown_tool() {
         let (settings, http) = with_images(FakeHttp::unused());
-        let tools = Toolbox::new(user(Some("user")), settings, http);
+        let tools = crate::test_support::toolbox_for(user(Some("user")), settings, http);
         let err = block_on(tools.call(GENERATE_IMAGE, Some(&obj(json!({"prompt": "x"}))))).unwrap_err();
         assert_eq!(err.to_string(), "Unknown tool: generateImage");
     }
@@ -267,7 +275,7 @@ mod tests {
     fn generate_image_returns_image_content() {
         let (settings, http) =
             with_images(FakeHttp::json(200, json!({"result": {"image": JPEG_B64}, "success": true})));
-        let tools = Toolbox::new(user(Some("admin")), settings, http);
+        let tools = crate::test_support::toolbox_for(user(Some("admin")), settings, http);
         let result = block_on(tools.call(GENERATE_IMAGE, Some(&obj(json!({"prompt": "cat", "steps": 5}))))).unwrap();
         let image = result.content[0].as_image().unwrap();
         assert_eq!((image.data.as_str(), image.mime_type.as_str()), (JPEG_B64, "image/jpeg"));
@@ -278,7 +286,7 @@ mod tests {
     fn generate_image_backend_error_is_tool_error() {
         let (settings, http) =
             with_images(FakeHttp::json(500, json!({"success": false, "errors": [{"message": "boom"}]})));
-        let tools = Toolbox::new(user(Some("admin")), settings, http);
+        let tools = crate::test_support::toolbox_for(user(Some("admin")), settings, http);
         let result = block_on(tools.call(GENERATE_IMAGE, Some(&obj(json!({"prompt": "cat"}))))).unwrap();
         assert_eq!(result.is_error, Some(true));
         assert!(text(&result).contains("HTTP 500") && text(&result).contains("boom"), "{}", text(&result));
@@ -287,7 +295,7 @@ mod tests {
     #[test]
     fn generate_image_timeout_is_tool_error() {
         let (settings, http) = with_images(FakeHttp::failing(OutboundError::Timeout { host: "h".into() }));
-        let tools = Toolbox::new(user(Some("admin")), settings, http);
+        let tools = crate::test_support::toolbox_for(user(Some("admin")), settings, http);
         let result = block_on(tools.call(GENERATE_IMAGE, Some(&obj(json!({"prompt": "cat"}))))).unwrap();
         assert_eq!(result.is_error, Some(true));
         assert!(text(&result).contains("did not answer within 60 seconds"));
@@ -296,7 +304,7 @@ mod tests {
     #[test]
     fn generate_image_out_of_range_steps_is_refused_before_backend() {
         let (settings, http) = with_images(FakeHttp::unused());
-        let tools = Toolbox::new(user(Some("admin")), settings, http.clone());
+        let tools = crate::test_support::toolbox_for(user(Some("admin")), settings, http.clone());
         let err = block_on(tools.call(GENERATE_IMAGE, Some(&obj(json!({"prompt": "cat", "steps": 9}))))).unwrap_err();
         assert_eq!(err.to_string(), "argument `steps` must be between 4 and 8");
         assert_eq!(http.request_count(), 0);

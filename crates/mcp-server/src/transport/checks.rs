@@ -3,7 +3,7 @@
 
 use crate::protocol::version;
 use http::StatusCode;
-use mediatype::{MediaType, MediaTypeList, ReadParams, names};
+use platform::accept::Accept;
 use platform::web::{self, Request, Response};
 
 /// `Origin` is absent (not a browser), our own origin, or configured. Browsers send it on
@@ -27,40 +27,11 @@ pub fn forbidden_origin() -> Response {
     plain(StatusCode::FORBIDDEN, "Forbidden: this Origin may not use the MCP endpoint")
 }
 
-/// True when the client accepts `wanted` (an exact type, its `type/*`, or `*/*`, with q > 0).
-///
-/// A missing `Accept` means "anything". The spec asks Streamable HTTP clients to list both
-/// `application/json` and `text/event-stream`, but several send only the one they need.
-/// Media ranges that do not parse are passed over.
+/// True when the client accepts `wanted` (`platform::accept`). A missing `Accept` means
+/// "anything": the spec asks Streamable HTTP clients to list both `application/json` and
+/// `text/event-stream`, but several send only the one they need.
 pub fn accepts(request: &Request, wanted: &str) -> bool {
-    let values: Vec<&str> = request.headers().get_all("accept").iter().filter_map(|v| v.to_str().ok()).collect();
-    if values.is_empty() {
-        return true;
-    }
-    let Ok(wanted) = MediaType::parse(wanted) else { return false };
-    values
-        .iter()
-        .flat_map(|value| MediaTypeList::new(value))
-        .filter_map(Result::ok)
-        .any(|range| covers(&range, &wanted) && !refused(&range))
-}
-
-/// `range` (`*/*`, `type/*` or `type/subtype`) includes `wanted`.
-fn covers(range: &MediaType<'_>, wanted: &MediaType<'_>) -> bool {
-    match (range.ty == names::_STAR, range.subty == names::_STAR) {
-        (true, true) => true,
-        (false, true) => range.ty == wanted.ty,
-        _ => range.ty == wanted.ty && range.subty == wanted.subty && range.suffix == wanted.suffix,
-    }
-}
-
-/// The range says `q=0` ("not acceptable"). A qvalue is `0`, `0.` and up to three digits, or
-/// `1` likewise (RFC 9110 §12.4.2), so it is zero when it is `0` followed only by zeros; read
-/// as text, this needs no float parsing in the component.
-fn refused(range: &MediaType<'_>) -> bool {
-    let Some(q) = range.get_param(names::Q) else { return false };
-    let rest = q.as_str().strip_prefix('0');
-    rest.is_some_and(|rest| rest.is_empty() || rest.strip_prefix('.').is_some_and(|d| d.bytes().all(|b| b == b'0')))
+    Accept::of(request).accepts(wanted)
 }
 
 pub fn not_acceptable(wanted: &str) -> Response {
@@ -136,29 +107,6 @@ mod tests {
         assert!(origin_allowed(&with(&[("origin", "https://app.example")]), "https://mcp.example", &allowed));
         assert!(origin_allowed(&with(&[("origin", "null")]), "https://mcp.example", &allowed));
         assert!(!origin_allowed(&with(&[("origin", "https://mcp.example:8443")]), "https://mcp.example", &[]));
-    }
-
-    #[test]
-    fn accept_rules() {
-        assert!(accepts(&with(&[]), "application/json"));
-        assert!(accepts(&with(&[("accept", "application/json, text/event-stream")]), "application/json"));
-        assert!(accepts(&with(&[("accept", "*/*")]), "application/json"));
-        assert!(accepts(&with(&[("accept", "application/*;q=0.5")]), "application/json"));
-        assert!(!accepts(&with(&[("accept", "text/event-stream")]), "application/json"));
-        assert!(!accepts(&with(&[("accept", "text/html")]), "application/json"));
-        assert!(!accepts(&with(&[("accept", "application/json;q=0")]), "application/json"));
-    }
-
-    #[test]
-    fn accept_ranges_parse_like_http_says() {
-        assert!(accepts(&with(&[("accept", "Application/JSON")]), "application/json"));
-        assert!(accepts(&with(&[("accept", "text/html, application/json ; q=0.5")]), "application/json"));
-        assert!(accepts(&with(&[("accept", "text/html"), ("accept", "application/json")]), "application/json"));
-        assert!(accepts(&with(&[("accept", "text/x; a=\"b,application/json\", */*")]), "application/json"));
-        assert!(!accepts(&with(&[("accept", "text/x; a=\"b,application/json\"")]), "application/json"));
-        assert!(!accepts(&with(&[("accept", "application/json;q=0.000, text/*")]), "application/json"));
-        assert!(!accepts(&with(&[("accept", "application/vnd.api+json")]), "application/json"));
-        assert!(!accepts(&with(&[("accept", "not a media range")]), "application/json"));
     }
 
     #[test]

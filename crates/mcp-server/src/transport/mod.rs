@@ -6,38 +6,33 @@ pub mod auth;
 pub mod checks;
 
 use crate::calls::ToolCalls;
-use crate::config::{MAX_BODY_BYTES, McpConfig};
 use crate::dispatch::{Envelope, Reply, dispatch};
+use crate::settings::{MAX_BODY_BYTES, Settings};
 use crate::tools::Toolbox;
 use http::{Method, StatusCode};
 use oauth_core::AccessTokenRecord;
+use platform::Ports;
 use platform::web::{self, Cors, Request, Response};
-use platform::{AuditLog, Clock, HttpClient, KeyValueStore};
 
-/// What the endpoints need from the host.
-pub struct Services<'a, C> {
-    pub store: &'a dyn KeyValueStore,
-    pub clock: &'a dyn Clock,
-    /// Outbound HTTP for the image backends (cloned into each request's toolbox).
-    pub http: C,
-    pub config: &'a McpConfig,
-    /// Where security events go (tool calls, refusals).
-    pub audit: &'a dyn AuditLog,
+/// What the endpoints need from the host: the request's ports and this crate's settings.
+pub struct Services<'a> {
+    pub ports: Ports<'a>,
+    pub settings: &'a Settings,
 }
 
-impl<C> Services<'_, C> {
+impl Services<'_> {
     /// Our public origin; an error when `public_base_url` is unset outside loopback.
     pub fn base_url(&self, request: &Request) -> Result<String, web::PublicBaseUrlRequired> {
-        web::base_url(request, self.config.public_base_url.as_deref()).map(|base| base.url)
+        web::base_url(request).map(|base| base.url)
     }
 
     /// What watches the tool calls of `request`, made by the holder of `token`.
     pub(crate) fn tool_calls<'s>(&'s self, request: &Request, token: &'s AccessTokenRecord) -> ToolCalls<'s> {
         ToolCalls {
-            store: self.store,
-            clock: self.clock,
-            limit: self.config.tool_calls,
-            audit: self.audit,
+            store: self.ports.store,
+            clock: self.ports.clock,
+            limit: self.settings.tool_calls,
+            audit: self.ports.audit,
             user_id: &token.props.user_id,
             client_id: &token.client_id,
             client_addr: web::client_ip(request),
@@ -52,39 +47,14 @@ pub const MCP_CORS: Cors = Cors {
     expose_headers: Cors::DEFAULT_EXPOSE_HEADERS,
 };
 
-/// Which endpoint a path belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    Mcp,
-    SseStream,
-    SseMessage,
-    NotFound,
-}
-
-/// The endpoint of `request`, from its path.
-pub fn route(request: &Request) -> Route {
-    route_path(web::path(request))
-}
-
-/// The endpoint of a path (query and fragment ignored).
-pub fn route_path(path_and_query: &str) -> Route {
-    let path = path_and_query.split(['?', '#']).next().unwrap_or("");
-    match path.trim_end_matches('/') {
-        "/mcp" => Route::Mcp,
-        "/sse" => Route::SseStream,
-        "/sse/message" => Route::SseMessage,
-        _ => Route::NotFound,
-    }
-}
-
 /// `POST /mcp` (and the 405/preflight answers for its other methods).
-pub async fn handle_mcp<C: HttpClient + Clone + 'static>(request: &Request, services: &Services<'_, C>) -> Response {
+pub async fn handle_mcp(request: &Request, services: &Services<'_>) -> Response {
     let mut response = mcp_response(request, services).await;
     MCP_CORS.apply(request, &mut response);
     response
 }
 
-async fn mcp_response<C: HttpClient + Clone + 'static>(request: &Request, services: &Services<'_, C>) -> Response {
+async fn mcp_response(request: &Request, services: &Services<'_>) -> Response {
     let record = match admit(request, services, &MCP_ENDPOINT) {
         Ok(record) => record,
         Err(response) => return *response,
@@ -96,7 +66,7 @@ async fn mcp_response<C: HttpClient + Clone + 'static>(request: &Request, servic
     if let Some(refusal) = body_refusal(request, Some("application/json")) {
         return refusal;
     }
-    let toolbox = Toolbox::new(record.props.clone(), services.config.tools.clone(), services.http.clone());
+    let toolbox = Toolbox::new(record.props.clone(), &services.settings.tools, services.ports.http);
     let envelope = Envelope {
         protocol_version,
         mcp_method: web::header_str(request, "mcp-method"),
@@ -120,13 +90,13 @@ const MCP_ENDPOINT: Endpoint =
 /// What every MCP endpoint checks first, in this order: a foreign `Origin` (403, before
 /// anything else, against DNS rebinding), a CORS preflight (204), the method (405 + `Allow`),
 /// then the bearer token (401/403/503). The caller's access-token record, or the answer to send.
-pub(crate) fn admit<C>(
+pub(crate) fn admit(
     request: &Request,
-    services: &Services<'_, C>,
+    services: &Services<'_>,
     endpoint: &Endpoint,
 ) -> Result<AccessTokenRecord, Box<Response>> {
     let base = services.base_url(request).map_err(|error| Box::new(misdirected(&error)))?;
-    if !checks::origin_allowed(request, &base, &services.config.allowed_origins) {
+    if !checks::origin_allowed(request, &base, &services.settings.allowed_origins) {
         return Err(Box::new(checks::forbidden_origin()));
     }
     if web::is_preflight(request) {
@@ -135,7 +105,7 @@ pub(crate) fn admit<C>(
     if request.method() != endpoint.method {
         return Err(Box::new(web::method_not_allowed(endpoint.method.as_str())));
     }
-    auth::authenticate(request, services.store, services.clock, &base, endpoint.transport)
+    auth::authenticate(request, services.ports.store, services.ports.clock, &base, endpoint.transport)
 }
 
 /// 415, 406 or 413 for a message body we cannot take.

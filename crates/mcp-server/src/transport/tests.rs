@@ -1,4 +1,5 @@
 use super::*;
+use crate::routes::{Route, route, route_path};
 use crate::test_support::{BASE, NOW, World, issue_token, props};
 use futures::executor::block_on;
 use serde_json::Value;
@@ -10,7 +11,7 @@ const ADD: &str =
     r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":40}}}"#;
 
 fn world() -> World {
-    let config = McpConfig { allowed_origins: vec!["https://inspector.example".into()], ..McpConfig::default() };
+    let config = Settings { allowed_origins: vec!["https://inspector.example".into()], ..Settings::default() };
     World::new(config, &[(TOKEN, "user_1")])
 }
 
@@ -20,7 +21,7 @@ trait McpWorld {
 
 impl McpWorld for World {
     fn send(&self, request: Request) -> Response {
-        block_on(handle_mcp(&request, &self.services()))
+        block_on(handle_mcp(&self.configured(&request), &self.services()))
     }
 }
 
@@ -165,7 +166,7 @@ fn foreign_origin_gets_403_even_with_token() {
 #[test]
 fn without_public_base_url_a_foreign_host_is_a_421_naming_the_variable_not_its_own_origin() {
     let mut world = world();
-    world.config.public_base_url = None;
+    world.vars = platform::StaticVariables::default();
     let evil = build(post(ADD).uri("http://evil.example:3223/mcp").header("origin", "http://evil.example:3223"), ADD);
     let response = world.send(evil);
     assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST);
@@ -178,7 +179,7 @@ fn without_public_base_url_a_foreign_host_is_a_421_naming_the_variable_not_its_o
 #[test]
 fn without_public_base_url_a_loopback_host_from_a_remote_connection_is_a_421() {
     let mut world = world();
-    world.config.public_base_url = None;
+    world.vars = platform::StaticVariables::default();
     let remote = post(ADD).uri("http://localhost:3000/mcp").header("origin", "http://localhost:3000");
     let response = world.send(from_peer(remote, ADD, "192.0.2.7:5555"));
     assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST, "Host: localhost from another machine");
@@ -290,7 +291,7 @@ fn unknown_method_is_200_with_32601() {
 #[test]
 fn base_url_from_request_when_not_configured() {
     let mut world = world();
-    world.config.public_base_url = None;
+    world.vars = platform::StaticVariables::default();
     let request = from_peer(post(INIT).uri("http://127.0.0.1:3000/mcp"), INIT, "127.0.0.1:50000");
     let response = world.send(request);
     // The token was issued for https://mcp.example/mcp, so this host's resource does not match.
@@ -313,8 +314,7 @@ fn routes_by_path() {
 }
 
 fn limited_world(per_minute: u64) -> World {
-    let config =
-        McpConfig { tool_calls: platform::rate_limit::TOOL_CALLS.with_max(per_minute), ..McpConfig::default() };
+    let config = Settings { tool_calls: platform::rate_limit::TOOL_CALLS.with_max(per_minute), ..Settings::default() };
     World::new(config, &[(TOKEN, "user_1"), ("other-token", "user_2")])
 }
 
@@ -356,7 +356,7 @@ fn tool_calls_are_recorded_with_tool_user_client_outcome_and_duration_but_not_ar
 #[test]
 fn with_the_tool_call_limit_on_calls_past_it_get_429_and_a_json_rpc_error_until_the_minute_ends() {
     let world = limited_world(2);
-    let into_minute = world.clock.now_unix() % 60;
+    let into_minute = platform::Clock::now_unix(&world.clock) % 60;
     for _ in 0..2 {
         assert_eq!(add_as(&world, TOKEN).status(), StatusCode::OK, "under and at the limit");
     }

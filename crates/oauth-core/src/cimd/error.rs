@@ -9,6 +9,7 @@ use super::cache::REFUSAL_CACHE_SECS;
 use super::client_id::UrlError;
 use super::network_guard::Reachable;
 use super::throttle::Limited;
+use crate::clients::CredentialsRefused;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CimdError {
@@ -74,4 +75,27 @@ pub enum ResolveError {
     /// The store failed: retry later.
     #[error(transparent)]
     Store(#[from] RecordError),
+}
+
+/// Why a client could not authenticate at the token or revocation endpoint
+/// ([`super::ClientResolver::authenticate`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientAuthError {
+    /// Unknown client, wrong secret or wrong method: RFC 6749 `invalid_client`.
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// A `client_id` URL whose document cannot be used: also `invalid_client`, and logged.
+    #[error(transparent)]
+    Document(#[from] DocumentRefused),
+    /// A `client_id` URL, and its caller named too many, or too many fetches are under way: 429.
+    #[error(transparent)]
+    Limited(#[from] Limited),
+    #[error(transparent)]
+    Store(#[from] RecordError),
+}
+
+impl From<CredentialsRefused> for ClientAuthError {
+    fn from(_: CredentialsRefused) -> Self {
+        ClientAuthError::InvalidClient
+    }
 }

@@ -30,8 +30,8 @@ pub(super) struct Fetched {
 }
 
 /// Fetches and validates the document at `url`.
-pub(super) async fn fetch<H: HttpClient>(
-    http: &H,
+pub(super) async fn fetch(
+    http: &dyn HttpClient,
     url: &DocumentUrl,
     policy: &RedirectPolicy,
 ) -> Result<Fetched, CimdError> {

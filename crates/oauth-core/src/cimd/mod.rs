@@ -39,13 +39,13 @@ use std::net::IpAddr;
 
 use platform::{Clock, HttpClient, KeyValueStore, VariableError, Variables};
 
-use crate::clients::{ClientAuthError, PresentedCredentials, lookup_client, verify_credentials};
+use crate::clients::{PresentedCredentials, lookup_client, verify_credentials};
 use crate::records::{AuthMethod, ClientDocumentRecord, ClientRecord};
 use crate::rules::redirect_uri::RedirectPolicy;
 use client_id::DocumentUrl;
 
 pub use client_id::{is_url, verified_host};
-pub use error::{CimdError, DocumentRefused, ResolveError};
+pub use error::{CimdError, ClientAuthError, DocumentRefused, ResolveError};
 pub use throttle::{DocumentLimits, Limited};
 
 /// Whether documents are used, from where, and how much a caller may make us fetch and store.
@@ -75,14 +75,22 @@ impl CimdSettings {
                 return Err(VariableError::Invalid { name: Self::VARIABLE.into(), reason });
             }
         };
-        Ok(Self { enabled, allow_loopback: serves_on_loopback(base_url), limits: DocumentLimits::default() })
+        Ok(Self { enabled, allow_loopback: false, limits: DocumentLimits::default() }.for_server(base_url))
     }
 
     /// The settings from the variables (`client_id_metadata_documents` and the limits
-    /// [`DocumentLimits::from_variables`] reads) for a server at `base_url`.
-    pub fn from_variables(vars: &dyn Variables, base_url: &str) -> Result<Self, VariableError> {
-        let settings = Self::new(vars.get(Self::VARIABLE)?.as_deref(), base_url)?;
+    /// [`DocumentLimits::from_variables`] reads), for a server that is not on loopback: see
+    /// [`CimdSettings::for_server`].
+    pub fn from_variables(vars: &dyn Variables) -> Result<Self, VariableError> {
+        let settings = Self::new(vars.get(Self::VARIABLE)?.as_deref(), "")?;
         Ok(Self { limits: DocumentLimits::from_variables(vars)?, ..settings })
+    }
+
+    /// These settings for a server at `base_url` (its public origin, which may come from the
+    /// request on a developer's machine): documents on loopback are allowed when it runs on
+    /// loopback itself.
+    pub fn for_server(self, base_url: &str) -> Self {
+        Self { allow_loopback: serves_on_loopback(base_url), ..self }
     }
 
     /// Documents off.
@@ -93,8 +101,15 @@ impl CimdSettings {
     /// Whether the metadata should advertise documents: they are on, and either this server
     /// runs on loopback or the runtime was found refusing private networks
     /// ([`network_guard::blocked_as_last_checked`]).
-    pub async fn advertised<H: HttpClient>(&self, store: &dyn KeyValueStore, clock: &dyn Clock, http: &H) -> bool {
+    pub async fn advertised(&self, store: &dyn KeyValueStore, clock: &dyn Clock, http: &dyn HttpClient) -> bool {
         self.enabled && (self.allow_loopback || network_guard::blocked_as_last_checked(store, clock, http).await)
+    }
+}
+
+impl Default for CimdSettings {
+    /// On, with the default limits, for a server that is not on loopback.
+    fn default() -> Self {
+        Self { enabled: true, allow_loopback: false, limits: DocumentLimits::default() }
     }
 }
 
@@ -109,11 +124,11 @@ fn serves_on_loopback(base_url: &str) -> bool {
 }
 
 /// Resolves `client_id`s: registered clients from the store, URLs from their documents.
-pub struct ClientResolver<'a, H> {
+pub struct ClientResolver<'a> {
     pub store: &'a dyn KeyValueStore,
     pub clock: &'a dyn Clock,
     /// Where documents are fetched from (Spin's outbound HTTP in the components).
-    pub http: &'a H,
+    pub http: &'a dyn HttpClient,
     pub settings: CimdSettings,
     /// The private-use redirect schemes a document may list, as for registrations.
     pub redirect_policy: &'a RedirectPolicy,
@@ -135,7 +150,7 @@ impl ResolvedClient {
     }
 }
 
-impl<H: HttpClient> ClientResolver<'_, H> {
+impl ClientResolver<'_> {
     /// The client `client_id` names, or `None` when there is none: an unknown or expired
     /// registration, or a URL while documents are off.
     pub async fn resolve(&self, client_id: &str) -> Result<Option<ResolvedClient>, ResolveError> {
@@ -197,7 +212,7 @@ impl<H: HttpClient> ClientResolver<'_, H> {
     }
 }
 
-impl<H> ClientResolver<'_, H> {
+impl ClientResolver<'_> {
     /// Caches a document fetched for `resolved`'s request, if the caller's address may still
     /// write to the cache. Call it once the request succeeded, so a refused request stores no
     /// document. Best effort: without the cache the next request fetches again, so a failed

@@ -70,7 +70,7 @@ pub struct Reachable {
 }
 
 /// Ok when the runtime refuses every probe as a blocked destination.
-pub async fn private_networks_blocked<H: HttpClient>(http: &H) -> Result<(), Reachable> {
+pub async fn private_networks_blocked(http: &dyn HttpClient) -> Result<(), Reachable> {
     for probe in PROBES {
         let reachable = |answer: String| Reachable { probe, answer };
         let request = http::Request::get(probe)
@@ -89,7 +89,7 @@ pub async fn private_networks_blocked<H: HttpClient>(http: &H) -> Result<(), Rea
 /// Whether private networks were found blocked, for the metadata document: the last check's
 /// verdict while it is at most [`ADVERTISED_CHECK_SECS`] old, else a new check (kept, best
 /// effort). A store that fails makes the check run every time.
-pub async fn blocked_as_last_checked<H: HttpClient>(store: &dyn KeyValueStore, clock: &dyn Clock, http: &H) -> bool {
+pub async fn blocked_as_last_checked(store: &dyn KeyValueStore, clock: &dyn Clock, http: &dyn HttpClient) -> bool {
     if let Ok(Some(check)) = record::load::<NetworkCheck>(store, clock, &keys::network_check()) {
         return check.blocked;
     }

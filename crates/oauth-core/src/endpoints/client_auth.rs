@@ -3,20 +3,19 @@
 
 use headers::HeaderMapExt;
 use headers::authorization::{Authorization, Basic};
-use platform::HttpClient;
 use platform::web::{self, Request};
 
 use super::error::OAuthError;
 use super::form::Form;
-use crate::cimd::{ClientResolver, ResolvedClient};
-use crate::clients::{ClientAuthError, PresentedCredentials};
+use crate::cimd::{ClientAuthError, ClientResolver, ResolvedClient};
+use crate::clients::PresentedCredentials;
 use crate::records::AuthMethod;
 
 /// Authenticates the calling client (registered, or described by its metadata document) or
 /// explains why not. A refused document is `invalid_client` like any other failure; its reason
 /// goes to the log only.
-pub(super) async fn authenticate_client<H: HttpClient>(
-    clients: &ClientResolver<'_, H>,
+pub(super) async fn authenticate_client(
+    clients: &ClientResolver<'_>,
     request: &Request,
     form: &Form,
 ) -> Result<ResolvedClient, OAuthError> {
@@ -39,10 +38,7 @@ impl Presented {
     }
 
     /// Resolves the client they name and checks them against it.
-    pub async fn authenticate<H: HttpClient>(
-        &self,
-        clients: &ClientResolver<'_, H>,
-    ) -> Result<ResolvedClient, OAuthError> {
+    pub async fn authenticate(&self, clients: &ClientResolver<'_>) -> Result<ResolvedClient, OAuthError> {
         clients.authenticate(&self.credentials).await.map_err(|e| self.refusal(e))
     }
 

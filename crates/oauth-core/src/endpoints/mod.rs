@@ -18,6 +18,7 @@
 mod client_auth;
 mod error;
 mod form;
+pub(crate) mod grant_error;
 mod metadata;
 mod register;
 mod revoke;
@@ -27,13 +28,14 @@ mod token;
 mod tests;
 
 use http::{Method, StatusCode};
-use platform::rate_limit::{self, Limit};
+use platform::rate_limit::Limit;
 use platform::web::{self, Cors, Request, Response};
-use platform::{AuditEvent, AuditLog, Clock, Event, HttpClient, KeyValueStore, Sleep, VariableError, Variables};
+use platform::{AuditEvent, Event, Ports};
 
 use crate::cimd::{CimdSettings, ClientResolver};
 use crate::directory::UserDirectory;
-use crate::rules::redirect_uri::RedirectPolicy;
+pub use crate::settings::Limits;
+use crate::settings::Settings;
 use metadata::McpEndpoint;
 
 pub use error::{OAuthError, SERVER_ERROR_DESCRIPTION, STORE_DOWN_DESCRIPTION};
@@ -41,62 +43,33 @@ pub use error::{OAuthError, SERVER_ERROR_DESCRIPTION, STORE_DOWN_DESCRIPTION};
 /// Largest request body the endpoints accept (registration metadata, token forms).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The authorization server's dependencies for one request.
-pub struct Provider<'a, D, H> {
-    pub store: &'a dyn KeyValueStore,
-    pub clock: &'a dyn Clock,
-    /// Re-reads users at refresh (Clerk's Backend API in the component).
-    pub directory: &'a D,
+/// Answers one request: reads oauth-core's [`Settings`] (once) and this server's public origin,
+/// then the route. `directory` re-reads users at refresh (Clerk's Backend API in the component).
+pub async fn handle(ports: Ports<'_>, directory: &dyn UserDirectory, request: &Request) -> Response {
+    let settings = match Settings::from_variables(ports.variables) {
+        Ok(settings) => settings,
+        Err(error) => return OAuthError::misconfigured(error).into_response(),
+    };
+    let base_url = match web::base_url(request) {
+        Ok(base_url) => base_url,
+        Err(error) => return OAuthError::misdirected(&error).into_response(),
+    };
+    Provider { ports, directory, settings, base_url }.handle(request).await
+}
+
+/// The answer when the key-value store cannot be opened (503 `temporarily_unavailable`).
+pub fn store_unavailable(error: &platform::StoreError) -> Response {
+    OAuthError::store(error).into_response()
+}
+
+/// The authorization server for one request.
+pub struct Provider<'a> {
+    pub ports: Ports<'a>,
+    /// Re-reads users at refresh.
+    pub directory: &'a dyn UserDirectory,
+    pub settings: Settings,
     /// Our public origin without a trailing slash (`platform::web::base_url`): the issuer.
     pub base_url: web::BaseUrl,
-    /// The refresh-token grace window ([`crate::tokens::Rotation`]).
-    pub refresh_grace_secs: u64,
-    /// How a refresh waits for a concurrent rotation of the same token.
-    pub sleep: &'a dyn Sleep,
-    /// Fetches client metadata documents (`crate::cimd`).
-    pub http: &'a H,
-    /// Whether client metadata documents are used.
-    pub cimd: CimdSettings,
-    /// Which private-use redirect schemes registrations may use.
-    pub redirect_policy: RedirectPolicy,
-    /// The rate limits of these endpoints.
-    pub limits: Limits,
-    /// Where security events go.
-    pub audit: &'a dyn AuditLog,
-}
-
-/// The rate limits of these endpoints (`platform::rate_limit`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// `POST /register` per client address.
-    pub register: Limit,
-    /// Failed `/token` requests per client (per client address for unknown clients).
-    pub token_failures: Limit,
-    /// Successful refreshes per grant.
-    pub refreshes: Limit,
-}
-
-impl Limits {
-    /// From `rate_limit_register_per_hour`, `rate_limit_token_failures_per_minute` and
-    /// `rate_limit_refreshes_per_hour`.
-    pub fn from_variables(vars: &dyn Variables) -> Result<Self, VariableError> {
-        Ok(Self {
-            register: rate_limit::REGISTER.from_variables(vars)?,
-            token_failures: rate_limit::TOKEN_FAILURES.from_variables(vars)?,
-            refreshes: rate_limit::REFRESHES.from_variables(vars)?,
-        })
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        let default = |spec: rate_limit::LimitSpec| spec.with_max(spec.default_max);
-        Self {
-            register: default(rate_limit::REGISTER),
-            token_failures: default(rate_limit::TOKEN_FAILURES),
-            refreshes: default(rate_limit::REFRESHES),
-        }
-    }
 }
 
 /// What a path allows.
@@ -151,7 +124,7 @@ impl Route {
     }
 }
 
-impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
+impl Provider<'_> {
     /// Answers one request.
     pub async fn handle(&self, request: &Request) -> Response {
         let Some(route) = Route::of(web::path(request)) else {
@@ -178,7 +151,8 @@ impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
         }
         match route {
             Route::AuthorizationServerMetadata => {
-                let documents = self.cimd.advertised(self.store, self.clock, self.http).await;
+                let ports = &self.ports;
+                let documents = self.documents().advertised(ports.store, ports.clock, ports.http).await;
                 metadata::authorization_server(&self.base_url, documents)
             }
             Route::ProtectedResourceMetadata(endpoint) => metadata::protected_resource(&self.base_url, endpoint),
@@ -187,23 +161,17 @@ impl<D: UserDirectory, H: HttpClient> Provider<'_, D, H> {
             Route::Revoke => revoke::handle(self, request).await,
         }
     }
-}
 
-impl<D, H: HttpClient> Provider<'_, D, H> {
-    /// Resolves `client_id`s, registered or documents, for the caller of `request`.
-    fn clients(&self, request: &Request) -> ClientResolver<'_, H> {
-        ClientResolver {
-            store: self.store,
-            clock: self.clock,
-            http: self.http,
-            settings: self.cimd,
-            redirect_policy: &self.redirect_policy,
-            caller: web::client_ip(request),
-        }
+    /// Whether client metadata documents are used, for this server.
+    fn documents(&self) -> CimdSettings {
+        self.settings.clients.documents.for_server(&self.base_url.url)
     }
-}
 
-impl<D, H> Provider<'_, D, H> {
+    /// Resolves `client_id`s, registered or documents, for the caller of `request`.
+    fn clients(&self, request: &Request) -> ClientResolver<'_> {
+        self.settings.clients.resolver(&self.ports, &self.base_url.url, web::client_ip(request))
+    }
+
     /// An audit event about `request` (with the caller's address).
     fn event(&self, event: Event, request: &Request) -> AuditEvent {
         AuditEvent::new(event).client_addr(web::client_ip(request))
@@ -211,7 +179,7 @@ impl<D, H> Provider<'_, D, H> {
 
     /// The 429 for a caller `limit` refused, recorded in the audit trail.
     fn refuse(&self, limit: &Limit, retry_after: u64, request: &Request, client_id: Option<&str>) -> Response {
-        self.audit.record(self.limited_event(limit.name, retry_after, request, client_id));
+        self.ports.audit.record(self.limited_event(limit.name, retry_after, request, client_id));
         OAuthError::rate_limited(limit, retry_after).into_response()
     }
 

@@ -12,19 +12,19 @@ use super::error::OAuthError;
 use crate::clients::{Registration, RegistrationError, register_client};
 use crate::rules::redirect_uri::RedirectPolicy;
 
-pub(super) fn handle<D, H>(provider: &Provider<'_, D, H>, request: &Request) -> Response {
-    let limit = &provider.limits.register;
+pub(super) fn handle(provider: &Provider<'_>, request: &Request) -> Response {
+    let limit = &provider.settings.limits.register;
     let subject = Subject::Address(web::client_ip(request));
     // A store that cannot count lets the request through (see `platform::rate_limit`).
-    if let Ok(Verdict::Limited { retry_after }) = limit.hit(provider.store, provider.clock, subject) {
+    if let Ok(Verdict::Limited { retry_after }) = limit.hit(provider.ports.store, provider.ports.clock, subject) {
         return provider.refuse(limit, retry_after, request, None);
     }
-    match register(provider.store, provider.clock, &provider.redirect_policy, request) {
+    match register(provider.ports.store, provider.ports.clock, &provider.settings.clients.redirect_policy, request) {
         Ok(registration) => {
             let client = &registration.client;
             let method = client.metadata.token_endpoint_auth_method.as_str();
             let event = provider.event(Event::ClientRegistered, request).client_id(&client.client_id);
-            provider.audit.record(event.detail(&format!("token_endpoint_auth_method {method}")));
+            provider.ports.audit.record(event.detail(&format!("token_endpoint_auth_method {method}")));
             web::json(StatusCode::CREATED, &response_body(&registration))
         }
         Err(error) => error.into_response(),

@@ -4,13 +4,15 @@ use base64::Engine;
 use futures::executor::block_on;
 use http::StatusCode;
 use platform::web::{Request, Response};
-use platform::{Event, KeyValueStore, ManualClock, MemoryAudit, MemoryStore, StoreError};
+use platform::{Event, KeyValueStore, ManualClock, MemoryAudit, MemoryStore, Ports, StaticVariables, StoreError};
 use serde_json::Value;
 
 use super::{Limits, MAX_BODY_BYTES, Provider};
 use crate::authorize::{complete_authorization, validate_authorization_request};
 use crate::cimd::{CimdSettings, ClientResolver};
 use crate::directory::StaticDirectory;
+use crate::rules::redirect_uri::RedirectPolicy;
+use crate::settings::{ClientSettings, Settings};
 use crate::tests::documents::FakeDocuments;
 use crate::tests::{BASE, CHALLENGE, REDIRECT, VERIFIER, cimd_on, code_from, props};
 
@@ -40,11 +42,9 @@ fn env_with(limits: Limits) -> Env {
 
 impl Env {
     fn call(&self, request: Request) -> Response {
-        let provider = Provider {
-            audit: &self.audit,
-            limits: self.limits,
-            ..provider(&self.store, &self.clock, &self.documents, self.cimd)
-        };
+        let mut provider = provider(&self.store, &self.clock, &self.documents, self.cimd);
+        provider.ports.audit = &self.audit;
+        provider.settings.limits = self.limits;
         answer(&provider, &self.store, &self.clock, request)
     }
 
@@ -55,7 +55,7 @@ impl Env {
         records
     }
 
-    fn resolver(&self) -> ClientResolver<'_, FakeDocuments> {
+    fn resolver(&self) -> ClientResolver<'_> {
         ClientResolver {
             store: &self.store,
             clock: &self.clock,
@@ -132,12 +132,7 @@ static UNHEARD: std::sync::LazyLock<MemoryAudit> = std::sync::LazyLock::new(Memo
 
 /// Answers `request` as the component does: the response, then (once it is out) the
 /// housekeeping the request owes.
-fn answer(
-    provider: &Provider<'_, StaticDirectory, FakeDocuments>,
-    store: &dyn KeyValueStore,
-    clock: &ManualClock,
-    request: Request,
-) -> Response {
+fn answer(provider: &Provider<'_>, store: &dyn KeyValueStore, clock: &ManualClock, request: Request) -> Response {
     let response = block_on(provider.handle(&request));
     let _ = platform::housekeeping::after_response(store, clock);
     response
@@ -158,21 +153,29 @@ fn provider<'a>(
     clock: &'a ManualClock,
     documents: &'a FakeDocuments,
     cimd: CimdSettings,
-) -> Provider<'a, StaticDirectory, FakeDocuments> {
+) -> Provider<'a> {
+    let clients = ClientSettings { redirect_policy: RedirectPolicy::default(), documents: cimd };
     Provider {
-        store,
-        clock,
+        ports: Ports {
+            store,
+            clock,
+            http: documents,
+            sleep: &platform::ThreadSleep,
+            audit: &*UNHEARD,
+            variables: &*NO_VARIABLES,
+        },
         directory: &StaticDirectory,
+        settings: Settings {
+            clients,
+            refresh_grace_secs: crate::tokens::Rotation::DEFAULT_GRACE_SECS,
+            limits: Limits::default(),
+        },
         base_url: platform::web::BaseUrl { url: BASE.to_owned(), configured: true },
-        refresh_grace_secs: crate::tokens::Rotation::DEFAULT_GRACE_SECS,
-        sleep: &platform::ThreadSleep,
-        http: documents,
-        cimd,
-        redirect_policy: crate::rules::redirect_uri::RedirectPolicy::default(),
-        limits: Limits::default(),
-        audit: &*UNHEARD,
     }
 }
+
+/// The variables of these tests' server: none (their settings are given).
+static NO_VARIABLES: std::sync::LazyLock<StaticVariables> = std::sync::LazyLock::new(StaticVariables::default);
 
 fn request(method: &str, path: &str) -> http::request::Builder {
     http::Request::builder().method(method).uri(format!("{BASE}{path}"))

@@ -11,7 +11,6 @@
 //! random values. A client stuck retrying a dead refresh token is still stopped, at its address.
 
 use http::StatusCode;
-use platform::HttpClient;
 use platform::rate_limit::{Subject, Verdict};
 use platform::web::{self, Request, Response};
 use platform::{Event, Outcome};
@@ -20,21 +19,18 @@ use super::Provider;
 use super::client_auth::Presented;
 use super::error::OAuthError;
 use super::form::Form;
+use super::grant_error;
 use crate::cimd::{self, ResolvedClient};
 use crate::clients::{lookup_client, touch_client};
-use crate::directory::UserDirectory;
 use crate::records::ClientRecord;
 use crate::tokens::{CodeExchange, GrantError, Issued, RefreshRequest, Rotation, exchange_code, refresh};
 
-pub(super) async fn handle<D: UserDirectory, H: HttpClient>(
-    provider: &Provider<'_, D, H>,
-    request: &Request,
-) -> Response {
+pub(super) async fn handle(provider: &Provider<'_>, request: &Request) -> Response {
     let caller = match Caller::identify(provider, request) {
         Ok(caller) => caller,
         Err(unavailable) => return unavailable.into_response(),
     };
-    let limit = &provider.limits.token_failures;
+    let limit = &provider.settings.limits.token_failures;
     // Failures count against the registered client the request names at this address, else
     // against the address.
     let registered = caller.client.as_ref().map(|client| client.client_id.clone());
@@ -44,14 +40,14 @@ pub(super) async fn handle<D: UserDirectory, H: HttpClient>(
         None => Subject::Address(address),
     };
     // A store that cannot count lets the request through (see `platform::rate_limit`).
-    if let Ok(Verdict::Limited { retry_after }) = limit.check(provider.store, provider.clock, subject) {
+    if let Ok(Verdict::Limited { retry_after }) = limit.check(provider.ports.store, provider.ports.clock, subject) {
         return provider.refuse(limit, retry_after, request, caller.client_id());
     }
     let presented_id = caller.client_id().map(str::to_owned);
     match token(provider, request, caller).await {
         Ok(granted) => {
             // Best effort: a failed touch or cache write must not cost the client its tokens.
-            let _ = touch_client(provider.store, provider.clock, &granted.resolved.client.client_id);
+            let _ = touch_client(provider.ports.store, provider.ports.clock, &granted.resolved.client.client_id);
             provider.clients(request).remember(&granted.resolved);
             record_granted(provider, request, &granted);
             let mut response = web::json(StatusCode::OK, &granted.issued.response);
@@ -60,7 +56,7 @@ pub(super) async fn handle<D: UserDirectory, H: HttpClient>(
         }
         Err(refusal) => {
             if refusal.is_failure() {
-                let _ = limit.hit(provider.store, provider.clock, subject);
+                let _ = limit.hit(provider.ports.store, provider.ports.clock, subject);
             }
             record_refusal(provider, request, presented_id.as_deref(), &refusal);
             refusal.answer.into_response()
@@ -82,11 +78,11 @@ impl Caller {
     /// client does (anyone can name any URL); its request is also counted, before anything is
     /// fetched, by the document limits (`crate::cimd::throttle`), which parallel requests cannot
     /// outrun as they can this check-then-count.
-    fn identify<D, H>(provider: &Provider<'_, D, H>, request: &Request) -> Result<Caller, OAuthError> {
+    fn identify(provider: &Provider<'_>, request: &Request) -> Result<Caller, OAuthError> {
         let read = Form::parse(request).and_then(|form| Presented::read(request, &form).map(|p| (form, p)));
         let client = match &read {
             Ok((_, presented)) if !cimd::is_url(&presented.credentials.client_id) => {
-                lookup_client(provider.store, provider.clock, &presented.credentials.client_id)?
+                lookup_client(provider.ports.store, provider.ports.clock, &presented.credentials.client_id)?
             }
             _ => None,
         };
@@ -145,19 +141,15 @@ impl From<GrantError> for Refusal {
             GrantError::RefreshReplayed { grant_id, .. } => (Event::RefreshTokenReused, Some(grant_id.clone())),
             _ => (Event::TokenFailed, None),
         };
-        Self { answer: grant_error(error), event, grant_id }
+        Self { answer: grant_error::answer(error), event, grant_id }
     }
 }
 
-async fn token<D: UserDirectory, H: HttpClient>(
-    provider: &Provider<'_, D, H>,
-    request: &Request,
-    caller: Caller,
-) -> Result<Granted, Refusal> {
+async fn token(provider: &Provider<'_>, request: &Request, caller: Caller) -> Result<Granted, Refusal> {
     let (form, presented) = caller.read?;
     let resolved = presented.authenticate(&provider.clients(request)).await?;
     let client = &resolved.client;
-    let (store, clock) = (provider.store, provider.clock);
+    let (store, clock) = (provider.ports.store, provider.ports.clock);
     let (grant_type, issued) = match form.require("grant_type")? {
         "authorization_code" => {
             let exchange = CodeExchange {
@@ -175,9 +167,9 @@ async fn token<D: UserDirectory, H: HttpClient>(
                 resource: form.get("resource"),
             };
             let rotation = Rotation {
-                grace_secs: provider.refresh_grace_secs,
-                sleep: provider.sleep,
-                per_grant: provider.limits.refreshes,
+                grace_secs: provider.settings.refresh_grace_secs,
+                sleep: provider.ports.sleep,
+                per_grant: provider.settings.limits.refreshes,
             };
             let issued = refresh(store, clock, provider.directory, &rotation, client, &refresh_request).await?;
             (GrantType::RefreshToken, issued)
@@ -190,18 +182,7 @@ async fn token<D: UserDirectory, H: HttpClient>(
     Ok(Granted { resolved, grant_type, issued })
 }
 
-/// The client's side of a refused grant; an internal failure is described generically and its
-/// details go to the log ([`OAuthError::detail`]).
-fn grant_error(error: GrantError) -> OAuthError {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let answer = match error.internal_cause() {
-        Some(generic) => OAuthError::new(status, error.code(), generic).with_detail(&error),
-        None => OAuthError::new(status, error.code(), error.to_string()),
-    };
-    OAuthError { retry_after: error.retry_after(), ..answer }
-}
-
-fn record_granted<D, H>(provider: &Provider<'_, D, H>, request: &Request, granted: &Granted) {
+fn record_granted(provider: &Provider<'_>, request: &Request, granted: &Granted) {
     let event = match granted.grant_type {
         GrantType::AuthorizationCode => Event::TokenIssued,
         GrantType::RefreshToken => Event::TokenRefreshed,
@@ -212,12 +193,12 @@ fn record_granted<D, H>(provider: &Provider<'_, D, H>, request: &Request, grante
         Some(user_id) => event.user_id(user_id),
         None => event.detail("the rotation's answer again, within the grace window"),
     };
-    provider.audit.record(event);
+    provider.ports.audit.record(event);
 }
 
 /// A refused request in the audit trail: our error code and description, and apart from them,
 /// labelled, whatever of the caller's text the description quotes.
-fn record_refusal<D, H>(provider: &Provider<'_, D, H>, request: &Request, client_id: Option<&str>, refusal: &Refusal) {
+fn record_refusal(provider: &Provider<'_>, request: &Request, client_id: Option<&str>, refusal: &Refusal) {
     let answer = &refusal.answer;
     let mut event = match answer.limit {
         Some(limit) => {
@@ -239,5 +220,5 @@ fn record_refusal<D, H>(provider: &Provider<'_, D, H>, request: &Request, client
     if let Some(grant_id) = &refusal.grant_id {
         event = event.grant_id(grant_id);
     }
-    provider.audit.record(event);
+    provider.ports.audit.record(event);
 }

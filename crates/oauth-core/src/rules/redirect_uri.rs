@@ -75,7 +75,7 @@ impl RedirectPolicy {
 
     /// The policy `native_redirect_schemes` describes (unset or empty: reverse-domain-name
     /// schemes only; spin.toml gives the default list).
-    pub fn from_variables(vars: &impl Variables) -> Result<Self, VariableError> {
+    pub fn from_variables(vars: &dyn Variables) -> Result<Self, VariableError> {
         let value = vars.get(SCHEMES_VARIABLE)?.unwrap_or_default();
         Self::with_schemes(value.split(','))
             .map_err(|reason| VariableError::Invalid { name: SCHEMES_VARIABLE.to_owned(), reason })

@@ -102,7 +102,7 @@ impl Fixture {
     }
 
     /// Resolves client ids against this fixture's store and documents.
-    pub fn resolver(&self) -> ClientResolver<'_, documents::FakeDocuments> {
+    pub fn resolver(&self) -> ClientResolver<'_> {
         ClientResolver {
             store: &self.store,
             clock: &self.clock,

@@ -1,7 +1,7 @@
 use futures::executor::block_on;
 
 use super::*;
-use crate::directory::{DirectoryError, StaticDirectory, UserDirectory};
+use crate::directory::{DirectoryError, Refreshing, StaticDirectory, UserDirectory};
 use crate::lifetimes::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL};
 use crate::tokens::{
     CodeExchange, GrantError, RefreshRequest, TokenError, TokenTypeHint, exchange_code, refresh, revoke_token,
@@ -242,8 +242,8 @@ fn a_rotated_refresh_token_is_answered_again_while_its_successor_is_unused() {
 /// A directory that cannot answer.
 struct Unavailable;
 impl UserDirectory for Unavailable {
-    async fn refresh_props(&self, _: &UserProps) -> Result<UserProps, DirectoryError> {
-        Err(DirectoryError::Unavailable("down".into()))
+    fn refresh_props<'a>(&'a self, _: &'a UserProps) -> Refreshing<'a> {
+        Box::pin(std::future::ready(Err(DirectoryError::Unavailable("down".into()))))
     }
 }
 
@@ -344,7 +344,7 @@ fn a_racer_that_finds_the_grant_at_its_refresh_limit_gets_the_rotation_it_raced_
     assert_eq!(racer.unwrap().response.refresh_token, winner.refresh_token, "the limit is for rotations");
     let next = RefreshRequest { refresh_token: &winner.refresh_token, scope: None, resource: None };
     let refused = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &next));
-    assert_eq!(refused.unwrap_err().status(), 429, "the next rotation is refused");
+    assert_eq!(crate::endpoints::grant_error::status(&refused.unwrap_err()), 429, "the next rotation is refused");
 }
 
 #[test]
@@ -417,15 +417,15 @@ fn a_refresh_token_of_another_client_is_refused_without_revoking() {
 
 struct RoleChanged;
 impl UserDirectory for RoleChanged {
-    async fn refresh_props(&self, props: &UserProps) -> Result<UserProps, DirectoryError> {
-        Ok(UserProps { role: Some("member".into()), ..props.clone() })
+    fn refresh_props<'a>(&'a self, props: &'a UserProps) -> Refreshing<'a> {
+        Box::pin(std::future::ready(Ok(UserProps { role: Some("member".into()), ..props.clone() })))
     }
 }
 
 struct Failing(DirectoryError);
 impl UserDirectory for Failing {
-    async fn refresh_props(&self, _: &UserProps) -> Result<UserProps, DirectoryError> {
-        Err(self.0.clone())
+    fn refresh_props<'a>(&'a self, _: &'a UserProps) -> Refreshing<'a> {
+        Box::pin(std::future::ready(Err(self.0.clone())))
     }
 }
 
@@ -454,7 +454,7 @@ fn an_unavailable_directory_fails_the_refresh_but_keeps_the_token() {
     let before = f.store.snapshot();
     let err = refresh_with(&f, &Failing(DirectoryError::Unavailable("down".into())), &tokens.refresh_token, None)
         .unwrap_err();
-    assert_eq!((err.code(), err.status()), ("temporarily_unavailable", 503));
+    assert_eq!((err.code(), crate::endpoints::grant_error::status(&err).as_u16()), ("temporarily_unavailable", 503));
     assert_eq!(f.store.snapshot(), before);
     assert!(refresh_token(&f, &tokens.refresh_token).is_ok());
 }
@@ -583,8 +583,8 @@ fn a_presentation_during_an_unfinished_rotation_is_retryable_then_a_replay_after
     let impatient = crate::tokens::Rotation { sleep: &NoWait, ..rotation() };
     let request = RefreshRequest { refresh_token: &first.refresh_token, scope: None, resource: None };
     let attempt = || block_on(refresh(&f.store, &f.clock, &StaticDirectory, &impatient, &f.client.client, &request));
-    let error = attempt().unwrap_err();
-    assert_eq!((error.code(), error.status(), error.retry_after()), ("temporarily_unavailable", 503, Some(1)));
+    let answer = crate::endpoints::grant_error::answer(attempt().unwrap_err());
+    assert_eq!((answer.error, answer.status.as_u16(), answer.retry_after), ("temporarily_unavailable", 503, Some(1)));
     assert!(verify(&f, &first.access_token).is_ok(), "nothing was revoked");
     f.clock.advance(GRACE);
     assert_eq!(attempt().unwrap_err().code(), "invalid_grant", "the window started when the claim was first seen");

@@ -99,45 +99,6 @@ impl GrantError {
             GrantError::Store(_) | GrantError::Random(_) | GrantError::Seal(_) => "server_error",
         }
     }
-
-    /// The HTTP status: 400 for client mistakes, 429 past a limit, 503/500 for our own failures.
-    pub fn status(&self) -> u16 {
-        if matches!(self, GrantError::RateLimited { .. }) {
-            return 429;
-        }
-        match self.code() {
-            "temporarily_unavailable" => 503,
-            "server_error" => 500,
-            _ => 400,
-        }
-    }
-
-    /// For a failure inside the server or behind it (the store, Clerk, randomness, sealing),
-    /// the generic description the client gets instead of this error's text, which may name
-    /// hosts, ports and internals. `None` for the client's own mistakes and for a rotation in
-    /// flight, whose text tells the client what to do.
-    pub fn internal_cause(&self) -> Option<&'static str> {
-        match self {
-            GrantError::TemporarilyUnavailable(_) => {
-                Some("the user directory is temporarily unavailable; retry later with the same token")
-            }
-            GrantError::Store(e) if e.is_temporary() => Some(crate::endpoints::STORE_DOWN_DESCRIPTION),
-            GrantError::Store(_) | GrantError::Random(_) | GrantError::Seal(_) => {
-                Some(crate::endpoints::SERVER_ERROR_DESCRIPTION)
-            }
-            _ => None,
-        }
-    }
-
-    /// Seconds a client should wait before retrying (`Retry-After`), for retryable errors.
-    pub fn retry_after(&self) -> Option<u32> {
-        match self {
-            GrantError::RotationInFlight => Some(1),
-            GrantError::RateLimited { retry_after, .. } => Some(u32::try_from(*retry_after).unwrap_or(u32::MAX)),
-            _ if self.status() == 503 => Some(5),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -154,21 +115,5 @@ pub(crate) mod testing {
         let minted = mint(store, clock, grant, &issue).unwrap();
         commit(store, clock, grant, issue, &minted).unwrap();
         minted.response
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::GrantError;
-
-    #[test]
-    fn failures_behind_the_server_get_a_generic_description_client_mistakes_their_own() {
-        let clerk_down = GrantError::TemporarilyUnavailable("could not reach 127.0.0.1: ConnectionRefused".into());
-        assert_eq!(clerk_down.code(), "temporarily_unavailable");
-        assert!(clerk_down.internal_cause().is_some_and(|d| !d.contains("127.0.0.1")));
-        let store_down = GrantError::Store(platform::RecordError::Store(platform::StoreError::Backend("x".into())));
-        assert_eq!(store_down.internal_cause(), Some(crate::endpoints::STORE_DOWN_DESCRIPTION));
-        assert_eq!(GrantError::invalid_grant("unknown or expired refresh token").internal_cause(), None);
-        assert_eq!(GrantError::RotationInFlight.internal_cause(), None, "its text tells the client to retry");
     }
 }

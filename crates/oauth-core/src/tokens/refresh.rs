@@ -40,7 +40,7 @@ pub struct RefreshRequest<'a> {
 pub async fn refresh(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
-    directory: &impl UserDirectory,
+    directory: &dyn UserDirectory,
     rotation: &Rotation<'_>,
     client: &ClientRecord,
     request: &RefreshRequest<'_>,

@@ -24,7 +24,7 @@
 
 use std::cell::Cell;
 
-use crate::record::Helper;
+use crate::counter_keys::Helper;
 use crate::{KeyValueStore, StoreError};
 
 /// Every key of the index starts so.

@@ -8,7 +8,6 @@
 use http::StatusCode;
 use oauth_core::connected_apps::{self, RevokeAppError};
 use platform::web::{self, Request, Response, append_header};
-use platform::{AuditLog, Clock, HttpClient, KeyValueStore, Variables};
 use serde_json::json;
 
 use super::session::{self, Session};
@@ -57,10 +56,7 @@ pub(super) fn refuse(json: bool, status: StatusCode, title: &str, message: &str)
 
 /// The checks every form post of the page passes first: a form body of a sane size, the
 /// configuration, and an `Origin` (when the browser sends one) that is this server's.
-pub(super) fn same_origin_form<S, C, H, V: Variables, A>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-) -> Result<FormPost, Box<Response>> {
+pub(super) fn same_origin_form(env: &Env<'_>, request: &Request) -> Result<FormPost, Box<Response>> {
     let json = wants_json(request);
     let refused = |status, title, message: &str| Box::new(refuse(json, status, title, message));
     if web::media_type(request).as_deref() != Some("application/x-www-form-urlencoded") {
@@ -69,9 +65,11 @@ pub(super) fn same_origin_form<S, C, H, V: Variables, A>(
     if request.body().len() > MAX_BODY_BYTES {
         return Err(refused(StatusCode::PAYLOAD_TOO_LARGE, "Request too large", "The form is too large."));
     }
-    let config = FlowConfig::from_variables(&env.vars)
+    let config = env
+        .settings
+        .flow()
         .map_err(|e| refused(StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured", &e.to_string()))?;
-    let base = web::base_url(request, config.public_base_url.as_deref())
+    let base = web::base_url(request)
         .map_err(|e| {
             refused(web::PublicBaseUrlRequired::STATUS, "This server does not answer for this address", &e.to_string())
         })?
@@ -85,13 +83,10 @@ pub(super) fn same_origin_form<S, C, H, V: Variables, A>(
     Ok(FormPost { config, base, form: web::decode_pairs(request.body()), json })
 }
 
-fn check<S: KeyValueStore, C: Clock, H, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-) -> Result<Checked, Box<Response>> {
+fn check(env: &Env<'_>, request: &Request) -> Result<Checked, Box<Response>> {
     let FormPost { config, form, json, .. } = same_origin_form(env, request)?;
     let refused = |status, title, message: &str| Box::new(refuse(json, status, title, message));
-    let session = match session::current(&env.store, &env.clock, request) {
+    let session = match session::current(env.ports.store, env.ports.clock, request) {
         Ok(Some(session)) => session,
         Ok(None) => {
             return Err(refused(
@@ -124,11 +119,7 @@ pub(super) enum Action {
 }
 
 /// A form post to `/apps/revoke` or `/apps/sign-out`: checked first, then done.
-pub(super) fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-    action: Action,
-) -> Response {
+pub(super) fn post(env: &Env<'_>, request: &Request, action: Action) -> Response {
     match (check(env, request), action) {
         (Err(refused), _) => *refused,
         (Ok(checked), Action::Revoke) => revoke(env, request, checked),
@@ -138,27 +129,24 @@ pub(super) fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: A
 
 /// `POST /apps/revoke`: the grant ends, and so does the user's approval of its client (every
 /// redirect URI, every browser: the client must ask again), and this browser's hint of it.
-fn revoke<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-    checked: Checked,
-) -> Response {
+fn revoke(env: &Env<'_>, request: &Request, checked: Checked) -> Response {
     let json = checked.json;
     let Ok(Some(grant_id)) = web::single_value(&checked.form, "grant_id") else {
         return refuse(json, StatusCode::BAD_REQUEST, "Incomplete form", "The form names no app to revoke.");
     };
-    let revoked = match connected_apps::revoke_for_user(&env.store, &env.clock, &checked.session.user_id, grant_id) {
-        Ok(revoked) => revoked,
-        Err(RevokeAppError::NotFound) => {
-            return refuse(json, StatusCode::NOT_FOUND, "No such app", "You have no connected app with this id.");
-        }
-        Err(RevokeAppError::Store(_)) => return unavailable(json),
-    };
+    let revoked =
+        match connected_apps::revoke_for_user(env.ports.store, env.ports.clock, &checked.session.user_id, grant_id) {
+            Ok(revoked) => revoked,
+            Err(RevokeAppError::NotFound) => {
+                return refuse(json, StatusCode::NOT_FOUND, "No such app", "You have no connected app with this id.");
+            }
+            Err(RevokeAppError::Store(_)) => return unavailable(json),
+        };
     let user_id = &checked.session.user_id;
-    if approvals::forget(&env.store, user_id, &revoked.client_id).is_err() {
+    if approvals::forget(env.ports.store, user_id, &revoked.client_id).is_err() {
         return unavailable(json);
     }
-    if !json && session::set_revoked_notice(&env.store, &checked.session, true).is_err() {
+    if !json && session::set_revoked_notice(env.ports.store, &checked.session, true).is_err() {
         return unavailable(json);
     }
     let key = &checked.config.cookie_key;
@@ -178,8 +166,8 @@ fn revoke<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(
 }
 
 /// `POST /apps/sign-out`.
-fn sign_out<S: KeyValueStore, C: Clock, H, V, A: AuditLog>(env: &Env<S, C, H, V, A>, checked: Checked) -> Response {
-    if session::end(&env.store, &checked.session).is_err() {
+fn sign_out(env: &Env<'_>, checked: Checked) -> Response {
+    if session::end(env.ports.store, &checked.session).is_err() {
         return unavailable(checked.json);
     }
     let mut response = if checked.json {

@@ -22,21 +22,16 @@ mod view;
 pub(crate) use sign_in::finish as finish_sign_in;
 
 use http::StatusCode;
-use mediatype::{MediaTypeList, ReadParams, names};
 use oauth_core::connected_apps;
+use platform::accept::Accept;
 use platform::web::{self, Request, Response};
-use platform::{AuditLog, Clock, HttpClient, KeyValueStore, Variables};
 
 use self::actions::Action;
 use crate::Env;
-use crate::config::FlowConfig;
 use crate::pages::error_page;
 
 /// Routes `/apps` and everything under it.
-pub async fn handle<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-) -> Response {
+pub async fn handle(env: &Env<'_>, request: &Request) -> Response {
     // Trailing slashes are forgiven here (`/apps/` is a link people type); Spin routes
     // everything under `/apps/...` to this component.
     match (web::path(request).trim_end_matches('/'), request.method().as_str()) {
@@ -51,20 +46,17 @@ pub async fn handle<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: 
 }
 
 /// `GET /apps`.
-async fn list<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-) -> Response {
+async fn list(env: &Env<'_>, request: &Request) -> Response {
     let json = wants_json(request);
-    let config = match FlowConfig::from_variables(&env.vars) {
+    let config = match env.settings.flow() {
         Ok(config) => config,
         Err(e) => return failure(json, StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
     };
-    let base = match web::base_url(request, config.public_base_url.as_deref()) {
+    let base = match web::base_url(request) {
         Ok(base) => base.url,
         Err(e) => return failure(json, web::PublicBaseUrlRequired::STATUS, "invalid_request", &e.to_string()),
     };
-    let session = match session::current(&env.store, &env.clock, request) {
+    let session = match session::current(env.ports.store, env.ports.clock, request) {
         Ok(Some(session)) => session,
         Ok(None) if json => {
             return view::json_error(
@@ -76,7 +68,7 @@ async fn list<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditL
         Ok(None) => return sign_in::page(&config, request, &server_host(&base)),
         Err(_) => return unavailable(json),
     };
-    let listing = match connected_apps::list(&env.store, &env.clock, &session.user_id) {
+    let listing = match connected_apps::list(env.ports.store, env.ports.clock, &session.user_id) {
         Ok(listing) => listing,
         Err(_) => return unavailable(json),
     };
@@ -85,7 +77,7 @@ async fn list<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditL
         return view::list_json(&session, &csrf_token, &listing);
     }
     // The notice is the revoking session's, once.
-    if session.revoked_notice && session::set_revoked_notice(&env.store, &session, false).is_err() {
+    if session.revoked_notice && session::set_revoked_notice(env.ports.store, &session, false).is_err() {
         return unavailable(json);
     }
     view::list_page(&view::ListView {
@@ -93,7 +85,7 @@ async fn list<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditL
         csrf_token: &csrf_token,
         listing: &listing,
         server_host: &server_host(&base),
-        now: env.clock.now_unix(),
+        now: env.ports.clock.now_unix(),
         revoked_notice: session.revoked_notice,
     })
 }
@@ -106,18 +98,8 @@ fn server_host(base: &str) -> String {
 /// True when the client asks for JSON and not for HTML: a script's `Accept: application/json`,
 /// never a browser's navigation (which names `text/html`).
 fn wants_json(request: &Request) -> bool {
-    let ranges: Vec<(String, String)> = request
-        .headers()
-        .get_all("accept")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(MediaTypeList::new)
-        .filter_map(Result::ok)
-        .filter(|range| range.get_param(names::Q).is_none_or(|q| !q.as_str().bytes().all(|b| b == b'0' || b == b'.')))
-        .map(|range| (range.ty.as_str().to_ascii_lowercase(), range.subty.as_str().to_ascii_lowercase()))
-        .collect();
-    let names = |ty: &str, subty: &str| ranges.iter().any(|(t, s)| t == ty && s == subty);
-    names("application", "json") && !names("text", "html")
+    let accept = Accept::of(request);
+    accept.names("application/json") && !accept.names("text/html")
 }
 
 /// A failure, as a page or as JSON.

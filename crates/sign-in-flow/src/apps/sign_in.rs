@@ -12,15 +12,14 @@
 use clerk_client::{Clerk, ClerkError};
 use http::StatusCode;
 use platform::web::{Request, Response, append_header};
-use platform::{AuditLog, Clock, HttpClient, KeyValueStore, Variables};
 
 use super::actions::{FormPost, refuse, same_origin_form};
 use super::session;
 use super::view::{notice_page, sign_in_page};
-use crate::callback::ClerkAnswer;
 use crate::config::FlowConfig;
 use crate::pages::error_page;
 use crate::records::{AppsSignIn, Flow};
+use crate::upstream::ClerkAnswer;
 use crate::upstream::{self, StartError};
 use crate::{Env, cookies};
 
@@ -39,10 +38,7 @@ pub(super) fn page(config: &FlowConfig, request: &Request, server_host: &str) ->
 }
 
 /// `POST /apps/sign-in`: sends the browser to Clerk; `/callback` brings it back to `/apps`.
-pub(super) async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    request: &Request,
-) -> Response {
+pub(super) async fn post(env: &Env<'_>, request: &Request) -> Response {
     let FormPost { config, base, form, json } = match same_origin_form(env, request) {
         Ok(post) => post,
         Err(refused) => return *refused,
@@ -66,10 +62,7 @@ pub(super) async fn post<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables
 }
 
 /// Clerk's answer to a sign-in that started at `/apps`: a session and back to the page.
-pub(crate) async fn finish<S: KeyValueStore, C: Clock, H: HttpClient, V: Variables, A: AuditLog>(
-    env: &Env<S, C, H, V, A>,
-    answer: &ClerkAnswer<'_>,
-) -> Response {
+pub(crate) async fn finish(env: &Env<'_>, answer: &ClerkAnswer<'_>) -> Response {
     if let Some(error) = answer.param("error") {
         return if error == "access_denied" {
             notice_page(StatusCode::OK, "Sign-in cancelled", "You cancelled the sign-in at Clerk.", "Sign in again")
@@ -80,16 +73,16 @@ pub(crate) async fn finish<S: KeyValueStore, C: Clock, H: HttpClient, V: Variabl
     let Some(code) = answer.param("code").filter(|c| !c.is_empty()) else {
         return error_page(StatusCode::BAD_GATEWAY, "Sign-in failed", "Clerk returned no code.");
     };
-    let config = match FlowConfig::from_variables(&env.vars) {
+    let config = match env.settings.flow() {
         Ok(config) => config,
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured", &e.to_string()),
     };
-    let clerk = Clerk::new(config.clerk, &env.http, &env.store, &env.clock);
+    let clerk = Clerk::new(&config.clerk, &env.ports);
     let signed_in = match clerk.sign_in(code, answer.callback_url, answer.upstream).await {
         Ok(signed_in) => signed_in,
         Err(error) => return clerk_failed(&error),
     };
-    match session::start(&env.store, &env.clock, &signed_in.props) {
+    match session::start(env.ports.store, env.ports.clock, &signed_in.props) {
         Ok(session) => upstream::redirect_with_cookies("/apps", &[session.set_cookie()]),
         Err(session::StartError::Random(_)) => no_randomness(),
         Err(session::StartError::Store(_)) => storage_unavailable(),

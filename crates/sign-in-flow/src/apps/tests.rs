@@ -498,13 +498,7 @@ impl platform::KeyValueStore for Down {
 
 #[test]
 fn a_store_that_is_down_is_a_503_as_page_and_as_json() {
-    let env = crate::Env {
-        store: Down,
-        clock: platform::ManualClock::at(1_700_000_000),
-        http: clerk_client::fake::FakeClerk::new(),
-        vars: variables(),
-        audit: platform::MemoryAudit::new(),
-    };
+    let env = crate::tests::TestEnv::new(Down);
     let cookie = format!("{SESSION_COOKIE}={}", "A".repeat(43));
     let send = |method: &str, path: &str, headers: &[(&str, &str)]| {
         let mut builder = http::Request::builder().method(method).uri(path).header("host", "mcp.example.com");
@@ -512,7 +506,7 @@ fn a_store_that_is_down_is_a_503_as_page_and_as_json() {
             builder = builder.header(*name, *value);
         }
         let request = builder.body(b"csrf_token=x&grant_id=y".to_vec()).unwrap();
-        futures::executor::block_on(crate::handle(&env, &request)).status()
+        env.handle(request).status()
     };
     assert_eq!(send("GET", "/apps", &[JSON, ("cookie", &cookie)]), 503);
     assert_eq!(send("GET", "/apps", &[("cookie", &cookie)]), 503);

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::session::Session;
 use crate::pages::{page, page_with_referrer_policy};
-use platform::audit::rfc3339;
+use platform::calendar::{UtcTime, rfc3339};
 use platform::web::{self, Response};
 
 /// Forms post only to this origin; nothing else is allowed.
@@ -141,13 +141,8 @@ fn relative(at: u64, now: u64) -> String {
 
 /// `12 Jun 2025, 14:03 UTC`.
 fn absolute(at: u64) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    // `2025-06-12T14:03:00Z`: fixed positions.
-    let date = rfc3339(at);
-    let field = |range: std::ops::Range<usize>| date.get(range).unwrap_or_default();
-    let month = field(5..7).parse::<usize>().ok().and_then(|m| MONTHS.get(m.wrapping_sub(1))).unwrap_or(&"");
-    let day = field(8..10).trim_start_matches('0');
-    format!("{day} {month} {}, {} UTC", field(0..4), field(11..16))
+    let time = UtcTime::from_unix(at);
+    format!("{} {} {}, {:02}:{:02} UTC", time.day, time.month_abbreviation(), time.year, time.hour, time.minute)
 }
 
 /// The same list as JSON (see the README's "Connected apps").

@@ -12,15 +12,52 @@ use std::collections::HashMap;
 use clerk_client::fake::{API, FakeClerk, ISSUER};
 use futures::executor::block_on;
 use platform::web::{Request, Response};
-use platform::{KeyValueStore, ManualClock, MemoryAudit, MemoryStore, StaticVariables, StoreError};
+use platform::{KeyValueStore, ManualClock, MemoryAudit, MemoryStore, Ports, StaticVariables, StoreError, ThreadSleep};
 
-use crate::{Env, handle};
+use crate::handle;
 
 pub const BASE: &str = "https://mcp.example.com";
 pub const REDIRECT: &str = "http://127.0.0.1:6274/oauth/callback";
 pub const KEY_HEX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-pub type TestEnv = Env<TestStore, ManualClock, FakeClerk, StaticVariables, MemoryAudit>;
+/// The host of the tests: what each request's [`Ports`] are made of.
+pub struct TestEnv<S = TestStore> {
+    pub store: S,
+    pub clock: ManualClock,
+    pub http: FakeClerk,
+    pub vars: StaticVariables,
+    pub audit: MemoryAudit,
+}
+
+impl<S: KeyValueStore> TestEnv<S> {
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            clock: ManualClock::at(1_700_000_000),
+            http: FakeClerk::new(),
+            vars: variables(),
+            audit: MemoryAudit::new(),
+        }
+    }
+
+    pub fn ports(&self) -> Ports<'_> {
+        Ports {
+            store: &self.store,
+            clock: &self.clock,
+            http: &self.http,
+            sleep: &ThreadSleep,
+            audit: &self.audit,
+            variables: &self.vars,
+        }
+    }
+
+    /// Answers `request` as a component does: the shared settings applied by the host, then
+    /// the flow.
+    pub fn handle(&self, mut request: Request) -> Response {
+        platform::Settings::from_variables(&self.vars).apply(&mut request);
+        block_on(handle(self.ports(), &request))
+    }
+}
 
 /// A [`MemoryStore`] whose keys under one prefix can be made to fail, as a store that is down
 /// for some requests.
@@ -124,13 +161,7 @@ pub fn fixture_with_redirect(redirect_uri: &str) -> Fixture {
 }
 
 fn fixture_registering(redirect_uri: &str, extra_metadata: &str) -> Fixture {
-    let env = Env {
-        store: TestStore::default(),
-        clock: ManualClock::at(1_700_000_000),
-        http: FakeClerk::new(),
-        vars: variables(),
-        audit: MemoryAudit::new(),
-    };
+    let env = TestEnv::new(TestStore::default());
     let body =
         format!(r#"{{"redirect_uris":["{redirect_uri}"],"token_endpoint_auth_method":"none",{extra_metadata}}}"#);
     let registration = register(&env, &body);
@@ -229,7 +260,7 @@ impl Fixture {
         if let Some(addr) = self.addr {
             request.extensions_mut().insert(platform::web::ClientAddr(addr));
         }
-        let response = block_on(handle(&self.env, &request));
+        let response = self.env.handle(request);
         // As the component does, once the response is out.
         let _ = platform::housekeeping::after_response(&self.env.store, &self.env.clock);
         for value in response.headers().get_all("set-cookie") {

@@ -1,4 +1,6 @@
-//! The component's configuration, read from Spin variables once per request.
+//! mcp-server's settings, read from the app's variables once per request ([`Settings`]).
+//! (`public_base_url` and `client_addr_header` are `platform::Settings`, applied to the
+//! request by the host.)
 
 use crate::tools::ToolSettings;
 use crate::tools::image::{CLOUDFLARE_DEFAULT_MODEL, ImageBackend, OPENAI_DEFAULT_MODEL};
@@ -11,7 +13,6 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Variable names (see spin.toml).
 pub mod names {
-    pub const PUBLIC_BASE_URL: &str = "public_base_url";
     pub const ALLOWED_ORIGINS: &str = "allowed_origins";
     pub const IMAGE_PROVIDER: &str = "image_provider";
     pub const IMAGE_API_ORIGIN: &str = "image_api_origin";
@@ -62,9 +63,8 @@ impl Default for SseSettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct McpConfig {
-    /// The public origin; `None` derives it from the request.
-    pub public_base_url: Option<String>,
+/// Everything the MCP endpoints read from variables.
+pub struct Settings {
     /// Browser origins allowed besides our own (`*` allows any).
     pub allowed_origins: Vec<String>,
     pub tools: ToolSettings,
@@ -74,10 +74,9 @@ pub struct McpConfig {
     pub tool_calls: Limit,
 }
 
-impl Default for McpConfig {
+impl Default for Settings {
     fn default() -> Self {
         Self {
-            public_base_url: None,
             allowed_origins: Vec::new(),
             tools: ToolSettings::default(),
             sse: SseSettings::default(),
@@ -86,8 +85,8 @@ impl Default for McpConfig {
     }
 }
 
-impl McpConfig {
-    /// Reads the configuration; a malformed value is an error naming the variable.
+impl Settings {
+    /// Reads them; a malformed value is an error naming the variable.
     pub fn from_variables(vars: &dyn Variables) -> Result<Self, VariableError> {
         let mut tools = ToolSettings { image_backend: image_backend(vars)?, ..ToolSettings::default() };
         if let Some(roles) = vars.get(names::IMAGE_ROLES)? {
@@ -107,7 +106,6 @@ impl McpConfig {
             sse.max_streams = cap;
         }
         Ok(Self {
-            public_base_url: vars.get(names::PUBLIC_BASE_URL)?,
             allowed_origins: vars.get(names::ALLOWED_ORIGINS)?.map(|v| list(&v)).unwrap_or_default(),
             tools,
             sse,
@@ -190,7 +188,7 @@ mod tests {
 
     #[test]
     fn defaults_disable_images_and_allow_only_own_origin() {
-        let config = McpConfig::from_variables(&StaticVariables::default()).unwrap();
+        let config = Settings::from_variables(&StaticVariables::default()).unwrap();
         assert_eq!(config.tools.image_backend, None);
         assert_eq!(config.tools.image_roles, ["admin", "premium", "image_generation"]);
         assert!(config.allowed_origins.is_empty());
@@ -206,14 +204,14 @@ mod tests {
             ("sse_max_streams", "0"),
             ("rate_limit_tool_calls_per_minute", "60"),
         ]);
-        let config = McpConfig::from_variables(&vars).unwrap();
+        let config = Settings::from_variables(&vars).unwrap();
         assert_eq!((config.sse.max_streams_per_user, config.sse.max_streams), (2, 0));
         assert_eq!(
             (config.tool_calls.name, config.tool_calls.max, config.tool_calls.window_secs),
             ("tool_calls", 60, 60)
         );
         for name in ["sse_max_streams_per_user", "sse_max_streams", "rate_limit_tool_calls_per_minute"] {
-            let error = McpConfig::from_variables(&StaticVariables::new([(name, "many")])).unwrap_err();
+            let error = Settings::from_variables(&StaticVariables::new([(name, "many")])).unwrap_err();
             assert!(error.to_string().contains(name), "{error}");
         }
     }
@@ -228,7 +226,7 @@ mod tests {
             ("image_roles", "admin, artist"),
             ("allowed_origins", "https://a.example, https://b.example"),
         ]);
-        let config = McpConfig::from_variables(&vars).unwrap();
+        let config = Settings::from_variables(&vars).unwrap();
         assert_eq!(
             config.tools.image_backend,
             Some(ImageBackend::Cloudflare {
@@ -250,7 +248,7 @@ mod tests {
             ("image_api_path", "/compat/v1"),
             ("image_model", "flux"),
         ]);
-        let backend = McpConfig::from_variables(&vars).unwrap().tools.image_backend;
+        let backend = Settings::from_variables(&vars).unwrap().tools.image_backend;
         assert_eq!(
             backend,
             Some(ImageBackend::OpenAiCompatible {
@@ -264,15 +262,15 @@ mod tests {
     #[test]
     fn the_default_origin_placeholder_is_ignored_while_images_are_off_and_refused_once_on() {
         let off = StaticVariables::new([("image_api_origin", "https://image-api.invalid")]);
-        assert_eq!(McpConfig::from_variables(&off).unwrap().tools.image_backend, None);
+        assert_eq!(Settings::from_variables(&off).unwrap().tools.image_backend, None);
         for placeholder in ["https://image-api.invalid", "https://IMAGE-API.INVALID.:443/"] {
             let on = StaticVariables::new([("image_provider", "openai"), ("image_api_origin", placeholder)]);
-            let err = McpConfig::from_variables(&on).unwrap_err().to_string();
+            let err = Settings::from_variables(&on).unwrap_err().to_string();
             assert!(err.contains("image_api_origin") && err.contains(".invalid"), "{err}");
         }
         let real =
             StaticVariables::new([("image_provider", "openai"), ("image_api_origin", "https://invalid.example.com")]);
-        assert!(McpConfig::from_variables(&real).unwrap().tools.image_backend.is_some());
+        assert!(Settings::from_variables(&real).unwrap().tools.image_backend.is_some());
     }
 
     #[test]
@@ -282,21 +280,21 @@ mod tests {
             ("image_api_origin", "https://api.cloudflare.com"),
             ("image_api_token", "tok"),
         ]);
-        let err = McpConfig::from_variables(&vars).unwrap_err();
+        let err = Settings::from_variables(&vars).unwrap_err();
         assert!(err.to_string().contains("cloudflare_account_id"), "{err}");
     }
 
     #[test]
     fn unknown_provider_and_bad_numbers_name_the_variable() {
-        let err = McpConfig::from_variables(&StaticVariables::new([
+        let err = Settings::from_variables(&StaticVariables::new([
             ("image_provider", "dalle"),
             ("image_api_origin", "https://x"),
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("image_provider"));
-        let err = McpConfig::from_variables(&StaticVariables::new([("sse_max_seconds", "soon")])).unwrap_err();
+        let err = Settings::from_variables(&StaticVariables::new([("sse_max_seconds", "soon")])).unwrap_err();
         assert!(err.to_string().contains("sse_max_seconds"));
-        let err = McpConfig::from_variables(&StaticVariables::new([
+        let err = Settings::from_variables(&StaticVariables::new([
             ("image_provider", "openai"),
             ("image_api_origin", "ftp://x"),
         ]))
