@@ -34,13 +34,23 @@ fn approve(
     let code = code_from(&complete_authorization(store, clock, &validated, self::user(user)).unwrap());
     let request =
         CodeExchange { code: &code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-    exchange_code(store, clock, &client.client, &request).unwrap().response
+    exchange_code(store, clock, &crate::rules::scope::ScopePolicy::default(), &client.client, &request)
+        .unwrap()
+        .response
 }
 
 fn refresh_of(f: &Fixture, client: &Registration, token: &str) -> Result<TokenResponse, crate::tokens::GrantError> {
     let request = RefreshRequest { refresh_token: token, scope: None, resource: None };
-    block_on(refresh(&f.store, &f.clock, &StaticDirectory, &rotation(), &client.client, &request))
-        .map(|issued| issued.response)
+    block_on(refresh(
+        &f.store,
+        &f.clock,
+        &StaticDirectory,
+        &crate::rules::scope::ScopePolicy::default(),
+        &rotation(),
+        &client.client,
+        &request,
+    ))
+    .map(|issued| issued.response)
 }
 
 fn listed(store: &dyn KeyValueStore, clock: &dyn Clock, user: &str) -> Vec<ConnectedApp> {
@@ -72,7 +82,7 @@ fn a_grant_is_listed_once_its_tokens_are_issued_with_what_the_page_shows() {
     assert_eq!(app.redirect_host().as_deref(), Some("127.0.0.1"));
     assert!(app.redirect_is_loopback() && app.client_registered);
     assert_eq!((app.approved_at, app.refreshed_at), (f.clock.now_unix(), None));
-    assert_eq!(app.scope, ["mcp"]);
+    assert_eq!(app.scope, ["mcp:basic", "mcp:images"]);
     assert_eq!(app.verified_host(), None, "a registered client id is no URL");
 }
 
@@ -315,7 +325,8 @@ fn a_document_client_is_listed_with_its_cached_name_and_verified_host_without_a_
     let code = code_from(&complete_authorization(&f.store, &f.clock, &validated, user(USER)).unwrap());
     let request =
         CodeExchange { code: &code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-    exchange_code(&f.store, &f.clock, &document.client(), &request).unwrap();
+    exchange_code(&f.store, &f.clock, &crate::rules::scope::ScopePolicy::default(), &document.client(), &request)
+        .unwrap();
 
     let app = listed(&f.store, &f.clock, USER).remove(0);
     assert_eq!((app.client_id.as_str(), app.client_name.as_deref()), (url, Some("Claude Code")));

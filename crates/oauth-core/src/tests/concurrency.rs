@@ -78,7 +78,8 @@ fn redeem(
     code: &str,
 ) -> Result<TokenResponse, GrantError> {
     let request = CodeExchange { code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-    exchange_code(store, clock, client, &request).map(|issued| issued.response)
+    exchange_code(store, clock, &crate::rules::scope::ScopePolicy::default(), client, &request)
+        .map(|issued| issued.response)
 }
 
 fn refresh_once(
@@ -88,7 +89,16 @@ fn refresh_once(
     token: &str,
 ) -> Result<TokenResponse, GrantError> {
     let request = RefreshRequest { refresh_token: token, scope: None, resource: None };
-    block_on(refresh(store, clock, &StaticDirectory, &rotation(), client, &request)).map(|issued| issued.response)
+    block_on(refresh(
+        store,
+        clock,
+        &StaticDirectory,
+        &crate::rules::scope::ScopePolicy::default(),
+        &rotation(),
+        client,
+        &request,
+    ))
+    .map(|issued| issued.response)
 }
 
 /// Redeems one code from 32 threads at once (in lockstep or free-running); asserts exactly one

@@ -26,6 +26,7 @@ fn refresh_with(
         &f.store,
         &f.clock,
         directory,
+        &crate::rules::scope::ScopePolicy::default(),
         &rotation(),
         &f.client.client,
         &RefreshRequest { refresh_token: token, scope, resource: None },
@@ -41,19 +42,23 @@ fn exchange_with(f: &Fixture, code: &str, change: impl FnOnce(&mut CodeExchange)
     let mut request =
         CodeExchange { code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
     change(&mut request);
-    exchange_code(&f.store, &f.clock, &f.client.client, &request).map(|issued| issued.response)
+    exchange_code(&f.store, &f.clock, &crate::rules::scope::ScopePolicy::default(), &f.client.client, &request)
+        .map(|issued| issued.response)
 }
 
 #[test]
 fn code_exchange_issues_a_bearer_pair_bound_to_the_resource() {
     let f = fixture();
     let tokens = f.tokens();
-    assert_eq!((tokens.token_type, tokens.expires_in, tokens.scope.as_str()), ("Bearer", ACCESS_TOKEN_TTL, "mcp"));
+    assert_eq!(
+        (tokens.token_type, tokens.expires_in, tokens.scope.as_str()),
+        ("Bearer", ACCESS_TOKEN_TTL, "mcp:basic mcp:images")
+    );
     assert_eq!((tokens.access_token.len(), tokens.refresh_token.len()), (43, 43));
     let record = verify(&f, &tokens.access_token).unwrap();
     assert_eq!(record.client_id, f.client_id());
     assert_eq!(record.props, props());
-    assert!(record.has_scope("mcp"));
+    assert!(record.has_scope("mcp:basic") && record.has_scope("mcp:images"));
     assert_eq!(record.resource, RESOURCE);
 }
 
@@ -99,7 +104,12 @@ fn a_code_of_another_client_is_invalid_grant() {
     let other = f.another_client();
     let request =
         CodeExchange { code: &code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-    assert_eq!(exchange_code(&f.store, &f.clock, &other.client, &request).unwrap_err().code(), "invalid_grant");
+    assert_eq!(
+        exchange_code(&f.store, &f.clock, &crate::rules::scope::ScopePolicy::default(), &other.client, &request)
+            .unwrap_err()
+            .code(),
+        "invalid_grant"
+    );
 }
 
 #[test]
@@ -203,8 +213,16 @@ fn without_a_grace_window_any_second_presentation_revokes_the_grant() {
     let strict = crate::tokens::Rotation { grace_secs: 0, ..rotation() };
     let refresh_strictly = |token: &str| {
         let request = RefreshRequest { refresh_token: token, scope: None, resource: None };
-        block_on(refresh(&f.store, &f.clock, &StaticDirectory, &strict, &f.client.client, &request))
-            .map(|issued| issued.response)
+        block_on(refresh(
+            &f.store,
+            &f.clock,
+            &StaticDirectory,
+            &crate::rules::scope::ScopePolicy::default(),
+            &strict,
+            &f.client.client,
+            &request,
+        ))
+        .map(|issued| issued.response)
     };
     let second = refresh_strictly(&first.refresh_token).unwrap();
     assert_eq!(refresh_strictly(&first.refresh_token).unwrap_err().code(), "invalid_grant");
@@ -281,8 +299,16 @@ fn a_rotation_whose_grant_commit_fails_keeps_no_answer_and_leaves_no_live_token_
         .collect();
     let failing = GrantWritesFail(&f.store);
     let request = RefreshRequest { refresh_token: &r0.refresh_token, scope: None, resource: None };
-    let error =
-        block_on(refresh(&failing, &f.clock, &StaticDirectory, &rotation(), &f.client.client, &request)).unwrap_err();
+    let error = block_on(refresh(
+        &failing,
+        &f.clock,
+        &StaticDirectory,
+        &crate::rules::scope::ScopePolicy::default(),
+        &rotation(),
+        &f.client.client,
+        &request,
+    ))
+    .unwrap_err();
     assert_eq!(error.code(), "temporarily_unavailable");
     assert!(!f.store.exists(&crate::keys::rotation(&r0.refresh_token)).unwrap(), "no answer to hand out again");
     let mut tokens_after: Vec<String> = f
@@ -296,7 +322,15 @@ fn a_rotation_whose_grant_commit_fails_keeps_no_answer_and_leaves_no_live_token_
     expected.sort();
     assert_eq!(tokens_after, expected, "the minted pair, which the grant does not list, was deleted");
     let impatient = crate::tokens::Rotation { sleep: &NoWait, ..rotation() };
-    let retry = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &impatient, &f.client.client, &request));
+    let retry = block_on(refresh(
+        &f.store,
+        &f.clock,
+        &StaticDirectory,
+        &crate::rules::scope::ScopePolicy::default(),
+        &impatient,
+        &f.client.client,
+        &request,
+    ));
     assert_eq!(retry.unwrap_err().code(), "temporarily_unavailable", "a retry gets no pair the grant does not list");
 }
 
@@ -337,13 +371,29 @@ fn a_racer_that_finds_the_grant_at_its_refresh_limit_gets_the_rotation_it_raced_
     let before_rotation = f.store.get(&key).unwrap();
     let one_a_hour = crate::tokens::Rotation { per_grant: platform::rate_limit::REFRESHES.with_max(1), ..rotation() };
     let request = RefreshRequest { refresh_token: &r0.refresh_token, scope: None, resource: None };
-    let winner = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &request));
+    let winner = block_on(refresh(
+        &f.store,
+        &f.clock,
+        &StaticDirectory,
+        &crate::rules::scope::ScopePolicy::default(),
+        &one_a_hour,
+        &f.client.client,
+        &request,
+    ));
     let winner = winner.unwrap().response;
     let racer_store = StaleFirstRead { inner: &f.store, key, stale: std::sync::Mutex::new(before_rotation) };
-    let racer = block_on(refresh(&racer_store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &request));
+    let racer = block_on(refresh(
+        &racer_store,
+        &f.clock,
+        &StaticDirectory,
+        &crate::rules::scope::ScopePolicy::default(),
+        &one_a_hour,
+        &f.client.client,
+        &request,
+    ));
     assert_eq!(racer.unwrap().response.refresh_token, winner.refresh_token, "the limit is for rotations");
     let next = RefreshRequest { refresh_token: &winner.refresh_token, scope: None, resource: None };
-    let refused = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &next));
+    let refused = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &crate::rules::scope::ScopePolicy::default(), &one_a_hour, &f.client.client, &next));
     assert_eq!(crate::endpoints::grant_error::status(&refused.unwrap_err()), 429, "the next rotation is refused");
 }
 
@@ -383,10 +433,75 @@ fn refresh_scope_may_narrow_but_not_widen() {
     let f = fixture();
     let tokens = f.tokens();
     let before = f.store.snapshot();
-    let err = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp admin")).unwrap_err();
+    for unknown in ["mcp admin", "mcp:basic mcp:admin"] {
+        let err = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some(unknown)).unwrap_err();
+        assert_eq!(err.code(), "invalid_scope", "{unknown}");
+        assert_eq!(f.store.snapshot(), before, "a refused refresh changes nothing");
+    }
+    let narrowed = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp:basic")).unwrap();
+    assert_eq!(narrowed.scope, "mcp:basic");
+    let record = verify(&f, &narrowed.access_token).unwrap();
+    assert!(record.has_scope("mcp:basic") && !record.has_scope("mcp:images"));
+}
+
+#[test]
+fn a_refresh_never_widens_past_what_was_approved() {
+    let f = fixture();
+    let tokens = f.tokens_for_scope("mcp:basic");
+    assert_eq!(tokens.scope, "mcp:basic");
+    let before = f.store.snapshot();
+    let err = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp:basic mcp:images")).unwrap_err();
+    assert_eq!((err.code(), err.status()), ("invalid_scope", 400));
+    assert!(err.to_string().contains("mcp:images"), "{err}");
+    assert_eq!(f.store.snapshot(), before, "a refused refresh changes nothing");
+    let again = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp")).unwrap();
+    assert_eq!(again.scope, "mcp:basic", "`mcp` asks for the whole grant, which is the basic scope");
+}
+
+#[test]
+fn the_image_scope_is_left_out_for_a_role_that_may_not_hold_it() {
+    let f = fixture();
+    let code = f.code_for(&[], UserProps { role: Some("member".into()), ..props() });
+    let tokens = f.exchange(&code).unwrap();
+    assert_eq!(tokens.scope, "mcp:basic", "asked for everything; granted what a member may hold");
+    assert!(!verify(&f, &tokens.access_token).unwrap().has_scope("mcp:images"));
+}
+
+#[test]
+fn a_refresh_grants_what_the_reread_role_may_hold_within_the_approval() {
+    let f = fixture();
+    let tokens = f.tokens();
+    assert_eq!(tokens.scope, "mcp:basic mcp:images");
+    let demoted = refresh_with(&f, &RoleChanged, &tokens.refresh_token, None).unwrap();
+    assert_eq!(demoted.scope, "mcp:basic", "a member may not hold the image scope");
+    let promoted = refresh_with(&f, &Promoted, &demoted.refresh_token, None).unwrap();
+    assert_eq!(promoted.scope, "mcp:basic mcp:images", "an admin again, within what was approved");
+}
+
+#[test]
+fn a_refresh_left_with_no_scope_the_role_may_hold_is_invalid_scope_and_keeps_the_token() {
+    let f = fixture();
+    let tokens = f.tokens_for_scope("mcp:images");
+    let before = f.store.snapshot();
+    let err = refresh_with(&f, &RoleChanged, &tokens.refresh_token, None).unwrap_err();
     assert_eq!(err.code(), "invalid_scope");
-    assert_eq!(f.store.snapshot(), before);
-    assert_eq!(refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp")).unwrap().scope, "mcp");
+    assert_eq!(f.store.snapshot(), before, "the refresh token stays unused");
+    assert!(refresh_with(&f, &StaticDirectory, &tokens.refresh_token, None).is_ok());
+}
+
+#[test]
+fn grants_and_tokens_of_an_earlier_release_carrying_mcp_hold_every_scope() {
+    let f = fixture();
+    let mut validated = f.validated();
+    validated.scope = vec!["mcp".into()];
+    let location = crate::authorize::complete_authorization(&f.store, &f.clock, &validated, props()).unwrap();
+    let tokens = f.exchange(&super::code_from(&location)).unwrap();
+    assert_eq!(tokens.scope, "mcp:basic mcp:images");
+    let narrowed = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp:images")).unwrap();
+    assert_eq!(narrowed.scope, "mcp:images");
+    let old_token =
+        crate::records::AccessTokenRecord { scope: vec!["mcp".into()], ..verify(&f, &narrowed.access_token).unwrap() };
+    assert!(old_token.has_scope("mcp:basic") && old_token.has_scope("mcp:images"));
 }
 
 #[test]
@@ -398,8 +513,16 @@ fn refresh_with_a_foreign_resource_is_invalid_target() {
         scope: None,
         resource: Some("https://other.example/mcp"),
     };
-    let err =
-        block_on(refresh(&f.store, &f.clock, &StaticDirectory, &rotation(), &f.client.client, &request)).unwrap_err();
+    let err = block_on(refresh(
+        &f.store,
+        &f.clock,
+        &StaticDirectory,
+        &crate::rules::scope::ScopePolicy::default(),
+        &rotation(),
+        &f.client.client,
+        &request,
+    ))
+    .unwrap_err();
     assert_eq!(err.code(), "invalid_target");
 }
 
@@ -409,8 +532,16 @@ fn a_refresh_token_of_another_client_is_refused_without_revoking() {
     let tokens = f.tokens();
     let other = f.another_client();
     let request = RefreshRequest { refresh_token: &tokens.refresh_token, scope: None, resource: None };
-    let err =
-        block_on(refresh(&f.store, &f.clock, &StaticDirectory, &rotation(), &other.client, &request)).unwrap_err();
+    let err = block_on(refresh(
+        &f.store,
+        &f.clock,
+        &StaticDirectory,
+        &crate::rules::scope::ScopePolicy::default(),
+        &rotation(),
+        &other.client,
+        &request,
+    ))
+    .unwrap_err();
     assert_eq!(err.code(), "invalid_grant");
     assert!(refresh_token(&f, &tokens.refresh_token).is_ok());
 }
@@ -419,6 +550,14 @@ struct RoleChanged;
 impl UserDirectory for RoleChanged {
     fn refresh_props<'a>(&'a self, props: &'a UserProps) -> Refreshing<'a> {
         Box::pin(std::future::ready(Ok(UserProps { role: Some("member".into()), ..props.clone() })))
+    }
+}
+
+/// The user is an admin again.
+struct Promoted;
+impl UserDirectory for Promoted {
+    async fn refresh_props(&self, props: &UserProps) -> Result<UserProps, DirectoryError> {
+        Ok(UserProps { role: Some("admin".into()), ..props.clone() })
     }
 }
 
@@ -582,7 +721,7 @@ fn a_presentation_during_an_unfinished_rotation_is_retryable_then_a_replay_after
         .unwrap();
     let impatient = crate::tokens::Rotation { sleep: &NoWait, ..rotation() };
     let request = RefreshRequest { refresh_token: &first.refresh_token, scope: None, resource: None };
-    let attempt = || block_on(refresh(&f.store, &f.clock, &StaticDirectory, &impatient, &f.client.client, &request));
+    let attempt = || block_on(refresh(&f.store, &f.clock, &StaticDirectory, &crate::rules::scope::ScopePolicy::default(), &impatient, &f.client.client, &request));
     let answer = crate::endpoints::grant_error::answer(attempt().unwrap_err());
     assert_eq!((answer.error, answer.status.as_u16(), answer.retry_after), ("temporarily_unavailable", 503, Some(1)));
     assert!(verify(&f, &first.access_token).is_ok(), "nothing was revoked");
