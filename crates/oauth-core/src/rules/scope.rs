@@ -61,6 +61,9 @@ pub const CAPABILITIES: &[Capability] = &[
 /// without asking; 2026-07-28 keeps `offline_access` out of `scopes_supported`.)
 pub const IGNORED: &[&str] = &["openid", "profile", "email", "offline_access"];
 
+/// The variable naming the roles that may hold [`IMAGES`] (comma separated).
+pub const IMAGE_ROLES_VARIABLE: &str = "image_roles";
+
 /// Roles that may hold [`IMAGES`] unless `image_roles` says otherwise.
 pub const DEFAULT_IMAGE_ROLES: [&str; 3] = ["admin", "premium", "image_generation"];
 
@@ -183,6 +186,12 @@ impl Default for ScopePolicy {
 }
 
 impl ScopePolicy {
+    /// From the `image_roles` variable (unset: [`DEFAULT_IMAGE_ROLES`]). Every component that
+    /// grants or checks scopes reads it here, so they agree.
+    pub fn from_variables(vars: &dyn platform::Variables) -> Result<Self, platform::VariableError> {
+        Ok(vars.get(IMAGE_ROLES_VARIABLE)?.map_or_else(Self::default, |roles| Self::from_image_roles(&roles)))
+    }
+
     /// The policy for an `image_roles` setting (comma separated; blank entries ignored; an
     /// empty setting means nobody may generate images).
     pub fn from_image_roles(setting: &str) -> Self {
@@ -302,6 +311,9 @@ mod tests {
         assert_eq!(policy.roles_for(IMAGES), Some(&owned(&["artist", "designer"])[..]));
         assert_eq!(policy.roles_for(BASIC), None);
         assert!(!ScopePolicy::from_image_roles("").role_may_hold(IMAGES, Some("admin")));
+        let vars = platform::StaticVariables::new([("image_roles", "artist")]);
+        assert_eq!(ScopePolicy::from_variables(&vars).unwrap().image_roles, ["artist"]);
+        assert_eq!(ScopePolicy::from_variables(&platform::StaticVariables::default()).unwrap(), ScopePolicy::default());
     }
 
     #[test]
