@@ -140,6 +140,11 @@ pub struct GrantRecord {
     /// refresh).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index_entry: Option<IndexEntryRef>,
+    /// The scopes of the grant's latest access token: `scope` cut to what the user's role may
+    /// hold (absent until tokens are issued, and on grants of earlier releases until their next
+    /// refresh). What the connected-apps page shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_scope: Option<Vec<String>>,
 }
 impl_record!(GrantRecord, "grant");
 

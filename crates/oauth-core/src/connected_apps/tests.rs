@@ -338,3 +338,17 @@ fn a_document_client_is_listed_with_its_cached_name_and_verified_host_without_a_
     assert_eq!(app.client_name, None, "the cache expired: no name, and no fetch to get one");
     assert!(app.client_registered, "a document client is fetched again when it is next used");
 }
+
+#[test]
+fn a_grant_lists_the_scopes_its_tokens_carry_and_a_grant_of_an_earlier_release_every_scope() {
+    let f = fixture();
+    let code = f.code_for(&[], crate::props::UserProps { role: Some("member".into()), ..crate::tests::props() });
+    f.exchange(&code).unwrap();
+    let apps = listed(&f.store, &f.clock, USER);
+    assert_eq!(apps[0].scope, ["mcp:basic"], "approved everything; a member's tokens carry the basic scope");
+    let mut grant = crate::grants::load(&f.store, &f.clock, &apps[0].grant_id).unwrap().unwrap();
+    grant.scope = vec!["mcp".into()];
+    grant.token_scope = None;
+    crate::grants::commit(&f.store, &grant).unwrap();
+    assert_eq!(listed(&f.store, &f.clock, USER)[0].scope, ["mcp:basic", "mcp:images"]);
+}

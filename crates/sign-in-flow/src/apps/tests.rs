@@ -228,6 +228,8 @@ fn the_page_lists_each_approved_client_with_its_details() {
     assert!(html.contains("<bdi>Test client</bdi>"));
     assert_eq!(html.matches(r#"action="/apps/revoke""#).count(), 2);
     assert!(html.contains("an app on your computer"));
+    let may = "May: Use the basic tools: add numbers, and read your profile (name, email, role); Generate images";
+    assert_eq!(html.matches(may).count(), 2, "each grant's scopes, in words: {html}");
 }
 
 #[test]
