@@ -144,3 +144,17 @@ fn chromium_consent_approve_remember_and_deny_on_localhost_and_127_0_0_1() {
 fn chromium_connected_apps_sign_in_list_revoke_and_sign_out() {
     node_test("browser-apps.test.mjs");
 }
+
+/// Step-up with the official SDK client: it starts with `mcp:basic`, is challenged for
+/// `generateImage` (403 insufficient_scope), re-authorizes with the union and generates the image
+/// as an admin; a plain user is not challenged and does not see the tool. The image backend is
+/// the end-to-end tests' fake.
+#[test]
+fn official_sdk_client_steps_up_from_the_basic_scope_to_the_image_scope() {
+    let origin = crate::mcp_support::start_image_backend();
+    node_test_with(
+        "sdk-scopes.test.mjs",
+        |builder| builder.variable("image_provider", "openai").variable("image_api_origin", &origin),
+        &[],
+    );
+}
