@@ -70,7 +70,7 @@ impl From<Failure> for Stop {
 /// The step-up answer for a `tools/call` whose `Mcp-Method` and `Mcp-Name` headers (2026-07-28)
 /// name a tool this token lacks the scope of, decided before the body is read. A request
 /// whose headers pass goes on to [`dispatch`], which refuses a body that contradicts them.
-pub fn step_up_by_headers<C: HttpClient + 'static>(toolbox: &Toolbox<C>, envelope: Envelope<'_>) -> Option<Reply> {
+pub fn step_up_by_headers(toolbox: &Toolbox<'_>, envelope: Envelope<'_>) -> Option<Reply> {
     let tool = envelope.mcp_name.filter(|_| envelope.mcp_method == Some("tools/call"))?;
     match toolbox.access(tool) {
         Access::ScopeMissing(missing) => {

@@ -2,8 +2,8 @@
 
 use clerk_client::ClerkConfig;
 use oauth_core::ClientSettings;
-use platform::rate_limit::{self, Limit};
 use oauth_core::rules::scope::ScopePolicy;
+use platform::rate_limit::{self, Limit};
 use platform::{VariableError, Variables};
 
 /// The minimum length of `cookie_encryption_key`, in bytes (hex-encoded in the variable).
@@ -53,7 +53,11 @@ impl Settings {
 
     /// Clerk and the cookie key, or the first error (Clerk's, then the key's).
     pub fn flow(&self) -> Result<FlowConfig, VariableError> {
-        Ok(FlowConfig { clerk: self.clerk.clone()?, cookie_key: self.cookie_key.clone()?, scopes: self.scopes.clone()? })
+        Ok(FlowConfig {
+            clerk: self.clerk.clone()?,
+            cookie_key: self.cookie_key.clone()?,
+            scopes: self.scopes.clone()?,
+        })
     }
 
     /// The cookie key alone (what a browser's approval cookie is checked with).

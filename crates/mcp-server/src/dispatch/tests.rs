@@ -4,7 +4,6 @@ use crate::tools::ToolSettings;
 use crate::tools::image::tests::{JPEG_B64, cloudflare};
 use futures::executor::block_on;
 use oauth_core::UserProps;
-use oauth_core::rules::scope;
 
 const META_2026: &str = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
 

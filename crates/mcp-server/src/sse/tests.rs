@@ -319,7 +319,7 @@ fn a_posted_call_whose_scope_the_token_lacks_gets_the_step_up_challenge_on_the_p
         image_backend: Some(crate::tools::image::tests::cloudflare()),
         ..crate::tools::ToolSettings::default()
     };
-    let world = World::new(McpConfig { tools, ..McpConfig::default() }, &[]);
+    let world = World::new(crate::Settings { tools, ..crate::Settings::default() }, &[]);
     let admin = oauth_core::UserProps { role: Some("admin".into()), ..crate::test_support::props("alice", None) };
     let resource = format!("{BASE}/mcp");
     let now = crate::test_support::NOW;

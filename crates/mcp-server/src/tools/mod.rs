@@ -153,14 +153,15 @@ impl<'a> Toolbox<'a> {
     /// The tools for this user, in a stable order: those the token may call, and those whose
     /// scope it lacks (the user's role would allow it), marked as needing that scope.
     pub fn list(&self) -> Vec<Tool> {
-        let mut tools: Vec<Tool> = [Self::add_tool_attr(), Self::user_info_tool_attr(), Self::generate_image_tool_attr()]
-            .into_iter()
-            .filter_map(|tool| match self.access(&tool.name) {
-                Access::Allowed => Some(tool),
-                Access::ScopeMissing(needed) => Some(marked(tool, needed)),
-                Access::Absent => None,
-            })
-            .collect();
+        let mut tools: Vec<Tool> =
+            [Self::add_tool_attr(), Self::user_info_tool_attr(), Self::generate_image_tool_attr()]
+                .into_iter()
+                .filter_map(|tool| match self.access(&tool.name) {
+                    Access::Allowed => Some(tool),
+                    Access::ScopeMissing(needed) => Some(marked(tool, needed)),
+                    Access::Absent => None,
+                })
+                .collect();
         tools.sort_by(|a, b| a.name.cmp(&b.name));
         tools
     }

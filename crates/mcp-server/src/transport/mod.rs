@@ -6,8 +6,8 @@ pub mod auth;
 pub mod checks;
 
 use crate::calls::ToolCalls;
-use crate::settings::{MAX_BODY_BYTES, Settings};
 use crate::dispatch::{Envelope, Reply, dispatch, step_up_by_headers};
+use crate::settings::{MAX_BODY_BYTES, Settings};
 use crate::tools::Toolbox;
 use http::{Method, StatusCode};
 use oauth_core::AccessTokenRecord;
@@ -132,12 +132,7 @@ pub(crate) fn body_refusal(request: &Request, answer_type: Option<&str>) -> Opti
     None
 }
 
-fn reply_response<C>(
-    reply: Reply,
-    request: &Request,
-    services: &Services<'_, C>,
-    transport: auth::Transport,
-) -> Response {
+fn reply_response(reply: Reply, request: &Request, services: &Services<'_>, transport: auth::Transport) -> Response {
     match reply {
         Reply::Accepted => web::response(StatusCode::ACCEPTED, &[], Vec::new()),
         Reply::Json { status, body, retry_after } => json_reply(status, body, retry_after),

@@ -139,7 +139,7 @@ fn narrow_world() -> World {
         image_backend: Some(crate::tools::image::tests::cloudflare()),
         ..crate::tools::ToolSettings::default()
     };
-    let world = World::new(McpConfig { tools, ..McpConfig::default() }, &[]);
+    let world = World::new(crate::Settings { tools, ..crate::Settings::default() }, &[]);
     let admin = oauth_core::UserProps { role: Some("admin".into()), ..props("u", None) };
     issue_token(&world.store.inner, "narrow", &format!("{BASE}/mcp"), &["mcp:basic"], NOW + 60, admin);
     world

@@ -169,6 +169,7 @@ fn provider<'a>(
             clients,
             refresh_grace_secs: crate::tokens::Rotation::DEFAULT_GRACE_SECS,
             limits: Limits::default(),
+            scopes: Default::default(),
         },
         base_url: platform::web::BaseUrl { url: BASE.to_owned(), configured: true },
     }

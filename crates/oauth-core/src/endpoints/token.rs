@@ -171,8 +171,16 @@ async fn token(provider: &Provider<'_>, request: &Request, caller: Caller) -> Re
                 sleep: provider.ports.sleep,
                 per_grant: provider.settings.limits.refreshes,
             };
-            let issued =
-                refresh(store, clock, provider.directory, &provider.settings.scopes, &rotation, client, &refresh_request).await?;
+            let issued = refresh(
+                store,
+                clock,
+                provider.directory,
+                &provider.settings.scopes,
+                &rotation,
+                client,
+                &refresh_request,
+            )
+            .await?;
             (GrantType::RefreshToken, issued)
         }
         other => {

@@ -393,7 +393,15 @@ fn a_racer_that_finds_the_grant_at_its_refresh_limit_gets_the_rotation_it_raced_
     ));
     assert_eq!(racer.unwrap().response.refresh_token, winner.refresh_token, "the limit is for rotations");
     let next = RefreshRequest { refresh_token: &winner.refresh_token, scope: None, resource: None };
-    let refused = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &crate::rules::scope::ScopePolicy::default(), &one_a_hour, &f.client.client, &next));
+    let refused = block_on(refresh(
+        &f.store,
+        &f.clock,
+        &StaticDirectory,
+        &crate::rules::scope::ScopePolicy::default(),
+        &one_a_hour,
+        &f.client.client,
+        &next,
+    ));
     assert_eq!(crate::endpoints::grant_error::status(&refused.unwrap_err()), 429, "the next rotation is refused");
 }
 
@@ -451,7 +459,7 @@ fn a_refresh_never_widens_past_what_was_approved() {
     assert_eq!(tokens.scope, "mcp:basic");
     let before = f.store.snapshot();
     let err = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp:basic mcp:images")).unwrap_err();
-    assert_eq!((err.code(), err.status()), ("invalid_scope", 400));
+    assert_eq!((err.code(), crate::endpoints::grant_error::status(&err).as_u16()), ("invalid_scope", 400));
     assert!(err.to_string().contains("mcp:images"), "{err}");
     assert_eq!(f.store.snapshot(), before, "a refused refresh changes nothing");
     let again = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp")).unwrap();
@@ -556,8 +564,8 @@ impl UserDirectory for RoleChanged {
 /// The user is an admin again.
 struct Promoted;
 impl UserDirectory for Promoted {
-    async fn refresh_props(&self, props: &UserProps) -> Result<UserProps, DirectoryError> {
-        Ok(UserProps { role: Some("admin".into()), ..props.clone() })
+    fn refresh_props<'a>(&'a self, props: &'a UserProps) -> Refreshing<'a> {
+        Box::pin(std::future::ready(Ok(UserProps { role: Some("admin".into()), ..props.clone() })))
     }
 }
 
@@ -721,7 +729,17 @@ fn a_presentation_during_an_unfinished_rotation_is_retryable_then_a_replay_after
         .unwrap();
     let impatient = crate::tokens::Rotation { sleep: &NoWait, ..rotation() };
     let request = RefreshRequest { refresh_token: &first.refresh_token, scope: None, resource: None };
-    let attempt = || block_on(refresh(&f.store, &f.clock, &StaticDirectory, &crate::rules::scope::ScopePolicy::default(), &impatient, &f.client.client, &request));
+    let attempt = || {
+        block_on(refresh(
+            &f.store,
+            &f.clock,
+            &StaticDirectory,
+            &crate::rules::scope::ScopePolicy::default(),
+            &impatient,
+            &f.client.client,
+            &request,
+        ))
+    };
     let answer = crate::endpoints::grant_error::answer(attempt().unwrap_err());
     assert_eq!((answer.error, answer.status.as_u16(), answer.retry_after), ("temporarily_unavailable", 503, Some(1)));
     assert!(verify(&f, &first.access_token).is_ok(), "nothing was revoked");
