@@ -11,8 +11,9 @@ use crate::complete_authorization;
 use crate::directory::StaticDirectory;
 use crate::lifetimes::{REFRESH_TOKEN_TTL, USER_INDEX_ENTRY_TTL};
 use crate::props::UserProps;
+use crate::tests::refresh_default as refresh;
 use crate::tests::{Fixture, REDIRECT, VERIFIER, code_from, fixture, rotation};
-use crate::tokens::{CodeExchange, RefreshRequest, TokenResponse, exchange_code, refresh, verify_access_token};
+use crate::tokens::{CodeExchange, RefreshRequest, TokenResponse, exchange_code, verify_access_token};
 
 const RESOURCE: &str = "https://mcp.example.com/mcp";
 const USER: &str = "user_1";
@@ -41,16 +42,8 @@ fn approve(
 
 fn refresh_of(f: &Fixture, client: &Registration, token: &str) -> Result<TokenResponse, crate::tokens::GrantError> {
     let request = RefreshRequest { refresh_token: token, scope: None, resource: None };
-    block_on(refresh(
-        &f.store,
-        &f.clock,
-        &StaticDirectory,
-        &crate::rules::scope::ScopePolicy::default(),
-        &rotation(),
-        &client.client,
-        &request,
-    ))
-    .map(|issued| issued.response)
+    block_on(refresh(&f.store, &f.clock, &StaticDirectory, &rotation(), &client.client, &request))
+        .map(|issued| issued.response)
 }
 
 fn listed(store: &dyn KeyValueStore, clock: &dyn Clock, user: &str) -> Vec<ConnectedApp> {

@@ -12,9 +12,8 @@ use platform::{Clock, KeyValueStore, MemoryStore, StoreError};
 use super::*;
 use crate::ClientRecord;
 use crate::directory::StaticDirectory;
-use crate::tokens::{
-    CodeExchange, GrantError, RefreshRequest, TokenError, exchange_code, refresh, verify_access_token,
-};
+use crate::tests::refresh_default as refresh;
+use crate::tokens::{CodeExchange, GrantError, RefreshRequest, TokenError, exchange_code, verify_access_token};
 
 const THREADS: usize = 32;
 const RESOURCE: &str = "https://mcp.example.com/mcp";
@@ -89,16 +88,7 @@ fn refresh_once(
     token: &str,
 ) -> Result<TokenResponse, GrantError> {
     let request = RefreshRequest { refresh_token: token, scope: None, resource: None };
-    block_on(refresh(
-        store,
-        clock,
-        &StaticDirectory,
-        &crate::rules::scope::ScopePolicy::default(),
-        &rotation(),
-        client,
-        &request,
-    ))
-    .map(|issued| issued.response)
+    block_on(refresh(store, clock, &StaticDirectory, &rotation(), client, &request)).map(|issued| issued.response)
 }
 
 /// Redeems one code from 32 threads at once (in lockstep or free-running); asserts exactly one

@@ -59,6 +59,19 @@ pub fn rotation() -> Rotation<'static> {
     Rotation { grace_secs: Rotation::DEFAULT_GRACE_SECS, sleep: &platform::ThreadSleep, per_grant }
 }
 
+/// [`crate::tokens::refresh`] under the default scope policy (`image_roles` unset).
+pub async fn refresh_default(
+    store: &dyn platform::KeyValueStore,
+    clock: &dyn platform::Clock,
+    directory: &dyn crate::directory::UserDirectory,
+    rotation: &Rotation<'_>,
+    client: &crate::records::ClientRecord,
+    request: &crate::tokens::RefreshRequest<'_>,
+) -> Result<crate::tokens::Issued, crate::tokens::GrantError> {
+    let scopes = crate::rules::scope::ScopePolicy::default();
+    crate::tokens::refresh(store, clock, directory, &scopes, rotation, client, request).await
+}
+
 pub fn props() -> UserProps {
     UserProps { user_id: "user_1".into(), role: Some("admin".into()), ..UserProps::default() }
 }

@@ -3,8 +3,9 @@ use futures::executor::block_on;
 use super::*;
 use crate::directory::{DirectoryError, Refreshing, StaticDirectory, UserDirectory};
 use crate::lifetimes::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL};
+use crate::tests::refresh_default as refresh;
 use crate::tokens::{
-    CodeExchange, GrantError, RefreshRequest, TokenError, TokenTypeHint, exchange_code, refresh, revoke_token,
+    CodeExchange, GrantError, RefreshRequest, TokenError, TokenTypeHint, exchange_code, revoke_token,
     verify_access_token,
 };
 use crate::{UserProps, grants};
@@ -26,7 +27,6 @@ fn refresh_with(
         &f.store,
         &f.clock,
         directory,
-        &crate::rules::scope::ScopePolicy::default(),
         &rotation(),
         &f.client.client,
         &RefreshRequest { refresh_token: token, scope, resource: None },
@@ -213,16 +213,8 @@ fn without_a_grace_window_any_second_presentation_revokes_the_grant() {
     let strict = crate::tokens::Rotation { grace_secs: 0, ..rotation() };
     let refresh_strictly = |token: &str| {
         let request = RefreshRequest { refresh_token: token, scope: None, resource: None };
-        block_on(refresh(
-            &f.store,
-            &f.clock,
-            &StaticDirectory,
-            &crate::rules::scope::ScopePolicy::default(),
-            &strict,
-            &f.client.client,
-            &request,
-        ))
-        .map(|issued| issued.response)
+        block_on(refresh(&f.store, &f.clock, &StaticDirectory, &strict, &f.client.client, &request))
+            .map(|issued| issued.response)
     };
     let second = refresh_strictly(&first.refresh_token).unwrap();
     assert_eq!(refresh_strictly(&first.refresh_token).unwrap_err().code(), "invalid_grant");
@@ -299,16 +291,8 @@ fn a_rotation_whose_grant_commit_fails_keeps_no_answer_and_leaves_no_live_token_
         .collect();
     let failing = GrantWritesFail(&f.store);
     let request = RefreshRequest { refresh_token: &r0.refresh_token, scope: None, resource: None };
-    let error = block_on(refresh(
-        &failing,
-        &f.clock,
-        &StaticDirectory,
-        &crate::rules::scope::ScopePolicy::default(),
-        &rotation(),
-        &f.client.client,
-        &request,
-    ))
-    .unwrap_err();
+    let error =
+        block_on(refresh(&failing, &f.clock, &StaticDirectory, &rotation(), &f.client.client, &request)).unwrap_err();
     assert_eq!(error.code(), "temporarily_unavailable");
     assert!(!f.store.exists(&crate::keys::rotation(&r0.refresh_token)).unwrap(), "no answer to hand out again");
     let mut tokens_after: Vec<String> = f
@@ -322,15 +306,7 @@ fn a_rotation_whose_grant_commit_fails_keeps_no_answer_and_leaves_no_live_token_
     expected.sort();
     assert_eq!(tokens_after, expected, "the minted pair, which the grant does not list, was deleted");
     let impatient = crate::tokens::Rotation { sleep: &NoWait, ..rotation() };
-    let retry = block_on(refresh(
-        &f.store,
-        &f.clock,
-        &StaticDirectory,
-        &crate::rules::scope::ScopePolicy::default(),
-        &impatient,
-        &f.client.client,
-        &request,
-    ));
+    let retry = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &impatient, &f.client.client, &request));
     assert_eq!(retry.unwrap_err().code(), "temporarily_unavailable", "a retry gets no pair the grant does not list");
 }
 
@@ -371,37 +347,13 @@ fn a_racer_that_finds_the_grant_at_its_refresh_limit_gets_the_rotation_it_raced_
     let before_rotation = f.store.get(&key).unwrap();
     let one_a_hour = crate::tokens::Rotation { per_grant: platform::rate_limit::REFRESHES.with_max(1), ..rotation() };
     let request = RefreshRequest { refresh_token: &r0.refresh_token, scope: None, resource: None };
-    let winner = block_on(refresh(
-        &f.store,
-        &f.clock,
-        &StaticDirectory,
-        &crate::rules::scope::ScopePolicy::default(),
-        &one_a_hour,
-        &f.client.client,
-        &request,
-    ));
+    let winner = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &request));
     let winner = winner.unwrap().response;
     let racer_store = StaleFirstRead { inner: &f.store, key, stale: std::sync::Mutex::new(before_rotation) };
-    let racer = block_on(refresh(
-        &racer_store,
-        &f.clock,
-        &StaticDirectory,
-        &crate::rules::scope::ScopePolicy::default(),
-        &one_a_hour,
-        &f.client.client,
-        &request,
-    ));
+    let racer = block_on(refresh(&racer_store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &request));
     assert_eq!(racer.unwrap().response.refresh_token, winner.refresh_token, "the limit is for rotations");
     let next = RefreshRequest { refresh_token: &winner.refresh_token, scope: None, resource: None };
-    let refused = block_on(refresh(
-        &f.store,
-        &f.clock,
-        &StaticDirectory,
-        &crate::rules::scope::ScopePolicy::default(),
-        &one_a_hour,
-        &f.client.client,
-        &next,
-    ));
+    let refused = block_on(refresh(&f.store, &f.clock, &StaticDirectory, &one_a_hour, &f.client.client, &next));
     assert_eq!(crate::endpoints::grant_error::status(&refused.unwrap_err()), 429, "the next rotation is refused");
 }
 
@@ -521,16 +473,8 @@ fn refresh_with_a_foreign_resource_is_invalid_target() {
         scope: None,
         resource: Some("https://other.example/mcp"),
     };
-    let err = block_on(refresh(
-        &f.store,
-        &f.clock,
-        &StaticDirectory,
-        &crate::rules::scope::ScopePolicy::default(),
-        &rotation(),
-        &f.client.client,
-        &request,
-    ))
-    .unwrap_err();
+    let err =
+        block_on(refresh(&f.store, &f.clock, &StaticDirectory, &rotation(), &f.client.client, &request)).unwrap_err();
     assert_eq!(err.code(), "invalid_target");
 }
 
@@ -540,16 +484,8 @@ fn a_refresh_token_of_another_client_is_refused_without_revoking() {
     let tokens = f.tokens();
     let other = f.another_client();
     let request = RefreshRequest { refresh_token: &tokens.refresh_token, scope: None, resource: None };
-    let err = block_on(refresh(
-        &f.store,
-        &f.clock,
-        &StaticDirectory,
-        &crate::rules::scope::ScopePolicy::default(),
-        &rotation(),
-        &other.client,
-        &request,
-    ))
-    .unwrap_err();
+    let err =
+        block_on(refresh(&f.store, &f.clock, &StaticDirectory, &rotation(), &other.client, &request)).unwrap_err();
     assert_eq!(err.code(), "invalid_grant");
     assert!(refresh_token(&f, &tokens.refresh_token).is_ok());
 }
@@ -729,17 +665,7 @@ fn a_presentation_during_an_unfinished_rotation_is_retryable_then_a_replay_after
         .unwrap();
     let impatient = crate::tokens::Rotation { sleep: &NoWait, ..rotation() };
     let request = RefreshRequest { refresh_token: &first.refresh_token, scope: None, resource: None };
-    let attempt = || {
-        block_on(refresh(
-            &f.store,
-            &f.clock,
-            &StaticDirectory,
-            &crate::rules::scope::ScopePolicy::default(),
-            &impatient,
-            &f.client.client,
-            &request,
-        ))
-    };
+    let attempt = || block_on(refresh(&f.store, &f.clock, &StaticDirectory, &impatient, &f.client.client, &request));
     let answer = crate::endpoints::grant_error::answer(attempt().unwrap_err());
     assert_eq!((answer.error, answer.status.as_u16(), answer.retry_after), ("temporarily_unavailable", 503, Some(1)));
     assert!(verify(&f, &first.access_token).is_ok(), "nothing was revoked");

@@ -278,15 +278,7 @@ fn a_step_up_after_a_narrower_approval_asks_only_about_the_new_scope_after_sign_
     let page = f.get_authorize(&[("scope", "mcp:basic")]);
     let html = body(&page);
     assert!(html.contains("mcp:basic") && !html.contains("mcp:images"), "{html}");
-    let approved = f.send(
-        "POST",
-        "/authorize",
-        Some(&[
-            ("handle", &hidden(&html, "handle")),
-            ("csrf_token", &hidden(&html, "csrf_token")),
-            ("decision", "approve"),
-        ]),
-    );
+    let approved = decide(&mut f, &page, "approve");
     let clerk_url = f.prime_nonce(&location(&approved));
     assert!(query_of(&location(&f.callback(&clerk_url, &[("code", "clerk-code")])))["code"].len() >= 43);
     let approved_scopes = |f: &Fixture| {
@@ -329,16 +321,7 @@ fn a_request_only_for_scopes_the_role_cannot_have_goes_back_as_invalid_scope_and
     let mut f = fixture();
     f.env.http.id_claims.lock().unwrap()["sub"] = serde_json::json!("user_plain");
     let page = f.get_authorize(&[("scope", "mcp:images")]);
-    let html = body(&page);
-    let approved = f.send(
-        "POST",
-        "/authorize",
-        Some(&[
-            ("handle", &hidden(&html, "handle")),
-            ("csrf_token", &hidden(&html, "csrf_token")),
-            ("decision", "approve"),
-        ]),
-    );
+    let approved = decide(&mut f, &page, "approve");
     let clerk_url = f.prime_nonce(&location(&approved));
     f.env.http.id_claims.lock().unwrap()["sub"] = serde_json::json!("user_plain");
     let before = codes_and_grants(&f);
