@@ -197,13 +197,16 @@ def provider_for(user):
 
 
 class Recorder:
-    """The status and WWW-Authenticate of every response the SDK's HTTP client got."""
+    """The status and WWW-Authenticate of every response the SDK's HTTP client got, and the
+    `Mcp-Name` of the request that was challenged."""
 
     def __init__(self):
-        self.seen = []
+        self.seen, self.challenged_name = [], None
 
     async def __call__(self, response):
         self.seen.append((response.status_code, response.headers.get("www-authenticate", "")))
+        if response.status_code == 403:
+            self.challenged_name = response.request.headers.get("mcp-name")
 
 
 async def step_up_as_admin():
@@ -222,6 +225,7 @@ async def step_up_as_admin():
     challenges = [h for status, h in recorder.seen if status == 403]
     assert challenges and 'error="insufficient_scope"' in challenges[0], recorder.seen
     assert 'scope="mcp:basic mcp:images"' in challenges[0], challenges[0]
+    assert recorder.challenged_name == "generateImage", "the SDK named the tool in Mcp-Name"
     asked = parse_qs(urlparse(pending["url"]).query)["scope"][0].split()
     assert set(asked) == {"mcp:basic", "mcp:images"}, asked
     assert "You approved this app before; it now asks for more" in browser.consent_pages[-1], browser.consent_pages
