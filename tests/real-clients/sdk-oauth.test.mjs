@@ -91,7 +91,7 @@ for (const [kind, transport] of Object.entries(TRANSPORTS)) {
         assert.equal(first.status, 401);
         assert.match(first.wwwAuthenticate ?? '', /^Bearer /);
         assert.match(first.wwwAuthenticate, new RegExp(`resource_metadata="${BASE}${transport.metadataPath}"`));
-        assert.match(first.wwwAuthenticate, /scope="mcp"/);
+        assert.match(first.wwwAuthenticate, /scope="mcp:basic mcp:images"/);
 
         const paths = recorder.calls.map((c) => `${c.method} ${c.path} ${c.status}`);
         assert.ok(paths.includes(`GET ${transport.metadataPath} 200`), paths.join('\n'));

@@ -20,6 +20,8 @@ pub enum CallOutcome {
     /// No such tool for this user.
     UnknownTool,
     InvalidArguments,
+    /// The token lacks the tool's scope: the caller was challenged to step up.
+    InsufficientScope,
 }
 
 impl CallOutcome {
@@ -29,6 +31,7 @@ impl CallOutcome {
             CallOutcome::ToolError => Some("tool_error"),
             CallOutcome::UnknownTool => Some("unknown_tool"),
             CallOutcome::InvalidArguments => Some("invalid_arguments"),
+            CallOutcome::InsufficientScope => Some("insufficient_scope"),
         }
     }
 }

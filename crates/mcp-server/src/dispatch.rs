@@ -7,7 +7,7 @@
 use crate::calls::{CallOutcome, ToolCalls};
 use crate::protocol::jsonrpc::{self, Failure, Incoming};
 use crate::protocol::version;
-use crate::tools::{CallError, Toolbox};
+use crate::tools::{Access, CallError, Toolbox};
 use http::StatusCode;
 use rmcp::model::{
     CallToolRequestParams, DiscoverResult, EmptyResult, ErrorCode, Implementation, InitializeResult, JsonObject,
@@ -39,11 +39,44 @@ pub enum Reply {
     /// A JSON-RPC response or error, with the HTTP status it goes out with (and `Retry-After`
     /// seconds for a rate-limit refusal).
     Json { status: StatusCode, body: Vec<u8>, retry_after: Option<u64> },
+    /// A call of `tool`, which the token's scopes do not cover but the user's role would: the
+    /// transport answers `403` with an `insufficient_scope` challenge naming `scope`, every
+    /// scope the call needs (the token's and the missing one), so the client can step up.
+    InsufficientScope { tool: String, scope: String },
 }
 
 impl From<Failure> for Reply {
     fn from(failure: Failure) -> Self {
         Reply::Json { status: failure.status, body: failure.to_json(), retry_after: failure.retry_after }
+    }
+}
+
+/// Why a request got no result.
+enum Stop {
+    Failure(Failure),
+    /// See [`Reply::InsufficientScope`].
+    StepUp {
+        tool: String,
+        scope: String,
+    },
+}
+
+impl From<Failure> for Stop {
+    fn from(failure: Failure) -> Self {
+        Stop::Failure(failure)
+    }
+}
+
+/// The step-up answer for a `tools/call` whose `Mcp-Method` and `Mcp-Name` headers (2026-07-28)
+/// name a tool this token lacks the scope of, decided before the body is read. A request
+/// whose headers pass goes on to [`dispatch`], which refuses a body that contradicts them.
+pub fn step_up_by_headers(toolbox: &Toolbox<'_>, envelope: Envelope<'_>) -> Option<Reply> {
+    let tool = envelope.mcp_name.filter(|_| envelope.mcp_method == Some("tools/call"))?;
+    match toolbox.access(tool) {
+        Access::ScopeMissing(missing) => {
+            Some(Reply::InsufficientScope { tool: tool.to_owned(), scope: toolbox.scopes_with(missing) })
+        }
+        Access::Allowed | Access::Absent => None,
     }
 }
 
@@ -56,7 +89,8 @@ pub async fn dispatch(toolbox: &Toolbox<'_>, body: &[u8], envelope: Envelope<'_>
     };
     match answer(toolbox, &id, &method, params, envelope, calls).await {
         Ok(body) => Reply::Json { status: StatusCode::OK, body, retry_after: None },
-        Err(failure) => failure.into(),
+        Err(Stop::Failure(failure)) => failure.into(),
+        Err(Stop::StepUp { tool, scope }) => Reply::InsufficientScope { tool, scope },
     }
 }
 
@@ -67,7 +101,7 @@ async fn answer(
     params: Option<JsonObject>,
     envelope: Envelope<'_>,
     calls: &ToolCalls<'_>,
-) -> Result<Vec<u8>, Failure> {
+) -> Result<Vec<u8>, Stop> {
     check_method_header(id, method, envelope)?;
     if method == "initialize" {
         return Ok(jsonrpc::success(id.clone(), initialize(params.as_ref())));
@@ -79,11 +113,11 @@ async fn answer(
         "tools/list" => ServerResult::ListToolsResult(ListToolsResult { tools: toolbox.list(), ..Default::default() }),
         "tools/call" => ServerResult::CallToolResult(call_tool(toolbox, id, params, envelope, calls).await?),
         other => {
-            return Err(Failure::in_band(
+            return Err(Stop::Failure(Failure::in_band(
                 id.clone(),
                 ErrorCode::METHOD_NOT_FOUND,
                 format!("Method not found: {other}"),
-            ));
+            )));
         }
     };
     shape_for(&version, &mut result);
@@ -203,15 +237,20 @@ async fn call_tool(
     params: Option<JsonObject>,
     envelope: Envelope<'_>,
     calls: &ToolCalls<'_>,
-) -> Result<rmcp::model::CallToolResult, Failure> {
+) -> Result<rmcp::model::CallToolResult, Stop> {
     let params: CallToolRequestParams = serde_json::from_value(Value::Object(params.unwrap_or_default()))
         .map_err(|e| Failure::in_band(id.clone(), ErrorCode::INVALID_PARAMS, format!("Invalid params: {e}")))?;
     if let Some(header) = envelope.mcp_name.filter(|name| *name != params.name) {
-        return Err(Failure::bad_request(
+        return Err(Stop::Failure(Failure::bad_request(
             Some(id.clone()),
             ErrorCode::HEADER_MISMATCH,
             format!("Mcp-Name header `{header}` does not match tool name `{}`", params.name),
-        ));
+        )));
+    }
+    // Before the rate limit counts it: a step-up is not a call.
+    if let Access::ScopeMissing(missing) = toolbox.access(&params.name) {
+        calls.record(&params.name, CallOutcome::InsufficientScope, std::time::Duration::ZERO);
+        return Err(Stop::StepUp { scope: toolbox.scopes_with(missing), tool: params.name.to_string() });
     }
     let started = Instant::now();
     calls.admit(&params.name).map_err(|refused| {
@@ -223,11 +262,15 @@ async fn call_tool(
         Ok(_) => CallOutcome::Success,
         Err(CallError::UnknownTool(_)) => CallOutcome::UnknownTool,
         Err(CallError::InvalidArguments(_)) => CallOutcome::InvalidArguments,
+        Err(CallError::ScopeMissing(_)) => CallOutcome::InsufficientScope,
     };
     calls.record(&params.name, outcome, started.elapsed());
     result.map_err(|error| match error {
+        CallError::ScopeMissing(missing) => {
+            Stop::StepUp { scope: toolbox.scopes_with(missing), tool: params.name.to_string() }
+        }
         CallError::UnknownTool(_) | CallError::InvalidArguments(_) => {
-            Failure::in_band(id.clone(), ErrorCode::INVALID_PARAMS, error.to_string())
+            Stop::Failure(Failure::in_band(id.clone(), ErrorCode::INVALID_PARAMS, error.to_string()))
         }
     })
 }

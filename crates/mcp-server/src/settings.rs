@@ -20,7 +20,6 @@ pub mod names {
     pub const IMAGE_MODEL: &str = "image_model";
     pub const IMAGE_API_TOKEN: &str = "image_api_token";
     pub const CLOUDFLARE_ACCOUNT_ID: &str = "cloudflare_account_id";
-    pub const IMAGE_ROLES: &str = "image_roles";
     pub const IMAGE_TIMEOUT_SECONDS: &str = "image_timeout_seconds";
     pub const SSE_MAX_SECONDS: &str = "sse_max_seconds";
     pub const SSE_MAX_STREAMS_PER_USER: &str = "sse_max_streams_per_user";
@@ -89,9 +88,8 @@ impl Settings {
     /// Reads them; a malformed value is an error naming the variable.
     pub fn from_variables(vars: &dyn Variables) -> Result<Self, VariableError> {
         let mut tools = ToolSettings { image_backend: image_backend(vars)?, ..ToolSettings::default() };
-        if let Some(roles) = vars.get(names::IMAGE_ROLES)? {
-            tools.image_roles = list(&roles);
-        }
+        // Read where the other components read it, so all agree on who holds the image scope.
+        tools.image_roles = oauth_core::rules::scope::ScopePolicy::from_variables(vars)?.image_roles;
         if let Some(seconds) = seconds(vars, names::IMAGE_TIMEOUT_SECONDS)? {
             tools.image_timeout = seconds;
         }

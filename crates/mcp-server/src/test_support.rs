@@ -44,14 +44,25 @@ impl HttpClient for FakeHttp {
     }
 }
 
-/// A toolbox for `user` with `settings` and `http`, which live as long as the test process
-/// (a test's toolbox borrows them, as a request's borrows its ports).
+/// A toolbox for `user`, holding a token with every scope, with `settings` and `http`, which
+/// live as long as the test process (a test's toolbox borrows them, as a request's borrows its
+/// ports).
 pub fn toolbox_for(
     user: UserProps,
     settings: crate::tools::ToolSettings,
     http: FakeHttp,
 ) -> crate::tools::Toolbox<'static> {
-    crate::tools::Toolbox::new(user, Box::leak(Box::new(settings)), Box::leak(Box::new(http)))
+    toolbox_with_scopes(user, oauth_core::rules::scope::everything(), settings, http)
+}
+
+/// [`toolbox_for`] with a token holding `scopes`.
+pub fn toolbox_with_scopes(
+    user: UserProps,
+    scopes: Vec<String>,
+    settings: crate::tools::ToolSettings,
+    http: FakeHttp,
+) -> crate::tools::Toolbox<'static> {
+    crate::tools::Toolbox::new(user, scopes, Box::leak(Box::new(settings)), Box::leak(Box::new(http)))
 }
 
 use oauth_core::{AccessTokenRecord, UserProps};

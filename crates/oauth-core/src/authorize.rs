@@ -149,7 +149,7 @@ fn validate_for_client(
     }
     let code_challenge = pkce::validate_challenge(param("code_challenge")?, param("code_challenge_method")?)
         .map_err(|e| fail("invalid_request", &e.to_string()))?;
-    let scope = scope::grantable(param("scope")?).map_err(|e| fail("invalid_scope", &e.to_string()))?;
+    let scope = scope::requested(param("scope")?).map_err(|e| fail("invalid_scope", &e.to_string()))?;
     let resource = requested_resource(query, base_url).map_err(|description| fail("invalid_target", description))?;
 
     Ok(ValidatedAuthorization {

@@ -115,6 +115,8 @@ pub struct GrantRecord {
     pub v: u32,
     pub grant_id: String,
     pub client_id: String,
+    /// The scopes the user approved (`mcp` on grants of earlier releases: every scope). Each
+    /// token gets the part the user's role, as last read, may hold.
     pub scope: Vec<String>,
     pub resource: String,
     pub props: UserProps,
@@ -138,6 +140,11 @@ pub struct GrantRecord {
     /// refresh).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index_entry: Option<IndexEntryRef>,
+    /// The scopes of the grant's latest access token: `scope` cut to what the user's role may
+    /// hold (absent until tokens are issued, and on grants of earlier releases until their next
+    /// refresh). What the connected-apps page shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_scope: Option<Vec<String>>,
 }
 impl_record!(GrantRecord, "grant");
 
@@ -176,6 +183,8 @@ pub struct AccessTokenRecord {
     pub v: u32,
     pub client_id: String,
     pub grant_id: String,
+    /// The scopes granted to this token (`crate::rules::scope`): what `/mcp` checks a tool call
+    /// against, with the role in `props`, without another read.
     pub scope: Vec<String>,
     /// The canonical resource (audience) the token is for: `<base>/mcp`.
     pub resource: String,
@@ -185,8 +194,10 @@ pub struct AccessTokenRecord {
 impl_record!(AccessTokenRecord, "access token");
 
 impl AccessTokenRecord {
+    /// Whether the token holds `scope` (a token of an earlier release carries `mcp`, which
+    /// holds every scope).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scope.iter().any(|s| s == scope)
+        crate::rules::scope::holds(&self.scope, scope)
     }
 }
 

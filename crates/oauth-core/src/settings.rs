@@ -9,6 +9,7 @@ use platform::{Ports, VariableError, Variables};
 
 use crate::cimd::{CimdSettings, ClientResolver};
 use crate::rules::redirect_uri::RedirectPolicy;
+use crate::rules::scope::ScopePolicy;
 use crate::tokens::Rotation;
 
 /// Everything the authorization server's endpoints read from variables.
@@ -19,6 +20,8 @@ pub struct Settings {
     pub refresh_grace_secs: u64,
     /// The rate limits of `/register` and `/token`.
     pub limits: Limits,
+    /// `image_roles`: which roles tokens may carry which scope for.
+    pub scopes: ScopePolicy,
 }
 
 /// The rate limits of the token endpoints (`platform::rate_limit`).
@@ -74,6 +77,7 @@ impl Default for Settings {
             clients: ClientSettings::default(),
             refresh_grace_secs: Rotation::DEFAULT_GRACE_SECS,
             limits: Limits::default(),
+            scopes: ScopePolicy::default(),
         }
     }
 }
@@ -90,6 +94,7 @@ impl Settings {
             clients: ClientSettings::from_variables(vars)?,
             refresh_grace_secs,
             limits: Limits::from_variables(vars)?,
+            scopes: ScopePolicy::from_variables(vars)?,
         })
     }
 }

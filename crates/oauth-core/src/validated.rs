@@ -24,7 +24,8 @@ pub struct ValidatedAuthorization {
     pub redirect_uri_provided: bool,
     /// The client's `state`, returned unchanged.
     pub state: Option<String>,
-    /// The scopes to grant (see [`crate::rules::scope`]).
+    /// The scopes asked for (no scope or `mcp`: every scope), before the user's role decides
+    /// which of them are granted (see [`crate::rules::scope`]).
     pub scope: Vec<String>,
     /// PKCE S256 challenge.
     pub code_challenge: String,

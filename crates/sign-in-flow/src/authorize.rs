@@ -13,6 +13,7 @@ use crate::config::FlowConfig;
 use crate::consent::{self, CONSENT_TTL, ConsentForm, SignedInUser};
 use crate::pages::{self, ConsentView, OneTime, error_page, unavailable_page};
 use crate::records::{Flow, TakeError};
+use crate::scope_lines::{Account, scope_lines};
 use crate::upstream::{self, StartError};
 use crate::{Env, MAX_BODY_BYTES, approvals, cookies};
 
@@ -163,12 +164,16 @@ pub(crate) fn consent_page(
     let Ok(handle) = form.seal(&config.cookie_key) else {
         return no_randomness_page();
     };
+    let account =
+        form.signed_in.as_ref().map(|user| Account { role: user.role.as_deref(), approved: &user.approved_before });
+    let scopes = scope_lines(&form.validated.scope, &config.scopes, account);
     pages::consent_page(&ConsentView {
         validated: &form.validated,
         handle: &handle,
         csrf_token: &csrf,
         clerk_origin: &config.clerk.frontend_api,
         signed_in_as: form.signed_in.as_ref().map(|user| user.display_name.as_str()),
+        scopes: &scopes,
     })
 }
 

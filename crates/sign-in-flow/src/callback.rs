@@ -92,13 +92,14 @@ async fn finish_authorization(
     if !approved_on_page && let Some(answer) = unless_held_by_server(env, request, &config, &validated, &props) {
         return answer;
     }
-    complete(env, request, &config.cookie_key, &validated, props, approved_on_page)
+    complete(env, request, &config, &validated, props, approved_on_page)
 }
 
 /// For an approval only the browser remembered: `None` when the server holds it for the user
-/// Clerk signed in, this client and this exact redirect URI (recorded as `consent.approved`);
-/// otherwise the answer: the consent page naming that user, or `temporarily_unavailable` for a
-/// store failure.
+/// Clerk signed in, this client, this exact redirect URI and every scope asked (recorded as
+/// `consent.approved`); otherwise the answer: the consent page naming that user (asking only
+/// about the scopes they have not approved, when they approved some), or
+/// `temporarily_unavailable` for a store failure.
 fn unless_held_by_server(
     env: &Env<'_>,
     request: &Request,
@@ -107,13 +108,17 @@ fn unless_held_by_server(
     props: &UserProps,
 ) -> Option<Response> {
     let (user_id, client_id) = (&props.user_id, &validated.client_id);
-    match approvals::is_approved(env.ports.store, env.ports.clock, user_id, client_id, &validated.redirect_uri) {
-        Ok(true) => {
+    let (store, clock) = (env.ports.store, env.ports.clock);
+    match approvals::approved_scopes(store, clock, user_id, client_id, &validated.redirect_uri) {
+        Ok(Some(approved)) if approvals::not_yet_approved(&validated.scope, &approved).is_empty() => {
             let approved = AuditEvent::new(Event::ConsentApproved).client_id(client_id).user_id(user_id);
             env.record(request, approved.detail("remembered approval"));
             None
         }
-        Ok(false) => Some(consent_after_sign_in(env.ports.clock, request, config, validated.clone(), props)),
+        Ok(approved) => {
+            let user = SignedInUser::new(props).with_approved(approved.unwrap_or_default());
+            Some(consent_after_sign_in(env.ports.clock, request, config, validated.clone(), user))
+        }
         Err(error) => {
             sign_in_failed(env, request, Some(client_id), "store_unavailable", &error.to_string());
             Some(web::redirect(&validated.error_redirect("temporarily_unavailable", "storage is unavailable")))
@@ -129,13 +134,13 @@ fn consent_after_sign_in(
     request: &Request,
     config: &FlowConfig,
     validated: ValidatedAuthorization,
-    props: &UserProps,
+    user: SignedInUser,
 ) -> Response {
     // The state was bound to this browser, so it has its cookie.
     let Some(browser) = cookies::browser_id(request) else {
         return bad_callback("This browser's cookie is missing. Start again from your app.");
     };
-    consent_page(clock, config, validated, &browser, Some(SignedInUser::new(props)))
+    consent_page(clock, config, validated, &browser, Some(user))
 }
 
 /// The audit trail's name for why a state could not be used.

@@ -9,6 +9,7 @@ use oauth_core::{CompleteError, UserProps, ValidatedAuthorization, complete_auth
 use platform::web::{self, Request, Response, append_header};
 use platform::{AuditEvent, Event};
 
+use crate::config::FlowConfig;
 use crate::consent::SignedInUser;
 use crate::pages::error_page;
 use crate::{Env, approvals, cookies};
@@ -34,26 +35,31 @@ pub(crate) async fn approve_signed_in(
             return clerk_failure(validated, &e);
         }
     };
-    complete(env, request, &config.cookie_key, validated, props, true)
+    complete(env, request, &config, validated, props, true)
 }
 
 /// Ends an approved sign-in: records the approval for this user when they just gave it
 /// (`remember`), creates the grant and its code, and sends the browser to the client, with the
-/// approval remembered in this browser for this user.
+/// approval remembered in this browser for this user. A request of which the user's role may
+/// hold no scope at all goes back as `invalid_scope`, with nothing stored (a scope the role may
+/// not hold beside others is left out of the tokens, see `oauth_core::rules::scope`).
 pub(crate) fn complete(
     env: &Env<'_>,
     request: &Request,
-    cookie_key: &[u8],
+    config: &FlowConfig,
     validated: &ValidatedAuthorization,
     props: UserProps,
     remember: bool,
 ) -> Response {
     let (client_id, user_id) = (validated.client_id.clone(), props.user_id.clone());
     let failed = |detail: &str| sign_in_failed(env, request, Some(&client_id), "not_completed", detail);
-    if remember
-        && let Err(error) =
-            approvals::remember(env.ports.store, env.ports.clock, &user_id, &client_id, &validated.redirect_uri)
-    {
+    if config.scopes.for_role(&validated.scope, props.role.as_deref()).is_empty() {
+        let description = "this account's role may have none of the requested scopes";
+        sign_in_failed(env, request, Some(&client_id), "invalid_scope", description);
+        return web::redirect(&validated.error_redirect("invalid_scope", description));
+    }
+    let (store, clock, uri) = (env.ports.store, env.ports.clock, &validated.redirect_uri);
+    if remember && let Err(error) = approvals::remember(store, clock, &user_id, &client_id, uri, &validated.scope) {
         failed(&error.to_string());
         return web::redirect(&validated.error_redirect("temporarily_unavailable", "storage is unavailable"));
     }
@@ -66,6 +72,7 @@ pub(crate) fn complete(
     };
     env.record(request, AuditEvent::new(Event::SignInCompleted).client_id(&client_id).user_id(&user_id));
     let mut response = web::redirect(&location);
+    let cookie_key = &config.cookie_key;
     let existing = cookies::approvals(request, cookie_key);
     let hint = cookies::approval_set_cookie(cookie_key, &existing, &user_id, &client_id, &validated.redirect_uri);
     hint.iter().for_each(|c| append_header(&mut response, "set-cookie", c));

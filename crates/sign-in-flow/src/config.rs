@@ -2,6 +2,7 @@
 
 use clerk_client::ClerkConfig;
 use oauth_core::ClientSettings;
+use oauth_core::rules::scope::ScopePolicy;
 use platform::rate_limit::{self, Limit};
 use platform::{VariableError, Variables};
 
@@ -15,6 +16,8 @@ pub struct FlowConfig {
     /// `cookie_encryption_key` (decoded from hex): the HMAC-SHA256 key of the approval cookie and
     /// the forms' tokens, and the secret the consent forms are sealed under (`crate::consent`).
     pub cookie_key: Vec<u8>,
+    /// Which roles may hold which scope (`image_roles`).
+    pub scopes: ScopePolicy,
 }
 
 /// Everything the flow reads from variables, read once per request ([`crate::handle`]). Each
@@ -32,6 +35,8 @@ pub struct Settings {
     pub sign_in_limit: Result<Limit, VariableError>,
     /// `sign_in_max_pending_per_address` (`platform::rate_limit::SIGN_IN_PENDING`).
     pub pending_limit: Result<Limit, VariableError>,
+    /// `image_roles`: which scopes a role may hold (oauth-core's scope table).
+    pub scopes: Result<ScopePolicy, VariableError>,
 }
 
 impl Settings {
@@ -42,12 +47,17 @@ impl Settings {
             clients: ClientSettings::from_variables(vars),
             sign_in_limit: rate_limit::SIGN_IN.from_variables(vars),
             pending_limit: rate_limit::SIGN_IN_PENDING.from_variables(vars),
+            scopes: ScopePolicy::from_variables(vars),
         }
     }
 
     /// Clerk and the cookie key, or the first error (Clerk's, then the key's).
     pub fn flow(&self) -> Result<FlowConfig, VariableError> {
-        Ok(FlowConfig { clerk: self.clerk.clone()?, cookie_key: self.cookie_key.clone()? })
+        Ok(FlowConfig {
+            clerk: self.clerk.clone()?,
+            cookie_key: self.cookie_key.clone()?,
+            scopes: self.scopes.clone()?,
+        })
     }
 
     /// The cookie key alone (what a browser's approval cookie is checked with).

@@ -52,6 +52,12 @@ pub struct SignedInUser {
     pub session_id: Option<String>,
     /// How the page names them (email, else name, else id).
     pub display_name: String,
+    /// Their Clerk role, which decides which scopes the page marks as left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The scopes they approved for this app before: the page asks only about the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approved_before: Vec<String>,
 }
 
 impl SignedInUser {
@@ -66,7 +72,14 @@ impl SignedInUser {
             user_id: props.user_id.clone(),
             session_id: props.session_id.clone(),
             display_name: display.chars().take(MAX_DISPLAY_NAME).collect(),
+            role: props.role.clone(),
+            approved_before: Vec::new(),
         }
+    }
+
+    /// This user, who approved `scopes` for the app before.
+    pub fn with_approved(self, scopes: Vec<String>) -> Self {
+        Self { approved_before: scopes, ..self }
     }
 }
 

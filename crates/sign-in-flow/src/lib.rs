@@ -35,6 +35,7 @@ pub mod cookies;
 mod keys;
 pub mod pages;
 pub mod records;
+pub mod scope_lines;
 mod upstream;
 
 use http::StatusCode;

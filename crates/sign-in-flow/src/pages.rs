@@ -9,6 +9,7 @@ use oauth_core::ValidatedAuthorization;
 use platform::web::{Response, response};
 
 use crate::records::TakeError;
+use crate::scope_lines::{RoleNote, ScopeLine, ScopeLines};
 
 /// Inline styles only: no external resources, so `default-src 'none'` holds. (Our own text,
 /// inserted unescaped.)
@@ -46,6 +47,8 @@ pub struct ConsentView<'a> {
     pub clerk_origin: &'a str,
     /// On a consent page shown after sign-in: how the signed-in user is named.
     pub signed_in_as: Option<&'a str>,
+    /// What the page says about the scopes asked for.
+    pub scopes: &'a ScopeLines,
 }
 
 /// The consent page (200).
@@ -59,7 +62,12 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
             } @else {
                 (registered_client_intro(v, &server_host))
             }
-            @if let Some(user) = view.signed_in_as {
+            @if let (Some(user), false) = (view.signed_in_as, view.scopes.approved_before.is_empty()) {
+                p.warn role="note" {
+                    "You are signed in as " strong { bdi { (user) } } ". You approved this app before; it now asks \
+                     for more, so it needs your approval of what is new."
+                }
+            } @else if let Some(user) = view.signed_in_as {
                 p.warn role="note" {
                     "You are signed in as " strong { bdi { (user) } } ". This account has no current approval \
                      of this app here (it was never given, was revoked, or is older than 30 days), so the \
@@ -68,7 +76,11 @@ pub fn consent_page(view: &ConsentView<'_>) -> Response {
             }
             dl {
                 dt { "It will be able to" }
-                dd { ul { @for scope in &v.scope { (scope_item(scope)) } } }
+                dd { ul { @for line in &view.scopes.asked { (scope_item(line)) } } }
+                @if !view.scopes.approved_before.is_empty() {
+                    dt { "You already allowed it to" }
+                    dd { ul { @for line in &view.scopes.approved_before { (scope_item(line)) } } }
+                }
                 dt { "After approval, you go back to" }
                 dd {
                     strong { bdi { (v.redirect_host()) } }
@@ -169,10 +181,19 @@ fn loopback_warning() -> Markup {
     }
 }
 
-fn scope_item(scope: &str) -> Markup {
-    match scope {
-        "mcp" => html! { li { "Use this MCP server's tools on your behalf" } },
-        other => html! { li { code { (other) } } },
+/// One scope: what it allows, its name, and who may have it.
+fn scope_item(line: &ScopeLine) -> Markup {
+    html! {
+        li {
+            (line.words) " " span.muted { "(" code { (line.scope) } ")" }
+            @match &line.note {
+                RoleNote::Granted => {}
+                RoleNote::OnlyFor(roles) => {
+                    br; span.muted { "Only for accounts whose role is " (roles.join(", ")) "; left out for others." }
+                }
+                RoleNote::LeftOut => { br; span.muted { strong { "Not for your account's role: it will be left out." } } }
+            }
+        }
     }
 }
 
@@ -371,22 +392,25 @@ mod tests {
             redirect_uri: "https://a.example/cb".into(),
             redirect_uri_provided: true,
             state: None,
-            scope: vec!["mcp".into(), "<b>".into()],
+            scope: vec!["mcp".into()],
             code_challenge: "x".into(),
             resource: "https://mcp.example/mcp".into(),
             issuer: "https://mcp.example".into(),
         };
+        let mut scopes = crate::scope_lines::scope_lines(&validated.scope, &Default::default(), None);
+        scopes.asked[0].note = RoleNote::OnlyFor(vec!["<b>".into()]);
         let view = ConsentView {
             validated: &validated,
             handle: "h\"",
             csrf_token: "t",
             clerk_origin: "https://clerk.example",
             signed_in_as: None,
+            scopes: &scopes,
         };
         let html = String::from_utf8_lossy(consent_page(&view).body()).into_owned();
         assert!(html.contains(r#"href="https://a.example/?x=&quot;&gt;&lt;script&gt;""#), "{html}");
         assert!(html.contains(r#"name="handle" value="h&quot;""#), "{html}");
-        assert!(html.contains("<code>&lt;b&gt;</code>") && !html.contains("javascript:"), "{html}");
+        assert!(html.contains("role is &lt;b&gt;;") && !html.contains("javascript:"), "{html}");
         assert!(html.contains("<h1>An unnamed app wants to use") && !html.contains(">Terms<"), "{html}");
         assert!(html.contains(r#"<bdi class="client">mcp.example</bdi>"#), "{html}");
         assert!(html.contains("<strong><bdi>a.example</bdi></strong>"), "{html}");

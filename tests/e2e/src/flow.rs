@@ -99,18 +99,25 @@ impl TestApp {
 
     /// The `/authorize` URL for `client` with PKCE S256, `state`, `scope=mcp` and our resource.
     pub fn authorize_url(&self, client: &Client, pkce: &Pkce, state: &str) -> String {
+        self.authorize_url_for_scope(client, pkce, state, Some("mcp"))
+    }
+
+    /// [`TestApp::authorize_url`] asking for `scope` (`None`: no `scope` parameter).
+    pub fn authorize_url_for_scope(&self, client: &Client, pkce: &Pkce, state: &str, scope: Option<&str>) -> String {
         let resource = self.mcp_resource();
-        let query = platform::web::encode_pairs([
+        let mut pairs = vec![
             ("response_type", "code"),
             ("client_id", client.client_id.as_str()),
             ("redirect_uri", client.redirect_uri.as_str()),
             ("code_challenge", pkce.challenge.as_str()),
             ("code_challenge_method", "S256"),
             ("state", state),
-            ("scope", "mcp"),
-            ("resource", resource.as_str()),
-        ]);
-        self.url(&format!("/authorize?{query}"))
+        ];
+        if let Some(scope) = scope {
+            pairs.push(("scope", scope));
+        }
+        pairs.push(("resource", resource.as_str()));
+        self.url(&format!("/authorize?{}", platform::web::encode_pairs(pairs)))
     }
 
     /// Submits the consent page with `decision` (`approve` or `deny`).
@@ -140,11 +147,38 @@ impl TestApp {
     /// The whole browser part: `/authorize` -> consent (approved, unless remembered) -> Clerk as
     /// `email` -> `/callback` -> the client's redirect with `code`. Panics if any step differs.
     pub fn authorize_as(&self, browser: &mut Browser, client: &Client, email: &str) -> Authorized {
+        self.authorize(browser, client, email, Some("mcp"), false)
+    }
+
+    /// [`TestApp::authorize_as`] asking for `scope` (`None`: no `scope` parameter). A consent
+    /// page shown after sign-in (the server holds no approval of this user covering `scope`) is
+    /// approved too.
+    pub fn authorize_for_scope(
+        &self,
+        browser: &mut Browser,
+        client: &Client,
+        email: &str,
+        scope: Option<&str>,
+    ) -> Authorized {
+        self.authorize(browser, client, email, scope, true)
+    }
+
+    fn authorize(
+        &self,
+        browser: &mut Browser,
+        client: &Client,
+        email: &str,
+        scope: Option<&str>,
+        approve_after_sign_in: bool,
+    ) -> Authorized {
         let pkce = Pkce::new();
         let state = random();
-        let first = browser.get(&self.authorize_url(client, &pkce, &state));
+        let first = browser.get(&self.authorize_url_for_scope(client, &pkce, &state, scope));
         let to_clerk = if first.status == 200 { self.submit_consent(browser, &first, "approve") } else { first };
-        let redirect = self.through_clerk(browser, &to_clerk, email);
+        let mut redirect = self.through_clerk(browser, &to_clerk, email);
+        if approve_after_sign_in && redirect.status == 200 {
+            redirect = self.submit_consent(browser, &redirect, "approve");
+        }
         let location = redirect
             .location()
             .unwrap_or_else(|| panic!("/callback did not redirect: {} {}", redirect.status, redirect.text()));
@@ -198,6 +232,12 @@ impl TestApp {
     /// Uses a refresh token.
     pub fn refresh(&self, client: &Client, refresh_token: &str) -> Response {
         self.token_request(client, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)])
+    }
+
+    /// Uses a refresh token, asking for `scope`.
+    pub fn refresh_for_scope(&self, client: &Client, refresh_token: &str, scope: &str) -> Response {
+        let pairs = [("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("scope", scope)];
+        self.token_request(client, &pairs)
     }
 
     /// Revokes a token (RFC 7009).

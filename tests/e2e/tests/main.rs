@@ -20,6 +20,7 @@ mod response_framing;
 mod review_oauth;
 mod review_sign_in;
 mod scale_out;
+mod scopes;
 mod security;
 mod sign_in_dev;
 mod sign_in_failures;

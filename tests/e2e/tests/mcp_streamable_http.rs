@@ -95,7 +95,11 @@ fn unauthenticated_and_bad_tokens_get_401_challenges() {
     assert_eq!(response.status, 401);
     let challenge = response.header("www-authenticate").expect("challenge").to_owned();
     let metadata = format!(r#"resource_metadata="{}/.well-known/oauth-protected-resource/mcp""#, app.base_url());
-    assert!(challenge.starts_with("Bearer ") && challenge.contains(&metadata) && challenge.contains(r#"scope="mcp""#));
+    assert!(
+        challenge.starts_with("Bearer ")
+            && challenge.contains(&metadata)
+            && challenge.contains(r#"scope="mcp:basic mcp:images""#)
+    );
     assert!(!challenge.contains("error="));
 
     let forged = mcp(&app, "not-a-real-token", TOOLS_LIST);

@@ -32,14 +32,14 @@ fn metadata_documents_name_this_server() {
         json!(["none", "client_secret_basic", "client_secret_post"])
     );
     assert_eq!(doc["response_types_supported"], json!(["code"]));
-    assert_eq!(doc["scopes_supported"], json!(["mcp"]));
+    assert_eq!(doc["scopes_supported"], json!(["mcp:basic", "mcp:images"]));
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     for path in ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"] {
         let prm = http::get(&app.url(path)).json();
         assert_eq!(prm["resource"], format!("{base}/mcp"), "{path}");
         assert_eq!(prm["authorization_servers"], json!([base]));
         assert_eq!(prm["bearer_methods_supported"], json!(["header"]));
-        assert_eq!(prm["scopes_supported"], json!(["mcp"]));
+        assert_eq!(prm["scopes_supported"], json!(["mcp:basic", "mcp:images"]));
     }
     assert_eq!(http::get(&app.url("/.well-known/oauth-protected-resource/other")).status, 404);
 }

@@ -92,6 +92,40 @@ fn node_test_with(file: &str, customize: impl FnOnce(TestAppBuilder) -> TestAppB
     assert!(out.status.success(), "node --test {file} failed:\n{}\n{}", text(&out.stdout), text(&out.stderr));
 }
 
+/// The Python SDK's virtual environment (`tests/real-clients/.venv`, with
+/// `python/requirements.txt`), made when missing; its interpreter.
+fn ensure_python_venv(dir: &Path) -> PathBuf {
+    let python = dir.join(".venv/bin/python");
+    if python.exists() {
+        return python;
+    }
+    let out = run(Command::new("python3").args(["-m", "venv", ".venv"]).current_dir(dir));
+    assert!(out.status.success(), "python3 -m venv failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    let pip = dir.join(".venv/bin/pip");
+    let out = run(Command::new(pip).args(["install", "-q", "-r", "python/requirements.txt"]).current_dir(dir));
+    assert!(out.status.success(), "pip install failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+    python
+}
+
+/// Runs the Python script `file` (under `tests/real-clients/python`) against a fresh app with
+/// `customize` applied; fails with its output unless it exits 0.
+fn python_test_with(file: &str, customize: impl FnOnce(TestAppBuilder) -> TestAppBuilder) {
+    if skipped() {
+        eprintln!("REAL_CLIENTS_SKIP=1: skipping {file}");
+        return;
+    }
+    let _one_at_a_time = NODE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let dir = real_clients_dir();
+    let python = ensure_python_venv(&dir);
+    let dev = DevApp::start(customize);
+    let out = run(Command::new(python)
+        .arg(dir.join("python").join(file))
+        .current_dir(&dir)
+        .env("MCP_BASE_URL", dev.app.base_url())
+        .env("MOCK_CLERK_URL", dev.clerk.base_url()));
+    assert!(out.status.success(), "python {file} failed:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+}
+
 #[test]
 fn official_sdk_client_signs_in_and_uses_tools_over_streamable_http_and_sse() {
     node_test("sdk-oauth.test.mjs");
@@ -143,4 +177,29 @@ fn chromium_consent_approve_remember_and_deny_on_localhost_and_127_0_0_1() {
 #[test]
 fn chromium_connected_apps_sign_in_list_revoke_and_sign_out() {
     node_test("browser-apps.test.mjs");
+}
+
+/// Step-up with the official SDK client: it starts with `mcp:basic`, is challenged for
+/// `generateImage` (403 insufficient_scope), re-authorizes with the union and generates the image
+/// as an admin; a plain user is not challenged and does not see the tool. The image backend is
+/// the end-to-end tests' fake.
+#[test]
+fn official_sdk_client_steps_up_from_the_basic_scope_to_the_image_scope() {
+    let origin = crate::mcp_support::start_image_backend();
+    node_test_with(
+        "sdk-scopes.test.mjs",
+        |builder| builder.variable("image_provider", "openai").variable("image_api_origin", &origin),
+        &[],
+    );
+}
+
+/// The same with the official Python SDK (`mcp` 2.3.0, in `tests/real-clients/.venv`): it starts
+/// from stored `mcp:basic` tokens, is challenged for `generateImage`, re-authorizes with the union
+/// and generates the image as an admin; a plain user is not challenged and does not see the tool.
+#[test]
+fn python_sdk_client_steps_up_from_the_basic_scope_to_the_image_scope() {
+    let origin = crate::mcp_support::start_image_backend();
+    python_test_with("sdk_scopes.py", |builder| {
+        builder.variable("image_provider", "openai").variable("image_api_origin", &origin)
+    });
 }

@@ -104,6 +104,7 @@ impl Deployment {
             },
             refresh_grace_secs: 60,
             limits: Limits::default(),
+            scopes: Default::default(),
         };
         let provider = Provider {
             ports: self.ports(&NoOutbound),

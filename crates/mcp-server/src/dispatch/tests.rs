@@ -12,6 +12,15 @@ fn toolbox(role: Option<&str>) -> Toolbox<'static> {
     crate::test_support::toolbox_for(user, ToolSettings::default(), FakeHttp::unused())
 }
 
+/// A toolbox with an image backend, for a user with `role` holding a token with `scopes`.
+fn imaging(role: &str, scopes: &[&str]) -> Toolbox<'static> {
+    let settings = ToolSettings { image_backend: Some(cloudflare()), ..ToolSettings::default() };
+    let user = UserProps { user_id: "u".into(), role: Some(role.into()), ..UserProps::default() };
+    let scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+    let http = FakeHttp::json(200, json!({"result": {"image": JPEG_B64}, "success": true}));
+    crate::test_support::toolbox_with_scopes(user, scopes, settings, http)
+}
+
 fn run_with(toolbox: &Toolbox<'static>, body: &str, envelope: Envelope<'_>) -> (StatusCode, Value) {
     let (store, clock, audit) =
         (platform::MemoryStore::new(), platform::ManualClock::at(0), platform::MemoryAudit::new());
@@ -27,6 +36,7 @@ fn run_with(toolbox: &Toolbox<'static>, body: &str, envelope: Envelope<'_>) -> (
     match block_on(dispatch(toolbox, body.as_bytes(), envelope, &calls)) {
         Reply::Json { status, body, .. } => (status, serde_json::from_slice(&body).unwrap()),
         Reply::Accepted => (StatusCode::ACCEPTED, Value::Null),
+        Reply::InsufficientScope { tool, scope } => (StatusCode::FORBIDDEN, json!({ "tool": tool, "scope": scope })),
     }
 }
 
@@ -253,4 +263,81 @@ fn mcp_name_header_must_match_tool() {
     assert_eq!((answer.0, error_code(&answer)), (StatusCode::BAD_REQUEST, -32020));
     let envelope = Envelope { mcp_method: Some("tools/call"), mcp_name: Some("add"), ..Envelope::default() };
     assert_eq!(run_with(&toolbox(None), body, envelope).1["result"]["content"][0]["text"], "2");
+}
+
+const CALL_IMAGE: &str =
+    r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"generateImage","arguments":{"prompt":"cat"}}}"#;
+const LIST: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+
+fn listed(json: &Value) -> Vec<(String, String)> {
+    let tools = json["result"]["tools"].as_array().cloned().unwrap_or_default();
+    tools
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap().to_owned(), t["description"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn a_tool_whose_scope_the_token_lacks_gets_the_step_up_challenge_naming_both_scopes() {
+    let (status, answer) = run_with(&imaging("admin", &["mcp:basic"]), CALL_IMAGE, Envelope::default());
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(answer, json!({ "tool": "generateImage", "scope": "mcp:basic mcp:images" }));
+    let (status, answer) = run_with(&imaging("admin", &["mcp:basic", "mcp:images"]), CALL_IMAGE, Envelope::default());
+    assert_eq!((status, &answer["result"]["content"][0]["type"]), (StatusCode::OK, &json!("image")));
+}
+
+#[test]
+fn a_token_with_only_the_image_scope_is_challenged_for_the_basic_tools() {
+    let (status, answer) = run_with(&imaging("admin", &["mcp:images"]), ADD_CALL, Envelope::default());
+    assert_eq!((status, answer["scope"].as_str()), (StatusCode::FORBIDDEN, Some("mcp:basic mcp:images")));
+}
+
+const ADD_CALL: &str =
+    r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}"#;
+
+#[test]
+fn a_token_of_an_earlier_release_carrying_mcp_may_call_every_tool_its_role_allows() {
+    let (status, answer) = run_with(&imaging("premium", &["mcp"]), CALL_IMAGE, Envelope::default());
+    assert_eq!((status, &answer["result"]["content"][0]["type"]), (StatusCode::OK, &json!("image")));
+    let (status, answer) = run_with(&imaging("member", &["mcp"]), CALL_IMAGE, Envelope::default());
+    assert_eq!((status, error_code(&(status, answer))), (StatusCode::OK, -32602), "a member still may not");
+}
+
+#[test]
+fn a_tool_the_role_can_never_have_is_neither_listed_nor_challenged_for() {
+    let member = imaging("member", &["mcp:basic"]);
+    let (_, json) = run_with(&member, LIST, Envelope::default());
+    assert_eq!(listed(&json).iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["add", "userInfo"]);
+    let answer = run_with(&member, CALL_IMAGE, Envelope::default());
+    assert_eq!((answer.0, error_code(&answer)), (StatusCode::OK, -32602), "unknown tool, no step-up loop");
+    let headers = Envelope { mcp_method: Some("tools/call"), mcp_name: Some("generateImage"), ..Envelope::default() };
+    assert!(step_up_by_headers(&member, headers).is_none());
+}
+
+#[test]
+fn tools_list_marks_the_tools_whose_scope_the_token_lacks() {
+    let (_, json) = run_with(&imaging("admin", &["mcp:basic"]), LIST, Envelope::default());
+    let tools = listed(&json);
+    assert_eq!(tools.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["add", "generateImage", "userInfo"]);
+    assert!(tools[1].1.contains("Needs the `mcp:images` scope"), "{}", tools[1].1);
+    assert!(!tools[0].1.contains("Needs the"), "{}", tools[0].1);
+    let (_, json) = run_with(&imaging("admin", &["mcp:basic", "mcp:images"]), LIST, Envelope::default());
+    assert!(listed(&json).iter().all(|(_, d)| !d.contains("Needs the")));
+}
+
+#[test]
+fn the_mcp_name_header_decides_the_step_up_before_the_body_is_read() {
+    let narrow = imaging("admin", &["mcp:basic"]);
+    let headers = Envelope { mcp_method: Some("tools/call"), mcp_name: Some("generateImage"), ..Envelope::default() };
+    assert_eq!(
+        step_up_by_headers(&narrow, headers),
+        Some(Reply::InsufficientScope { tool: "generateImage".into(), scope: "mcp:basic mcp:images".into() })
+    );
+    for quiet in [
+        Envelope { mcp_method: Some("tools/call"), mcp_name: Some("add"), ..Envelope::default() },
+        Envelope { mcp_method: Some("prompts/get"), mcp_name: Some("generateImage"), ..Envelope::default() },
+        Envelope { mcp_name: Some("generateImage"), ..Envelope::default() },
+    ] {
+        assert!(step_up_by_headers(&narrow, quiet).is_none(), "{quiet:?}");
+    }
 }

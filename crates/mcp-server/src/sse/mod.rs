@@ -19,7 +19,6 @@ pub mod presence;
 
 use crate::dispatch::{Envelope, Reply, dispatch};
 use crate::settings::SseSettings;
-use crate::tools::Toolbox;
 use crate::transport::auth::{self, Transport};
 use crate::transport::{self, Endpoint, Services, body_refusal, checks};
 use access::StreamAccess;
@@ -215,10 +214,15 @@ async fn message_response(request: &Request, services: &Services<'_>) -> Respons
         Ok(version) => version,
         Err(response) => return *response,
     };
-    let toolbox = Toolbox::new(record.props.clone(), &services.settings.tools, services.ports.http);
+    let toolbox = services.toolbox(&record);
     let envelope = Envelope { protocol_version, ..Envelope::default() };
     match dispatch(&toolbox, request.body(), envelope, &services.tool_calls(request, &record)).await {
         Reply::Accepted => accepted(),
+        // Like a refused message, the challenge answers the POST itself (MCP's 403 is for the
+        // HTTP request); nothing goes on the stream, and the client steps up and posts again.
+        Reply::InsufficientScope { tool, scope } => {
+            transport::step_up(request, services, auth::Transport::LegacySse, &tool, &scope)
+        }
         // A malformed or refused message is answered here, where the client can see it.
         Reply::Json { status, body, retry_after } if status != StatusCode::OK => {
             transport::json_reply(status, body, retry_after)

@@ -312,3 +312,28 @@ fn the_token_check_costs_one_read_per_interval_and_a_failing_store_does_not_end_
     world.store.broken.store(false, std::sync::atomic::Ordering::SeqCst);
     assert!(!opened.stream.poll(&world.store, &world.clock, every * 3).finished);
 }
+
+#[test]
+fn a_posted_call_whose_scope_the_token_lacks_gets_the_step_up_challenge_on_the_post_and_nothing_on_the_stream() {
+    let tools = crate::tools::ToolSettings {
+        image_backend: Some(crate::tools::image::tests::cloudflare()),
+        ..crate::tools::ToolSettings::default()
+    };
+    let world = World::new(crate::Settings { tools, ..crate::Settings::default() }, &[]);
+    let admin = oauth_core::UserProps { role: Some("admin".into()), ..crate::test_support::props("alice", None) };
+    let resource = format!("{BASE}/mcp");
+    let now = crate::test_support::NOW;
+    crate::test_support::issue_token(&world.store.inner, "narrow", &resource, &["mcp:basic"], now + 600, admin);
+    let mut opened = world.open("narrow").ok().unwrap();
+    let path = message_path(&opened);
+    let image = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"generateImage","arguments":{"prompt":"cat"}}}"#;
+    let refused = world.post("narrow", &path, image);
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let challenge = refused.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains(r#"error="insufficient_scope", scope="mcp:basic mcp:images""#), "{challenge}");
+    assert!(challenge.contains(&format!(r#"resource_metadata="{BASE}/.well-known/oauth-protected-resource/sse""#)));
+    assert_eq!(world.post("narrow", &path, ADD).status(), StatusCode::ACCEPTED);
+    let poll = opened.stream.poll(&world.store, &world.clock, Duration::from_millis(15));
+    assert_eq!(poll.chunks.len(), 1, "only the answer to add: {:?}", poll.chunks);
+    assert!(poll.chunks[0].contains(r#""text":"3""#));
+}

@@ -1,5 +1,11 @@
 //! The tools: `add`, `userInfo` and the role-gated `generateImage`.
 //!
+//! Which scope unlocks which tool, and which roles may hold it, is oauth-core's scope table
+//! (`oauth_core::rules::scope`): a tool exists for a user whose role may hold its scope (and,
+//! for `generateImage`, when an image backend is configured); it may be called with a token that
+//! holds that scope. A tool that exists but whose scope the token lacks is listed, marked, so a
+//! client can call it and be challenged to step up.
+//!
 //! They are defined with rmcp's `#[tool]` macros, which generate each tool's description and
 //! input schema; dispatch calls the methods directly (rmcp's router needs its service loop to
 //! call tools, which a stateless one-request component does not run).
@@ -10,6 +16,7 @@ pub mod image;
 use args::{AddArgs, ArgumentError, GenerateImageArgs};
 use image::ImageBackend;
 use oauth_core::UserProps;
+use oauth_core::rules::scope::{self, ScopePolicy};
 use platform::HttpClient;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock as Content, JsonObject, Tool};
@@ -20,8 +27,8 @@ pub const ADD: &str = "add";
 pub const USER_INFO: &str = "userInfo";
 pub const GENERATE_IMAGE: &str = "generateImage";
 
-/// Roles that may use `generateImage` unless configured otherwise.
-pub const DEFAULT_IMAGE_ROLES: [&str; 3] = ["admin", "premium", "image_generation"];
+/// Roles that may use `generateImage` unless configured otherwise (the scope table's).
+pub const DEFAULT_IMAGE_ROLES: [&str; 3] = scope::DEFAULT_IMAGE_ROLES;
 /// How long an image backend may take before the call fails with a tool error.
 pub const DEFAULT_IMAGE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -51,11 +58,27 @@ pub enum CallError {
     UnknownTool(String),
     #[error("{0}")]
     InvalidArguments(#[from] ArgumentError),
+    /// The token lacks the scope the tool needs (and the user's role may hold it).
+    #[error("this token lacks the `{0}` scope the tool needs")]
+    ScopeMissing(&'static str),
 }
 
-/// The tools as one signed-in user sees them.
+/// Whether a token may call a tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Not a tool for this user: unknown, not configured, or its scope is one the user's role
+    /// may never hold (no challenge for it: a step-up could not help).
+    Absent,
+    /// A tool for this user, whose scope this token lacks: the caller may step up to it.
+    ScopeMissing(&'static str),
+    Allowed,
+}
+
+/// The tools as one signed-in user, with one token, sees them.
 pub struct Toolbox<'a> {
     user: UserProps,
+    /// The token's scopes (`mcp`, on tokens of earlier releases, holds every scope).
+    scopes: Vec<String>,
     settings: &'a ToolSettings,
     /// Outbound HTTP for the image backends.
     http: &'a dyn HttpClient,
@@ -97,20 +120,48 @@ impl<'a> Toolbox<'a> {
 }
 
 impl<'a> Toolbox<'a> {
-    pub fn new(user: UserProps, settings: &'a ToolSettings, http: &'a dyn HttpClient) -> Self {
-        Self { user, settings, http }
+    /// The tools of the holder of a token: the user it was issued to and its scopes.
+    pub fn new(user: UserProps, scopes: Vec<String>, settings: &'a ToolSettings, http: &'a dyn HttpClient) -> Self {
+        Self { user, scopes, settings, http }
     }
 
-    /// True when this user may see and call `generateImage`.
+    /// Whether this token may call `tool`.
+    pub fn access(&self, tool: &str) -> Access {
+        let configured = tool != GENERATE_IMAGE || self.settings.image_backend.is_some();
+        let policy = ScopePolicy { image_roles: self.settings.image_roles.clone() };
+        match scope::scope_of_tool(tool) {
+            Some(needed) if configured && policy.role_may_hold(needed, self.user.role.as_deref()) => {
+                if scope::holds(&self.scopes, needed) { Access::Allowed } else { Access::ScopeMissing(needed) }
+            }
+            _ => Access::Absent,
+        }
+    }
+
+    /// Every scope a call of a tool that needs `missing` needs: the token's and that one (for
+    /// the step-up challenge), space-separated in the scope table's order.
+    pub fn scopes_with(&self, missing: &str) -> String {
+        let mut needed = self.scopes.clone();
+        needed.push(missing.to_owned());
+        scope::join(&scope::expand(&needed))
+    }
+
+    /// True when this token may call `generateImage`.
     pub fn can_generate_images(&self) -> bool {
-        self.settings.image_backend.is_some()
-            && self.user.role.as_deref().is_some_and(|role| self.settings.image_roles.iter().any(|r| r == role))
+        self.access(GENERATE_IMAGE) == Access::Allowed
     }
 
-    /// The tools this user may call, in a stable order.
+    /// The tools for this user, in a stable order: those the token may call, and those whose
+    /// scope it lacks (the user's role would allow it), marked as needing that scope.
     pub fn list(&self) -> Vec<Tool> {
-        let mut tools = vec![Self::add_tool_attr(), Self::user_info_tool_attr(), Self::generate_image_tool_attr()];
-        tools.retain(|tool| tool.name != GENERATE_IMAGE || self.can_generate_images());
+        let mut tools: Vec<Tool> =
+            [Self::add_tool_attr(), Self::user_info_tool_attr(), Self::generate_image_tool_attr()]
+                .into_iter()
+                .filter_map(|tool| match self.access(&tool.name) {
+                    Access::Allowed => Some(tool),
+                    Access::ScopeMissing(needed) => Some(marked(tool, needed)),
+                    Access::Absent => None,
+                })
+                .collect();
         tools.sort_by(|a, b| a.name.cmp(&b.name));
         tools
     }
@@ -118,16 +169,31 @@ impl<'a> Toolbox<'a> {
     /// Calls tool `name`. Tool failures (a backend error) are `Ok` results with `isError: true`;
     /// an unknown or hidden tool and bad arguments are `Err`.
     pub async fn call(&self, name: &str, arguments: Option<&JsonObject>) -> Result<CallToolResult, CallError> {
+        match self.access(name) {
+            Access::Absent => return Err(CallError::UnknownTool(name.to_owned())),
+            Access::ScopeMissing(needed) => return Err(CallError::ScopeMissing(needed)),
+            Access::Allowed => {}
+        }
         match name {
             ADD => Ok(self.add(Parameters(args::parse(&Self::add_tool_attr().input_schema, arguments)?))),
             USER_INFO => Ok(self.user_info()),
-            GENERATE_IMAGE if self.can_generate_images() => {
+            GENERATE_IMAGE => {
                 let parsed = args::parse(&Self::generate_image_tool_attr().input_schema, arguments)?;
                 Ok(self.generate_image(Parameters(parsed)).await)
             }
             other => Err(CallError::UnknownTool(other.to_owned())),
         }
     }
+}
+
+/// `tool` as listed for a token that lacks its scope `needed`.
+fn marked(mut tool: Tool, needed: &str) -> Tool {
+    let note = format!(
+        " (Needs the `{needed}` scope, which this connection was not granted: calling it asks you to approve it.)"
+    );
+    let description = format!("{}{note}", tool.description.as_deref().unwrap_or_default());
+    tool.description = Some(description.into());
+    tool
 }
 
 #[cfg(test)]

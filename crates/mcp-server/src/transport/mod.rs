@@ -6,7 +6,7 @@ pub mod auth;
 pub mod checks;
 
 use crate::calls::ToolCalls;
-use crate::dispatch::{Envelope, Reply, dispatch};
+use crate::dispatch::{Envelope, Reply, dispatch, step_up_by_headers};
 use crate::settings::{MAX_BODY_BYTES, Settings};
 use crate::tools::Toolbox;
 use http::{Method, StatusCode};
@@ -24,6 +24,11 @@ impl Services<'_> {
     /// Our public origin; an error when `public_base_url` is unset outside loopback.
     pub fn base_url(&self, request: &Request) -> Result<String, web::PublicBaseUrlRequired> {
         web::base_url(request).map(|base| base.url)
+    }
+
+    /// The tools of the holder of `token`.
+    pub(crate) fn toolbox(&self, token: &AccessTokenRecord) -> Toolbox<'_> {
+        Toolbox::new(token.props.clone(), token.scope.clone(), &self.settings.tools, self.ports.http)
     }
 
     /// What watches the tool calls of `request`, made by the holder of `token`.
@@ -66,13 +71,17 @@ async fn mcp_response(request: &Request, services: &Services<'_>) -> Response {
     if let Some(refusal) = body_refusal(request, Some("application/json")) {
         return refusal;
     }
-    let toolbox = Toolbox::new(record.props.clone(), &services.settings.tools, services.ports.http);
+    let toolbox = services.toolbox(&record);
     let envelope = Envelope {
         protocol_version,
         mcp_method: web::header_str(request, "mcp-method"),
         mcp_name: web::header_str(request, "mcp-name"),
     };
-    reply_response(dispatch(&toolbox, request.body(), envelope, &services.tool_calls(request, &record)).await)
+    let reply = match step_up_by_headers(&toolbox, envelope) {
+        Some(step_up) => step_up,
+        None => dispatch(&toolbox, request.body(), envelope, &services.tool_calls(request, &record)).await,
+    };
+    reply_response(reply, request, services, auth::Transport::StreamableHttp)
 }
 
 /// One MCP endpoint as its preamble sees it: the method it serves, its CORS, and which
@@ -123,10 +132,25 @@ pub(crate) fn body_refusal(request: &Request, answer_type: Option<&str>) -> Opti
     None
 }
 
-fn reply_response(reply: Reply) -> Response {
+fn reply_response(reply: Reply, request: &Request, services: &Services<'_>, transport: auth::Transport) -> Response {
     match reply {
         Reply::Accepted => web::response(StatusCode::ACCEPTED, &[], Vec::new()),
         Reply::Json { status, body, retry_after } => json_reply(status, body, retry_after),
+        Reply::InsufficientScope { tool, scope } => step_up(request, services, transport, &tool, &scope),
+    }
+}
+
+/// The 403 `insufficient_scope` challenge for a call of `tool` that needs `scope`.
+pub(crate) fn step_up(
+    request: &Request,
+    services: &Services<'_>,
+    transport: auth::Transport,
+    tool: &str,
+    scope: &str,
+) -> Response {
+    match services.base_url(request) {
+        Ok(base) => auth::insufficient_scope(&auth::resource_metadata_url(&base, transport), tool, scope),
+        Err(error) => misdirected(&error),
     }
 }
 

@@ -83,7 +83,7 @@ fn missing_token_gets_401_with_resource_metadata_and_scope() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         header(&response, "www-authenticate"),
-        r#"Bearer resource_metadata="https://mcp.example/.well-known/oauth-protected-resource/mcp", scope="mcp""#
+        r#"Bearer resource_metadata="https://mcp.example/.well-known/oauth-protected-resource/mcp", scope="mcp:basic mcp:images""#
     );
 }
 
@@ -107,7 +107,7 @@ fn assert_invalid_token(response: &Response) {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let challenge = header(response, "www-authenticate");
     assert!(challenge.contains(r#"error="invalid_token""#), "{challenge}");
-    assert!(challenge.contains("resource_metadata=") && challenge.contains(r#"scope="mcp""#));
+    assert!(challenge.contains("resource_metadata=") && challenge.contains(r#"scope="mcp:basic mcp:images""#));
     assert_eq!(json(response)["error"], "invalid_token");
 }
 
@@ -130,13 +130,58 @@ fn token_for_another_resource_gets_401_invalid_token() {
     assert_invalid_token(&world.send(with_token("other")));
 }
 
+const IMAGE: &str =
+    r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"generateImage","arguments":{"prompt":"cat"}}}"#;
+
+/// A world with an image backend where `narrow` is an admin's token with only `mcp:basic`.
+fn narrow_world() -> World {
+    let tools = crate::tools::ToolSettings {
+        image_backend: Some(crate::tools::image::tests::cloudflare()),
+        ..crate::tools::ToolSettings::default()
+    };
+    let world = World::new(crate::Settings { tools, ..crate::Settings::default() }, &[]);
+    let admin = oauth_core::UserProps { role: Some("admin".into()), ..props("u", None) };
+    issue_token(&world.store.inner, "narrow", &format!("{BASE}/mcp"), &["mcp:basic"], NOW + 60, admin);
+    world
+}
+
 #[test]
-fn token_without_mcp_scope_gets_403_insufficient_scope() {
-    let world = world();
-    issue_token(&world.store.inner, "narrow", &format!("{BASE}/mcp"), &["openid"], NOW + 60, props("u", None));
-    let response = world.send(with_token("narrow"));
+fn a_call_whose_scope_the_token_lacks_gets_403_insufficient_scope_naming_every_scope_it_needs() {
+    let world = narrow_world();
+    let (reads, writes) = (world.store.reads.load(Ordering::SeqCst), world.store.writes.load(Ordering::SeqCst));
+    let mut request = build(post(IMAGE), IMAGE);
+    request.headers_mut().insert("authorization", "Bearer narrow".parse().unwrap());
+    let response = world.send(request);
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(header(&response, "www-authenticate").contains("insufficient_scope"));
+    let challenge = header(&response, "www-authenticate");
+    assert!(
+        challenge.starts_with(r#"Bearer error="insufficient_scope", scope="mcp:basic mcp:images", resource_metadata="https://mcp.example/.well-known/oauth-protected-resource/mcp""#),
+        "{challenge}"
+    );
+    assert_eq!(json(&response)["error"], "insufficient_scope");
+    assert_eq!(world.store.reads.load(Ordering::SeqCst) - reads, 1, "still one read");
+    assert_eq!(world.store.writes.load(Ordering::SeqCst), writes, "and no write");
+    let calls = world.audit.of(platform::Event::ToolCalled);
+    assert_eq!((calls.len(), calls[0]["error"].as_str()), (1, Some("insufficient_scope")), "audited: {calls:?}");
+    let mut request = build(post(ADD), ADD);
+    request.headers_mut().insert("authorization", "Bearer narrow".parse().unwrap());
+    assert_eq!(json(&world.send(request))["result"]["content"][0]["text"], "42", "the basic tools still work");
+}
+
+#[test]
+fn the_mcp_name_header_gets_the_challenge_without_the_body_being_parsed() {
+    let world = narrow_world();
+    let narrow = |tool: &str, body: &str| {
+        let mut request = build(post(body).header("mcp-method", "tools/call").header("mcp-name", tool), body);
+        request.headers_mut().insert("authorization", "Bearer narrow".parse().unwrap());
+        request
+    };
+    let response = world.send(narrow("generateImage", "{ not json"));
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(header(&response, "www-authenticate").contains(r#"scope="mcp:basic mcp:images""#));
+    let response = world.send(narrow("add", IMAGE));
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "a header that passes, contradicted by the body");
+    assert_eq!(json(&response)["error"]["code"], -32020);
 }
 
 #[test]

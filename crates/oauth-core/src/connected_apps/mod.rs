@@ -36,6 +36,8 @@ pub struct ConnectedApp {
     pub client_registered: bool,
     /// The redirect URI the user approved (absent on grants from before this was recorded).
     pub redirect_uri: Option<String>,
+    /// What the grant's tokens may do: the scopes of its latest access token (for a grant of an
+    /// earlier release not refreshed since, the scopes it was approved with, `mcp` spelled out).
     pub scope: Vec<String>,
     /// When the user approved the client (the grant's creation).
     pub approved_at: u64,
@@ -51,7 +53,7 @@ impl ConnectedApp {
             grant_id: grant.grant_id,
             client_id: grant.client_id,
             redirect_uri: grant.redirect_uri,
-            scope: grant.scope,
+            scope: grant.token_scope.unwrap_or_else(|| crate::rules::scope::expand(&grant.scope)),
             approved_at: grant.created_at,
             refreshed_at: grant.refreshed_at,
         }

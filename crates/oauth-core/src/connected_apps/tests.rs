@@ -11,8 +11,9 @@ use crate::complete_authorization;
 use crate::directory::StaticDirectory;
 use crate::lifetimes::{REFRESH_TOKEN_TTL, USER_INDEX_ENTRY_TTL};
 use crate::props::UserProps;
+use crate::tests::refresh_default as refresh;
 use crate::tests::{Fixture, REDIRECT, VERIFIER, code_from, fixture, rotation};
-use crate::tokens::{CodeExchange, RefreshRequest, TokenResponse, exchange_code, refresh, verify_access_token};
+use crate::tokens::{CodeExchange, RefreshRequest, TokenResponse, exchange_code, verify_access_token};
 
 const RESOURCE: &str = "https://mcp.example.com/mcp";
 const USER: &str = "user_1";
@@ -34,7 +35,9 @@ fn approve(
     let code = code_from(&complete_authorization(store, clock, &validated, self::user(user)).unwrap());
     let request =
         CodeExchange { code: &code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-    exchange_code(store, clock, &client.client, &request).unwrap().response
+    exchange_code(store, clock, &crate::rules::scope::ScopePolicy::default(), &client.client, &request)
+        .unwrap()
+        .response
 }
 
 fn refresh_of(f: &Fixture, client: &Registration, token: &str) -> Result<TokenResponse, crate::tokens::GrantError> {
@@ -72,7 +75,7 @@ fn a_grant_is_listed_once_its_tokens_are_issued_with_what_the_page_shows() {
     assert_eq!(app.redirect_host().as_deref(), Some("127.0.0.1"));
     assert!(app.redirect_is_loopback() && app.client_registered);
     assert_eq!((app.approved_at, app.refreshed_at), (f.clock.now_unix(), None));
-    assert_eq!(app.scope, ["mcp"]);
+    assert_eq!(app.scope, ["mcp:basic", "mcp:images"]);
     assert_eq!(app.verified_host(), None, "a registered client id is no URL");
 }
 
@@ -315,7 +318,8 @@ fn a_document_client_is_listed_with_its_cached_name_and_verified_host_without_a_
     let code = code_from(&complete_authorization(&f.store, &f.clock, &validated, user(USER)).unwrap());
     let request =
         CodeExchange { code: &code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-    exchange_code(&f.store, &f.clock, &document.client(), &request).unwrap();
+    exchange_code(&f.store, &f.clock, &crate::rules::scope::ScopePolicy::default(), &document.client(), &request)
+        .unwrap();
 
     let app = listed(&f.store, &f.clock, USER).remove(0);
     assert_eq!((app.client_id.as_str(), app.client_name.as_deref()), (url, Some("Claude Code")));
@@ -326,4 +330,18 @@ fn a_document_client_is_listed_with_its_cached_name_and_verified_host_without_a_
     let app = listed(&f.store, &f.clock, USER).remove(0);
     assert_eq!(app.client_name, None, "the cache expired: no name, and no fetch to get one");
     assert!(app.client_registered, "a document client is fetched again when it is next used");
+}
+
+#[test]
+fn a_grant_lists_the_scopes_its_tokens_carry_and_a_grant_of_an_earlier_release_every_scope() {
+    let f = fixture();
+    let code = f.code_for(&[], crate::props::UserProps { role: Some("member".into()), ..crate::tests::props() });
+    f.exchange(&code).unwrap();
+    let apps = listed(&f.store, &f.clock, USER);
+    assert_eq!(apps[0].scope, ["mcp:basic"], "approved everything; a member's tokens carry the basic scope");
+    let mut grant = crate::grants::load(&f.store, &f.clock, &apps[0].grant_id).unwrap().unwrap();
+    grant.scope = vec!["mcp".into()];
+    grant.token_scope = None;
+    crate::grants::commit(&f.store, &grant).unwrap();
+    assert_eq!(listed(&f.store, &f.clock, USER)[0].scope, ["mcp:basic", "mcp:images"]);
 }

@@ -34,7 +34,7 @@ pub(super) fn authorization_server(base_url: &BaseUrl, client_id_metadata_docume
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-        "scopes_supported": scope::SUPPORTED,
+        "scopes_supported": scope::supported(),
         "authorization_response_iss_parameter_supported": true,
         "protected_resources": [mcp_resource(base)],
     });
@@ -65,7 +65,7 @@ pub(super) fn protected_resource(base_url: &BaseUrl, endpoint: McpEndpoint) -> R
         &json!({
             "resource": resource,
             "authorization_servers": [base],
-            "scopes_supported": scope::SUPPORTED,
+            "scopes_supported": scope::supported(),
             "bearer_methods_supported": ["header"],
             "resource_name": "MCP server (Clerk sign-in)",
         }),

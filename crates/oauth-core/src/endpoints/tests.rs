@@ -169,6 +169,7 @@ fn provider<'a>(
             clients,
             refresh_grace_secs: crate::tokens::Rotation::DEFAULT_GRACE_SECS,
             limits: Limits::default(),
+            scopes: Default::default(),
         },
         base_url: platform::web::BaseUrl { url: BASE.to_owned(), configured: true },
     }
@@ -235,7 +236,7 @@ fn authorization_server_metadata_has_the_rfc8414_fields() {
     let methods = serde_json::json!(["none", "client_secret_basic", "client_secret_post"]);
     assert_eq!(doc["token_endpoint_auth_methods_supported"], methods);
     assert_eq!(doc["revocation_endpoint_auth_methods_supported"], methods);
-    assert_eq!(doc["scopes_supported"], serde_json::json!(["mcp"]));
+    assert_eq!(doc["scopes_supported"], serde_json::json!(["mcp:basic", "mcp:images"]));
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
 }
 
@@ -259,7 +260,7 @@ fn protected_resource_metadata_is_served_at_both_paths() {
         let doc = json(&env().call(get(path)));
         assert_eq!(doc["resource"], format!("{BASE}/mcp"));
         assert_eq!(doc["authorization_servers"], serde_json::json!([BASE]));
-        assert_eq!(doc["scopes_supported"], serde_json::json!(["mcp"]));
+        assert_eq!(doc["scopes_supported"], serde_json::json!(["mcp:basic", "mcp:images"]));
         assert_eq!(doc["bearer_methods_supported"], serde_json::json!(["header"]));
     }
 }
@@ -389,7 +390,7 @@ fn full_flow_code_refresh_revoke_through_the_endpoints() {
     let tokens = e.exchange(&client);
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["expires_in"], 3600);
-    assert_eq!(tokens["scope"], "mcp");
+    assert_eq!(tokens["scope"], "mcp:basic mcp:images", "no scope asked: every scope the admin role may hold");
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let response = e.call(form_post(
         "/token",

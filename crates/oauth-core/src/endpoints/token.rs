@@ -158,7 +158,7 @@ async fn token(provider: &Provider<'_>, request: &Request, caller: Caller) -> Re
                 code_verifier: form.get("code_verifier"),
                 resource: form.get("resource"),
             };
-            (GrantType::AuthorizationCode, exchange_code(store, clock, client, &exchange)?)
+            (GrantType::AuthorizationCode, exchange_code(store, clock, &provider.settings.scopes, client, &exchange)?)
         }
         "refresh_token" => {
             let refresh_request = RefreshRequest {
@@ -171,7 +171,16 @@ async fn token(provider: &Provider<'_>, request: &Request, caller: Caller) -> Re
                 sleep: provider.ports.sleep,
                 per_grant: provider.settings.limits.refreshes,
             };
-            let issued = refresh(store, clock, provider.directory, &rotation, client, &refresh_request).await?;
+            let issued = refresh(
+                store,
+                clock,
+                provider.directory,
+                &provider.settings.scopes,
+                &rotation,
+                client,
+                &refresh_request,
+            )
+            .await?;
             (GrantType::RefreshToken, issued)
         }
         other => {

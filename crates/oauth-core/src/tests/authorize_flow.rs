@@ -17,7 +17,7 @@ fn valid_request_is_validated_with_consent_details() {
     assert_eq!(v.client_name.as_deref(), Some("Test client"));
     assert_eq!(v.redirect_uri, REDIRECT);
     assert_eq!(v.state.as_deref(), Some("xyz"));
-    assert_eq!(v.scope, ["mcp"]);
+    assert_eq!(v.scope, ["mcp:basic", "mcp:images"], "no scope asked: every scope");
     assert_eq!(v.resource, "https://mcp.example.com/mcp");
     assert_eq!(v.redirect_host(), "127.0.0.1");
     assert!(v.redirect_is_loopback());
@@ -85,6 +85,8 @@ fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
         (strip("code_challenge_method"), "invalid_request"),
         (replace("code_challenge_method", "plain"), "invalid_request"),
         (replace("scope", "openid profile"), "invalid_scope"),
+        (replace("scope", "mcp:basic mcp:admin"), "invalid_scope"),
+        (replace("scope", "mcp admin"), "invalid_scope"),
         (replace("resource", "https://other.example/mcp"), "invalid_target"),
         (f.authorize_query(&[("resource", "https://mcp.example.com/mcp")]), "invalid_target"),
         (f.authorize_query(&[("state", "again")]), "invalid_request"),
@@ -98,6 +100,18 @@ fn errors_after_the_redirect_uri_is_trusted_go_back_with_state_and_iss() {
     }
     let (_, location) = redirect_error(validate(&f, &replace("response_type", "token")));
     assert!(location.contains("&state=xyz&"), "{location}");
+}
+
+#[test]
+fn a_request_gets_the_scopes_it_names_with_client_added_openid_scopes_dropped() {
+    let f = fixture();
+    for (asked, expected) in [
+        ("mcp:basic", vec!["mcp:basic"]),
+        ("openid offline_access mcp:images", vec!["mcp:images"]),
+        ("mcp offline_access", vec!["mcp:basic", "mcp:images"]),
+    ] {
+        assert_eq!(validate(&f, &f.authorize_query(&[("scope", asked)])).unwrap().scope, expected, "{asked}");
+    }
 }
 
 #[test]

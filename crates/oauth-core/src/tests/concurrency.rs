@@ -12,9 +12,8 @@ use platform::{Clock, KeyValueStore, MemoryStore, StoreError};
 use super::*;
 use crate::ClientRecord;
 use crate::directory::StaticDirectory;
-use crate::tokens::{
-    CodeExchange, GrantError, RefreshRequest, TokenError, exchange_code, refresh, verify_access_token,
-};
+use crate::tests::refresh_default as refresh;
+use crate::tokens::{CodeExchange, GrantError, RefreshRequest, TokenError, exchange_code, verify_access_token};
 
 const THREADS: usize = 32;
 const RESOURCE: &str = "https://mcp.example.com/mcp";
@@ -78,7 +77,8 @@ fn redeem(
     code: &str,
 ) -> Result<TokenResponse, GrantError> {
     let request = CodeExchange { code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-    exchange_code(store, clock, client, &request).map(|issued| issued.response)
+    exchange_code(store, clock, &crate::rules::scope::ScopePolicy::default(), client, &request)
+        .map(|issued| issued.response)
 }
 
 fn refresh_once(

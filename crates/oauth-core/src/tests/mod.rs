@@ -59,6 +59,19 @@ pub fn rotation() -> Rotation<'static> {
     Rotation { grace_secs: Rotation::DEFAULT_GRACE_SECS, sleep: &platform::ThreadSleep, per_grant }
 }
 
+/// [`crate::tokens::refresh`] under the default scope policy (`image_roles` unset).
+pub async fn refresh_default(
+    store: &dyn platform::KeyValueStore,
+    clock: &dyn platform::Clock,
+    directory: &dyn crate::directory::UserDirectory,
+    rotation: &Rotation<'_>,
+    client: &crate::records::ClientRecord,
+    request: &crate::tokens::RefreshRequest<'_>,
+) -> Result<crate::tokens::Issued, crate::tokens::GrantError> {
+    let scopes = crate::rules::scope::ScopePolicy::default();
+    crate::tokens::refresh(store, clock, directory, &scopes, rotation, client, request).await
+}
+
 pub fn props() -> UserProps {
     UserProps { user_id: "user_1".into(), role: Some("admin".into()), ..UserProps::default() }
 }
@@ -130,11 +143,29 @@ impl Fixture {
     pub fn exchange(&self, code: &str) -> Result<TokenResponse, crate::tokens::GrantError> {
         let request =
             CodeExchange { code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-        exchange_code(&self.store, &self.clock, &self.client.client, &request).map(|issued| issued.response)
+        exchange_code(
+            &self.store,
+            &self.clock,
+            &crate::rules::scope::ScopePolicy::default(),
+            &self.client.client,
+            &request,
+        )
+        .map(|issued| issued.response)
     }
 
     pub fn tokens(&self) -> TokenResponse {
         self.exchange(&self.code()).unwrap()
+    }
+
+    /// Runs an authorization with `extra` request parameters for the user `props`; returns the code.
+    pub fn code_for(&self, extra: &[(&str, &str)], props: UserProps) -> String {
+        let validated = self.validate(&self.authorize_query(extra)).unwrap();
+        code_from(&complete_authorization(&self.store, &self.clock, &validated, props).unwrap())
+    }
+
+    /// Tokens of an authorization that asked for `scope`.
+    pub fn tokens_for_scope(&self, scope: &str) -> TokenResponse {
+        self.exchange(&self.code_for(&[("scope", scope)], props())).unwrap()
     }
 }
 

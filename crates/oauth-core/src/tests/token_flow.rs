@@ -3,8 +3,9 @@ use futures::executor::block_on;
 use super::*;
 use crate::directory::{DirectoryError, Refreshing, StaticDirectory, UserDirectory};
 use crate::lifetimes::{ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL};
+use crate::tests::refresh_default as refresh;
 use crate::tokens::{
-    CodeExchange, GrantError, RefreshRequest, TokenError, TokenTypeHint, exchange_code, refresh, revoke_token,
+    CodeExchange, GrantError, RefreshRequest, TokenError, TokenTypeHint, exchange_code, revoke_token,
     verify_access_token,
 };
 use crate::{UserProps, grants};
@@ -41,19 +42,23 @@ fn exchange_with(f: &Fixture, code: &str, change: impl FnOnce(&mut CodeExchange)
     let mut request =
         CodeExchange { code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
     change(&mut request);
-    exchange_code(&f.store, &f.clock, &f.client.client, &request).map(|issued| issued.response)
+    exchange_code(&f.store, &f.clock, &crate::rules::scope::ScopePolicy::default(), &f.client.client, &request)
+        .map(|issued| issued.response)
 }
 
 #[test]
 fn code_exchange_issues_a_bearer_pair_bound_to_the_resource() {
     let f = fixture();
     let tokens = f.tokens();
-    assert_eq!((tokens.token_type, tokens.expires_in, tokens.scope.as_str()), ("Bearer", ACCESS_TOKEN_TTL, "mcp"));
+    assert_eq!(
+        (tokens.token_type, tokens.expires_in, tokens.scope.as_str()),
+        ("Bearer", ACCESS_TOKEN_TTL, "mcp:basic mcp:images")
+    );
     assert_eq!((tokens.access_token.len(), tokens.refresh_token.len()), (43, 43));
     let record = verify(&f, &tokens.access_token).unwrap();
     assert_eq!(record.client_id, f.client_id());
     assert_eq!(record.props, props());
-    assert!(record.has_scope("mcp"));
+    assert!(record.has_scope("mcp:basic") && record.has_scope("mcp:images"));
     assert_eq!(record.resource, RESOURCE);
 }
 
@@ -99,7 +104,12 @@ fn a_code_of_another_client_is_invalid_grant() {
     let other = f.another_client();
     let request =
         CodeExchange { code: &code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-    assert_eq!(exchange_code(&f.store, &f.clock, &other.client, &request).unwrap_err().code(), "invalid_grant");
+    assert_eq!(
+        exchange_code(&f.store, &f.clock, &crate::rules::scope::ScopePolicy::default(), &other.client, &request)
+            .unwrap_err()
+            .code(),
+        "invalid_grant"
+    );
 }
 
 #[test]
@@ -383,10 +393,75 @@ fn refresh_scope_may_narrow_but_not_widen() {
     let f = fixture();
     let tokens = f.tokens();
     let before = f.store.snapshot();
-    let err = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp admin")).unwrap_err();
+    for unknown in ["mcp admin", "mcp:basic mcp:admin"] {
+        let err = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some(unknown)).unwrap_err();
+        assert_eq!(err.code(), "invalid_scope", "{unknown}");
+        assert_eq!(f.store.snapshot(), before, "a refused refresh changes nothing");
+    }
+    let narrowed = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp:basic")).unwrap();
+    assert_eq!(narrowed.scope, "mcp:basic");
+    let record = verify(&f, &narrowed.access_token).unwrap();
+    assert!(record.has_scope("mcp:basic") && !record.has_scope("mcp:images"));
+}
+
+#[test]
+fn a_refresh_never_widens_past_what_was_approved() {
+    let f = fixture();
+    let tokens = f.tokens_for_scope("mcp:basic");
+    assert_eq!(tokens.scope, "mcp:basic");
+    let before = f.store.snapshot();
+    let err = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp:basic mcp:images")).unwrap_err();
+    assert_eq!((err.code(), crate::endpoints::grant_error::status(&err).as_u16()), ("invalid_scope", 400));
+    assert!(err.to_string().contains("mcp:images"), "{err}");
+    assert_eq!(f.store.snapshot(), before, "a refused refresh changes nothing");
+    let again = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp")).unwrap();
+    assert_eq!(again.scope, "mcp:basic", "`mcp` asks for the whole grant, which is the basic scope");
+}
+
+#[test]
+fn the_image_scope_is_left_out_for_a_role_that_may_not_hold_it() {
+    let f = fixture();
+    let code = f.code_for(&[], UserProps { role: Some("member".into()), ..props() });
+    let tokens = f.exchange(&code).unwrap();
+    assert_eq!(tokens.scope, "mcp:basic", "asked for everything; granted what a member may hold");
+    assert!(!verify(&f, &tokens.access_token).unwrap().has_scope("mcp:images"));
+}
+
+#[test]
+fn a_refresh_grants_what_the_reread_role_may_hold_within_the_approval() {
+    let f = fixture();
+    let tokens = f.tokens();
+    assert_eq!(tokens.scope, "mcp:basic mcp:images");
+    let demoted = refresh_with(&f, &RoleChanged, &tokens.refresh_token, None).unwrap();
+    assert_eq!(demoted.scope, "mcp:basic", "a member may not hold the image scope");
+    let promoted = refresh_with(&f, &Promoted, &demoted.refresh_token, None).unwrap();
+    assert_eq!(promoted.scope, "mcp:basic mcp:images", "an admin again, within what was approved");
+}
+
+#[test]
+fn a_refresh_left_with_no_scope_the_role_may_hold_is_invalid_scope_and_keeps_the_token() {
+    let f = fixture();
+    let tokens = f.tokens_for_scope("mcp:images");
+    let before = f.store.snapshot();
+    let err = refresh_with(&f, &RoleChanged, &tokens.refresh_token, None).unwrap_err();
     assert_eq!(err.code(), "invalid_scope");
-    assert_eq!(f.store.snapshot(), before);
-    assert_eq!(refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp")).unwrap().scope, "mcp");
+    assert_eq!(f.store.snapshot(), before, "the refresh token stays unused");
+    assert!(refresh_with(&f, &StaticDirectory, &tokens.refresh_token, None).is_ok());
+}
+
+#[test]
+fn grants_and_tokens_of_an_earlier_release_carrying_mcp_hold_every_scope() {
+    let f = fixture();
+    let mut validated = f.validated();
+    validated.scope = vec!["mcp".into()];
+    let location = crate::authorize::complete_authorization(&f.store, &f.clock, &validated, props()).unwrap();
+    let tokens = f.exchange(&super::code_from(&location)).unwrap();
+    assert_eq!(tokens.scope, "mcp:basic mcp:images");
+    let narrowed = refresh_with(&f, &StaticDirectory, &tokens.refresh_token, Some("mcp:images")).unwrap();
+    assert_eq!(narrowed.scope, "mcp:images");
+    let old_token =
+        crate::records::AccessTokenRecord { scope: vec!["mcp".into()], ..verify(&f, &narrowed.access_token).unwrap() };
+    assert!(old_token.has_scope("mcp:basic") && old_token.has_scope("mcp:images"));
 }
 
 #[test]
@@ -419,6 +494,14 @@ struct RoleChanged;
 impl UserDirectory for RoleChanged {
     fn refresh_props<'a>(&'a self, props: &'a UserProps) -> Refreshing<'a> {
         Box::pin(std::future::ready(Ok(UserProps { role: Some("member".into()), ..props.clone() })))
+    }
+}
+
+/// The user is an admin again.
+struct Promoted;
+impl UserDirectory for Promoted {
+    fn refresh_props<'a>(&'a self, props: &'a UserProps) -> Refreshing<'a> {
+        Box::pin(std::future::ready(Ok(UserProps { role: Some("admin".into()), ..props.clone() })))
     }
 }
 

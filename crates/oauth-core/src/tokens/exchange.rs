@@ -8,6 +8,7 @@ use super::{GrantError, Issued};
 use crate::grants;
 use crate::keys;
 use crate::records::{ClientRecord, CodeRecord, GrantState};
+use crate::rules::scope::ScopePolicy;
 use crate::rules::{pkce, resource};
 
 /// The code-specific parameters of a token request.
@@ -27,9 +28,13 @@ pub struct CodeExchange<'a> {
 /// §4.1.2), so whenever a code is presented twice the pair issued from it ends up dead, in
 /// whichever order the writes land (see [`crate::grants`]). The winner still answers with its
 /// pair: exactly one 200 per code.
+///
+/// The access token carries the part of the approved scopes the user's role (as read at
+/// sign-in) may hold, by `scopes`.
 pub fn exchange_code(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
+    scopes: &ScopePolicy,
     client: &ClientRecord,
     request: &CodeExchange<'_>,
 ) -> Result<Issued, GrantError> {
@@ -54,7 +59,8 @@ pub fn exchange_code(
     let grant = grants::load(store, clock, &code.grant_id)?
         .filter(|g| g.state == GrantState::Pending)
         .ok_or_else(|| GrantError::invalid_grant("the grant for this code no longer exists"))?;
-    let issue = Issue { scope: code.scope.clone(), props: grant.props.clone(), previous_refresh: None };
+    let scope = scopes.for_role(&code.scope, grant.props.role.as_deref());
+    let issue = Issue { scope, props: grant.props.clone(), previous_refresh: None };
     let minted = mint(store, clock, &grant, &issue)?;
     // Revoked by a concurrent replay or not, this is the one pair of this code: it is answered
     // (and, when revoked, already deleted).

@@ -131,6 +131,7 @@ fn list_on_grant(
     let index_entry = connected_apps::keep_listed(store, clock, grant, minted.refresh_expires_at)?;
     let refreshed_at = if issue.previous_refresh.is_some() { Some(now) } else { grant.refreshed_at };
     let updated = GrantRecord {
+        token_scope: Some(issue.scope),
         state: GrantState::Active,
         props: issue.props,
         expires_at: minted.refresh_expires_at,

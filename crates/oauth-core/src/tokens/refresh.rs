@@ -12,7 +12,8 @@ use crate::directory::{DirectoryError, UserDirectory};
 use crate::grants;
 use crate::keys;
 use crate::records::{ClientRecord, GrantRecord, GrantState, RefreshTokenRecord};
-use crate::rules::{resource, scope};
+use crate::rules::resource;
+use crate::rules::scope::{self, ScopePolicy};
 
 /// The refresh-specific parameters of a token request.
 #[derive(Debug, Clone, Default)]
@@ -37,10 +38,15 @@ pub struct RefreshRequest<'a> {
 /// ends the grant; an unavailable directory fails the request with `temporarily_unavailable`
 /// and leaves the token unused. A grant that rotated `rotation.per_grant.max` times in the
 /// current window is refused before that (429, `temporarily_unavailable`), its token unused.
+///
+/// The new access token's scope is the requested one (none: the grant's), which may narrow the
+/// grant's and never widen it, cut to what the re-read role may hold by `scopes`; a request left
+/// with nothing is `invalid_scope`, its token unused.
 pub async fn refresh(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
     directory: &dyn UserDirectory,
+    scopes: &ScopePolicy,
     rotation: &Rotation<'_>,
     client: &ClientRecord,
     request: &RefreshRequest<'_>,
@@ -99,6 +105,10 @@ pub async fn refresh(
             return Err(GrantError::TemporarilyUnavailable(format!("cannot re-read the user: {reason}")));
         }
     };
+    let scope = scopes.for_role(&scope, props.role.as_deref());
+    if scope.is_empty() {
+        return Err(GrantError::InvalidScope("the user's role may hold none of the requested scopes".into()));
+    }
     match record::claim(store, clock, &key, &token)? {
         Claim::Won => {}
         Claim::Lost { .. } => return rotation::answer_again(store, clock, rotation, request.refresh_token).await,

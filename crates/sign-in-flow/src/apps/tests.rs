@@ -45,7 +45,7 @@ fn approve(f: &mut Fixture) -> TokenResponse {
     let client = oauth_core::lookup_client(&f.env.store, &f.env.clock, &f.client_id).unwrap().unwrap();
     let request =
         CodeExchange { code: &code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-    exchange_code(&f.env.store, &f.env.clock, &client, &request).unwrap().response
+    exchange_code(&f.env.store, &f.env.clock, &Default::default(), &client, &request).unwrap().response
 }
 
 /// Registers another client (with `name`) and makes it the fixture's current one.
@@ -217,7 +217,7 @@ fn the_page_lists_each_approved_client_with_its_details() {
     let first = apps.iter().find(|a| a["client_name"] == "Test client").unwrap();
     assert_eq!(first["redirect_host"], "127.0.0.1");
     assert_eq!(first["redirect_uri"], REDIRECT);
-    assert_eq!(first["scope"], serde_json::json!(["mcp"]));
+    assert_eq!(first["scope"], serde_json::json!(["mcp:basic", "mcp:images"]));
     assert_eq!(first["approved_at"], f.env.clock.now_unix());
     assert_eq!(first["last_refreshed_at"], Value::Null);
     assert_eq!(first["verified_host"], Value::Null);
@@ -228,6 +228,8 @@ fn the_page_lists_each_approved_client_with_its_details() {
     assert!(html.contains("<bdi>Test client</bdi>"));
     assert_eq!(html.matches(r#"action="/apps/revoke""#).count(), 2);
     assert!(html.contains("an app on your computer"));
+    let may = "May: Use the basic tools: add numbers, and read your profile (name, email, role); Generate images";
+    assert_eq!(html.matches(may).count(), 2, "each grant's scopes, in words: {html}");
 }
 
 #[test]

@@ -95,6 +95,7 @@ fn app_row(app: &ConnectedApp, view: &ListView<'_>) -> Markup {
                     }
                     @if !app.client_registered { " · registration expired" }
                 }
+                p.meta { "May: " (scope_words(&app.scope)) }
                 p.meta {
                     "Approved " (when(app.approved_at, view.now)) " · "
                     @match app.refreshed_at {
@@ -110,6 +111,13 @@ fn app_row(app: &ConnectedApp, view: &ListView<'_>) -> Markup {
             }
         }
     }
+}
+
+/// What a grant's scopes allow, in the consent page's words.
+fn scope_words(scopes: &[String]) -> String {
+    let words: Vec<&str> =
+        scopes.iter().filter_map(|s| oauth_core::rules::scope::capability(s)).map(|c| c.consent).collect();
+    if words.is_empty() { "nothing (no scope)".to_owned() } else { words.join("; ") }
 }
 
 fn client_name(app: &ConnectedApp) -> &str {

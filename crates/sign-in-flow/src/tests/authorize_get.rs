@@ -11,7 +11,12 @@ fn consent_page_names_client_redirect_host_and_scopes_with_security_headers() {
     assert!(html.contains("Test client"));
     assert!(html.contains("127.0.0.1"));
     assert!(html.contains("This address is on your own computer"), "loopback warning");
-    assert!(html.contains("tools on your behalf"), "scope shown");
+    assert!(html.contains("Use the basic tools") && html.contains("(<code>mcp:basic</code>)"), "scopes shown: {html}");
+    assert!(html.contains("Generate images") && html.contains("(<code>mcp:images</code>)"), "{html}");
+    assert!(
+        html.contains("Only for accounts whose role is admin, premium, image_generation; left out for others."),
+        "before sign-in the role is unknown: the page says who gets the image scope"
+    );
     assert!(html.contains(r#"href="https://client.example""#));
     let h = page.headers();
     let csp = h["content-security-policy"].to_str().unwrap();

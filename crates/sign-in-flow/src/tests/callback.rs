@@ -271,3 +271,62 @@ fn a_store_that_cannot_record_the_approval_sends_temporarily_unavailable_and_no_
     f.env.store.repair();
     assert!(!crate::approvals::is_approved(&f.env.store, &f.env.clock, "user_admin", &f.client_id, REDIRECT).unwrap());
 }
+
+#[test]
+fn a_step_up_after_a_narrower_approval_asks_only_about_the_new_scope_after_sign_in() {
+    let mut f = fixture();
+    let page = f.get_authorize(&[("scope", "mcp:basic")]);
+    let html = body(&page);
+    assert!(html.contains("mcp:basic") && !html.contains("mcp:images"), "{html}");
+    let approved = decide(&mut f, &page, "approve");
+    let clerk_url = f.prime_nonce(&location(&approved));
+    assert!(query_of(&location(&f.callback(&clerk_url, &[("code", "clerk-code")])))["code"].len() >= 43);
+    let approved_scopes = |f: &Fixture| {
+        crate::approvals::approved_scopes(&f.env.store, &f.env.clock, "user_admin", &f.client_id, REDIRECT).unwrap()
+    };
+    assert_eq!(approved_scopes(&f), Some(vec!["mcp:basic".to_owned()]));
+
+    // The client steps up: the browser remembers an approval, but not of the image scope.
+    let to_clerk = location(&f.get_authorize(&[("scope", "mcp:basic mcp:images")]));
+    let clerk_url = f.prime_nonce(&to_clerk);
+    let page = f.callback(&clerk_url, &[("code", "clerk-code")]);
+    assert_eq!(page.status(), 200, "a consent page after sign-in: {}", body(&page));
+    let html = body(&page);
+    assert!(html.contains("You approved this app before; it now asks"), "{html}");
+    let (asked, before) = html.split_once("You already allowed it to").unwrap();
+    assert!(asked.contains("mcp:images") && !asked.contains("mcp:basic"), "only the new scope is asked: {asked}");
+    assert!(before.contains("mcp:basic"), "{before}");
+    let loc = location(&decide(&mut f, &page, "approve"));
+    assert!(query_of(&loc)["code"].len() >= 43, "{loc}");
+    assert_eq!(approved_scopes(&f), Some(vec!["mcp:basic".to_owned(), "mcp:images".into()]));
+
+    // Approved now: the same request completes without a page.
+    let to_clerk = location(&f.get_authorize(&[("scope", "mcp:basic mcp:images")]));
+    let clerk_url = f.prime_nonce(&to_clerk);
+    assert!(query_of(&location(&f.callback(&clerk_url, &[("code", "clerk-code")])))["code"].len() >= 43);
+}
+
+#[test]
+fn after_sign_in_a_scope_the_role_cannot_have_is_marked_left_out() {
+    let mut f = fixture();
+    f.approve_and_sign_in();
+    let page = remembered_sign_in_as(&mut f, "user_plain");
+    let html = body(&page);
+    assert!(html.contains("Not for your account's role: it will be left out."), "{html}");
+    assert_eq!(html.matches("it will be left out").count(), 1, "only the image scope: {html}");
+}
+
+#[test]
+fn a_request_only_for_scopes_the_role_cannot_have_goes_back_as_invalid_scope_and_stores_nothing() {
+    let mut f = fixture();
+    f.env.http.id_claims.lock().unwrap()["sub"] = serde_json::json!("user_plain");
+    let page = f.get_authorize(&[("scope", "mcp:images")]);
+    let approved = decide(&mut f, &page, "approve");
+    let clerk_url = f.prime_nonce(&location(&approved));
+    f.env.http.id_claims.lock().unwrap()["sub"] = serde_json::json!("user_plain");
+    let before = codes_and_grants(&f);
+    let loc = location(&f.callback(&clerk_url, &[("code", "clerk-code")]));
+    assert_eq!(query_of(&loc)["error"], "invalid_scope", "{loc}");
+    assert_eq!(codes_and_grants(&f), before, "no grant, no code");
+    assert!(!crate::approvals::is_approved(&f.env.store, &f.env.clock, "user_plain", &f.client_id, REDIRECT).unwrap());
+}

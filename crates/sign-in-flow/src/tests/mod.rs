@@ -219,8 +219,11 @@ impl Fixture {
             ("state", "client-state"),
             ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),
-            ("scope", "mcp"),
         ];
+        // `mcp` unless `extra` names the scope.
+        if !extra.iter().any(|(name, _)| *name == "scope") {
+            pairs.push(("scope", "mcp"));
+        }
         pairs.extend_from_slice(extra);
         platform::web::encode_pairs(pairs)
     }
