@@ -18,6 +18,7 @@ const REFUSED_DOCUMENT: &str = "oauth:cimd-refused:";
 const NETWORK_CHECK: &str = "oauth:cimd-network-check";
 const USER_INDEX: &str = "oauth:user-index:";
 const USER_SLOT: &str = "oauth:user-slot:";
+const USER_ENDED: &str = "oauth:user-ended:";
 
 /// Which record a key of this namespace holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub enum RecordKind {
     UserIndexPeriod,
     /// One entry of a user's grant index.
     UserIndexEntry,
+    /// The user's access was ended (deleted or banned in Clerk).
+    UserAccessEnded,
 }
 
 /// The kind of record under `key`, or `None` for keys that are not oauth-core records.
@@ -55,6 +58,7 @@ pub fn kind_of(key: &str) -> Option<RecordKind> {
         (NETWORK_CHECK, RecordKind::NetworkCheck),
         (USER_INDEX, RecordKind::UserIndexPeriod),
         (USER_SLOT, RecordKind::UserIndexEntry),
+        (USER_ENDED, RecordKind::UserAccessEnded),
     ]
     .into_iter()
     .find_map(|(prefix, kind)| key.starts_with(prefix).then_some(kind))
@@ -122,6 +126,12 @@ pub fn user_index_entry(user_id: &str, period: u64, number: i64) -> String {
     format!("{USER_SLOT}{}:{period}:{number}", hash_hex(user_id))
 }
 
+/// `oauth:user-ended:<sha256(user id)>`: when the user's access was ended
+/// ([`crate::user_access`]).
+pub fn user_ended(user_id: &str) -> String {
+    format!("{USER_ENDED}{}", hash_hex(user_id))
+}
+
 /// `oauth:code:<sha256(code)>`.
 pub fn code(code: &str) -> String {
     format!("{CODE}{}", secret_hash(code))
@@ -172,6 +182,7 @@ mod tests {
         assert_eq!(kind_of(&network_check()), Some(RecordKind::NetworkCheck));
         assert_eq!(kind_of(&user_index_period("user_1", 3)), Some(RecordKind::UserIndexPeriod));
         assert_eq!(kind_of(&user_index_entry("user_1", 3, 7)), Some(RecordKind::UserIndexEntry));
+        assert_eq!(kind_of(&user_ended("user_1")), Some(RecordKind::UserAccessEnded));
         assert_eq!(kind_of("expiry:slot:29000000:1"), None);
         assert_eq!(kind_of("signin:state:x"), None);
     }
@@ -206,6 +217,7 @@ mod tests {
             refused_document("a"),
             user_index_period("a", 1),
             user_index_entry("a", 1, 1),
+            user_ended("a"),
         ];
         let prefixes: std::collections::HashSet<_> =
             all.iter().map(|k| k.rsplit_once(':').unwrap().0.to_owned()).collect();

@@ -12,6 +12,8 @@
 //!   which resolves every `client_id`.
 //! - [`connected_apps`]: a user's grants, from the per-user grant index, and their revocation
 //!   by that user (the connected-apps page).
+//! - [`user_access`]: every grant of a user ended, or its access tokens dropped after a role
+//!   change, on Clerk's word (webhooks).
 //! - [`endpoints`]: `/.well-known/*`, `/register`, `/token`, `/revoke` over `http` types.
 //! - [`keys`] names every key; [`records`] defines every record.
 
@@ -29,6 +31,7 @@ pub mod records;
 pub mod rules;
 pub mod settings;
 pub mod tokens;
+pub mod user_access;
 pub mod validated;
 
 #[cfg(test)]

@@ -285,3 +285,14 @@ pub struct RefusedDocument {
     pub expires_at: u64,
 }
 impl_record!(RefusedDocument, "refused client metadata document");
+
+/// `oauth:user-ended:<sha256(user id)>`: the user was deleted or banned in Clerk at `ended_at`;
+/// grants created until then may not issue tokens ([`crate::user_access`]). Outlives every
+/// token such a grant could have. Written only on a verified Clerk webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserAccessEnded {
+    pub v: u32,
+    pub ended_at: u64,
+    pub expires_at: u64,
+}
+impl_record!(UserAccessEnded, "ended user access");

@@ -7,7 +7,7 @@
 
 mod index;
 
-pub(crate) use index::keep_listed;
+pub(crate) use index::{keep_listed, scan};
 
 use std::collections::HashMap;
 

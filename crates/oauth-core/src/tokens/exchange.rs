@@ -9,6 +9,7 @@ use crate::grants;
 use crate::keys;
 use crate::records::{ClientRecord, CodeRecord, GrantState};
 use crate::rules::{pkce, resource};
+use crate::user_access;
 
 /// The code-specific parameters of a token request.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +55,9 @@ pub fn exchange_code(
     let grant = grants::load(store, clock, &code.grant_id)?
         .filter(|g| g.state == GrantState::Pending)
         .ok_or_else(|| GrantError::invalid_grant("the grant for this code no longer exists"))?;
+    if user_access::ended_for(store, clock, &grant)? {
+        return Err(GrantError::invalid_grant("the user's access was ended (deleted or banned)"));
+    }
     let issue = Issue { scope: code.scope.clone(), props: grant.props.clone(), previous_refresh: None };
     let minted = mint(store, clock, &grant, &issue)?;
     // Revoked by a concurrent replay or not, this is the one pair of this code: it is answered

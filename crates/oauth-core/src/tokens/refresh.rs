@@ -13,6 +13,7 @@ use crate::grants;
 use crate::keys;
 use crate::records::{ClientRecord, GrantRecord, GrantState, RefreshTokenRecord};
 use crate::rules::{resource, scope};
+use crate::user_access;
 
 /// The refresh-specific parameters of a token request.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +63,9 @@ pub async fn refresh(
         .ok_or_else(|| GrantError::invalid_grant("the grant was revoked or has expired"))?;
     if grants::is_revoked(store, clock, &grant)? {
         return Err(GrantError::invalid_grant("the grant was revoked"));
+    }
+    if user_access::ended_for(store, clock, &grant)? {
+        return Err(GrantError::invalid_grant("the user's access was ended (deleted or banned)"));
     }
     if !lists(&grant, request.refresh_token) {
         // Unclaimed yet superseded: only a token the previous release rotated can be in this
