@@ -21,8 +21,9 @@ pub enum ClerkEvent {
     UserDeleted { user_id: String },
     /// `user.updated`: the user's ban state and role (`public_metadata.role`, when it is a string).
     UserUpdated { user_id: String, banned: bool, role: Option<String> },
-    /// `session.revoked` or `session.ended` (`kind` says which).
-    SessionEnded { kind: SessionEnd, user_id: String },
+    /// `session.revoked` or `session.ended` (`kind` says which) of the Clerk session
+    /// `session_id`.
+    SessionEnded { kind: SessionEnd, user_id: String, session_id: String },
     /// Any other type: acknowledged, ignored.
     Other { event_type: String },
 }
@@ -104,7 +105,12 @@ pub fn parse(body: &[u8]) -> Result<ClerkEvent, EventError> {
 }
 
 fn session(kind: SessionEnd, data: &Value) -> Result<ClerkEvent, EventError> {
-    Ok(ClerkEvent::SessionEnded { kind, user_id: id_field(kind.event_type(), data, "user_id")? })
+    let event_type = kind.event_type();
+    Ok(ClerkEvent::SessionEnded {
+        kind,
+        user_id: id_field(event_type, data, "user_id")?,
+        session_id: id_field(event_type, data, "id")?,
+    })
 }
 
 /// `data.<field>`: a non-empty id of visible ASCII characters.
@@ -155,7 +161,11 @@ mod tests {
         let body = br#"{"type":"session.revoked","data":{"id":"sess_1","user_id":"user_1","status":"revoked"}}"#;
         assert_eq!(
             parse(body).unwrap(),
-            ClerkEvent::SessionEnded { kind: SessionEnd::Revoked, user_id: "user_1".into() }
+            ClerkEvent::SessionEnded {
+                kind: SessionEnd::Revoked,
+                user_id: "user_1".into(),
+                session_id: "sess_1".into()
+            }
         );
         let ended = br#"{"type":"session.ended","data":{"id":"sess_1","user_id":"user_1"}}"#;
         assert_eq!(parse(ended).unwrap().event_type(), "session.ended");
@@ -179,6 +189,7 @@ mod tests {
             br#"{"type":"user.updated","data":{"id":""}}"#,
             br#"{"type":"user.updated","data":{"id":"user 1"}}"#,
             br#"{"type":"session.ended","data":{"id":"sess_1"}}"#,
+            br#"{"type":"session.ended","data":{"user_id":"user_1"}}"#,
         ] {
             assert!(matches!(parse(body), Err(EventError::MissingField { .. })), "{}", String::from_utf8_lossy(body));
         }

@@ -80,6 +80,26 @@ pub fn drop_tokens_on_role_change(
     })
 }
 
+/// Revokes the grants of `user_id` signed in through the Clerk session `session_id` (for an
+/// operator who wants signing out of Clerk to disconnect the apps signed in with it).
+pub fn revoke_session_grants(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    user_id: &str,
+    session_id: &str,
+) -> Result<Changed, RecordError> {
+    if user_id.is_empty() || session_id.is_empty() {
+        return Ok(Changed { grants: 0, complete: true });
+    }
+    for_each_listed_grant(store, clock, user_id, |grant| {
+        if grant.props.session_id.as_deref() != Some(session_id) {
+            return Ok(false);
+        }
+        grants::revoke_grant(store, clock, &grant.grant_id)?;
+        Ok(true)
+    })
+}
+
 /// True when the user's access was ended at or after `grant` was created: the grant may not
 /// issue tokens any more.
 pub(crate) fn ended_for(

@@ -70,6 +70,11 @@ pub enum Event {
     RateLimited,
     /// An MCP tool ran (`tool`, `outcome`, `duration_ms`).
     ToolCalled,
+    /// A verified Clerk webhook was acted on (`user_id`, `detail`: what it did; `caller_text`:
+    /// the event type).
+    WebhookProcessed,
+    /// A Clerk webhook delivery was refused (`error`: why; nothing was changed).
+    WebhookRefused,
 }
 
 impl Event {
@@ -89,6 +94,8 @@ impl Event {
             Event::CodeReused => "token.code_reused",
             Event::RateLimited => "rate_limited",
             Event::ToolCalled => "tool.called",
+            Event::WebhookProcessed => "webhook.processed",
+            Event::WebhookRefused => "webhook.refused",
         }
     }
 
@@ -96,9 +103,11 @@ impl Event {
     fn usual_outcome(self) -> Outcome {
         match self {
             Event::ConsentDenied => Outcome::Denied,
-            Event::SignInFailed | Event::TokenFailed | Event::RefreshTokenReused | Event::CodeReused => {
-                Outcome::Failure
-            }
+            Event::SignInFailed
+            | Event::TokenFailed
+            | Event::RefreshTokenReused
+            | Event::CodeReused
+            | Event::WebhookRefused => Outcome::Failure,
             Event::RateLimited => Outcome::Limited,
             _ => Outcome::Success,
         }

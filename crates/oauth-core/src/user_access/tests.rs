@@ -120,3 +120,20 @@ fn an_update_that_keeps_the_role_changes_nothing() {
     assert_eq!(f.store.snapshot(), before);
     assert!(verify(&f.store, &f.clock, &tokens.access_token).is_ok());
 }
+
+#[test]
+fn ending_a_session_revokes_only_the_grants_signed_in_through_it() {
+    let f = fixture();
+    let in_session = |session: &str| {
+        let props = UserProps { session_id: Some(session.into()), ..props("user_1", None) };
+        let code = code_from(&complete_authorization(&f.store, &f.clock, &f.validated(), props).unwrap());
+        exchange(&f, &code).unwrap()
+    };
+    let ended = in_session("sess_1");
+    let other = in_session("sess_2");
+    let changed = revoke_session_grants(&f.store, &f.clock, "user_1", "sess_1").unwrap();
+    assert_eq!(changed, Changed { grants: 1, complete: true });
+    assert!(verify(&f.store, &f.clock, &ended.access_token).is_err());
+    assert!(verify(&f.store, &f.clock, &other.access_token).is_ok());
+    assert_eq!(revoke_session_grants(&f.store, &f.clock, "user_2", "sess_2").unwrap().grants, 0);
+}
