@@ -48,6 +48,7 @@ pub(crate) fn create_pending(
         redirect_uri: Some(validated.redirect_uri.clone()),
         refreshed_at: None,
         index_entry: None,
+        all_index_entry: None,
     };
     record::save(store, &grant_key(grant_id)?, &grant)
 }

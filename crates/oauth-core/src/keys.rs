@@ -19,6 +19,10 @@ const NETWORK_CHECK: &str = "oauth:cimd-network-check";
 const USER_INDEX: &str = "oauth:user-index:";
 const USER_SLOT: &str = "oauth:user-slot:";
 const USER_ENDED: &str = "oauth:user-ended:";
+const ALL_INDEX: &str = "oauth:all-index:";
+const ALL_SLOT: &str = "oauth:all-slot:";
+const CLIENT_BLOCKED: &str = "oauth:client-blocked:";
+const CLIENT_BLOCKS: &str = "oauth:client-blocks";
 
 /// Which record a key of this namespace holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +45,14 @@ pub enum RecordKind {
     UserIndexEntry,
     /// The user's access was ended (deleted or banned in Clerk).
     UserAccessEnded,
+    /// One period of the deployment's grant index (the owner of its entry counter).
+    AllIndexPeriod,
+    /// One entry of the deployment's grant index.
+    AllIndexEntry,
+    /// A client the operator blocked.
+    ClientBlock,
+    /// The list of blocked clients (the console's).
+    ClientBlockList,
 }
 
 /// The kind of record under `key`, or `None` for keys that are not oauth-core records.
@@ -59,6 +71,10 @@ pub fn kind_of(key: &str) -> Option<RecordKind> {
         (USER_INDEX, RecordKind::UserIndexPeriod),
         (USER_SLOT, RecordKind::UserIndexEntry),
         (USER_ENDED, RecordKind::UserAccessEnded),
+        (ALL_INDEX, RecordKind::AllIndexPeriod),
+        (ALL_SLOT, RecordKind::AllIndexEntry),
+        (CLIENT_BLOCKED, RecordKind::ClientBlock),
+        (CLIENT_BLOCKS, RecordKind::ClientBlockList),
     ]
     .into_iter()
     .find_map(|(prefix, kind)| key.starts_with(prefix).then_some(kind))
@@ -126,6 +142,28 @@ pub fn user_index_entry(user_id: &str, period: u64, number: i64) -> String {
     format!("{USER_SLOT}{}:{period}:{number}", hash_hex(user_id))
 }
 
+/// `oauth:all-index:<period>`: one period of the deployment's grant index (the operator
+/// console), whose `#seq` counter numbers the entries of that period.
+pub fn all_index_period(period: u64) -> String {
+    format!("{ALL_INDEX}{period}")
+}
+
+/// `oauth:all-slot:<period>:<number>`: entry `number` of that period.
+pub fn all_index_entry(period: u64, number: i64) -> String {
+    format!("{ALL_SLOT}{period}:{number}")
+}
+
+/// `oauth:client-blocked:<sha256(client id)>`: the operator blocked this client (any client
+/// id, a document URL included, makes a short key).
+pub fn client_block(client_id: &str) -> String {
+    format!("{CLIENT_BLOCKED}{}", hash_hex(client_id))
+}
+
+/// `oauth:client-blocks`: the list of blocked clients (one key for the deployment).
+pub fn client_blocks() -> String {
+    CLIENT_BLOCKS.to_owned()
+}
+
 /// `oauth:user-ended:<sha256(user id)>`: when the user's access was ended
 /// ([`crate::user_access`]).
 pub fn user_ended(user_id: &str) -> String {
@@ -183,6 +221,10 @@ mod tests {
         assert_eq!(kind_of(&user_index_period("user_1", 3)), Some(RecordKind::UserIndexPeriod));
         assert_eq!(kind_of(&user_index_entry("user_1", 3, 7)), Some(RecordKind::UserIndexEntry));
         assert_eq!(kind_of(&user_ended("user_1")), Some(RecordKind::UserAccessEnded));
+        assert_eq!(kind_of(&all_index_period(3)), Some(RecordKind::AllIndexPeriod));
+        assert_eq!(kind_of(&all_index_entry(3, 7)), Some(RecordKind::AllIndexEntry));
+        assert_eq!(kind_of(&client_block("https://a.example/c")), Some(RecordKind::ClientBlock));
+        assert_eq!(kind_of(&client_blocks()), Some(RecordKind::ClientBlockList));
         assert_eq!(kind_of("expiry:slot:29000000:1"), None);
         assert_eq!(kind_of("signin:state:x"), None);
     }
@@ -218,6 +260,9 @@ mod tests {
             user_index_period("a", 1),
             user_index_entry("a", 1, 1),
             user_ended("a"),
+            all_index_period(1),
+            all_index_entry(1, 1),
+            client_block("a"),
         ];
         let prefixes: std::collections::HashSet<_> =
             all.iter().map(|k| k.rsplit_once(':').unwrap().0.to_owned()).collect();

@@ -138,6 +138,11 @@ pub struct GrantRecord {
     /// refresh).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index_entry: Option<IndexEntryRef>,
+    /// The grant's current entry in the deployment's grant index (the operator console);
+    /// absent until its first tokens are issued (on grants of earlier releases, until their
+    /// next refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_index_entry: Option<IndexEntryRef>,
 }
 impl_record!(GrantRecord, "grant");
 

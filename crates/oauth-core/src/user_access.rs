@@ -119,7 +119,7 @@ fn for_each_listed_grant(
     user_id: &str,
     mut act: impl FnMut(&GrantRecord) -> Result<bool, RecordError>,
 ) -> Result<Changed, RecordError> {
-    let scan = connected_apps::scan(store, clock, user_id, MAX_ENTRIES_PER_CHANGE)?;
+    let scan = connected_apps::scan(store, clock, connected_apps::Owner::User(user_id), MAX_ENTRIES_PER_CHANGE)?;
     let mut changed = Changed { grants: 0, complete: !scan.truncated };
     for grant in &scan.grants {
         if act(grant)? {

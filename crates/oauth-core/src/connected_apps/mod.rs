@@ -7,7 +7,7 @@
 
 mod index;
 
-pub(crate) use index::{keep_listed, scan};
+pub(crate) use index::{Owner, keep_listed, scan};
 
 use std::collections::HashMap;
 
@@ -44,7 +44,7 @@ pub struct ConnectedApp {
 }
 
 impl ConnectedApp {
-    fn new(grant: GrantRecord, client: Option<&ClientRecord>) -> Self {
+    pub(crate) fn new(grant: GrantRecord, client: Option<&ClientRecord>) -> Self {
         Self {
             client_name: client.and_then(|c| c.metadata.client_name.clone()),
             client_registered: client.is_some() || cimd::is_url(&grant.client_id),
@@ -90,7 +90,7 @@ pub fn list(store: &dyn KeyValueStore, clock: &dyn Clock, user_id: &str) -> Resu
     if user_id.is_empty() {
         return Ok(Listing::default());
     }
-    let scan = index::scan(store, clock, user_id, MAX_ENTRIES_PER_LISTING)?;
+    let scan = index::scan(store, clock, Owner::User(user_id), MAX_ENTRIES_PER_LISTING)?;
     let mut clients: HashMap<String, Option<ClientRecord>> = HashMap::new();
     let mut apps = Vec::with_capacity(scan.grants.len());
     for grant in scan.grants {
@@ -108,7 +108,7 @@ pub fn list(store: &dyn KeyValueStore, clock: &dyn Clock, user_id: &str) -> Resu
 /// What this server knows of `client_id` without fetching anything: its registration, or for a
 /// client identified by a metadata document URL, the cached document (seen as a registration).
 /// A listing never fetches a document: a page load must not make this server call other hosts.
-fn known_client(
+pub(crate) fn known_client(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
     client_id: &str,

@@ -194,9 +194,9 @@ fn a_listing_reads_at_most_its_budget_and_says_so() {
     for _ in 0..5 {
         f.tokens();
     }
-    let scan = index::scan(&f.store, &f.clock, USER, 3).unwrap();
+    let scan = index::scan(&f.store, &f.clock, index::Owner::User(USER), 3).unwrap();
     assert_eq!((scan.grants.len(), scan.truncated), (3, true));
-    let scan = index::scan(&f.store, &f.clock, USER, 5).unwrap();
+    let scan = index::scan(&f.store, &f.clock, index::Owner::User(USER), 5).unwrap();
     assert_eq!((scan.grants.len(), scan.truncated), (5, false));
 }
 

@@ -4,7 +4,8 @@ use platform::record::{self, Claim};
 use platform::{Clock, KeyValueStore};
 
 use super::issue::{Issue, commit, mint};
-use super::{GrantError, Issued};
+use super::{CLIENT_BLOCKED, GrantError, Issued};
+use crate::admin;
 use crate::grants;
 use crate::keys;
 use crate::records::{ClientRecord, CodeRecord, GrantState};
@@ -36,6 +37,9 @@ pub fn exchange_code(
 ) -> Result<Issued, GrantError> {
     if !client.metadata.grant_types.iter().any(|g| g == "authorization_code") {
         return Err(GrantError::UnauthorizedClient);
+    }
+    if admin::is_blocked(store, clock, &client.client_id)? {
+        return Err(GrantError::invalid_grant(CLIENT_BLOCKED));
     }
     let key = keys::code(request.code);
     let code = record::load::<CodeRecord>(store, clock, &key)?

@@ -7,7 +7,8 @@ use platform::{Clock, KeyValueStore};
 
 use super::issue::{Committed, Issue, commit, mint};
 use super::rotation::{self, Rotation};
-use super::{GrantError, Issued};
+use super::{CLIENT_BLOCKED, GrantError, Issued};
+use crate::admin;
 use crate::directory::{DirectoryError, UserDirectory};
 use crate::grants;
 use crate::keys;
@@ -48,6 +49,9 @@ pub async fn refresh(
 ) -> Result<Issued, GrantError> {
     if !client.metadata.grant_types.iter().any(|g| g == "refresh_token") {
         return Err(GrantError::UnauthorizedClient);
+    }
+    if admin::is_blocked(store, clock, &client.client_id)? {
+        return Err(GrantError::invalid_grant(CLIENT_BLOCKED));
     }
     let key = keys::refresh_token(request.refresh_token);
     let token = record::load::<RefreshTokenRecord>(store, clock, &key)?
