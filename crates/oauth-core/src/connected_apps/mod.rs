@@ -5,8 +5,10 @@
 //! without listing keys. Every function here takes the user's id and only ever returns or
 //! changes that user's grants: a grant of anyone else is "not found", and nothing is written.
 
+pub mod groups;
 mod index;
 
+pub use groups::{AppGroup, group};
 pub(crate) use index::{Owner, keep_listed, scan};
 
 use std::collections::HashMap;
