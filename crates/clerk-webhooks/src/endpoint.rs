@@ -170,6 +170,13 @@ fn error(status: StatusCode, code: &str, description: &str) -> Response {
     web::json(status, &json!({ "error": code, "error_description": description }))
 }
 
+/// The answer when the store cannot be opened: 503, Svix retries.
+pub fn store_unavailable() -> Response {
+    let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "storage is unavailable");
+    web::append_header(&mut response, "retry-after", &RETRY_AFTER_SECS.to_string());
+    response
+}
+
 /// The answer when the settings cannot be read: 500, the variable named in the log.
 pub fn misconfigured(error: &VariableError) -> Response {
     let mut response = web::json(

@@ -8,6 +8,7 @@ mod mcp_support;
 
 mod abuse;
 mod cimd;
+mod clerk_webhooks;
 mod connected_apps;
 mod host_contract;
 mod mcp_bench;
