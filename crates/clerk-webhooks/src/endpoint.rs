@@ -19,7 +19,7 @@ use oauth_core::user_access::{self, Changed};
 use platform::rate_limit::{Subject, Verdict};
 use platform::record::RecordError;
 use platform::web::{self, Request, Response};
-use platform::{AuditEvent, AuditLog, Clock, Event, KeyValueStore, VariableError, diagnostic};
+use platform::{AuditEvent, Event, Ports, VariableError, diagnostic};
 use serde_json::json;
 
 use crate::event::{self, ClerkEvent};
@@ -37,16 +37,16 @@ pub const PATH: &str = "/webhooks/clerk";
 /// Seconds Clerk is asked to wait after a 503.
 const RETRY_AFTER_SECS: u64 = 30;
 
-/// What a request needs from the host.
-#[derive(Clone, Copy)]
-pub struct Host<'a> {
-    pub store: &'a dyn KeyValueStore,
-    pub clock: &'a dyn Clock,
-    pub audit: &'a dyn AuditLog,
+/// Answers a request to [`PATH`], with this crate's [`Settings`] read from `ports`' variables.
+pub fn handle(ports: Ports<'_>, request: &Request) -> Response {
+    match Settings::from_variables(ports.variables) {
+        Ok(settings) => handle_with(ports, &settings, request),
+        Err(error) => misconfigured(&error),
+    }
 }
 
-/// Answers a request to [`PATH`] with `settings`.
-pub fn handle(host: Host<'_>, settings: &Settings, request: &Request) -> Response {
+/// [`handle`] with `settings`.
+pub fn handle_with(host: Ports<'_>, settings: &Settings, request: &Request) -> Response {
     let Some(secrets) = &settings.secrets else {
         let mut response = web::response(StatusCode::NOT_FOUND, &[("content-type", "text/plain")], "Not found");
         let why = format!("{PATH} is off: the variable `{}` is not set (README \"Clerk webhooks\")", Settings::SECRET);
@@ -119,7 +119,7 @@ struct Done {
 }
 
 /// Acts on a verified event.
-fn act(host: Host<'_>, session_end: SessionEndPolicy, event: &ClerkEvent) -> Result<Done, RecordError> {
+fn act(host: Ports<'_>, session_end: SessionEndPolicy, event: &ClerkEvent) -> Result<Done, RecordError> {
     let (store, clock) = (host.store, host.clock);
     let nothing = |detail| Done { action: "none", detail, changed: Changed { grants: 0, complete: true } };
     Ok(match event {
@@ -158,7 +158,7 @@ fn signature_status(error: &SignatureError) -> StatusCode {
 }
 
 /// 503 with `Retry-After`: nothing was remembered, so Svix's retry is processed.
-fn unavailable(host: Host<'_>, request: &Request, description: &str) -> Response {
+fn unavailable(host: Ports<'_>, request: &Request, description: &str) -> Response {
     let event = AuditEvent::new(Event::WebhookRefused).error("temporarily_unavailable").detail(description);
     host.audit.record(event.client_addr(web::client_ip(request)));
     let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", description);
@@ -171,7 +171,7 @@ fn error(status: StatusCode, code: &str, description: &str) -> Response {
 }
 
 /// The answer when the store cannot be opened: 503, Svix retries.
-pub fn store_unavailable() -> Response {
+pub fn store_unavailable(_: &Request, _: &platform::StoreError) -> Response {
     let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "storage is unavailable");
     web::append_header(&mut response, "retry-after", &RETRY_AFTER_SECS.to_string());
     response

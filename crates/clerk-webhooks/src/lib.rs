@@ -15,5 +15,5 @@ pub mod processed;
 pub mod settings;
 pub mod signature;
 
-pub use endpoint::{Host, MAX_BODY_BYTES, PATH, handle};
+pub use endpoint::{MAX_BODY_BYTES, PATH, handle, store_unavailable};
 pub use settings::Settings;

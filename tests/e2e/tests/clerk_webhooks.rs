@@ -4,6 +4,8 @@
 //! end); a role change takes the image tool at once; forged, stale, replayed, malformed and
 //! oversized deliveries change nothing; without a secret the route does not exist.
 
+#![allow(clippy::panic, reason = "test code: a failed step fails the test")]
+
 use std::time::Duration;
 
 use e2e::TestApp;

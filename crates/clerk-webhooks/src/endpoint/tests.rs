@@ -3,7 +3,7 @@ use oauth_core::props::UserProps;
 use oauth_core::rules::redirect_uri::RedirectPolicy;
 use oauth_core::tokens::{CodeExchange, TokenResponse, exchange_code};
 use oauth_core::{ValidatedAuthorization, complete_authorization, verify_access_token};
-use platform::{ManualClock, MemoryAudit, MemoryStore, StaticVariables};
+use platform::{Clock, ManualClock, MemoryAudit, MemoryStore, StaticVariables, ThreadSleep};
 
 use super::*;
 use crate::signature::signature_header;
@@ -19,7 +19,7 @@ struct World {
     store: MemoryStore,
     clock: ManualClock,
     audit: MemoryAudit,
-    settings: Settings,
+    vars: StaticVariables,
 }
 
 fn world() -> World {
@@ -27,17 +27,19 @@ fn world() -> World {
 }
 
 fn world_with(vars: StaticVariables) -> World {
-    World {
-        store: MemoryStore::new(),
-        clock: ManualClock::at(1_700_000_000),
-        audit: MemoryAudit::new(),
-        settings: Settings::from_variables(&vars).unwrap(),
-    }
+    World { store: MemoryStore::new(), clock: ManualClock::at(1_700_000_000), audit: MemoryAudit::new(), vars }
 }
 
 impl World {
-    fn host(&self) -> Host<'_> {
-        Host { store: &self.store, clock: &self.clock, audit: &self.audit }
+    fn ports(&self) -> Ports<'_> {
+        Ports {
+            store: &self.store,
+            clock: &self.clock,
+            http: &NoHttp,
+            sleep: &ThreadSleep,
+            audit: &self.audit,
+            variables: &self.vars,
+        }
     }
 
     /// `user` signs in to a new client (with `role`) and the client redeems the code.
@@ -73,7 +75,7 @@ impl World {
     }
 
     fn deliver(&self, request: Request) -> Response {
-        handle(self.host(), &self.settings, &request)
+        handle(self.ports(), &request)
     }
 
     /// The store without rate-limit counters and the expiry index.
@@ -283,4 +285,23 @@ fn past_the_rate_limit_a_verified_delivery_gets_429_and_is_not_remembered() {
     assert!(!processed::was_processed(&w.store, &w.clock, "msg_2").unwrap());
     w.clock.advance(60);
     assert_eq!(w.deliver(now_signed(&w, "msg_2", &user_deleted("user_2"))).status(), 200, "Svix's retry passes");
+}
+
+/// The webhook makes no outbound request.
+struct NoHttp;
+
+impl platform::HttpClient for NoHttp {
+    fn send(&self, _: http::Request<Vec<u8>>, _: std::time::Duration) -> platform::outbound::Sending<'_> {
+        Box::pin(async { Err(platform::OutboundError::InvalidRequest("the webhook endpoint called out".into())) })
+    }
+}
+
+#[test]
+fn a_malformed_variable_is_a_500_naming_it_and_stores_nothing() {
+    let w = world_with(StaticVariables::default());
+    let w = World { vars: StaticVariables::default().with("clerk_webhook_secret", "whsec_!!"), ..w };
+    let response = w.deliver(now_signed(&w, "msg_1", &user_deleted("user_1")));
+    assert_eq!(response.status(), 500);
+    assert!(diagnostic::of(&response).unwrap().contains("clerk_webhook_secret"));
+    assert!(w.store.snapshot().is_empty());
 }
