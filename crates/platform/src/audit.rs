@@ -75,6 +75,13 @@ pub enum Event {
     WebhookProcessed,
     /// A Clerk webhook delivery was refused (`error`: why; nothing was changed).
     WebhookRefused,
+    /// An operator revoked grants from the console (`user_id`: the operator; `grant_id`, or
+    /// `client_id`, or `caller_text`: the user whose grants; `detail`: what).
+    AdminRevoked,
+    /// An operator blocked a client (`client_id`; `user_id`: the operator).
+    ClientBlocked,
+    /// An operator lifted a client's block.
+    ClientUnblocked,
 }
 
 impl Event {
@@ -96,6 +103,9 @@ impl Event {
             Event::ToolCalled => "tool.called",
             Event::WebhookProcessed => "webhook.processed",
             Event::WebhookRefused => "webhook.refused",
+            Event::AdminRevoked => "admin.revoked",
+            Event::ClientBlocked => "admin.client_blocked",
+            Event::ClientUnblocked => "admin.client_unblocked",
         }
     }
 

@@ -28,11 +28,11 @@ pub(super) struct FormPost {
 }
 
 /// A form post that passed every check.
-struct Checked {
-    session: Session,
-    form: Vec<(String, String)>,
-    config: FlowConfig,
-    json: bool,
+pub(super) struct Checked {
+    pub session: Session,
+    pub form: Vec<(String, String)>,
+    pub config: FlowConfig,
+    pub json: bool,
 }
 
 /// A refusal, as a page or as JSON.
@@ -83,7 +83,7 @@ pub(super) fn same_origin_form(env: &Env<'_>, request: &Request) -> Result<FormP
     Ok(FormPost { config, base, form: web::decode_pairs(request.body()), json })
 }
 
-fn check(env: &Env<'_>, request: &Request) -> Result<Checked, Box<Response>> {
+pub(super) fn check(env: &Env<'_>, request: &Request) -> Result<Checked, Box<Response>> {
     let FormPost { config, form, json, .. } = same_origin_form(env, request)?;
     let refused = |status, title, message: &str| Box::new(refuse(json, status, title, message));
     let session = match session::current(env.ports.store, env.ports.clock, request) {

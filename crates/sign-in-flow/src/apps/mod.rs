@@ -10,11 +10,14 @@
 //!   every revocation does, and forgets the user's approval of that client (every redirect URI,
 //!   every browser) and this browser's hint of it.
 //! - `POST /apps/sign-out` (`csrf_token`): ends the session.
+//! - `/apps/admin...`: the operator console ([`admin`]), for the roles in `admin_roles`.
 //!
 //! The grants come from `oauth_core::connected_apps`, which only ever shows or changes the
 //! signed-in user's own grants.
 
 mod actions;
+mod admin;
+mod admin_view;
 pub mod session;
 mod sign_in;
 mod view;
@@ -41,6 +44,13 @@ pub async fn handle(env: &Env<'_>, request: &Request) -> Response {
         ("/apps/revoke", "POST") => actions::post(env, request, Action::Revoke),
         ("/apps/sign-out", "POST") => actions::post(env, request, Action::SignOut),
         ("/apps/sign-in" | "/apps/revoke" | "/apps/sign-out", _) => web::method_not_allowed("POST"),
+        ("/apps/admin", "GET") => admin::page(env, request).await,
+        ("/apps/admin", _) => web::method_not_allowed("GET"),
+        (path, method) if path.starts_with("/apps/admin/") => match (admin::AdminAction::of_path(path), method) {
+            (Some(action), "POST") => admin::post(env, request, action),
+            (Some(_), _) => web::method_not_allowed("POST"),
+            (None, _) => admin::not_found(),
+        },
         _ => error_page(StatusCode::NOT_FOUND, "Not found", "There is nothing here."),
     }
 }
@@ -81,6 +91,7 @@ async fn list(env: &Env<'_>, request: &Request) -> Response {
         return unavailable(json);
     }
     view::list_page(&view::ListView {
+        operator: env.settings.is_admin_role(session.role.as_deref()),
         session: &session,
         csrf_token: &csrf_token,
         listing: &listing,

@@ -26,6 +26,8 @@ pub struct ListView<'a> {
     pub now: u64,
     /// Show "access revoked" (after a revocation redirected here).
     pub revoked_notice: bool,
+    /// The user's role opens the operator console: link to it.
+    pub operator: bool,
 }
 
 /// The connected-apps page (200).
@@ -36,7 +38,10 @@ pub fn list_page(view: &ListView<'_>) -> Response {
             header.top {
                 div {
                     h1 { "Connected apps" }
-                    p.muted { "Signed in as " strong { bdi { (view.session.display_name()) } } }
+                    p.muted {
+                        "Signed in as " strong { bdi { (view.session.display_name()) } }
+                        @if view.operator { " · " a href="/apps/admin" { "Operator console" } }
+                    }
                 }
                 form.inline method="post" action="/apps/sign-out" {
                     input type="hidden" name="csrf_token" value=(view.csrf_token);
@@ -112,7 +117,7 @@ fn app_row(app: &ConnectedApp, view: &ListView<'_>) -> Markup {
     }
 }
 
-fn client_name(app: &ConnectedApp) -> &str {
+pub(super) fn client_name(app: &ConnectedApp) -> &str {
     app.client_name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or("An unnamed MCP client")
 }
 
@@ -122,7 +127,7 @@ fn initial(name: &str) -> String {
 }
 
 /// A `<time>` with the UTC date and time, reading as relative time ("3 days ago").
-fn when(at: u64, now: u64) -> Markup {
+pub(super) fn when(at: u64, now: u64) -> Markup {
     html! { time datetime=(rfc3339(at)) title=(absolute(at)) { (relative(at, now)) } }
 }
 
