@@ -640,8 +640,7 @@ mod console {
         assert!(!live(&f, &tokens));
         let all = admin_post(&mut f, "/apps/admin/revoke-user", "user_id", "user_plain", &csrf);
         assert_eq!(all.status(), 200);
-        let event =
-            f.env.audit.events().into_iter().filter(|e| e.event().name() == "admin.revoked").next_back().unwrap();
+        let event = f.env.audit.events().into_iter().rfind(|e| e.event().name() == "admin.revoked").unwrap();
         assert_eq!(event.to_json()["user_id"], "user_admin", "the operator is named");
     }
 }
