@@ -160,5 +160,30 @@ pub fn revoke_for_user(
     Ok(RevokedApp { client_id: grant.client_id, redirect_uris })
 }
 
+/// The most grants one request revokes at once (an app's connections, "revoke all").
+pub const MAX_REVOKED_AT_ONCE: usize = 100;
+
+/// Revokes several of `user_id`'s grants at once (an app's connections): each is checked
+/// first, and if any is not the user's live grant, nothing is written
+/// ([`RevokeAppError::NotFound`]); then each is revoked as [`revoke_for_user`] does.
+pub fn revoke_all_for_user(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    user_id: &str,
+    grant_ids: &[&str],
+) -> Result<Vec<RevokedApp>, RevokeAppError> {
+    if grant_ids.is_empty() || grant_ids.len() > MAX_REVOKED_AT_ONCE {
+        return Err(RevokeAppError::NotFound);
+    }
+    for grant_id in grant_ids {
+        let owned =
+            grants::load(store, clock, grant_id)?.is_some_and(|g| !user_id.is_empty() && g.props.user_id == user_id);
+        if !owned {
+            return Err(RevokeAppError::NotFound);
+        }
+    }
+    grant_ids.iter().map(|grant_id| revoke_for_user(store, clock, user_id, grant_id)).collect()
+}
+
 #[cfg(test)]
 mod tests;

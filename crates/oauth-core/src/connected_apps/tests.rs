@@ -327,3 +327,20 @@ fn a_document_client_is_listed_with_its_cached_name_and_verified_host_without_a_
     assert_eq!(app.client_name, None, "the cache expired: no name, and no fetch to get one");
     assert!(app.client_registered, "a document client is fetched again when it is next used");
 }
+
+#[test]
+fn revoking_several_of_a_users_grants_checks_them_all_first() {
+    let f = fixture();
+    let a = approve(&f.store, &f.clock, &f, &f.client, USER);
+    let b = approve(&f.store, &f.clock, &f, &f.client, USER);
+    let other = approve(&f.store, &f.clock, &f, &f.client, "user_2");
+    let (ga, gb, go) =
+        (grant_of(&f, &a.access_token), grant_of(&f, &b.access_token), grant_of(&f, &other.access_token));
+    let before = f.store.snapshot();
+    assert!(matches!(revoke_all_for_user(&f.store, &f.clock, USER, &[&ga, &go]), Err(RevokeAppError::NotFound)));
+    assert!(matches!(revoke_all_for_user(&f.store, &f.clock, USER, &[]), Err(RevokeAppError::NotFound)));
+    assert_eq!(f.store.snapshot(), before, "another user's grant among them: nothing written");
+    assert_eq!(revoke_all_for_user(&f.store, &f.clock, USER, &[&ga, &gb]).unwrap().len(), 2);
+    assert!(listed(&f.store, &f.clock, USER).is_empty());
+    assert_eq!(listed(&f.store, &f.clock, "user_2").len(), 1);
+}

@@ -644,3 +644,47 @@ mod console {
         assert_eq!(event.to_json()["user_id"], "user_admin", "the operator is named");
     }
 }
+
+#[test]
+fn an_app_approved_twice_is_shown_once_with_both_connections_each_revocable_and_all_at_once() {
+    let mut f = fixture();
+    switch_to_new_client(&mut f, "Twice App");
+    let first = approve(&mut f);
+    switch_to_new_client(&mut f, "Twice App");
+    let second = approve(&mut f);
+    switch_to_new_client(&mut f, "Other App");
+    let other = approve(&mut f);
+    sign_in(&mut f);
+    let json = listing(&mut f);
+    assert_eq!(json["apps"].as_array().unwrap().len(), 3, "every connection is still listed");
+    let groups = json["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{json}");
+    let twice = groups.iter().find(|g| g["name"] == "Twice App").unwrap();
+    let grant_ids: Vec<String> =
+        twice["grant_ids"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_owned()).collect();
+    assert_eq!(grant_ids.len(), 2);
+    let page = body(&f.send("GET", "/apps", None));
+    assert!(page.contains("Approved 2 times") && page.contains(r#"aria-label="Connections of Twice App""#), "{page}");
+    assert!(page.contains(r#"aria-label="Revoke all connections of Twice App""#));
+    assert!(page.contains(r#"aria-label="Revoke Other App""#), "a single connection keeps its plain button");
+
+    let csrf = json["csrf_token"].as_str().unwrap().to_owned();
+    let form: Vec<(&str, &str)> =
+        vec![("grant_id", grant_ids[0].as_str()), ("grant_id", grant_ids[1].as_str()), ("csrf_token", csrf.as_str())];
+    let revoked = f.send_with("POST", "/apps/revoke", &[JSON, ("origin", BASE)], Some(&form));
+    assert_eq!(revoked.status(), 200, "{}", body(&revoked));
+    assert!(!live(&f, &first) && !live(&f, &second));
+    assert!(live(&f, &other), "nothing else is revoked");
+}
+
+#[test]
+fn revoking_several_connections_with_one_not_the_users_changes_nothing() {
+    let mut f = fixture();
+    let (tokens, grant_id, csrf) = one_app_signed_in(&mut f);
+    let before = f.records();
+    let form = [("grant_id", grant_id.as_str()), ("grant_id", "someone-elses"), ("csrf_token", csrf.as_str())];
+    let refused = f.send_with("POST", "/apps/revoke", &[JSON, ("origin", BASE)], Some(&form));
+    assert_eq!(refused.status(), 404);
+    assert_eq!(f.records(), before);
+    assert!(live(&f, &tokens));
+}
