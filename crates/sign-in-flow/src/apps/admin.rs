@@ -21,8 +21,8 @@ use platform::{AuditEvent, Event};
 use serde_json::json;
 
 use super::actions::{self, Checked, refuse};
-use super::session::{self, Session};
-use super::{admin_view, failure, server_host, sign_in, unavailable, wants_json};
+use super::session::Session;
+use super::{Viewer, admin_view, unavailable, viewer, wants_json};
 use crate::Env;
 use crate::pages::error_page;
 
@@ -84,19 +84,9 @@ pub(super) async fn page(env: &Env<'_>, request: &Request) -> Response {
     if env.settings.admin_roles.is_empty() {
         return no_console(json);
     }
-    let config = match env.settings.flow() {
-        Ok(config) => config,
-        Err(e) => return failure(json, StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
-    };
-    let base = match web::base_url(request) {
-        Ok(base) => base.url,
-        Err(e) => return failure(json, web::PublicBaseUrlRequired::STATUS, "invalid_request", &e.to_string()),
-    };
-    let session = match session::current(env.ports.store, env.ports.clock, request) {
-        Ok(Some(session)) => session,
-        Ok(None) if json => return refuse(json, StatusCode::UNAUTHORIZED, "Sign in", "sign in at /apps first"),
-        Ok(None) => return sign_in::page(&config, request, &server_host(&base)),
-        Err(_) => return unavailable(json),
+    let Viewer { config, session, .. } = match viewer(env, request) {
+        Ok(viewer) => viewer,
+        Err(answer) => return *answer,
     };
     if let Err(refused) = operator_only(env, json, &session) {
         return *refused;
