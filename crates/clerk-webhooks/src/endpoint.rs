@@ -46,7 +46,7 @@ pub fn handle(ports: Ports<'_>, request: &Request) -> Response {
 }
 
 /// [`handle`] with `settings`.
-pub fn handle_with(host: Ports<'_>, settings: &Settings, request: &Request) -> Response {
+fn handle_with(ports: Ports<'_>, settings: &Settings, request: &Request) -> Response {
     let Some(secrets) = &settings.secrets else {
         let mut response = web::response(StatusCode::NOT_FOUND, &[("content-type", "text/plain")], "Not found");
         let why = format!("{PATH} is off: the variable `{}` is not set (README \"Clerk webhooks\")", Settings::SECRET);
@@ -58,7 +58,7 @@ pub fn handle_with(host: Ports<'_>, settings: &Settings, request: &Request) -> R
     }
     let refused = |status, code: &str, description: &str| {
         let event = AuditEvent::new(Event::WebhookRefused).error(code).client_addr(web::client_ip(request));
-        host.audit.record(event);
+        ports.audit.record(event);
         error(status, code, description)
     };
     if request.body().len() > MAX_BODY_BYTES {
@@ -69,40 +69,40 @@ pub fn handle_with(host: Ports<'_>, settings: &Settings, request: &Request) -> R
         timestamp: web::header_str(request, signature::TIMESTAMP_HEADER),
         signature: web::header_str(request, signature::SIGNATURE_HEADER),
     };
-    let verified = match signature::verify(secrets, headers, request.body(), host.clock.now_unix()) {
+    let verified = match signature::verify(secrets, headers, request.body(), ports.clock.now_unix()) {
         Ok(verified) => verified,
         Err(e) => return refused(signature_status(&e), e.code(), &e.to_string()),
     };
-    match processed::was_processed(host.store, host.clock, &verified.id) {
+    match processed::was_processed(ports.store, ports.clock, &verified.id) {
         Ok(false) => {}
         Ok(true) => return refused(StatusCode::CONFLICT, "already_processed", "this message was processed before"),
-        Err(_) => return unavailable(host, request, "storage is unavailable"),
+        Err(_) => return unavailable(ports, request, "storage is unavailable"),
     }
     let event = match event::parse(request.body()) {
         Ok(event) => event,
         Err(e) => return refused(StatusCode::BAD_REQUEST, "invalid_event", &e.to_string()),
     };
-    if let Ok(Verdict::Limited { retry_after }) = settings.rate_limit.hit(host.store, host.clock, Subject::Everyone) {
+    if let Ok(Verdict::Limited { retry_after }) = settings.rate_limit.hit(ports.store, ports.clock, Subject::Everyone) {
         let limit = settings.rate_limit;
         let audit = AuditEvent::new(Event::RateLimited).limit(limit.name).retry_after(retry_after);
-        host.audit.record(audit.client_addr(web::client_ip(request)));
+        ports.audit.record(audit.client_addr(web::client_ip(request)));
         let mut response = error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", &limit.refusal(retry_after));
         web::append_header(&mut response, "retry-after", &retry_after.to_string());
         return response;
     }
-    let done = match act(host, settings.session_end, &event) {
+    let done = match act(ports, settings.session_end, &event) {
         Ok(done) if done.changed.complete => done,
-        Ok(_) => return unavailable(host, request, "the user has more grants than one delivery ends; retry"),
-        Err(_) => return unavailable(host, request, "storage is unavailable"),
+        Ok(_) => return unavailable(ports, request, "the user has more grants than one delivery ends; retry"),
+        Err(_) => return unavailable(ports, request, "storage is unavailable"),
     };
-    if processed::mark_processed(host.store, host.clock, &verified.id).is_err() {
-        return unavailable(host, request, "storage is unavailable");
+    if processed::mark_processed(ports.store, ports.clock, &verified.id).is_err() {
+        return unavailable(ports, request, "storage is unavailable");
     }
     let mut audit = AuditEvent::new(Event::WebhookProcessed).detail(done.detail).caller_text(event.event_type());
     if let Some(user_id) = event.user_id() {
         audit = audit.user_id(user_id);
     }
-    host.audit.record(audit);
+    ports.audit.record(audit);
     web::json(
         StatusCode::OK,
         &json!({ "processed": event.event_type(), "action": done.action, "grants": done.changed.grants }),
@@ -119,8 +119,8 @@ struct Done {
 }
 
 /// Acts on a verified event.
-fn act(host: Ports<'_>, session_end: SessionEndPolicy, event: &ClerkEvent) -> Result<Done, RecordError> {
-    let (store, clock) = (host.store, host.clock);
+fn act(ports: Ports<'_>, session_end: SessionEndPolicy, event: &ClerkEvent) -> Result<Done, RecordError> {
+    let (store, clock) = (ports.store, ports.clock);
     let nothing = |detail| Done { action: "none", detail, changed: Changed { grants: 0, complete: true } };
     Ok(match event {
         ClerkEvent::UserDeleted { user_id } => Done {
@@ -158,9 +158,9 @@ fn signature_status(error: &SignatureError) -> StatusCode {
 }
 
 /// 503 with `Retry-After`: nothing was remembered, so Svix's retry is processed.
-fn unavailable(host: Ports<'_>, request: &Request, description: &str) -> Response {
+fn unavailable(ports: Ports<'_>, request: &Request, description: &str) -> Response {
     let event = AuditEvent::new(Event::WebhookRefused).error("temporarily_unavailable").detail(description);
-    host.audit.record(event.client_addr(web::client_ip(request)));
+    ports.audit.record(event.client_addr(web::client_ip(request)));
     let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", description);
     web::append_header(&mut response, "retry-after", &RETRY_AFTER_SECS.to_string());
     response
