@@ -203,3 +203,61 @@ fn without_a_secret_the_route_answers_404_and_stores_nothing() {
     let get = http::send("GET", &app.url("/webhooks/clerk"), &[("accept", JSON_AND_SSE)], b"");
     assert_eq!(get.status, 404);
 }
+
+#[test]
+fn past_the_rate_limit_a_verified_delivery_gets_429_and_is_not_remembered_and_only_post_is_allowed() {
+    let app = TestApp::builder()
+        .variable("clerk_webhook_secret", WEBHOOK_SECRET)
+        .variable("rate_limit_webhooks_per_minute", "1")
+        .start();
+    let (_, access, _) = signed_in_client(&app, users::PLAIN);
+    let get = http::send("GET", &app.url("/webhooks/clerk"), &[], b"");
+    assert_eq!((get.status, get.header("allow")), (405, Some("POST")));
+    let plain = user(&app, users::PLAIN);
+    // Both in one minute window (the limit's), whatever second the test starts in.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    if now % 60 > 50 {
+        std::thread::sleep(Duration::from_secs(61 - now % 60));
+    }
+    let first = deliver(&app, &webhooks::sign(WEBHOOK_SECRET, &webhooks::event("email.created", json!({}))));
+    assert_eq!(first.status, 200, "{}", first.text());
+    let before = app.kv_records();
+
+    let limited = deliver(&app, &webhooks::sign(WEBHOOK_SECRET, &webhooks::user_deleted(&plain)));
+
+    assert_eq!((limited.status, limited.json()["error"].clone()), (429, json!("rate_limited")), "{}", limited.text());
+    assert!(limited.header("retry-after").is_some());
+    assert_eq!(app.kv_records(), before, "not acted on, not remembered: Clerk's retry will be processed");
+    assert_eq!(app.mcp_initialize(&access).status, 200);
+}
+
+#[test]
+fn with_session_ends_configured_a_session_ended_revokes_only_the_grants_of_that_session() {
+    let app = TestApp::builder()
+        .variable("clerk_webhook_secret", WEBHOOK_SECRET)
+        .variable("clerk_webhook_session_end", "revoke_session_grants")
+        .start();
+    let (_, first, _) = signed_in_client(&app, users::PLAIN);
+    let (_, second, _) = signed_in_client(&app, users::PLAIN);
+    // Each sign-in got its own Clerk session (the mock's `sid`), kept on the grant.
+    let sessions: Vec<String> = app
+        .kv_records()
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("oauth:grant:"))
+        .filter_map(|(_, value)| serde_json::from_slice::<Value>(&value).ok())
+        .filter(|grant| grant["state"] == "active")
+        .map(|grant| text(&grant["props"]["sessionId"]).to_owned())
+        .collect();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    let plain = user(&app, users::PLAIN);
+    for (ended, session) in sessions.iter().enumerate() {
+        let event = webhooks::session_ended("session.ended", &plain, session);
+        let response = deliver(&app, &webhooks::sign(WEBHOOK_SECRET, &event));
+        assert_eq!(
+            (response.json()["action"].clone(), response.json()["grants"].clone()),
+            (json!("revoked_session_grants"), json!(1))
+        );
+        let refused = [&first, &second].iter().filter(|token| app.mcp_initialize(token).status == 401).count();
+        assert_eq!(refused, ended + 1, "one more grant ends with each session");
+    }
+}
