@@ -202,6 +202,26 @@ fn without_a_secret_the_route_answers_404_and_stores_nothing() {
     assert_eq!(app.kv_without_housekeeping(), before);
     let get = http::send("GET", &app.url("/webhooks/clerk"), &[("accept", JSON_AND_SSE)], b"");
     assert_eq!(get.status, 404);
+    let log = account_log(&app);
+    assert!(log.contains("/webhooks/clerk is off") && log.contains("clerk_webhook_secret"), "the log says why: {log}");
+}
+
+#[test]
+fn a_malformed_secret_is_a_500_naming_the_variable_and_stores_nothing() {
+    let app = TestApp::builder().variable("clerk_webhook_secret", "whsec_not*base64").start();
+    let admin = user(&app, users::ADMIN);
+    let before = app.kv_without_housekeeping();
+    let response = deliver(&app, &webhooks::sign(WEBHOOK_SECRET, &webhooks::user_deleted(&admin)));
+    assert_eq!((response.status, response.json()["error"].clone()), (500, json!("server_error")));
+    assert!(!response.text().contains("not*base64"), "the secret is never echoed");
+    assert_eq!(app.kv_without_housekeeping(), before);
+    let log = account_log(&app);
+    assert!(log.contains("clerk_webhook_secret") && !log.contains("not*base64"), "{log}");
+}
+
+/// What the account component wrote to its log (stderr).
+fn account_log(app: &TestApp) -> String {
+    std::fs::read_to_string(app.state_dir().join("logs/account_stderr.txt")).unwrap_or_default()
 }
 
 #[test]
