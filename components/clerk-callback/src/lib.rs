@@ -1,6 +1,7 @@
-//! clerk-callback: the browser-facing routes `/authorize` (consent), `/callback` (Clerk's
-//! redirect back) and `/apps` (the connected-apps page). All logic is in `sign_in_flow`; this
-//! component gives it the request's ports.
+//! clerk-callback: the browser-facing routes `/authorize` (consent) and `/callback` (Clerk's
+//! redirect back, which also finishes the sign-in of the connected-apps page that the account
+//! component serves). All logic is in `sign_in_flow`; this component gives it the request's
+//! ports.
 
 use platform::StoreError;
 use platform::web::{Request, Response};
@@ -14,7 +15,7 @@ const COMPONENT: Component = Component { name: "clerk-callback", max_body_bytes:
 
 async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
     spin_platform::serve(&COMPONENT, request, response_out, async |request, ports| {
-        sign_in_flow::handle(ports, &request).await
+        sign_in_flow::handle_sign_in(ports, &request).await
     })
     .await;
 }

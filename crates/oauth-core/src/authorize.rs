@@ -53,6 +53,9 @@ pub enum AuthorizeError {
     /// user approved this redirect URI for it (otherwise show it on a page).
     #[error("{}: {}", .0.error, .0.error_description)]
     Redirect(Box<ErrorRedirect>),
+    /// The operator blocked this client. Must not redirect: show a page.
+    #[error("this app was blocked by the server's operator")]
+    Blocked,
     /// The store failed: a 503 page (nothing was trusted yet, so no redirect).
     #[error(transparent)]
     Store(#[from] RecordError),
@@ -83,6 +86,10 @@ pub async fn validate_authorization_request(
         .flatten()
         .filter(|c| !c.is_empty())
         .ok_or(AuthorizeError::MissingClientId)?;
+    // Before anything is fetched for it.
+    if crate::admin::is_blocked(clients.store, clients.clock, client_id)? {
+        return Err(AuthorizeError::Blocked);
+    }
     let resolved = match clients.resolve(client_id).await {
         Ok(Some(resolved)) => resolved,
         Ok(None) => return Err(AuthorizeError::UnknownClient),

@@ -49,6 +49,7 @@ pub(crate) fn create_pending(
         refreshed_at: None,
         index_entry: None,
         token_scope: None,
+        all_index_entry: None,
     };
     record::save(store, &grant_key(grant_id)?, &grant)
 }
@@ -115,13 +116,20 @@ pub fn revoke_grant(store: &dyn KeyValueStore, clock: &dyn Clock, grant_id: &str
 /// Deletes the access-token and refresh-token records listed on a grant (their claim counters
 /// stay until the sweep, see `platform::record::discard`).
 fn delete_tokens(store: &dyn KeyValueStore, grant: &GrantRecord) -> Result<(), RecordError> {
-    for token in &grant.access_tokens {
-        record::discard(store, &keys::access_token_by_hash(&token.hash))?;
-    }
+    delete_access_tokens(store, grant)?;
     if let Some(pair) = &grant.refresh {
         for hash in std::iter::once(&pair.current).chain(&pair.previous) {
             record::discard(store, &keys::refresh_token_by_hash(hash))?;
         }
+    }
+    Ok(())
+}
+
+/// Deletes the access-token records listed on a grant, and nothing else: the grant and its
+/// refresh token stay, so the client refreshes (and the refresh re-reads the user).
+pub(crate) fn delete_access_tokens(store: &dyn KeyValueStore, grant: &GrantRecord) -> Result<(), RecordError> {
+    for token in &grant.access_tokens {
+        record::discard(store, &keys::access_token_by_hash(&token.hash))?;
     }
     Ok(())
 }

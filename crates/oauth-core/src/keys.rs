@@ -18,6 +18,11 @@ const REFUSED_DOCUMENT: &str = "oauth:cimd-refused:";
 const NETWORK_CHECK: &str = "oauth:cimd-network-check";
 const USER_INDEX: &str = "oauth:user-index:";
 const USER_SLOT: &str = "oauth:user-slot:";
+const USER_ENDED: &str = "oauth:user-ended:";
+const ALL_INDEX: &str = "oauth:all-index:";
+const ALL_SLOT: &str = "oauth:all-slot:";
+const CLIENT_BLOCKED: &str = "oauth:client-blocked:";
+const CLIENT_BLOCKS: &str = "oauth:client-blocks";
 
 /// Which record a key of this namespace holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +43,16 @@ pub enum RecordKind {
     UserIndexPeriod,
     /// One entry of a user's grant index.
     UserIndexEntry,
+    /// The user's access was ended (deleted or banned in Clerk).
+    UserAccessEnded,
+    /// One period of the deployment's grant index (the owner of its entry counter).
+    AllIndexPeriod,
+    /// One entry of the deployment's grant index.
+    AllIndexEntry,
+    /// A client the operator blocked.
+    ClientBlock,
+    /// The list of blocked clients (the console's).
+    ClientBlockList,
 }
 
 /// The kind of record under `key`, or `None` for keys that are not oauth-core records.
@@ -55,6 +70,11 @@ pub fn kind_of(key: &str) -> Option<RecordKind> {
         (NETWORK_CHECK, RecordKind::NetworkCheck),
         (USER_INDEX, RecordKind::UserIndexPeriod),
         (USER_SLOT, RecordKind::UserIndexEntry),
+        (USER_ENDED, RecordKind::UserAccessEnded),
+        (ALL_INDEX, RecordKind::AllIndexPeriod),
+        (ALL_SLOT, RecordKind::AllIndexEntry),
+        (CLIENT_BLOCKED, RecordKind::ClientBlock),
+        (CLIENT_BLOCKS, RecordKind::ClientBlockList),
     ]
     .into_iter()
     .find_map(|(prefix, kind)| key.starts_with(prefix).then_some(kind))
@@ -122,6 +142,34 @@ pub fn user_index_entry(user_id: &str, period: u64, number: i64) -> String {
     format!("{USER_SLOT}{}:{period}:{number}", hash_hex(user_id))
 }
 
+/// `oauth:all-index:<period>`: one period of the deployment's grant index (the operator
+/// console), whose `#seq` counter numbers the entries of that period.
+pub fn all_index_period(period: u64) -> String {
+    format!("{ALL_INDEX}{period}")
+}
+
+/// `oauth:all-slot:<period>:<number>`: entry `number` of that period.
+pub fn all_index_entry(period: u64, number: i64) -> String {
+    format!("{ALL_SLOT}{period}:{number}")
+}
+
+/// `oauth:client-blocked:<sha256(client id)>`: the operator blocked this client (any client
+/// id, a document URL included, makes a short key).
+pub fn client_block(client_id: &str) -> String {
+    format!("{CLIENT_BLOCKED}{}", hash_hex(client_id))
+}
+
+/// `oauth:client-blocks`: the list of blocked clients (one key for the deployment).
+pub fn client_blocks() -> String {
+    CLIENT_BLOCKS.to_owned()
+}
+
+/// `oauth:user-ended:<sha256(user id)>`: when the user's access was ended
+/// ([`crate::user_access`]).
+pub fn user_ended(user_id: &str) -> String {
+    format!("{USER_ENDED}{}", hash_hex(user_id))
+}
+
 /// `oauth:code:<sha256(code)>`.
 pub fn code(code: &str) -> String {
     format!("{CODE}{}", secret_hash(code))
@@ -172,6 +220,11 @@ mod tests {
         assert_eq!(kind_of(&network_check()), Some(RecordKind::NetworkCheck));
         assert_eq!(kind_of(&user_index_period("user_1", 3)), Some(RecordKind::UserIndexPeriod));
         assert_eq!(kind_of(&user_index_entry("user_1", 3, 7)), Some(RecordKind::UserIndexEntry));
+        assert_eq!(kind_of(&user_ended("user_1")), Some(RecordKind::UserAccessEnded));
+        assert_eq!(kind_of(&all_index_period(3)), Some(RecordKind::AllIndexPeriod));
+        assert_eq!(kind_of(&all_index_entry(3, 7)), Some(RecordKind::AllIndexEntry));
+        assert_eq!(kind_of(&client_block("https://a.example/c")), Some(RecordKind::ClientBlock));
+        assert_eq!(kind_of(&client_blocks()), Some(RecordKind::ClientBlockList));
         assert_eq!(kind_of("expiry:slot:29000000:1"), None);
         assert_eq!(kind_of("signin:state:x"), None);
     }
@@ -206,6 +259,10 @@ mod tests {
             refused_document("a"),
             user_index_period("a", 1),
             user_index_entry("a", 1, 1),
+            user_ended("a"),
+            all_index_period(1),
+            all_index_entry(1, 1),
+            client_block("a"),
         ];
         let prefixes: std::collections::HashSet<_> =
             all.iter().map(|k| k.rsplit_once(':').unwrap().0.to_owned()).collect();

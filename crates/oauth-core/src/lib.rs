@@ -12,9 +12,14 @@
 //!   which resolves every `client_id`.
 //! - [`connected_apps`]: a user's grants, from the per-user grant index, and their revocation
 //!   by that user (the connected-apps page).
+//! - [`admin`]: the operator console's model: every grant, by user or client, revocations and
+//!   client blocks.
+//! - [`user_access`]: every grant of a user ended, or its access tokens dropped after a role
+//!   change, on Clerk's word (webhooks).
 //! - [`endpoints`]: `/.well-known/*`, `/register`, `/token`, `/revoke` over `http` types.
 //! - [`keys`] names every key; [`records`] defines every record.
 
+pub mod admin;
 pub mod authorize;
 pub mod cimd;
 pub mod clients;
@@ -29,6 +34,7 @@ pub mod records;
 pub mod rules;
 pub mod settings;
 pub mod tokens;
+pub mod user_access;
 pub mod validated;
 
 #[cfg(test)]

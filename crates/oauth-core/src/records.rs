@@ -145,6 +145,11 @@ pub struct GrantRecord {
     /// refresh). What the connected-apps page shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_scope: Option<Vec<String>>,
+    /// The grant's current entry in the deployment's grant index (the operator console);
+    /// absent until its first tokens are issued (on grants of earlier releases, until their
+    /// next refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_index_entry: Option<IndexEntryRef>,
 }
 impl_record!(GrantRecord, "grant");
 
@@ -296,3 +301,14 @@ pub struct RefusedDocument {
     pub expires_at: u64,
 }
 impl_record!(RefusedDocument, "refused client metadata document");
+
+/// `oauth:user-ended:<sha256(user id)>`: the user was deleted or banned in Clerk at `ended_at`;
+/// grants created until then may not issue tokens ([`crate::user_access`]). Outlives every
+/// token such a grant could have. Written only on a verified Clerk webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserAccessEnded {
+    pub v: u32,
+    pub ended_at: u64,
+    pub expires_at: u64,
+}
+impl_record!(UserAccessEnded, "ended user access");

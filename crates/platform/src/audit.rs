@@ -70,6 +70,18 @@ pub enum Event {
     RateLimited,
     /// An MCP tool ran (`tool`, `outcome`, `duration_ms`).
     ToolCalled,
+    /// A verified Clerk webhook was acted on (`user_id`, `detail`: what it did; `caller_text`:
+    /// the event type).
+    WebhookProcessed,
+    /// A Clerk webhook delivery was refused (`error`: why; nothing was changed).
+    WebhookRefused,
+    /// An operator revoked grants from the console (`user_id`: the operator; `grant_id`, or
+    /// `client_id`, or `caller_text`: the user whose grants; `detail`: what).
+    AdminRevoked,
+    /// An operator blocked a client (`client_id`; `user_id`: the operator).
+    ClientBlocked,
+    /// An operator lifted a client's block.
+    ClientUnblocked,
 }
 
 impl Event {
@@ -89,6 +101,11 @@ impl Event {
             Event::CodeReused => "token.code_reused",
             Event::RateLimited => "rate_limited",
             Event::ToolCalled => "tool.called",
+            Event::WebhookProcessed => "webhook.processed",
+            Event::WebhookRefused => "webhook.refused",
+            Event::AdminRevoked => "admin.revoked",
+            Event::ClientBlocked => "admin.client_blocked",
+            Event::ClientUnblocked => "admin.client_unblocked",
         }
     }
 
@@ -96,9 +113,11 @@ impl Event {
     fn usual_outcome(self) -> Outcome {
         match self {
             Event::ConsentDenied => Outcome::Denied,
-            Event::SignInFailed | Event::TokenFailed | Event::RefreshTokenReused | Event::CodeReused => {
-                Outcome::Failure
-            }
+            Event::SignInFailed
+            | Event::TokenFailed
+            | Event::RefreshTokenReused
+            | Event::CodeReused
+            | Event::WebhookRefused => Outcome::Failure,
             Event::RateLimited => Outcome::Limited,
             _ => Outcome::Success,
         }

@@ -37,6 +37,9 @@ pub struct Settings {
     pub pending_limit: Result<Limit, VariableError>,
     /// `image_roles`: which scopes a role may hold (oauth-core's scope table).
     pub scopes: Result<ScopePolicy, VariableError>,
+    /// `admin_roles`: the Clerk roles (`public_metadata.role`) whose users get the operator
+    /// console (`/apps/admin`); empty (the default): no console.
+    pub admin_roles: Vec<String>,
 }
 
 impl Settings {
@@ -48,7 +51,13 @@ impl Settings {
             sign_in_limit: rate_limit::SIGN_IN.from_variables(vars),
             pending_limit: rate_limit::SIGN_IN_PENDING.from_variables(vars),
             scopes: ScopePolicy::from_variables(vars),
+            admin_roles: admin_roles(vars),
         }
+    }
+
+    /// Whether `role` opens the operator console.
+    pub fn is_admin_role(&self, role: Option<&str>) -> bool {
+        role.is_some_and(|role| self.admin_roles.iter().any(|admin| admin == role))
     }
 
     /// Clerk and the cookie key, or the first error (Clerk's, then the key's).
@@ -65,6 +74,16 @@ impl Settings {
         self.cookie_key.as_deref()
     }
 }
+
+/// `admin_roles`: comma- or space-separated roles; unset or unreadable: none (no console, which
+/// trusts less).
+pub fn admin_roles(vars: &dyn Variables) -> Vec<String> {
+    let text = vars.get(ADMIN_ROLES).ok().flatten().unwrap_or_default();
+    text.split([',', ' ']).map(str::trim).filter(|role| !role.is_empty()).map(str::to_owned).collect()
+}
+
+/// The variable naming the console's roles.
+pub const ADMIN_ROLES: &str = "admin_roles";
 
 /// `cookie_encryption_key`: hex of at least 32 random bytes (`openssl rand -hex 32`), used as
 /// the HMAC-SHA256 key of the approval cookie and the forms' tokens, and to seal consent forms.
@@ -84,6 +103,16 @@ pub fn cookie_key(vars: &dyn Variables) -> Result<Vec<u8>, VariableError> {
 mod tests {
     use super::*;
     use platform::StaticVariables;
+
+    #[test]
+    fn admin_roles_are_a_list_and_none_by_default() {
+        assert!(admin_roles(&StaticVariables::default()).is_empty());
+        let vars = StaticVariables::new([("admin_roles", " admin, ops  support ")]);
+        assert_eq!(admin_roles(&vars), ["admin", "ops", "support"]);
+        let settings = Settings::from_variables(&vars);
+        assert!(settings.is_admin_role(Some("ops")) && !settings.is_admin_role(Some("premium")));
+        assert!(!settings.is_admin_role(None));
+    }
 
     #[test]
     fn cookie_key_decodes_hex_of_32_bytes() {

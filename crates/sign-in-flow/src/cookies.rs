@@ -154,7 +154,15 @@ pub fn approval_forget_set_cookie(
     client_id: &str,
     redirect_uris: &[String],
 ) -> Option<String> {
-    let forgotten: Vec<String> = redirect_uris.iter().map(|uri| approval_entry(client_id, uri)).collect();
+    approvals_forget_set_cookie(key, existing, &[(client_id, redirect_uris)])
+}
+
+/// [`approval_forget_set_cookie`] for several clients at once (one `Set-Cookie`).
+pub fn approvals_forget_set_cookie(key: &[u8], existing: &Approvals, clients: &[(&str, &[String])]) -> Option<String> {
+    let forgotten: Vec<String> = clients
+        .iter()
+        .flat_map(|(client_id, redirect_uris)| redirect_uris.iter().map(|uri| approval_entry(client_id, uri)))
+        .collect();
     let kept: Vec<&str> =
         existing.entries.iter().map(String::as_str).filter(|e| !forgotten.iter().any(|f| f == e)).collect();
     if kept.len() == existing.entries.len() {

@@ -61,27 +61,53 @@ impl Env<'_> {
     }
 }
 
-/// Routes `/authorize`, `/callback` and `/apps`, with the settings read from `ports`' variables.
+/// Routes `/authorize`, `/callback` and `/apps`, with the settings read from `ports`' variables
+/// (the routes of both [`handle_sign_in`] and [`handle_apps`]).
 pub async fn handle(ports: Ports<'_>, request: &Request) -> Response {
+    if is_apps_path(web::path(request)) {
+        handle_apps(ports, request).await
+    } else {
+        handle_sign_in(ports, request).await
+    }
+}
+
+/// Routes `/authorize` and `/callback` (the clerk-callback component).
+pub async fn handle_sign_in(ports: Ports<'_>, request: &Request) -> Response {
     let env = Env { ports, settings: Settings::from_variables(ports.variables) };
-    let method = request.method().as_str();
-    let path = platform::web::path(request);
+    let path = web::path(request);
     // Every route here can start a trip to Clerk (and store its state) or finish one.
-    if (matches!(path, "/authorize" | "/callback") || path == "/apps" || path.starts_with("/apps/"))
+    if matches!(path, "/authorize" | "/callback")
         && let Some(refusal) = rate_limited(&env, request)
     {
         return refusal;
     }
     let env = &env;
-    match (path, method) {
+    match (path, request.method().as_str()) {
         ("/authorize", "GET") => authorize::get(env, request).await,
         ("/authorize", "POST") => authorize::post(env, request).await,
         ("/authorize", _) => platform::web::method_not_allowed("GET, POST"),
         ("/callback", "GET") => callback::get(env, request).await,
         ("/callback", _) => platform::web::method_not_allowed("GET"),
-        (path, _) if path == "/apps" || path.starts_with("/apps/") => apps::handle(env, request).await,
         _ => pages::error_page(http::StatusCode::NOT_FOUND, "Not found", "There is nothing here."),
     }
+}
+
+/// Routes `/apps` and everything under it, the operator console included (the account
+/// component). The sign-in it starts comes back through `/callback`.
+pub async fn handle_apps(ports: Ports<'_>, request: &Request) -> Response {
+    let env = Env { ports, settings: Settings::from_variables(ports.variables) };
+    if !is_apps_path(web::path(request)) {
+        return pages::error_page(http::StatusCode::NOT_FOUND, "Not found", "There is nothing here.");
+    }
+    // Every route here can start a trip to Clerk (and store its state).
+    if let Some(refusal) = rate_limited(&env, request) {
+        return refusal;
+    }
+    apps::handle(&env, request).await
+}
+
+fn is_apps_path(path: &str) -> bool {
+    path == "/apps" || path.starts_with("/apps/")
 }
 
 /// The 429 page when this address is past the sign-in limit (recorded in the audit trail), or

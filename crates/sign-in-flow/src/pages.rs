@@ -34,6 +34,10 @@ li.app{display:flex;align-items:center;gap:1rem;padding:1rem 0;border-bottom:1px
 .info{flex:1;min-width:0}.info p{margin:0}.name{font-weight:600;overflow-wrap:anywhere}.meta{color:var(--muted);font-size:.88rem;margin-top:.15rem!important}
 .badge{display:inline-block;font-size:.72rem;font-weight:600;padding:.05rem .5rem;border-radius:999px;background:var(--ok-bg);color:var(--ok-fg);vertical-align:middle}
 .notice{background:var(--ok-bg);color:var(--ok-fg);border-radius:8px;padding:.7rem .9rem}.empty{color:var(--muted);text-align:center;padding:2rem 0}.foot{margin-top:1.25rem}
+main.console{max-width:72rem}table{width:100%;border-collapse:collapse;font-size:.88rem;margin-top:1rem}th,td{text-align:left;padding:.45rem .4rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+td form.inline{display:inline-block;margin:0 .25rem .25rem 0}form.filter{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin-top:1rem}form.filter label{font-size:.85rem;color:var(--muted)}
+input[type=text]{font:inherit;padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:transparent;color:var(--fg);min-width:14rem}
+ul.connections{list-style:none;padding:0;margin:.4rem 0 0}ul.connections li{display:flex;justify-content:space-between;align-items:center;gap:.75rem;padding:.35rem 0;border-top:1px dashed var(--line)}
 ";
 
 /// What the consent page shows and posts back.

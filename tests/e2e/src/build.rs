@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 
 use crate::workspace_root;
 
-const COMPONENTS: [&str; 4] = ["oauth-provider", "clerk-callback", "mcp-handler", "health"];
+const COMPONENTS: [&str; 5] = ["oauth-provider", "clerk-callback", "mcp-handler", "health", "account"];
 
 /// The directory holding the rewritten `spin.toml`; builds on first use.
 pub fn components() -> anyhow::Result<PathBuf> {

@@ -319,7 +319,7 @@ impl TestApp {
     /// Everything the components wrote to stdout so far (the audit trail), from
     /// `<state dir>/logs/<component>_stdout.txt`, as Spin keeps it.
     pub fn audit_text(&self) -> String {
-        ["oauth-provider", "clerk-callback", "mcp-handler"]
+        ["oauth-provider", "clerk-callback", "mcp-handler", "account"]
             .iter()
             .map(|component| self.state_dir().join("logs").join(format!("{component}_stdout.txt")))
             .filter_map(|path| std::fs::read_to_string(path).ok())

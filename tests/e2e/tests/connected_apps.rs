@@ -151,3 +151,35 @@ fn sign_out_ends_the_session_everywhere() {
     assert_eq!(app.apps_json(&mut copy.clone()).status, 401, "a copy of the old cookie is worthless");
     assert_eq!(app.apps_json(&mut browser).status, 401);
 }
+
+#[test]
+fn an_app_that_registers_anew_for_each_connection_is_shown_once_and_its_connections_revoked_together() {
+    let app = TestApp::start();
+    let mut browser = Browser::new();
+    let (first_client, second_client) =
+        (client_named(&app, "Fresh Every Time"), client_named(&app, "Fresh Every Time"));
+    let first = approved(&app, &mut browser, &first_client, "admin@example.com");
+    let second = approved(&app, &mut browser, &second_client, "admin@example.com");
+    let other_client = client_named(&app, "Something Else");
+    let other = approved(&app, &mut browser, &other_client, "admin@example.com");
+
+    let page = app.sign_in_to_apps(&mut browser, "admin@example.com").text();
+    assert_eq!(page.matches("<bdi>Fresh Every Time</bdi>").count(), 1, "shown once: {page}");
+    assert!(page.contains("Approved 2 times"), "{page}");
+    let listing = app.apps_listing(&mut browser);
+    let groups = listing["groups"].as_array().cloned().unwrap_or_default();
+    assert_eq!(groups.len(), 2, "{listing}");
+    let fresh = groups.iter().find(|g| g["name"] == "Fresh Every Time").cloned().unwrap_or_default();
+    let grant_ids: Vec<String> =
+        fresh["grant_ids"].as_array().into_iter().flatten().map(|g| text(g).to_owned()).collect();
+    assert_eq!(grant_ids.len(), 2);
+
+    let csrf = text(&listing["csrf_token"]).to_owned();
+    let form = [("grant_id", grant_ids[0].as_str()), ("grant_id", grant_ids[1].as_str()), ("csrf_token", &csrf)];
+    let revoked = browser.post_form(&app.url("/apps/revoke"), &form);
+    assert_eq!(revoked.status, 303, "{}", revoked.text());
+    for tokens in [&first, &second] {
+        assert_eq!(app.mcp_initialize(text(&tokens["access_token"])).status, 401);
+    }
+    assert_eq!(app.mcp_initialize(text(&other["access_token"])).status, 200, "nothing else is revoked");
+}

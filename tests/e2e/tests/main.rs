@@ -8,6 +8,7 @@ mod mcp_support;
 
 mod abuse;
 mod cimd;
+mod clerk_webhooks;
 mod connected_apps;
 mod host_contract;
 mod mcp_bench;
@@ -15,6 +16,7 @@ mod mcp_sse;
 mod mcp_streamable_http;
 mod oauth_endpoints;
 mod oauth_flow;
+mod operator_console;
 mod real_clients;
 mod response_framing;
 mod review_oauth;

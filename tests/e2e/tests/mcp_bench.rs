@@ -79,7 +79,7 @@ fn mcp_benchmark() {
     println!("peak RSS (VmHWM) of the spin-local process: {:.1} MiB", rss as f64 / 1024.0);
 
     let release = e2e::build::components().expect("built").join("../wasm32-wasip2/release");
-    for name in ["oauth_provider", "clerk_callback", "mcp_handler", "health"] {
+    for name in ["oauth_provider", "clerk_callback", "mcp_handler", "health", "account"] {
         let size = std::fs::metadata(release.join(format!("{name}.wasm"))).map(|m| m.len()).unwrap_or(0);
         println!(
             "{name}.wasm: {size} bytes ({:.0} KiB){}",

@@ -174,9 +174,10 @@ fn chromium_consent_approve_remember_and_deny_on_localhost_and_127_0_0_1() {
     node_test("browser-consent.test.mjs");
 }
 
+/// With `admin_roles` = `admin`, so the test's operator gets the console.
 #[test]
-fn chromium_connected_apps_sign_in_list_revoke_and_sign_out() {
-    node_test("browser-apps.test.mjs");
+fn chromium_connected_apps_sign_in_list_revoke_grouped_apps_operator_console_and_sign_out() {
+    node_test_with("browser-apps.test.mjs", |builder| builder.variable("admin_roles", "admin"), &[]);
 }
 
 /// Step-up with the official SDK client: it starts with `mcp:basic`, is challenged for

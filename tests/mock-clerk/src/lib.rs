@@ -17,6 +17,9 @@
 //! [`users::defaults`]): `admin@example.com` (role `admin`), `premium@example.com` (`premium`),
 //! `user@example.com` (no role), `banned@example.com` (banned).
 //!
+//! Webhooks ([`webhooks`]): Clerk's events (`user.deleted`, `user.updated`, `session.*`) as
+//! deliveries signed as Svix signs them, with [`webhooks::WEBHOOK_SECRET`].
+//!
 //! Switches ([`MockClerk::set_fault`]): slow (a delay before every answer), down (503 with an
 //! HTML page), refused (connections closed without an answer) and malformed (200 with garbage).
 //!
@@ -31,6 +34,7 @@ mod server;
 mod signing;
 mod state;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

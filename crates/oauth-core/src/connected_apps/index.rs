@@ -1,5 +1,10 @@
-//! The per-user grant index: which grants a user has, found without listing keys and kept
-//! without compare-and-swap.
+//! The grant indexes: which grants a user has, and which grants exist at all (for the
+//! operator console), found without listing keys and kept without compare-and-swap.
+//!
+//! Two indexes work alike, told apart by their [`Owner`]: each user's (`oauth:user-index:`,
+//! `oauth:user-slot:`, the reference on the grant in `index_entry`) and the deployment's
+//! (`oauth:all-index:`, `oauth:all-slot:`, the reference in `all_index_entry`). What follows
+//! describes the user's; the deployment's is the same with "every grant" for "the user's".
 //!
 //! **Entries.** Each grant is listed by one entry, `oauth:user-slot:<user>:<period>:<number>`
 //! naming the grant. Time is cut into periods ([`USER_INDEX_PERIOD`]); the entries of a period
@@ -38,31 +43,81 @@ use crate::records::{GrantRecord, GrantState, IndexEntryRef, RECORD_VERSION, Use
 /// entry by this much, and a listing looks this much further back.
 const CLOCK_SLACK: u64 = 24 * 60 * 60;
 
-/// The entry `grant` should be listed under once its tokens (valid until `grant_expires_at`)
-/// are committed: its current one while that outlives the grant by the renewal margin, else a
-/// new one, written now. Called by the grant's single writer, before it writes the grant.
+/// Which index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owner<'a> {
+    /// The grants of one user.
+    User(&'a str),
+    /// Every grant (the operator console).
+    All,
+}
+
+impl Owner<'_> {
+    fn period_key(self, period: u64) -> String {
+        match self {
+            Owner::User(user_id) => keys::user_index_period(user_id, period),
+            Owner::All => keys::all_index_period(period),
+        }
+    }
+
+    fn entry_key(self, period: u64, number: i64) -> String {
+        match self {
+            Owner::User(user_id) => keys::user_index_entry(user_id, period, number),
+            Owner::All => keys::all_index_entry(period, number),
+        }
+    }
+
+    /// Where `grant` says it is listed in this index.
+    fn reference(self, grant: &GrantRecord) -> Option<IndexEntryRef> {
+        match self {
+            Owner::User(_) => grant.index_entry,
+            Owner::All => grant.all_index_entry,
+        }
+    }
+
+    /// Whether this index may list `grant` at all.
+    fn may_list(self, grant: &GrantRecord) -> bool {
+        match self {
+            Owner::User(user_id) => grant.props.user_id == user_id,
+            Owner::All => true,
+        }
+    }
+}
+
+/// Where a grant is listed, in its user's index and in the deployment's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Listed {
+    pub user: IndexEntryRef,
+    pub all: IndexEntryRef,
+}
+
+/// The entries `grant` should be listed under once its tokens (valid until `grant_expires_at`)
+/// are committed: in each index its current one while that outlives the grant by the renewal
+/// margin, else a new one, written now. Called by the grant's single writer, before it writes
+/// the grant.
 pub(crate) fn keep_listed(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
     grant: &GrantRecord,
     grant_expires_at: u64,
-) -> Result<IndexEntryRef, RecordError> {
-    match grant.index_entry {
+) -> Result<Listed, RecordError> {
+    let keep = |owner: Owner<'_>| match owner.reference(grant) {
         Some(entry) if entry.expires_at >= grant_expires_at.saturating_add(USER_INDEX_RENEW_MARGIN) => Ok(entry),
-        _ => append(store, clock, &grant.props.user_id, &grant.grant_id),
-    }
+        _ => append(store, clock, owner, &grant.grant_id),
+    };
+    Ok(Listed { user: keep(Owner::User(&grant.props.user_id))?, all: keep(Owner::All)? })
 }
 
-/// Numbers and writes a new entry for `grant_id` in the current period of `user_id`'s index.
+/// Numbers and writes a new entry for `grant_id` in the current period of `owner`'s index.
 fn append(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
-    user_id: &str,
+    owner: Owner<'_>,
     grant_id: &str,
 ) -> Result<IndexEntryRef, RecordError> {
     let now = clock.now_unix();
     let period = now / USER_INDEX_PERIOD;
-    let period_key = keys::user_index_period(user_id, period);
+    let period_key = owner.period_key(period);
     if !store.exists(&period_key)? {
         // Concurrent first writers of a period write the same record: any of them may land last.
         let expires_at = (period + 1) * USER_INDEX_PERIOD + USER_INDEX_ENTRY_TTL + CLOCK_SLACK;
@@ -71,7 +126,7 @@ fn append(
     let number = record::next_number(store, &period_key)?;
     let expires_at = now + USER_INDEX_ENTRY_TTL;
     let entry = UserIndexEntry { v: RECORD_VERSION, grant_id: grant_id.to_owned(), expires_at };
-    record::save(store, &keys::user_index_entry(user_id, period, number), &entry)?;
+    record::save(store, &owner.entry_key(period, number), &entry)?;
     Ok(IndexEntryRef { period, number, expires_at })
 }
 
@@ -83,11 +138,11 @@ pub(crate) struct Scan {
     pub truncated: bool,
 }
 
-/// Reads `user_id`'s index, at most `budget` entries, and deletes the dead entries it meets.
+/// Reads `owner`'s index, at most `budget` entries, and deletes the dead entries it meets.
 pub(crate) fn scan(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
-    user_id: &str,
+    owner: Owner<'_>,
     budget: usize,
 ) -> Result<Scan, RecordError> {
     let now = clock.now_unix();
@@ -97,7 +152,7 @@ pub(crate) fn scan(
     let mut listed = HashSet::new();
     let mut reads = 0;
     for period in (oldest..=newest).rev() {
-        let period_key = keys::user_index_period(user_id, period);
+        let period_key = owner.period_key(period);
         if record::load::<UserIndexPeriod>(store, clock, &period_key)?.is_none() {
             continue;
         }
@@ -107,9 +162,9 @@ pub(crate) fn scan(
                 return Ok(found);
             }
             reads += 1;
-            let key = keys::user_index_entry(user_id, period, number);
+            let key = owner.entry_key(period, number);
             let Some(entry) = record::load::<UserIndexEntry>(store, clock, &key)? else { continue };
-            match judge(store, clock, user_id, &entry, (period, number))? {
+            match judge(store, clock, owner, &entry, (period, number))? {
                 Verdict::Dead => {
                     // Best effort: an entry left behind is judged again next time, or expires.
                     let _ = record::discard(store, &key);
@@ -138,7 +193,7 @@ enum Verdict {
 fn judge(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
-    user_id: &str,
+    owner: Owner<'_>,
     entry: &UserIndexEntry,
     position: (u64, i64),
 ) -> Result<Verdict, RecordError> {
@@ -148,10 +203,10 @@ fn judge(
     if grants::is_revoked(store, clock, &grant)? {
         return Ok(Verdict::Dead);
     }
-    if grant.props.user_id != user_id {
+    if !owner.may_list(&grant) {
         return Ok(Verdict::NotShown);
     }
-    if grant.index_entry.is_some_and(|current| (current.period, current.number) > position) {
+    if owner.reference(&grant).is_some_and(|current| (current.period, current.number) > position) {
         return Ok(Verdict::Dead);
     }
     if grant.state != GrantState::Active {

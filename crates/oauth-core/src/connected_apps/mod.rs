@@ -5,9 +5,11 @@
 //! without listing keys. Every function here takes the user's id and only ever returns or
 //! changes that user's grants: a grant of anyone else is "not found", and nothing is written.
 
+pub mod groups;
 mod index;
 
-pub(crate) use index::keep_listed;
+pub use groups::{AppGroup, group};
+pub(crate) use index::{Owner, keep_listed, scan};
 
 use std::collections::HashMap;
 
@@ -46,7 +48,7 @@ pub struct ConnectedApp {
 }
 
 impl ConnectedApp {
-    fn new(grant: GrantRecord, client: Option<&ClientRecord>) -> Self {
+    pub(crate) fn new(grant: GrantRecord, client: Option<&ClientRecord>) -> Self {
         Self {
             client_name: client.and_then(|c| c.metadata.client_name.clone()),
             client_registered: client.is_some() || cimd::is_url(&grant.client_id),
@@ -92,7 +94,7 @@ pub fn list(store: &dyn KeyValueStore, clock: &dyn Clock, user_id: &str) -> Resu
     if user_id.is_empty() {
         return Ok(Listing::default());
     }
-    let scan = index::scan(store, clock, user_id, MAX_ENTRIES_PER_LISTING)?;
+    let scan = index::scan(store, clock, Owner::User(user_id), MAX_ENTRIES_PER_LISTING)?;
     let mut clients: HashMap<String, Option<ClientRecord>> = HashMap::new();
     let mut apps = Vec::with_capacity(scan.grants.len());
     for grant in scan.grants {
@@ -110,7 +112,7 @@ pub fn list(store: &dyn KeyValueStore, clock: &dyn Clock, user_id: &str) -> Resu
 /// What this server knows of `client_id` without fetching anything: its registration, or for a
 /// client identified by a metadata document URL, the cached document (seen as a registration).
 /// A listing never fetches a document: a page load must not make this server call other hosts.
-fn known_client(
+pub(crate) fn known_client(
     store: &dyn KeyValueStore,
     clock: &dyn Clock,
     client_id: &str,
@@ -158,6 +160,31 @@ pub fn revoke_for_user(
     let registered = lookup_client(store, clock, &grant.client_id)?.map(|c| c.metadata.redirect_uris);
     let redirect_uris = grant.redirect_uri.into_iter().chain(registered.into_iter().flatten()).collect();
     Ok(RevokedApp { client_id: grant.client_id, redirect_uris })
+}
+
+/// The most grants one request revokes at once (an app's connections, "revoke all").
+pub const MAX_REVOKED_AT_ONCE: usize = 100;
+
+/// Revokes several of `user_id`'s grants at once (an app's connections): each is checked
+/// first, and if any is not the user's live grant, nothing is written
+/// ([`RevokeAppError::NotFound`]); then each is revoked as [`revoke_for_user`] does.
+pub fn revoke_all_for_user(
+    store: &dyn KeyValueStore,
+    clock: &dyn Clock,
+    user_id: &str,
+    grant_ids: &[&str],
+) -> Result<Vec<RevokedApp>, RevokeAppError> {
+    if grant_ids.is_empty() || grant_ids.len() > MAX_REVOKED_AT_ONCE {
+        return Err(RevokeAppError::NotFound);
+    }
+    for grant_id in grant_ids {
+        let owned =
+            grants::load(store, clock, grant_id)?.is_some_and(|g| !user_id.is_empty() && g.props.user_id == user_id);
+        if !owned {
+            return Err(RevokeAppError::NotFound);
+        }
+    }
+    grant_ids.iter().map(|grant_id| revoke_for_user(store, clock, user_id, grant_id)).collect()
 }
 
 #[cfg(test)]

@@ -197,9 +197,9 @@ fn a_listing_reads_at_most_its_budget_and_says_so() {
     for _ in 0..5 {
         f.tokens();
     }
-    let scan = index::scan(&f.store, &f.clock, USER, 3).unwrap();
+    let scan = index::scan(&f.store, &f.clock, index::Owner::User(USER), 3).unwrap();
     assert_eq!((scan.grants.len(), scan.truncated), (3, true));
-    let scan = index::scan(&f.store, &f.clock, USER, 5).unwrap();
+    let scan = index::scan(&f.store, &f.clock, index::Owner::User(USER), 5).unwrap();
     assert_eq!((scan.grants.len(), scan.truncated), (5, false));
 }
 
@@ -344,4 +344,21 @@ fn a_grant_lists_the_scopes_its_tokens_carry_and_a_grant_of_an_earlier_release_e
     grant.token_scope = None;
     crate::grants::commit(&f.store, &grant).unwrap();
     assert_eq!(listed(&f.store, &f.clock, USER)[0].scope, ["mcp:basic", "mcp:images"]);
+}
+
+#[test]
+fn revoking_several_of_a_users_grants_checks_them_all_first() {
+    let f = fixture();
+    let a = approve(&f.store, &f.clock, &f, &f.client, USER);
+    let b = approve(&f.store, &f.clock, &f, &f.client, USER);
+    let other = approve(&f.store, &f.clock, &f, &f.client, "user_2");
+    let (ga, gb, go) =
+        (grant_of(&f, &a.access_token), grant_of(&f, &b.access_token), grant_of(&f, &other.access_token));
+    let before = f.store.snapshot();
+    assert!(matches!(revoke_all_for_user(&f.store, &f.clock, USER, &[&ga, &go]), Err(RevokeAppError::NotFound)));
+    assert!(matches!(revoke_all_for_user(&f.store, &f.clock, USER, &[]), Err(RevokeAppError::NotFound)));
+    assert_eq!(f.store.snapshot(), before, "another user's grant among them: nothing written");
+    assert_eq!(revoke_all_for_user(&f.store, &f.clock, USER, &[&ga, &gb]).unwrap().len(), 2);
+    assert!(listed(&f.store, &f.clock, USER).is_empty());
+    assert_eq!(listed(&f.store, &f.clock, "user_2").len(), 1);
 }

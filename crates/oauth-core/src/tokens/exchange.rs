@@ -4,12 +4,14 @@ use platform::record::{self, Claim};
 use platform::{Clock, KeyValueStore};
 
 use super::issue::{Issue, commit, mint};
-use super::{GrantError, Issued};
+use super::{CLIENT_BLOCKED, GrantError, Issued};
+use crate::admin;
 use crate::grants;
 use crate::keys;
 use crate::records::{ClientRecord, CodeRecord, GrantState};
 use crate::rules::scope::ScopePolicy;
 use crate::rules::{pkce, resource};
+use crate::user_access;
 
 /// The code-specific parameters of a token request.
 #[derive(Debug, Clone, Default)]
@@ -41,6 +43,9 @@ pub fn exchange_code(
     if !client.metadata.grant_types.iter().any(|g| g == "authorization_code") {
         return Err(GrantError::UnauthorizedClient);
     }
+    if admin::is_blocked(store, clock, &client.client_id)? {
+        return Err(GrantError::invalid_grant(CLIENT_BLOCKED));
+    }
     let key = keys::code(request.code);
     let code = record::load::<CodeRecord>(store, clock, &key)?
         .ok_or_else(|| GrantError::invalid_grant("unknown or expired authorization code"))?;
@@ -59,6 +64,9 @@ pub fn exchange_code(
     let grant = grants::load(store, clock, &code.grant_id)?
         .filter(|g| g.state == GrantState::Pending)
         .ok_or_else(|| GrantError::invalid_grant("the grant for this code no longer exists"))?;
+    if user_access::ended_for(store, clock, &grant)? {
+        return Err(GrantError::invalid_grant("the user's access was ended (deleted or banned)"));
+    }
     let scope = scopes.for_role(&code.scope, grant.props.role.as_deref());
     let issue = Issue { scope, props: grant.props.clone(), previous_refresh: None };
     let minted = mint(store, clock, &grant, &issue)?;

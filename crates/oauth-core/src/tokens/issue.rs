@@ -128,7 +128,7 @@ fn list_on_grant(
         grant.access_tokens.iter().cloned().partition(|t| t.expires_at > now);
     access_tokens.push(LiveToken { hash: minted.access_hash.clone(), expires_at: minted.access_expires_at });
     // Listed in the user's index before the grant is written: a grant with tokens is always listed.
-    let index_entry = connected_apps::keep_listed(store, clock, grant, minted.refresh_expires_at)?;
+    let listed = connected_apps::keep_listed(store, clock, grant, minted.refresh_expires_at)?;
     let refreshed_at = if issue.previous_refresh.is_some() { Some(now) } else { grant.refreshed_at };
     let updated = GrantRecord {
         token_scope: Some(issue.scope),
@@ -138,7 +138,8 @@ fn list_on_grant(
         access_tokens,
         refresh: Some(RefreshPair { current: minted.refresh_hash.clone(), previous: issue.previous_refresh }),
         refreshed_at,
-        index_entry: Some(index_entry),
+        index_entry: Some(listed.user),
+        all_index_entry: Some(listed.all),
         ..grant.clone()
     };
     grants::commit(store, &updated)?;

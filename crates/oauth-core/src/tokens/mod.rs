@@ -18,6 +18,9 @@ use platform::rate_limit::Limit;
 use platform::secret::{RandomError, SealError};
 use serde::Serialize;
 
+/// What a blocked client is told at `/token`.
+const CLIENT_BLOCKED: &str = "this client was blocked by the server's operator";
+
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenResponse {

@@ -7,13 +7,15 @@ use platform::{Clock, KeyValueStore};
 
 use super::issue::{Committed, Issue, commit, mint};
 use super::rotation::{self, Rotation};
-use super::{GrantError, Issued};
+use super::{CLIENT_BLOCKED, GrantError, Issued};
+use crate::admin;
 use crate::directory::{DirectoryError, UserDirectory};
 use crate::grants;
 use crate::keys;
 use crate::records::{ClientRecord, GrantRecord, GrantState, RefreshTokenRecord};
 use crate::rules::resource;
 use crate::rules::scope::{self, ScopePolicy};
+use crate::user_access;
 
 /// The refresh-specific parameters of a token request.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +56,9 @@ pub async fn refresh(
     if !client.metadata.grant_types.iter().any(|g| g == "refresh_token") {
         return Err(GrantError::UnauthorizedClient);
     }
+    if admin::is_blocked(store, clock, &client.client_id)? {
+        return Err(GrantError::invalid_grant(CLIENT_BLOCKED));
+    }
     let key = keys::refresh_token(request.refresh_token);
     let token = record::load::<RefreshTokenRecord>(store, clock, &key)?
         .ok_or_else(|| GrantError::invalid_grant("unknown or expired refresh token"))?;
@@ -68,6 +73,9 @@ pub async fn refresh(
         .ok_or_else(|| GrantError::invalid_grant("the grant was revoked or has expired"))?;
     if grants::is_revoked(store, clock, &grant)? {
         return Err(GrantError::invalid_grant("the grant was revoked"));
+    }
+    if user_access::ended_for(store, clock, &grant)? {
+        return Err(GrantError::invalid_grant("the user's access was ended (deleted or banned)"));
     }
     if !lists(&grant, request.refresh_token) {
         // Unclaimed yet superseded: only a token the previous release rotated can be in this

@@ -28,11 +28,11 @@ pub(super) struct FormPost {
 }
 
 /// A form post that passed every check.
-struct Checked {
-    session: Session,
-    form: Vec<(String, String)>,
-    config: FlowConfig,
-    json: bool,
+pub(super) struct Checked {
+    pub session: Session,
+    pub form: Vec<(String, String)>,
+    pub config: FlowConfig,
+    pub json: bool,
 }
 
 /// A refusal, as a page or as JSON.
@@ -83,7 +83,7 @@ pub(super) fn same_origin_form(env: &Env<'_>, request: &Request) -> Result<FormP
     Ok(FormPost { config, base, form: web::decode_pairs(request.body()), json })
 }
 
-fn check(env: &Env<'_>, request: &Request) -> Result<Checked, Box<Response>> {
+pub(super) fn check(env: &Env<'_>, request: &Request) -> Result<Checked, Box<Response>> {
     let FormPost { config, form, json, .. } = same_origin_form(env, request)?;
     let refused = |status, title, message: &str| Box::new(refuse(json, status, title, message));
     let session = match session::current(env.ports.store, env.ports.clock, request) {
@@ -127,37 +127,43 @@ pub(super) fn post(env: &Env<'_>, request: &Request, action: Action) -> Response
     }
 }
 
-/// `POST /apps/revoke`: the grant ends, and so does the user's approval of its client (every
-/// redirect URI, every browser: the client must ask again), and this browser's hint of it.
+/// `POST /apps/revoke` (one `grant_id`, or several: all of an app's connections): the grants
+/// end, and so does the user's approval of their clients (every redirect URI, every browser:
+/// the client must ask again), and this browser's hint of it.
 fn revoke(env: &Env<'_>, request: &Request, checked: Checked) -> Response {
     let json = checked.json;
-    let Ok(Some(grant_id)) = web::single_value(&checked.form, "grant_id") else {
+    let grant_ids: Vec<&str> =
+        checked.form.iter().filter(|(name, _)| name == "grant_id").map(|(_, value)| value.as_str()).collect();
+    if grant_ids.is_empty() || grant_ids.len() > connected_apps::MAX_REVOKED_AT_ONCE {
         return refuse(json, StatusCode::BAD_REQUEST, "Incomplete form", "The form names no app to revoke.");
-    };
-    let revoked =
-        match connected_apps::revoke_for_user(env.ports.store, env.ports.clock, &checked.session.user_id, grant_id) {
-            Ok(revoked) => revoked,
-            Err(RevokeAppError::NotFound) => {
-                return refuse(json, StatusCode::NOT_FOUND, "No such app", "You have no connected app with this id.");
-            }
-            Err(RevokeAppError::Store(_)) => return unavailable(json),
-        };
+    }
     let user_id = &checked.session.user_id;
-    if approvals::forget(env.ports.store, user_id, &revoked.client_id).is_err() {
-        return unavailable(json);
+    let revoked = match connected_apps::revoke_all_for_user(env.ports.store, env.ports.clock, user_id, &grant_ids) {
+        Ok(revoked) => revoked,
+        Err(RevokeAppError::NotFound) => {
+            return refuse(json, StatusCode::NOT_FOUND, "No such app", "You have no connected app with this id.");
+        }
+        Err(RevokeAppError::Store(_)) => return unavailable(json),
+    };
+    for app in &revoked {
+        if approvals::forget(env.ports.store, user_id, &app.client_id).is_err() {
+            return unavailable(json);
+        }
     }
     if !json && session::set_revoked_notice(env.ports.store, &checked.session, true).is_err() {
         return unavailable(json);
     }
     let key = &checked.config.cookie_key;
-    let forget = cookies::approval_forget_set_cookie(
-        key,
-        &cookies::approvals(request, key),
-        &revoked.client_id,
-        &revoked.redirect_uris,
-    );
+    let clients: Vec<(&str, &[String])> =
+        revoked.iter().map(|app| (app.client_id.as_str(), app.redirect_uris.as_slice())).collect();
+    let forget = cookies::approvals_forget_set_cookie(key, &cookies::approvals(request, key), &clients);
     let mut response = if json {
-        web::json(StatusCode::OK, &json!({ "revoked": grant_id, "client_id": revoked.client_id }))
+        let client_ids: Vec<&str> = revoked.iter().map(|app| app.client_id.as_str()).collect();
+        let answer = match grant_ids.as_slice() {
+            [one] => json!({ "revoked": one, "client_id": client_ids[0] }),
+            many => json!({ "revoked": many, "client_ids": client_ids }),
+        };
+        web::json(StatusCode::OK, &answer)
     } else {
         web::response(StatusCode::SEE_OTHER, &[("location", "/apps"), ("cache-control", "no-store")], "")
     };

@@ -10,11 +10,14 @@
 //!   every revocation does, and forgets the user's approval of that client (every redirect URI,
 //!   every browser) and this browser's hint of it.
 //! - `POST /apps/sign-out` (`csrf_token`): ends the session.
+//! - `/apps/admin...`: the operator console ([`admin`]), for the roles in `admin_roles`.
 //!
 //! The grants come from `oauth_core::connected_apps`, which only ever shows or changes the
 //! signed-in user's own grants.
 
 mod actions;
+mod admin;
+mod admin_view;
 pub mod session;
 mod sign_in;
 mod view;
@@ -27,7 +30,9 @@ use platform::accept::Accept;
 use platform::web::{self, Request, Response};
 
 use self::actions::Action;
+use self::session::Session;
 use crate::Env;
+use crate::config::FlowConfig;
 use crate::pages::error_page;
 
 /// Routes `/apps` and everything under it.
@@ -41,32 +46,54 @@ pub async fn handle(env: &Env<'_>, request: &Request) -> Response {
         ("/apps/revoke", "POST") => actions::post(env, request, Action::Revoke),
         ("/apps/sign-out", "POST") => actions::post(env, request, Action::SignOut),
         ("/apps/sign-in" | "/apps/revoke" | "/apps/sign-out", _) => web::method_not_allowed("POST"),
+        ("/apps/admin", "GET") => admin::page(env, request).await,
+        ("/apps/admin", _) => web::method_not_allowed("GET"),
+        (path, method) if path.starts_with("/apps/admin/") => match (admin::AdminAction::of_path(path), method) {
+            (Some(action), "POST") => admin::post(env, request, action),
+            (Some(_), _) => web::method_not_allowed("POST"),
+            (None, _) => admin::not_found(),
+        },
         _ => error_page(StatusCode::NOT_FOUND, "Not found", "There is nothing here."),
+    }
+}
+
+/// Who is looking at a page: the settings it needs and the signed-in session.
+pub(super) struct Viewer {
+    pub config: FlowConfig,
+    /// This server's public origin.
+    pub base: String,
+    pub session: Session,
+    /// The caller asked for JSON.
+    pub json: bool,
+}
+
+/// The viewer of a `GET` page, or the answer instead: without a session, the sign-in page (or
+/// a 401 for scripts).
+pub(super) fn viewer(env: &Env<'_>, request: &Request) -> Result<Viewer, Box<Response>> {
+    let json = wants_json(request);
+    let failed = |status, error, description: &str| Box::new(failure(json, status, error, description));
+    let config =
+        env.settings.flow().map_err(|e| failed(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()))?;
+    let base = web::base_url(request)
+        .map_err(|e| failed(web::PublicBaseUrlRequired::STATUS, "invalid_request", &e.to_string()))?
+        .url;
+    match session::current(env.ports.store, env.ports.clock, request) {
+        Ok(Some(session)) => Ok(Viewer { config, base, session, json }),
+        Ok(None) if json => Err(Box::new(view::json_error(
+            StatusCode::UNAUTHORIZED,
+            "sign_in_required",
+            &format!("sign in with a browser at {base}/apps, then send its session cookie"),
+        ))),
+        Ok(None) => Err(Box::new(sign_in::page(&config, request, &server_host(&base)))),
+        Err(_) => Err(Box::new(unavailable(json))),
     }
 }
 
 /// `GET /apps`.
 async fn list(env: &Env<'_>, request: &Request) -> Response {
-    let json = wants_json(request);
-    let config = match env.settings.flow() {
-        Ok(config) => config,
-        Err(e) => return failure(json, StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
-    };
-    let base = match web::base_url(request) {
-        Ok(base) => base.url,
-        Err(e) => return failure(json, web::PublicBaseUrlRequired::STATUS, "invalid_request", &e.to_string()),
-    };
-    let session = match session::current(env.ports.store, env.ports.clock, request) {
-        Ok(Some(session)) => session,
-        Ok(None) if json => {
-            return view::json_error(
-                StatusCode::UNAUTHORIZED,
-                "sign_in_required",
-                &format!("sign in with a browser at {base}/apps, then send its session cookie"),
-            );
-        }
-        Ok(None) => return sign_in::page(&config, request, &server_host(&base)),
-        Err(_) => return unavailable(json),
+    let Viewer { config, base, session, json } = match viewer(env, request) {
+        Ok(viewer) => viewer,
+        Err(answer) => return *answer,
     };
     let listing = match connected_apps::list(env.ports.store, env.ports.clock, &session.user_id) {
         Ok(listing) => listing,
@@ -81,6 +108,7 @@ async fn list(env: &Env<'_>, request: &Request) -> Response {
         return unavailable(json);
     }
     view::list_page(&view::ListView {
+        operator: env.settings.is_admin_role(session.role.as_deref()),
         session: &session,
         csrf_token: &csrf_token,
         listing: &listing,

@@ -35,6 +35,10 @@ struct SessionRecord {
     user_id: String,
     email: Option<String>,
     name: Option<String>,
+    /// The user's Clerk role at sign-in (`public_metadata.role`): what the operator console
+    /// checks against `admin_roles`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<String>,
     /// The page's next view says "Access revoked." once.
     #[serde(default, skip_serializing_if = "is_false")]
     revoked_notice: bool,
@@ -53,6 +57,8 @@ pub struct Session {
     pub user_id: String,
     pub email: Option<String>,
     pub name: Option<String>,
+    /// The user's Clerk role when they signed in.
+    pub role: Option<String>,
     pub expires_at: u64,
     /// A revocation of this session awaits its notice on the page.
     pub revoked_notice: bool,
@@ -86,6 +92,7 @@ impl Session {
             user_id: self.user_id.clone(),
             email: self.email.clone(),
             name: self.name.clone(),
+            role: self.role.clone(),
             revoked_notice,
         }
     }
@@ -115,6 +122,7 @@ pub fn start(store: &dyn KeyValueStore, clock: &dyn Clock, props: &UserProps) ->
         user_id: props.user_id.clone(),
         email: props.email.as_deref().map(capped),
         name: (!name.is_empty()).then(|| capped(&name.join(" "))),
+        role: props.role.as_deref().map(capped),
         revoked_notice: false,
     };
     record::save(store, &keys::apps_session(&token), &record)?;
@@ -151,6 +159,7 @@ fn from_record(token: String, record: SessionRecord) -> Session {
         user_id: record.user_id,
         email: record.email,
         name: record.name,
+        role: record.role,
         expires_at: record.expires_at,
         revoked_notice: record.revoked_notice,
     }

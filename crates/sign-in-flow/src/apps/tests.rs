@@ -517,3 +517,176 @@ fn a_store_that_is_down_is_a_503_as_page_and_as_json() {
     assert_eq!(send("POST", "/apps/revoke", &[form, ("cookie", &cookie)]), 503);
     assert_eq!(send("POST", "/apps/sign-out", &[JSON, form, ("cookie", &cookie)]), 503);
 }
+
+/// The operator console, with `admin_roles` = `admin` (the fake Clerk's `user_admin` has it).
+mod console {
+    use super::*;
+
+    fn with_console(f: &mut Fixture) {
+        f.env.vars = f.env.vars.clone().with("admin_roles", "admin");
+    }
+
+    fn console(f: &mut Fixture, query: &str) -> platform::web::Response {
+        f.send_with("GET", &format!("/apps/admin{query}"), &[JSON], None)
+    }
+
+    fn console_json(f: &mut Fixture, query: &str) -> Value {
+        let response = console(f, query);
+        assert_eq!(response.status(), 200, "{}", body(&response));
+        serde_json::from_slice(response.body()).unwrap()
+    }
+
+    fn admin_post(f: &mut Fixture, path: &str, field: &str, value: &str, csrf: &str) -> platform::web::Response {
+        f.send_with("POST", path, &[JSON, ("origin", BASE)], Some(&[(field, value), ("csrf_token", csrf)]))
+    }
+
+    /// `user_plain` approves a new client, then the admin signs in: the user's tokens, the
+    /// client's id and the admin's CSRF token.
+    fn a_users_app_and_an_operator(f: &mut Fixture) -> (TokenResponse, String, String) {
+        with_console(f);
+        let client_id = switch_to_new_client(f, "Users app");
+        as_user(f, "user_plain");
+        let tokens = approve(f);
+        as_user(f, "user_admin");
+        sign_in(f);
+        let csrf = console_json(f, "")["csrf_token"].as_str().unwrap().to_owned();
+        (tokens, client_id, csrf)
+    }
+
+    #[test]
+    fn without_admin_roles_there_is_no_console() {
+        let mut f = fixture();
+        approve(&mut f);
+        sign_in(&mut f);
+        let csrf = csrf(&mut f);
+        let before = f.records();
+        assert_eq!(console(&mut f, "").status(), 404);
+        let client_id = f.client_id.clone();
+        assert_eq!(admin_post(&mut f, "/apps/admin/block", "client_id", &client_id, &csrf).status(), 404);
+        assert_eq!(f.records(), before);
+        let page = body(&f.send("GET", "/apps", None));
+        assert!(!page.contains("/apps/admin"), "no link to a console that does not exist");
+    }
+
+    #[test]
+    fn an_operator_sees_every_users_grants_filtered_by_user_and_client() {
+        let mut f = fixture();
+        let (_, client_id, _) = a_users_app_and_an_operator(&mut f);
+        let all = console_json(&mut f, "");
+        assert_eq!(all["operator"]["id"], "user_admin");
+        let grants = all["grants"].as_array().unwrap();
+        assert_eq!(grants.len(), 1, "{all}");
+        assert_eq!(
+            (grants[0]["user_id"].as_str(), grants[0]["client_id"].as_str()),
+            (Some("user_plain"), Some(client_id.as_str()))
+        );
+        assert_eq!(console_json(&mut f, "?user=user_plain")["grants"].as_array().unwrap().len(), 1);
+        assert!(console_json(&mut f, "?user=user_admin")["grants"].as_array().unwrap().is_empty());
+        assert_eq!(console_json(&mut f, &format!("?client={client_id}"))["grants"].as_array().unwrap().len(), 1);
+        assert!(console_json(&mut f, "?client=other")["grants"].as_array().unwrap().is_empty());
+        assert_eq!(console(&mut f, "?user=a&user=b").status(), 400);
+        let page = body(&f.send("GET", "/apps/admin", None));
+        assert!(page.contains("Operator console") && page.contains("Users app"), "{page}");
+        assert!(body(&f.send("GET", "/apps", None)).contains(r#"href="/apps/admin""#), "the link for operators");
+    }
+
+    #[test]
+    fn a_user_without_an_admin_role_is_refused_and_nothing_changes() {
+        let mut f = fixture();
+        with_console(&mut f);
+        let tokens = approve(&mut f);
+        as_user(&f, "user_plain");
+        sign_in(&mut f);
+        let csrf = csrf(&mut f);
+        let before = f.records();
+        assert_eq!(console(&mut f, "").status(), 403);
+        let client_id = f.client_id.clone();
+        for (path, field) in [("/apps/admin/block", "client_id"), ("/apps/admin/revoke-client", "client_id")] {
+            assert_eq!(admin_post(&mut f, path, field, &client_id, &csrf).status(), 403);
+        }
+        assert_eq!(f.records(), before);
+        assert!(live(&f, &tokens));
+    }
+
+    #[test]
+    fn an_operator_blocks_a_client_its_tokens_die_and_unblocks_it_each_audited() {
+        let mut f = fixture();
+        let (tokens, client_id, csrf) = a_users_app_and_an_operator(&mut f);
+        let blocked = admin_post(&mut f, "/apps/admin/block", "client_id", &client_id, &csrf);
+        assert_eq!(blocked.status(), 200, "{}", body(&blocked));
+        assert!(!live(&f, &tokens));
+        assert!(oauth_core::admin::is_blocked(&f.env.store, &f.env.clock, &client_id).unwrap());
+        assert_eq!(console_json(&mut f, "")["blocked_clients"][0]["client_id"], client_id);
+        let unblocked = admin_post(&mut f, "/apps/admin/unblock", "client_id", &client_id, &csrf);
+        assert_eq!(unblocked.status(), 200);
+        assert_eq!(admin_post(&mut f, "/apps/admin/unblock", "client_id", &client_id, &csrf).status(), 404);
+        let events: Vec<String> = f.env.audit.events().iter().map(|e| e.event().name().to_owned()).collect();
+        assert!(
+            events.contains(&"admin.client_blocked".to_owned())
+                && events.contains(&"admin.client_unblocked".to_owned())
+        );
+    }
+
+    #[test]
+    fn an_operator_revokes_one_grant_or_all_of_a_user_and_forms_need_the_csrf_token() {
+        let mut f = fixture();
+        let (tokens, _, csrf) = a_users_app_and_an_operator(&mut f);
+        let grant_id = console_json(&mut f, "")["grants"][0]["grant_id"].as_str().unwrap().to_owned();
+        let before = f.records();
+        assert_eq!(admin_post(&mut f, "/apps/admin/revoke", "grant_id", &grant_id, "forged").status(), 403);
+        assert_eq!(admin_post(&mut f, "/apps/admin/revoke", "grant_id", "", &csrf).status(), 400);
+        assert_eq!(admin_post(&mut f, "/apps/admin/revoke", "grant_id", "nope", &csrf).status(), 404);
+        assert_eq!(f.records(), before, "refusals change nothing");
+        let revoked = admin_post(&mut f, "/apps/admin/revoke", "grant_id", &grant_id, &csrf);
+        assert_eq!(revoked.status(), 200, "{}", body(&revoked));
+        assert!(!live(&f, &tokens));
+        let all = admin_post(&mut f, "/apps/admin/revoke-user", "user_id", "user_plain", &csrf);
+        assert_eq!(all.status(), 200);
+        let event = f.env.audit.events().into_iter().rfind(|e| e.event().name() == "admin.revoked").unwrap();
+        assert_eq!(event.to_json()["user_id"], "user_admin", "the operator is named");
+    }
+}
+
+#[test]
+fn an_app_approved_twice_is_shown_once_with_both_connections_each_revocable_and_all_at_once() {
+    let mut f = fixture();
+    switch_to_new_client(&mut f, "Twice App");
+    let first = approve(&mut f);
+    switch_to_new_client(&mut f, "Twice App");
+    let second = approve(&mut f);
+    switch_to_new_client(&mut f, "Other App");
+    let other = approve(&mut f);
+    sign_in(&mut f);
+    let json = listing(&mut f);
+    assert_eq!(json["apps"].as_array().unwrap().len(), 3, "every connection is still listed");
+    let groups = json["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{json}");
+    let twice = groups.iter().find(|g| g["name"] == "Twice App").unwrap();
+    let grant_ids: Vec<String> =
+        twice["grant_ids"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_owned()).collect();
+    assert_eq!(grant_ids.len(), 2);
+    let page = body(&f.send("GET", "/apps", None));
+    assert!(page.contains("Approved 2 times") && page.contains(r#"aria-label="Connections of Twice App""#), "{page}");
+    assert!(page.contains(r#"aria-label="Revoke all connections of Twice App""#));
+    assert!(page.contains(r#"aria-label="Revoke Other App""#), "a single connection keeps its plain button");
+
+    let csrf = json["csrf_token"].as_str().unwrap().to_owned();
+    let form: Vec<(&str, &str)> =
+        vec![("grant_id", grant_ids[0].as_str()), ("grant_id", grant_ids[1].as_str()), ("csrf_token", csrf.as_str())];
+    let revoked = f.send_with("POST", "/apps/revoke", &[JSON, ("origin", BASE)], Some(&form));
+    assert_eq!(revoked.status(), 200, "{}", body(&revoked));
+    assert!(!live(&f, &first) && !live(&f, &second));
+    assert!(live(&f, &other), "nothing else is revoked");
+}
+
+#[test]
+fn revoking_several_connections_with_one_not_the_users_changes_nothing() {
+    let mut f = fixture();
+    let (tokens, grant_id, csrf) = one_app_signed_in(&mut f);
+    let before = f.records();
+    let form = [("grant_id", grant_id.as_str()), ("grant_id", "someone-elses"), ("csrf_token", csrf.as_str())];
+    let refused = f.send_with("POST", "/apps/revoke", &[JSON, ("origin", BASE)], Some(&form));
+    assert_eq!(refused.status(), 404);
+    assert_eq!(f.records(), before);
+    assert!(live(&f, &tokens));
+}

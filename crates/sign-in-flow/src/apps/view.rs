@@ -3,7 +3,7 @@
 
 use http::StatusCode;
 use maud::{Markup, html};
-use oauth_core::connected_apps::{ConnectedApp, Listing};
+use oauth_core::connected_apps::{self, AppGroup, ConnectedApp, Listing};
 use serde_json::{Value, json};
 
 use super::session::Session;
@@ -26,17 +26,23 @@ pub struct ListView<'a> {
     pub now: u64,
     /// Show "access revoked" (after a revocation redirected here).
     pub revoked_notice: bool,
+    /// The user's role opens the operator console: link to it.
+    pub operator: bool,
 }
 
 /// The connected-apps page (200).
 pub fn list_page(view: &ListView<'_>) -> Response {
     let apps = &view.listing.apps;
+    let groups = connected_apps::group(apps);
     let body = html! {
         main.wide {
             header.top {
                 div {
                     h1 { "Connected apps" }
-                    p.muted { "Signed in as " strong { bdi { (view.session.display_name()) } } }
+                    p.muted {
+                        "Signed in as " strong { bdi { (view.session.display_name()) } }
+                        @if view.operator { " · " a href="/apps/admin" { "Operator console" } }
+                    }
                 }
                 form.inline method="post" action="/apps/sign-out" {
                     input type="hidden" name="csrf_token" value=(view.csrf_token);
@@ -56,7 +62,7 @@ pub fn list_page(view: &ListView<'_>) -> Response {
                 p.empty { "No apps are connected to your account." }
             } @else {
                 ul.apps aria-label="Connected apps" {
-                    @for app in apps { (app_row(app, view)) }
+                    @for group in &groups { (group_row(group, view)) }
                 }
             }
             @if view.listing.truncated {
@@ -71,8 +77,12 @@ pub fn list_page(view: &ListView<'_>) -> Response {
     page_with_referrer_policy(StatusCode::OK, "Connected apps", body, FORM_ACTION, REFERRER_POLICY)
 }
 
-fn app_row(app: &ConnectedApp, view: &ListView<'_>) -> Markup {
+/// One app: named by its most recent connection; with several connections (approved on two
+/// computers, or a client that registers anew for each connection), each listed under it.
+fn group_row(group: &AppGroup, view: &ListView<'_>) -> Markup {
+    let Some(app) = group.newest() else { return html! {} };
     let name = client_name(app);
+    let several = group.connections.len() > 1;
     html! {
         li.app data-grant=(app.grant_id) {
             span.avatar aria-hidden="true" { (initial(name)) }
@@ -95,19 +105,28 @@ fn app_row(app: &ConnectedApp, view: &ListView<'_>) -> Markup {
                     }
                     @if !app.client_registered { " · registration expired" }
                 }
-                p.meta { "May: " (scope_words(&app.scope)) }
-                p.meta {
-                    "Approved " (when(app.approved_at, view.now)) " · "
-                    @match app.refreshed_at {
-                        Some(at) => { "last refreshed " (when(at, view.now)) }
-                        None => { "never refreshed" }
+                @if several {
+                    p.meta {
+                        "Approved " (group.connections.len()) " times: each approval is a connection of its own "
+                        "(the app used on another computer, or an app that registers anew each time). "
+                        "Revoke the ones you no longer use."
                     }
+                    ul.connections aria-label={ "Connections of " (name) } {
+                        @for (number, connection) in group.connections.iter().enumerate() {
+                            li data-grant=(connection.grant_id) {
+                                span.meta { (connection_meta(connection, view)) }
+                                (revoke_form(&[connection], &format!("Revoke {name} connection {}", number + 1), "Revoke", view))
+                            }
+                        }
+                    }
+                } @else {
+                    p.meta { (connection_meta(app, view)) }
                 }
             }
-            form.inline method="post" action="/apps/revoke" {
-                input type="hidden" name="grant_id" value=(app.grant_id);
-                input type="hidden" name="csrf_token" value=(view.csrf_token);
-                button.small.danger type="submit" aria-label={ "Revoke " (name) } { "Revoke" }
+            @if several {
+                (revoke_form(&group.connections.iter().collect::<Vec<_>>(), &format!("Revoke all connections of {name}"), "Revoke all", view))
+            } @else {
+                (revoke_form(&[app], &format!("Revoke {name}"), "Revoke", view))
             }
         }
     }
@@ -120,7 +139,30 @@ fn scope_words(scopes: &[String]) -> String {
     if words.is_empty() { "nothing (no scope)".to_owned() } else { words.join("; ") }
 }
 
-fn client_name(app: &ConnectedApp) -> &str {
+/// When a connection was approved and last refreshed, and its scopes.
+fn connection_meta(app: &ConnectedApp, view: &ListView<'_>) -> Markup {
+    html! {
+        "Approved " (when(app.approved_at, view.now)) " · "
+        @match app.refreshed_at {
+            Some(at) => { "last refreshed " (when(at, view.now)) }
+            None => { "never refreshed" }
+        }
+        " · May: " (scope_words(&app.scope))
+    }
+}
+
+/// A form revoking `connections` (their grant ids).
+fn revoke_form(connections: &[&ConnectedApp], label: &str, text: &str, view: &ListView<'_>) -> Markup {
+    html! {
+        form.inline method="post" action="/apps/revoke" {
+            @for connection in connections { input type="hidden" name="grant_id" value=(connection.grant_id); }
+            input type="hidden" name="csrf_token" value=(view.csrf_token);
+            button.small.danger type="submit" aria-label=(label) { (text) }
+        }
+    }
+}
+
+pub(super) fn client_name(app: &ConnectedApp) -> &str {
     app.client_name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or("An unnamed MCP client")
 }
 
@@ -130,7 +172,7 @@ fn initial(name: &str) -> String {
 }
 
 /// A `<time>` with the UTC date and time, reading as relative time ("3 days ago").
-fn when(at: u64, now: u64) -> Markup {
+pub(super) fn when(at: u64, now: u64) -> Markup {
     html! { time datetime=(rfc3339(at)) title=(absolute(at)) { (relative(at, now)) } }
 }
 
@@ -156,6 +198,10 @@ fn absolute(at: u64) -> String {
 /// The same list as JSON (see the README's "Connected apps").
 pub fn list_json(session: &Session, csrf_token: &str, listing: &Listing) -> Response {
     let apps: Vec<Value> = listing.apps.iter().map(app_json).collect();
+    let groups: Vec<Value> = connected_apps::group(&listing.apps)
+        .iter()
+        .map(|group| json!({ "name": group.newest().map(client_name), "grant_ids": group.grant_ids() }))
+        .collect();
     web::json(
         StatusCode::OK,
         &json!({
@@ -163,6 +209,7 @@ pub fn list_json(session: &Session, csrf_token: &str, listing: &Listing) -> Resp
             "session_expires_at": session.expires_at,
             "csrf_token": csrf_token,
             "apps": apps,
+            "groups": groups,
             "truncated": listing.truncated,
         }),
     )

@@ -303,6 +303,15 @@ fn serve_image(stream: TcpStream, b64_json: &str) {
 
 /// The app with image generation pointed at a fake backend.
 pub fn app_with_images() -> TestApp {
+    app_with_images_and(&[])
+}
+
+/// The same, with `extra` variables.
+pub fn app_with_images_and(extra: &[(&str, &str)]) -> TestApp {
     let origin = start_image_backend();
-    TestApp::builder().variable("image_provider", "openai").variable("image_api_origin", &origin).start()
+    let mut builder = TestApp::builder().variable("image_provider", "openai").variable("image_api_origin", &origin);
+    for (name, value) in extra {
+        builder = builder.variable(name, value);
+    }
+    builder.start()
 }

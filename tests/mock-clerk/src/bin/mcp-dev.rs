@@ -62,7 +62,7 @@ fn build_components(root: &Path) -> anyhow::Result<()> {
     let status = Command::new(cargo)
         .current_dir(root)
         .args(["build", "--target", "wasm32-wasip2", "--release"])
-        .args(["-p", "oauth-provider", "-p", "clerk-callback", "-p", "mcp-handler", "-p", "health"])
+        .args(["-p", "oauth-provider", "-p", "clerk-callback", "-p", "mcp-handler", "-p", "health", "-p", "account"])
         // spin.toml's `source`s name `target/wasm32-wasip2/release/`: build there even when the
         // user's CARGO_TARGET_DIR points elsewhere, or stale components would be served.
         .env("CARGO_TARGET_DIR", root.join("target"))
