@@ -67,7 +67,15 @@ impl World {
         let code = web::decode_pairs(query.as_bytes()).into_iter().find(|(k, _)| k == "code").unwrap().1;
         let exchange =
             CodeExchange { code: &code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-        exchange_code(&self.store, &self.clock, &client.client, &exchange).unwrap().response
+        exchange_code(
+            &self.store,
+            &self.clock,
+            &oauth_core::rules::scope::ScopePolicy::default(),
+            &client.client,
+            &exchange,
+        )
+        .unwrap()
+        .response
     }
 
     fn works(&self, tokens: &TokenResponse) -> bool {

@@ -6,8 +6,8 @@ use crate::clients::Registration;
 use crate::complete_authorization;
 use crate::directory::StaticDirectory;
 use crate::props::UserProps;
-use crate::tests::{Fixture, REDIRECT, VERIFIER, code_from, fixture, rotation};
-use crate::tokens::{CodeExchange, GrantError, RefreshRequest, TokenResponse, exchange_code, refresh};
+use crate::tests::{Fixture, REDIRECT, VERIFIER, code_from, fixture, refresh_default, rotation};
+use crate::tokens::{CodeExchange, GrantError, RefreshRequest, TokenResponse, exchange_code};
 
 const RESOURCE: &str = "https://mcp.example.com/mcp";
 
@@ -20,7 +20,8 @@ fn code_for(f: &Fixture, client: &Registration, user: &str) -> String {
 
 fn exchange(f: &Fixture, client: &Registration, code: &str) -> Result<TokenResponse, GrantError> {
     let request = CodeExchange { code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-    exchange_code(&f.store, &f.clock, &client.client, &request).map(|issued| issued.response)
+    exchange_code(&f.store, &f.clock, &crate::rules::scope::ScopePolicy::default(), &client.client, &request)
+        .map(|issued| issued.response)
 }
 
 fn approve(f: &Fixture, client: &Registration, user: &str) -> TokenResponse {
@@ -29,7 +30,7 @@ fn approve(f: &Fixture, client: &Registration, user: &str) -> TokenResponse {
 
 fn refreshed(f: &Fixture, client: &Registration, token: &str) -> Result<TokenResponse, GrantError> {
     let request = RefreshRequest { refresh_token: token, scope: None, resource: None };
-    block_on(refresh(&f.store, &f.clock, &StaticDirectory, &rotation(), &client.client, &request))
+    block_on(refresh_default(&f.store, &f.clock, &StaticDirectory, &rotation(), &client.client, &request))
         .map(|issued| issued.response)
 }
 

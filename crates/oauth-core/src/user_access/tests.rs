@@ -5,8 +5,8 @@ use super::*;
 use crate::complete_authorization;
 use crate::directory::StaticDirectory;
 use crate::props::UserProps;
-use crate::tests::{REDIRECT, VERIFIER, code_from, fixture, rotation};
-use crate::tokens::{CodeExchange, GrantError, RefreshRequest, TokenError, TokenResponse, exchange_code, refresh};
+use crate::tests::{REDIRECT, VERIFIER, code_from, fixture, refresh_default, rotation};
+use crate::tokens::{CodeExchange, GrantError, RefreshRequest, TokenError, TokenResponse, exchange_code};
 
 const RESOURCE: &str = "https://mcp.example.com/mcp";
 
@@ -21,12 +21,13 @@ fn code_for(f: &crate::tests::Fixture, user: &str, role: Option<&str>) -> String
 
 fn exchange(f: &crate::tests::Fixture, code: &str) -> Result<TokenResponse, GrantError> {
     let request = CodeExchange { code, redirect_uri: Some(REDIRECT), code_verifier: Some(VERIFIER), resource: None };
-    exchange_code(&f.store, &f.clock, &f.client.client, &request).map(|issued| issued.response)
+    exchange_code(&f.store, &f.clock, &crate::rules::scope::ScopePolicy::default(), &f.client.client, &request)
+        .map(|issued| issued.response)
 }
 
 fn refreshed(f: &crate::tests::Fixture, token: &str) -> Result<TokenResponse, GrantError> {
     let request = RefreshRequest { refresh_token: token, scope: None, resource: None };
-    block_on(refresh(&f.store, &f.clock, &StaticDirectory, &rotation(), &f.client.client, &request))
+    block_on(refresh_default(&f.store, &f.clock, &StaticDirectory, &rotation(), &f.client.client, &request))
         .map(|issued| issued.response)
 }
 
