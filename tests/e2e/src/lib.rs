@@ -144,12 +144,12 @@ impl TestAppBuilder {
         self.runtime_config("[key_value_store.default]\ntype = \"spin\"\n")
     }
 
-    /// Serves client metadata documents from `server` (a [`spin_local::testing::HttpsServer`] on
+    /// Serves client metadata documents from `server` (a [`spin_local_testing::HttpsServer`] on
     /// loopback): the runtime config trusts its test CA for `localhost` in the two components
     /// that fetch documents (`[[client_tls]] ca_roots_file`, as in Spin), and, **for tests
     /// only**, this app's copy of `spin.toml` lets those components reach the server's origin
     /// (`https://localhost:<port>`; the real manifest allows documents on port 443 only).
-    pub fn document_server(mut self, server: &spin_local::testing::HttpsServer) -> Self {
+    pub fn document_server(mut self, server: &spin_local_testing::HttpsServer) -> Self {
         self.settings.extra_document_hosts.push(format!("https://localhost:{}", server.port()));
         self.runtime_config(&format!(
             "[[client_tls]]\ncomponent_ids = [\"oauth-provider\", \"clerk-callback\"]\nhosts = [\"localhost\"]\nca_roots_file = \"{}\"\n",

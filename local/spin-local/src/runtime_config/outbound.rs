@@ -243,7 +243,7 @@ mod tests {
         let tls = &parse(only_hosts, dir.path()).expect("valid").client_tls[0];
         assert!(tls.use_platform_roots && !tls.use_webpki_roots && tls.root_certificates.is_empty());
 
-        let pem = crate::testing::TestCa::new().ca_pem().to_owned();
+        let pem = spin_local_testing::TestCa::new().ca_pem().to_owned();
         std::fs::write(dir.path().join("ca.pem"), pem).expect("write CA");
         let with_roots = format!("{only_hosts}ca_roots_file = \"ca.pem\"\n");
         let tls = &parse(&with_roots, dir.path()).expect("valid").client_tls[0];

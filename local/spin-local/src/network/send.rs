@@ -298,9 +298,9 @@ mod tests {
     use super::*;
     use crate::network::{AppNetwork, ClientTls};
     use crate::runtime_config::OutboundNetworking;
-    use crate::testing::{HttpsServer, TestResponse};
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
+    use spin_local_testing::{HttpsServer, TestResponse};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// A component whose `[[client_tls]]` trusts `server`'s test CA for `localhost`.

@@ -4,14 +4,14 @@
 //! keep-alive connection and at 8 in flight, the server's peak RSS, and the time from process
 //! start to the first 200 with a warm compilation cache.
 //!
-//! Run: `cargo run --profile host -p spin-local --bin spin-local-bench [-- SECONDS]`
+//! Run: `cargo run --profile host -p spin-local-testing --bin spin-local-bench [-- SECONDS]`
 
 #![allow(clippy::print_stdout, reason = "a benchmark: printing its numbers is its job")]
 
 use anyhow::Result;
 use http::Method;
-use spin_local::bench::{LoadReport, LoadSpec, fetch, run_load};
-use spin_local::process::{ServerProcess, spin_local_binary};
+use spin_local_testing::bench::{LoadReport, LoadSpec, fetch, run_load};
+use spin_local_testing::process::{ServerProcess, spin_local_binary};
 use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
@@ -24,7 +24,7 @@ fn main() -> Result<()> {
 }
 
 async fn run(duration: Duration) -> Result<()> {
-    let manifest = spin_local::fixtures::build_fixtures().map_err(anyhow::Error::msg)?;
+    let manifest = spin_local_testing::fixtures::build_fixtures().map_err(anyhow::Error::msg)?;
     let binary = spin_local_binary()?;
     let state = std::env::temp_dir().join(format!("spin-local-bench-{}", std::process::id()));
     let args = up_args(&manifest, &state);

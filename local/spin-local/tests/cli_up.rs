@@ -173,7 +173,7 @@ async fn redis_compare_and_swap_is_spin_4_1s_unless_the_flag_or_env_asks_for_cor
 /// `SSL_CERT_FILE` replaces for both spin-local and Spin).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_store_over_tls_with_a_user_and_password_works_and_a_wrong_password_or_an_unknown_ca_fails() {
-    let Some(redis) = spin_local::testing::secure_redis_server("app", "s3cret-pw") else { return };
+    let Some(redis) = spin_local_testing::secure_redis_server("app", "s3cret-pw") else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     let run = |url: &str, trust_test_ca: bool| {
         let rc = crate::common::runtime_config(
@@ -326,9 +326,10 @@ async fn a_server_process_and_every_process_it_started_are_gone_once_it_is_dropp
         vec!["--from".into(), manifest.into(), "--state-dir".into(), "".into(), "--variable".into(), "secret=s".into()];
     let bin = std::ffi::OsString::from(BIN);
     let envs = [("SPIN_LOCAL_BIN", bin.as_os_str())];
-    let (server, _) = spin_local::process::ServerProcess::start(&script, &args, &envs, "/.well-known/spin/health")
-        .await
-        .expect("the script serves");
+    let (server, _) =
+        spin_local_testing::process::ServerProcess::start(&script, &args, &envs, "/.well-known/spin/health")
+            .await
+            .expect("the script serves");
     let pids = server.group_pids();
     assert_eq!(pids.len(), 2, "spin-local and the script's child: {pids:?}");
     drop(server);

@@ -25,21 +25,17 @@
 #![allow(clippy::print_stderr, reason = "the runtime's log is stderr")]
 
 pub mod app;
-pub mod bench;
 pub mod component;
 pub mod engine;
 pub mod error;
-pub mod fixtures;
 pub mod host;
 pub mod kv;
 pub mod manifest;
 pub mod network;
 pub mod outbound;
-pub mod process;
 pub mod routing;
 pub mod runtime_config;
 pub mod server;
-pub mod testing;
 pub mod variables;
 
 pub use app::{App, AppOptions, StateDir};

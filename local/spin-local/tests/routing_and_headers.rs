@@ -1,7 +1,7 @@
 //! Spin's routing rules and request headers, over real HTTP through spin-local.
 
 use crate::common::{field, get, start};
-use spin_local::bench::fetch;
+use spin_local_testing::bench::fetch;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exact_routes_beat_wildcards_and_the_longest_prefix_wins() {

@@ -2,15 +2,15 @@
 //! trusts for a host, `[outbound_networking] block_networks` refuses resolved addresses.
 
 use crate::common::{TestApp, fetch_via_guest, options, start};
-use spin_local::testing::{HttpsServer, TestResponse};
 use spin_local::{App, StateDir};
+use spin_local_testing::{HttpsServer, TestResponse};
 
 /// Answers `/doc` with JSON naming the `Host` header it got, `/moved` with a redirect.
 fn document_server() -> HttpsServer {
     HttpsServer::start(document)
 }
 
-fn document(request: &spin_local::testing::TestRequest) -> TestResponse {
+fn document(request: &spin_local_testing::TestRequest) -> TestResponse {
     match request.path.as_str() {
         "/doc" => TestResponse::json(format!("{{\"host\":\"{}\"}}", request.header("host").unwrap_or(""))),
         "/moved" => TestResponse::redirect(302, "https://localhost/elsewhere"),

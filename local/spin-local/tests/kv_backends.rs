@@ -7,7 +7,7 @@
 use crate::common::{TestApp, get, options, post, redis_server, runtime_config, start, start_with};
 use spin_local::StateDir;
 use spin_local::kv::RedisMode;
-use spin_local::testing::RedisServer;
+use spin_local_testing::RedisServer;
 
 async fn both_apis_see_the_same_store(url: &str) {
     assert_eq!(post(&format!("{url}/kv/spin/set/alpha"), "one").await.0, 200);

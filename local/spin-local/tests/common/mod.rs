@@ -4,14 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed step fails the test")]
 
 use http::Method;
-use spin_local::bench::fetch;
 use spin_local::{App, AppOptions, RunningServer, StateDir};
+use spin_local_testing::bench::fetch;
 use std::path::{Path, PathBuf};
 
-pub use spin_local::testing::{free_port, redis_server};
+pub use spin_local_testing::{free_port, redis_server};
 
 pub fn fixture_manifest() -> PathBuf {
-    spin_local::fixtures::build_fixtures().unwrap_or_else(|e| panic!("{e}"))
+    spin_local_testing::fixtures::build_fixtures().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Options for the fixture app: the required `secret` set, no ambient env/.env, quiet.

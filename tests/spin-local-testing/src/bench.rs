@@ -5,11 +5,11 @@ use bytes::Bytes;
 pub use http::Method;
 use http::Request;
 use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
-use wasmtime_wasi_http::io::TokioIo;
 
 /// What to send and for how long.
 #[derive(Debug, Clone)]

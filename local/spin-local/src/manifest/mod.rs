@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn the_fixture_manifest_passes_them_too() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/spin.toml");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/spin.toml");
         load(&path).unwrap_or_else(|e| panic!("{e}"));
     }
 }

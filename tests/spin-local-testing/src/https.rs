@@ -4,7 +4,7 @@
 //! real Spin:
 //!
 //! ```no_run
-//! use spin_local::testing::{HttpsServer, TestResponse};
+//! use spin_local_testing::{HttpsServer, TestResponse};
 //! let server = HttpsServer::start(|request| match request.path.as_str() {
 //!     "/client.json" => TestResponse::json(r#"{"client_id":"..."}"#).header("cache-control", "max-age=60"),
 //!     "/slow" => TestResponse::json("{}").delay(std::time::Duration::from_secs(5)),
@@ -30,6 +30,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Frame;
+use hyper_util::rt::TokioIo;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
@@ -43,7 +44,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use wasmtime_wasi_http::io::TokioIo;
 
 /// A throwaway certificate authority: issues server and client certificates.
 pub struct TestCa {

@@ -1,6 +1,12 @@
-//! Test support: a real `redis-server` on a free loopback port (the Redis key-value tests of this
-//! crate and the scale-out end-to-end tests), and an HTTPS server with a throwaway test CA
-//! ([`HttpsServer`], [`TestCa`]) for outbound-HTTPS tests through `[[client_tls]]`.
+//! The test and benchmark tooling of spin-local (none of it is the runtime; the runtime's tests,
+//! the end-to-end tests and the benchmarks use it):
+//! - a real `redis-server` on a free loopback port ([`redis_server`], [`secure_redis_server`]: the
+//!   Redis key-value tests and the scale-out end-to-end tests), [`free_port`], [`wait_for_port`];
+//! - [`https`]: an HTTPS server with a throwaway test CA ([`HttpsServer`], [`TestCa`]) for
+//!   outbound-HTTPS tests through `[[client_tls]]`;
+//! - [`fixtures`]: the fixture guest components (`tests/fixtures`), built for `wasm32-wasip2`;
+//! - [`process`]: `spin-local up` (or `spin up`) as a child process, and what it costs;
+//! - [`bench`]: a load generator, and the `spin-local-bench` binary that uses it.
 
 #![allow(
     clippy::panic,
@@ -9,7 +15,10 @@
     reason = "test support: a set-up that cannot work fails the test, loudly"
 )]
 
-mod https;
+pub mod bench;
+pub mod fixtures;
+pub mod https;
+pub mod process;
 
 pub use https::{HttpsServer, HttpsServerBuilder, Issued, TestCa, TestRequest, TestResponse};
 
