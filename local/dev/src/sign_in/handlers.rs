@@ -1,4 +1,4 @@
-//! Clerk's endpoints, as the mock answers them.
+//! Clerk's endpoints, as the development provider answers them.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -6,18 +6,15 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::state::{IssuedCode, State};
-use crate::users::User;
-use crate::{CLIENT_ID, CLIENT_SECRET, SECRET_KEY};
+use super::state::{IssuedCode, State};
+use super::users::User;
+use super::{CLIENT_ID, CLIENT_SECRET, Request, Response, SECRET_KEY};
 
 mod sign_in_page;
 
-pub(crate) type Request = http::Request<Vec<u8>>;
-pub(crate) type Response = http::Response<Vec<u8>>;
-
 const SCOPES: [&str; 6] = ["openid", "email", "profile", "public_metadata", "private_metadata", "offline_access"];
 
-pub(crate) fn route(state: &State, request: &Request) -> Response {
+pub(super) fn route(state: &State, request: &Request) -> Response {
     let path = request.uri().path();
     match (request.method().as_str(), path) {
         ("GET", "/.well-known/openid-configuration") => json_response(200, &discovery(&state.issuer)),
@@ -54,23 +51,14 @@ fn discovery(issuer: &str) -> Value {
     })
 }
 
-/// `GET /oauth/authorize`: validates like Clerk, then signs a user in without a page (tests) or
-/// shows the development sign-in page.
+/// `GET /oauth/authorize`: validates like Clerk, then shows the sign-in page, or signs the chosen
+/// user in without one.
 fn authorize(state: &State, q: &[(String, String)]) -> Response {
     let get = |name: &str| param(q, name);
     if let Err(message) = check_authorize(q) {
         return text(400, "text/plain; charset=utf-8", message);
     }
-    let redirect_uri = get("redirect_uri").unwrap_or_default();
-    let client_state = get("state").unwrap_or_default();
-    if let Some(error) = state.take_authorize_error() {
-        let location = with_query(
-            redirect_uri,
-            &[("error", &error), ("error_description", "mock Clerk was told to fail"), ("state", client_state)],
-        );
-        return redirect(&location);
-    }
-    if state.interactive {
+    if state.page {
         return html(200, &sign_in_page::render(q));
     }
     match state.pick_user(get("login_hint")) {
@@ -115,7 +103,7 @@ fn issue_code(state: &State, user: &User, q: &[(String, String)]) -> Response {
 fn dev_sign_in(state: &State, f: &[(String, String)]) -> Response {
     let get = |name: &str| param(f, name);
     let email = get("email").unwrap_or_default().trim();
-    if !state.interactive || email.is_empty() || !email.contains('@') {
+    if !state.page || email.is_empty() || !email.contains('@') {
         return text(400, "text/plain; charset=utf-8", "an email address is required");
     }
     if let Err(message) = check_authorize(f) {
@@ -136,7 +124,7 @@ fn token(state: &State, request: &Request) -> Response {
         return oauth_error(401, "invalid_client", "client authentication failed");
     }
     if get("grant_type") != Some("authorization_code") {
-        return oauth_error(400, "unsupported_grant_type", "only authorization_code is supported by the mock");
+        return oauth_error(400, "unsupported_grant_type", "only authorization_code is supported here");
     }
     let Some(issued) = get("code").and_then(|c| state.take_code(c)) else {
         return oauth_error(400, "invalid_grant", "unknown or used code");
@@ -260,7 +248,7 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-pub(crate) fn text(status: u16, content_type: &str, body: &str) -> Response {
+pub(super) fn text(status: u16, content_type: &str, body: &str) -> Response {
     http::Response::builder()
         .status(status)
         .header("content-type", content_type)

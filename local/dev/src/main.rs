@@ -2,8 +2,8 @@
 //! runtime on http://127.0.0.1:3000.
 //!
 //! Without Clerk credentials (no `SPIN_VARIABLE_CLERK_*` in the environment or `.env`, no
-//! `--variable clerk_...`), it also starts the mock Clerk with a development sign-in page (pick
-//! an email and a role) and points the app at it. Real Clerk configuration always wins.
+//! `--variable clerk_...`), it also starts the development sign-in (`mcp_dev::sign_in`: an OIDC
+//! provider with a page to pick an email and a role) and points the app at it. Real Clerk configuration always wins.
 //!
 //! Flags (as `spin up`): `--listen ADDR`, `--variable NAME=VALUE` (repeatable), `--state-dir DIR`,
 //! `--runtime-config-file FILE`, `-f/--from spin.toml`; plus `--skip-build`.
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
-use mock_clerk::{MockClerk, Options};
+use mcp_dev::sign_in::{Options, Provider};
 
 #[derive(Default)]
 struct Args {
@@ -43,7 +43,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "-f" | "--from" => args.from = Some(value("--from")?.into()),
             "--skip-build" => args.skip_build = true,
             "-h" | "--help" => {
-                println!("{}", include_str!("mcp-dev.help"));
+                println!("{}", include_str!("main.help"));
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other} (see --help)"),
@@ -90,11 +90,11 @@ fn cookie_key_configured(args: &Args) -> bool {
         || args.variables.iter().any(|(k, _)| k == "cookie_encryption_key")
 }
 
-fn banner(clerk: &MockClerk) {
+fn banner(clerk: &Provider) {
     let line = "!".repeat(72);
     println!("\n{line}");
     println!("!!  DEVELOPMENT SIGN-IN, NOT FOR PRODUCTION");
-    println!("!!  No Clerk credentials are configured, so a mock Clerk runs at {}", clerk.base_url());
+    println!("!!  No Clerk credentials are configured, so a development sign-in runs at {}", clerk.base_url());
     println!("!!  and anyone can sign in as any email with any role. Set SPIN_VARIABLE_CLERK_*");
     println!("!!  (see README \"Configure Clerk\") to use your real Clerk instance.");
     println!("{line}\n");
@@ -107,18 +107,18 @@ fn main() -> anyhow::Result<()> {
         build_components(&root)?;
     }
     let mut variables = Vec::new();
-    let mock = if clerk_configured(&args) {
+    let dev_sign_in = if clerk_configured(&args) {
         None
     } else {
-        let clerk = MockClerk::start_with(Options { port: 0, interactive: true })?;
+        let clerk = Provider::start(Options { port: 0, page: true })?;
         variables.extend(clerk.variables());
         Some(clerk)
     };
-    if mock.is_some() && !cookie_key_configured(&args) {
+    if dev_sign_in.is_some() && !cookie_key_configured(&args) {
         variables.push(("cookie_encryption_key".into(), hex::encode(platform::secret::random_bytes::<32>()?)));
     }
     variables.extend(args.variables.iter().cloned());
-    if let Some(clerk) = &mock {
+    if let Some(clerk) = &dev_sign_in {
         banner(clerk);
     }
     serve(&root, &args, variables)

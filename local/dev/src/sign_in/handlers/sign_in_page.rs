@@ -1,4 +1,4 @@
-//! The development sign-in page: pick an email and a role. Only served in interactive mode.
+//! The development sign-in page: pick an email and a role. Only served with [`super::super::Options::page`] on.
 
 use maud::{DOCTYPE, PreEscaped, html};
 
@@ -25,7 +25,7 @@ pub(crate) fn render(params: &[(String, String)]) -> String {
             }
             body { main {
                 p.banner role="alert" { "DEVELOPMENT SIGN-IN, NOT FOR PRODUCTION" }
-                h1 { "Sign in (mock Clerk)" }
+                h1 { "Sign in (development)" }
                 p { "No password: pick who you want to be. Configure real Clerk credentials to turn this page off." }
                 form method="post" action="/oauth/authorize/sign-in" {
                     @for (name, value) in carried {

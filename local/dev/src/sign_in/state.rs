@@ -1,27 +1,10 @@
-//! The mock's mutable state: users, issued codes and tokens, the signing key and the switches.
+//! The provider's mutable state: users, issued codes and tokens, and the signing key.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
-use crate::signing::Signer;
-use crate::users::{self, User};
-
-/// A failure mode for every endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Fault {
-    #[default]
-    None,
-    /// Wait this long before answering.
-    Slow(Duration),
-    /// `503` with an HTML body, like a load balancer in front of a dead service.
-    Down,
-    /// Accept the connection and close it without answering; a request on a connection opened
-    /// earlier (a pooled keep-alive connection) gets its connection closed without an answer too.
-    Refused,
-    /// `200` with a body that is not what the endpoint promises.
-    Malformed,
-}
+use super::signing::Signer;
+use super::users::{self, User};
 
 /// An authorization code waiting for `/oauth/token`.
 #[derive(Debug, Clone)]
@@ -40,48 +23,27 @@ struct Inner {
     codes: HashMap<String, IssuedCode>,
     access_tokens: HashMap<String, (String, String)>,
     next_user: Option<String>,
-    authorize_error: Option<String>,
-    fault: Fault,
-    hits: HashMap<String, usize>,
 }
 
 pub(crate) struct State {
     pub issuer: String,
-    pub interactive: bool,
+    pub page: bool,
     pub signer: Signer,
     inner: Mutex<Inner>,
 }
 
 impl State {
-    pub fn new(issuer: String, interactive: bool) -> anyhow::Result<Self> {
+    pub fn new(issuer: String, page: bool) -> anyhow::Result<Self> {
         let inner = Inner { users: users::defaults(), ..Inner::default() };
-        Ok(Self { issuer, interactive, signer: Signer::generate()?, inner: Mutex::new(inner) })
+        Ok(Self { issuer, page, signer: Signer::generate()?, inner: Mutex::new(inner) })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn record_hit(&self, path: &str) {
-        *self.lock().hits.entry(path.to_owned()).or_default() += 1;
-    }
-    pub fn hits(&self, path: &str) -> usize {
-        self.lock().hits.get(path).copied().unwrap_or(0)
-    }
-    pub fn fault(&self) -> Fault {
-        self.lock().fault
-    }
-    pub fn set_fault(&self, fault: Fault) {
-        self.lock().fault = fault;
-    }
     pub fn set_next_user(&self, email: &str) {
         self.lock().next_user = Some(email.to_owned());
-    }
-    pub fn set_authorize_error(&self, error: Option<String>) {
-        self.lock().authorize_error = error;
-    }
-    pub fn take_authorize_error(&self) -> Option<String> {
-        self.lock().authorize_error.take()
     }
 
     pub fn user_by_email(&self, email: &str) -> Option<User> {

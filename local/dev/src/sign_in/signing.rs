@@ -1,6 +1,6 @@
-//! ID-token signing: a fresh EC P-256 key per mock, published as a JWK set, `ES256` JWTs.
+//! ID-token signing: a fresh EC P-256 key per provider, published as a JWK set, `ES256` JWTs.
 //! (Real Clerk signs with RS256; the client does not verify signatures, and ring cannot
-//! generate RSA keys, so the mock uses the other algorithm JOSE names for the same job.)
+//! generate RSA keys, so the provider uses the other algorithm JOSE names for the same job.)
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
