@@ -6,10 +6,10 @@ use crate::error::{Chain, Error};
 use crate::host::stdio::ComponentOutput;
 use crate::kv::{RedisMode, RedisStore, SqliteDb, SqliteStore, Store, Stores};
 use crate::manifest::{ComponentDef, Manifest, RouteDef, SourceDef};
-use crate::network::AppNetwork;
+use crate::outbound::AppNetwork;
 use crate::outbound::{AllowedHost, AllowedHosts, Entry, parse_entries};
-use crate::routing::{Route, Router};
 use crate::runtime_config::{OutboundNetworking, RuntimeConfig, StoreConfig};
+use crate::trigger::routing::{Route, Router};
 use crate::variables::{Resolver, Template, VariableSources};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -63,7 +63,7 @@ pub struct AppOptions {
     /// before its body then waits ~40 ms for the client's delayed ACK, as it does on Spin.
     pub tcp_nodelay: bool,
     /// Deadlines and caps for slow clients (spin-local's own; Spin has none).
-    pub limits: crate::server::Limits,
+    pub limits: crate::trigger::limits::Limits,
 }
 
 impl Default for AppOptions {
@@ -82,7 +82,7 @@ impl Default for AppOptions {
             guest_time_limit: Duration::from_secs(30),
             redis_mode: RedisMode::default(),
             tcp_nodelay: false,
-            limits: crate::server::Limits::default(),
+            limits: crate::trigger::limits::Limits::default(),
         }
     }
 }
@@ -103,6 +103,8 @@ impl App {
     pub async fn load(manifest: impl AsRef<Path>, options: AppOptions) -> Result<App, Error> {
         let manifest_path = manifest_file(manifest.as_ref());
         let manifest = Manifest::load(&manifest_path)?;
+        // What released Spin refuses at load (its allow-list check) is refused here too.
+        crate::outbound::load_check::check(&manifest, &manifest_path)?;
         let base = manifest_path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let resolver = Arc::new(build_resolver(&manifest, &options)?);
         resolver.check_required()?;

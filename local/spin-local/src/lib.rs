@@ -31,13 +31,11 @@ pub mod error;
 pub mod host;
 pub mod kv;
 pub mod manifest;
-pub mod network;
 pub mod outbound;
-pub mod routing;
 pub mod runtime_config;
-pub mod server;
+pub mod trigger;
 pub mod variables;
 
 pub use app::{App, AppOptions, StateDir};
 pub use error::Error;
-pub use server::RunningServer;
+pub use trigger::RunningServer;

@@ -21,7 +21,7 @@ pub(crate) struct Launch<'a> {
     pub redis_mode: spin_local::kv::RedisMode,
     pub cache_dir: Option<&'a Path>,
     pub max_instances: Option<u32>,
-    pub limits: Option<spin_local::server::Limits>,
+    pub limits: Option<spin_local::trigger::Limits>,
     /// A route that answers `200` once the app is up (for a child process).
     pub ready_path: &'a str,
 }

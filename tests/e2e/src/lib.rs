@@ -103,7 +103,7 @@ struct RuntimeSettings {
     /// Instance slots (`None`: spin-local's default); in this process only.
     max_instances: Option<u32>,
     /// spin-local's limits for slow clients (`None`: its defaults); in this process only.
-    limits: Option<spin_local::server::Limits>,
+    limits: Option<spin_local::trigger::Limits>,
 }
 
 /// Extra settings for [`TestApp::builder`].
@@ -191,7 +191,7 @@ impl TestAppBuilder {
     }
 
     /// Runs the app with these limits for slow clients (in this process only).
-    pub fn limits(mut self, limits: spin_local::server::Limits) -> Self {
+    pub fn limits(mut self, limits: spin_local::trigger::Limits) -> Self {
         self.settings.limits = Some(limits);
         self
     }

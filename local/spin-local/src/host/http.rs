@@ -1,8 +1,8 @@
 //! Outbound HTTP control: only `allowed_outbound_hosts`; anything else is
 //! `ErrorCode::HttpRequestDenied` for the guest (not a trap, not a runtime failure). Allowed
-//! requests go out through [`crate::network::send`] (block_networks, client TLS, timeouts).
+//! requests go out through [`crate::outbound::send`] (block_networks, client TLS, timeouts).
 
-use crate::component::ComponentInfo;
+use crate::host::component_info::ComponentInfo;
 use std::future::Future;
 use std::sync::Arc;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
@@ -36,6 +36,6 @@ impl WasiHttpHooks for OutboundHooks {
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         let network = self.component.network.clone();
-        Box::new(async move { crate::network::send(&network, request, options).await })
+        Box::new(async move { crate::outbound::send(&network, request, options).await })
     }
 }

@@ -1,12 +1,13 @@
 //! What a guest instance can reach: WASI 0.2 and wasi:http (wasmtime-wasi, wasmtime-wasi-http),
 //! plus the Spin interfaces in `/wit` (key-value, variables, wasi:keyvalue).
 
+pub mod component_info;
 pub mod http;
 pub mod keyvalue;
 pub mod stdio;
 pub mod variables;
 
-use crate::component::ComponentInfo;
+use crate::host::component_info::ComponentInfo;
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};

@@ -22,9 +22,7 @@
 //! the other sections Spin knows (`sqlite_database`, `variables_provider`, `llm_compute`,
 //! `outbound_http`, ...) are accepted and ignored.
 
-mod outbound;
-
-pub use outbound::OutboundNetworking;
+pub use crate::outbound::OutboundNetworking;
 
 use crate::error::Error;
 use std::collections::BTreeMap;

@@ -10,14 +10,18 @@
 //! when it was made. Without this, spin-local opened a connection per request, and a server fault
 //! that only refuses new connections looked, here, like an outage Spin never sees.
 
-use super::send::Sender;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::{Duration, Instant};
+use wasmtime_wasi_http::WasiBody;
 
 /// hyper-util's `pool_idle_timeout` default, which Spin keeps.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A connection's sending half: it takes the next request once this response was read (the pool
+/// keeps it meanwhile).
+pub(super) type Sender = hyper::client::conn::http1::SendRequest<WasiBody>;
 
 /// Which connections a request may reuse: `(https?, host as in the URI, port)`.
 pub(super) type Origin = (bool, String, u16);

@@ -4,6 +4,7 @@
 //! gives the guest for each failure.
 
 use super::ComponentNetwork;
+use super::pool::Sender;
 use bytes::Bytes;
 use http::uri::Scheme;
 use http_body_util::BodyExt;
@@ -30,9 +31,6 @@ pub type ConnectionDone = Box<dyn Future<Output = Result<(), Error>> + Send>;
 /// The byte stream under HTTP: plain TCP or TLS over it.
 trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
-
-/// A connection's sending half: it takes the next request once this response was read.
-pub(super) type Sender = hyper::client::conn::http1::SendRequest<WasiBody>;
 
 /// Where a request goes.
 struct Target {
@@ -296,7 +294,7 @@ impl Body for BetweenBytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::{AppNetwork, ClientTls};
+    use crate::outbound::{AppNetwork, ClientTls};
     use crate::runtime_config::OutboundNetworking;
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;

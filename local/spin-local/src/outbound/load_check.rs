@@ -9,14 +9,14 @@
 //! empty result is not one. (Spin after v4.0.2, from commit 82af2632, skips an entry that
 //! resolves to empty; no release has that yet.)
 
-use super::{AppVariable, Manifest};
+use super::allowed_hosts::{AllowedHost, Entry, parse_entries};
 use crate::error::Chain;
-use crate::outbound::{AllowedHost, Entry, parse_entries};
+use crate::manifest::{AppVariable, Manifest};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Checks every component's list, with the context lines `spin up` prints above the cause.
-pub(super) fn check(manifest: &Manifest, path: &Path) -> Result<(), Chain> {
+pub(crate) fn check(manifest: &Manifest, path: &Path) -> Result<(), Chain> {
     for (id, component) in &manifest.component {
         check_list(&component.allowed_outbound_hosts, &manifest.variables).map_err(|cause| {
             let shown = format!("\"{}\"", path.display());
@@ -101,5 +101,38 @@ mod tests {
     fn literals_are_checked_without_the_template_context() {
         let messages = check_one("https://a.com/path", &[]).expect_err("path");
         assert_eq!(messages, ["Invalid allowed host \"a.com/path\"", "must not include a path"]);
+    }
+}
+
+#[cfg(test)]
+mod app_manifests {
+    use super::*;
+    use std::path::Path;
+
+    fn load(path: &Path) -> Result<Manifest, String> {
+        let manifest = Manifest::load(path).map_err(|e| e.to_string())?;
+        check(&manifest, path).map(|()| manifest).map_err(|e| {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                text.push_str(&format!("\n  caused by: {cause}"));
+                source = cause.source();
+            }
+            text
+        })
+    }
+
+    /// CI runs this: the app's own `spin.toml` passes the checks of every released Spin.
+    #[test]
+    fn the_repositorys_spin_toml_passes_released_spins_load_checks() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spin.toml");
+        let manifest = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(manifest.component.values().any(|c| !c.allowed_outbound_hosts.is_empty()));
+    }
+
+    #[test]
+    fn the_fixture_manifest_passes_them_too() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/spin.toml");
+        load(&path).unwrap_or_else(|e| panic!("{e}"));
     }
 }

@@ -1,5 +1,9 @@
-//! Outbound connections the way Spin makes them (`factor-outbound-http`), for requests that
-//! `allowed_outbound_hosts` already let through:
+//! Outbound networking, as Spin's `factor-outbound-networking` and `factor-outbound-http`:
+//! - [`allowed_hosts`]: `allowed_outbound_hosts`, parsed and matched by Spin's rules, and checked
+//!   when the app loads as released Spin checks it ([`load_check`]);
+//! - [`config`]: the runtime config's `[outbound_networking]` and `[[client_tls]]`.
+//!
+//! Connections are made the way Spin makes them, for requests the allow-list let through:
 //! - the host name is resolved, and addresses in `[outbound_networking] block_networks` are
 //!   dropped; when none is left the guest gets `destination-ip-prohibited` ([`blocked`]);
 //! - https uses rustls with the component's `[[client_tls]]` entry for that host, or Spin's
@@ -8,17 +12,21 @@
 //! - a connection whose response was read to its end is reused by the app's next request to the
 //!   same origin, from any component ([`pool`]).
 
+pub mod allowed_hosts;
 mod blocked;
+pub mod config;
+pub(crate) mod load_check;
 mod pool;
 mod send;
 mod tls;
+
+pub use allowed_hosts::{AllowedHost, AllowedHosts, Entry, parse_entries};
+pub use config::OutboundNetworking;
 
 pub use blocked::BlockedNetworks;
 pub use pool::ConnectionPool;
 pub use send::send;
 pub use tls::{ClientCert, ClientTls, ComponentTls, TlsConfigs};
-
-use crate::runtime_config::OutboundNetworking;
 
 /// The app's outbound networking settings, from its runtime config.
 #[derive(Debug, Clone, Default)]

@@ -1,7 +1,8 @@
 //! `[outbound_networking]` and `[[client_tls]]`, parsed with Spin's rules and error messages
 //! (`factor-outbound-networking/src/runtime_config/spin.rs`).
 
-use crate::network::{BlockedNetworks, ClientCert, ClientTls};
+use super::blocked::BlockedNetworks;
+use super::tls::{ClientCert, ClientTls};
 use ip_network::IpNetwork;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -16,7 +17,7 @@ pub struct OutboundNetworking {
 }
 
 impl OutboundNetworking {
-    pub(super) fn from_table(doc: &toml::Table, base: &Path) -> Result<Self, String> {
+    pub(crate) fn from_table(doc: &toml::Table, base: &Path) -> Result<Self, String> {
         let networking = match doc.get("outbound_networking") {
             Some(value) => value
                 .clone()

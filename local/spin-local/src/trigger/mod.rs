@@ -1,16 +1,20 @@
-//! The HTTP server: Spin's reserved routes, routing, Spin's request headers, a fresh instance
+//! The HTTP trigger (Spin's `trigger-http`): the server, [`routing`], Spin's reserved routes, routing, Spin's request headers, a fresh instance
 //! per request, streamed responses, one log line per request, and the [`Limits`] that keep slow
 //! clients from taking the server from everyone else.
 
 mod connection;
+pub mod limits;
 mod request;
 mod response;
+pub mod routing;
+
+pub use limits::Limits;
 
 use crate::app::App;
 use crate::engine::{EPOCH_TICK, EpochTicker};
 use crate::error::Error;
 use crate::host::HostState;
-use crate::routing::{RouteMatch, WELL_KNOWN_PREFIX};
+use crate::trigger::routing::{RouteMatch, WELL_KNOWN_PREFIX};
 use bytes::Bytes;
 use connection::{ConnectionState, GuardedStream, RequestGuard};
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -19,7 +23,7 @@ use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
@@ -29,35 +33,6 @@ use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 type Body = HyperOutgoingBody;
-
-/// What spin-local allows one client, so that a slow or stalled one ties up a socket for a
-/// while at most, never the instance slots everyone shares. Spin has none of these (a client
-/// trickling its body holds an instance there for as long as it likes); see the README.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// A request head must arrive within this of its first byte, else `408` and the connection
-    /// is closed. An idle keep-alive connection has no deadline.
-    pub header_read_timeout: Duration,
-    /// The whole request, head and body, must arrive within this of its first byte, else `408`.
-    /// The body is read before the request takes an instance slot.
-    pub request_read_timeout: Duration,
-    /// The largest request body read, else `413`: far above every component's own cap, which
-    /// then answers first, as on Spin.
-    pub max_request_body: usize,
-    /// How long a request waits for an instance slot when all are taken, else `503`.
-    pub instance_wait_timeout: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            request_read_timeout: Duration::from_secs(30),
-            max_request_body: 16 << 20,
-            instance_wait_timeout: Duration::from_secs(10),
-        }
-    }
-}
 
 /// A started app. Dropping it (or [`shutdown`](RunningServer::shutdown)) stops the server.
 pub struct RunningServer {

@@ -6,7 +6,7 @@
 //! reads the whole body first, within the request deadline and a size cap, and only then runs
 //! the guest, which gets the body at once.
 
-use super::Limits;
+use super::limits::Limits;
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
