@@ -205,12 +205,12 @@ async fn open_stores(
         let kv_err = |message: String| Error::KeyValue { label: label.clone(), message };
         let store = match config {
             StoreConfig::Memory => {
-                Store::Sqlite(SqliteDb::open_in_memory().map_err(|e| kv_err(e.to_string()))?.store(&label))
+                Store::new(SqliteDb::open_in_memory().map_err(|e| kv_err(e.to_string()))?.store(&label))
             }
             StoreConfig::Redis(url) => {
-                Store::Redis(RedisStore::open(&url, options.redis_mode).map_err(|e| kv_err(e.to_string()))?)
+                Store::new(RedisStore::open(&url, options.redis_mode).map_err(|e| kv_err(e.to_string()))?)
             }
-            StoreConfig::Sqlite(path) => Store::Sqlite(sqlite_store(&mut sqlite_files, &path, &label).map_err(kv_err)?),
+            StoreConfig::Sqlite(path) => Store::new(sqlite_store(&mut sqlite_files, &path, &label).map_err(kv_err)?),
         };
         by_label.insert(label, store);
     }

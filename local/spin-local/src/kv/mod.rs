@@ -1,6 +1,6 @@
 //! Key-value backends as Spin configures them (its `spin` SQLite store, on disk or in memory, and
-//! Redis) behind one type that both guest APIs (`fermyon:spin/key-value` and `wasi:keyvalue`) use,
-//! so they see the same data.
+//! Redis), one module each behind the [`Backend`] trait, and the [`Store`] both guest APIs
+//! (`fermyon:spin/key-value` and `wasi:keyvalue`) use, so they see the same data.
 //!
 //! Each backend behaves like Spin's own, quirks included (spin-local must not be kinder than
 //! Spin): see `sqlite.rs` and `redis.rs` for what that means per operation.
@@ -12,6 +12,9 @@ pub use redis::{RedisMode, RedisStore};
 pub use sqlite::{SqliteDb, SqliteStore};
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 /// What `get-many` answers: keys with their value (or none).
 pub type KeyValues = Vec<(String, Option<Vec<u8>>)>;
@@ -47,25 +50,47 @@ impl From<KvError> for SwapError {
     }
 }
 
-/// One labelled store.
-#[derive(Clone)]
-pub enum Store {
-    /// Spin's `spin` store: a SQLite file, or SQLite in memory (Spin's in-memory store is SQLite).
-    Sqlite(SqliteStore),
-    Redis(RedisStore),
+/// What a backend operation returns (boxed, so backends are trait objects).
+pub type Op<'a, T> = Pin<Box<dyn Future<Output = Result<T, KvError>> + Send + 'a>>;
+
+/// One key-value backend, with that backend's own Spin semantics. The operations are those of
+/// both guest APIs; [`Store`] adds what Spin's host does before any backend (empty batches, the
+/// result-size limit).
+pub trait Backend: Send + Sync {
+    /// What opening the store does besides the access check (Redis connects the first time).
+    fn opened(&self) -> Op<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+    fn get<'a>(&'a self, key: &'a str) -> Op<'a, Option<Vec<u8>>>;
+    fn set<'a>(&'a self, key: &'a str, value: &'a [u8]) -> Op<'a, ()>;
+    fn delete<'a>(&'a self, key: &'a str) -> Op<'a, ()>;
+    fn exists<'a>(&'a self, key: &'a str) -> Op<'a, bool>;
+    fn get_keys(&self) -> Op<'_, Vec<String>>;
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, KeyValues>;
+    fn set_many<'a>(&'a self, pairs: &'a [(String, Vec<u8>)]) -> Op<'a, ()>;
+    fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, ()>;
+    /// Adds `delta` to the counter at `key` (absent = 0) and returns the new value, atomically.
+    fn increment<'a>(&'a self, key: &'a str, delta: i64) -> Op<'a, i64>;
+    /// `cas.new`: the backend's compare-and-swap of `key`.
+    fn new_cas<'a>(&'a self, key: &'a str) -> Op<'a, Box<dyn CasBackend>>;
 }
+
+/// A backend's compare-and-swap of one key.
+pub trait CasBackend: Send {
+    /// `cas.current`: reads the value (SQLite remembers it for `swap`, Redis WATCHes the key).
+    fn current(&mut self) -> Op<'_, Option<Vec<u8>>>;
+    /// `swap`: whether it swapped.
+    fn swap<'a>(&'a mut self, value: &'a [u8]) -> Op<'a, bool>;
+}
+
+/// One labelled store: a backend (`sqlite`, `redis`).
+#[derive(Clone)]
+pub struct Store(Arc<dyn Backend>);
 
 /// A compare-and-swap in progress (a `wasi:keyvalue/atomics.cas` resource).
 pub struct Cas {
     key: String,
-    state: CasState,
-}
-
-enum CasState {
-    /// What `current` saw (`None` also before `current`: Spin's SQLite CAS then upserts).
-    Sqlite { seen: Option<Vec<u8>> },
-    /// The CAS's own connection: WATCH is per connection.
-    Redis(::redis::aio::MultiplexedConnection),
+    backend: Box<dyn CasBackend>,
 }
 
 impl Cas {
@@ -75,50 +100,35 @@ impl Cas {
 }
 
 impl Store {
+    pub fn new(backend: impl Backend + 'static) -> Self {
+        Self(Arc::new(backend))
+    }
+
     /// What opening the store does besides the access check: a Redis store connects the first
     /// time, as Spin's does (an error then fails the open).
     pub async fn opened(&self) -> Result<(), KvError> {
-        match self {
-            Store::Sqlite(_) => Ok(()),
-            Store::Redis(s) => s.opened().await,
-        }
+        self.0.opened().await
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        match self {
-            Store::Sqlite(s) => s.get(key),
-            Store::Redis(s) => s.get(key).await,
-        }
+        self.0.get(key).await
     }
 
     pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
-        match self {
-            Store::Sqlite(s) => s.set(key, value),
-            Store::Redis(s) => s.set(key, value).await,
-        }
+        self.0.set(key, value).await
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), KvError> {
-        match self {
-            Store::Sqlite(s) => s.delete(key),
-            Store::Redis(s) => s.delete(key).await,
-        }
+        self.0.delete(key).await
     }
 
     pub async fn exists(&self, key: &str) -> Result<bool, KvError> {
-        match self {
-            Store::Sqlite(s) => s.exists(key),
-            Store::Redis(s) => s.exists(key).await,
-        }
+        self.0.exists(key).await
     }
 
     /// Every key, refused past Spin 4.0's host buffer limit ([`within_result_limit`]).
     pub async fn get_keys(&self) -> Result<Vec<String>, KvError> {
-        let keys = match self {
-            Store::Sqlite(s) => s.get_keys()?,
-            Store::Redis(s) => s.get_keys().await?,
-        };
-        within_result_limit(keys, MAX_HOST_BUFFERED_BYTES)
+        within_result_limit(self.0.get_keys().await?, MAX_HOST_BUFFERED_BYTES)
     }
 
     /// `wasi:keyvalue/batch.get-many`. Spin answers an empty list itself, before the backend.
@@ -126,10 +136,7 @@ impl Store {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        match self {
-            Store::Sqlite(s) => s.get_many(&keys),
-            Store::Redis(s) => s.get_many(&keys).await,
-        }
+        self.0.get_many(&keys).await
     }
 
     /// `wasi:keyvalue/batch.set-many` (nothing to do for an empty list, as in Spin).
@@ -137,10 +144,7 @@ impl Store {
         if pairs.is_empty() {
             return Ok(());
         }
-        match self {
-            Store::Sqlite(s) => s.set_many(&pairs),
-            Store::Redis(s) => s.set_many(&pairs).await,
-        }
+        self.0.set_many(&pairs).await
     }
 
     /// `wasi:keyvalue/batch.delete-many` (nothing to do for an empty list, as in Spin).
@@ -148,50 +152,27 @@ impl Store {
         if keys.is_empty() {
             return Ok(());
         }
-        match self {
-            Store::Sqlite(s) => s.delete_many(&keys),
-            Store::Redis(s) => s.delete_many(&keys).await,
-        }
+        self.0.delete_many(&keys).await
     }
 
     /// Adds `delta` to the counter at `key` (absent = 0) and returns the new value, atomically.
     pub async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
-        match self {
-            Store::Sqlite(s) => s.increment(key, delta),
-            Store::Redis(s) => s.increment(key, delta).await,
-        }
+        self.0.increment(key, delta).await
     }
 
     /// `cas.new`. Spin's Redis store opens the CAS's own connection here.
     pub async fn new_cas(&self, key: &str) -> Result<Cas, KvError> {
-        let state = match self {
-            Store::Sqlite(_) => CasState::Sqlite { seen: None },
-            Store::Redis(s) => CasState::Redis(s.cas_connection().await?),
-        };
-        Ok(Cas { key: key.to_string(), state })
+        Ok(Cas { key: key.to_string(), backend: self.0.new_cas(key).await? })
     }
 
     /// `cas.current`: reads the value; SQLite remembers it for `swap`, Redis WATCHes the key.
     pub async fn cas_current(&self, cas: &mut Cas) -> Result<Option<Vec<u8>>, KvError> {
-        match (self, &mut cas.state) {
-            (Store::Sqlite(s), CasState::Sqlite { seen }) => {
-                let value = s.get(&cas.key)?;
-                seen.clone_from(&value);
-                Ok(value)
-            }
-            (Store::Redis(s), CasState::Redis(conn)) => s.watch_and_get(conn, &cas.key).await,
-            _ => Err(KvError::Other("compare-and-swap used with another store".into())),
-        }
+        cas.backend.current().await
     }
 
     /// `swap`, with each backend's own semantics (see `sqlite.rs`, `redis.rs`).
     pub async fn cas_swap(&self, cas: &mut Cas, value: &[u8]) -> Result<(), SwapError> {
-        let swapped = match (self, &mut cas.state) {
-            (Store::Sqlite(s), CasState::Sqlite { seen }) => s.swap(&cas.key, seen.as_deref(), value)?,
-            (Store::Redis(s), CasState::Redis(conn)) => s.swap(conn, &cas.key, value).await?,
-            _ => return Err(SwapError::Store(KvError::Other("compare-and-swap used with another store".into()))),
-        };
-        if swapped { Ok(()) } else { Err(SwapError::CasFailed) }
+        if cas.backend.swap(value).await? { Ok(()) } else { Err(SwapError::CasFailed) }
     }
 }
 

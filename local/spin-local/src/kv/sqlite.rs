@@ -14,7 +14,7 @@
 //!
 //! Calls are short and run under a std mutex without awaiting, like Spin's single connection.
 
-use super::{KeyValues, KvError};
+use super::{Backend, CasBackend, KeyValues, KvError, Op};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -200,6 +200,66 @@ fn upsert(conn: &Connection, label: &str, key: &str, value: &[u8]) -> Result<(),
         .and_then(|mut st| st.execute(params![label, key, value]))
         .map(drop)
         .map_err(KvError::from_display)
+}
+
+/// The store as a [`Backend`]: each operation runs at once, under the database's lock.
+impl Backend for SqliteStore {
+    fn get<'a>(&'a self, key: &'a str) -> Op<'a, Option<Vec<u8>>> {
+        done(SqliteStore::get(self, key))
+    }
+    fn set<'a>(&'a self, key: &'a str, value: &'a [u8]) -> Op<'a, ()> {
+        done(SqliteStore::set(self, key, value))
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> Op<'a, ()> {
+        done(SqliteStore::delete(self, key))
+    }
+    fn exists<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
+        done(SqliteStore::exists(self, key))
+    }
+    fn get_keys(&self) -> Op<'_, Vec<String>> {
+        done(SqliteStore::get_keys(self))
+    }
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, KeyValues> {
+        done(SqliteStore::get_many(self, keys))
+    }
+    fn set_many<'a>(&'a self, pairs: &'a [(String, Vec<u8>)]) -> Op<'a, ()> {
+        done(SqliteStore::set_many(self, pairs))
+    }
+    fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, ()> {
+        done(SqliteStore::delete_many(self, keys))
+    }
+    fn increment<'a>(&'a self, key: &'a str, delta: i64) -> Op<'a, i64> {
+        done(SqliteStore::increment(self, key, delta))
+    }
+    fn new_cas<'a>(&'a self, key: &'a str) -> Op<'a, Box<dyn CasBackend>> {
+        done(Ok(Box::new(SqliteCas { store: self.clone(), key: key.to_owned(), seen: None })))
+    }
+}
+
+/// Spin's SQLite compare-and-swap: `current` remembers what it read; `swap` writes only if the
+/// value is still that (from an absent value, or without `current`, it upserts: see [`SqliteStore::swap`]).
+struct SqliteCas {
+    store: SqliteStore,
+    key: String,
+    seen: Option<Vec<u8>>,
+}
+
+impl CasBackend for SqliteCas {
+    fn current(&mut self) -> Op<'_, Option<Vec<u8>>> {
+        let value = self.store.get(&self.key);
+        if let Ok(value) = &value {
+            self.seen.clone_from(value);
+        }
+        done(value)
+    }
+    fn swap<'a>(&'a mut self, value: &'a [u8]) -> Op<'a, bool> {
+        done(self.store.swap(&self.key, self.seen.as_deref(), value))
+    }
+}
+
+/// A result that is already there, as an [`Op`].
+fn done<'a, T: Send + 'a>(result: Result<T, KvError>) -> Op<'a, T> {
+    Box::pin(std::future::ready(result))
 }
 
 #[cfg(test)]

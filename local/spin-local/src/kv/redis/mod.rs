@@ -10,7 +10,7 @@
 
 mod link;
 
-use super::{KeyValues, KvError};
+use super::{Backend, CasBackend, KeyValues, KvError, Op};
 use link::{Link, RedisOrDown};
 use redis::aio::MultiplexedConnection;
 use redis::{Client, Cmd, FromRedisValue, Value, cmd};
@@ -169,6 +169,62 @@ impl RedisStore {
                 Ok(unwatch.is_ok() && transaction.is_ok())
             }
         }
+    }
+}
+
+/// The store as a [`Backend`].
+impl Backend for RedisStore {
+    fn opened(&self) -> Op<'_, ()> {
+        Box::pin(RedisStore::opened(self))
+    }
+    fn get<'a>(&'a self, key: &'a str) -> Op<'a, Option<Vec<u8>>> {
+        Box::pin(RedisStore::get(self, key))
+    }
+    fn set<'a>(&'a self, key: &'a str, value: &'a [u8]) -> Op<'a, ()> {
+        Box::pin(RedisStore::set(self, key, value))
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> Op<'a, ()> {
+        Box::pin(RedisStore::delete(self, key))
+    }
+    fn exists<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
+        Box::pin(RedisStore::exists(self, key))
+    }
+    fn get_keys(&self) -> Op<'_, Vec<String>> {
+        Box::pin(RedisStore::get_keys(self))
+    }
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, KeyValues> {
+        Box::pin(RedisStore::get_many(self, keys))
+    }
+    fn set_many<'a>(&'a self, pairs: &'a [(String, Vec<u8>)]) -> Op<'a, ()> {
+        Box::pin(RedisStore::set_many(self, pairs))
+    }
+    fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, ()> {
+        Box::pin(RedisStore::delete_many(self, keys))
+    }
+    fn increment<'a>(&'a self, key: &'a str, delta: i64) -> Op<'a, i64> {
+        Box::pin(RedisStore::increment(self, key, delta))
+    }
+    fn new_cas<'a>(&'a self, key: &'a str) -> Op<'a, Box<dyn CasBackend>> {
+        Box::pin(async move {
+            let conn = self.cas_connection().await?;
+            Ok(Box::new(RedisCas { store: self.clone(), key: key.to_owned(), conn }) as Box<dyn CasBackend>)
+        })
+    }
+}
+
+/// Spin's Redis compare-and-swap, on a connection of its own (WATCH is per connection).
+struct RedisCas {
+    store: RedisStore,
+    key: String,
+    conn: MultiplexedConnection,
+}
+
+impl CasBackend for RedisCas {
+    fn current(&mut self) -> Op<'_, Option<Vec<u8>>> {
+        Box::pin(async move { self.store.watch_and_get(&mut self.conn, &self.key).await })
+    }
+    fn swap<'a>(&'a mut self, value: &'a [u8]) -> Op<'a, bool> {
+        Box::pin(async move { self.store.swap(&mut self.conn, &self.key, value).await })
     }
 }
 
