@@ -61,7 +61,7 @@ fn nested_target_dir() -> PathBuf {
 pub fn spin_local_binary() -> anyhow::Result<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT
-        .get_or_init(|| spin_local::process::spin_local_binary().map_err(|e| format!("{e:#}")))
+        .get_or_init(|| spin_local_testing::process::spin_local_binary().map_err(|e| format!("{e:#}")))
         .clone()
         .map_err(anyhow::Error::msg)
 }

@@ -31,7 +31,7 @@ pub struct FixtureSettings {
 impl FixtureApp {
     /// Builds the fixture components (once per process) and starts the app.
     pub fn start(settings: FixtureSettings) -> anyhow::Result<FixtureApp> {
-        let manifest = spin_local::fixtures::build_fixtures().map_err(anyhow::Error::msg)?;
+        let manifest = spin_local_testing::fixtures::build_fixtures().map_err(anyhow::Error::msg)?;
         let state_dir = tempfile::tempdir()?;
         let mut variables = settings.variables;
         if !settings.without_required_variable && !variables.iter().any(|(name, _)| name == "secret") {

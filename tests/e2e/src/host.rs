@@ -10,7 +10,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-use spin_local::process::ServerProcess;
+use spin_local_testing::process::ServerProcess;
 
 /// What the app is started with, whichever the host.
 pub(crate) struct Launch<'a> {
@@ -21,7 +21,7 @@ pub(crate) struct Launch<'a> {
     pub redis_mode: spin_local::kv::RedisMode,
     pub cache_dir: Option<&'a Path>,
     pub max_instances: Option<u32>,
-    pub limits: Option<spin_local::server::Limits>,
+    pub limits: Option<spin_local::trigger::Limits>,
     /// A route that answers `200` once the app is up (for a child process).
     pub ready_path: &'a str,
 }
@@ -93,7 +93,7 @@ impl Host {
     pub fn cpu_time(&self) -> anyhow::Result<std::time::Duration> {
         match self {
             Host::Process { process } => process.cpu_time(),
-            Host::InProcess { .. } => spin_local::process::cpu_time(std::process::id()),
+            Host::InProcess { .. } => spin_local_testing::process::cpu_time(std::process::id()),
         }
     }
 
@@ -110,7 +110,7 @@ impl Host {
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
         match self {
             Host::Process { process } => process.peak_rss_kib(),
-            Host::InProcess { .. } => spin_local::process::peak_rss_kib(std::process::id()),
+            Host::InProcess { .. } => spin_local_testing::process::peak_rss_kib(std::process::id()),
         }
     }
 }

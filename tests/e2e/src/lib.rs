@@ -103,7 +103,7 @@ struct RuntimeSettings {
     /// Instance slots (`None`: spin-local's default); in this process only.
     max_instances: Option<u32>,
     /// spin-local's limits for slow clients (`None`: its defaults); in this process only.
-    limits: Option<spin_local::server::Limits>,
+    limits: Option<spin_local::trigger::Limits>,
 }
 
 /// Extra settings for [`TestApp::builder`].
@@ -144,12 +144,12 @@ impl TestAppBuilder {
         self.runtime_config("[key_value_store.default]\ntype = \"spin\"\n")
     }
 
-    /// Serves client metadata documents from `server` (a [`spin_local::testing::HttpsServer`] on
+    /// Serves client metadata documents from `server` (a [`spin_local_testing::HttpsServer`] on
     /// loopback): the runtime config trusts its test CA for `localhost` in the two components
     /// that fetch documents (`[[client_tls]] ca_roots_file`, as in Spin), and, **for tests
     /// only**, this app's copy of `spin.toml` lets those components reach the server's origin
     /// (`https://localhost:<port>`; the real manifest allows documents on port 443 only).
-    pub fn document_server(mut self, server: &spin_local::testing::HttpsServer) -> Self {
+    pub fn document_server(mut self, server: &spin_local_testing::HttpsServer) -> Self {
         self.settings.extra_document_hosts.push(format!("https://localhost:{}", server.port()));
         self.runtime_config(&format!(
             "[[client_tls]]\ncomponent_ids = [\"oauth-provider\", \"clerk-callback\"]\nhosts = [\"localhost\"]\nca_roots_file = \"{}\"\n",
@@ -191,7 +191,7 @@ impl TestAppBuilder {
     }
 
     /// Runs the app with these limits for slow clients (in this process only).
-    pub fn limits(mut self, limits: spin_local::server::Limits) -> Self {
+    pub fn limits(mut self, limits: spin_local::trigger::Limits) -> Self {
         self.settings.limits = Some(limits);
         self
     }

@@ -10,7 +10,7 @@ use crate::mcp_support::*;
 use e2e::http::{self, Response};
 use e2e::{Browser, Pkce, TestApp};
 use serde_json::{Value, json};
-use spin_local::testing::redis_server;
+use spin_local_testing::redis_server;
 
 #[allow(clippy::expect_used, reason = "test helper: a missing or malformed Retry-After fails the test")]
 fn retry_after(response: &Response) -> u64 {

@@ -1,5 +1,5 @@
 //! Client ID Metadata Documents end to end (issue 12): the real components on spin-local fetch
-//! documents over real HTTPS from a test server on loopback (`spin_local::testing::HttpsServer`,
+//! documents over real HTTPS from a test server on loopback (`spin_local_testing::HttpsServer`,
 //! trusted through `[[client_tls]] ca_roots_file`, as in Spin), sign a document client in, cache
 //! its document, and refuse every bad document with nothing stored.
 
@@ -13,7 +13,7 @@ use std::time::Duration;
 use e2e::http::{self, Response};
 use e2e::{Browser, Client, Pkce, TestApp};
 use serde_json::{Value, json};
-use spin_local::testing::{HttpsServer, TestResponse};
+use spin_local_testing::{HttpsServer, TestResponse};
 
 /// The redirect URI a document client uses: the document lists it without a port (RFC 8252).
 pub(crate) const REDIRECT_URI: &str = "http://127.0.0.1:47123/callback";

@@ -18,7 +18,7 @@ use crate::response_framing::assert_whole_responses;
 use e2e::TestApp;
 use e2e::fixture_app::{FixtureApp, FixtureSettings};
 use e2e::http::{self, Response, send};
-use spin_local::testing::{HttpsServer, TestResponse, redis_server};
+use spin_local_testing::{HttpsServer, TestResponse, redis_server};
 
 fn fixture(settings: FixtureSettings) -> FixtureApp {
     FixtureApp::start(settings).unwrap_or_else(|e| panic!("the fixture app does not start: {e:#}"))

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::mcp_support::*;
 use e2e::TestApp;
-use spin_local::bench::{LoadSpec, run_load};
+use spin_local_testing::bench::{LoadSpec, run_load};
 
 #[test]
 #[ignore = "benchmark: run with --ignored --nocapture"]
@@ -92,7 +92,7 @@ fn mcp_benchmark() {
 /// Authenticated `tools/call add` on `/mcp`, `in_flight` keep-alive connections.
 fn add_calls(app: &TestApp, token: &str, in_flight: usize, duration: Duration) -> LoadSpec {
     let mut spec = LoadSpec::get(app.url("/mcp"), in_flight, duration);
-    spec.method = spin_local::bench::Method::POST;
+    spec.method = spin_local_testing::bench::Method::POST;
     spec.headers = vec![
         ("authorization".into(), format!("Bearer {token}")),
         ("content-type".into(), "application/json".into()),

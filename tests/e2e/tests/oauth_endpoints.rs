@@ -215,7 +215,7 @@ fn a_registration_sweeps_records_that_expired_unread_after_answering() {
 
 #[test]
 fn on_a_redis_store_the_sweep_removes_what_expired_and_leaves_nothing_of_finished_minutes() {
-    let Some(redis) = spin_local::testing::redis_server() else { return };
+    let Some(redis) = spin_local_testing::redis_server() else { return };
     let app = TestApp::builder().redis(&redis.url).start();
     let store = e2e::store::RedisStore::new(&redis.url);
     let abandoned = app.register_client(false);

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use e2e::{TestApp, TestAppBuilder};
 use mock_clerk::{MockClerk, Options};
-use spin_local::testing::{HttpsServer, TestResponse};
+use spin_local_testing::{HttpsServer, TestResponse};
 
 /// One Node run at a time: they share `node_modules`, and Chromium plus the app on 2 cores is enough.
 static NODE: Mutex<()> = Mutex::new(());
@@ -34,7 +34,7 @@ struct DevApp {
 impl DevApp {
     /// The app with `customize` applied to its builder.
     fn start(customize: impl FnOnce(TestAppBuilder) -> TestAppBuilder) -> DevApp {
-        let clerk = MockClerk::start_with(Options { port: 0, interactive: true })
+        let clerk = MockClerk::start_with(Options { port: 0, page: true })
             .unwrap_or_else(|e| panic!("cannot start the mock Clerk: {e:#}"));
         let builder = TestApp::builder()
             .variable("clerk_frontend_api", clerk.base_url())

@@ -13,7 +13,7 @@ use crate::scale_out::{signed_in_tokens as signed_in, str_field};
 use e2e::http;
 use e2e::{Browser, Pkce, TestApp};
 use serde_json::Value;
-use spin_local::testing::{TestResponse, redis_server};
+use spin_local_testing::{TestResponse, redis_server};
 
 /// A document server, and an app fetching from it with one more Spin variable.
 fn documents_and_app(variable: &str, value: &str) -> (Documents, TestApp) {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::mcp_support::*;
 use e2e::{Client, RedisMode, TestApp, TestAppBuilder};
-use spin_local::testing::{RedisServer, redis_server};
+use spin_local_testing::{RedisServer, redis_server};
 
 /// The store the instances of one deployment share.
 enum SharedStore {

@@ -1,13 +1,14 @@
-//! The development sign-in page of the mock Clerk (issue 4 item 4), without the app.
+//! The development sign-in page (`mcp_dev::sign_in`, what `cargo dev` runs; issue 4 item 4), without the app.
 
 use base64::Engine;
 use e2e::browser::form_inputs;
 use e2e::{Pkce, http};
-use mock_clerk::{MockClerk, Options};
+use mcp_dev::sign_in::{Options, Provider};
+use mock_clerk::MockClerk;
 
 #[test]
 fn dev_sign_in_page_creates_the_chosen_user_with_the_chosen_role() {
-    let clerk = MockClerk::start_with(Options { port: 0, interactive: true }).unwrap();
+    let clerk = Provider::start(Options { port: 0, page: true }).unwrap();
     let pkce = Pkce::new();
     let query = clerk_authorize_query(
         &pkce,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::mcp_support::{SseStream, token_for};
 use e2e::TestApp;
-use spin_local::server::Limits;
+use spin_local::trigger::Limits;
 
 /// True, with the reason printed, under a real Spin, which has none of these limits: the tests
 /// then check nothing.

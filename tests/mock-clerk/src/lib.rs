@@ -1,16 +1,6 @@
-//! A mock Clerk for tests and for the development sign-in.
-//!
-//! It speaks the shapes of Clerk's real endpoints on one
-//! loopback origin, which is both the Frontend API (the OIDC issuer) and the Backend API (`/v1`):
-//!
-//! | Endpoint | Behaviour |
-//! | --- | --- |
-//! | `GET /.well-known/openid-configuration` | discovery document for this origin |
-//! | `GET /.well-known/jwks.json` | one EC P-256 key (`ES256`); ID tokens are real signed JWTs |
-//! | `GET /oauth/authorize` | checks the request, then redirects straight back with `code` and `state` for the chosen user (see below), or with `error=` when told to; in development mode it shows a sign-in page instead |
-//! | `POST /oauth/token` | `authorization_code` with Basic or post client auth and a PKCE S256 check; returns `access_token`, `token_type`, `expires_in`, `refresh_token`, `scope`, `id_token` |
-//! | `GET /oauth/userinfo` | Bearer access token; claims by scope |
-//! | `GET /v1/users/{id}` | Bearer `sk_...`; Clerk's `User` object, or `{errors:[...]}` with 401/404 |
+//! A mock Clerk for the tests: the development sign-in's OIDC provider (`mcp_dev::sign_in`, which
+//! speaks the shapes of Clerk's Frontend and Backend APIs on one loopback origin), signing the
+//! chosen user in without a page, plus the switches a test needs to make Clerk misbehave.
 //!
 //! Which user signs in: the `login_hint` query parameter (an email) if it names a known user,
 //! otherwise [`MockClerk::set_next_user`], otherwise the admin user. Built-in users (see
@@ -21,7 +11,8 @@
 //! deliveries signed as Svix signs them, with [`webhooks::WEBHOOK_SECRET`].
 //!
 //! Switches ([`MockClerk::set_fault`]): slow (a delay before every answer), down (503 with an
-//! HTML page), refused (connections closed without an answer) and malformed (200 with garbage).
+//! HTML page), refused (connections closed without an answer) and malformed (200 with garbage);
+//! [`MockClerk::fail_next_authorize`]; [`MockClerk::hits`] counts requests per path.
 //!
 //! ```no_run
 //! let clerk = mock_clerk::MockClerk::start().unwrap();
@@ -29,112 +20,125 @@
 //! clerk.set_next_user("premium@example.com");
 //! ```
 
-mod handlers;
-mod server;
-mod signing;
-mod state;
-pub mod users;
 pub mod webhooks;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-pub use state::Fault;
-pub use users::User;
+use mcp_dev::sign_in::{Before, Gate, Provider, Request, Response};
 
-use state::State;
+pub use mcp_dev::sign_in::{CLIENT_ID, CLIENT_SECRET, Options, SECRET_KEY, User, users};
 
-/// Credentials of the OAuth application the mock accepts.
-pub const CLIENT_ID: &str = "mock_client_id";
-pub const CLIENT_SECRET: &str = "mock_client_secret";
-/// The Backend API key the mock accepts.
-pub const SECRET_KEY: &str = "sk_test_mock_secret_key";
-
-/// How the mock is set up.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// Loopback port to listen on; 0 picks a free one.
-    pub port: u16,
-    /// Show a sign-in page at `/oauth/authorize` (pick an email and a role) instead of
-    /// redirecting straight back: the development sign-in.
-    pub interactive: bool,
+/// A failure mode for every endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fault {
+    #[default]
+    None,
+    /// Wait this long before answering.
+    Slow(Duration),
+    /// `503` with an HTML body, like a load balancer in front of a dead service.
+    Down,
+    /// Accept the connection and close it without answering; a request on a connection opened
+    /// earlier (a pooled keep-alive connection) gets its connection closed without an answer too.
+    Refused,
+    /// `200` with a body that is not what the endpoint promises.
+    Malformed,
 }
 
-/// A running mock Clerk. It stops when dropped.
+/// The switches, in front of the provider ([`Gate`]).
+#[derive(Default)]
+struct Switches {
+    inner: Mutex<SwitchState>,
+}
+
+#[derive(Default)]
+struct SwitchState {
+    fault: Fault,
+    authorize_error: Option<String>,
+    hits: HashMap<String, usize>,
+}
+
+impl Switches {
+    fn lock(&self) -> MutexGuard<'_, SwitchState> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Gate for Switches {
+    fn admit(&self) -> bool {
+        self.lock().fault != Fault::Refused
+    }
+
+    fn before(&self, request: &Request) -> Before {
+        let mut state = self.lock();
+        if state.fault == Fault::Refused {
+            return Before::Close;
+        }
+        *state.hits.entry(request.uri().path().to_owned()).or_default() += 1;
+        if request.uri().path() == "/oauth/authorize"
+            && let Some(error) = state.authorize_error.take()
+        {
+            return Before::Replace(authorize_error(request, &error));
+        }
+        match state.fault {
+            Fault::Slow(delay) => Before::Delay(delay),
+            Fault::Down => {
+                Before::Replace(text(503, "text/html", "<html><body><h1>503 Service Unavailable</h1></body></html>"))
+            }
+            Fault::Malformed => Before::Replace(text(200, "application/json", "<html>this is not JSON")),
+            Fault::None | Fault::Refused => Before::Answer,
+        }
+    }
+}
+
+/// The redirect back to the client with `error=<error>` (and its `state`).
+fn authorize_error(request: &Request, error: &str) -> Response {
+    let query = platform::web::decode_pairs(request.uri().query().unwrap_or("").as_bytes());
+    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
+    let redirect_uri = get("redirect_uri");
+    let pairs = [("error", error), ("error_description", "mock Clerk was told to fail"), ("state", get("state"))];
+    let separator = if redirect_uri.contains('?') { '&' } else { '?' };
+    let location = format!("{redirect_uri}{separator}{}", platform::web::encode_pairs(pairs));
+    http::Response::builder().status(302).header("location", location).body(Vec::new()).unwrap_or_default()
+}
+
+fn text(status: u16, content_type: &str, body: &str) -> Response {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(body.as_bytes().to_vec())
+        .unwrap_or_default()
+}
+
+/// A running mock Clerk. It stops when dropped. The provider's own methods (users, the next
+/// user, its variables) are reached through it ([`Deref`]).
 pub struct MockClerk {
-    base_url: String,
-    state: Arc<State>,
-    _runtime: tokio::runtime::Runtime,
+    provider: Provider,
+    switches: Arc<Switches>,
 }
 
 impl MockClerk {
-    /// Starts a mock on a free loopback port, on its own runtime threads (works from plain
-    /// `#[test]`s and from async code alike).
+    /// Starts a mock on a free loopback port, signing users in without a page.
     pub fn start() -> anyhow::Result<Self> {
         Self::start_with(Options::default())
     }
 
     pub fn start_with(options: Options) -> anyhow::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", options.port)))?;
-        let base_url = format!("http://{}", listener.local_addr()?);
-        let state = Arc::new(State::new(base_url.clone(), options.interactive)?);
-        runtime.spawn(server::serve(listener, state.clone()));
-        Ok(Self { base_url, state, _runtime: runtime })
-    }
-
-    /// The origin: issuer, Frontend API and Backend API base (`clerk_frontend_api`, `clerk_api_url`).
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    /// Spin variables that point the app at this mock.
-    pub fn variables(&self) -> Vec<(String, String)> {
-        [
-            ("clerk_frontend_api", self.base_url.as_str()),
-            ("clerk_api_url", self.base_url.as_str()),
-            ("clerk_client_id", CLIENT_ID),
-            ("clerk_client_secret", CLIENT_SECRET),
-            ("clerk_secret_key", SECRET_KEY),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-    }
-
-    /// The user the next `/oauth/authorize` signs in (by email), unless `login_hint` names one.
-    pub fn set_next_user(&self, email: &str) {
-        self.state.set_next_user(email);
+        let switches = Arc::new(Switches::default());
+        let provider = Provider::start_gated(options, switches.clone())?;
+        Ok(Self { provider, switches })
     }
 
     /// Makes the next `/oauth/authorize` redirect back with `error=<code>` (once).
     pub fn fail_next_authorize(&self, error: &str) {
-        self.state.set_authorize_error(Some(error.to_owned()));
-    }
-
-    /// Adds or replaces a user; returns it.
-    pub fn upsert_user(&self, user: User) -> User {
-        self.state.upsert_user(user)
-    }
-
-    /// Changes a user's `public_metadata.role` (what a refresh should pick up).
-    pub fn set_role(&self, email: &str, role: Option<&str>) {
-        self.state.set_role(email, role);
-    }
-
-    /// The user with this email.
-    pub fn user(&self, email: &str) -> Option<User> {
-        self.state.user_by_email(email)
-    }
-
-    /// Deletes a user (the Backend API then answers 404).
-    pub fn delete_user(&self, email: &str) {
-        self.state.delete_user(email);
+        self.switches.lock().authorize_error = Some(error.to_owned());
     }
 
     /// Sets the failure mode for every endpoint.
     pub fn set_fault(&self, fault: Fault) {
-        self.state.set_fault(fault);
+        self.switches.lock().fault = fault;
     }
 
     /// Convenience: `Fault::Slow(delay)`.
@@ -144,6 +148,13 @@ impl MockClerk {
 
     /// How many requests hit `path` so far.
     pub fn hits(&self, path: &str) -> usize {
-        self.state.hits(path)
+        self.switches.lock().hits.get(path).copied().unwrap_or(0)
+    }
+}
+
+impl Deref for MockClerk {
+    type Target = Provider;
+    fn deref(&self) -> &Provider {
+        &self.provider
     }
 }

@@ -1,5 +1,6 @@
-// How a test chooses who signs in at the mock Clerk (tests/mock-clerk). Kept in one place so the
-// tests follow the mock's real interface: its development sign-in page (pick an email and a role).
+// How a test chooses who signs in at the mock Clerk (tests/mock-clerk, with the page of the
+// development sign-in it builds on, local/dev). Kept in one place so the tests follow the real
+// interface: the development sign-in page (pick an email and a role).
 
 /** The development sign-in form on `url`, filled for `user` ({ email, role }). */
 export function signInForm(forms, user, url, html) {

@@ -93,6 +93,21 @@ fn clerk_down_at_the_code_exchange_is_temporarily_unavailable() {
     assert_eq!(q["error"], "temporarily_unavailable");
 }
 
+/// The one log channel: what Clerk's failure was goes with the response, for the component to
+/// write to its log; the client's redirect says only that the sign-in service is unavailable.
+#[test]
+fn a_clerk_failure_s_details_go_to_the_log_with_the_response_not_to_the_client() {
+    let mut f = fixture();
+    let clerk_url = f.approve_to_clerk();
+    f.env.http.fail_with(platform::OutboundError::Timeout { host: "clerk.internal.example".into() });
+    let response = f.callback(&clerk_url, &[("code", "c")]);
+    let loc = location(&response);
+    assert!(!loc.contains("clerk.internal.example"), "{loc}");
+    let logged = platform::diagnostic::of(&response).expect("a line for the log");
+    assert!(logged.starts_with("signing in with Clerk failed: "), "{logged}");
+    assert!(logged.contains("clerk.internal.example"), "{logged}");
+}
+
 #[test]
 fn clerk_garbage_at_the_code_exchange_is_server_error() {
     let mut f = fixture();

@@ -1,4 +1,4 @@
-//! Runs the mock Clerk on its own: `cargo run -p mock-clerk --bin mock-clerk -- [--port N] [--interactive]`.
+//! Runs the mock Clerk on its own: `cargo run -p mock-clerk --bin mock-clerk -- [--port N] [--page]`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool: what it prints is its interface")]
 
@@ -11,8 +11,8 @@ fn main() -> anyhow::Result<()> {
         .map(|p| p.parse())
         .transpose()?
         .unwrap_or(0);
-    let interactive = args.iter().any(|a| a == "--interactive");
-    let clerk = mock_clerk::MockClerk::start_with(mock_clerk::Options { port, interactive })?;
+    let page = args.iter().any(|a| a == "--page");
+    let clerk = mock_clerk::MockClerk::start_with(mock_clerk::Options { port, page })?;
     println!("mock Clerk on {}", clerk.base_url());
     for (name, value) in clerk.variables() {
         println!("SPIN_VARIABLE_{}={value}", name.to_uppercase());
