@@ -9,7 +9,6 @@
 //! quoted apart, as `caller_text`), or shows that consent page; so does every callback whose
 //! state cannot be used.
 
-use clerk_client::Clerk;
 use http::StatusCode;
 use oauth_core::{UserProps, ValidatedAuthorization};
 use platform::web::{self, Request, Response};
@@ -21,7 +20,7 @@ use crate::config::FlowConfig;
 use crate::consent::SignedInUser;
 use crate::pages::{self, OneTime, error_page};
 use crate::records::{self, Flow, TakeError, Upstream};
-use crate::upstream::ClerkAnswer;
+use crate::upstream::{ClerkAnswer, Unredeemed};
 use crate::{Env, approvals, apps, cookies};
 
 /// `GET /callback`.
@@ -57,42 +56,50 @@ async fn finish_authorization(
     approved_on_page: bool,
     answer: &ClerkAnswer<'_>,
 ) -> Response {
-    let client_id = Some(validated.client_id.as_str());
-    let failed = |error: &str, detail: &str| sign_in_failed(env, request, client_id, error, detail);
-    if let Some(error) = answer.param("error") {
-        let (ours, description) = match error {
-            "access_denied" => ("access_denied", "the user cancelled the sign-in at Clerk"),
-            _ => ("server_error", "Clerk reported an error during sign-in"),
-        };
-        // What Clerk said came back through the browser: the caller's text, kept apart.
-        let clerk_said = format!("error={error} error_description={}", answer.param("error_description").unwrap_or(""));
-        let event = AuditEvent::new(Event::SignInFailed).error(ours).detail(description).caller_text(&clerk_said);
-        env.record(request, event.client_id(&validated.client_id));
-        return web::redirect(&validated.error_redirect(ours, description));
-    }
-    let Some(code) = answer.param("code").filter(|c| !c.is_empty()) else {
-        failed("no_code", "Clerk returned no code");
-        return web::redirect(&validated.error_redirect("server_error", "Clerk returned no code"));
-    };
-    let config = match env.settings.flow() {
-        Ok(config) => config,
-        Err(e) => {
-            failed("server_misconfigured", &e.to_string());
-            return misconfigured_redirect(&validated, &e);
-        }
-    };
-    let clerk = Clerk::new(&config.clerk, &env.ports);
-    let props = match clerk.sign_in(code, answer.callback_url, answer.upstream).await {
-        Ok(signed_in) => signed_in.props,
-        Err(e) => {
-            failed(e.code(), &e.log_detail());
-            return clerk_failure(&validated, &e);
-        }
+    let (config, props) = match answer.redeem(env).await {
+        Ok((config, signed_in)) => (config, signed_in.props),
+        Err(unredeemed) => return not_signed_in(env, request, &validated, unredeemed),
     };
     if !approved_on_page && let Some(answer) = unless_held_by_server(env, request, &config, &validated, &props) {
         return answer;
     }
     complete(env, request, &config, &validated, props, approved_on_page)
+}
+
+/// The MCP client's answer when Clerk signed nobody in: an error redirect, and the audit line.
+fn not_signed_in(
+    env: &Env<'_>,
+    request: &Request,
+    validated: &ValidatedAuthorization,
+    why: Unredeemed<'_>,
+) -> Response {
+    let failed = |error: &str, detail: &str| sign_in_failed(env, request, Some(&validated.client_id), error, detail);
+    match why {
+        Unredeemed::Refused { error, description } => {
+            let (ours, ours_described) = match error {
+                "access_denied" => ("access_denied", "the user cancelled the sign-in at Clerk"),
+                _ => ("server_error", "Clerk reported an error during sign-in"),
+            };
+            // What Clerk said came back through the browser: the caller's text, kept apart.
+            let clerk_said = format!("error={error} error_description={description}");
+            let event =
+                AuditEvent::new(Event::SignInFailed).error(ours).detail(ours_described).caller_text(&clerk_said);
+            env.record(request, event.client_id(&validated.client_id));
+            web::redirect(&validated.error_redirect(ours, ours_described))
+        }
+        Unredeemed::NoCode => {
+            failed("no_code", "Clerk returned no code");
+            web::redirect(&validated.error_redirect("server_error", "Clerk returned no code"))
+        }
+        Unredeemed::Misconfigured(e) => {
+            failed("server_misconfigured", &e.to_string());
+            misconfigured_redirect(validated, &e)
+        }
+        Unredeemed::Clerk(e) => {
+            failed(e.code(), &e.log_detail());
+            clerk_failure(validated, &e)
+        }
+    }
 }
 
 /// For an approval only the browser remembered: `None` when the server holds it for the user

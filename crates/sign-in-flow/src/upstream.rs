@@ -3,7 +3,8 @@
 //! bound to the browser by the hash of its browser cookie, and naming the flow `/callback` must
 //! finish; and what Clerk sends back at the end of the trip ([`ClerkAnswer`]).
 
-use clerk_client::{Clerk, ClerkError, UpstreamRequest};
+use clerk_client::{Clerk, ClerkError, SignedIn, UpstreamRequest};
+use platform::VariableError;
 use platform::web;
 
 use crate::config::FlowConfig;
@@ -60,8 +61,35 @@ pub(crate) struct ClerkAnswer<'a> {
     pub callback_url: &'a str,
 }
 
+/// Why Clerk's answer did not sign anyone in. Each flow words it its own way (an error redirect
+/// to the MCP client, or a page at `/apps`); the steps that lead here are the same for both.
+#[derive(Debug)]
+pub(crate) enum Unredeemed<'a> {
+    /// Clerk sent `error` (the caller's text, through the browser) and maybe a description.
+    Refused { error: &'a str, description: &'a str },
+    /// Clerk sent neither an error nor a code.
+    NoCode,
+    /// The deployment's Clerk or cookie settings are broken.
+    Misconfigured(VariableError),
+    /// Exchanging the code with Clerk failed.
+    Clerk(ClerkError),
+}
+
 impl ClerkAnswer<'_> {
     pub fn param(&self, name: &str) -> Option<&str> {
         web::first_value(self.query, name)
+    }
+
+    /// Finishes the trip at Clerk: takes its error or code and exchanges the code for the user.
+    /// Returns the settings read on the way, which the caller goes on with.
+    pub(crate) async fn redeem(&self, env: &Env<'_>) -> Result<(FlowConfig, SignedIn), Unredeemed<'_>> {
+        if let Some(error) = self.param("error") {
+            return Err(Unredeemed::Refused { error, description: self.param("error_description").unwrap_or("") });
+        }
+        let code = self.param("code").filter(|c| !c.is_empty()).ok_or(Unredeemed::NoCode)?;
+        let config = env.settings.flow().map_err(Unredeemed::Misconfigured)?;
+        let clerk = Clerk::new(&config.clerk, &env.ports);
+        let signed_in = clerk.sign_in(code, self.callback_url, self.upstream).await.map_err(Unredeemed::Clerk)?;
+        Ok((config, signed_in))
     }
 }

@@ -9,7 +9,7 @@
 //! another site cannot make a visitor's browser start sign-ins. It then counts against the cap on
 //! sign-ins in progress per address (`crate::admit_sign_in`).
 
-use clerk_client::{Clerk, ClerkError};
+use clerk_client::ClerkError;
 use http::StatusCode;
 use platform::web::{Request, Response, append_header};
 
@@ -19,8 +19,8 @@ use super::view::{notice_page, sign_in_page};
 use crate::config::FlowConfig;
 use crate::pages::error_page;
 use crate::records::{AppsSignIn, Flow};
-use crate::upstream::ClerkAnswer;
 use crate::upstream::{self, StartError};
+use crate::upstream::{ClerkAnswer, Unredeemed};
 use crate::{Env, cookies};
 
 /// Domain separation for the sign-in button's token.
@@ -63,24 +63,26 @@ pub(super) async fn post(env: &Env<'_>, request: &Request) -> Response {
 
 /// Clerk's answer to a sign-in that started at `/apps`: a session and back to the page.
 pub(crate) async fn finish(env: &Env<'_>, answer: &ClerkAnswer<'_>) -> Response {
-    if let Some(error) = answer.param("error") {
-        return if error == "access_denied" {
-            notice_page(StatusCode::OK, "Sign-in cancelled", "You cancelled the sign-in at Clerk.", "Sign in again")
-        } else {
-            error_page(StatusCode::BAD_GATEWAY, "Sign-in failed", "Clerk reported an error during sign-in.")
-        };
-    }
-    let Some(code) = answer.param("code").filter(|c| !c.is_empty()) else {
-        return error_page(StatusCode::BAD_GATEWAY, "Sign-in failed", "Clerk returned no code.");
-    };
-    let config = match env.settings.flow() {
-        Ok(config) => config,
-        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured", &e.to_string()),
-    };
-    let clerk = Clerk::new(&config.clerk, &env.ports);
-    let signed_in = match clerk.sign_in(code, answer.callback_url, answer.upstream).await {
-        Ok(signed_in) => signed_in,
-        Err(error) => return clerk_failed(&error),
+    let signed_in = match answer.redeem(env).await {
+        Ok((_, signed_in)) => signed_in,
+        Err(Unredeemed::Refused { error: "access_denied", .. }) => {
+            return notice_page(
+                StatusCode::OK,
+                "Sign-in cancelled",
+                "You cancelled the sign-in at Clerk.",
+                "Sign in again",
+            );
+        }
+        Err(Unredeemed::Refused { .. }) => {
+            return error_page(StatusCode::BAD_GATEWAY, "Sign-in failed", "Clerk reported an error during sign-in.");
+        }
+        Err(Unredeemed::NoCode) => {
+            return error_page(StatusCode::BAD_GATEWAY, "Sign-in failed", "Clerk returned no code.");
+        }
+        Err(Unredeemed::Misconfigured(e)) => {
+            return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Server misconfigured", &e.to_string());
+        }
+        Err(Unredeemed::Clerk(error)) => return clerk_failed(&error),
     };
     match session::start(env.ports.store, env.ports.clock, &signed_in.props) {
         Ok(session) => upstream::redirect_with_cookies("/apps", &[session.set_cookie()]),
