@@ -23,6 +23,8 @@ pub mod record;
 pub mod secret;
 pub mod settings;
 pub mod sleep;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_store;
 pub mod text;
 pub mod variables;
 pub mod web;
@@ -35,4 +37,6 @@ pub use ports::Ports;
 pub use record::RecordError;
 pub use settings::Settings;
 pub use sleep::{Sleep, ThreadSleep};
+#[cfg(any(test, feature = "test-support"))]
+pub use test_store::TestStore;
 pub use variables::{StaticVariables, VariableError, Variables};

@@ -3,7 +3,7 @@ use oauth_core::props::UserProps;
 use oauth_core::rules::redirect_uri::RedirectPolicy;
 use oauth_core::tokens::{CodeExchange, TokenResponse, exchange_code};
 use oauth_core::{ValidatedAuthorization, complete_authorization, verify_access_token};
-use platform::{Clock, ManualClock, MemoryAudit, MemoryStore, StaticVariables, ThreadSleep};
+use platform::{Clock, ManualClock, MemoryAudit, StaticVariables, TestStore, ThreadSleep};
 
 use super::*;
 use crate::signature::signature_header;
@@ -16,7 +16,7 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const RESOURCE: &str = "https://mcp.example.com/mcp";
 
 struct World {
-    store: MemoryStore,
+    store: TestStore,
     clock: ManualClock,
     audit: MemoryAudit,
     vars: StaticVariables,
@@ -27,7 +27,7 @@ fn world() -> World {
 }
 
 fn world_with(vars: StaticVariables) -> World {
-    World { store: MemoryStore::new(), clock: ManualClock::at(1_700_000_000), audit: MemoryAudit::new(), vars }
+    World { store: TestStore::default(), clock: ManualClock::at(1_700_000_000), audit: MemoryAudit::new(), vars }
 }
 
 impl World {
@@ -144,6 +144,28 @@ fn a_signed_user_deleted_ends_every_grant_of_that_user_and_is_audited() {
     assert_eq!(processed.len(), 1);
     assert_eq!(processed[0]["user_id"], "user_1");
     assert_eq!(processed[0]["caller_text"], "user.deleted");
+}
+
+#[test]
+fn a_delivery_that_cannot_be_acted_on_is_503_remembers_nothing_and_its_retry_is_processed() {
+    let w = world();
+    let tokens = w.signed_in("user_1", None);
+    w.store.break_writes("oauth:user-ended:");
+    let before = w.records();
+
+    let response = w.deliver(now_signed(&w, "msg_1", &user_deleted("user_1")));
+
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"), "Svix is told when to retry");
+    assert_eq!(body_json(&response)["error"], "temporarily_unavailable");
+    assert_eq!(w.records(), before, "neither the end of access nor the message id was stored");
+    assert!(w.works(&tokens));
+    assert!(w.events(Event::WebhookProcessed).is_empty());
+
+    w.store.repair();
+    let retry = w.deliver(now_signed(&w, "msg_1", &user_deleted("user_1")));
+    assert_eq!(retry.status(), 200, "the same message id is processed on Svix's retry");
+    assert!(!w.works(&tokens));
 }
 
 #[test]
