@@ -5,16 +5,17 @@
 use mcp_server::sse::{OpenedStream, SseStream};
 use mcp_server::{Services, Settings};
 use platform::{KeyValueStore, SystemClock};
-use spin_platform::{BodyWriter, Component, SpinPorts, sleep};
+use spin_platform::{BodyWriter, Component, SpinPorts, SpinVariables, sleep};
 use spin_sdk::http::{IncomingRequest, OutgoingResponse, ResponseOutparam};
 use std::time::Instant;
 
 pub async fn run(component: &Component, incoming: IncomingRequest, out: ResponseOutparam) {
-    let request = match component.read_request(incoming).await {
+    let variables = SpinVariables::default();
+    let request = match component.read_request(incoming, &variables).await {
         Ok(request) => request,
         Err(refused) => return spin_platform::write_response(refused, out).await,
     };
-    let spin_ports = match component.open_ports(&request) {
+    let spin_ports = match component.open_ports(&request, variables) {
         Ok(ports) => ports,
         Err(unavailable) => {
             component.log().response(&unavailable);

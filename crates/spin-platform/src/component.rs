@@ -25,6 +25,7 @@ pub struct Component {
 pub struct SpinPorts {
     store: SpinStore,
     audit: StdoutAudit,
+    variables: SpinVariables,
 }
 
 impl SpinPorts {
@@ -35,7 +36,7 @@ impl SpinPorts {
             http: &SpinHttpClient,
             sleep: &SpinSleep,
             audit: &self.audit,
-            variables: &SpinVariables,
+            variables: &self.variables,
         }
     }
 }
@@ -46,17 +47,22 @@ impl Component {
         ComponentLog::new(self.name)
     }
 
-    /// The request as the libraries take it, with the shared settings (read here, once)
-    /// applied; or the 413/400 answer to a body that cannot be read.
-    pub async fn read_request(&self, incoming: IncomingRequest) -> Result<Request, Response> {
-        let settings = Settings::from_variables(&SpinVariables);
+    /// The request as the libraries take it, with the shared settings (read here, once, from
+    /// the request's `variables`) applied; or the 413/400 answer to a body that cannot be read.
+    pub async fn read_request(
+        &self,
+        incoming: IncomingRequest,
+        variables: &SpinVariables,
+    ) -> Result<Request, Response> {
+        let settings = Settings::from_variables(variables);
         read_request(incoming, self.max_body_bytes, &settings).await.map_err(|error| error.into_response())
     }
 
-    /// Opens the request's ports; the component's answer when the store cannot be opened.
-    pub fn open_ports(&self, request: &Request) -> Result<SpinPorts, Box<Response>> {
+    /// Opens the request's ports (with the `variables` the request was read with); the
+    /// component's answer when the store cannot be opened.
+    pub fn open_ports(&self, request: &Request, variables: SpinVariables) -> Result<SpinPorts, Box<Response>> {
         match SpinStore::open_default() {
-            Ok(store) => Ok(SpinPorts { store, audit: StdoutAudit::new(self.name) }),
+            Ok(store) => Ok(SpinPorts { store, audit: StdoutAudit::new(self.name), variables }),
             Err(error) => Err(Box::new((self.store_unavailable)(request, &error))),
         }
     }
@@ -80,11 +86,12 @@ pub async fn serve<F>(component: &Component, incoming: IncomingRequest, out: Res
 where
     F: AsyncFnOnce(Request, Ports<'_>) -> Response,
 {
-    let request = match component.read_request(incoming).await {
+    let variables = SpinVariables::default();
+    let request = match component.read_request(incoming, &variables).await {
         Ok(request) => request,
         Err(refused) => return write_response(refused, out).await,
     };
-    let ports = match component.open_ports(&request) {
+    let ports = match component.open_ports(&request, variables) {
         Ok(ports) => ports,
         Err(unavailable) => {
             component.log().response(&unavailable);

@@ -118,6 +118,19 @@ fn the_default_store_is_shared_by_both_key_value_apis_and_increments_are_atomic(
     );
 }
 
+/// Spin opens its SQLite store with SQLite's defaults (`key-value-spin`: `Connection::open`, no
+/// pragma): a rollback journal and a sync to disk at every commit, so every write costs what a
+/// durable commit costs. A runtime that switched the file to WAL would make writes look far
+/// cheaper than users will see them.
+#[test]
+fn the_sqlite_store_keeps_sqlite_s_default_rollback_journal() {
+    let app = default_fixture();
+    assert_eq!(send("POST", &app.url("/kv/spin/set/alpha"), &[], b"one").status, 200);
+    let file = rusqlite::Connection::open(app.state_dir().join("sqlite_key_value.db")).expect("the store's file");
+    let mode: String = file.query_row("PRAGMA journal_mode", [], |row| row.get(0)).expect("journal mode");
+    assert_eq!(mode, "delete", "the store's journal mode");
+}
+
 /// The fixture on the Redis at `url`.
 fn fixture_on_redis(url: &str) -> FixtureApp {
     let store = format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n");
@@ -304,6 +317,22 @@ fn variables_resolve_from_flags_defaults_and_templates() {
         ..FixtureSettings::default()
     });
     assert_eq!(http::get(&flagged.url("/vars/greeting")).text(), "hi, world");
+}
+
+/// `wasi:config/store` (which the components read all their variables through, in one call):
+/// `get-all` answers every variable of the component, rendered; `get` answers one, and `none`
+/// for a name the component does not declare or cannot be a variable's.
+#[test]
+fn wasi_config_answers_every_variable_at_once_and_none_for_an_unknown_one() {
+    let app = default_fixture();
+    assert_eq!(
+        http::get(&app.url("/vars/?all=1")).text(),
+        "greeting=hello, world\nliteral=plain\nsecret=s3cret\n",
+        "get-all: every variable of the component, sorted by the fixture"
+    );
+    assert_eq!(http::get(&app.url("/vars/greeting?config=1")).text(), "hello, world");
+    assert_eq!(http::get(&app.url("/vars/nothing?config=1")).status, 404, "an undeclared variable is none");
+    assert_eq!(http::get(&app.url("/vars/Not-A-Name?config=1")).status, 404, "an invalid name is none, not an error");
 }
 
 #[test]
