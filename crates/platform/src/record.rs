@@ -160,12 +160,11 @@ pub fn encode<T: Record>(record: &T) -> Result<Vec<u8>, RecordError> {
 /// Writes `record` at `key`, whatever was there. Only for a fresh key or by the record's single
 /// writer of the moment (see the module documentation).
 ///
-/// The key is registered in the expiry index first (two writes), so a failure between the two
-/// leaves an index entry for a key that does not exist, never a record nobody will sweep.
+/// Two writes: the expiry index hands out the entry's number (an `increment`), then the entry
+/// and the record are written in one batch, so a failure leaves no record nobody will sweep.
 pub fn save<T: Record>(store: &dyn KeyValueStore, key: &str, record: &T) -> Result<(), RecordError> {
     let value = encode(record)?;
-    index::register(store, key, record.expires_at(), T::HELPERS)?;
-    store.set(key, &value)?;
+    index::register_and_write(store, key, record.expires_at(), T::HELPERS, value)?;
     Ok(())
 }
 
@@ -353,6 +352,52 @@ mod tests {
         assert_eq!(store.increment(&index::count_key(100), 0).unwrap(), 2);
         let entry = index::Entry::decode(&store.get(&index::slot_key(100, 1)).unwrap().unwrap()).unwrap();
         assert_eq!(entry, index::Entry { key: "n:1".into(), helpers: vec![Helper::Claim] });
+    }
+
+    /// The calls a store received, by name (the writes of a save, in order).
+    #[derive(Default)]
+    struct Calls {
+        inner: MemoryStore,
+        seen: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Calls {
+        fn note(&self, call: String) {
+            self.seen.lock().unwrap_or_else(|p| p.into_inner()).push(call);
+        }
+    }
+
+    impl KeyValueStore for Calls {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, crate::StoreError> {
+            self.inner.get(key)
+        }
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), crate::StoreError> {
+            self.note(format!("set {key}"));
+            self.inner.set(key, value)
+        }
+        fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), crate::StoreError> {
+            let keys: Vec<&str> = pairs.iter().map(|(key, _)| key.as_str()).collect();
+            self.note(format!("set_many {}", keys.join(" ")));
+            self.inner.set_many(pairs)
+        }
+        fn delete(&self, key: &str) -> Result<(), crate::StoreError> {
+            self.inner.delete(key)
+        }
+        fn increment(&self, key: &str, delta: i64) -> Result<i64, crate::StoreError> {
+            self.note(format!("increment {key}"));
+            self.inner.increment(key, delta)
+        }
+    }
+
+    #[test]
+    fn a_save_is_one_increment_and_one_batch_holding_the_index_entry_and_the_record() {
+        let store = Calls::default();
+        save(&store, "n:1", &note(6_030)).unwrap(); // the bucket's first entry marks its hour and day
+        store.seen.lock().unwrap().clear();
+        save(&store, "n:2", &note(6_031)).unwrap();
+        let seen = store.seen.lock().unwrap().clone();
+        assert_eq!(seen, ["increment expiry:bucket:100".to_owned(), "set_many expiry:slot:100:2 n:2".to_owned()]);
+        assert_eq!(store.inner.get("n:2").unwrap(), Some(encode(&note(6_031)).unwrap()));
     }
 
     #[test]

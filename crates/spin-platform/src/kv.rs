@@ -58,6 +58,13 @@ impl KeyValueStore for SpinStore {
         batch::delete_many(self.bucket()?, keys).map_err(map_wasi_error)
     }
 
+    fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        batch::set_many(self.bucket()?, pairs).map_err(map_wasi_error)
+    }
+
     fn list_keys(&self) -> Result<Vec<String>, StoreError> {
         self.store.get_keys().map_err(map_spin_error)
     }
