@@ -47,6 +47,23 @@ pub enum ArgumentError {
     Other(String),
 }
 
+/// For argument structs whose schema says nothing their types do not (required fields and JSON
+/// types, no ranges): deserializes at once, and only when that fails builds the `schema` to say
+/// which field is wrong, as [`parse`] would. A call with good arguments (nearly all of them)
+/// then never generates the schema: a fresh instance serves every request, so nothing generated
+/// survives to the next call, and generating it was a twentieth of a `tools/call`'s cost.
+pub fn parse_typed<T: DeserializeOwned>(
+    schema: impl FnOnce() -> JsonObject,
+    arguments: Option<&JsonObject>,
+) -> Result<T, ArgumentError> {
+    let empty = JsonObject::new();
+    let given = arguments.unwrap_or(&empty);
+    match T::deserialize(Value::Object(given.clone())) {
+        Ok(parsed) => Ok(parsed),
+        Err(_) => parse(&schema(), arguments),
+    }
+}
+
 /// Checks `arguments` against `schema` (the tool's generated input schema), then deserializes.
 pub fn parse<T: DeserializeOwned>(schema: &JsonObject, arguments: Option<&JsonObject>) -> Result<T, ArgumentError> {
     let empty = JsonObject::new();
@@ -139,6 +156,30 @@ mod tests {
 
     fn args(value: Value) -> JsonObject {
         value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn typed_parse_builds_no_schema_for_good_arguments() {
+        let parsed: AddArgs = parse_typed(
+            || panic!("the schema is built only to explain bad arguments"),
+            Some(&args(json!({"a": 1, "b": 2.5}))),
+        )
+        .unwrap();
+        assert_eq!((parsed.a, parsed.b), (1.0, 2.5));
+    }
+
+    #[test]
+    fn typed_parse_explains_bad_arguments_as_the_schema_check_does() {
+        let cases = [json!({"a": 1}), json!({"a": "1", "b": 2}), json!({"a": null, "b": 2}), json!([])];
+        for given in cases {
+            let given = match given {
+                Value::Object(map) => Some(map),
+                _ => None,
+            };
+            let typed = parse_typed::<AddArgs>(schema_of::<AddArgs>, given.as_ref()).unwrap_err();
+            let checked = parse::<AddArgs>(&schema_of::<AddArgs>(), given.as_ref()).unwrap_err();
+            assert_eq!(typed, checked, "{given:?}");
+        }
     }
 
     #[test]

@@ -175,7 +175,10 @@ impl<'a> Toolbox<'a> {
             Access::Allowed => {}
         }
         match name {
-            ADD => Ok(self.add(Parameters(args::parse(&Self::add_tool_attr().input_schema, arguments)?))),
+            ADD => {
+                let schema = || (*Self::add_tool_attr().input_schema).clone();
+                Ok(self.add(Parameters(args::parse_typed(schema, arguments)?)))
+            }
             USER_INFO => Ok(self.user_info()),
             GENERATE_IMAGE => {
                 let parsed = args::parse(&Self::generate_image_tool_attr().input_schema, arguments)?;

@@ -47,8 +47,12 @@ pub fn resolve(requested: &str, base_url: &str) -> Option<String> {
     accepted_forms(base_url).any(|a| a == requested).then(|| mcp_resource(base_url))
 }
 
-/// Whether two resource URIs name the same resource.
+/// Whether two resource URIs name the same resource. Every access token's check lands here,
+/// nearly always with the very string the server issued, so that case parses one URI, not two.
 pub fn same(a: &str, b: &str) -> bool {
+    if a == b {
+        return canonical(a).is_some();
+    }
     matches!((canonical(a), canonical(b)), (Some(x), Some(y)) if x == y)
 }
 
