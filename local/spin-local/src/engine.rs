@@ -37,6 +37,9 @@ pub fn build_engine(max_instances: u32, max_memory: usize) -> Result<Engine, Err
     config.wasm_component_model(true);
     config.epoch_interruption(true);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if std::env::var_os("SPIN_LOCAL_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     Engine::new(&config).map_err(|e| Error::Engine(e.to_string()))
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::host::{Host, Launch};
+use crate::host::{Host, Launch, Runtime};
 
 /// A running fixture app; stops when dropped.
 pub struct FixtureApp {
@@ -26,6 +26,8 @@ pub struct FixtureSettings {
     pub separate_process: bool,
     /// Leave the required variable `secret` unset (the app must then refuse to start).
     pub without_required_variable: bool,
+    /// The runtime (default: `E2E_SPIN_BINARY`'s Spin if set, else spin-local).
+    pub runtime: Runtime,
 }
 
 impl FixtureApp {
@@ -39,7 +41,9 @@ impl FixtureApp {
         }
         let runtime_config_file =
             crate::host::write_runtime_config(state_dir.path(), settings.runtime_config.as_deref())?;
+        let needs_process = settings.separate_process || settings.runtime.needs_process();
         let launch = Launch {
+            runtime: settings.runtime,
             manifest,
             variables: &variables,
             state_dir: state_dir.path(),
@@ -50,11 +54,7 @@ impl FixtureApp {
             limits: None,
             ready_path: "/.well-known/spin/health",
         };
-        let (host, base_url) = if settings.separate_process || crate::under_real_spin() {
-            Host::process(launch)?
-        } else {
-            Host::in_process(launch)?
-        };
+        let (host, base_url) = if needs_process { Host::process(launch)? } else { Host::in_process(launch)? };
         Ok(FixtureApp { host, base_url, state_dir })
     }
 

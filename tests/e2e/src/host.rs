@@ -12,8 +12,37 @@ use std::path::{Path, PathBuf};
 
 use spin_local_testing::process::ServerProcess;
 
+/// Which runtime serves an app.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Runtime {
+    /// The real Spin of `E2E_SPIN_BINARY` when set, else spin-local: what every test uses.
+    #[default]
+    FromEnvironment,
+    /// spin-local, whatever `E2E_SPIN_BINARY` says (a benchmark comparing the two runtimes).
+    SpinLocal,
+    /// This Spin CLI, always as a child process.
+    Spin(PathBuf),
+}
+
+impl Runtime {
+    /// The Spin CLI to run, or `None` for spin-local.
+    fn spin_binary(&self) -> Option<PathBuf> {
+        match self {
+            Runtime::FromEnvironment => real_spin(),
+            Runtime::SpinLocal => None,
+            Runtime::Spin(binary) => Some(binary.clone()),
+        }
+    }
+
+    /// Whether the app must run as a child process (every real Spin does).
+    pub(crate) fn needs_process(&self) -> bool {
+        self.spin_binary().is_some()
+    }
+}
+
 /// What the app is started with, whichever the host.
 pub(crate) struct Launch<'a> {
+    pub runtime: Runtime,
     pub manifest: PathBuf,
     pub variables: &'a [(String, String)],
     pub state_dir: &'a Path,
@@ -65,7 +94,7 @@ impl Host {
         if launch.max_instances.is_some() || launch.limits.is_some() {
             anyhow::bail!("instance slots and client limits are settable in this process only");
         }
-        let binary = match real_spin() {
+        let binary = match launch.runtime.spin_binary() {
             Some(spin) => spin,
             None => crate::build::spin_local_binary()?,
         };

@@ -65,6 +65,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Which runtime serves an app ([`TestAppBuilder::runtime`], [`fixture_app::FixtureSettings`]).
+pub use host::Runtime;
 use mock_clerk::MockClerk;
 /// How the Redis store behaves ([`TestAppBuilder::redis_mode`]).
 pub use spin_local::kv::RedisMode;
@@ -100,6 +102,8 @@ struct RuntimeSettings {
     cache_dir: Option<std::path::PathBuf>,
     /// Run `spin-local up` as a child process instead of in this process.
     separate_process: bool,
+    /// spin-local or a real Spin (default: as `E2E_SPIN_BINARY` says).
+    runtime: host::Runtime,
     /// Instance slots (`None`: spin-local's default); in this process only.
     max_instances: Option<u32>,
     /// spin-local's limits for slow clients (`None`: its defaults); in this process only.
@@ -184,6 +188,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Runs the app under `runtime` instead of the one `E2E_SPIN_BINARY` chooses (a benchmark
+    /// putting spin-local and a real Spin side by side).
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.settings.runtime = runtime;
+        self
+    }
+
     /// Runs the app with this many instance slots (in this process only).
     pub fn max_instances(mut self, slots: u32) -> Self {
         self.settings.max_instances = Some(slots);
@@ -247,7 +258,9 @@ impl TestApp {
             [] => manifest_dir.join("spin.toml"),
             extra => build::manifest_with_document_hosts(&manifest_dir.join("spin.toml"), extra, state_dir.path())?,
         };
+        let needs_process = settings.separate_process || settings.runtime.needs_process();
         let launch = host::Launch {
+            runtime: settings.runtime.clone(),
             manifest,
             variables: &variables,
             state_dir: state_dir.path(),
@@ -258,11 +271,8 @@ impl TestApp {
             limits: settings.limits,
             ready_path: "/.well-known/oauth-authorization-server",
         };
-        let (host, base_url) = if settings.separate_process || host::real_spin().is_some() {
-            host::Host::process(launch)?
-        } else {
-            host::Host::in_process(launch)?
-        };
+        let (host, base_url) =
+            if needs_process { host::Host::process(launch)? } else { host::Host::in_process(launch)? };
         Ok(TestApp { base_url, clerk, state_dir, host, variables, settings, cookie_key })
     }
 

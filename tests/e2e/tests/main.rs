@@ -21,6 +21,7 @@ mod real_clients;
 mod response_framing;
 mod review_oauth;
 mod review_sign_in;
+mod runtime_bench;
 mod scale_out;
 mod scopes;
 mod security;
