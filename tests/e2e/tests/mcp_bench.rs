@@ -91,15 +91,7 @@ fn mcp_benchmark() {
 
 /// Authenticated `tools/call add` on `/mcp`, `in_flight` keep-alive connections.
 fn add_calls(app: &TestApp, token: &str, in_flight: usize, duration: Duration) -> LoadSpec {
-    let mut spec = LoadSpec::get(app.url("/mcp"), in_flight, duration);
-    spec.method = spin_local_testing::bench::Method::POST;
-    spec.headers = vec![
-        ("authorization".into(), format!("Bearer {token}")),
-        ("content-type".into(), "application/json".into()),
-        ("accept".into(), JSON_AND_SSE.into()),
-    ];
-    spec.body = ADD.as_bytes().to_vec().into();
-    spec
+    add_call_load(app.url("/mcp"), token, in_flight, duration)
 }
 
 /// One route of each component, each sent one request at a time on one keep-alive connection:

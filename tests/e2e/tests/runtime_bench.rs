@@ -87,9 +87,9 @@ fn measure(runtime: Runtime, duration: Duration, rounds: u64) -> Measured {
     let record = "r".repeat(400);
     let stored = e2e::http::send("POST", &fixture.url("/kv/spin/set/bench-key"), &[], record.as_bytes());
     assert_eq!(stored.status, 200, "the fixture stores the value /bench reads");
-    let echo = mcp_request(fixture.url("/echo"), &token, 8, duration);
-    let one_read = mcp_request(fixture.url("/bench"), &token, 8, duration);
-    let add = mcp_request(app.url("/mcp"), &token, 8, duration);
+    let echo = add_call_load(fixture.url("/echo"), &token, 8, duration);
+    let one_read = add_call_load(fixture.url("/bench"), &token, 8, duration);
+    let add = add_call_load(app.url("/mcp"), &token, 8, duration);
     // One thread for the load generator leaves the other core to the server process.
     let load = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let run = |spec: &LoadSpec| {
@@ -114,19 +114,6 @@ fn measure(runtime: Runtime, duration: Duration, rounds: u64) -> Measured {
         oauth_flow_p50,
         failed_token_p50: failed_token.p50,
     }
-}
-
-/// `url` sent what an MCP client sends for `tools/call add`, `in_flight` keep-alive connections.
-fn mcp_request(url: String, token: &str, in_flight: usize, duration: Duration) -> LoadSpec {
-    let mut spec = LoadSpec::get(url, in_flight, duration);
-    spec.method = Method::POST;
-    spec.headers = vec![
-        ("authorization".into(), format!("Bearer {token}")),
-        ("content-type".into(), "application/json".into()),
-        ("accept".into(), JSON_AND_SSE.into()),
-    ];
-    spec.body = ADD.as_bytes().to_vec().into();
-    spec
 }
 
 /// `/token` with a code that was never issued, for a registered public client, one at a time.

@@ -57,6 +57,25 @@ pub fn mcp_with(app: &TestApp, token: &str, body: &str, extra: &[(&str, &str)]) 
     http::send("POST", &app.url("/mcp"), &headers, body.as_bytes())
 }
 
+/// A load of authenticated `tools/call add` requests to `url`, as an MCP client sends them,
+/// `in_flight` keep-alive connections (for the benchmarks).
+pub fn add_call_load(
+    url: String,
+    token: &str,
+    in_flight: usize,
+    duration: Duration,
+) -> spin_local_testing::bench::LoadSpec {
+    let mut spec = spin_local_testing::bench::LoadSpec::get(url, in_flight, duration);
+    spec.method = spin_local_testing::bench::Method::POST;
+    spec.headers = vec![
+        ("authorization".into(), format!("Bearer {token}")),
+        ("content-type".into(), "application/json".into()),
+        ("accept".into(), JSON_AND_SSE.into()),
+    ];
+    spec.body = ADD.as_bytes().to_vec().into();
+    spec
+}
+
 pub fn mcp(app: &TestApp, token: &str, body: &str) -> Response {
     mcp_with(app, token, body, &[])
 }
