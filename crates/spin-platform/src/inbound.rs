@@ -46,9 +46,13 @@ pub async fn read_request(
     max_body_bytes: usize,
     settings: &Settings,
 ) -> Result<Request, BodyError> {
+    // Each `headers()`, `uri()` part and `get` is a host call: the headers are fetched once, and
+    // the request's own scheme and authority only when Spin's `spin-full-url` is of no use.
     let entries = incoming.headers().entries();
     let spin = SpinHeaders::read(&entries);
-    let uri = normalised_uri(spin.full_url.as_deref(), &incoming.uri(), incoming.path_with_query().as_deref())?;
+    let own_uri = || incoming.uri();
+    let uri = normalised_uri(spin.full_url.as_deref(), own_uri, incoming.path_with_query().as_deref())?;
+    let declared_length = declared_length(&entries);
     let mut builder = http::Request::builder().method(method(&incoming.method())).uri(uri);
     if let Some(addr) = spin.client_addr {
         builder = builder.extension(ClientAddr(addr));
@@ -56,7 +60,7 @@ pub async fn read_request(
     for (name, value) in SpinHeaders::without_them(entries) {
         builder = builder.header(name, value);
     }
-    if declared_length(&incoming).is_some_and(|len| len > max_body_bytes) {
+    if declared_length.is_some_and(|len| len > max_body_bytes) {
         return Err(BodyError::TooLarge { limit: max_body_bytes });
     }
     let mut body = Vec::new();
@@ -127,14 +131,21 @@ impl SpinHeaders {
 /// The request's URI, absolute when anyone knows the scheme and authority: those from
 /// `spin-full-url` (what Spin's listener saw), else from the request itself (`own`, which
 /// spin-sdk renders absolute when the host set them); the path and query from the request line.
-fn normalised_uri(full_url: Option<&str>, own: &str, path_with_query: Option<&str>) -> Result<Uri, BodyError> {
+fn normalised_uri(
+    full_url: Option<&str>,
+    own: impl FnOnce() -> String,
+    path_with_query: Option<&str>,
+) -> Result<Uri, BodyError> {
     let full = full_url.and_then(|url| url.parse::<Uri>().ok()).filter(|uri| uri.scheme().is_some());
-    let own = own.parse::<Uri>().ok();
+    let full = match full {
+        Some(full) => Some(full),
+        None => own().parse::<Uri>().ok(),
+    };
     let path_and_query = match path_with_query {
         Some(text) => text.parse::<PathAndQuery>().map_err(|_| BodyError::Malformed)?,
         None => PathAndQuery::from_static("/"),
     };
-    let mut parts = full.or(own).map(Uri::into_parts).unwrap_or_default();
+    let mut parts = full.map(Uri::into_parts).unwrap_or_default();
     parts.path_and_query = Some(path_and_query);
     if parts.scheme.is_none() || parts.authority.is_none() {
         (parts.scheme, parts.authority) = (None, None);
@@ -142,10 +153,10 @@ fn normalised_uri(full_url: Option<&str>, own: &str, path_with_query: Option<&st
     Uri::from_parts(parts).map_err(|_| BodyError::Malformed)
 }
 
-fn declared_length(incoming: &IncomingRequest) -> Option<usize> {
-    let values = incoming.headers().get("content-length");
-    let first = values.into_iter().next().and_then(|value| String::from_utf8(value).ok());
-    first.and_then(|v| v.trim().parse().ok())
+/// The first `content-length` the request declares, if it is a number.
+fn declared_length(entries: &[(String, Vec<u8>)]) -> Option<usize> {
+    let (_, value) = entries.iter().find(|(name, _)| name.eq_ignore_ascii_case("content-length"))?;
+    std::str::from_utf8(value).ok()?.trim().parse().ok()
 }
 
 fn method(method: &SpinMethod) -> http::Method {
@@ -184,29 +195,59 @@ mod tests {
 
     #[test]
     fn uri_takes_scheme_and_authority_from_spin_full_url() {
-        let uri = normalised_uri(Some("https://mcp.example:8443/mcp?x=1"), "/mcp?x=1", Some("/mcp?x=1")).unwrap();
+        let uri = normalised_uri(Some("https://mcp.example:8443/mcp?x=1"), || "/mcp?x=1".to_owned(), Some("/mcp?x=1"))
+            .unwrap();
         assert_eq!(uri.to_string(), "https://mcp.example:8443/mcp?x=1");
     }
 
     #[test]
     fn uri_without_spin_full_url_keeps_the_request_own_origin_or_stays_relative() {
-        let own = normalised_uri(None, "http://127.0.0.1:3000/sse", Some("/sse")).unwrap();
+        let own = normalised_uri(None, || "http://127.0.0.1:3000/sse".to_owned(), Some("/sse")).unwrap();
         assert_eq!(own.to_string(), "http://127.0.0.1:3000/sse");
-        let relative = normalised_uri(Some("not a url"), "/authorize?a=b", Some("/authorize?a=b")).unwrap();
+        let relative =
+            normalised_uri(Some("not a url"), || "/authorize?a=b".to_owned(), Some("/authorize?a=b")).unwrap();
         assert_eq!(relative.to_string(), "/authorize?a=b");
-        assert_eq!(normalised_uri(None, "", None).unwrap().to_string(), "/");
+        assert_eq!(normalised_uri(None, String::new, None).unwrap().to_string(), "/");
+    }
+
+    #[test]
+    fn the_request_s_own_uri_is_asked_for_only_when_spin_full_url_is_of_no_use() {
+        let asked = std::cell::Cell::new(0);
+        let own = || {
+            asked.set(asked.get() + 1);
+            "http://127.0.0.1:3000/mcp".to_owned()
+        };
+        normalised_uri(Some("https://mcp.example/mcp"), own, Some("/mcp")).unwrap();
+        assert_eq!(asked.get(), 0, "spin-full-url was enough");
+        let own = || {
+            asked.set(asked.get() + 1);
+            "http://127.0.0.1:3000/mcp".to_owned()
+        };
+        let uri = normalised_uri(Some("not a url"), own, Some("/mcp")).unwrap();
+        assert_eq!((asked.get(), uri.to_string().as_str()), (1, "http://127.0.0.1:3000/mcp"));
+    }
+
+    #[test]
+    fn the_declared_length_is_the_first_content_length_whatever_its_case() {
+        assert_eq!(declared_length(&entries(&[("Content-Length", " 12 "), ("content-length", "99")])), Some(12));
+        assert_eq!(declared_length(&entries(&[("content-length", "many")])), None);
+        assert_eq!(declared_length(&entries(&[("host", "h")])), None);
     }
 
     #[test]
     fn path_and_query_come_from_the_request_line() {
-        let uri =
-            normalised_uri(Some("http://h/other"), "/authorize?state=a%20b", Some("/authorize?state=a%20b")).unwrap();
+        let uri = normalised_uri(
+            Some("http://h/other"),
+            || "/authorize?state=a%20b".to_owned(),
+            Some("/authorize?state=a%20b"),
+        )
+        .unwrap();
         assert_eq!((uri.path(), uri.query()), ("/authorize", Some("state=a%20b")));
     }
 
     #[test]
     fn unparsable_request_line_is_malformed() {
-        assert!(matches!(normalised_uri(None, "", Some("/a b")), Err(BodyError::Malformed)));
+        assert!(matches!(normalised_uri(None, String::new, Some("/a b")), Err(BodyError::Malformed)));
     }
 
     fn entries(pairs: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
