@@ -354,11 +354,13 @@ mod tests {
         assert_eq!(entry, index::Entry { key: "n:1".into(), helpers: vec![Helper::Claim] });
     }
 
-    /// The calls a store received, by name (the writes of a save, in order).
+    /// The calls a store received, by name (the writes of a save, in order); with
+    /// `refuse_batches`, every `set_many` fails and writes nothing (a transaction that fails).
     #[derive(Default)]
     struct Calls {
         inner: MemoryStore,
         seen: std::sync::Mutex<Vec<String>>,
+        refuse_batches: bool,
     }
 
     impl Calls {
@@ -378,6 +380,9 @@ mod tests {
         fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), crate::StoreError> {
             let keys: Vec<&str> = pairs.iter().map(|(key, _)| key.as_str()).collect();
             self.note(format!("set_many {}", keys.join(" ")));
+            if self.refuse_batches {
+                return Err(crate::StoreError::Backend("the batch failed".into()));
+            }
             self.inner.set_many(pairs)
         }
         fn delete(&self, key: &str) -> Result<(), crate::StoreError> {
@@ -398,6 +403,16 @@ mod tests {
         let seen = store.seen.lock().unwrap().clone();
         assert_eq!(seen, ["increment expiry:bucket:100".to_owned(), "set_many expiry:slot:100:2 n:2".to_owned()]);
         assert_eq!(store.inner.get("n:2").unwrap(), Some(encode(&note(6_031)).unwrap()));
+    }
+
+    #[test]
+    fn a_save_whose_batch_fails_is_an_error_and_writes_neither_the_record_nor_its_entry() {
+        let store = Calls { refuse_batches: true, ..Calls::default() };
+        assert!(save(&store, "n:1", &note(6_030)).is_err());
+        assert_eq!(store.inner.get("n:1").unwrap(), None, "no record");
+        assert_eq!(store.inner.get(&index::slot_key(100, 1)).unwrap(), None, "no index entry");
+        let left: Vec<String> = store.inner.keys().into_iter().filter(|key| !key.starts_with("expiry:")).collect();
+        assert!(left.is_empty(), "only the index's counters moved: {left:?}");
     }
 
     #[test]

@@ -136,16 +136,15 @@ fn normalised_uri(
     own: impl FnOnce() -> String,
     path_with_query: Option<&str>,
 ) -> Result<Uri, BodyError> {
-    let full = full_url.and_then(|url| url.parse::<Uri>().ok()).filter(|uri| uri.scheme().is_some());
-    let full = match full {
-        Some(full) => Some(full),
-        None => own().parse::<Uri>().ok(),
-    };
+    let origin = full_url
+        .and_then(|url| url.parse::<Uri>().ok())
+        .filter(|uri| uri.scheme().is_some())
+        .or_else(|| own().parse::<Uri>().ok());
     let path_and_query = match path_with_query {
         Some(text) => text.parse::<PathAndQuery>().map_err(|_| BodyError::Malformed)?,
         None => PathAndQuery::from_static("/"),
     };
-    let mut parts = full.map(Uri::into_parts).unwrap_or_default();
+    let mut parts = origin.map(Uri::into_parts).unwrap_or_default();
     parts.path_and_query = Some(path_and_query);
     if parts.scheme.is_none() || parts.authority.is_none() {
         (parts.scheme, parts.authority) = (None, None);
