@@ -10,15 +10,15 @@ use crate::web::Request;
 pub struct Accept<'a> {
     /// Whether the request sent any `Accept` header at all.
     sent: bool,
-    ranges: Vec<MediaType<'a>>,
+    /// The headers' values, as sent; parsed into ranges only when a decision needs them.
+    values: Vec<&'a str>,
 }
 
 impl<'a> Accept<'a> {
     /// The ranges of every `Accept` header of `request`.
     pub fn of(request: &'a Request) -> Self {
         let values: Vec<&str> = request.headers().get_all("accept").iter().filter_map(|v| v.to_str().ok()).collect();
-        let ranges = values.iter().flat_map(|value| MediaTypeList::new(value)).filter_map(Result::ok).collect();
-        Self { sent: !values.is_empty(), ranges }
+        Self { sent: !values.is_empty(), values }
     }
 
     /// True when the client accepts `wanted`: a range names it, its `type/*` or `*/*`, with
@@ -27,15 +27,41 @@ impl<'a> Accept<'a> {
         if !self.sent {
             return true;
         }
+        self.plainly_lists(wanted) || self.ranges_accept(wanted)
+    }
+
+    /// [`Self::accepts`] read from the parsed ranges alone.
+    fn ranges_accept(&self, wanted: &str) -> bool {
         let Ok(wanted) = MediaType::parse(wanted) else { return false };
-        self.ranges.iter().any(|range| covers(range, &wanted) && !refused(range))
+        self.ranges().any(|range| covers(&range, &wanted) && !refused(&range))
+    }
+
+    /// The parsed media ranges, in order; those that do not parse are passed over.
+    fn ranges(&self) -> impl Iterator<Item = MediaType<'a>> + '_ {
+        self.values.iter().flat_map(|value| MediaTypeList::new(value)).filter_map(Result::ok)
+    }
+
+    /// True when no `Accept` value has a parameter (so no `q`, and no quoting) and one of its
+    /// items is `wanted`, its `type/*` or `*/*`: what MCP clients send
+    /// (`application/json, text/event-stream`), decided without parsing media types. Anything
+    /// else is left to the parsed ranges.
+    fn plainly_lists(&self, wanted: &str) -> bool {
+        let Some((ty, _)) = wanted.split_once('/') else { return false };
+        self.values.iter().all(|value| !value.contains([';', '"']))
+            && self.values.iter().flat_map(|value| value.split(',')).map(|item| item.trim_matches([' ', '\t'])).any(
+                |item| {
+                    item.eq_ignore_ascii_case(wanted)
+                        || item == "*/*"
+                        || item.strip_suffix("/*").is_some_and(|range| range.eq_ignore_ascii_case(ty))
+                },
+            )
     }
 
     /// True when a range names `wanted` itself (no wildcard), with q > 0: what a client asks
     /// for on purpose, as a script's `Accept: application/json` does and a browser's never does.
     pub fn names(&self, wanted: &str) -> bool {
         let Ok(wanted) = MediaType::parse(wanted) else { return false };
-        self.ranges.iter().any(|range| same_type(range, &wanted) && !refused(range))
+        self.ranges().any(|range| same_type(&range, &wanted) && !refused(&range))
     }
 }
 
@@ -98,6 +124,36 @@ mod tests {
         assert!(!accepts(&with(&[("accept", "application/json;q=0.000, text/*")]), "application/json"));
         assert!(!accepts(&with(&[("accept", "application/vnd.api+json")]), "application/json"));
         assert!(!accepts(&with(&[("accept", "not a media range")]), "application/json"));
+    }
+
+    #[test]
+    fn a_plain_list_is_decided_without_parsing_and_never_against_the_parsed_ranges() {
+        let headers = [
+            "application/json, text/event-stream",
+            "text/event-stream,application/json",
+            "APPLICATION/JSON",
+            "application/*",
+            "*/*",
+            "text/html, */*",
+            "application/jsonx",
+            "application/json;q=0",
+            "text/x; a=\"b,application/json\"",
+            "application/vnd.api+json",
+            "text/event-stream",
+            "json",
+        ];
+        for header in headers {
+            let request = with(&[("accept", header)]);
+            let accept = Accept::of(&request);
+            for wanted in ["application/json", "text/event-stream", "text/html"] {
+                if accept.plainly_lists(wanted) {
+                    assert!(accept.ranges_accept(wanted), "{header} for {wanted}");
+                }
+                assert_eq!(accept.accepts(wanted), accept.ranges_accept(wanted), "{header} for {wanted}");
+            }
+        }
+        let mcp_client = with(&[("accept", "application/json, text/event-stream")]);
+        assert!(Accept::of(&mcp_client).plainly_lists("application/json"));
     }
 
     #[test]

@@ -49,10 +49,21 @@ fn is_hidden(c: char) -> bool {
     c.is_control() || is_invisible_or_reordering(c)
 }
 
+/// True when every byte of `text` is printable ASCII (space to `~`): no control character, and
+/// nothing outside ASCII, where all the format characters and separators are.
+pub fn is_printable_ascii(text: &str) -> bool {
+    text.bytes().all(|byte| (b' '..=b'~').contains(&byte))
+}
+
 /// `text` with every control character escaped as Rust writes it (`\n`, `\u{7f}`) and every
 /// line or paragraph separator and format character as `\u{…}`: what is left shows on one
 /// line, in the order it was written. Everything else is kept as is.
 pub fn escape_hidden(text: &str) -> String {
+    // Nearly every logged field (ids, tool names, addresses) is printable ASCII, which holds no
+    // hidden character: copied as it is, without the walk through every `char`.
+    if is_printable_ascii(text) {
+        return text.to_owned();
+    }
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -67,6 +78,17 @@ pub fn escape_hidden(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_ascii_is_kept_as_it_is_and_anything_else_goes_the_long_way() {
+        assert!(is_printable_ascii("client_7Hx-2 tool=add 127.0.0.1 ~!"));
+        assert_eq!(escape_hidden("user_2abc def"), "user_2abc def");
+        for text in ["tab\there", "del\u{7f}", "caf\u{e9}", "\u{202e}x", "line\r\n"] {
+            assert!(!is_printable_ascii(text), "{text:?}");
+        }
+        assert_eq!(escape_hidden("a\tb\u{7f}"), "a\\tb\\u{7f}");
+        assert_eq!(escape_hidden("caf\u{e9} \u{202e}"), "caf\u{e9} \\u{202e}");
+    }
 
     #[test]
     fn bidi_controls_zero_width_characters_tags_and_separators_are_hidden_characters() {

@@ -150,7 +150,30 @@ pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
 
 /// True when `url` parses and its host is a loopback host ([`is_loopback_host`]).
 pub fn is_loopback_url(url: &str) -> bool {
-    url::Url::parse(url).ok().is_some_and(|url| url.host().is_some_and(|host| is_loopback_host(&host)))
+    plain_loopback(url).unwrap_or_else(|| {
+        url::Url::parse(url).ok().is_some_and(|url| url.host().is_some_and(|host| is_loopback_host(&host)))
+    })
+}
+
+/// [`is_loopback_url`] for the plain forms every local request's base URL has (`http` or
+/// `https`, then `localhost`, a dotted-quad IPv4 or a bracketed IPv6 address, then at most a
+/// port), decided without a URL parser; `None` for anything else, which the parser decides.
+fn plain_loopback(url: &str) -> Option<bool> {
+    let authority = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"))?;
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(':') && !port.contains(']') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    if port.is_some_and(|port| port.is_empty() || port.len() > 5 || port.parse::<u16>().is_err()) {
+        return None;
+    }
+    if host.eq_ignore_ascii_case("localhost") {
+        return Some(true);
+    }
+    if let Some(inner) = host.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().ok().map(|ip| ip.is_loopback());
+    }
+    host.parse::<std::net::Ipv4Addr>().ok().map(|ip| ip.is_loopback())
 }
 
 /// `scheme://host[:port]` of an absolute URL with a host, lower-cased, without user info and
@@ -523,6 +546,43 @@ mod tests {
             "com.example.app:/cb",
         ] {
             assert!(!is_loopback_url(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn plain_base_urls_are_decided_without_the_parser_and_as_the_parser_decides() {
+        let parsed = |url: &str| {
+            url::Url::parse(url).ok().is_some_and(|url| url.host().is_some_and(|host| is_loopback_host(&host)))
+        };
+        for url in [
+            "http://localhost",
+            "http://LocalHost:3000",
+            "https://127.0.0.1:443",
+            "http://127.255.0.1",
+            "http://[::1]",
+            "http://[::1]:8080",
+            "http://10.0.0.1:80",
+            "http://[::2]:1",
+            "http://0.0.0.0",
+        ] {
+            assert_eq!(plain_loopback(url), Some(parsed(url)), "{url}");
+        }
+        for url in [
+            "http://localhost:",
+            "http://localhost:99999",
+            "http://localhost:8a",
+            "http://127.1",
+            "http://127.000.0.1",
+            "http://user@localhost",
+            "http://localhost.",
+            "http://localhost/path",
+            "http://[::1",
+            "http://evil.example",
+            "ftp://localhost",
+            "HTTP://localhost",
+        ] {
+            assert_eq!(plain_loopback(url), None, "{url} goes to the parser");
+            assert_eq!(is_loopback_url(url), parsed(url), "{url}");
         }
     }
 

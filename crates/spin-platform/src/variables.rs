@@ -10,7 +10,6 @@
 //! variable a setting needed, and a variable nobody reads cannot fail the request.
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
 
 use platform::{VariableError, Variables};
 use spin_sdk::variables::Error as SpinVarError;
@@ -19,20 +18,22 @@ use spin_sdk::wit::wasi::config::store as config;
 /// The component's variables, as one request sees them.
 #[derive(Debug, Default)]
 pub struct SpinVariables {
-    /// Every variable, fetched at the first lookup; `None` when `get-all` failed.
-    all: OnceCell<Option<HashMap<String, String>>>,
+    /// Every variable as `get-all` answered (name, value), fetched at the first lookup; `None`
+    /// when `get-all` failed. A list, not a map: a component has a few dozen variables, which a
+    /// scan finds faster than hashing every name would.
+    all: OnceCell<Option<Vec<(String, String)>>>,
 }
 
 impl SpinVariables {
-    fn all(&self) -> Option<&HashMap<String, String>> {
-        self.all.get_or_init(|| config::get_all().ok().map(|pairs| pairs.into_iter().collect())).as_ref()
+    fn all(&self) -> Option<&[(String, String)]> {
+        self.all.get_or_init(|| config::get_all().ok()).as_deref()
     }
 }
 
 impl Variables for SpinVariables {
     fn get(&self, name: &str) -> Result<Option<String>, VariableError> {
         let value = match self.all() {
-            Some(all) => all.get(name).cloned(),
+            Some(all) => all.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()),
             None => one(name)?,
         };
         Ok(value.filter(|value| !value.trim().is_empty()))
