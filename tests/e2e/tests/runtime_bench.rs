@@ -9,7 +9,10 @@
 //! - a failed `/token` (a wrong code: it counts the failure), sequential on one connection.
 //!
 //! Both apps run as child processes (`spin-local up` or `spin up`), the load generator on one
-//! thread of this process. The echo and add runs alternate, `MCP_BENCH_ROUNDS` times (default
+//! thread of this process. The no-op, one-read and add loads run again from a Node client
+//! (`tests/real-clients/load.mjs`: Node's `http` with a keep-alive agent, the client the issue
+//! that set these targets measured with) when `node` is on the `PATH`; each client's shares are
+//! its own runs against each other. The echo and add runs alternate, `MCP_BENCH_ROUNDS` times (default
 //! 3), `MCP_BENCH_SECONDS` each (default 3), and the median round is reported, so a burst of
 //! other load on a shared machine moves one round and not the result.
 //!
@@ -69,6 +72,8 @@ struct Measured {
     echo: LoadReport,
     one_read: LoadReport,
     add: LoadReport,
+    /// The same three loads from the Node client, when there is a `node`.
+    node: Option<[LoadReport; 3]>,
     oauth_flow_p50: Duration,
     failed_token_p50: Duration,
 }
@@ -105,12 +110,22 @@ fn measure(runtime: Runtime, duration: Duration, rounds: u64) -> Measured {
         reads.push(run(&one_read));
         adds.push(run(&add));
     }
+    let node = node_available().then(|| {
+        let mut runs: [Vec<LoadReport>; 3] = Default::default();
+        for _ in 0..rounds {
+            for (spec, reports) in [&echo, &one_read, &add].into_iter().zip(runs.iter_mut()) {
+                reports.push(node_run(spec));
+            }
+        }
+        runs.map(median)
+    });
     let failed_token = load.block_on(run_load(&failed_token_requests(&app, duration))).expect("load run");
     assert_eq!(failed_token.non_2xx, failed_token.requests, "every wrong code failed: {failed_token}");
     Measured {
         echo: median(echoes),
         one_read: median(reads),
         add: median(adds),
+        node,
         oauth_flow_p50,
         failed_token_p50: failed_token.p50,
     }
@@ -149,6 +164,52 @@ fn oauth_flow_p50(app: &TestApp, count: usize) -> Duration {
     flows[flows.len() / 2]
 }
 
+/// The Node load client, next to this crate's tests.
+fn node_client() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../real-clients/load.mjs")
+}
+
+fn node_available() -> bool {
+    let answers = std::process::Command::new("node").arg("--version").output().is_ok_and(|out| out.status.success());
+    if !answers {
+        println!("(no `node` on the PATH: the Node client's runs are skipped)");
+    }
+    answers
+}
+
+/// `spec` run by the Node client ([`node_client`]) in its own process; every request must succeed.
+fn node_run(spec: &LoadSpec) -> LoadReport {
+    use std::io::Write;
+    let mut command = std::process::Command::new("node");
+    command
+        .arg(node_client())
+        .arg(&spec.url)
+        .arg(spec.concurrency.to_string())
+        .arg(spec.duration.as_secs_f64().to_string());
+    command.args(spec.headers.iter().map(|(name, value)| format!("{name}: {value}")));
+    let mut child =
+        command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().expect("node starts");
+    child.stdin.take().expect("node's stdin").write_all(&spec.body).expect("the body reaches node");
+    let out = child.wait_with_output().expect("node ends");
+    assert!(out.status.success(), "the Node client ran: {}", String::from_utf8_lossy(&out.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the Node client's JSON line");
+    let number = |key: &str| report[key].as_f64().unwrap_or_else(|| panic!("`{key}` in {report}"));
+    let millis = |key: &str| Duration::from_secs_f64(number(key) / 1000.0);
+    let report = LoadReport {
+        requests: number("requests") as u64,
+        errors: number("errors") as u64,
+        non_2xx: number("non2xx") as u64,
+        elapsed: Duration::from_secs_f64(number("seconds")),
+        requests_per_sec: number("rps"),
+        p50: millis("p50Ms"),
+        p90: millis("p90Ms"),
+        p99: millis("p99Ms"),
+        max: millis("maxMs"),
+    };
+    assert_eq!(report.non_2xx + report.errors, 0, "every request from Node succeeded: {report}");
+    report
+}
+
 fn print_table(results: &[(String, Measured)]) {
     println!(
         "\n| runtime | no-op guest | no-op + one store read | tools/call add | share of no-op | share of one read | add p99 | OAuth flow p50 | failed /token p50 |"
@@ -166,6 +227,26 @@ fn print_table(results: &[(String, Measured)]) {
             ms(m.oauth_flow_p50),
             ms(m.failed_token_p50)
         );
+    }
+    if results.iter().any(|(_, m)| m.node.is_some()) {
+        println!("\nThe same loads from one Node client (`tests/real-clients/load.mjs`):\n");
+        println!(
+            "| runtime | no-op guest | no-op + one store read | tools/call add | share of no-op | share of one read | add p99 |"
+        );
+        println!("| --- | --- | --- | --- | --- | --- | --- |");
+    }
+    for (name, m) in results {
+        if let Some([echo, one_read, add]) = &m.node {
+            println!(
+                "| {name} | {:.0}/s | {:.0}/s | {:.0}/s | {:.0}% | {:.0}% | {:.2} ms |",
+                echo.requests_per_sec,
+                one_read.requests_per_sec,
+                add.requests_per_sec,
+                100.0 * add.requests_per_sec / echo.requests_per_sec,
+                100.0 * add.requests_per_sec / one_read.requests_per_sec,
+                ms(add.p99),
+            );
+        }
     }
     if let [(local, local_numbers), (spin, spin_numbers)] = results {
         println!(
