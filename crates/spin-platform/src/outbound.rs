@@ -36,7 +36,7 @@ async fn send(request: Request, timeout: Duration) -> Result<Response, OutboundE
     let host = request.uri().host().unwrap_or_default().to_owned();
     let limit = response_limit(&request).map_or(MAX_RESPONSE_BYTES, |limit| limit.min(MAX_RESPONSE_BYTES));
     let (parts, body) = request.into_parts();
-    let outgoing = outgoing_request(&parts)?;
+    let outgoing = outgoing_request(&parts, body.len())?;
     let options = request_options(timeout);
     let mut body_sink = outgoing.take_body();
     let pending = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| map_error(&host, e))?;
@@ -54,9 +54,8 @@ async fn send(request: Request, timeout: Duration) -> Result<Response, OutboundE
     }
 }
 
-fn outgoing_request(parts: &http::request::Parts) -> Result<OutgoingRequest, OutboundError> {
-    let headers: Vec<(String, Vec<u8>)> =
-        parts.headers.iter().map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec())).collect();
+fn outgoing_request(parts: &http::request::Parts, body_len: usize) -> Result<OutgoingRequest, OutboundError> {
+    let headers = header_list(&parts.headers, body_len);
     let fields = Fields::from_list(&headers).map_err(|e| OutboundError::InvalidRequest(e.to_string()))?;
     let request = OutgoingRequest::new(fields);
     let invalid = |what: &str| OutboundError::InvalidRequest(format!("cannot set {what}"));
@@ -73,6 +72,19 @@ fn outgoing_request(parts: &http::request::Parts) -> Result<OutgoingRequest, Out
     let path = parts.uri.path_and_query().map(|p| p.as_str());
     request.set_path_with_query(path).map_err(|_| invalid("path"))?;
     Ok(request)
+}
+
+/// The request's headers as `wasi:http` takes them, with `content-length` added for a body we
+/// hold whole. Without it the host sends the body chunked, after the request head: a server
+/// that answers on the head alone and closes (or refuses chunked uploads with 411) then fails
+/// the call mid-body (`StreamError::Closed`), as every HTTP client that knows the length avoids.
+fn header_list(headers: &http::HeaderMap, body_len: usize) -> Vec<(String, Vec<u8>)> {
+    let mut list: Vec<(String, Vec<u8>)> =
+        headers.iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
+    if body_len > 0 && !headers.contains_key(http::header::CONTENT_LENGTH) {
+        list.push((http::header::CONTENT_LENGTH.as_str().to_owned(), body_len.to_string().into_bytes()));
+    }
+    list
 }
 
 fn request_options(timeout: Duration) -> RequestOptions {
@@ -131,4 +143,29 @@ fn map_error(host: &str, error: ErrorCode) -> OutboundError {
 
 fn unreachable_error(host: &str, reason: String) -> OutboundError {
     OutboundError::Unreachable { host: host.to_owned(), reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names_and_values(list: &[(String, Vec<u8>)]) -> Vec<(&str, &str)> {
+        list.iter().map(|(name, value)| (name.as_str(), std::str::from_utf8(value).unwrap_or("?"))).collect()
+    }
+
+    #[test]
+    fn a_body_held_whole_is_sent_with_its_length() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        let list = header_list(&headers, 42);
+        assert_eq!(names_and_values(&list), [("content-type", "application/json"), ("content-length", "42")]);
+    }
+
+    #[test]
+    fn a_declared_length_is_kept_and_an_empty_body_declares_none() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from_static("7"));
+        assert_eq!(names_and_values(&header_list(&headers, 7)), [("content-length", "7")]);
+        assert!(header_list(&http::HeaderMap::new(), 0).is_empty());
+    }
 }

@@ -297,25 +297,32 @@ pub fn start_image_backend_serving(b64_json: &str) -> String {
     origin
 }
 
+/// Like the image APIs that refuse chunked uploads, it answers 411 to a request that does not
+/// declare its body's length: the app must send `content-length` for a body it holds whole.
 fn serve_image(stream: TcpStream, b64_json: &str) {
     let mut reader = BufReader::new(stream);
-    let mut content_length = 0usize;
+    let mut content_length = None;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
             break;
         }
         if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            content_length = v.trim().parse().unwrap_or(0);
+            content_length = v.trim().parse::<usize>().ok();
         }
     }
-    let mut body = vec![0u8; content_length];
-    let _ = reader.read_exact(&mut body);
-    let answer = format!(r#"{{"created":1,"data":[{{"b64_json":"{b64_json}"}}]}}"#);
-    let response = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-        answer.len()
-    );
+    let response = match content_length {
+        Some(length) => {
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let answer = format!(r#"{{"created":1,"data":[{{"b64_json":"{b64_json}"}}]}}"#);
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            )
+        }
+        None => "HTTP/1.1 411 Length Required\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+    };
     let mut stream = reader.into_inner();
     let _ = stream.write_all(response.as_bytes());
 }
