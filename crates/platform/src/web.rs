@@ -164,7 +164,9 @@ fn plain_loopback(url: &str) -> Option<bool> {
         Some((host, port)) if !host.ends_with(':') && !port.contains(']') => (host, Some(port)),
         _ => (authority, None),
     };
-    if port.is_some_and(|port| port.is_empty() || port.len() > 5 || port.parse::<u16>().is_err()) {
+    // Digits only: `u16`'s parser also takes a leading `+`, which no URL port may have.
+    let valid_port = |port: &str| port.bytes().all(|b| b.is_ascii_digit()) && (1..=5).contains(&port.len());
+    if port.is_some_and(|port| !valid_port(port) || port.parse::<u16>().is_err()) {
         return None;
     }
     if host.eq_ignore_ascii_case("localhost") {
@@ -571,6 +573,8 @@ mod tests {
             "http://localhost:",
             "http://localhost:99999",
             "http://localhost:8a",
+            "http://localhost:+80",
+            "http://127.0.0.1:-1",
             "http://127.1",
             "http://127.000.0.1",
             "http://user@localhost",
